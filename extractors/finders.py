@@ -1,0 +1,29 @@
+"""Runs every finder over one shared parse of a document."""
+
+from __future__ import annotations
+
+from extractors.diagnosis import find_diagnoses
+from extractors.nlp import get_pipeline
+from extractors.people import choose_patient, choose_treating_physician, find_people
+from pipeline.policy import Policy
+from pipeline.types import Choice, Document, Findings, linearize
+
+
+def find_all(document: Document, policy: Policy) -> Findings:
+    """Parse the document once and find the people (with the chosen patient and physician) and diagnoses."""
+    parsed = get_pipeline().parse(linearize(document))
+    people = find_people(parsed)
+    patient, patient_reason, several = choose_patient(people)
+    physician, physician_reason, near_tie = choose_treating_physician(people)
+    return Findings(
+        people=people,
+        diagnoses=find_diagnoses(parsed, policy),
+        patient=Choice(patient, patient_reason, several),
+        physician=Choice(physician, physician_reason, near_tie),
+    )
+
+
+def model_versions() -> dict[str, str]:
+    """Name and version of the spaCy model in use."""
+    meta = get_pipeline().nlp.meta
+    return {"spacy_model": f"{meta.get('lang', 'en')}_{meta.get('name', '?')}-{meta.get('version', '?')}"}

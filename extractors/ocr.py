@@ -1,0 +1,254 @@
+"""OCR of one raster page: prepare the image (imaging.py), read it with an `OcrEngine`, map boxes back to points.
+
+The engine is a seam: production uses `TesseractEngine`; tests inject failing or hanging engines through the same
+`read_image(..., engine=...)` parameter. Engines raise only `OcrTimeout` / `OcrEngineError`; anything else they raise
+is translated here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from PIL import Image
+
+from extractors import imaging
+from extractors.imaging import IDENTITY, Affine
+from pipeline.errors import DocverifyError, OcrEngineError, OcrTimeout
+from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.types import BBox, Word
+
+# Tesseract's OpenMP threads thrash on our 2 cores: 12 pages took 76 s with the default and 7.9 s with one thread.
+# Parallelism belongs to the worker pool, not to tesseract. Set before pytesseract spawns anything; an operator's
+# explicit setting wins.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+import pytesseract  # noqa: E402  (must follow the environment setting above)
+from pytesseract import Output  # noqa: E402
+
+TESSERACT_CONFIG = "--oem 1 --psm 3"  # LSTM engine; automatic page segmentation without OSD
+OSD_MIN_CONFIDENCE = 2.0  # tesseract's orientation confidence; below it we keep the page as it is
+OSD_MIN_INK = 0.005  # share of ink pixels below which OSD is not even tried (it fails on sparse pages)
+OSD_MAX_PIXELS = 4_000_000  # OSD reads a copy at most this big: enough for its 300-dpi-ish training, and cheap
+
+
+@dataclass(frozen=True, slots=True)
+class OcrWord:
+    """One word as an engine read it: pixel box in the image it was given, confidence 0..100, layout ids."""
+
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    conf: float
+    block: int = 0
+    par: int = 0
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Orientation:
+    """OSD result: turn the image clockwise by `rotate` degrees (0/90/180/270) to make it upright."""
+
+    rotate: int
+    confidence: float
+
+
+class OcrEngine(Protocol):
+    """What routing needs from an OCR engine. Both methods must honour `timeout` (seconds)."""
+
+    def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
+        """Words of an upright grayscale image. Raises OcrTimeout, OcrEngineError."""
+        ...
+
+    def orientation(self, image: Image.Image, timeout: float) -> Orientation | None:
+        """Orientation of the image, or None when the engine cannot tell. Raises OcrTimeout, OcrEngineError."""
+        ...
+
+
+def words_from_tesseract(data: dict[str, list[Any]]) -> list[OcrWord]:
+    """Words of a pytesseract `image_to_data(..., output_type=DICT)` result: conf ≥ 0 and non-blank text only."""
+    out: list[OcrWord] = []
+    for i, text in enumerate(data.get("text", [])):
+        try:
+            conf = float(data["conf"][i])
+        except (TypeError, ValueError):
+            continue
+        text = str(text).strip()
+        if conf < 0 or not text:
+            continue
+        out.append(OcrWord(text=text, left=int(data["left"][i]), top=int(data["top"][i]), width=int(data["width"][i]),
+                           height=int(data["height"][i]), conf=conf, block=int(data["block_num"][i]),
+                           par=int(data["par_num"][i]), line=int(data["line_num"][i])))
+    return out
+
+
+class TesseractEngine:
+    """The production engine: the tesseract binary through pytesseract, English, LSTM."""
+
+    def __init__(self, lang: str = "eng", config: str = TESSERACT_CONFIG) -> None:
+        self.lang = lang
+        self.config = config
+
+    def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
+        """Words of `image`. Raises OcrTimeout, OcrEngineError."""
+        try:
+            data = pytesseract.image_to_data(_uncompressed(image), lang=self.lang, config=self.config,
+                                             output_type=Output.DICT, timeout=_positive(timeout))
+        except RuntimeError as e:  # pytesseract kills the child, then raises RuntimeError('Tesseract process timeout')
+            if "timeout" in str(e).lower():
+                raise OcrTimeout(f"tesseract > {timeout:g} s on {image.width}x{image.height} px") from e
+            raise OcrEngineError(f"tesseract runtime error on {image.width}x{image.height} px") from e
+        except pytesseract.TesseractNotFoundError as e:
+            raise OcrEngineError("tesseract binary not found") from e
+        except pytesseract.TesseractError as e:
+            raise OcrEngineError(f"tesseract exit status {e.status}") from e  # its stderr is not passed on
+        return words_from_tesseract(data)
+
+    def orientation(self, image: Image.Image, timeout: float) -> Orientation | None:
+        """Tesseract OSD (--psm 0); None when it fails, as it does on sparse pages. Raises OcrTimeout, OcrEngineError."""
+        try:
+            osd = pytesseract.image_to_osd(_uncompressed(image), config="--psm 0", output_type=Output.DICT,
+                                           timeout=_positive(timeout))
+        except RuntimeError as e:
+            if "timeout" in str(e).lower():
+                raise OcrTimeout(f"tesseract osd > {timeout:g} s on {image.width}x{image.height} px") from e
+            return None
+        except pytesseract.TesseractNotFoundError as e:
+            raise OcrEngineError("tesseract binary not found") from e
+        except (pytesseract.TesseractError, ValueError, KeyError):  # "Too few characters", unparsable output
+            return None
+        try:
+            return Orientation(rotate=int(osd["rotate"]) % 360, confidence=float(osd["orientation_conf"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def _positive(timeout: float) -> float:
+    """pytesseract treats 0 as "no timeout"; we never want that."""
+    return max(float(timeout), 0.001)
+
+
+def _uncompressed(image: Image.Image) -> Image.Image:
+    """The image tagged for an uncompressed temp file: pytesseract writes PNG by default, which costs ~0.3 s/page."""
+    image.format = "BMP"
+    return image
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Coordinates: the ONE place where pixels become points.
+# --------------------------------------------------------------------------------------------------------------------
+
+def pixels_to_points(x0: float, top: float, x1: float, bottom: float, dpi_x: float, dpi_y: float,
+                     page_w: float, page_h: float) -> BBox:
+    """A pixel box (edge coordinates, top-left origin) of the ORIGINAL image → BBox in points, clipped to the page.
+
+    1 pt = 1/72 in, so pt = px * 72 / dpi. `dpi` is the image's own resolution (or the 96-dpi screenshot guess,
+    see imaging.SCREEN_DPI), or 72 * scale for a PDF page rendered at `scale`. Both frames have their origin at the
+    top-left with y downwards, so no flip is needed.
+    """
+    sx, sy = 72.0 / dpi_x, 72.0 / dpi_y
+    left, right = sorted((min(max(x0 * sx, 0.0), page_w), min(max(x1 * sx, 0.0), page_w)))
+    up, down = sorted((min(max(top * sy, 0.0), page_h), min(max(bottom * sy, 0.0), page_h)))
+    return BBox(left, up, right, down)
+
+
+def to_page_words(raw: list[OcrWord], to_original: Affine, dpi_x: float, dpi_y: float, page_w: float,
+                  page_h: float) -> tuple[Word, ...]:
+    """Engine words → page `Word`s: lines numbered top→bottom by (block, par, line), words left→right in each line.
+
+    Order is decided in the prepared (upright) image; boxes are mapped back through `to_original` to the original
+    pixels and then to points.
+    """
+    lines: dict[tuple[int, int, int], list[OcrWord]] = {}
+    for w in raw:
+        lines.setdefault((w.block, w.par, w.line), []).append(w)
+    ordered = sorted(lines.values(), key=lambda ws: (min(w.top for w in ws), min(w.left for w in ws)))
+    out: list[Word] = []
+    for index, line_words in enumerate(ordered):
+        for w in sorted(line_words, key=lambda w: w.left):
+            box = to_original.map_box(w.left, w.top, w.left + w.width, w.top + w.height)
+            out.append(Word(text=w.text, bbox=pixels_to_points(*box, dpi_x, dpi_y, page_w, page_h), line=index,
+                            confidence=min(max(w.conf / 100.0, 0.0), 1.0)))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# One page
+# --------------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An image ready for the engine, the map from its pixels back to the original's, and what was done to it."""
+
+    image: Image.Image
+    to_original: Affine
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OcrResult:
+    """Words of one page in points, and the preparation steps applied (for Page.reason)."""
+
+    words: tuple[Word, ...]
+    steps: tuple[str, ...]
+
+
+def prepare(image: Image.Image, engine: OcrEngine, limits: Limits = DEFAULT_LIMITS) -> Prepared:
+    """Grayscale → dark-mode inversion → contrast stretch → OSD rotation → deskew → upscale. Raises OcrTimeout,
+    OcrEngineError (from the engine's OSD)."""
+    steps: list[str] = []
+    gray = imaging.to_grayscale(image)
+    if imaging.is_dark_mode(gray):
+        gray = imaging.invert(gray)
+        steps.append("inverted dark mode")
+    stretched = imaging.stretch_contrast(gray)
+    if stretched is not None:
+        gray = stretched
+        steps.append("contrast stretched")
+    to_original = IDENTITY
+    if imaging.ink_share(gray) >= OSD_MIN_INK:
+        probe = gray
+        if gray.width * gray.height > OSD_MAX_PIXELS:
+            probe, _ = imaging.scale(gray, (OSD_MAX_PIXELS / (gray.width * gray.height)) ** 0.5)
+        found = _guarded(engine.orientation, probe, limits.ocr_timeout_s)
+        if found is not None and found.rotate in (90, 180, 270) and found.confidence >= OSD_MIN_CONFIDENCE:
+            gray, back = imaging.rotate_quadrant(gray, found.rotate)
+            to_original = to_original.then(back)
+            steps.append(f"rotated {found.rotate}° (osd confidence {found.confidence:.1f})")
+    angle = imaging.estimate_skew(gray)
+    if angle:
+        gray, back = imaging.rotate_small(gray, angle)
+        to_original = to_original.then(back)
+        steps.append(f"deskewed {angle:.1f}°")
+    factor = imaging.upscale_factor(imaging.estimate_line_height(gray), gray.width, gray.height, limits.max_pixels)
+    if factor > 1.0:
+        gray, back = imaging.scale(gray, factor)
+        to_original = to_original.then(back)
+        steps.append(f"upscaled x{factor:.1f}")
+    return Prepared(gray, to_original, tuple(steps))
+
+
+def read_image(image: Image.Image, dpi_x: float, dpi_y: float, engine: OcrEngine,
+               limits: Limits = DEFAULT_LIMITS) -> OcrResult:
+    """OCR one page image whose pixels are `dpi_x` × `dpi_y` per inch. Raises OcrTimeout, OcrEngineError."""
+    prepared = prepare(image, engine, limits)
+    raw = _guarded(engine.read, prepared.image, limits.ocr_timeout_s)
+    page_w, page_h = image.width * 72.0 / dpi_x, image.height * 72.0 / dpi_y
+    words = to_page_words(raw, prepared.to_original, dpi_x, dpi_y, page_w, page_h)
+    return OcrResult(words, prepared.steps)
+
+
+def _guarded(call: Any, image: Image.Image, timeout: float) -> Any:
+    """Call an engine method, translating whatever a third-party engine raises into our two OCR errors."""
+    try:
+        return call(image, timeout)
+    except DocverifyError:
+        raise
+    except (subprocess.TimeoutExpired, TimeoutError) as e:
+        raise OcrTimeout(f"engine > {timeout:g} s on {image.width}x{image.height} px") from e
+    except Exception as e:  # an engine bug must fail the page as an engine error, not crash the flow
+        raise OcrEngineError(f"engine raised {type(e).__name__}") from e

@@ -1,0 +1,149 @@
+"""The `docverify` command line: check one upload, evaluate against labeled samples."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.errors import DocverifyError
+from pipeline.evaluate import Intake
+from pipeline.report import Report, render_text
+from pipeline.scoring import Label, Scores, load_labels, score
+from pipeline.types import Field, Payer, Status
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+err = Console(stderr=True)
+
+EXIT_REJECTED = 3
+EXIT_FAILED = 4
+
+
+class Format(StrEnum):
+    json = "json"
+    text = "text"
+
+
+@app.command()
+def check(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The uploaded file.")],
+    patient_name: Annotated[str | None, typer.Option(help="Patient name given at upload, to cross-check.")] = None,
+    payer: Annotated[Payer, typer.Option(help="Payer class given at upload.")] = Payer.UNKNOWN,
+    fmt: Annotated[Format, typer.Option("--format", help="json (the contract) or text (for people).")] = Format.json,
+) -> None:
+    """Print the completeness report of one upload. Exit 0: a report; 2: usage error; 3: input rejected."""
+    from flows.verify import check_file
+
+    try:
+        report = check_file(path, Intake(patient_name=patient_name, payer=payer))
+    except DocverifyError as e:
+        err.print(f"[red]failed ({e.code}):[/red] {e.user_message}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    if fmt is Format.json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(report, path.name) + "\n")
+    if report.status is Status.REJECTED:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command("eval")
+def eval_(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Holds labels.jsonl and inputs/.")],
+    out: Annotated[Path | None, typer.Option(help="Write each report to OUT/<file>.json.")] = None,
+    reports: Annotated[Path | None, typer.Option(help="Score reports already in this folder; do not run.")] = None,
+    min_f1: Annotated[float, typer.Option(help="Fail below this F1 on any field.")] = 0.95,
+    min_status_accuracy: Annotated[float, typer.Option(help="Fail below this status accuracy.")] = 0.95,
+    max_wrongly_complete: Annotated[int, typer.Option(help="Fail above this many wrongly complete.")] = 0,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
+) -> None:
+    """Check every labeled sample and score the reports; exit 1 when a figure is below its threshold."""
+    labels = load_labels(directory / "labels.jsonl")
+    inputs = directory / "inputs" if (directory / "inputs").is_dir() else directory
+    if reports is not None:
+        pairs = [(lb, Report.model_validate_json((reports / f"{lb.file}.json").read_text())) for lb in labels]
+    else:
+        pairs = _run_labeled(labels, inputs, out, workers)
+    scores = score(pairs)
+    _print_scores(scores, {lb.file: r for lb, r in pairs})
+    failed = [f"{f.value} F1 {s.f1:.3f} < {min_f1}" for f, s in scores.fields.items() if s.f1 < min_f1]
+    if scores.status_accuracy < min_status_accuracy:
+        failed.append(f"status accuracy {scores.status_accuracy:.3f} < {min_status_accuracy}")
+    if len(scores.wrongly_complete) > max_wrongly_complete:
+        failed.append(f"{len(scores.wrongly_complete)} wrongly complete > {max_wrongly_complete}")
+    if failed:
+        err.print("[red]below threshold:[/red] " + "; ".join(failed), highlight=False)
+        raise typer.Exit(1)
+
+
+def _run_labeled(labels: list[Label], inputs: Path, out: Path | None, workers: int | None) -> list[tuple[Label, Report]]:
+    from flows.runner import Job, check_many
+
+    jobs = [Job(inputs / lb.file, Intake(lb.intake.patient_name, lb.intake.payer)) for lb in labels]
+    by_file = {lb.file: lb for lb in labels}
+    pairs: list[tuple[Label, Report]] = []
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  transient=True) as progress:
+        task = progress.add_task("check", total=len(jobs))
+        for outcome in check_many(jobs, workers):
+            progress.advance(task)
+            name = outcome.job.path.name
+            if outcome.report is None:
+                err.print(f"{name}: failed ({outcome.error_code})", highlight=False, markup=False)
+                continue
+            pairs.append((by_file[name], outcome.report))
+            if out:
+                (out / f"{name}.json").write_text(outcome.report.model_dump_json(indent=2) + "\n")
+    pairs.sort(key=lambda p: p[0].file)
+    return pairs
+
+
+def _print_scores(scores: Scores, reports: dict[str, Report]) -> None:
+    con = Console()
+    summary = Table(title=f"{scores.documents} documents", show_lines=False)
+    for col in ("file", "status", "reasons"):
+        summary.add_column(col, overflow="fold")
+    for name, r in sorted(reports.items()):
+        summary.add_row(name, r.status.value, "; ".join(r.reasons)[:140])
+    con.print(summary, markup=False)
+    fields = Table(title="Per-field accuracy")
+    for col in ("field", "precision", "recall", "F1", "tp", "fp", "fn"):
+        fields.add_column(col)
+    for f in Field:
+        s = scores.fields[f]
+        fields.add_row(f.value, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(s.tp), str(s.fp),
+                       str(s.fn))
+    con.print(fields)
+    confusion = Table(title=f"Status accuracy {scores.status_accuracy:.3f} (rows: expected, columns: predicted)")
+    confusion.add_column("expected")
+    for st in Status:
+        confusion.add_column(st.value)
+    for exp in Status:
+        confusion.add_row(exp.value, *[str(scores.confusion.get((exp, got), 0)) for got in Status])
+    con.print(confusion)
+    con.print(f"Wrongly marked complete: {len(scores.wrongly_complete)}"
+              + (f" ({', '.join(scores.wrongly_complete)})" if scores.wrongly_complete else ""), markup=False)
+    if scores.mistakes:
+        con.print("Mistakes:", markup=False)
+        for m in scores.mistakes:
+            con.print(f"  {m.file}: {m.what} expected {m.expected!r}, got {m.got!r}", markup=False)
+
+
+@app.command()
+def report(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Render a saved JSON report as text."""
+    r = Report.model_validate(json.loads(path.read_text()))
+    sys.stdout.write(render_text(r, path.name.removesuffix(".json")) + "\n")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,51 @@
+"""The core path, one upload in and one report out: intake → read → find → evaluate → report.
+
+Plain functions: the CLI calls them directly, and the Prefect flows wrap them as tasks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from extractors.finders import find_all, model_versions
+from extractors.routing import read_document
+from pipeline import __version__
+from pipeline.errors import RejectedUpload
+from pipeline.evaluate import Intake, evaluate, rejected_report
+from pipeline.intake import accept, sniff
+from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.policy import Policy, load_policy
+from pipeline.report import Report, rules_versions
+
+
+@cache
+def versions() -> dict[str, str]:
+    """Pipeline, model and rule-file versions recorded in every report, so any report can be reproduced."""
+    return {"docverify": __version__, **model_versions(), **rules_versions()}
+
+
+def check_bytes(data: bytes, filename: str, intake: Intake, *, policy: Policy | None = None,
+                limits: Limits = DEFAULT_LIMITS) -> Report:
+    """The completeness report for one upload; unreadable input gives a `rejected` report.
+
+    Raises ProcessingError (retryable: OCR timeout or engine failure) — not the document's fault.
+    """
+    policy = policy or load_policy()
+    try:
+        upload = accept(data, filename, limits)
+        document = read_document(data, upload, limits)
+    except RejectedUpload as e:
+        media = sniff(data)
+        return rejected_report(e, sha256=hashlib.sha256(data).hexdigest(), media_type=media.value if media else None,
+                               size_bytes=len(data), payer=intake.payer, versions=versions())
+    findings = find_all(document, policy)
+    return evaluate(document, findings, intake, policy, versions())
+
+
+def check_file(path: Path, intake: Intake, *, policy: Policy | None = None, limits: Limits = DEFAULT_LIMITS) -> Report:
+    """`check_bytes` on a file; the size cap is enforced before the whole file is read."""
+    with path.open("rb") as fh:
+        data = fh.read(limits.max_bytes + 1)
+    return check_bytes(data, path.name, intake, policy=policy, limits=limits)

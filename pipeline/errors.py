@@ -1,0 +1,91 @@
+"""One error hierarchy. Every error has a stable `code`, says whether a retry can help, and carries a message for
+the patient that says how to fix the problem. Messages never contain document content (PHI)."""
+
+from __future__ import annotations
+
+
+class DocverifyError(Exception):
+    """Base of every docverify error."""
+
+    code: str = "internal_error"
+    retryable: bool = False
+    user_message: str = "Something went wrong on our side. Please try again later."
+
+    def __init__(self, detail: str | None = None) -> None:
+        # `detail` is for operators: ids, sizes and limits only, never document text.
+        self.detail = detail
+        super().__init__(f"{self.code}: {detail}" if detail else self.code)
+
+
+class RejectedUpload(DocverifyError):
+    """The upload cannot be read; the patient must send something else. Never retried."""
+
+
+class EmptyFile(RejectedUpload):
+    code = "empty_file"
+    user_message = "The file is empty. Please upload the document again."
+
+
+class UnsupportedType(RejectedUpload):
+    code = "unsupported_type"
+    user_message = ("This file type is not accepted. Please upload a PDF or a picture (PNG, JPEG, TIFF, HEIC or "
+                    "WEBP) of your medical record.")
+
+
+class FileTooLarge(RejectedUpload):
+    code = "file_too_large"
+    user_message = "The file is larger than 20 MB. Please upload a smaller copy (for example a PDF of fewer pages)."
+
+
+class UnreadableFile(RejectedUpload):
+    code = "unreadable_file"
+    user_message = "The file is damaged or incomplete and cannot be opened. Please upload it again."
+
+
+class PdfEncrypted(RejectedUpload):
+    code = "pdf_encrypted"
+    user_message = "The PDF is password-protected. Please remove the password and upload it again."
+
+
+class TooManyPages(RejectedUpload):
+    code = "too_many_pages"
+    user_message = "The document has too many pages. Please upload only the pages that show your diagnosis."
+
+
+class ImageTooLarge(RejectedUpload):
+    code = "image_too_large"
+    user_message = "The picture is too large to read. Please upload a smaller picture or a screenshot."
+
+
+class TooManyFrames(RejectedUpload):
+    code = "too_many_frames"
+    user_message = "The TIFF file has too many pages. Please upload only the pages that show your diagnosis."
+
+
+class NoReadableText(RejectedUpload):
+    code = "no_readable_text"
+    user_message = ("No text could be read from this document. Please upload a clearer copy: a PDF from your "
+                    "portal, or a sharp, well-lit photo of the whole page.")
+
+
+class ProcessingError(DocverifyError):
+    """Our side failed while reading; may be transient."""
+
+
+class OcrTimeout(ProcessingError):
+    code = "ocr_timeout"
+    retryable = True
+    user_message = "Reading the document took too long. We will try again; no action is needed."
+
+
+class OcrEngineError(ProcessingError):
+    code = "ocr_engine_error"
+    retryable = True
+    user_message = "The text reader failed. We will try again; no action is needed."
+
+
+class ConfigError(DocverifyError):
+    """A rule, lexicon or policy file is invalid: an operator must fix it."""
+
+    code = "config_error"
+    user_message = "docverify is misconfigured. Please contact the clinic."

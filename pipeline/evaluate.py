@@ -1,0 +1,225 @@
+"""Evaluation: findings + intake + policy → field statuses, checks, coverage and the verdict.
+
+The verdict rule (README, "Status rule"):
+- rejected: the upload could not be read (see `rejected_report`);
+- incomplete: the patient, the treating physician or a pain diagnosis (affirmed or uncertain) is absent;
+- needs_review: all three are present but something is doubtful — a field below the confidence threshold, the
+  name differs from the intake name, several candidate patients, a near-tie between physicians, only an uncertain
+  pain diagnosis, or active content in the PDF;
+- complete: otherwise.
+Wrongly marking a document complete is the costliest error, so every doubt leads to needs_review, never complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.errors import DocverifyError
+from pipeline.names import match_intake
+from pipeline.policy import Policy
+from pipeline.report import (
+    Check,
+    Coverage,
+    DiagnosisField,
+    DiagnosisReport,
+    ErrorReport,
+    EvidenceReport,
+    Fields,
+    NameField,
+    PageReport,
+    PersonReport,
+    Report,
+    UploadReport,
+)
+from pipeline.types import (
+    Assertion,
+    Category,
+    CheckResult,
+    DiagnosisMention,
+    Document,
+    Findings,
+    Payer,
+    Status,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What the patient or coordinator said at upload time."""
+
+    patient_name: str | None = None
+    payer: Payer = Payer.UNKNOWN
+
+
+_PAYER_NAMES = {Payer.MEDICARE: "Medicare", Payer.MEDICAID: "Medicaid", Payer.TRICARE: "TRICARE",
+                Payer.CHAMPVA: "CHAMPVA", Payer.SELF_PAY: "self-pay", Payer.COMMERCIAL: "commercial",
+                Payer.UNKNOWN: "unknown"}
+
+# Section categories (medspaCy Sectionizer names) where a diagnosis is stated as a diagnosis; elsewhere (complaint,
+# HPI, plan) it is weaker evidence (PAIN-POLICY.md). Used only to rank equally confident candidates.
+_DIAGNOSTIC_SECTIONS = frozenset({"diagnoses", "problem_list", "assessment", "assessment_and_plan", "impression"})
+
+
+def choose_pain_diagnosis(diagnoses: tuple[DiagnosisMention, ...]) -> tuple[DiagnosisMention | None, bool]:
+    """The best affirmed pain diagnosis, or None; and whether an uncertain pain diagnosis was seen."""
+    pain = [d for d in diagnoses if d.category.is_pain]
+    affirmed = [d for d in pain if d.assertion is Assertion.AFFIRMED]
+    uncertain = any(d.assertion is Assertion.UNCERTAIN for d in pain)
+    if not affirmed:
+        return None, uncertain
+    best = max(affirmed, key=lambda d: (d.section in _DIAGNOSTIC_SECTIONS, d.confidence, d.icd10 is not None))
+    return best, uncertain
+
+
+def evaluate(document: Document, findings: Findings, intake: Intake, policy: Policy,
+             versions: dict[str, str]) -> Report:
+    """The report for a document that was read; never raises for document content."""
+    threshold = policy.thresholds.field_min_confidence
+    reasons: list[str] = []
+    checks: list[Check] = []
+    missing: list[str] = []
+    doubtful: list[str] = []
+
+    patient, physician = findings.patient, findings.physician
+    if patient.person is None:
+        missing.append("no patient name found")
+    else:
+        if patient.person.confidence < threshold:
+            doubtful.append(f"patient name read with low confidence ({patient.person.confidence:.2f})")
+        checks.append(Check(id="single_patient", result=CheckResult.FAIL if patient.ambiguous else CheckResult.PASS,
+                            detail=patient.reason))
+        if patient.ambiguous:
+            doubtful.append("several different patient names in one document")
+    if physician.person is None:
+        missing.append("no treating physician found")
+    else:
+        if physician.person.confidence < threshold:
+            doubtful.append(f"physician name read with low confidence ({physician.person.confidence:.2f})")
+        checks.append(Check(id="treating_physician_unambiguous",
+                            result=CheckResult.FAIL if physician.ambiguous else CheckResult.PASS,
+                            detail=physician.reason))
+        if physician.ambiguous:
+            doubtful.append("more than one physician could be the treating physician")
+
+    pain, uncertain = choose_pain_diagnosis(findings.diagnoses)
+    if pain is None and not uncertain:
+        missing.append(_no_pain_reason(findings.diagnoses))
+    elif pain is None:
+        doubtful.append("the only pain diagnosis is uncertain (possible / rule-out)")
+    elif pain.confidence < threshold:
+        doubtful.append(f"pain diagnosis read with low confidence ({pain.confidence:.2f})")
+    checks.append(Check(id="pain_diagnosis_affirmed",
+                        result=CheckResult.PASS if pain else (CheckResult.UNKNOWN if uncertain else CheckResult.FAIL),
+                        detail=_pain_detail(pain, uncertain)))
+
+    if intake.patient_name:
+        if patient.person is None:
+            checks.append(Check(id="patient_name_matches_intake", result=CheckResult.UNKNOWN,
+                                detail="no patient name found to compare"))
+        else:
+            m = match_intake(intake.patient_name, patient.person.normalized, policy.thresholds.name_match_min)
+            checks.append(Check(id="patient_name_matches_intake", result=m.result, detail=m.detail))
+            if m.result is not CheckResult.PASS:
+                doubtful.append("the patient name on the document does not match the name given at upload")
+
+    if "active_content" in document.flags:
+        checks.append(Check(id="active_content", result=CheckResult.FAIL,
+                            detail="the PDF contains scripts, actions or embedded files"))
+        doubtful.append("the PDF contains active content (scripts or embedded files)")
+
+    if missing:
+        status = Status.INCOMPLETE
+        reasons = missing + doubtful
+    elif doubtful:
+        status = Status.NEEDS_REVIEW
+        reasons = doubtful
+    else:
+        status = Status.COMPLETE
+        reasons = ["patient, treating physician and an affirmed pain diagnosis found"]
+
+    return Report(
+        status=status,
+        reasons=reasons,
+        upload=UploadReport(sha256=document.sha256, media_type=document.media_type.value,
+                            size_bytes=document.size_bytes),
+        fields=Fields(
+            patient_name=NameField.of(patient.person, patient.reason),
+            physician_name=NameField.of(physician.person, physician.reason),
+            pain_diagnosis=_diagnosis_field(pain, uncertain),
+        ),
+        diagnoses=[DiagnosisReport.of(d) for d in findings.diagnoses],
+        people=[PersonReport(name=p.normalized, role=p.role, confidence=round(p.confidence, 3), reason=p.reason)
+                for p in findings.people],
+        coverage=coverage(intake.payer, findings.diagnoses, policy),
+        checks=checks,
+        pages=[PageReport(page=p.number, source=p.source, reason=p.reason, words=len(p.words),
+                          mean_confidence=round(p.mean_confidence, 3)) for p in document.pages],
+        flags=list(document.flags),
+        error=None,
+        versions=versions,
+    )
+
+
+def coverage(payer: Payer, diagnoses: tuple[DiagnosisMention, ...], policy: Policy) -> Coverage:
+    """Insurance billability: a commercial payer and an affirmed pain diagnosis (PAIN-POLICY.md)."""
+    pain, uncertain = choose_pain_diagnosis(diagnoses)
+    mental = any(d.category is Category.MENTAL_HEALTH and d.assertion is Assertion.AFFIRMED for d in diagnoses)
+    if payer in policy.non_billable_payers:
+        return Coverage(payer=payer, insurance_billable=False, reasons=[f"superbill only: {_PAYER_NAMES[payer]}"])
+    if pain is None:
+        if mental:
+            return Coverage(payer=payer, insurance_billable=False,
+                            reasons=["superbill only: mental-health diagnosis"])
+        if uncertain:
+            return Coverage(payer=payer, insurance_billable=None, reasons=["pain diagnosis uncertain"])
+        return Coverage(payer=payer, insurance_billable=False, reasons=["no pain diagnosis found"])
+    if payer is Payer.UNKNOWN:
+        return Coverage(payer=payer, insurance_billable=None,
+                        reasons=["payer unknown", f"affirmed pain diagnosis ({pain.category})"])
+    return Coverage(payer=payer, insurance_billable=True,
+                    reasons=["commercial payer", f"affirmed pain diagnosis ({pain.category})"])
+
+
+def rejected_report(error: DocverifyError, *, sha256: str, media_type: str | None, size_bytes: int,
+                    payer: Payer, versions: dict[str, str]) -> Report:
+    """The report for an upload that could not be read: status rejected, a stable code, what to do."""
+    empty_name = NameField(value=None, confidence=0.0, evidence=[])
+    return Report(
+        status=Status.REJECTED,
+        reasons=[error.user_message],
+        upload=UploadReport(sha256=sha256, media_type=media_type, size_bytes=size_bytes),
+        fields=Fields(patient_name=empty_name, physician_name=empty_name,
+                      pain_diagnosis=DiagnosisField(value=None, confidence=0.0, evidence=[], icd10=None,
+                                                    category=None)),
+        diagnoses=[], people=[],
+        coverage=Coverage(payer=payer, insurance_billable=None, reasons=["document could not be read"]),
+        checks=[], pages=[], flags=[],
+        error=ErrorReport(code=error.code, message=error.user_message),
+        versions=versions,
+    )
+
+
+def _diagnosis_field(pain: DiagnosisMention | None, uncertain: bool) -> DiagnosisField:
+    if pain is None:
+        reason = "only an uncertain pain diagnosis" if uncertain else "no affirmed pain diagnosis"
+        return DiagnosisField(value=None, confidence=0.0, evidence=[], icd10=None, category=None, reason=reason)
+    return DiagnosisField(value=pain.text, confidence=round(pain.confidence, 3),
+                          evidence=[EvidenceReport.of(e) for e in pain.evidence], icd10=pain.icd10,
+                          category=pain.category, description=pain.description, assertion=pain.assertion,
+                          reason=f"affirmed {pain.category} diagnosis" + (f" in {pain.section}" if pain.section else ""))
+
+
+def _no_pain_reason(diagnoses: tuple[DiagnosisMention, ...]) -> str:
+    pain = [d for d in diagnoses if d.category.is_pain]
+    if any(d.category is Category.MENTAL_HEALTH and d.assertion is Assertion.AFFIRMED for d in diagnoses) and not pain:
+        return "no pain diagnosis: only mental-health diagnoses (superbill)"
+    if pain:
+        kinds = sorted({d.assertion.value for d in pain})
+        return f"no affirmed pain diagnosis (pain mentions are {', '.join(kinds)})"
+    return "no pain diagnosis found"
+
+
+def _pain_detail(pain: DiagnosisMention | None, uncertain: bool) -> str:
+    if pain is not None:
+        return f"{pain.category} ({pain.icd10 or 'no code'})"
+    return "only uncertain pain mentions" if uncertain else "none affirmed"

@@ -1,0 +1,322 @@
+"""Frozen domain types shared by every layer.
+
+Coordinate convention (one frame for the whole project, like pdfplumber): PDF points (1/72 inch), origin at the
+top-left of the page, x to the right, y downwards. Readers convert into this frame in exactly one place each
+(`extractors.pdf_text` for text layers, `extractors.ocr` for pixels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Field(StrEnum):
+    """The three facts a document must show."""
+
+    PATIENT_NAME = "patient_name"
+    PHYSICIAN_NAME = "physician_name"
+    PAIN_DIAGNOSIS = "pain_diagnosis"
+
+
+class Assertion(StrEnum):
+    """How a mention is asserted (medspaCy ConText vocabulary)."""
+
+    AFFIRMED = "affirmed"
+    NEGATED = "negated"
+    UNCERTAIN = "uncertain"
+    HISTORICAL = "historical"
+    FAMILY = "family"
+    HYPOTHETICAL = "hypothetical"
+
+
+class Source(StrEnum):
+    """How the text of a page was obtained."""
+
+    TEXT_LAYER = "text_layer"
+    OCR = "ocr"
+    STRUCTURED = "structured"
+
+
+class Category(StrEnum):
+    """Diagnosis categories of the clinic's pain policy."""
+
+    CRPS = "crps"
+    FIBROMYALGIA = "fibromyalgia"
+    MIGRAINE = "migraine"
+    NEUROPATHIC_PAIN = "neuropathic_pain"
+    OTHER_PAIN = "other_pain"
+    MENTAL_HEALTH = "mental_health"
+    OTHER = "other"
+
+    @property
+    def is_pain(self) -> bool:
+        """True for the five categories that can satisfy the documentation rule."""
+        return self in PAIN_CATEGORIES
+
+
+PAIN_CATEGORIES = frozenset(
+    {Category.CRPS, Category.FIBROMYALGIA, Category.MIGRAINE, Category.NEUROPATHIC_PAIN, Category.OTHER_PAIN}
+)
+
+
+class Status(StrEnum):
+    """The report's verdict."""
+
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"
+    NEEDS_REVIEW = "needs_review"
+    REJECTED = "rejected"
+
+
+class MediaType(StrEnum):
+    """Upload types recognised by their bytes."""
+
+    PDF = "application/pdf"
+    PNG = "image/png"
+    JPEG = "image/jpeg"
+    TIFF = "image/tiff"
+    HEIF = "image/heif"
+    WEBP = "image/webp"
+
+    @property
+    def is_image(self) -> bool:
+        """True for every raster type."""
+        return self is not MediaType.PDF
+
+
+class Payer(StrEnum):
+    """Payer class given at intake."""
+
+    COMMERCIAL = "commercial"
+    MEDICARE = "medicare"
+    MEDICAID = "medicaid"
+    TRICARE = "tricare"
+    CHAMPVA = "champva"
+    SELF_PAY = "self_pay"
+    UNKNOWN = "unknown"
+
+
+class CheckResult(StrEnum):
+    """Outcome of one named check."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+
+class Role(StrEnum):
+    """Role of a person named in a document."""
+
+    PATIENT = "patient"
+    TREATING_PHYSICIAN = "treating_physician"
+    REFERRING_PHYSICIAN = "referring_physician"
+    PCP = "pcp"
+    NURSE = "nurse"
+    EMERGENCY_CONTACT = "emergency_contact"
+    FAMILY_MEMBER = "family_member"
+    OTHER_CLINICIAN = "other_clinician"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class BBox:
+    """A box in PDF points, top-left origin (x0 < x1, top < bottom)."""
+
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+    def union(self, other: BBox) -> BBox:
+        """The smallest box holding both."""
+        return BBox(min(self.x0, other.x0), min(self.top, other.top), max(self.x1, other.x1),
+                    max(self.bottom, other.bottom))
+
+    def as_list(self) -> list[float]:
+        """[x0, y0, x1, y1] rounded to 0.1 pt, the report's bbox form."""
+        return [round(self.x0, 1), round(self.top, 1), round(self.x1, 1), round(self.bottom, 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word as read from a page; `line` numbers the visual lines of the page from 0, top to bottom."""
+
+    text: str
+    bbox: BBox
+    line: int
+    confidence: float  # 0..1; 1.0 for a text layer
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page: its words and how (and why that way) its text was obtained."""
+
+    number: int  # 1-based
+    width: float  # points
+    height: float  # points
+    source: Source
+    reason: str
+    words: tuple[Word, ...] = ()
+
+    @property
+    def mean_confidence(self) -> float:
+        """Mean word confidence, 0.0 for a page without words."""
+        return sum(w.confidence for w in self.words) / len(self.words) if self.words else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What the readers made of one upload."""
+
+    sha256: str
+    media_type: MediaType
+    size_bytes: int
+    pages: tuple[Page, ...]
+    flags: tuple[str, ...] = ()  # e.g. "active_content"
+
+
+@dataclass(frozen=True, slots=True)
+class TextSpan:
+    """Where a piece of a document's linear text came from: page number and the words it covers."""
+
+    start: int
+    end: int
+    page: int
+    word_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinearText:
+    """A document flattened to text for NLP, with a map from character offsets back to words.
+
+    Words of one line are joined by a space, lines by "\\n", pages by "\\n\\n". Built once per document by
+    `linearize` and shared by every finder.
+    """
+
+    text: str
+    spans: tuple[TextSpan, ...]
+    document: Document
+
+    def words_between(self, start: int, end: int) -> list[tuple[int, Word]]:
+        """(page number, word) for each word overlapping the character range [start, end)."""
+        out: list[tuple[int, Word]] = []
+        for span in self.spans:
+            if span.end <= start:
+                continue
+            if span.start >= end:
+                break
+            page = self.document.pages[span.page - 1]
+            out.append((span.page, page.words[span.word_index]))
+        return out
+
+
+def linearize(document: Document) -> LinearText:
+    """Flatten a document into `LinearText` (see its docstring for the joining convention)."""
+    parts: list[str] = []
+    spans: list[TextSpan] = []
+    pos = 0
+    for p_i, page in enumerate(document.pages):
+        if p_i:
+            parts.append("\n\n")
+            pos += 2
+        last_line: int | None = None
+        for w_i, word in enumerate(page.words):
+            if last_line is not None:
+                sep = " " if word.line == last_line else "\n"
+                parts.append(sep)
+                pos += 1
+            parts.append(word.text)
+            spans.append(TextSpan(pos, pos + len(word.text), page.number, w_i))
+            pos += len(word.text)
+            last_line = word.line
+    return LinearText("".join(parts), tuple(spans), document)
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """One change to a finding's score and why it was made."""
+
+    reason: str
+    delta: float
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where a finding was seen and how it was scored (modelled on Presidio's AnalysisExplanation)."""
+
+    finder: str
+    rule: str
+    page: int | None
+    bbox: BBox | None
+    snippet: str
+    source: Source
+    original_score: float
+    adjustments: tuple[Adjustment, ...] = ()
+
+
+def evidence_from_span(text: LinearText, start: int, end: int, *, finder: str, rule: str, score: float,
+                       adjustments: tuple[Adjustment, ...] = ()) -> Evidence:
+    """Evidence for the character range [start, end) of `text`: page, union box and the snippet as read."""
+    hits = text.words_between(start, end)
+    page_no = hits[0][0] if hits else None
+    bbox: BBox | None = None
+    for p, w in hits:
+        if p == page_no:
+            bbox = w.bbox if bbox is None else bbox.union(w.bbox)
+    source = text.document.pages[page_no - 1].source if page_no else Source.STRUCTURED
+    return Evidence(finder=finder, rule=rule, page=page_no, bbox=bbox, snippet=text.text[start:end], source=source,
+                    original_score=score, adjustments=adjustments)
+
+
+def ocr_confidence(text: LinearText, start: int, end: int) -> float:
+    """Minimum word confidence over [start, end); 1.0 when no word is covered."""
+    confs = [w.confidence for _, w in text.words_between(start, end)]
+    return min(confs) if confs else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PersonMention:
+    """A person named in the document, with the role a finder gave them and the reason."""
+
+    value: str  # as printed
+    normalized: str  # "First Middle Last", title-cased, without titles or credentials
+    role: Role
+    confidence: float
+    evidence: tuple[Evidence, ...]
+    reason: str
+    credentials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisMention:
+    """A diagnosis mentioned in the document, linked to ICD-10-CM, classified by policy, with its assertion."""
+
+    text: str
+    icd10: str | None
+    description: str | None
+    category: Category
+    assertion: Assertion
+    section: str | None
+    confidence: float
+    evidence: tuple[Evidence, ...]
+    link_score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """Which person a finder chose for a role, why, and whether the choice is doubtful (near-tie, several)."""
+
+    person: PersonMention | None
+    reason: str
+    ambiguous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """Everything the finders found in one document, with the chosen patient and treating physician."""
+
+    people: tuple[PersonMention, ...]
+    diagnoses: tuple[DiagnosisMention, ...]
+    patient: Choice
+    physician: Choice
