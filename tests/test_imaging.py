@@ -1,0 +1,255 @@
+"""Image decoding under limits, and the pure image-preparation steps (no tesseract here)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import zlib
+
+import numpy as np
+import pillow_heif
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from extractors import imaging
+from extractors.imaging import IDENTITY, Affine
+from pipeline.errors import ImageTooLarge, TooManyFrames, UnreadableFile
+from pipeline.limits import Limits
+from pipeline.types import MediaType
+
+LINES = ["Patient name: Jane Example", "Diagnosis: chronic migraine", "Physician: Robert Smith, MD",
+         "Follow up in six weeks", "Neuropathic pain, left foot"]
+
+
+def text_image(px: int = 30, size: tuple[int, int] = (900, 400), fg: int = 0, bg: int = 255) -> Image.Image:
+    """Grayscale page with LINES drawn at `px` font size."""
+    im = Image.new("L", size, bg)
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=px)
+    for i, line in enumerate(LINES):
+        draw.text((px, px + i * int(px * 1.6)), line, fill=fg, font=font)
+    return im
+
+
+def encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def pixel_flood_png(side: int = 50_000) -> bytes:
+    """A 1-bit grayscale PNG header claiming side×side px, with only the first rows of data: a few KB on disk."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    row = b"\x00" * (1 + side // 8)
+    idat = zlib.compress(row * 200, 9)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def tiff_frames(n: int, size: tuple[int, int] = (16, 16)) -> bytes:
+    frames = [Image.new("L", size, 255) for _ in range(n)]
+    return encode(frames[0], "TIFF", save_all=True, append_images=frames[1:])
+
+
+# ---------------------------------------------------------------------------------------------------------- decoding
+
+@pytest.mark.parametrize(("fmt", "media_type", "kw"), [
+    ("PNG", MediaType.PNG, {}),
+    ("JPEG", MediaType.JPEG, {"quality": 90}),
+    ("WEBP", MediaType.WEBP, {"lossless": True}),
+    ("HEIF", MediaType.HEIF, {"quality": 90}),
+    ("TIFF", MediaType.TIFF, {}),
+])
+def test_when_image_of_allowed_format_then_one_frame_decoded(fmt: str, media_type: MediaType,
+                                                             kw: dict[str, object]) -> None:
+    im = text_image()
+    frames = imaging.open_frames(encode(im.convert("RGB"), fmt, **kw), media_type)
+    assert len(frames) == 1
+    assert frames[0].image.size == im.size
+
+
+def test_when_heif_opener_registered_then_pillow_knows_heif() -> None:
+    pillow_heif.register_heif_opener()
+    assert "HEIF" in Image.registered_extensions().values()
+
+
+def test_when_png_has_144_dpi_then_frame_keeps_it_and_without_dpi_then_96_is_assumed() -> None:
+    im = text_image()
+    with_dpi = imaging.open_frames(encode(im, "PNG", dpi=(144, 144)), MediaType.PNG)[0]
+    without = imaging.open_frames(encode(im, "PNG"), MediaType.PNG)[0]
+    assert with_dpi.dpi_x == pytest.approx(144, abs=0.1)
+    assert not with_dpi.dpi_assumed
+    assert (without.dpi_x, without.dpi_assumed) == (imaging.SCREEN_DPI, True)
+
+
+@pytest.mark.parametrize(("info", "expected"), [
+    ({"dpi": (300, 300)}, (300.0, 300.0, False)),
+    ({"dpi": (1, 1)}, (96.0, 96.0, True)),
+    ({"dpi": (5000, 5000)}, (96.0, 96.0, True)),
+    ({"dpi": "junk"}, (96.0, 96.0, True)),
+    ({}, (96.0, 96.0, True)),
+])
+def test_when_dpi_is_implausible_or_missing_then_96_is_assumed(info: dict[str, object],
+                                                              expected: tuple[float, float, bool]) -> None:
+    assert imaging.sane_dpi(info) == expected
+
+
+def test_when_jpeg_has_exif_orientation_then_frame_is_transposed_upright() -> None:
+    im = Image.new("L", (200, 100), 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    frame = imaging.open_frames(encode(im, "JPEG", exif=exif), MediaType.JPEG)[0]
+    assert frame.image.size == (100, 200)
+
+
+def test_when_tiff_has_three_frames_then_three_frames_decoded() -> None:
+    assert len(imaging.open_frames(tiff_frames(3), MediaType.TIFF)) == 3
+
+
+def test_when_tiff_has_60_frames_then_too_many_frames() -> None:
+    with pytest.raises(TooManyFrames):
+        imaging.open_frames(tiff_frames(60), MediaType.TIFF, Limits(max_tiff_frames=50))
+
+
+def test_when_png_header_claims_50000_squared_px_then_image_too_large_fast() -> None:
+    data = pixel_flood_png()
+    assert len(data) < 20_000
+    start = time.monotonic()
+    with pytest.raises(ImageTooLarge):
+        imaging.open_frames(data, MediaType.PNG)
+    assert time.monotonic() - start < 2.0
+
+
+@pytest.mark.parametrize(("size", "limits"), [
+    ((3000, 3000), Limits(max_pixels=4_000_000)),
+    ((12_000, 10), Limits()),  # one side over max_side_px (tesseract's limit is 32,767)
+])
+def test_when_frame_exceeds_caps_then_image_too_large(size: tuple[int, int], limits: Limits) -> None:
+    with pytest.raises(ImageTooLarge):
+        imaging.open_frames(encode(Image.new("1", size, 1), "PNG"), MediaType.PNG, limits)
+
+
+@pytest.mark.parametrize(("fmt", "media_type"), [("PNG", MediaType.PNG), ("JPEG", MediaType.JPEG),
+                                                 ("TIFF", MediaType.TIFF)])
+def test_when_image_is_truncated_then_unreadable_file(fmt: str, media_type: MediaType) -> None:
+    noisy = Image.fromarray(np.random.default_rng(1).integers(0, 255, (300, 300), dtype=np.uint8), "L")
+    data = encode(noisy, fmt)
+    with pytest.raises(UnreadableFile):
+        imaging.open_frames(data[: len(data) // 2], media_type)
+
+
+def test_when_bytes_are_a_different_format_than_sniffed_then_unreadable_file() -> None:
+    with pytest.raises(UnreadableFile):
+        imaging.open_frames(encode(text_image(), "PNG"), MediaType.JPEG)
+
+
+# -------------------------------------------------------------------------------------------------------------- tone
+
+@pytest.mark.parametrize(("mode", "colour"), [("RGBA", (0, 0, 0, 0)), ("RGB", (255, 255, 255)), ("1", 1),
+                                              ("I;16", 65535)])
+def test_when_image_has_any_mode_then_grayscale_is_8_bit_with_white_background(mode: str, colour: object) -> None:
+    gray = imaging.to_grayscale(Image.new(mode, (10, 10), colour))  # type: ignore[arg-type]
+    assert gray.mode == "L"
+    assert gray.getpixel((5, 5)) == 255
+
+
+@pytest.mark.parametrize(("fg", "bg", "dark"), [(0, 255, False), (230, 30, True), (200, 90, True), (40, 180, False)])
+def test_when_background_is_dark_then_dark_mode_detected(fg: int, bg: int, dark: bool) -> None:
+    assert imaging.is_dark_mode(text_image(fg=fg, bg=bg)) is dark
+
+
+def test_when_inverted_then_dark_mode_page_becomes_light() -> None:
+    assert not imaging.is_dark_mode(imaging.invert(text_image(fg=230, bg=30)))
+
+
+@pytest.mark.parametrize(("fg", "bg", "stretched"), [(0, 255, False), (90, 170, True), (128, 128, False)])
+def test_when_contrast_is_low_then_it_is_stretched(fg: int, bg: int, stretched: bool) -> None:
+    out = imaging.stretch_contrast(text_image(fg=fg, bg=bg))
+    assert (out is not None) is stretched
+    if out is not None:
+        lo, hi = out.getextrema()
+        assert isinstance(lo, int) and isinstance(hi, int) and hi - lo > 200
+
+
+def test_when_image_is_bimodal_then_otsu_threshold_separates_the_modes() -> None:
+    arr = np.array([20] * 100 + [220] * 900, dtype=np.uint8)
+    assert 20 <= imaging.otsu_threshold(arr) < 220
+
+
+# --------------------------------------------------------------------------------------------------------- text size
+
+@pytest.mark.parametrize("px", [12, 20, 40])
+def test_when_text_is_drawn_at_px_then_line_height_is_close_to_px(px: int) -> None:
+    height = imaging.estimate_line_height(text_image(px=px, size=(60 * px, 10 * px)))
+    assert height is not None
+    assert 0.6 * px <= height <= 1.4 * px
+
+
+def test_when_page_is_blank_then_no_line_height() -> None:
+    assert imaging.estimate_line_height(Image.new("L", (500, 500), 255)) is None
+
+
+@pytest.mark.parametrize(("line_px", "size", "max_pixels", "expected"), [
+    (12.0, (600, 200), 40_000_000, 3.57),  # screenshot text: capitals to ~30 px
+    (43.0, (2550, 3300), 40_000_000, 1.0),  # 10 pt at 300 dpi: already right
+    (5.0, (600, 200), 40_000_000, 4.0),  # capped at 4x
+    (12.0, (4000, 4000), 40_000_000, 1.58),  # capped by max_pixels
+    (None, (600, 200), 40_000_000, 1.0),  # unknown: leave alone
+    (38.0, (600, 200), 40_000_000, 1.0),  # x1.13 is not worth it
+])
+def test_when_text_height_known_then_upscale_factor_targets_30px_capitals(
+        line_px: float | None, size: tuple[int, int], max_pixels: int, expected: float) -> None:
+    factor = imaging.upscale_factor(line_px, size[0], size[1], max_pixels)
+    assert factor == pytest.approx(expected, abs=0.01)
+    assert size[0] * size[1] * factor * factor <= max_pixels
+
+
+def test_when_scaled_then_map_back_divides_by_factor() -> None:
+    out, back = imaging.scale(Image.new("L", (100, 50)), 2.0)
+    assert out.size == (200, 100)
+    assert back.apply(200, 100) == (100, 50)
+
+
+# ------------------------------------------------------------------------------------------------------ geometry
+
+@pytest.mark.parametrize("clockwise", [0, 90, 180, 270])
+def test_when_rotated_by_quadrant_then_map_back_finds_the_original_pixel(clockwise: int) -> None:
+    im = Image.new("L", (40, 20), 255)
+    im.putpixel((3, 5), 0)  # a marker pixel covering [3,4)×[5,6)
+    out, back = imaging.rotate_quadrant(im, clockwise)
+    ys, xs = np.nonzero(np.asarray(out) == 0)
+    x0, top, x1, bottom = back.map_box(float(xs[0]), float(ys[0]), xs[0] + 1.0, ys[0] + 1.0)
+    assert (x0, top, x1, bottom) == pytest.approx((3, 5, 4, 6))
+
+
+def test_when_rotated_small_then_map_back_matches_pillow_geometry() -> None:
+    im = Image.new("L", (200, 100), 255)
+    im.paste(0, (150, 20, 160, 30))
+    out, back = imaging.rotate_small(im, 3.0)
+    ref = im.rotate(3.0, expand=True, fillcolor=255, resample=Image.Resampling.BILINEAR)
+    assert out.size == ref.size
+    ys, xs = np.nonzero(np.asarray(out) < 128)
+    cx, cy = back.apply(float(xs.mean()) + 0.5, float(ys.mean()) + 0.5)
+    assert (cx, cy) == pytest.approx((155, 25), abs=1.0)
+
+
+def test_when_affines_compose_then_inner_applies_first() -> None:
+    outer, inner = Affine(a=2, e=2), Affine(c=10, f=5)
+    assert outer.then(inner).apply(1, 1) == outer.apply(*inner.apply(1, 1))
+    assert IDENTITY.then(inner) == inner
+
+
+@pytest.mark.parametrize("angle", [-3.0, -1.5, 2.0, 4.0])
+def test_when_page_is_skewed_then_estimate_finds_the_correcting_angle(angle: float) -> None:
+    page = text_image(px=24, size=(1000, 700))
+    skewed = page.rotate(angle, expand=True, fillcolor=255, resample=Image.Resampling.BICUBIC)
+    assert imaging.estimate_skew(skewed) == pytest.approx(-angle, abs=0.3)
+
+
+@pytest.mark.parametrize("image", [text_image(), Image.new("L", (500, 500), 255)])
+def test_when_page_is_straight_or_blank_then_no_deskew(image: Image.Image) -> None:
+    assert imaging.estimate_skew(image) == 0.0

@@ -1,0 +1,178 @@
+"""Name normalisation, the name-rule file and intake matching (pipeline/names.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.errors import ConfigError
+from pipeline.names import (
+    RULES_PATH,
+    CredentialKind,
+    load_name_rules,
+    match_intake,
+    normalize_person_name,
+    parse_person_name,
+)
+from pipeline.types import CheckResult
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("SMITH, JOHN A", "John A Smith"),
+    ("Smith, John A.", "John A Smith"),
+    ("JOHN A SMITH", "John A Smith"),
+    ("Dr. Jane Doe, MD", "Jane Doe"),
+    ("DR JANE DOE", "Jane Doe"),
+    ("Jane Doe M.D.", "Jane Doe"),
+    ("DOE, JANE M MD", "Jane M Doe"),
+    ("MARY-KATE O'NEIL", "Mary-Kate O'Neil"),
+    ("mary-kate o’neil", "Mary-Kate O'Neil"),
+    ("JOSÉ NÚÑEZ", "José Núñez"),
+    ("ROBERT MCDONALD", "Robert McDonald"),
+    ("maria de la cruz", "Maria de la Cruz"),
+    ("DE LA CRUZ, MARIA", "Maria de la Cruz"),
+    ("Garcia-Lopez, Ana", "Ana Garcia-Lopez"),
+    ("Mr. Tom Smith", "Tom Smith"),
+    ("Mrs. Ann Lee", "Ann Lee"),
+    ("JOHN SMITH JR", "John Smith Jr"),
+    ("DeAndre McKenzie", "DeAndre McKenzie"),
+    ("Jane Ma", "Jane Ma"),
+])
+def test_when_a_person_name_is_printed_then_it_normalizes_to_first_middle_last(raw: str, expected: str) -> None:
+    assert normalize_person_name(raw) == expected
+
+
+@pytest.mark.parametrize("raw", [
+    "Patient Portal", "Sunrise Pain Clinic", "Smith", "SELF", "", "   ", "J. D.", "Jane 123", "MyChart",
+    "Blue Ridge Health Center", "Unknown Unknown", "the quick brown fox jumps over the lazy dog",
+])
+def test_when_text_is_not_a_full_person_name_then_normalize_returns_none(raw: str) -> None:
+    assert normalize_person_name(raw) is None
+
+
+@pytest.mark.parametrize(("raw", "credentials", "titles"), [
+    ("Jane Doe, MD", ("MD",), ()),
+    ("Jane Doe, MD, PhD", ("MD", "PhD"), ()),
+    ("Jane Doe PA-C", ("PA-C",), ()),
+    ("Jane Doe, FNP-C", ("FNP-C",), ()),
+    ("Dr. Jane Doe, DPM", ("DPM",), ("Dr",)),
+    ("Mary Jones, RN", ("RN",), ()),
+    ("Mary Jones LPN", ("LPN",), ()),
+    ("Tim Cole, CRNA", ("CRNA",), ()),
+    ("Ann Fox, DNP, APRN", ("DNP", "APRN"), ()),
+    ("Ms. Ann Fox", (), ("Ms",)),
+])
+def test_when_titles_and_credentials_surround_a_name_then_they_are_collected(raw: str, credentials: tuple[str, ...],
+                                                                             titles: tuple[str, ...]) -> None:
+    parsed = parse_person_name(raw)
+    assert parsed is not None
+    assert parsed.credentials == credentials
+    assert parsed.titles == titles
+
+
+@pytest.mark.parametrize(("raw", "kind"), [
+    ("Jane Doe, MD", CredentialKind.PHYSICIAN),
+    ("Jane Doe, DO", CredentialKind.PHYSICIAN),
+    ("Jane Doe, NP", CredentialKind.ADVANCED_PRACTICE),
+    ("Jane Doe, RN", CredentialKind.NURSING),
+    ("Jane Doe, PhD", CredentialKind.OTHER),
+])
+def test_when_a_credential_is_printed_then_its_kind_comes_from_the_rules(raw: str, kind: CredentialKind) -> None:
+    parsed = parse_person_name(raw)
+    assert parsed is not None
+    assert parsed.credential_kinds() == frozenset({kind})
+
+
+@pytest.mark.parametrize(("intake", "found", "result", "detail_part"), [
+    ("Ana Garcia-Lopez", "Garcia-Lopez, Ana", CheckResult.PASS, "same name"),
+    ("John Smith", "SMITH, JOHN A", CheckResult.PASS, "middle name on one side only"),
+    ("John A Smith", "John Smith", CheckResult.PASS, "middle name on one side only"),
+    ("John Andrew Smith", "John A. Smith", CheckResult.PASS, "middle initial matches"),
+    ("Jose Nunez", "JOSÉ NÚÑEZ", CheckResult.PASS, "same name"),
+    ("José Núñez", "Jose Nunez", CheckResult.PASS, "same name"),
+    ("William Smith", "Bill Smith", CheckResult.PASS, "nickname"),
+    ("Katherine Jones", "Kate Jones", CheckResult.PASS, "nickname"),
+    ("Bob Brown", "Robert Brown", CheckResult.PASS, "nickname"),
+    ("Ana Garcia-Lopez", "Ana Lopez", CheckResult.PASS, "hyphenated"),
+    ("Ana Garcia", "Ana Garcia-Lopez", CheckResult.PASS, "hyphenated"),
+    ("Ana Garcia", "Ana Garcia Lopez", CheckResult.PASS, "compound surname"),
+    ("Mary-Kate Olsen", "Mary Olsen", CheckResult.PASS, "first name"),
+    ("John Smith", "John Smlth", CheckResult.PASS, "spelling"),
+    ("John Smith", "SMITH JOHN", CheckResult.PASS, "reverse order"),
+    ("Maureen O'Neil", "MAUREEN ONEIL", CheckResult.PASS, "same name"),
+    ("J. Michael Smith", "Michael Smith", CheckResult.PASS, "middle name used as first name"),
+    ("John Smith", "Jane Smith", CheckResult.FAIL, "first name differs"),
+    ("John Smith", "John Brown", CheckResult.FAIL, "surname differs"),
+    ("Mary Smith", "Tom Smith", CheckResult.FAIL, "first name differs"),
+    ("John A Smith", "John B Smith", CheckResult.FAIL, "middle initial differs"),
+    ("John Smith Jr", "John Smith Sr", CheckResult.FAIL, "generational suffix"),
+    ("John Smith", "J Smith", CheckResult.UNKNOWN, "initial"),
+    ("John Smith", "Sunrise Pain Clinic", CheckResult.UNKNOWN, "could not be read"),
+])
+def test_when_intake_and_found_names_compared_then_result_and_reason_follow_the_table(
+        intake: str, found: str, result: CheckResult, detail_part: str) -> None:
+    match = match_intake(intake, found, threshold=0.8)
+    assert match.result is result
+    assert detail_part in match.detail
+    assert 0.0 <= match.score <= 1.0
+
+
+@pytest.mark.parametrize(("intake", "found"), [("John Smith", "Jane Smith"), ("Ana Garcia-Lopez", "Ana Lopez"),
+                                               ("William Smith", "Bill Smith")])
+def test_when_a_match_is_explained_then_the_detail_holds_no_name(intake: str, found: str) -> None:
+    detail = match_intake(intake, found, threshold=0.8).detail.lower()
+    for word in (intake + " " + found).lower().replace("-", " ").split():
+        assert word not in detail.split()
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.5, 85.0])
+def test_when_threshold_is_outside_0_1_then_value_error(threshold: float) -> None:
+    with pytest.raises(ValueError):
+        match_intake("John Smith", "John Smith", threshold)
+
+
+@pytest.mark.parametrize(("threshold", "result"), [(0.8, CheckResult.PASS), (0.95, CheckResult.FAIL)])
+def test_when_ocr_noise_is_compared_then_the_threshold_decides(threshold: float, result: CheckResult) -> None:
+    assert match_intake("John Smith", "John Smlth", threshold).result is result
+
+
+def _write_rules(tmp_path: Path, mutate: object) -> Path:
+    data = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
+    assert callable(mutate)
+    mutate(data)
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_when_the_bundled_rules_load_then_every_role_cue_is_present() -> None:
+    rules = load_name_rules()
+    ids = {c.id for c in rules.cues}
+    assert {"patient_label", "signature", "provider_label", "referring_label", "pcp_label", "nurse_label",
+            "emergency_contact_label"} <= ids
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda d: d.update(unexpected=1),
+    lambda d: d["cues"][0].update(colour="red"),
+    lambda d: d["cues"][0].update(weight=1.5),
+    lambda d: d["cues"][0].update(role="surgeon"),
+    lambda d: d["cues"][0].update(phrases=[]),
+    lambda d: d["cues"].append(dict(d["cues"][0])),
+    lambda d: d["credentials"]["other"].append("MD"),
+    lambda d: d.update(version=2),
+    lambda d: d["sections"][0].pop("max_lines"),
+])
+def test_when_the_rule_file_is_invalid_then_config_error(tmp_path: Path, mutate: object) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_name_rules(_write_rules(tmp_path, mutate))
+    assert err.value.code == "config_error"
+
+
+def test_when_the_rule_file_is_not_yaml_then_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("cues: [unclosed", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_name_rules(path)

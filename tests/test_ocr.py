@@ -1,0 +1,225 @@
+"""OCR: tesseract output parsing, boxes back to points, preparation with real tesseract, and the engine seam."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import time
+from typing import Any
+
+import pytesseract
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from extractors import ocr
+from extractors.imaging import IDENTITY, Affine
+from extractors.ocr import OcrWord, Orientation, TesseractEngine
+from pipeline.errors import OcrEngineError, OcrTimeout
+from pipeline.limits import Limits
+from pipeline.types import BBox, Word
+
+LINES = ["Patient name: Jane Example", "Diagnosis: chronic migraine", "Physician: Robert Smith, MD",
+         "Follow up in six weeks", "Neuropathic pain, left foot"]
+WORDS = {w.strip(",:") for line in LINES for w in line.split()}
+
+
+def text_image(px: int = 30, size: tuple[int, int] = (900, 330), fg: int = 0,
+               bg: int = 255) -> tuple[Image.Image, dict[str, tuple[float, float, float, float]]]:
+    """Grayscale page with LINES at `px`, and the drawn pixel box of the first word of each line (key: no colon)."""
+    im = Image.new("L", size, bg)
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=px)
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    for i, line in enumerate(LINES):
+        xy = (px, px + i * int(px * 1.6))
+        draw.text(xy, line, fill=fg, font=font)
+        first = line.split()[0]
+        x0, top, x1, bottom = draw.textbbox(xy, first, font=font)  # the word as printed, colon included
+        boxes[first.strip(":")] = (float(x0), float(top), float(x1), float(bottom))
+    return im, boxes
+
+
+def read_texts(words: tuple[Word, ...]) -> set[str]:
+    return {w.text.strip(",:.") for w in words}
+
+
+def box_of(words: tuple[Word, ...], text: str) -> BBox:
+    return next(w.bbox for w in words if w.text.strip(",:") == text)
+
+
+def tesseract_children() -> list[str]:
+    """tesseract processes that are children of this test process (other sessions may run their own)."""
+    out = subprocess.run(["pgrep", "-P", str(os.getpid()), "-x", "tesseract"], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+# ------------------------------------------------------------------------------------------------- pure conversions
+
+def test_when_tesseract_returns_blanks_and_negative_conf_then_only_real_words_are_kept() -> None:
+    data: dict[str, list[Any]] = {"text": ["", "Hello", "  ", "world", "x"], "conf": [-1, 91.5, 50, "88", -1],
+            "left": [0, 10, 0, 60, 0], "top": [0, 5, 0, 5, 0], "width": [0, 40, 0, 45, 0],
+            "height": [0, 12, 0, 12, 0], "block_num": [1] * 5, "par_num": [1] * 5, "line_num": [1] * 5}
+    words = ocr.words_from_tesseract(data)
+    assert [(w.text, w.conf, w.left) for w in words] == [("Hello", 91.5, 10), ("world", 88.0, 60)]
+
+
+@pytest.mark.parametrize(("box", "dpi", "expected"), [
+    ((0, 0, 300, 150), (300, 300), (0, 0, 72, 36)),  # 300 px at 300 dpi = 1 in = 72 pt
+    ((96, 48, 192, 96), (96, 96), (72, 36, 144, 72)),  # screenshot at the assumed 96 dpi
+    ((10, 20, 5, 10), (72, 72), (5, 10, 10, 20)),  # corners given in any order
+    ((0, 0, 200, 100), (200, 100), (0, 0, 72, 72)),  # non-square pixels
+])
+def test_when_pixel_box_converted_then_points_are_px_times_72_over_dpi(
+        box: tuple[float, float, float, float], dpi: tuple[float, float],
+        expected: tuple[float, float, float, float]) -> None:
+    assert ocr.pixels_to_points(*box, *dpi) == BBox(*expected)
+
+
+def test_when_words_come_from_two_blocks_then_lines_are_numbered_top_to_bottom_and_words_left_to_right() -> None:
+    raw = [OcrWord("right", 500, 100, 50, 10, 90, block=2, par=1, line=1),
+           OcrWord("second", 10, 130, 60, 10, 90, block=1, par=1, line=2),
+           OcrWord("b", 80, 100, 20, 10, 80, block=1, par=1, line=1),
+           OcrWord("a", 10, 101, 20, 10, 70, block=1, par=1, line=1)]
+    words = ocr.to_page_words(raw, IDENTITY, 72, 72, 1000, 1000)
+    assert [(w.text, w.line) for w in words] == [("a", 0), ("b", 0), ("right", 1), ("second", 2)]
+    assert words[0].confidence == pytest.approx(0.70)
+
+
+def test_when_image_was_upscaled_then_boxes_map_back_to_original_pixels_then_points() -> None:
+    raw = [OcrWord("w", 200, 100, 100, 50, 95)]
+    words = ocr.to_page_words(raw, Affine(a=0.5, e=0.5), 144, 144, 1000, 1000)  # prepared = original x2
+    assert words[0].bbox == BBox(50, 25, 75, 37.5)
+
+
+def test_when_box_maps_outside_the_page_then_it_is_clipped() -> None:
+    raw = [OcrWord("w", -10, -10, 50, 30, 95)]
+    assert ocr.to_page_words(raw, IDENTITY, 72, 72, 30, 30)[0].bbox == BBox(0, 0, 30, 20)
+
+
+# ------------------------------------------------------------------------------------------- real tesseract, per case
+
+def test_when_clean_page_read_then_words_and_boxes_match_the_drawing() -> None:
+    im, drawn = text_image()
+    result = ocr.read_image(im, 72, 72, TesseractEngine())  # 72 dpi: points == pixels
+    assert read_texts(result.words) >= WORDS
+    got = box_of(result.words, "Diagnosis")
+    x0, top, x1, bottom = drawn["Diagnosis"]
+    assert (got.x0, got.top, got.x1, got.bottom) == pytest.approx((x0, top, x1, bottom), abs=4)
+    assert [w.line for w in result.words] == sorted(w.line for w in result.words)
+    assert (result.width, result.height) == (900, 330)
+
+
+def test_when_dark_mode_screenshot_read_then_it_is_inverted_and_read() -> None:
+    im, _ = text_image(fg=235, bg=28)
+    result = ocr.read_image(im, 96, 96, TesseractEngine())
+    assert "inverted dark mode" in result.steps
+    assert read_texts(result.words) >= WORDS
+
+
+def test_when_scan_is_rotated_90_then_osd_turns_it_and_boxes_stay_on_the_original() -> None:
+    im, drawn = text_image(px=36, size=(1100, 420))
+    rotated = im.rotate(90, expand=True)  # counter-clockwise: text reads bottom to top
+    result = ocr.read_image(rotated, 72, 72, TesseractEngine())
+    assert any(s.startswith("rotated 90°") for s in result.steps)
+    assert read_texts(result.words) >= WORDS
+    x0, top, x1, bottom = drawn["Physician"]
+    expected = (top, im.width - x1, bottom, im.width - x0)  # (x, y) → (y, w - x) under a 90° ccw turn
+    got = box_of(result.words, "Physician")
+    assert (got.x0, got.top, got.x1, got.bottom) == pytest.approx(expected, abs=5)
+
+
+def test_when_scan_is_skewed_2_degrees_then_it_is_deskewed_and_boxes_stay_on_the_original() -> None:
+    im, drawn = text_image(px=30)
+    skewed = im.rotate(2.0, expand=True, fillcolor=255, resample=Image.Resampling.BICUBIC)
+    result = ocr.read_image(skewed, 72, 72, TesseractEngine())
+    assert "deskewed -2.0°" in result.steps
+    assert read_texts(result.words) >= WORDS
+    got = box_of(result.words, "Patient")
+    # Centre of the drawn box, carried through Pillow's rotation (about the centre, canvas expanded).
+    x0, top, x1, bottom = drawn["Patient"]
+    cx, cy = (x0 + x1) / 2 - im.width / 2, (top + bottom) / 2 - im.height / 2
+    a = math.radians(2.0)
+    ex = cx * math.cos(a) + cy * math.sin(a) + skewed.width / 2
+    ey = -cx * math.sin(a) + cy * math.cos(a) + skewed.height / 2
+    assert ((got.x0 + got.x1) / 2, (got.top + got.bottom) / 2) == pytest.approx((ex, ey), abs=4)
+
+
+def test_when_screenshot_text_is_12px_then_it_is_upscaled_and_read_with_original_boxes() -> None:
+    im, drawn = text_image(px=12, size=(360, 140))
+    result = ocr.read_image(im, 96, 96, TesseractEngine())
+    assert any(s.startswith("upscaled x") for s in result.steps)
+    assert read_texts(result.words) >= WORDS
+    got = box_of(result.words, "Follow")
+    x0, top, x1, bottom = (v * 72 / 96 for v in drawn["Follow"])
+    assert (got.x0, got.top, got.x1, got.bottom) == pytest.approx((x0, top, x1, bottom), abs=2)
+
+
+# --------------------------------------------------------------------------------------------- failures and the seam
+
+class RaisingEngine:
+    """An engine with a bug: raises something that is not ours."""
+
+    def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
+        raise RuntimeError("segfault-ish")
+
+    def orientation(self, image: Image.Image, timeout: float) -> Orientation | None:
+        return None
+
+
+class HangingEngine:
+    """An engine whose child process never finishes; it honours `timeout` the way subprocess does."""
+
+    def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
+        subprocess.run(["sleep", "30"], timeout=timeout, check=True)
+        return []
+
+    def orientation(self, image: Image.Image, timeout: float) -> Orientation | None:
+        return None
+
+
+class BrokenOsdEngine(HangingEngine):
+    """OSD fails hard (engine missing): that must not be swallowed."""
+
+    def orientation(self, image: Image.Image, timeout: float) -> Orientation | None:
+        raise OcrEngineError("tesseract binary not found")
+
+
+@pytest.mark.parametrize(("engine", "error"), [
+    (RaisingEngine(), OcrEngineError),
+    (HangingEngine(), OcrTimeout),
+    (BrokenOsdEngine(), OcrEngineError),
+])
+def test_when_injected_engine_fails_or_hangs_then_typed_ocr_error(engine: ocr.OcrEngine,
+                                                                 error: type[Exception]) -> None:
+    im, _ = text_image()
+    start = time.monotonic()
+    with pytest.raises(error):
+        ocr.read_image(im, 72, 72, engine, Limits(ocr_timeout_s=0.5))
+    assert time.monotonic() - start < 5
+
+
+def test_when_tesseract_exceeds_its_timeout_then_ocr_timeout_and_no_tesseract_left() -> None:
+    im, _ = text_image(size=(1800, 1400))
+    with pytest.raises(OcrTimeout) as caught:
+        TesseractEngine().read(im, timeout=0.001)
+    assert "Patient" not in str(caught.value)  # sizes only, never text
+    assert tesseract_children() == []
+
+
+def test_when_tesseract_binary_is_missing_then_ocr_engine_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # tesseract_cmd is pytesseract's documented configuration knob, not an internal.
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
+    im, _ = text_image()
+    with pytest.raises(OcrEngineError):
+        TesseractEngine().read(im, timeout=5)
+
+
+def test_when_page_is_too_sparse_for_osd_then_orientation_is_none() -> None:
+    im = Image.new("L", (400, 400), 255)
+    ImageDraw.Draw(im).text((10, 10), "Hi", fill=0, font=ImageFont.load_default(size=20))
+    assert TesseractEngine().orientation(im, timeout=10) is None
+
+
+def test_when_ocr_module_is_imported_then_tesseract_runs_single_threaded() -> None:
+    assert os.environ.get("OMP_THREAD_LIMIT") == "1"

@@ -1,0 +1,285 @@
+"""Finding people and their roles; choosing the patient and the treating physician (extractors/people.py)."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import linear_text_from_lines
+
+from extractors.nlp import get_pipeline
+from extractors.people import (
+    FALLBACK_TREATING_FACTOR,
+    NO_CREDENTIAL_PENALTY,
+    choose_patient,
+    choose_treating_physician,
+    find_people,
+)
+from pipeline.types import PersonMention, Role, Source
+
+
+def _people(lines: list[str], confidence: float = 1.0) -> tuple[PersonMention, ...]:
+    return find_people(get_pipeline().parse(linear_text_from_lines(lines, confidence)))
+
+
+def _by_role(people: tuple[PersonMention, ...], role: Role) -> list[str]:
+    return [p.normalized for p in people if p.role is role]
+
+
+@pytest.mark.parametrize("lines", [
+    ["Patient: SMITH, JOHN A DOB: 01/02/1970 MRN: 12345"],
+    ["PATIENT NAME: SMITH, JOHN A Sex: M Age: 55"],
+    ["Patient Name: John A Smith"],
+    ["Pt Name: John A. Smith Acct 99812"],
+    ["Name: SMITH, JOHN A DOB 01/02/1970"],
+    ["Patient Name:", "SMITH, JOHN A", "DOB: 01/02/1970"],
+    ["Patient: John A Smith Date of Service: 03/14/2026"],
+    ["MyChart", "John A Smith", "Visit Summary"],
+    ["Welcome, John A Smith!"],
+    ["Hi, John A Smith", "You have 2 new messages"],
+])
+def test_when_the_patient_is_labelled_then_the_patient_is_found_and_normalized(lines: list[str]) -> None:
+    people = _people(lines)
+    assert _by_role(people, Role.PATIENT) == ["John A Smith"]
+    chosen, reason, several = choose_patient(people)
+    assert chosen is not None and chosen.normalized == "John A Smith"
+    assert "Patient" in reason and not several
+
+
+@pytest.mark.parametrize(("line", "rule"), [
+    ("Provider: Jane Doe, MD", "provider_label"),
+    ("Physician: Jane Doe, MD", "provider_label"),
+    ("Author: Jane Doe, MD", "provider_label"),
+    ("Attending: Dr. Jane Doe", "treating_label"),
+    ("Attending Physician: DOE, JANE MD", "treating_label"),
+    ("Rendering Provider: Jane Doe, M.D.", "treating_label"),
+    ("Treating Physician: Jane Doe, DO", "treating_label"),
+    ("Seen by: Jane Doe, MD", "visit_with"),
+    ("Visit with Dr. Jane Doe", "visit_with"),
+    ("Electronically signed by Jane Doe, MD on 03/14/2026 10:42 AM", "signature"),
+    ("Signed by: Jane Doe, MD", "signature"),
+    ("Dictated by: Jane Doe, MD", "dictated_by"),
+    ("Visit Date: 03/14/2026 Provider: Jane Doe, MD Location: Sunrise Pain Clinic", "provider_label"),
+])
+def test_when_a_provider_label_names_someone_then_they_are_the_treating_physician(line: str, rule: str) -> None:
+    people = _people(["Patient: John Smith", line])
+    chosen, reason, near_tie = choose_treating_physician(people)
+    assert chosen is not None and chosen.normalized == "Jane Doe"
+    assert chosen.role is Role.TREATING_PHYSICIAN
+    assert chosen.evidence[0].rule == rule and chosen.evidence[0].finder == "people"
+    assert "treating" in reason.lower() and not near_tie
+
+
+@pytest.mark.parametrize(("line", "role", "credentials"), [
+    ("Referring Provider: Robert Roe, DO", Role.REFERRING_PHYSICIAN, ("DO",)),
+    ("Referring: Dr. Robert Roe", Role.REFERRING_PHYSICIAN, ()),
+    ("Referred by Robert Roe, MD for ketamine evaluation", Role.REFERRING_PHYSICIAN, ("MD",)),
+    ("PCP: Robert Roe, MD", Role.PCP, ("MD",)),
+    ("Primary Care Provider: Robert Roe, MD", Role.PCP, ("MD",)),
+    ("Nurse: Robert Roe, RN", Role.NURSE, ("RN",)),
+    ("MA: Robert Roe", Role.NURSE, ()),
+    ("Roomed by: Robert Roe, LPN", Role.NURSE, ("LPN",)),
+    ("Seen by: Robert Roe, RN", Role.NURSE, ("RN",)),
+    ("Emergency Contact: Robert Roe (spouse) 555-123-4567", Role.EMERGENCY_CONTACT, ()),
+    ("Spouse: Robert Roe", Role.FAMILY_MEMBER, ()),
+    ("Guarantor: Robert Roe", Role.UNKNOWN, ()),
+    ("Robert Roe, MD — PCP", Role.PCP, ("MD",)),
+    ("Robert Roe, MD (Referring)", Role.REFERRING_PHYSICIAN, ("MD",)),
+    ("Robert Roe, RN - Nurse", Role.NURSE, ("RN",)),
+    ("Robert Roe (Husband)", Role.FAMILY_MEMBER, ()),
+    ("Her mother, Robert Roe, also has migraines.", Role.FAMILY_MEMBER, ()),
+])
+def test_when_a_distractor_is_named_then_it_gets_its_role_and_is_never_chosen(
+        line: str, role: Role, credentials: tuple[str, ...]) -> None:
+    people = _people(["Patient: John Smith", line])
+    roe = [p for p in people if p.normalized == "Robert Roe"]
+    assert [p.role for p in roe] == [role]
+    assert roe[0].credentials == credentials
+    patient, _, _ = choose_patient(people)
+    treating, _, _ = choose_treating_physician(people)
+    assert patient is not None and patient.normalized == "John Smith"
+    assert treating is None
+
+
+@pytest.mark.parametrize("line", ["Ordering Provider: Robert Roe, MD", "Contact Name: Robert Roe",
+                                  "Billing Provider: Robert Roe, MD"])
+def test_when_a_label_has_an_unknown_qualifier_then_the_generic_cue_does_not_fire(line: str) -> None:
+    people = _people(["Patient: John Smith", line])
+    assert _by_role(people, Role.TREATING_PHYSICIAN) == []
+    assert _by_role(people, Role.PATIENT) == ["John Smith"]
+
+
+def test_when_a_full_visit_note_has_every_distractor_then_patient_and_treating_are_the_labelled_ones() -> None:
+    people = _people([
+        "Sunrise Pain Clinic",
+        "Patient: SMITH, JOHN A DOB: 01/02/1970 MRN: 12345",
+        "Visit Date: 03/14/2026 Provider: Jane Doe, MD",
+        "Referring Provider: Robert Roe, DO",
+        "PCP: Alice Green, MD",
+        "Emergency Contact: Tom Smith (spouse) 555-123-4567",
+        "Roomed by: Mary Jones, RN",
+        "Assessment: fibromyalgia. Her husband Tom Smith drove her today.",
+        "Electronically signed by Jane Doe, MD on 03/14/2026",
+    ])
+    roles = {(p.normalized, p.role) for p in people}
+    assert roles == {("John A Smith", Role.PATIENT), ("Jane Doe", Role.TREATING_PHYSICIAN),
+                     ("Robert Roe", Role.REFERRING_PHYSICIAN), ("Alice Green", Role.PCP),
+                     ("Tom Smith", Role.EMERGENCY_CONTACT), ("Tom Smith", Role.FAMILY_MEMBER),
+                     ("Mary Jones", Role.NURSE)}
+    assert choose_patient(people)[0].normalized == "John A Smith"  # type: ignore[union-attr]
+    assert choose_treating_physician(people)[0].normalized == "Jane Doe"  # type: ignore[union-attr]
+
+
+def test_when_a_mychart_screenshot_has_a_care_team_then_roles_come_from_the_role_lines() -> None:
+    people = _people([
+        "MyChart", "Ana Garcia-Lopez", "Visit Summary", "Office Visit - Sunrise Pain Clinic",
+        "Visit with Dr. Peter Park",
+        "Care Team", "Alice Green, MD", "Primary Care Provider", "Bob Stone, RN", "Nurse", "Carl Hunt, MD",
+    ])
+    assert _by_role(people, Role.PATIENT) == ["Ana Garcia-Lopez"]
+    assert _by_role(people, Role.PCP) == ["Alice Green"]
+    assert _by_role(people, Role.NURSE) == ["Bob Stone"]
+    assert _by_role(people, Role.OTHER_CLINICIAN) == ["Carl Hunt"]
+    chosen, _, near_tie = choose_treating_physician(people)
+    assert chosen is not None and chosen.normalized == "Peter Park" and not near_tie
+
+
+def test_when_a_care_team_puts_roles_before_names_then_each_role_goes_to_the_following_name() -> None:
+    people = _people(["Your Care Team", "PCP", "Alice Green, MD", "Referring Provider", "Robert Roe, DO"])
+    assert _by_role(people, Role.PCP) == ["Alice Green"]
+    assert _by_role(people, Role.REFERRING_PHYSICIAN) == ["Robert Roe"]
+
+
+@pytest.mark.parametrize(("lines", "role"), [
+    (["Emergency Contact", "Name: Maria Nunez", "Relationship: Wife", "Phone: 555-123-4567"], Role.EMERGENCY_CONTACT),
+    (["Emergency Contacts", "Maria Nunez (Wife) 555-123-4567"], Role.EMERGENCY_CONTACT),
+    (["Emergency Contact:", "Maria Nunez"], Role.EMERGENCY_CONTACT),
+    (["Guarantor", "Name: Maria Nunez"], Role.UNKNOWN),
+])
+def test_when_a_name_is_under_a_distractor_heading_then_it_takes_the_section_role(lines: list[str],
+                                                                                   role: Role) -> None:
+    people = _people(["Patient Name: Jose Nunez", *lines])
+    assert _by_role(people, role) == ["Maria Nunez"]
+    assert _by_role(people, Role.PATIENT) == ["Jose Nunez"]
+
+
+def test_when_a_section_is_followed_by_another_field_then_the_section_ends() -> None:
+    people = _people(["Emergency Contact", "Name: Maria Nunez", "Allergies:", "Penicillin", "Name: Jose Nunez"])
+    assert _by_role(people, Role.EMERGENCY_CONTACT) == ["Maria Nunez"]
+    assert _by_role(people, Role.PATIENT) == ["Jose Nunez"]
+
+
+@pytest.mark.parametrize(("raw_line", "normalized"), [
+    ("Patient: MARY-KATE O'NEIL", "Mary-Kate O'Neil"),
+    ("Patient: JOSÉ NÚÑEZ", "José Núñez"),
+    ("Patient: MARIA DE LA CRUZ", "Maria de la Cruz"),
+    ("Patient: Maria de la Cruz", "Maria de la Cruz"),
+    ("Patient: MCDONALD, ROBERT J", "Robert J McDonald"),
+    ("Patient: Garcia-Lopez, Ana", "Ana Garcia-Lopez"),
+])
+def test_when_names_have_accents_hyphens_or_apostrophes_then_they_survive_extraction(raw_line: str,
+                                                                                      normalized: str) -> None:
+    assert _by_role(_people([raw_line]), Role.PATIENT) == [normalized]
+
+
+@pytest.mark.parametrize("line", ["Patient: Sunrise Pain Clinic", "Patient: Patient Portal", "Patient: SELF",
+                                  "Patient Name: Smith", "Provider: Sunrise Pain Clinic"])
+def test_when_a_label_holds_no_person_name_then_nobody_is_found(line: str) -> None:
+    assert _people([line]) == ()
+
+
+def test_when_two_people_signed_with_equal_evidence_then_near_tie() -> None:
+    people = _people(["Patient: John Smith", "Electronically signed by Jane Doe, MD on 03/14/2026",
+                      "Electronically signed by Peter Park, MD on 03/15/2026"])
+    chosen, reason, near_tie = choose_treating_physician(people)
+    assert chosen is not None and near_tie
+    assert "nearly equal" in reason
+
+
+def test_when_a_signing_physician_and_an_unsigned_np_are_named_then_the_physician_wins_without_tie() -> None:
+    people = _people(["Patient: John Smith", "Provider: Bob Stone, NP", "Electronically signed by Jane Doe, MD"])
+    chosen, _, near_tie = choose_treating_physician(people)
+    assert chosen is not None and chosen.normalized == "Jane Doe" and not near_tie
+
+
+def test_when_only_a_pcp_and_a_referring_physician_are_named_then_no_treating_physician() -> None:
+    people = _people(["Patient: John Smith", "PCP: Alice Green, MD", "Referring Provider: Robert Roe, DO"])
+    chosen, reason, near_tie = choose_treating_physician(people)
+    assert chosen is None and not near_tie
+    assert "pcp" in reason and "referring_physician" in reason
+
+
+def test_when_the_pcp_signed_the_note_then_the_pcp_is_the_treating_physician() -> None:
+    people = _people(["Patient: John Smith", "PCP: Alice Green, MD", "Signed by: Alice Green, MD"])
+    chosen, reason, _ = choose_treating_physician(people)
+    assert chosen is not None and chosen.normalized == "Alice Green"
+    assert "also listed as pcp" in reason
+
+
+def test_when_only_an_unlabelled_titled_clinician_is_named_then_it_is_chosen_with_lower_confidence() -> None:
+    people = _people(["Chief complaint: CRPS of the left leg.", "She follows with Dr. Lisa Wong, MD for pain."])
+    assert _by_role(people, Role.OTHER_CLINICIAN) == ["Lisa Wong"]
+    other = next(p for p in people if p.role is Role.OTHER_CLINICIAN)
+    chosen, reason, _ = choose_treating_physician(people)
+    assert chosen is not None and chosen.normalized == "Lisa Wong"
+    assert chosen.confidence == pytest.approx(other.confidence * FALLBACK_TREATING_FACTOR, abs=1e-3)
+    assert "No one is labelled" in reason
+
+
+def test_when_a_person_entity_has_no_title_or_credential_then_the_fallback_ignores_it() -> None:
+    people = _people(["The patient discussed her plan with Lisa Wong at length."])
+    assert _by_role(people, Role.OTHER_CLINICIAN) == []
+
+
+@pytest.mark.parametrize(("lines", "several"), [
+    (["Patient: SMITH, JOHN A", "Patient Name: John Smith"], False),
+    (["Patient: SMITH, JOHN A", "\f", "Patient: BROWN, MARY"], True),
+    (["Patient: Bill Smith", "Patient Name: William Smith"], False),
+])
+def test_when_patient_labels_repeat_then_several_candidates_only_for_different_people(lines: list[str],
+                                                                                     several: bool) -> None:
+    chosen, reason, got = choose_patient(_people(lines))
+    assert chosen is not None
+    assert got is several
+    assert ("different patient names" in reason) is several
+
+
+def test_when_nobody_is_labelled_patient_then_no_patient_is_chosen() -> None:
+    chosen, reason, several = choose_patient(_people(["Emergency Contact: Tom Smith (spouse)"]))
+    assert chosen is None and not several
+    assert "No person" in reason
+
+
+def test_when_ocr_confidence_is_low_then_confidence_is_weight_times_ocr_and_explained() -> None:
+    people = _people(["Patient: John Smith"], confidence=0.8)
+    (patient,) = people
+    ev = patient.evidence[0]
+    assert patient.confidence == pytest.approx(0.95 * 0.8, abs=1e-3)
+    assert ev.original_score == pytest.approx(0.95)
+    assert ev.adjustments[0].reason.startswith("x0.80")
+    assert ev.page == 1 and ev.bbox is not None and ev.snippet == "Patient: John Smith"
+
+
+def test_when_a_provider_has_no_credential_then_the_penalty_is_recorded() -> None:
+    (provider,) = _people(["Provider: Jane Doe"])
+    assert provider.confidence == pytest.approx(0.9 + NO_CREDENTIAL_PENALTY, abs=1e-3)
+    assert any("no credential" in a.reason for a in provider.evidence[0].adjustments)
+
+
+def test_when_the_patient_is_named_on_two_pages_then_the_repeat_bonus_is_recorded() -> None:
+    (patient,) = _people(["Patient: SMITH, JOHN A", "\f", "Patient: John A Smith"])
+    assert len(patient.evidence) == 2
+    assert patient.confidence == pytest.approx(1.0)
+    assert any("on 2 pages" in a.reason for a in patient.evidence[0].adjustments)
+    assert {e.page for e in patient.evidence} == {1, 2}
+    assert patient.evidence[0].source is Source.TEXT_LAYER
+
+
+def test_when_a_greeting_names_a_doctor_inside_a_message_then_it_is_not_the_patient() -> None:
+    people = _people(["Message from patient:", "Thanks again. Hi Dr. Jane Doe, see you soon"])
+    assert _by_role(people, Role.PATIENT) == []
+
+
+def test_when_every_mention_is_explained_then_reason_and_evidence_are_present() -> None:
+    people = _people(["Patient: John Smith", "Provider: Jane Doe, MD", "PCP: Alice Green, MD"])
+    assert len(people) == 3
+    for p in people:
+        assert p.reason.endswith(".") and p.evidence and p.evidence[0].finder == "people"

@@ -1,0 +1,225 @@
+"""read_document end to end: every accepted format becomes a Document, page by page text layer or OCR, or a typed
+error."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import pillow_heif
+import pypdfium2 as pdfium
+import pytest
+from fpdf import FPDF
+from PIL import Image, ImageDraw, ImageFont
+
+from extractors.ocr import OcrWord, Orientation
+from extractors.routing import read_document
+from pipeline.errors import (
+    DocverifyError,
+    ImageTooLarge,
+    NoReadableText,
+    OcrEngineError,
+    OcrTimeout,
+    PdfEncrypted,
+    TooManyFrames,
+    UnreadableFile,
+)
+from pipeline.intake import accept
+from pipeline.limits import Limits
+from pipeline.types import Document, Source
+
+pillow_heif.register_heif_opener()
+
+LINES = ["Patient name: Jane Example", "Diagnosis: chronic migraine", "Physician: Robert Smith, MD"]
+WORDS = {w.strip(",:") for line in LINES for w in line.split()}
+
+
+def text_image(px: int = 30, size: tuple[int, int] = (800, 220), fg: int = 0, bg: int = 255) -> Image.Image:
+    im = Image.new("L", size, bg)
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=px)
+    for i, line in enumerate(LINES):
+        draw.text((px, px + i * int(px * 1.6)), line, fill=fg, font=font)
+    return im
+
+
+def encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def text_pdf() -> bytes:
+    pdf = FPDF(unit="pt", format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=14)
+    for i, line in enumerate(LINES):
+        pdf.text(72, 100 + 30 * i, line)
+    return bytes(pdf.output())
+
+
+def image_only_pdf(source: bytes, dpi: int = 200) -> bytes:
+    """The pages of `source` as pictures only (a scanned copy): rendered with pdfium, placed full-page by fpdf2."""
+    pdf = FPDF(unit="pt", format="letter")
+    doc = pdfium.PdfDocument(source)
+    try:
+        for i in range(len(doc)):
+            img = doc[i].render(scale=dpi / 72, grayscale=True).to_pil()
+            pdf.add_page()
+            pdf.image(io.BytesIO(encode(img, "PNG")), x=0, y=0, w=pdf.w, h=pdf.h)
+    finally:
+        doc.close()
+    return bytes(pdf.output())
+
+
+def read(data: bytes, limits: Limits = Limits(), **kw: object) -> Document:
+    return read_document(data, accept(data, "upload"), limits, **kw)  # type: ignore[arg-type]
+
+
+def texts(doc: Document, page: int = 0) -> set[str]:
+    return {w.text.strip(",:.") for w in doc.pages[page].words}
+
+
+# ------------------------------------------------------------------------------------------------------------ PDFs
+
+def test_when_pdf_has_a_text_layer_then_it_is_used_without_ocr() -> None:
+    data = text_pdf()
+    doc = read(data)
+    page = doc.pages[0]
+    assert (page.source, page.reason) == (Source.TEXT_LAYER, "text layer: 68 chars")
+    assert texts(doc) >= WORDS
+    assert (doc.sha256, doc.size_bytes, doc.flags) == (accept(data).sha256, len(data), ())
+
+
+def test_when_pdf_is_image_only_then_page_is_ocrd_with_boxes_matching_the_text_layer() -> None:
+    original = read(text_pdf()).pages[0]
+    page = read(image_only_pdf(text_pdf())).pages[0]
+    assert page.source is Source.OCR
+    assert page.reason.startswith("ocr: no text layer; rendered at 300 dpi")
+    assert {w.text.strip(",:") for w in page.words} >= WORDS
+    assert (page.width, page.height) == (612, 792)
+    for word in ("Diagnosis:", "Robert"):
+        want = next(w.bbox for w in original.words if w.text == word)
+        got = next(w.bbox for w in page.words if w.text == word)
+        # Text layer boxes span the font's full height; OCR boxes hug the ink. Horizontally they agree closely.
+        assert (got.x0, got.x1) == pytest.approx((want.x0, want.x1), abs=2.0)
+        assert want.top - 1 <= got.top < got.bottom <= want.bottom + 1
+
+
+def test_when_pdf_mixes_text_and_scanned_pages_then_each_page_is_decided_on_its_own() -> None:
+    pdf = FPDF(unit="pt", format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=14)
+    pdf.text(72, 100, "Follow up visit for chronic migraine with aura")
+    pdf.add_page()
+    pdf.image(io.BytesIO(encode(text_image(px=40, size=(1100, 300)), "PNG")), x=0, y=0, w=pdf.w)
+    doc = read(bytes(pdf.output()))
+    assert [p.source for p in doc.pages] == [Source.TEXT_LAYER, Source.OCR]
+    assert texts(doc, 1) >= WORDS
+
+
+def test_when_pdf_has_a_user_password_then_pdf_encrypted() -> None:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.text(20, 20, "Patient Jane Example")
+    pdf.set_encryption(owner_password="o", user_password="u")
+    with pytest.raises(PdfEncrypted):
+        read(bytes(pdf.output()))
+
+
+def test_when_pdf_runs_javascript_on_open_then_document_is_flagged() -> None:
+    data = text_pdf().replace(b"/Type /Catalog", b"/Type /Catalog /AA << >>", 1)
+    assert read(data).flags == ("active_content",)
+
+
+# ---------------------------------------------------------------------------------------------------------- images
+
+@pytest.mark.parametrize(("fmt", "kw"), [("PNG", {}), ("JPEG", {"quality": 92}), ("WEBP", {"quality": 95}),
+                                         ("HEIF", {"quality": 95})])
+def test_when_picture_of_accepted_format_then_it_is_ocrd(fmt: str, kw: dict[str, object]) -> None:
+    doc = read(encode(text_image().convert("RGB"), fmt, **kw))
+    assert [p.source for p in doc.pages] == [Source.OCR]
+    assert texts(doc) >= WORDS
+
+
+def test_when_screenshot_is_dark_mode_png_then_it_is_inverted_and_read() -> None:
+    doc = read(encode(text_image(fg=225, bg=24).convert("RGB"), "PNG"))
+    assert "inverted dark mode" in doc.pages[0].reason
+    assert "96 dpi (assumed)" in doc.pages[0].reason
+    assert texts(doc) >= WORDS
+    assert doc.pages[0].width == pytest.approx(800 * 72 / 96)
+
+
+def test_when_tiff_fax_has_three_frames_then_three_pages() -> None:
+    frames = [text_image(size=(800, 220)) for _ in range(3)]
+    doc = read(encode(frames[0], "TIFF", save_all=True, append_images=frames[1:], dpi=(200, 200)))
+    assert [p.number for p in doc.pages] == [1, 2, 3]
+    assert all(texts(doc, i) >= WORDS for i in range(3))
+    assert doc.pages[0].width == pytest.approx(800 * 72 / 200)
+
+
+def test_when_picture_is_blank_then_no_readable_text() -> None:
+    with pytest.raises(NoReadableText):
+        read(encode(Image.new("RGB", (600, 400), "white"), "PNG"))
+
+
+def _flood_png() -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", 50_000, 50_000, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 625_100, 9))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize(("data", "error"), [
+    (encode(text_image(), "PNG")[:400], UnreadableFile),
+    (encode(text_image(), "JPEG")[:600], UnreadableFile),
+    (_flood_png(), ImageTooLarge),
+    (encode(Image.new("L", (8, 8)), "TIFF", save_all=True, append_images=[Image.new("L", (8, 8))] * 59),
+     TooManyFrames),
+])
+def test_when_picture_is_hostile_then_typed_rejection(data: bytes, error: type[DocverifyError]) -> None:
+    with pytest.raises(error):
+        read(data)
+
+
+def test_when_upload_type_does_not_match_the_bytes_then_unreadable_file() -> None:
+    png = encode(text_image(), "PNG")
+    with pytest.raises(UnreadableFile):
+        read_document(png, accept(text_pdf()))
+
+
+# --------------------------------------------------------------------------------------------------- engine seam
+
+class CrashingEngine:
+    def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
+        raise MemoryError
+
+    def orientation(self, image: Image.Image, timeout: float) -> Orientation | None:
+        return None
+
+
+class TimingOutEngine(CrashingEngine):
+    def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
+        raise OcrTimeout(f"fake > {timeout} s")
+
+
+class FixedEngine(CrashingEngine):
+    def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
+        return [OcrWord("Hello", 10, 10, 50, 20, 87.0)]
+
+
+@pytest.mark.parametrize(("engine", "error"), [(CrashingEngine(), OcrEngineError), (TimingOutEngine(), OcrTimeout)])
+def test_when_injected_engine_fails_then_read_document_raises_typed_error(engine: object,
+                                                                          error: type[DocverifyError]) -> None:
+    with pytest.raises(error):
+        read(encode(text_image(), "PNG"), engine=engine)
+
+
+def test_when_injected_engine_reads_then_its_words_become_the_page() -> None:
+    doc = read(image_only_pdf(text_pdf(), dpi=72), engine=FixedEngine())
+    word = doc.pages[0].words[0]
+    assert (word.text, word.confidence, word.line) == ("Hello", 0.87, 0)
+    assert word.bbox.x0 == pytest.approx(10 * 72 / 300)  # rendered at 300 dpi: px × 72/300
