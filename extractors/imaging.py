@@ -2,8 +2,8 @@
 
 Every geometric step returns the new image together with an `Affine` that maps a point of the new image back to the
 image it was made from, so OCR boxes can be carried back to the ORIGINAL pixels (and from there to points, in
-`extractors.ocr.pixels_to_points`). Pixel coordinates are edge coordinates: (0, 0) is the top-left corner of the top-left
-pixel, (w, h) the bottom-right corner of the image.
+`extractors.ocr.pixels_to_points`). Pixel coordinates are edge coordinates: (0, 0) is the top-left corner of the
+top-left pixel, (w, h) the bottom-right corner of the image.
 """
 
 from __future__ import annotations
@@ -12,9 +12,13 @@ import io
 import math
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -81,23 +85,24 @@ class Frame:
     image: Image.Image
     dpi_x: float
     dpi_y: float
+    dpi_assumed: bool  # True when the file had no plausible DPI and SCREEN_DPI was used
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # Decoding
 # --------------------------------------------------------------------------------------------------------------------
 
-def _sane_dpi(info: dict[str, object]) -> tuple[float, float]:
-    """The file's DPI when it is plausible for a document (72..1200 on both axes), else the screenshot guess."""
+def sane_dpi(info: dict[Any, Any]) -> tuple[float, float, bool]:
+    """(dpi_x, dpi_y, assumed): the file's DPI when plausible for a document (72..1200 on both axes), else 96."""
     dpi = info.get("dpi")
     try:
-        x, y = float(dpi[0]), float(dpi[1])  # type: ignore[index]
+        x, y = float(dpi[0]), float(dpi[1])  # type: ignore[index]  # failures are caught below
     except (TypeError, ValueError, IndexError, KeyError):
-        return SCREEN_DPI, SCREEN_DPI
+        return SCREEN_DPI, SCREEN_DPI, True
     lo, hi = _SANE_DPI
     if lo <= x <= hi and lo <= y <= hi:
-        return x, y
-    return SCREEN_DPI, SCREEN_DPI
+        return x, y, False
+    return SCREEN_DPI, SCREEN_DPI, True
 
 
 def check_size(width: int, height: int, limits: Limits) -> None:
@@ -108,9 +113,39 @@ def check_size(width: int, height: int, limits: Limits) -> None:
         raise ImageTooLarge(f"{width}x{height} px > {limits.max_pixels} px or {limits.max_side_px} px/side")
 
 
-def open_frames(data: bytes, media_type: MediaType, limits: Limits = DEFAULT_LIMITS) -> list[Frame]:
-    """Decode every frame of an image upload, checking each frame's size before decoding it.
+@contextmanager
+def _decoding(media_type: MediaType, limits: Limits) -> Iterator[None]:
+    """Pillow's bomb warning as an error, and Pillow's decode errors translated into ours."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageTooLarge(f"pillow bomb guard, limit {limits.max_pixels} px") from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as e:
+        raise UnreadableFile(f"{media_type.value} decode failed: {type(e).__name__}") from e
 
+
+def _count_frames(im: Image.Image, media_type: MediaType, limits: Limits) -> int:
+    """Frames to read, each frame's size checked from its header only. Raises TooManyFrames, ImageTooLarge."""
+    count = 0
+    while True:
+        check_size(im.width, im.height, limits)
+        count += 1
+        if media_type is not MediaType.TIFF:  # only TIFF frames are pages; APNG/WEBP/HEIF: the first image
+            return count
+        try:  # walk the IFD chain one frame at a time (n_frames would walk all of it up front)
+            im.seek(count)
+        except EOFError:
+            return count
+        if count >= limits.max_tiff_frames:
+            raise TooManyFrames(f"more than {limits.max_tiff_frames} frames")
+
+
+def iter_frames(data: bytes, media_type: MediaType, limits: Limits = DEFAULT_LIMITS) -> Iterator[Frame]:
+    """Decode the frames of an image upload one at a time, after counting them and checking every frame's size.
+
+    Only one decoded frame is alive at a time (a 50-frame fax at 40 MP a frame would not fit in memory at once).
     Raises UnreadableFile (corrupt, truncated, not the sniffed format), ImageTooLarge, TooManyFrames.
     """
     formats = _FORMATS.get(media_type)
@@ -119,36 +154,24 @@ def open_frames(data: bytes, media_type: MediaType, limits: Limits = DEFAULT_LIM
     # Pillow's own bomb guard, tied to our cap (warning above it, error above twice it). Process-global, but every
     # caller uses the same limits. LOAD_TRUNCATED_IMAGES stays at its default (False): truncated files are errors.
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
-    frames: list[Frame] = []
+    with _decoding(media_type, limits):
+        im = Image.open(io.BytesIO(data), formats=formats)  # lazy: reads the header only
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=formats) as im:  # lazy: reads the header only
-                index = 0
-                while True:
-                    if index >= limits.max_tiff_frames:
-                        raise TooManyFrames(f"more than {limits.max_tiff_frames} frames")
-                    check_size(im.width, im.height, limits)
-                    im.load()  # decodes this frame; truncation and corruption surface here
-                    upright = ImageOps.exif_transpose(im)  # a new image, even when no rotation is needed
-                    frames.append(Frame(upright, *_sane_dpi(dict(im.info))))
-                    index += 1
-                    if media_type is not MediaType.TIFF:  # only TIFF frames are pages; APNG/WEBP/HEIF: first image
-                        break
-                    try:  # walk the IFD chain one frame at a time (n_frames would walk all of it up front)
-                        im.seek(index)
-                    except EOFError:
-                        break
-    except (ImageTooLarge, TooManyFrames, UnreadableFile):
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageTooLarge(f"pillow bomb guard, limit {limits.max_pixels} px") from e
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as e:
-        raise UnreadableFile(f"{media_type.value} decode failed: {type(e).__name__}") from e
-    if not frames:
-        raise UnreadableFile("no frames")
-    return frames
+        with _decoding(media_type, limits):
+            count = _count_frames(im, media_type, limits)
+        for index in range(count):
+            with _decoding(media_type, limits):
+                im.seek(index)
+                im.load()  # decodes this frame; truncation and corruption surface here
+                frame = Frame(ImageOps.exif_transpose(im), *sane_dpi(dict(im.info)))  # a new, upright image
+            yield frame
+    finally:
+        im.close()
 
+
+def open_frames(data: bytes, media_type: MediaType, limits: Limits = DEFAULT_LIMITS) -> list[Frame]:
+    """All frames of an image upload (see `iter_frames`). Raises UnreadableFile, ImageTooLarge, TooManyFrames."""
+    return list(iter_frames(data, media_type, limits))
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -197,7 +220,7 @@ def stretch_contrast(gray: Image.Image, min_spread: int = 150) -> Image.Image | 
     return ImageOps.autocontrast(gray, cutoff=1)
 
 
-def otsu_threshold(gray: np.ndarray) -> int:
+def otsu_threshold(gray: npt.NDArray[np.uint8]) -> int:
     """Otsu's global threshold of an 8-bit array: pixels <= it are ink (dark), the rest paper."""
     hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
     total = hist.sum()
@@ -214,7 +237,7 @@ def otsu_threshold(gray: np.ndarray) -> int:
     return int(np.argmax(between))
 
 
-def ink_mask(gray: Image.Image) -> np.ndarray:
+def ink_mask(gray: Image.Image) -> npt.NDArray[np.bool_]:
     """Boolean array, True where a pixel is ink (darker than Otsu's threshold and clearly darker than the paper)."""
     arr = np.asarray(gray)
     t = otsu_threshold(arr)
@@ -307,8 +330,9 @@ def rotate_small(image: Image.Image, degrees: float, fill: int = 255) -> tuple[I
     # Forward map (source → output, before recentring) of the corners gives the expanded canvas.
     xs = [cos * (x - w / 2) + sin * (y - h / 2) for x, y in ((0, 0), (w, 0), (w, h), (0, h))]
     ys = [-sin * (x - w / 2) + cos * (y - h / 2) for x, y in ((0, 0), (w, 0), (w, h), (0, h))]
-    nw = max(1, math.ceil(max(xs) - min(xs)))
-    nh = max(1, math.ceil(max(ys) - min(ys)))
+    # Canvas size rounded the way Pillow's rotate(expand=True) rounds it (absolute corner coordinates).
+    nw = max(1, math.ceil(max(xs) + w / 2) - math.floor(min(xs) + w / 2))
+    nh = max(1, math.ceil(max(ys) + h / 2) - math.floor(min(ys) + h / 2))
     # Inverse (output → source): x = cos*(u - nw/2) - sin*(v - nh/2) + w/2, y = sin*(u - nw/2) + cos*(v - nh/2) + h/2
     back = Affine(a=cos, b=-sin, c=w / 2 - cos * nw / 2 + sin * nh / 2,
                   d=sin, e=cos, f=h / 2 - sin * nw / 2 - cos * nh / 2)

@@ -1,30 +1,33 @@
-"""Small builders of domain values for tests (shared; append new helpers, do not rewrite others')."""
+"""Tiny builders of domain values for tests."""
 
 from __future__ import annotations
 
 from pipeline.types import BBox, Document, LinearText, MediaType, Page, Source, Word, linearize
 
+PAGE_BREAK = "\f"  # a line holding only this starts a new page
+
 
 def linear_text_from_lines(lines: list[str], confidence: float = 1.0,
                            source: Source = Source.TEXT_LAYER) -> LinearText:
-    """LinearText built through `linearize`: words split on whitespace, one visual line per item, "\\f" starts a
-    new page. A line without words vanishes, as it does in real documents."""
-    pages: list[list[list[str]]] = [[]]
+    """LinearText of `lines` (one visual line each; a "\\f" line starts a new page), words split on whitespace,
+    every word with `confidence`."""
+    pages: list[list[str]] = [[]]
     for line in lines:
-        if line == "\f":
+        if line == PAGE_BREAK:
             pages.append([])
         else:
-            pages[-1].append(line.split())
-    built: list[Page] = []
-    for p_no, page_lines in enumerate(pages, start=1):
+            pages[-1].append(line)
+    out: list[Page] = []
+    for number, page_lines in enumerate(pages, start=1):
         words: list[Word] = []
-        for l_no, line_words in enumerate(page_lines):
-            x = 36.0
-            top = 36.0 + 14.0 * l_no
-            for w in line_words:
-                width = 6.0 * len(w)
-                words.append(Word(w, BBox(x, top, x + width, top + 12.0), l_no, confidence))
-                x += width + 4.0
-        built.append(Page(number=p_no, width=612.0, height=792.0, source=source, reason="test", words=tuple(words)))
-    doc = Document(sha256="0" * 64, media_type=MediaType.PDF, size_bytes=1, pages=tuple(built))
-    return linearize(doc)
+        for line_no, line in enumerate(page_lines):
+            for col, w in enumerate(line.split()):
+                x = 10.0 * col
+                words.append(Word(w, BBox(x, 12.0 * line_no, x + 9.0, 12.0 * line_no + 10.0), line_no, confidence))
+        out.append(Page(number, 612.0, 792.0, source, "test", tuple(words)))
+    return linearize(Document("0" * 64, MediaType.PDF, 1, tuple(out)))
+
+
+def linear_text(text: str, confidence: float = 1.0, source: Source = Source.TEXT_LAYER) -> LinearText:
+    """Like `linear_text_from_lines`, with lines split on "\\n"."""
+    return linear_text_from_lines(text.split("\n"), confidence, source)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fpdf import FPDF
@@ -183,3 +185,22 @@ def test_when_pdf_embeds_a_file_then_active_content_flagged() -> None:
     pdf.text(20, 20, BODY)
     pdf.embed_file(bytes=b"MZ not really", basename="payload.exe")
     assert layer_pages(bytes(pdf.output()))[1] is True
+
+
+def test_when_pdf_is_a_page_count_bomb_then_too_many_pages_before_parsing() -> None:
+    pdf = FPDF()
+    for _ in range(501):
+        pdf.add_page()
+    data = bytes(pdf.output())
+    start = time.monotonic()
+    with pytest.raises(TooManyPages):
+        pdf_text.count_pages(data)
+    assert time.monotonic() - start < 2.0
+
+
+def test_when_pages_render_from_eight_threads_then_every_bitmap_matches_the_serial_one() -> None:
+    data, limits = text_pdf(), Limits(render_dpi=72)
+    serial = pdf_text.render_page(data, 0, limits).image.tobytes()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: pdf_text.render_page(data, 0, limits).image.tobytes(), range(16)))
+    assert all(r == serial for r in results)

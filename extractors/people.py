@@ -1,0 +1,632 @@
+"""Find every person a document names and the role each one plays; choose the patient and the treating physician.
+
+Layout rules come first (the linear text keeps visual lines: words of a line joined by spaces, lines by "\\n"):
+key-value labels on the same or the next line, lead phrases ("Electronically signed by"), section headings
+("Emergency Contact", "Care Team", "MyChart") and care-team role words ("Jane Doe, MD — PCP"). spaCy PERSON
+entities are a low-confidence fallback, kept only when a "Dr." title or a credential sits next to them. Every
+mention carries Presidio-style evidence: the rule that fired, its base weight and each adjustment with its reason.
+
+Confidence = cue weight × minimum OCR confidence of the cue and name words + adjustments, clamped to 0..1. The
+weights live in `pipeline/rules/name_rules.yaml`; the adjustments are the constants below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from extractors.nlp import ParsedText
+from pipeline.names import (
+    MAX_NAME_TOKENS,
+    CredentialKind,
+    Cue,
+    NameRules,
+    RoleWord,
+    Section,
+    credential_of,
+    default_name_rules,
+    fold,
+    is_title,
+    parse_person_name,
+    same_person,
+)
+from pipeline.types import Adjustment, Evidence, LinearText, PersonMention, Role, evidence_from_span, ocr_confidence
+
+FINDER = "people"
+
+# Adjustments (deltas on the 0..1 confidence scale), each recorded on the evidence with its reason.
+NO_CREDENTIAL_PENALTY = -0.2  # a treating-physician label on a name printed without credential or "Dr."
+ADVANCED_PRACTICE_PENALTY = -0.05  # NP/PA-C: may render the visit, but is not a physician
+PATIENT_WITH_TITLE_PENALTY = -0.3  # a "patient" printed as "Dr. X, MD" is more likely a mislabelled provider
+REPEAT_BONUS = 0.05  # per further mention of the same person in the same role
+REPEAT_BONUS_CAP = 0.1
+FALLBACK_TREATING_FACTOR = 0.7  # an unlabelled clinician chosen as treating keeps 70 % of its confidence
+
+# spaCy fallback base weights (PERSON entity with "Dr."/credential next to it).
+SPACY_WITH_ROLE_WORD = 0.6
+SPACY_TITLED = 0.5
+
+NEAR_TIE_MARGIN = 0.05  # two different people whose confidences differ by less than this are a near-tie
+SAME_PERSON_THRESHOLD = 0.85
+
+_SEPARATORS = frozenset({"-", "–", "—", "|", "•", "·", "/", ":", "*", ">"})
+_TOKEN = re.compile(r"\S+")
+_BULLET = re.compile(r"^[\s\-–—•·*>|]*")
+_TITLE_BEFORE = re.compile(r"(?:(?<![\w])(?:dr|doctor)\.?)\s*$", re.IGNORECASE)
+_CRED_AFTER = re.compile(r"^\s*,?\s*([A-Za-z][A-Za-z.\-]*)")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Compiled rules
+# --------------------------------------------------------------------------------------------------------------
+
+def _phrase_pattern(phrases: Iterable[str]) -> str:
+    """One alternation, longest phrase first so "Patient Name" wins over "Patient"; spaces match any run."""
+    alts = sorted({" ".join(p.split()) for p in phrases}, key=len, reverse=True)
+    return "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in alts)
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    cue_re: re.Pattern[str]
+    cue_by_phrase: dict[str, Cue]
+    section_by_phrase: dict[str, Section]
+    role_word_re: re.Pattern[str]
+    role_word_by_phrase: dict[str, RoleWord]
+    role_word_anywhere_re: re.Pattern[str]
+    relation_re: re.Pattern[str]
+    family_lead_re: re.Pattern[str]
+    label_vocab: frozenset[str]
+
+
+_MATCHERS: dict[int, tuple[NameRules, _Matcher]] = {}
+
+
+def _matcher(rules: NameRules) -> _Matcher:
+    hit = _MATCHERS.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    cue_by_phrase = {fold(p): c for c in rules.cues for p in c.phrases}
+    role_word_by_phrase = {fold(p): r for r in rules.role_words for p in r.phrases}
+    relations = _phrase_pattern(rules.relations)
+    vocab = {w for p in cue_by_phrase for w in p.split()} | set(rules.lexicon.blocking_qualifiers)
+    m = _Matcher(
+        cue_re=re.compile(rf"(?<![\w])(?P<phrase>{_phrase_pattern(cue_by_phrase)})(?![\w])\s*(?P<colon>[:;,])?",
+                          re.IGNORECASE),
+        cue_by_phrase=cue_by_phrase,
+        section_by_phrase={fold(p): s for s in rules.sections for p in s.phrases},
+        # A role word after a name: "— PCP", "(Referring)", ", Primary Care Provider"; text after it (a phone
+        # number) is ignored.
+        role_word_re=re.compile(rf"^\s*[-–—|,•:]?\s*\(?\s*(?P<phrase>{_phrase_pattern(role_word_by_phrase)})"
+                                r"\s*\)?(?![\w])", re.IGNORECASE),
+        role_word_by_phrase=role_word_by_phrase,
+        role_word_anywhere_re=re.compile(rf"(?<![\w])(?P<phrase>{_phrase_pattern(role_word_by_phrase)})(?![\w])",
+                                         re.IGNORECASE),
+        relation_re=re.compile(rf"^\s*[-–—|,•:]?\s*\(\s*(?P<rel>{relations})\s*\)", re.IGNORECASE),
+        family_lead_re=re.compile(rf"(?<![\w])(?:her|his|their|the\s+patient's|patient's|pt's|pt)\s+"
+                                  rf"(?P<rel>{relations})(?![\w])\s*,?\s*", re.IGNORECASE),
+        label_vocab=frozenset(vocab),
+    )
+    _MATCHERS[id(rules)] = (rules, m)
+    return m
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Candidates: a name span, the cue that gave it a role, and why
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    start: int  # name span in the linear text
+    end: int
+    cue_start: int  # evidence span starts at the cue (label) and ends with the name
+    role: Role
+    rule: str
+    weight: float
+    why: str
+    fallback: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    start: int
+    end: int
+
+    def text(self, full: str) -> str:
+        return full[self.start:self.end]
+
+
+def _lines(text: str) -> list[_Line]:
+    out: list[_Line] = []
+    pos = 0
+    for part in text.split("\n"):
+        out.append(_Line(pos, pos + len(part)))
+        pos += len(part) + 1
+    return out
+
+
+def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) -> tuple[int, int] | None:
+    """The longest run of name-like tokens in text[start:end] from its beginning: titles, name words, particles,
+    initials, one "LAST," comma and trailing credentials. Stops at the next field ("DOB", "Date:"), a digit, a
+    lowercase word, a separator or a bracket. Returns the span without trailing punctuation, or None."""
+    lex = rules.lexicon
+    region = text[start:end]
+    toks = [(t.start(), t.end(), t.group()) for t in _TOKEN.finditer(region)]
+    accepted: list[tuple[int, int, str]] = []
+    names = 0
+    commas = 0
+    in_creds = False
+    broke_on_label = False
+    k = 0
+    while k < len(toks):
+        a, b, tok = toks[k]
+        k += 1
+        if not accepted and (tok in _SEPARATORS or tok == ","):
+            continue
+        if tok.endswith(":"):
+            broke_on_label = True
+            break
+        if tok in _SEPARATORS or tok.startswith(("(", "[", "<", "\"")) or any(ch.isdigit() for ch in tok):
+            break
+        core = tok.rstrip(",.!?;)").lstrip("'")
+        if not core:
+            break
+        key = fold(core)
+        if is_title(core, rules) and names == 0 and not in_creds:
+            pass
+        elif names >= 1 and credential_of(core, rules) is not None and (in_creds or core.isupper() or "." in tok
+                                                                         or accepted[-1][2].endswith(",")):
+            in_creds = True
+        elif key.replace(".", "") in lex.stop_words or key in lex.not_name_words or in_creds:
+            break
+        elif names >= 1 and key in lex.particles and core.islower():
+            pass
+        elif re.match(r"^[^\W\d_]+(?:['\-][^\W\d_]+)*\.?$", core) and core[0].isupper():
+            names += 1
+            if names > MAX_NAME_TOKENS:
+                return None
+        else:
+            break
+        trimmed = len(tok) - len(tok.rstrip(",;!?)"))
+        accepted.append((a, b - trimmed, tok))
+        if tok.endswith(("!", "?", ";", ")")):
+            break
+        if tok.endswith(","):
+            nxt = toks[k][2] if k < len(toks) else ""
+            if nxt and credential_of(nxt.rstrip(",."), rules) is not None:
+                continue
+            if names == 1 and commas == 0:
+                commas += 1
+                continue
+            break
+    if broke_on_label:
+        # "John Smith Date of Service:" — the words of the next label are not part of the name.
+        while accepted and fold(accepted[-1][2].rstrip(",.")) in m.label_vocab:
+            accepted.pop()
+    while accepted and accepted[-1][2].rstrip(",") in {"", ","}:
+        accepted.pop()
+    if not accepted or names == 0:
+        return None
+    return start + accepted[0][0], start + accepted[-1][1]
+
+
+def _rest_after(text: str, pos: int, line: _Line) -> str:
+    """What follows a name on its line (a role word, a relation, a phone number)."""
+    return text[pos:line.end]
+
+
+def _line_role_word(rest: str, m: _Matcher) -> RoleWord | None:
+    hit = m.role_word_re.match(rest)
+    return m.role_word_by_phrase.get(fold(hit.group("phrase"))) if hit else None
+
+
+def _relation_after(rest: str, m: _Matcher) -> str | None:
+    hit = m.relation_re.match(rest)
+    return fold(hit.group("rel")) if hit else None
+
+
+def _section_of(line_text: str, m: _Matcher) -> Section | None:
+    return m.section_by_phrase.get(fold(line_text.strip().rstrip(":").strip()))
+
+
+def _is_role_only(line_text: str, m: _Matcher) -> RoleWord | None:
+    return m.role_word_by_phrase.get(fold(_BULLET.sub("", line_text).strip().strip("():").strip()))
+
+
+def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: Section | None, rules: NameRules,
+                      m: _Matcher) -> tuple[list[_Candidate], bool]:
+    """Candidates from cues on `line`; the flag says the next line was read as a label's value."""
+    lex = rules.lexicon
+    line_text = line.text(text)
+    hits: list[tuple[re.Match[str], Cue]] = []
+    for hit in m.cue_re.finditer(line_text):
+        cue = m.cue_by_phrase.get(fold(hit.group("phrase")))
+        if cue is None:
+            continue
+        colon = hit.group("colon")
+        if cue.colon == "required" and colon not in (":", ";"):
+            continue
+        before = line_text[:hit.start()]
+        if cue.line_start and _BULLET.sub("", before).strip():
+            continue
+        prev_words = before.split()
+        if prev_words and fold(prev_words[-1].strip(",.;:")) in lex.blocking_qualifiers:
+            continue  # "Ordering Provider:", "Contact Name:" — a different field
+        hits.append((hit, cue))
+    out: list[_Candidate] = []
+    used_next = False
+    for i, (hit, cue) in enumerate(hits):
+        value_start = line.start + hit.end()
+        value_end = line.start + hits[i + 1][0].start() if i + 1 < len(hits) else line.end
+        role, why = cue.role, f"named after '{hit.group('phrase').strip()}'"
+        if cue.inherit_section and section is not None:
+            role, why = section.role, f"{why} under the heading of section '{section.id}'"
+        span = _name_run(text, value_start, value_end, rules, m)
+        cue_start = line.start + hit.start()
+        if span is None and cue.next_line and next_line is not None and not text[value_start:value_end].strip():
+            nxt = next_line.text(text)
+            if not _cues_on(nxt, m) and _section_of(nxt, m) is None:
+                span = _name_run(text, next_line.start, next_line.end, rules, m)
+                if span is not None:
+                    used_next = True
+                    why += " (value on the next line)"
+        if span is None:
+            continue
+        relation = _relation_after(_rest_after(text, span[1], line if span[1] <= line.end else next_line or line), m)
+        if relation is not None:
+            why += f", marked '({relation})'"
+            if role is Role.PATIENT:
+                role = Role.FAMILY_MEMBER
+        out.append(_Candidate(span[0], span[1], cue_start, role, cue.id, cue.weight, why))
+    return out, used_next
+
+
+def _cues_on(line_text: str, m: _Matcher) -> list[Cue]:
+    """Cues printed as labels (with a colon) on a line; used to refuse a next line that is itself a field."""
+    out: list[Cue] = []
+    for hit in m.cue_re.finditer(line_text):
+        cue = m.cue_by_phrase.get(fold(hit.group("phrase")))
+        if cue is not None and hit.group("colon") in (":", ";"):
+            out.append(cue)
+    return out
+
+
+def _family_lead_candidates(text: str, line: _Line, rules: NameRules, m: _Matcher) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    line_text = line.text(text)
+    for hit in m.family_lead_re.finditer(line_text):
+        span = _name_run(text, line.start + hit.end(), line.end, rules, m)
+        if span is not None:
+            out.append(_Candidate(span[0], span[1], line.start + hit.start(), Role.FAMILY_MEMBER, "family_mention",
+                                  0.7, f"named as the patient's {fold(hit.group('rel'))}"))
+    return out
+
+
+def _line_candidates(text: str, rules: NameRules, m: _Matcher) -> list[_Candidate]:
+    lines = _lines(text)
+    out: list[_Candidate] = []
+    section: Section | None = None
+    section_seen = 0
+    skip_next = False
+    used_role_lines: set[int] = set()
+    for idx, line in enumerate(lines):
+        line_text = line.text(text)
+        if skip_next:
+            skip_next = False
+            continue
+        if not line_text.strip():
+            section = None  # a blank line (or a page break) ends a section
+            continue
+        heading = _section_of(line_text, m)
+        if heading is not None:
+            section, section_seen = heading, 0
+            continue
+        if section is not None and (section_seen >= section.max_lines or _ends_section(line_text, m)):
+            section = None
+        section_seen += 1
+        nxt = lines[idx + 1] if idx + 1 < len(lines) else None
+        found, used_next = _label_candidates(text, line, nxt, section, rules, m)
+        skip_next = used_next
+        found += [c for c in _family_lead_candidates(text, line, rules, m)
+                  if not any(c.start < f.end and f.start < c.end for f in found)]
+        if not found:
+            found = _bare_name_candidates(text, lines, idx, section, used_role_lines, rules, m)
+        out.extend(found)
+    return out
+
+
+def _ends_section(line_text: str, m: _Matcher) -> bool:
+    """A line ending with ":" (a heading we do not know) or holding a label of another field closes a section."""
+    if line_text.rstrip().endswith(":") and not _cues_on(line_text, m):
+        return True
+    return any(not c.inherit_section for c in _cues_on(line_text, m))
+
+
+def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: Section | None,
+                          used_role_lines: set[int], rules: NameRules, m: _Matcher) -> list[_Candidate]:
+    """A line that starts with a name: "Jane Doe, MD — PCP", "Tom Smith (spouse)", or a bare name in a section."""
+    line = lines[idx]
+    line_text = line.text(text)
+    bullet = _BULLET.match(line_text)
+    lead = len(bullet.group(0)) if bullet else 0
+    span = _name_run(text, line.start + lead, line.end, rules, m)
+    if span is None:
+        return []
+    rest = _rest_after(text, span[1], line)
+    role_word = _line_role_word(rest, m)
+    if role_word is not None:
+        return [_Candidate(span[0], span[1], span[0], role_word.role, role_word.id, role_word.weight,
+                           f"listed with the role '{role_word.phrases[0]}'")]
+    relation = _relation_after(rest, m)
+    in_ec = section is not None and section.role is Role.EMERGENCY_CONTACT
+    if relation is not None:
+        role = Role.EMERGENCY_CONTACT if in_ec else Role.FAMILY_MEMBER
+        rule = section.id if in_ec and section is not None else "relation_marker"
+        return [_Candidate(span[0], span[1], span[0], role, rule, 0.85 if in_ec else 0.8,
+                           f"marked '({relation})'" + (" in the emergency-contact section" if in_ec else ""))]
+    if section is None:
+        return []
+    # A bare name in a section must fill its line (apart from a phone number or the like after it).
+    if rest.strip() and not re.match(r"^\s*[-–—|,•(]?\s*[\d(+]", rest):
+        return []
+    if section.role is Role.OTHER_CLINICIAN:
+        # Care-team list: the role may be on the line before or after the name.
+        for j in (idx - 1, idx + 1):
+            if 0 <= j < len(lines) and j not in used_role_lines:
+                rw = _is_role_only(lines[j].text(text), m)
+                if rw is not None:
+                    used_role_lines.add(j)
+                    return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight,
+                                       f"listed in the care team with the role '{rw.phrases[0]}'")]
+    return [_Candidate(span[0], span[1], span[0], section.role, section.id, section.weight,
+                       f"named under the heading of section '{section.id}'")]
+
+
+def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: NameRules,
+                      m: _Matcher) -> list[_Candidate]:
+    """PERSON entities not found by a layout rule, kept only with a "Dr." title or a credential next to them."""
+    text = parsed.text.text
+    out: list[_Candidate] = []
+    for ent in parsed.persons:
+        s, e = ent.start_char, ent.end_char
+        if any(s < te and ts < e for ts, te in taken):
+            continue
+        line_start = text.rfind("\n", 0, s) + 1
+        line_end = text.find("\n", e)
+        line_end = len(text) if line_end == -1 else line_end
+        before = text[line_start:s]
+        title_hit = _TITLE_BEFORE.search(before)
+        titled = title_hit is not None or is_title(ent.text.split()[0], rules)
+        if title_hit is not None:
+            s = line_start + title_hit.start()
+        credentialed = False
+        while True:
+            hit = _CRED_AFTER.match(text[e:line_end])
+            if hit is None or credential_of(hit.group(1), rules) is None or not hit.group(1).isupper():
+                break
+            credentialed = True
+            e = e + hit.end()
+        if not (titled or credentialed):
+            continue
+        context = fold(before[-40:])
+        rw_hits = list(m.role_word_anywhere_re.finditer(context))
+        if rw_hits:
+            rw = m.role_word_by_phrase[fold(rw_hits[-1].group("phrase"))]
+            out.append(_Candidate(s, e, s, rw.role, f"spacy_person+{rw.id}", SPACY_WITH_ROLE_WORD,
+                                  f"a titled or credentialed name in running text after '{rw_hits[-1].group()}'",
+                                  fallback=True))
+        else:
+            out.append(_Candidate(s, e, s, Role.OTHER_CLINICIAN, "spacy_person_titled", SPACY_TITLED,
+                                  "a titled or credentialed name in running text, with no role label",
+                                  fallback=True))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# From candidates to mentions
+# --------------------------------------------------------------------------------------------------------------
+
+_CLINICIAN_ROLES = frozenset({Role.TREATING_PHYSICIAN, Role.OTHER_CLINICIAN, Role.UNKNOWN})
+
+
+def _clamp(x: float) -> float:
+    return round(min(1.0, max(0.0, x)), 3)
+
+
+def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> tuple[PersonMention, int, bool] | None:
+    raw = text.text[c.start:c.end]
+    name = parse_person_name(raw, rules)
+    if name is None:
+        return None
+    role, reason = c.role, c.why
+    kinds = name.credential_kinds(rules)
+    physician_like = CredentialKind.PHYSICIAN in kinds or name.has_physician_title(rules)
+    adjustments: list[Adjustment] = []
+    ocr = ocr_confidence(text, c.cue_start, c.end)
+    if ocr < 1.0:
+        adjustments.append(Adjustment(f"x{ocr:.2f} lowest OCR word confidence", round(c.weight * ocr - c.weight, 3)))
+    if (role in _CLINICIAN_ROLES and CredentialKind.NURSING in kinds and not physician_like
+            and CredentialKind.ADVANCED_PRACTICE not in kinds):
+        role = Role.NURSE
+        reason += "; the credential marks a nurse or assistant"
+    if role is Role.TREATING_PHYSICIAN and not physician_like:
+        if CredentialKind.ADVANCED_PRACTICE in kinds:
+            adjustments.append(Adjustment(f"{ADVANCED_PRACTICE_PENALTY:+.2f} advanced-practice credential, "
+                                          "not a physician", ADVANCED_PRACTICE_PENALTY))
+        else:
+            adjustments.append(Adjustment(f"{NO_CREDENTIAL_PENALTY:+.2f} no credential or Dr. title",
+                                          NO_CREDENTIAL_PENALTY))
+    if role is Role.PATIENT and physician_like:
+        adjustments.append(Adjustment(f"{PATIENT_WITH_TITLE_PENALTY:+.2f} printed with a physician title or "
+                                      "credential", PATIENT_WITH_TITLE_PENALTY))
+    confidence = _clamp(c.weight + sum(a.delta for a in adjustments))
+    ev = evidence_from_span(text, c.cue_start, c.end, finder=FINDER, rule=c.rule, score=c.weight,
+                            adjustments=tuple(adjustments))
+    mention = PersonMention(value=raw, normalized=name.normalized, role=role, confidence=confidence, evidence=(ev,),
+                            reason=_sentence(reason, role), credentials=name.credentials)
+    return mention, c.start, c.fallback
+
+
+_ROLE_LABEL = {Role.PATIENT: "Patient", Role.TREATING_PHYSICIAN: "Treating physician",
+               Role.REFERRING_PHYSICIAN: "Referring physician", Role.PCP: "Primary care provider", Role.NURSE: "Nurse",
+               Role.EMERGENCY_CONTACT: "Emergency contact", Role.FAMILY_MEMBER: "Family member",
+               Role.OTHER_CLINICIAN: "Other clinician", Role.UNKNOWN: "Unknown role"}
+
+
+def _sentence(why: str, role: Role) -> str:
+    return f"{_ROLE_LABEL[role]}: {why}."
+
+
+def _merge_group(group: list[tuple[PersonMention, int, bool]]) -> tuple[PersonMention, int]:
+    """One mention for one person in one role: the strongest reading, every evidence, a bonus for repeats."""
+    ordered = sorted(group, key=lambda g: (g[0].confidence, len(g[0].normalized)), reverse=True)
+    primary = ordered[0][0]
+    first_pos = min(g[1] for g in group)
+    if len(group) == 1:
+        return primary, first_pos
+    evidence: list[Evidence] = [e for g in ordered for e in g[0].evidence]
+    repeats = len(group) - 1
+    bonus = min(REPEAT_BONUS * repeats, REPEAT_BONUS_CAP)
+    pages = sorted({e.page for e in evidence if e.page is not None})
+    where = f" on {len(pages)} pages" if len(pages) > 1 else ""
+    evidence[0] = dataclasses.replace(evidence[0], adjustments=evidence[0].adjustments + (
+        Adjustment(f"{bonus:+.2f} named {len(group)} times{where}", bonus),))
+    credentials = tuple(dict.fromkeys(c for g in ordered for c in g[0].credentials))
+    merged = dataclasses.replace(primary, confidence=_clamp(primary.confidence + bonus), evidence=tuple(evidence),
+                                 credentials=credentials,
+                                 reason=primary.reason.rstrip(".") + f" (named {len(group)} times).")
+    return merged, first_pos
+
+
+def _group_by_person(items: list[tuple[PersonMention, int, bool]]) -> list[list[tuple[PersonMention, int, bool]]]:
+    groups: list[list[tuple[PersonMention, int, bool]]] = []
+    for item in items:
+        for g in groups:
+            if g[0][0].role is item[0].role and same_person(g[0][0].normalized, item[0].normalized,
+                                                            SAME_PERSON_THRESHOLD):
+                g.append(item)
+                break
+        else:
+            groups.append([item])
+    return groups
+
+
+def find_people(parsed: ParsedText, rules: NameRules | None = None) -> tuple[PersonMention, ...]:
+    """Every person named in the parsed document, with role, normalized name, confidence, evidence and reason.
+
+    Raises ConfigError when the bundled name rules are invalid.
+    """
+    rules = rules or default_name_rules()
+    m = _matcher(rules)
+    text = parsed.text
+    candidates = _line_candidates(text.text, rules, m)
+    candidates += _spacy_candidates(parsed, [(c.start, c.end) for c in candidates], rules, m)
+    items = [x for x in (_to_mention(c, text, rules) for c in candidates) if x is not None]
+    layout = [x for x in items if not x[2]]
+    # A fallback mention of someone a layout rule already found ("Dr. Doe" in the narrative after "Provider:
+    # Jane Doe, MD") supports that finding instead of standing alone.
+    for fb in (x for x in items if x[2]):
+        owners = [x for x in layout if same_person(x[0].normalized, fb[0].normalized, SAME_PERSON_THRESHOLD)]
+        if owners:
+            owner = max(owners, key=lambda x: _role_priority(x[0].role))
+            layout.append((dataclasses.replace(fb[0], role=owner[0].role, confidence=owner[0].confidence),
+                           fb[1], False))
+        else:
+            layout.append(fb)
+    merged = [_merge_group(g) for g in _group_by_person(layout)]
+    return tuple(mention for mention, _ in sorted(merged, key=lambda x: x[1]))
+
+
+def _role_priority(role: Role) -> int:
+    order = (Role.TREATING_PHYSICIAN, Role.PATIENT, Role.REFERRING_PHYSICIAN, Role.PCP, Role.NURSE,
+             Role.OTHER_CLINICIAN, Role.EMERGENCY_CONTACT, Role.FAMILY_MEMBER, Role.UNKNOWN)
+    return len(order) - order.index(role)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Choices
+# --------------------------------------------------------------------------------------------------------------
+
+def _physician_like(p: PersonMention) -> bool:
+    """A physician credential (MD, DO…) or printed with "Dr."."""
+    if any((hit := credential_of(c)) is not None and hit[1] is CredentialKind.PHYSICIAN for c in p.credentials):
+        return True
+    name = parse_person_name(p.value)
+    return name is not None and name.has_physician_title()
+
+
+def _distinct_people(mentions: Sequence[PersonMention]) -> list[list[PersonMention]]:
+    groups: list[list[PersonMention]] = []
+    for p in mentions:
+        for g in groups:
+            if same_person(g[0].normalized, p.normalized, SAME_PERSON_THRESHOLD):
+                g.append(p)
+                break
+        else:
+            groups.append([p])
+    return groups
+
+
+def _best_with_tie(mentions: Sequence[PersonMention]) -> tuple[PersonMention, bool]:
+    groups = _distinct_people(mentions)
+    bests = sorted((max(g, key=lambda p: p.confidence) for g in groups), key=lambda p: p.confidence, reverse=True)
+    near_tie = len(bests) > 1 and bests[0].confidence - bests[1].confidence < NEAR_TIE_MARGIN - 1e-9
+    return bests[0], near_tie
+
+
+def choose_treating_physician(people: Sequence[PersonMention]) -> tuple[PersonMention | None, str, bool]:
+    """(chosen, reason, near_tie): the treating physician among `people`.
+
+    Rule: (1) people labelled treating/attending/rendering/provider or who signed the note, strongest confidence
+    first; (2) failing that, an unlabelled clinician with a physician credential or "Dr." title (a care-team member
+    without a role, a titled name in running text), with confidence × 0.7. A referring physician, a PCP, a nurse,
+    a family member or an emergency contact is never chosen: a PCP counts only when the note shows them rendering or
+    signing it, which makes them a treating mention by rule (1). near_tie: the two best different people differ
+    by less than 0.05.
+    """
+    explicit = [p for p in people if p.role is Role.TREATING_PHYSICIAN]
+    if explicit:
+        best, tie = _best_with_tie(explicit)
+        reason = f"{best.reason} Chosen as treating physician by its label or signature."
+        also = sorted({p.role.value for p in people if p.role is not Role.TREATING_PHYSICIAN
+                       and same_person(p.normalized, best.normalized, SAME_PERSON_THRESHOLD)})
+        if also:
+            reason += f" The same person is also listed as {', '.join(also)}."
+        if tie:
+            reason += " Another person has nearly equal treating evidence."
+        return best, reason, tie
+    unlabelled = [p for p in people if p.role is Role.OTHER_CLINICIAN and _physician_like(p)]
+    if unlabelled:
+        best, tie = _best_with_tie(unlabelled)
+        lowered = _clamp(best.confidence * FALLBACK_TREATING_FACTOR)
+        chosen = dataclasses.replace(best, confidence=lowered)
+        reason = (f"{best.reason} No one is labelled as treating or signed the note; chosen as the only kind of "
+                  f"candidate left, confidence x{FALLBACK_TREATING_FACTOR}.")
+        return chosen, reason, tie
+    excluded = sorted({p.role.value for p in people if p.role in (Role.PCP, Role.REFERRING_PHYSICIAN, Role.NURSE)})
+    if excluded:
+        return None, (f"No treating physician: only {', '.join(excluded)} named, and none of them signed or "
+                      "rendered the visit."), False
+    return None, "No treating physician is named.", False
+
+
+def choose_patient(people: Sequence[PersonMention]) -> tuple[PersonMention | None, str, bool]:
+    """(chosen, reason, several_candidates): the patient among `people`.
+
+    Rule: people with role patient, grouped by person (so "SMITH, JOHN" and "John Smith" are one); the group with
+    the strongest mention wins. several_candidates: two or more different patient names (e.g. two records in one
+    upload). Emergency contacts, family, guarantors and clinicians are never chosen.
+    """
+    patients = [p for p in people if p.role is Role.PATIENT]
+    if not patients:
+        return None, "No person is labelled as the patient.", False
+    groups = _distinct_people(patients)
+    best = max((max(g, key=lambda p: p.confidence) for g in groups), key=lambda p: p.confidence)
+    several = len(groups) > 1
+    reason = f"{best.reason} Chosen as the patient."
+    if several:
+        reason += f" {len(groups)} different patient names were found; the strongest was chosen."
+    return best, reason, several
+

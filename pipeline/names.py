@@ -1,0 +1,521 @@
+"""Person names: the name-rule lexicon, normalisation ("SMITH, JOHN A" → "John A Smith") and intake matching.
+
+No NLP here: the lexicon (titles, credentials, labels, role cues) lives in `rules/name_rules.yaml`, validated strictly
+on load; names are split with nameparser, nicknames come from the `nicknames` package and OCR noise is absorbed with
+rapidfuzz ratios. Nothing in this module logs, and no message it raises contains a name (PHI).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from nameparser import HumanName
+from nicknames import NickNamer
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from rapidfuzz import fuzz
+
+from pipeline.errors import ConfigError
+from pipeline.types import CheckResult, Role
+
+RULES_PATH = Path(__file__).parent / "rules" / "name_rules.yaml"
+
+MAX_NAME_TOKENS = 6  # "Maria de la Cruz Garcia-Lopez Jr" is 6; longer runs are prose, not a name
+MAX_NAME_CHARS = 80
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The rule file
+# --------------------------------------------------------------------------------------------------------------
+
+class CredentialKind(StrEnum):
+    """What a credential says about who holds it."""
+
+    PHYSICIAN = "physician"
+    ADVANCED_PRACTICE = "advanced_practice"
+    NURSING = "nursing"
+    OTHER = "other"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _phrases_nonempty(v: list[str]) -> list[str]:
+    cleaned = [" ".join(p.split()) for p in v]
+    if not cleaned or any(not p for p in cleaned):
+        raise ValueError("phrases must be a non-empty list of non-empty strings")
+    return cleaned
+
+
+class Cue(_Strict):
+    """A label or lead phrase that announces a person's role ("Patient Name:", "Electronically signed by")."""
+
+    id: str = Field(min_length=1)
+    role: Role
+    weight: float = Field(ge=0.0, le=1.0)
+    colon: Literal["required", "optional"]
+    next_line: bool = False
+    inherit_section: bool = False
+    line_start: bool = False
+    phrases: list[str]
+
+    _check_phrases = field_validator("phrases")(_phrases_nonempty)
+
+
+class Section(_Strict):
+    """A heading line that gives the lines under it a role ("Emergency Contact", "Care Team", "MyChart")."""
+
+    id: str = Field(min_length=1)
+    role: Role
+    weight: float = Field(ge=0.0, le=1.0)
+    max_lines: int = Field(ge=1, le=50)
+    phrases: list[str]
+
+    _check_phrases = field_validator("phrases")(_phrases_nonempty)
+
+
+class RoleWord(_Strict):
+    """A role named next to a name in a care-team list ("Jane Doe, MD — PCP")."""
+
+    id: str = Field(min_length=1)
+    role: Role
+    weight: float = Field(ge=0.0, le=1.0)
+    phrases: list[str]
+
+    _check_phrases = field_validator("phrases")(_phrases_nonempty)
+
+
+class Credentials(_Strict):
+    """Credentials by kind; a credential may appear in one kind only."""
+
+    physician: list[str]
+    advanced_practice: list[str]
+    nursing: list[str]
+    other: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """Lookup tables derived once from the rule file (keys are folded: see `_cred_key`, `fold`)."""
+
+    titles: dict[str, str]
+    physician_titles: frozenset[str]
+    suffixes: frozenset[str]
+    particles: frozenset[str]
+    credentials: dict[str, tuple[str, CredentialKind]]
+    not_name_words: frozenset[str]
+    stop_words: frozenset[str]
+    blocking_qualifiers: frozenset[str]
+    relations: frozenset[str]
+
+
+class NameRules(_Strict):
+    """The validated content of `rules/name_rules.yaml` (see the file for conventions and weights)."""
+
+    version: Literal[1]
+    titles: list[str]
+    physician_titles: list[str]
+    suffixes: list[str]
+    particles: list[str]
+    credentials: Credentials
+    not_name_words: list[str]
+    stop_words: list[str]
+    blocking_qualifiers: list[str]
+    relations: list[str]
+    sections: list[Section]
+    role_words: list[RoleWord]
+    cues: list[Cue]
+
+    _lex: _Lexicon | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> NameRules:
+        ids = [c.id for c in self.cues] + [s.id for s in self.sections] + [r.id for r in self.role_words]
+        if len(ids) != len(set(ids)):
+            raise ValueError("cue, section and role-word ids must be unique")
+        seen: set[str] = set()
+        for kind_list in (self.credentials.physician, self.credentials.advanced_practice, self.credentials.nursing,
+                          self.credentials.other):
+            for cred in kind_list:
+                key = _cred_key(cred)
+                if key in seen:
+                    raise ValueError("a credential is listed twice")
+                seen.add(key)
+        phrase_owner: dict[str, str] = {}
+        for cue in self.cues:
+            for p in cue.phrases:
+                key = fold(p)
+                if key in phrase_owner:
+                    raise ValueError(f"cue phrase listed in two cues ({phrase_owner[key]}, {cue.id})")
+                phrase_owner[key] = cue.id
+        if not set(fold(t) for t in self.physician_titles) <= set(fold(t) for t in self.titles):
+            raise ValueError("physician_titles must be a subset of titles")
+        return self
+
+    @property
+    def lexicon(self) -> _Lexicon:
+        """Lookup tables built on first use."""
+        if self._lex is None:
+            creds: dict[str, tuple[str, CredentialKind]] = {}
+            for kind in CredentialKind:
+                for cred in getattr(self.credentials, kind.value):
+                    creds[_cred_key(cred)] = (cred, kind)
+            self._lex = _Lexicon(
+                titles={_title_key(t): t for t in self.titles},
+                physician_titles=frozenset(_title_key(t) for t in self.physician_titles),
+                suffixes=frozenset(_title_key(s) for s in self.suffixes),
+                particles=frozenset(fold(p) for p in self.particles),
+                credentials=creds,
+                not_name_words=frozenset(fold(w) for w in self.not_name_words),
+                stop_words=frozenset(_title_key(w) for w in self.stop_words),
+                blocking_qualifiers=frozenset(fold(w) for w in self.blocking_qualifiers),
+                relations=frozenset(fold(w) for w in self.relations),
+            )
+        return self._lex
+
+
+def load_name_rules(path: Path = RULES_PATH) -> NameRules:
+    """Load and validate a name-rule file. Raises ConfigError when it is unreadable or invalid."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"name rules unreadable: {path.name}") from e
+    try:
+        return NameRules.model_validate(raw)
+    except ValidationError as e:
+        # Field locations only (no input values): the rule file holds no PHI but we keep the habit.
+        where = "; ".join(".".join(str(p) for p in err["loc"]) + ": " + err["type"] for err in e.errors())
+        raise ConfigError(f"name rules invalid ({path.name}): {where}") from e
+
+
+@functools.cache
+def default_name_rules() -> NameRules:
+    """The bundled rule file, loaded once. Raises ConfigError when it is invalid."""
+    return load_name_rules()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Folding helpers
+# --------------------------------------------------------------------------------------------------------------
+
+def fold(s: str) -> str:
+    """Casefolded, accents removed, whitespace collapsed: the comparison form of a word or phrase."""
+    decomposed = unicodedata.normalize("NFKD", s)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
+def _cred_key(s: str) -> str:
+    """Credential lookup key: "M.D.," → "MD", "Ph.D." → "PHD", "PA-C" stays."""
+    return s.strip(" ,;:()").replace(".", "").upper()
+
+
+def _title_key(s: str) -> str:
+    """Title/suffix/stop-word lookup key: "Dr." → "dr"."""
+    return fold(s.strip(" ,;:()").replace(".", ""))
+
+
+def credential_of(token: str, rules: NameRules | None = None) -> tuple[str, CredentialKind] | None:
+    """(canonical spelling, kind) when `token` is a credential of the rule file, else None."""
+    return (rules or default_name_rules()).lexicon.credentials.get(_cred_key(token))
+
+
+def is_title(token: str, rules: NameRules | None = None) -> bool:
+    """True when `token` is a courtesy or professional title ("Dr.", "Mrs")."""
+    return _title_key(token) in (rules or default_name_rules()).lexicon.titles
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Normalisation
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PersonName:
+    """A name split into parts, without titles or credentials (which are kept apart)."""
+
+    normalized: str  # "First Middle Last Suffix"
+    given: str
+    middle: str
+    family: str
+    suffix: str = ""
+    titles: tuple[str, ...] = ()
+    credentials: tuple[str, ...] = ()
+
+    def credential_kinds(self, rules: NameRules | None = None) -> frozenset[CredentialKind]:
+        """Kinds of the credentials this name carried."""
+        lex = (rules or default_name_rules()).lexicon
+        return frozenset(lex.credentials[_cred_key(c)][1] for c in self.credentials if _cred_key(c) in lex.credentials)
+
+    def has_physician_title(self, rules: NameRules | None = None) -> bool:
+        """True when printed with "Dr."/"Doctor"."""
+        lex = (rules or default_name_rules()).lexicon
+        return any(_title_key(t) in lex.physician_titles for t in self.titles)
+
+
+# One word of a name: letters (any script) with inner hyphens/apostrophes, optionally ending with a period ("A.",
+# "Jr.", "St.").
+_NAME_WORD = re.compile(r"^[^\W\d_]+(?:['\-][^\W\d_]+)*\.?$")
+_STRIP_CHARS = " \t,;:!?-–—|•*()[]{}\"<>"
+
+
+def _is_initial(tok: str) -> bool:
+    return len(tok.rstrip(".")) == 1
+
+
+def _parse(raw: str, rules: NameRules) -> PersonName | None:
+    lex = rules.lexicon
+    text = unicodedata.normalize("NFC", raw).replace("’", "'").replace("‘", "'")
+    text = " ".join(text.split()).strip(_STRIP_CHARS)
+    if not text or len(text) > MAX_NAME_CHARS:
+        return None
+    tokens = re.findall(r"[^\s,]+|,", text)
+
+    titles: list[str] = []
+    while tokens and _title_key(tokens[0]) in lex.titles:
+        titles.append(lex.titles[_title_key(tokens.pop(0))])
+    while tokens and tokens[0] == ",":
+        tokens.pop(0)
+
+    def name_count(toks: list[str]) -> int:
+        return sum(1 for t in toks if t != ",")
+
+    credentials: list[str] = []
+    # Credentials trail the name ("Jane Doe, MD, PhD"); strip them only while two name words remain so that a
+    # surname spelled like a credential ("Jane Ma", "John Do") survives.
+    while tokens:
+        if tokens[-1] == ",":
+            tokens.pop()
+            continue
+        cred = lex.credentials.get(_cred_key(tokens[-1]))
+        if cred is not None and name_count(tokens[:-1]) >= 2:
+            credentials.insert(0, cred[0])
+            tokens.pop()
+            continue
+        break
+
+    words = [t for t in tokens if t != ","]
+    if not 2 <= len(words) <= MAX_NAME_TOKENS or tokens.count(",") > 2:
+        return None
+    for w in words:
+        if not _NAME_WORD.match(w) or fold(w.rstrip(".")) in lex.not_name_words:
+            return None
+    if all(_is_initial(w) or _title_key(w) in lex.suffixes for w in words):
+        return None
+
+    rebuilt = " ".join(tokens).replace(" ,", ",")
+    name = HumanName(rebuilt)
+    significant = [w for w in words if fold(w) not in lex.particles and not _is_initial(w)]
+    # Force capitalisation only for text printed in one case (ALL-CAPS headers, lowercase OCR); mixed case such
+    # as "DeAndre" or "McKenzie" is kept as printed.
+    if any(w.isupper() for w in significant) or all(w.islower() for w in significant):
+        name.capitalize(force=True)
+
+    titles.extend(t for t in name.title_list if t)
+    suffix_parts: list[str] = []
+    for s in name.suffix_list:
+        cred = lex.credentials.get(_cred_key(s))
+        if cred is not None:
+            credentials.append(cred[0])
+        elif s:
+            suffix_parts.append(s.rstrip("."))
+    given = _clean_initials(name.first)
+    middle = _clean_initials(name.middle)
+    family = name.last
+    if not given or not family or _is_initial(family):
+        return None
+    suffix = " ".join(suffix_parts)
+    normalized = " ".join(p for p in (given, middle, family, suffix) if p)
+    return PersonName(normalized=normalized, given=given, middle=middle, family=family, suffix=suffix,
+                      titles=tuple(titles), credentials=tuple(dict.fromkeys(credentials)))
+
+
+def _clean_initials(part: str) -> str:
+    """ "A." → "A" inside a given or middle name."""
+    return " ".join(w.rstrip(".") if _is_initial(w) else w for w in part.split())
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_default(raw: str) -> PersonName | None:
+    return _parse(raw, default_name_rules())
+
+
+def parse_person_name(raw: str, rules: NameRules | None = None) -> PersonName | None:
+    """Split `raw` into a PersonName, or None when it does not look like a person's full name."""
+    if rules is None or rules is default_name_rules():
+        return _parse_default(raw)
+    return _parse(raw, rules)
+
+
+def normalize_person_name(raw: str, rules: NameRules | None = None) -> str | None:
+    """ "SMITH, JOHN A" → "John A Smith"; titles and credentials dropped; None when not a person's full name."""
+    parsed = parse_person_name(raw, rules)
+    return parsed.normalized if parsed else None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Intake matching
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class NameMatch:
+    """Whether a found name is the intake's person; `detail` says why in a short phrase without any name."""
+
+    result: CheckResult
+    score: float  # 0..1
+    detail: str
+
+
+@functools.cache
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+def _word_key(w: str) -> str:
+    """Comparison form of one name word: folded, apostrophes and periods removed ("O'Neil" ≡ "ONeil")."""
+    return fold(w).replace("'", "").replace(".", "")
+
+
+def _parts(s: str, rules: NameRules) -> list[str]:
+    """Words of a name part, hyphens split, particles dropped: "de la Cruz-Ruiz" → ["cruz", "ruiz"]."""
+    out = [_word_key(w) for w in re.split(r"[\s\-]+", s) if w]
+    kept = [w for w in out if w and w not in rules.lexicon.particles]
+    return kept or [w for w in out if w]
+
+
+def _ratio(a: str, b: str) -> float:
+    return fuzz.ratio(a, b) / 100.0
+
+
+def _are_nicknames(a: str, b: str) -> bool:
+    nn = _nicknamer()
+    if b in nn.nicknames_of(a) or a in nn.nicknames_of(b):
+        return True
+    return bool((nn.canonicals_of(a) | {a}) & (nn.canonicals_of(b) | {b}))
+
+
+@dataclass(frozen=True, slots=True)
+class _PartResult:
+    result: CheckResult
+    score: float
+    note: str  # "" when the part matched plainly
+
+
+def _compare_surnames(a: PersonName, b: PersonName, threshold: float, rules: NameRules) -> _PartResult:
+    pa, pb = _parts(a.family, rules), _parts(b.family, rules)
+    whole = _ratio(" ".join(pa), " ".join(pb))
+    if whole >= threshold:
+        return _PartResult(CheckResult.PASS, whole, "" if whole == 1.0 else "surname matches allowing small "
+                                                                            "spelling differences")
+    best = max((_ratio(x, y) for x in pa for y in pb), default=0.0)
+    if best >= threshold and (len(pa) > 1 or len(pb) > 1):
+        return _PartResult(CheckResult.PASS, 0.9 * best, "one part of a hyphenated or compound surname matches")
+    # "Ana Garcia Lopez" (no hyphen) parses with "Garcia" as a middle name; a maiden or married surname alone
+    # on the other side matches that part.
+    ma = [_word_key(w) for w in a.middle.split() if not _is_initial(w)]
+    mb = [_word_key(w) for w in b.middle.split() if not _is_initial(w)]
+    cross = max([_ratio(x, y) for x in pa for y in mb] + [_ratio(x, y) for x in pb for y in ma], default=0.0)
+    if cross >= threshold:
+        return _PartResult(CheckResult.PASS, 0.85 * cross, "surname matches one part of a compound surname")
+    return _PartResult(CheckResult.FAIL, whole, "surname differs")
+
+
+def _compare_given(a: PersonName, b: PersonName, threshold: float) -> _PartResult:
+    ga, gb = _word_key(a.given.split()[0]), _word_key(b.given.split()[0])
+    full_a, full_b = _word_key(a.given), _word_key(b.given)
+    r = _ratio(full_a, full_b)
+    if r >= threshold:
+        return _PartResult(CheckResult.PASS, r, "" if r == 1.0 else "first name matches allowing small spelling "
+                                                                    "differences")
+    mids_a = [_word_key(w) for w in a.middle.split() if not _is_initial(w)]
+    mids_b = [_word_key(w) for w in b.middle.split() if not _is_initial(w)]
+    if any(_ratio(gb, m) >= threshold for m in mids_a) or any(_ratio(ga, m) >= threshold for m in mids_b):
+        return _PartResult(CheckResult.PASS, 0.85, "matched on a middle name used as first name")
+    if len(ga) == 1 or len(gb) == 1:
+        if ga[0] == gb[0]:
+            return _PartResult(CheckResult.UNKNOWN, 0.5, "first name given only as an initial")
+        return _PartResult(CheckResult.FAIL, 0.0, "first initial differs")
+    parts_a, parts_b = set(re.split(r"[\s\-]+", full_a)), set(re.split(r"[\s\-]+", full_b))
+    if (len(parts_a) > 1 or len(parts_b) > 1) and parts_a & parts_b:
+        return _PartResult(CheckResult.PASS, 0.9, "one part of a hyphenated or double first name matches")
+    if _are_nicknames(ga, gb):
+        return _PartResult(CheckResult.PASS, 0.9, "matched via nickname")
+    return _PartResult(CheckResult.FAIL, r, "first name differs")
+
+
+def _compare_middle(a: PersonName, b: PersonName, threshold: float) -> _PartResult:
+    if not a.middle or not b.middle:
+        return _PartResult(CheckResult.PASS, 1.0, "" if a.middle == b.middle else "middle name on one side only")
+    ma, mb = _word_key(a.middle.split()[0]), _word_key(b.middle.split()[0])
+    if len(ma) == 1 or len(mb) == 1:
+        if ma[0] == mb[0]:
+            return _PartResult(CheckResult.PASS, 1.0, "" if ma == mb else "middle initial matches middle name")
+        return _PartResult(CheckResult.FAIL, 0.0, "middle initial differs")
+    if _ratio(ma, mb) >= threshold or _are_nicknames(ma, mb):
+        return _PartResult(CheckResult.PASS, 1.0, "")
+    return _PartResult(CheckResult.FAIL, 0.0, "middle name differs")
+
+
+def _compare(a: PersonName, b: PersonName, threshold: float, rules: NameRules) -> NameMatch:
+    sur = _compare_surnames(a, b, threshold, rules)
+    if sur.result is CheckResult.FAIL:
+        return NameMatch(CheckResult.FAIL, round(sur.score / 2, 3), sur.note)
+    given = _compare_given(a, b, threshold)
+    # A given name or surname matched against the other side's middle name ("J. Michael Smith" vs "Michael
+    # Smith", "Ana Garcia Lopez" vs "Ana Garcia") already used the middle names: they are not compared again.
+    middle_used = given.note.startswith("matched on a middle") or sur.note.startswith("surname matches one part")
+    middle = _PartResult(CheckResult.PASS, 1.0, "") if middle_used else _compare_middle(a, b, threshold)
+    if a.suffix and b.suffix and _title_key(a.suffix) != _title_key(b.suffix):
+        return NameMatch(CheckResult.FAIL, 0.0, "generational suffix differs")
+    notes = [p.note for p in (sur, given, middle) if p.note]
+    score = round((sur.score + given.score) / 2, 3)
+    for part in (given, middle):
+        if part.result is CheckResult.FAIL:
+            return NameMatch(CheckResult.FAIL, min(score, part.score), part.note)
+    if given.result is CheckResult.UNKNOWN:
+        return NameMatch(CheckResult.UNKNOWN, score, "; ".join(notes))
+    return NameMatch(CheckResult.PASS, score, "; ".join(notes) or "same name")
+
+
+def _swapped(n: PersonName) -> PersonName:
+    """The name read surname-first without a comma ("SMITH JOHN"): first and last exchanged."""
+    return PersonName(normalized=n.normalized, given=n.family, middle=n.middle, family=n.given, suffix=n.suffix,
+                      titles=n.titles, credentials=n.credentials)
+
+
+def match_intake(intake_name: str, found_name: str, threshold: float = 0.85,
+                 rules: NameRules | None = None) -> NameMatch:
+    """Whether `found_name` names the intake's person (threshold: rapidfuzz ratio 0..1 per name part).
+
+    Passes for word order, missing middle names or initials, accents, one part of a hyphenated surname, common
+    nicknames and small OCR noise; fails for a different first name or surname; unknown when either side is not
+    a readable full name or the first name is only an initial. Raises ValueError for a threshold outside 0..1.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError("threshold must be within 0..1")
+    rules = rules or default_name_rules()
+    a, b = parse_person_name(intake_name, rules), parse_person_name(found_name, rules)
+    if a is None or b is None:
+        return NameMatch(CheckResult.UNKNOWN, 0.0, "name could not be read as a full person name")
+    direct = _compare(a, b, threshold, rules)
+    if direct.result is CheckResult.PASS:
+        return direct
+    swapped = _compare(a, _swapped(b), threshold, rules)
+    if swapped.result is CheckResult.PASS:
+        detail = "first and last name printed in reverse order"
+        if swapped.detail != "same name":
+            detail += "; " + swapped.detail
+        return NameMatch(CheckResult.PASS, round(0.95 * swapped.score, 3), detail)
+    return direct
+
+
+def same_person(a: str, b: str, threshold: float = 0.85, rules: NameRules | None = None) -> bool:
+    """True when two printed names are the same person by `match_intake`'s rules (either direction)."""
+    return (match_intake(a, b, threshold, rules).result is CheckResult.PASS
+            or match_intake(b, a, threshold, rules).result is CheckResult.PASS)
