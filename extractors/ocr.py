@@ -204,8 +204,8 @@ class OcrResult:
 
 
 def prepare(image: Image.Image, engine: OcrEngine, limits: Limits = DEFAULT_LIMITS) -> Prepared:
-    """Grayscale → dark-mode inversion → contrast stretch → OSD rotation → deskew → upscale. Raises OcrTimeout,
-    OcrEngineError (from the engine's OSD)."""
+    """Grayscale → dark-mode inversion → contrast stretch → local inversion of dark bars → OSD rotation → deskew →
+    upscale. Raises OcrTimeout, OcrEngineError (from the engine's OSD)."""
     steps: list[str] = []
     gray = imaging.to_grayscale(image)
     if imaging.is_dark_mode(gray):
@@ -215,6 +215,11 @@ def prepare(image: Image.Image, engine: OcrEngine, limits: Limits = DEFAULT_LIMI
     if stretched is not None:
         gray = stretched
         steps.append("contrast stretched")
+    # Light text on the dark bars and buttons of a light page, after the stretch so that its decision still sees the
+    # page as uploaded (a whitened bar must not turn a crisp screenshot into a "dim photo"). Pixels do not move.
+    gray, regions = imaging.invert_dark_regions(gray)
+    if regions:
+        steps.append(f"inverted {len(regions)} dark region{'s' if len(regions) > 1 else ''}")
     to_original = IDENTITY
     if imaging.ink_share(gray) >= OSD_MIN_INK:
         probe = gray

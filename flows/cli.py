@@ -83,7 +83,8 @@ def eval_(
         raise typer.Exit(1)
 
 
-def _run_labeled(labels: list[Label], inputs: Path, out: Path | None, workers: int | None) -> list[tuple[Label, Report]]:
+def _run_labeled(labels: list[Label], inputs: Path, out: Path | None,
+                 workers: int | None) -> list[tuple[Label, Report]]:
     from flows.runner import Job, check_many
 
     jobs = [Job(inputs / lb.file, Intake(lb.intake.patient_name, lb.intake.payer)) for lb in labels]

@@ -32,6 +32,8 @@ from pipeline.report import (
     UploadReport,
 )
 from pipeline.types import (
+    COMPLAINT_SECTIONS,
+    DIAGNOSTIC_SECTIONS,
     Assertion,
     Category,
     CheckResult,
@@ -55,20 +57,37 @@ _PAYER_NAMES = {Payer.MEDICARE: "Medicare", Payer.MEDICAID: "Medicaid", Payer.TR
                 Payer.CHAMPVA: "CHAMPVA", Payer.SELF_PAY: "self-pay", Payer.COMMERCIAL: "commercial",
                 Payer.UNKNOWN: "unknown"}
 
-# Section categories (medspaCy Sectionizer names) where a diagnosis is stated as a diagnosis; elsewhere (complaint,
-# HPI, plan) it is weaker evidence (PAIN-POLICY.md). Used only to rank equally confident candidates.
-_DIAGNOSTIC_SECTIONS = frozenset({"diagnoses", "problem_list", "assessment", "assessment_and_plan", "impression"})
+@dataclass(frozen=True, slots=True)
+class PainChoice:
+    """The pain diagnosis that meets the rule (or None), and what else was seen.
+
+    An affirmed pain mention counts when it is stated as a diagnosis: in a diagnostic section (diagnoses, problem
+    list, assessment, past medical history) or where the document has no recognised section (portal screenshots).
+    A pain condition named only as a complaint, finding or plan item ("Chief complaint: chronic pain") is weaker
+    evidence (PAIN-POLICY.md): it does not count when the document's own diagnostic sections list no affirmed pain
+    diagnosis, and it sends the document to review when the document has no diagnostic section at all.
+    """
+
+    chosen: DiagnosisMention | None
+    weak_only: DiagnosisMention | None  # a complaint/plan-only pain mention in a document without diagnostic sections
+    complaint_only: bool  # pain named only in complaint/plan sections, contradicted by the diagnostic sections
+    uncertain: bool
 
 
-def choose_pain_diagnosis(diagnoses: tuple[DiagnosisMention, ...]) -> tuple[DiagnosisMention | None, bool]:
-    """The best affirmed pain diagnosis, or None; and whether an uncertain pain diagnosis was seen."""
+def choose_pain_diagnosis(diagnoses: tuple[DiagnosisMention, ...]) -> PainChoice:
+    """Apply the documentation rule's diagnosis part (see `PainChoice`)."""
     pain = [d for d in diagnoses if d.category.is_pain]
     affirmed = [d for d in pain if d.assertion is Assertion.AFFIRMED]
     uncertain = any(d.assertion is Assertion.UNCERTAIN for d in pain)
-    if not affirmed:
-        return None, uncertain
-    best = max(affirmed, key=lambda d: (d.section in _DIAGNOSTIC_SECTIONS, d.confidence, d.icd10 is not None))
-    return best, uncertain
+    strong = [d for d in affirmed if d.section not in COMPLAINT_SECTIONS]
+    weak = [d for d in affirmed if d.section in COMPLAINT_SECTIONS]
+    if strong:
+        best = max(strong, key=lambda d: (d.section in DIAGNOSTIC_SECTIONS, d.confidence, d.icd10 is not None))
+        return PainChoice(best, None, False, uncertain)
+    has_diagnostic_section = any(d.section in DIAGNOSTIC_SECTIONS for d in diagnoses)
+    if weak and not has_diagnostic_section:
+        return PainChoice(None, max(weak, key=lambda d: d.confidence), False, uncertain)
+    return PainChoice(None, None, bool(weak), uncertain)
 
 
 def evaluate(document: Document, findings: Findings, intake: Intake, policy: Policy,
@@ -101,16 +120,20 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
         if physician.ambiguous:
             doubtful.append("more than one physician could be the treating physician")
 
-    pain, uncertain = choose_pain_diagnosis(findings.diagnoses)
-    if pain is None and not uncertain:
-        missing.append(_no_pain_reason(findings.diagnoses))
+    choice = choose_pain_diagnosis(findings.diagnoses)
+    pain, uncertain = choice.chosen, choice.uncertain
+    if pain is None and choice.weak_only is not None:
+        doubtful.append("pain is named only as a complaint or plan item, not as a diagnosis")
+    elif pain is None and not uncertain:
+        missing.append(_no_pain_reason(findings.diagnoses, choice.complaint_only))
     elif pain is None:
         doubtful.append("the only pain diagnosis is uncertain (possible / rule-out)")
     elif pain.confidence < threshold:
         doubtful.append(f"pain diagnosis read with low confidence ({pain.confidence:.2f})")
     checks.append(Check(id="pain_diagnosis_affirmed",
-                        result=CheckResult.PASS if pain else (CheckResult.UNKNOWN if uncertain else CheckResult.FAIL),
-                        detail=_pain_detail(pain, uncertain)))
+                        result=CheckResult.PASS if pain else (
+                            CheckResult.UNKNOWN if uncertain or choice.weak_only else CheckResult.FAIL),
+                        detail=_pain_detail(choice)))
 
     if intake.patient_name:
         if patient.person is None:
@@ -162,7 +185,8 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
 
 def coverage(payer: Payer, diagnoses: tuple[DiagnosisMention, ...], policy: Policy) -> Coverage:
     """Insurance billability: a commercial payer and an affirmed pain diagnosis (PAIN-POLICY.md)."""
-    pain, uncertain = choose_pain_diagnosis(diagnoses)
+    choice = choose_pain_diagnosis(diagnoses)
+    pain, uncertain = choice.chosen, choice.uncertain or choice.weak_only is not None
     mental = any(d.category is Category.MENTAL_HEALTH and d.assertion is Assertion.AFFIRMED for d in diagnoses)
     if payer in policy.non_billable_payers:
         return Coverage(payer=payer, insurance_billable=False, reasons=[f"superbill only: {_PAYER_NAMES[payer]}"])
@@ -206,10 +230,13 @@ def _diagnosis_field(pain: DiagnosisMention | None, uncertain: bool) -> Diagnosi
     return DiagnosisField(value=pain.text, confidence=round(pain.confidence, 3),
                           evidence=[EvidenceReport.of(e) for e in pain.evidence], icd10=pain.icd10,
                           category=pain.category, description=pain.description, assertion=pain.assertion,
-                          reason=f"affirmed {pain.category} diagnosis" + (f" in {pain.section}" if pain.section else ""))
+                          reason=f"affirmed {pain.category} diagnosis"
+                          + (f" in {pain.section}" if pain.section else ""))
 
 
-def _no_pain_reason(diagnoses: tuple[DiagnosisMention, ...]) -> str:
+def _no_pain_reason(diagnoses: tuple[DiagnosisMention, ...], complaint_only: bool) -> str:
+    if complaint_only:
+        return "pain is named only as a complaint or plan item; the diagnoses listed include no pain diagnosis"
     pain = [d for d in diagnoses if d.category.is_pain]
     if any(d.category is Category.MENTAL_HEALTH and d.assertion is Assertion.AFFIRMED for d in diagnoses) and not pain:
         return "no pain diagnosis: only mental-health diagnoses (superbill)"
@@ -219,7 +246,9 @@ def _no_pain_reason(diagnoses: tuple[DiagnosisMention, ...]) -> str:
     return "no pain diagnosis found"
 
 
-def _pain_detail(pain: DiagnosisMention | None, uncertain: bool) -> str:
-    if pain is not None:
-        return f"{pain.category} ({pain.icd10 or 'no code'})"
-    return "only uncertain pain mentions" if uncertain else "none affirmed"
+def _pain_detail(choice: PainChoice) -> str:
+    if choice.chosen is not None:
+        return f"{choice.chosen.category} ({choice.chosen.icd10 or 'no code'})"
+    if choice.weak_only is not None:
+        return "pain named only as a complaint or plan item"
+    return "only uncertain pain mentions" if choice.uncertain else "none affirmed"

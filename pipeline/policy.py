@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import simple_icd_10_cm as cm  # type: ignore[import-untyped]
+import simple_icd_10_cm as cm
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -82,8 +82,9 @@ class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     field_min_confidence: float = Field(ge=0.0, le=1.0)
-    link_min_score: float = Field(ge=0.0, le=1.0)  # cosine similarity of the char 3-gram linker
-    name_match_min: float = Field(ge=0.0, le=100.0)  # rapidfuzz scale
+    link_min_score: float = Field(ge=0.0, le=1.0)  # cosine similarity of the char 3-gram linker, lexicon rows
+    link_min_score_table: float = Field(ge=0.0, le=1.0)  # the same for ICD-10-CM table descriptions
+    name_match_min: float = Field(ge=0.0, le=1.0)  # rapidfuzz ratio per name part, 0..1
     near_tie_margin: float = Field(ge=0.0, le=1.0)
 
 

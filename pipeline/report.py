@@ -20,6 +20,7 @@ from pipeline.types import (
     Payer,
     PersonMention,
     Role,
+    SectionKind,
     Source,
     Status,
 )
@@ -89,7 +90,7 @@ class DiagnosisReport(_Model):
     description: str | None
     category: Category
     assertion: Assertion
-    section: str | None
+    section: SectionKind | None
     confidence: float
     evidence: list[EvidenceReport]
 

@@ -60,6 +60,36 @@ PAIN_CATEGORIES = frozenset(
 )
 
 
+class SectionKind(StrEnum):
+    """Normalised clinical section a mention sits in (medspaCy Sectionizer titles mapped by rules/sections.yaml)."""
+
+    CHIEF_COMPLAINT = "chief_complaint"
+    HPI = "hpi"
+    PAST_MEDICAL_HISTORY = "past_medical_history"
+    FAMILY_HISTORY = "family_history"
+    SOCIAL_HISTORY = "social_history"
+    ASSESSMENT = "assessment"
+    ASSESSMENT_AND_PLAN = "assessment_and_plan"
+    DIAGNOSES = "diagnoses"
+    PROBLEM_LIST = "problem_list"
+    MEDICATIONS = "medications"
+    ALLERGIES = "allergies"
+    PLAN = "plan"
+    REVIEW_OF_SYSTEMS = "review_of_systems"
+    PHYSICAL_EXAM = "physical_exam"
+    OTHER = "other"
+
+
+
+DIAGNOSTIC_SECTIONS = frozenset({SectionKind.DIAGNOSES, SectionKind.PROBLEM_LIST, SectionKind.ASSESSMENT,
+                                 SectionKind.ASSESSMENT_AND_PLAN, SectionKind.PAST_MEDICAL_HISTORY})
+"""Sections where a condition is stated as a diagnosis (PAIN-POLICY.md: stronger than a complaint or a plan)."""
+
+COMPLAINT_SECTIONS = frozenset({SectionKind.CHIEF_COMPLAINT, SectionKind.HPI, SectionKind.PLAN,
+                                SectionKind.REVIEW_OF_SYSTEMS, SectionKind.PHYSICAL_EXAM, SectionKind.MEDICATIONS})
+"""Sections where a pain condition is a complaint, a finding or a reason for a plan, not a stated diagnosis."""
+
+
 class Status(StrEnum):
     """The report's verdict."""
 
@@ -100,7 +130,7 @@ class Payer(StrEnum):
 class CheckResult(StrEnum):
     """Outcome of one named check."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 (a check outcome, not a password)
     FAIL = "fail"
     UNKNOWN = "unknown"
 
@@ -297,7 +327,7 @@ class DiagnosisMention:
     description: str | None
     category: Category
     assertion: Assertion
-    section: str | None
+    section: SectionKind | None
     confidence: float
     evidence: tuple[Evidence, ...]
     link_score: float = 0.0

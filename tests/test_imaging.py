@@ -180,6 +180,114 @@ def test_when_image_is_bimodal_then_otsu_threshold_separates_the_modes() -> None
     assert 20 <= imaging.otsu_threshold(arr) < 220
 
 
+# ---------------------------------------------------------------------------------------------------- local polarity
+
+BLUE = (0, 94, 160)  # the portal header blue of the samples: luminance 74
+
+
+def phone_page(band: bool = True, avatar: bool = False, size: tuple[int, int] = (1170, 2532)) -> Image.Image:
+    """RGB phone screenshot: light page with dark body text, optionally a blue header band with a white name."""
+    im = Image.new("RGB", size, (244, 244, 246))
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=40)
+    if band:
+        draw.rectangle((0, 0, size[0] - 1, 419), fill=BLUE)
+        draw.text((170, 300), "Samuel Whitfield", fill=(255, 255, 255), font=font)
+        draw.text((480, 150), "MyChart", fill=(255, 255, 255), font=font)
+    if avatar:
+        draw.ellipse((44, 280, 144, 380), fill=(255, 255, 255))
+        draw.text((64, 310), "SW", fill=BLUE, font=ImageFont.load_default(size=36))
+    for i, line in enumerate(LINES):
+        draw.text((40, 520 + i * 64), line, fill=(20, 20, 20), font=font)
+    return im
+
+
+def scan_with_black_border() -> Image.Image:
+    """A scanned page: text on paper inside a thick, noisy black scanner margin (with a few light specks)."""
+    page = text_image(px=28, size=(1700, 2200))
+    arr = np.asarray(page).copy()
+    rng = np.random.default_rng(7)
+    margin = np.zeros(arr.shape, dtype=bool)
+    margin[:120], margin[-90:], margin[:, :140], margin[:, -60:] = True, True, True, True
+    arr[margin] = rng.integers(0, 40, int(margin.sum()))
+    arr[margin & (rng.random(arr.shape) < 0.001)] = 230  # dust
+    return Image.fromarray(arr, "L")
+
+
+def photo_on_dark_desk() -> Image.Image:
+    """A photographed page: a light sheet with text on a dark, textured desk."""
+    arr = np.random.default_rng(3).normal(60, 12, (2600, 2000)).clip(0, 255).astype(np.uint8)
+    desk = Image.fromarray(arr, "L")
+    desk.paste(text_image(px=34, size=(1500, 2000), bg=225), (250, 300))
+    return desk
+
+
+def bold_heading() -> Image.Image:
+    """A light page whose only dark mass is a big bold black heading."""
+    im = Image.new("L", (1200, 600), 250)
+    draw = ImageDraw.Draw(im)
+    for dx in range(0, 5):  # poor man's heavy weight: the heading drawn five times, 1 px apart
+        draw.text((40 + dx, 60), "Health Summary", fill=10, font=ImageFont.load_default(size=96))
+    return im
+
+
+@pytest.mark.parametrize(("image", "regions"), [
+    pytest.param(phone_page(), 1, id="blue_header_band"),
+    pytest.param(phone_page(avatar=True), 1, id="band_with_avatar_disc"),
+    pytest.param(phone_page(band=False), 0, id="light_page_no_band"),
+    pytest.param(imaging.invert(imaging.to_grayscale(phone_page(band=False)).point(lambda v: 255 - v)), 0,
+                 id="dark_mode_page_already_inverted"),
+    pytest.param(scan_with_black_border(), 0, id="scan_black_border"),
+    pytest.param(photo_on_dark_desk(), 0, id="photo_on_dark_desk"),
+    pytest.param(bold_heading(), 0, id="bold_black_heading"),
+    pytest.param(Image.new("L", (800, 800), 0), 0, id="all_black"),
+    pytest.param(Image.new("L", (800, 800), 255), 0, id="blank"),
+])
+def test_when_page_has_light_text_on_a_dark_fill_then_only_that_fill_is_a_dark_region(image: Image.Image,
+                                                                                      regions: int) -> None:
+    gray = imaging.to_grayscale(image)
+    out, found = imaging.invert_dark_regions(gray)
+    assert len(found) == regions
+    if not regions:
+        assert out is gray  # untouched: the very same image
+
+
+def test_when_blue_band_is_inverted_then_fill_turns_white_and_text_black_in_place() -> None:
+    gray = imaging.to_grayscale(phone_page(avatar=True))
+    out, (region,) = imaging.invert_dark_regions(gray)
+    before, after = np.asarray(gray), np.asarray(out)
+    assert (region.x0, region.top, region.x1, region.bottom) == pytest.approx((0, 0, 1170, 420), abs=4)
+    assert out.size == gray.size
+    band = before[:420] == before[5, 600]  # the fill, to the pixel: its last row (419) included
+    assert (after[:420][band] > 240).all()
+    white_text = before[:420] > 250
+    disc = np.zeros_like(white_text)
+    disc[280:381, 44:145] = True
+    assert (after[:420][white_text & ~disc] < 15).mean() > 0.95  # the letters stay where they were, now black
+    assert (after[300:360, 60:70] == before[300:360, 60:70]).all()  # the white avatar disc keeps its tone
+    assert (after[420:] == before[420:]).all()  # the page below the band is untouched
+
+
+def test_when_phone_screenshot_has_a_band_then_local_inversion_takes_under_50_ms() -> None:
+    gray = imaging.to_grayscale(phone_page(avatar=True))
+    timings = []
+    for _ in range(5):
+        start = time.perf_counter()
+        imaging.invert_dark_regions(gray)
+        timings.append(time.perf_counter() - start)
+    assert min(timings) < 0.05
+
+
+def test_when_mask_has_touching_and_nested_shapes_then_components_match_4_connectivity() -> None:
+    mask = np.array([[1, 1, 0, 1],
+                     [0, 1, 0, 1],
+                     [1, 0, 0, 1],
+                     [1, 1, 1, 1]], dtype=bool)
+    comps = imaging._components(mask)
+    assert comps is not None
+    assert sorted((c.x0, c.top, c.x1, c.bottom) for c in comps) == [(0, 0, 2, 2), (0, 0, 4, 4)]
+
+
 # --------------------------------------------------------------------------------------------------------- text size
 
 @pytest.mark.parametrize("px", [12, 20, 40])

@@ -52,7 +52,8 @@ def test_when_names_differ_only_in_order_accents_or_case_then_they_match() -> No
 
 
 def test_when_a_wrong_name_is_predicted_then_it_counts_as_false_positive_and_false_negative() -> None:
-    s = score([(_label("a", Status.COMPLETE, "Ana Diaz", None, None), _report(Status.COMPLETE, "Tom Diaz", None, None))])
+    s = score([(_label("a", Status.COMPLETE, "Ana Diaz", None, None),
+                _report(Status.COMPLETE, "Tom Diaz", None, None))])
     fs = s.fields[Field.PATIENT_NAME]
     assert (fs.tp, fs.fp, fs.fn) == (0, 1, 1)
     assert fs.f1 == 0.0

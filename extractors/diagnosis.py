@@ -1,0 +1,307 @@
+"""The diagnosis finder: every diagnosis mention, linked to ICD-10-CM, classified by policy, with its assertion.
+
+Where mentions come from, strongest first:
+  1. A printed code next to a lexicon term ("Fibromyalgia (M79.7)", "G90.512 CRPS I left arm"): the printed code wins
+     (rule "printed_code"); a printed code with no term next to it is a mention of its own.
+  2. A lexicon term or abbreviation found by medspaCy's TargetMatcher (rule "lexicon:<code>:<term|abbreviation>"),
+     refined by a side/limb word for CRPS/causalgia ("CRPS left arm" → G90.512).
+  3. A short form the document defines itself ("postherpetic neuralgia (PN)") for a lexicon term (rule
+     "abbreviation:<code>").
+  4. Linker fallback: in diagnosis-like sections only (diagnoses, problem list, assessment, PMH), list items that
+     matched nothing above are linked by the char 3-gram linker (rule "linker:char3gram"); this is what survives OCR
+     noise ("fibromyalgla"). Outside those sections free text is not linked: prose, vitals and instructions link to
+     table rows far too easily.
+
+Assertion (medspaCy ConText + sections). When several apply the first of this order wins:
+    family > negated > historical > uncertain > hypothetical > affirmed
+  Family first: whatever is said about a relative's condition never says anything about the patient. Negated before
+  historical/uncertain: "no history of CRPS" and "denies possible migraine" are denials. Historical before uncertain:
+  "possible migraines in adolescence, resolved" is in any case not current.
+  "history of X" is NOT historical (PAIN-POLICY: an ongoing chronic condition in a current note); only resolved or
+  explicitly past cues are (rules/context_rules.json). A Past Medical History section is likewise treated as a list
+  of ongoing conditions: mentions there are affirmed unless a resolved/past cue applies. A Family History section
+  implies family (rules/sections.yaml `implies`).
+
+Confidence = link score × OCR word confidence (min over the mention's words) × section weight (rules/sections.yaml:
+diagnosis, problem-list and assessment sections 1.0 > PMH 0.9 > HPI 0.8 > complaint/plan 0.75), minus a near-tie
+penalty when the linker's runner-up is within `near_tie_margin` and of another category. Each factor is recorded as an
+`Adjustment` on the evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span
+
+from extractors.icd_linker import Candidate, Linker, get_linker, with_dot
+from extractors.nlp import LABEL_CODE, LABEL_DIAGNOSIS, ParsedText, SectionsFile, load_sections, section_of
+from pipeline.policy import Lexicon, Policy, load_lexicon
+from pipeline.types import (
+    Adjustment,
+    Assertion,
+    DiagnosisMention,
+    Evidence,
+    SectionKind,
+    evidence_from_span,
+    ocr_confidence,
+)
+
+FINDER = "diagnosis"
+# Assertion precedence, strongest first (see module docstring).
+ASSERTION_PRECEDENCE: tuple[Assertion, ...] = (Assertion.FAMILY, Assertion.NEGATED, Assertion.HISTORICAL,
+                                                Assertion.UNCERTAIN, Assertion.HYPOTHETICAL)
+_CONTEXT_TO_ASSERTION = {
+    "FAMILY": Assertion.FAMILY,
+    "NEGATED_EXISTENCE": Assertion.NEGATED,
+    "HISTORICAL": Assertion.HISTORICAL,
+    "POSSIBLE_EXISTENCE": Assertion.UNCERTAIN,
+    "HYPOTHETICAL": Assertion.HYPOTHETICAL,
+}
+LINKER_SECTIONS = frozenset({SectionKind.DIAGNOSES, SectionKind.PROBLEM_LIST, SectionKind.ASSESSMENT,
+                             SectionKind.ASSESSMENT_AND_PLAN, SectionKind.PAST_MEDICAL_HISTORY})
+CODE_ADJACENCY_TOKENS = 8  # a printed code this close to a term, same line, no other term between, belongs to it
+NEAR_TIE_PENALTY = 0.1
+_CHUNK_SPLIT = re.compile(r"[,;•]|\s-\s")
+_BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)]|[a-z][.)])\s*")
+_MIN_CHUNK_ALPHA = 4  # a chunk needs a word of at least this many letters to be linked
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """A mention before scoring."""
+
+    start: int  # token indices into the doc
+    end: int
+    candidate: Candidate
+    rule: str
+    runner_up: Candidate | None = None
+
+
+def _assertion(doc: Doc, span: Span, section: SectionKind | None, sections: SectionsFile,
+               from_context: bool) -> Assertion:
+    found: set[Assertion] = set()
+    implied = sections.implies.get(section) if section is not None else None
+    if implied is not None:
+        found.add(Assertion(implied))
+    if from_context:
+        flags = {Assertion.FAMILY: span._.is_family, Assertion.NEGATED: span._.is_negated,
+                 Assertion.HISTORICAL: span._.is_historical, Assertion.UNCERTAIN: span._.is_uncertain,
+                 Assertion.HYPOTHETICAL: span._.is_hypothetical}
+        found |= {a for a, on in flags.items() if on}
+    else:
+        # Not a TargetMatcher span: ask each ConText modifier whether its scope covers the span.
+        for mod in doc._.context_graph.modifiers:
+            a = _CONTEXT_TO_ASSERTION.get(mod.category)
+            if a is not None and mod.modifies(span):
+                found.add(a)
+    return next((a for a in ASSERTION_PRECEDENCE if a in found), Assertion.AFFIRMED)
+
+
+def _same_line(doc: Doc, a: int, b: int) -> bool:
+    lo, hi = min(a, b), max(a, b)
+    return "\n" not in doc[lo:hi].text
+
+
+def _limb_code(doc: Doc, span: Span, lexicon: Lexicon, entry_index: int) -> str | None:
+    """A more specific code when a side/limb word is on the mention's line within the lexicon's window."""
+    entry = lexicon.entries[entry_index]
+    if not entry.limb_codes:
+        return None
+    words = lexicon.model.limb_words
+    window = lexicon.model.limb_window
+    lo, hi = max(span.start - window, 0), min(span.end + window, len(doc))
+    side: str | None = None
+    limb: str | None = None
+    for tok in doc[lo:hi]:
+        if span.start <= tok.i < span.end or not _same_line(doc, tok.i, span.start):
+            continue
+        w = tok.lower_
+        if w in words.side_limb:
+            side, limb = (words.side_limb[w].split("_") + [""])[:2]
+            break
+        for name in ("right", "left", "bilateral"):
+            if w in getattr(words, name) and side is None:
+                side = name
+        for name in ("upper", "lower"):
+            if w in getattr(words, name) and limb is None:
+                limb = name
+    if limb is None:
+        return None
+    key = f"{side}_{limb}" if side else limb
+    codes: dict[str, str] = {str(k): v for k, v in entry.limb_codes.items()}
+    return codes.get(key) or codes.get(limb)
+
+
+def _lexicon_mentions(parsed: ParsedText, linker: Linker, lexicon: Lexicon) -> tuple[list[_Raw], set[int]]:
+    doc = parsed.doc
+    spans = parsed.diagnosis_spans
+    codes = [s for s in spans if s.label_ == LABEL_CODE]
+    valid_codes = {s.start: linker.printed(s.text) for s in codes}
+    used_codes: set[int] = set()
+    out: list[_Raw] = []
+    for s in spans:
+        if s.label_ != LABEL_DIAGNOSIS:
+            continue
+        meta = s._.target_rule.metadata or {}
+        code = str(meta["code"])
+        if _is_parenthesised_short_form(doc, s, spans):
+            continue  # "complex regional pain syndrome (CRPS)": one mention, the long form
+        # 1. A printed code next to the term wins.
+        best: Span | None = None
+        for c in codes:
+            gap = c.start - s.end if c.start >= s.end else s.start - c.end
+            lo, hi = (s.end, c.start) if c.start >= s.end else (c.end, s.start)
+            between = any(o.label_ == LABEL_DIAGNOSIS and lo <= o.start < hi for o in spans)
+            if 0 <= gap <= CODE_ADJACENCY_TOKENS and valid_codes.get(c.start) and _same_line(doc, s.start, c.start) \
+                    and not between and c.start not in used_codes and (best is None or gap < abs(best.start - s.end)):
+                best = c
+        if best is not None:
+            printed = valid_codes[best.start]
+            assert printed is not None
+            used_codes.add(best.start)
+            out.append(_Raw(s.start, s.end, printed, "printed_code"))
+            continue
+        # 2. The lexicon's code, refined by side/limb.
+        refined = _limb_code(doc, s, lexicon, int(meta["entry"]))
+        cand = linker.printed(refined or code)
+        assert cand is not None  # lexicon codes are validated on load
+        rule = f"lexicon:{with_dot(code)}:{meta.get('form', 'term')}" + (f">{refined}" if refined else "")
+        out.append(_Raw(s.start, s.end, Candidate(cand.code, cand.description, 1.0, cand.category, "lexicon"), rule))
+    for s in codes:
+        printed = valid_codes.get(s.start)
+        if printed is not None and s.start not in used_codes:
+            out.append(_Raw(s.start, s.end, printed, "printed_code"))
+    covered = {i for s in spans for i in range(s.start, s.end)}
+    return out, covered
+
+
+def _is_parenthesised_short_form(doc: Doc, s: Span, spans: tuple[Span, ...]) -> bool:
+    if s.start < 2 or s.end >= len(doc) or doc[s.start - 1].text != "(" or doc[s.end].text != ")":
+        return False
+    return any(o.end == s.start - 1 and o.label_ == LABEL_DIAGNOSIS for o in spans)
+
+
+def _abbreviation_mentions(parsed: ParsedText, raws: list[_Raw], covered: set[int]) -> list[_Raw]:
+    """Short forms the document defines for a lexicon term, e.g. "postherpetic neuralgia (PN)" → later "PN"."""
+    doc = parsed.doc
+    by_start = {r.start: r for r in raws}
+    out: list[_Raw] = []
+    for short in getattr(doc._, "abbreviations", ()):
+        long_form = short._.long_form
+        if long_form is None or any(i in covered for i in range(short.start, short.end)):
+            continue
+        source = next((by_start[i] for i in range(long_form.start, long_form.end) if i in by_start), None)
+        if source is None:
+            continue
+        c = source.candidate
+        out.append(_Raw(short.start, short.end, c, f"abbreviation:{c.code}"))
+        covered.update(range(short.start, short.end))
+    return out
+
+
+def _linker_mentions(parsed: ParsedText, linker: Linker, covered: set[int]) -> list[_Raw]:
+    """Fallback: link uncovered list items of diagnosis-like sections (see module docstring)."""
+    doc = parsed.doc
+    chunks: list[tuple[int, int]] = []
+    for line_start, line_end in _lines(doc):
+        if section_of(doc, line_start) not in LINKER_SECTIONS:
+            continue
+        line = doc[line_start:line_end]
+        pieces: list[tuple[int, int]] = []
+        cursor = line.start_char
+        for m in _CHUNK_SPLIT.finditer(line.text + ","):
+            pieces.append((cursor, line.start_char + m.start()))
+            cursor = line.start_char + m.end()
+        for a, b in pieces:
+            span = doc.char_span(a, b, alignment_mode="contract")
+            if span is None:
+                continue
+            toks = [t for t in span if not t.is_punct and not t.is_space and not t.like_num]
+            # Drop section titles and already-found mentions from the chunk.
+            toks = [t for t in toks if t.i not in covered and not _in_title(doc, t.i)]
+            if not toks or len(toks) > 8 or not any(t.is_alpha and len(t) >= _MIN_CHUNK_ALPHA for t in toks):
+                continue
+            if any(t.i in covered for t in span):
+                continue  # the chunk holds a mention already; the rest of it is qualifiers
+            chunks.append((toks[0].i, toks[-1].i + 1))
+    if not chunks:
+        return []
+    texts = [_BULLET.sub("", doc[a:b].text) for a, b in chunks]
+    out: list[_Raw] = []
+    for (a, b), cands in zip(chunks, linker.link_many(texts, k=3), strict=True):
+        if cands:
+            out.append(_Raw(a, b, cands[0], "linker:char3gram", cands[1] if len(cands) > 1 else None))
+    return out
+
+
+def _in_title(doc: Doc, i: int) -> bool:
+    return any(s.title_start <= i < s.title_end for s in doc._.sections)
+
+
+def _lines(doc: Doc) -> list[tuple[int, int]]:
+    """Token ranges of the doc's lines (newline tokens excluded)."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for tok in doc:
+        if "\n" in tok.text:
+            if tok.i > start:
+                out.append((start, tok.i))
+            start = tok.i + 1
+    if start < len(doc):
+        out.append((start, len(doc)))
+    return out
+
+
+def _score(parsed: ParsedText, raw: _Raw, section: SectionKind | None, sections: SectionsFile,
+           policy: Policy) -> tuple[float, tuple[Adjustment, ...]]:
+    span = parsed.doc[raw.start:raw.end]
+    score = raw.candidate.score
+    adjustments: list[Adjustment] = []
+    ocr = ocr_confidence(parsed.text, span.start_char, span.end_char)
+    if ocr < 1.0:
+        new = score * ocr
+        adjustments.append(Adjustment(f"ocr word confidence {ocr:.2f}", round(new - score, 4)))
+        score = new
+    weight = sections.weight(section)
+    if weight != 1.0:
+        new = score * weight
+        adjustments.append(Adjustment(f"section {section.value if section else 'none'} weight {weight:.2f}",
+                                      round(new - score, 4)))
+        score = new
+    ru = raw.runner_up
+    if ru is not None and ru.category != raw.candidate.category and \
+            raw.candidate.score - ru.score < policy.thresholds.near_tie_margin:
+        adjustments.append(Adjustment(f"near tie with {ru.code}", -NEAR_TIE_PENALTY))
+        score -= NEAR_TIE_PENALTY
+    return max(0.0, min(1.0, score)), tuple(adjustments)
+
+
+def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = None, lexicon: Lexicon | None = None,
+                   sections: SectionsFile | None = None) -> tuple[DiagnosisMention, ...]:
+    """Every diagnosis mention of the parsed document, in text order. Raises ConfigError on an invalid rule file."""
+    lex = lexicon or load_lexicon()
+    lnk = linker or get_linker()
+    secs = sections or load_sections()
+    if lnk.policy is not policy:
+        lnk = Linker(policy, lex)  # categories must come from the policy we were given
+    raws, covered = _lexicon_mentions(parsed, lnk, lex)
+    raws += _abbreviation_mentions(parsed, raws, covered)
+    raws += _linker_mentions(parsed, lnk, covered)
+    doc = parsed.doc
+    target_starts = {(s.start, s.end): s for s in parsed.diagnosis_spans}
+    out: list[DiagnosisMention] = []
+    for raw in sorted(raws, key=lambda r: (r.start, r.end)):
+        target = target_starts.get((raw.start, raw.end))
+        span = target if target is not None else Span(doc, raw.start, raw.end, label=LABEL_DIAGNOSIS)
+        section = section_of(doc, raw.start)
+        assertion = _assertion(doc, span, section, secs, from_context=target is not None)
+        confidence, adjustments = _score(parsed, raw, section, secs, policy)
+        evidence: Evidence = evidence_from_span(parsed.text, span.start_char, span.end_char, finder=FINDER,
+                                                rule=raw.rule, score=raw.candidate.score, adjustments=adjustments)
+        out.append(DiagnosisMention(text=span.text, icd10=raw.candidate.code, description=raw.candidate.description,
+                                    category=policy.classify(raw.candidate.code), assertion=assertion,
+                                    section=section, confidence=round(confidence, 4),
+                                    evidence=(evidence,), link_score=raw.candidate.score))
+    return tuple(out)

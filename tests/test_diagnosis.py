@@ -1,0 +1,201 @@
+"""extractors.diagnosis: lexicon classes, assertion cues, sections, printed-code precedence, OCR noise."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import linear_text
+
+from extractors.diagnosis import find_diagnoses
+from extractors.nlp import get_pipeline
+from pipeline.policy import load_policy
+from pipeline.types import Assertion, Category, DiagnosisMention
+
+
+def _find(text: str, confidence: float = 1.0) -> tuple[DiagnosisMention, ...]:
+    return find_diagnoses(get_pipeline().parse(linear_text(text, confidence)), load_policy())
+
+
+def _one(text: str, needle: str, confidence: float = 1.0) -> DiagnosisMention:
+    hits = [m for m in _find(text, confidence) if needle.lower() in m.text.lower()]
+    assert len(hits) == 1, [(m.text, m.icd10) for m in hits]
+    return hits[0]
+
+
+LEXICON = [
+    ("Diagnoses: complex regional pain syndrome", "complex", "G90.50", Category.CRPS),
+    ("Diagnoses: RSD", "RSD", "G90.50", Category.CRPS),
+    ("Diagnoses: reflex sympathetic dystrophy", "reflex", "G90.50", Category.CRPS),
+    ("Diagnoses: causalgia", "causalgia", "G56.40", Category.CRPS),
+    ("Diagnoses: CRPS type II", "CRPS", "G56.40", Category.CRPS),
+    ("Diagnoses: CRPS 1", "CRPS", "G90.50", Category.CRPS),
+    ("Diagnoses: CRPS of the left arm", "CRPS", "G90.512", Category.CRPS),
+    ("Diagnoses: CRPS RLE", "CRPS", "G90.521", Category.CRPS),
+    ("Diagnoses: causalgia, right leg", "causalgia", "G57.71", Category.CRPS),
+    ("Diagnoses: fibromyalgia", "fibromyalgia", "M79.7", Category.FIBROMYALGIA),
+    ("Diagnoses: FMS", "FMS", "M79.7", Category.FIBROMYALGIA),
+    ("Diagnoses: migraine with aura", "migraine", "G43.109", Category.MIGRAINE),
+    ("Diagnoses: migraine without aura", "migraine", "G43.009", Category.MIGRAINE),
+    ("Diagnoses: chronic migraine", "migraine", "G43.709", Category.MIGRAINE),
+    ("Diagnoses: intractable migraine", "migraine", "G43.919", Category.MIGRAINE),
+    ("Diagnoses: status migrainosus", "status", "G43.901", Category.MIGRAINE),
+    ("Diagnoses: menstrual migraine", "migraine", "G43.829", Category.MIGRAINE),
+    ("Diagnoses: hemiplegic migraine", "migraine", "G43.409", Category.MIGRAINE),
+    ("Diagnoses: PHN", "PHN", "B02.29", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: diabetic peripheral neuropathy", "diabetic", "E11.42", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: DPN", "DPN", "E11.42", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: tic douloureux", "tic", "G50.0", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: occipital neuralgia", "occipital", "M54.81", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: lumbar radiculopathy", "radiculopathy", "M54.16", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: sciatica", "sciatica", "M54.30", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: phantom limb pain", "phantom", "G54.6", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: central pain syndrome", "central", "G89.0", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: neuropathic pain", "neuropathic", "M79.2", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: chronic pain syndrome", "chronic", "G89.4", Category.OTHER_PAIN),
+    ("Diagnoses: chronic pain", "chronic", "G89.29", Category.OTHER_PAIN),
+    ("Diagnoses: low back pain", "back", "M54.50", Category.OTHER_PAIN),
+    ("Diagnoses: myalgia", "myalgia", "M79.10", Category.OTHER_PAIN),
+    ("Diagnoses: major depressive disorder", "major", "F32.9", Category.MENTAL_HEALTH),
+    ("Diagnoses: MDD", "MDD", "F32.9", Category.MENTAL_HEALTH),
+    ("Diagnoses: treatment-resistant depression", "depression", "F33.9", Category.MENTAL_HEALTH),
+    ("Diagnoses: PTSD", "PTSD", "F43.10", Category.MENTAL_HEALTH),
+    ("Diagnoses: GAD", "GAD", "F41.1", Category.MENTAL_HEALTH),
+    ("Diagnoses: anxiety", "anxiety", "F41.9", Category.MENTAL_HEALTH),
+    ("Diagnoses: bipolar disorder", "bipolar", "F31.9", Category.MENTAL_HEALTH),
+    ("Diagnoses: suicidal ideation", "suicidal", "R45.851", Category.MENTAL_HEALTH),
+    ("Diagnoses: hypertension", "hypertension", "I10", Category.OTHER),
+    ("Diagnoses: type 2 diabetes", "diabetes", "E11.9", Category.OTHER),
+    ("Diagnoses: insomnia", "insomnia", "G47.00", Category.OTHER),
+]
+
+
+@pytest.mark.parametrize(("text", "needle", "code", "category"), LEXICON)
+def test_when_a_lexicon_term_is_named_then_it_links_to_its_code_and_category(text: str, needle: str, code: str,
+                                                                             category: Category) -> None:
+    m = _one(text, needle)
+    assert (m.icd10, m.category, m.assertion) == (code, category, Assertion.AFFIRMED)
+
+
+ASSERTIONS = [
+    ("Patient denies migraines.", "migraine", Assertion.NEGATED),
+    ("No evidence of CRPS.", "CRPS", Assertion.NEGATED),
+    ("Negative for fibromyalgia.", "fibromyalgia", Assertion.NEGATED),
+    ("Review of Systems:\nMigraine: denies\nFibromyalgia: yes", "migraine", Assertion.NEGATED),
+    ("Review of Systems:\nMigraine: denies\nFibromyalgia: yes", "fibromyalgia", Assertion.AFFIRMED),
+    ("Mother has fibromyalgia.", "fibromyalgia", Assertion.FAMILY),
+    ("Family history of migraine.", "migraine", Assertion.FAMILY),
+    ("FHx: migraines", "migraine", Assertion.FAMILY),
+    ("Sister: CRPS", "CRPS", Assertion.FAMILY),
+    ("r/o fibromyalgia", "fibromyalgia", Assertion.UNCERTAIN),
+    ("rule out CRPS", "CRPS", Assertion.UNCERTAIN),
+    ("?CRPS", "CRPS", Assertion.UNCERTAIN),
+    ("Possible CRPS of the right hand.", "CRPS", Assertion.UNCERTAIN),
+    ("Probable fibromyalgia.", "fibromyalgia", Assertion.UNCERTAIN),
+    ("Suspected trigeminal neuralgia.", "trigeminal", Assertion.UNCERTAIN),
+    ("Migraines in adolescence, resolved.", "migraine", Assertion.HISTORICAL),
+    ("Migraines, resolved.", "migraine", Assertion.HISTORICAL),
+    ("No longer has migraines.", "migraine", Assertion.HISTORICAL),
+    ("Patient with a history of fibromyalgia.", "fibromyalgia", Assertion.AFFIRMED),
+    ("Hx of CRPS, on ketamine infusions.", "CRPS", Assertion.AFFIRMED),
+    ("Return if migraine worsens.", "migraine", Assertion.HYPOTHETICAL),
+    ("Fibromyalgia, stable.", "fibromyalgia", Assertion.AFFIRMED),
+    ("Mother denies that she has migraines.", "migraine", Assertion.FAMILY),  # family > negated
+    ("Possible migraines in adolescence, resolved.", "migraine", Assertion.HISTORICAL),  # historical > uncertain
+]
+
+
+@pytest.mark.parametrize(("text", "needle", "assertion"), ASSERTIONS)
+def test_when_a_context_cue_applies_then_the_assertion_follows_it(text: str, needle: str,
+                                                                  assertion: Assertion) -> None:
+    assert _one(text, needle).assertion is assertion
+
+
+SECTIONS = [
+    ("Family History:\nmigraines", "migraine", "family_history", Assertion.FAMILY),
+    ("Past Medical History:\nfibromyalgia", "fibromyalgia", "past_medical_history", Assertion.AFFIRMED),
+    ("Past Medical History:\nmigraines, resolved", "migraine", "past_medical_history", Assertion.HISTORICAL),
+    ("Problem List:\nCRPS", "CRPS", "problem_list", Assertion.AFFIRMED),
+    ("Health Issues\nFibromyalgia", "fibromyalgia", "problem_list", Assertion.AFFIRMED),
+    ("Current Problems:\nchronic migraine", "migraine", "problem_list", Assertion.AFFIRMED),
+    ("Chief Complaint: nerve pain follow-up", "nerve pain", "chief_complaint", Assertion.AFFIRMED),
+    ("Plan: ketamine infusion for CRPS", "CRPS", "plan", Assertion.AFFIRMED),
+    ("Assessment and Plan:\n1. Fibromyalgia", "fibromyalgia", "assessment_and_plan", Assertion.AFFIRMED),
+]
+
+
+@pytest.mark.parametrize(("text", "needle", "section", "assertion"), SECTIONS)
+def test_when_a_mention_sits_in_a_section_then_section_and_assertion_reflect_it(text: str, needle: str, section: str,
+                                                                                assertion: Assertion) -> None:
+    m = _one(text, needle)
+    assert (m.section, m.assertion) == (section, assertion)
+
+
+def test_when_a_pain_condition_is_in_a_plan_then_it_is_weaker_than_in_a_problem_list() -> None:
+    plan = _one("Plan: ketamine infusion for CRPS", "CRPS")
+    problem = _one("Problem List:\nCRPS", "CRPS")
+    assert plan.confidence < problem.confidence == 1.0
+    assert any("section plan" in a.reason for a in plan.evidence[0].adjustments)
+
+
+PRINTED = [
+    ("Diagnoses: CRPS (G90.512)", "CRPS", "G90.512"),
+    ("Diagnoses: G57.72 causalgia", "causalgia", "G57.72"),
+    ("Diagnoses: migraine (G43.709)", "migraine", "G43.709"),
+    ("Diagnoses: fibromyalgia M79.7", "fibromyalgia", "M79.7"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle", "code"), PRINTED)
+def test_when_a_code_is_printed_next_to_a_term_then_the_printed_code_wins(text: str, needle: str, code: str) -> None:
+    mentions = _find(text)
+    assert len(mentions) == 1
+    m = mentions[0]
+    assert needle.lower() in m.text.lower() and m.icd10 == code and m.evidence[0].rule == "printed_code"
+
+
+def test_when_a_code_is_printed_alone_then_it_is_a_mention_classified_by_policy() -> None:
+    (m,) = _find("Encounter Diagnoses:\nG90.512")
+    assert (m.icd10, m.category, m.description) == ("G90.512", Category.CRPS,
+                                                   "Complex regional pain syndrome I of left upper limb")
+
+
+def test_when_a_printed_code_is_not_in_icd10cm_then_the_term_keeps_its_lexicon_code() -> None:
+    m = _one("Diagnoses: fibromyalgia (M79.99)", "fibromyalgia")
+    assert m.icd10 == "M79.7" and m.evidence[0].rule.startswith("lexicon:")
+
+
+OCR = [
+    ("Problem List:\nfibromyalgla", "M79.7", Category.FIBROMYALGIA),
+    ("Assessment:\nComplex regional paln syndrome", "G90.50", Category.CRPS),
+    ("Diagnoses:\n1. Migrane, chronic insomnla", "G43.909", Category.MIGRAINE),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "category"), OCR)
+def test_when_ocr_noise_garbles_a_listed_diagnosis_then_the_linker_still_finds_it(text: str, code: str,
+                                                                                 category: Category) -> None:
+    hits = [m for m in _find(text) if m.icd10 == code]
+    assert len(hits) == 1 and hits[0].category is category and hits[0].evidence[0].rule == "linker:char3gram"
+
+
+@pytest.mark.parametrize("text", ["Problem List:\nPatient ambulating well", "Assessment:\nseen today, stable",
+                                  "Blood pressure 120/80, follow up in 2 weeks"])
+def test_when_list_items_are_not_diagnoses_then_nothing_is_found(text: str) -> None:
+    assert _find(text) == ()
+
+
+def test_when_ocr_confidence_is_low_then_confidence_drops_and_says_why() -> None:
+    m = _one("Problem List:\nfibromyalgia", "fibromyalgia", confidence=0.7)
+    assert m.confidence == pytest.approx(0.7)
+    assert any("ocr word confidence" in a.reason for a in m.evidence[0].adjustments)
+
+
+def test_when_a_mention_is_found_then_its_evidence_points_at_the_words() -> None:
+    m = _one("Problem List:\nfibromyalgia", "fibromyalgia")
+    ev = m.evidence[0]
+    assert (ev.finder, ev.page, ev.snippet, ev.original_score) == ("diagnosis", 1, "fibromyalgia", 1.0)
+    assert ev.bbox is not None and ev.bbox.top == 12.0
+
+
+def test_when_an_abbreviation_is_defined_then_its_later_uses_link_to_the_long_form() -> None:
+    mentions = _find("HPI: complex regional pain syndrome (CRPS) since 2019.\nAssessment: CRPS, stable.")
+    assert [m.icd10 for m in mentions] == ["G90.50", "G90.50"]  # the definition "(CRPS)" is one mention

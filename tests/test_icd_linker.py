@@ -1,0 +1,59 @@
+"""extractors.icd_linker: char 3-gram linking with OCR noise, printed codes, categories from the policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.icd_linker import get_linker, printed_codes
+from pipeline.types import Category
+
+NOISY = [
+    ("fibromyalgla", "M79.7", Category.FIBROMYALGIA),
+    ("Complex regional paln syndrome", "G90.50", Category.CRPS),
+    ("Migrane", "G43.909", Category.MIGRAINE),
+    ("trigeminal neuralga", "G50.0", Category.NEUROPATHIC_PAIN),
+    ("Chronc pain syndrom", "G89.4", Category.OTHER_PAIN),
+    ("Major depresive disorder", "F32.9", Category.MENTAL_HEALTH),
+    ("complex regional pain syndrome of left upper limb", "G90.512", Category.CRPS),  # a table description
+]
+
+
+@pytest.mark.parametrize(("text", "code", "category"), NOISY)
+def test_when_a_term_has_ocr_noise_then_it_still_links_above_threshold(text: str, code: str,
+                                                                       category: Category) -> None:
+    linker = get_linker()
+    best = linker.link(text)[0]
+    assert (best.code, best.category) == (code, category)
+    assert best.score >= linker.policy.thresholds.link_min_score
+
+
+@pytest.mark.parametrize("text", ["Patient ambulating well", "left knee", "Blood pressure: 120/80", "seen today",
+                                  "insurance card", "ketamine infusion", "follow up in 2 weeks"])
+def test_when_words_are_unrelated_then_nothing_links(text: str) -> None:
+    assert get_linker().link(text) == []
+
+
+def test_when_lexicon_and_table_both_match_then_the_lexicon_row_ranks_first() -> None:
+    best = get_linker().link("reflex sympathetic dystrophy")[0]
+    assert (best.code, best.source) == ("G90.50", "lexicon")
+
+
+PRINTED = [
+    ("Dx: fibromyalgia (M79.7)", ["M79.7"]),
+    ("G90.512 CRPS I of left upper limb", ["G90.512"]),
+    ("(G43.709) chronic migraine", ["G43.709"]),
+    ("Hypertension I10", ["I10"]),
+    ("fake code Q99.999 and M79.99", []),  # not in ICD-10-CM
+    ("vitamin B12 and L4-5 and A1C", []),
+]
+
+
+@pytest.mark.parametrize(("text", "codes"), PRINTED)
+def test_when_codes_are_printed_then_only_valid_ones_are_recognised(text: str, codes: list[str]) -> None:
+    assert [c for _, _, c in printed_codes(text)] == codes
+
+
+def test_when_a_printed_code_is_resolved_then_category_comes_from_the_policy() -> None:
+    cand = get_linker().printed("G43.A0")
+    assert cand is not None and cand.category is Category.OTHER and cand.score == 1.0
+    assert get_linker().printed("M79.99") is None

@@ -1,0 +1,101 @@
+"""extractors.nlp: one pipeline with sentences, sections, targets, ConText; PERSON spans kept; rule files validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fakes import linear_text
+
+from extractors.nlp import (
+    DIAGNOSIS_GROUP,
+    get_pipeline,
+    load_context_rules,
+    load_sections,
+    section_of,
+)
+from pipeline.errors import ConfigError
+from pipeline.types import SectionKind
+
+
+def test_when_the_pipeline_is_built_then_it_has_the_clinical_components_and_no_parser() -> None:
+    names = get_pipeline().nlp.pipe_names
+    for name in ("docverify_sentences", "ner", "abbreviation_detector", "medspacy_target_matcher",
+                 "medspacy_sectionizer", "medspacy_context"):
+        assert name in names
+    assert "parser" not in names
+    assert get_pipeline() is get_pipeline()
+
+
+def test_when_text_names_people_then_person_spans_stay_available() -> None:
+    parsed = get_pipeline().parse(linear_text("Problem List:\nCRPS\nJohn Smith was seen by Dr. Alice Brown."))
+    assert [p.text for p in parsed.persons] == ["John Smith", "Alice Brown"]
+    assert [s.text for s in parsed.doc.spans[DIAGNOSIS_GROUP]] == ["CRPS"]
+    assert "CRPS" not in [e.text for e in parsed.doc.ents if e.label_ == "DIAGNOSIS"]
+
+
+SENTENCES = [
+    ("Migraine: denies\nFibromyalgia: yes", ["Migraine: denies", "Fibromyalgia: yes"]),
+    ("Patient denies\nmigraines today", ["Patient denies\nmigraines today"]),  # layout-broken line is joined
+    ("Seen today. Fibromyalgia stable.", ["Seen today.", "Fibromyalgia stable."]),
+    ("?CRPS of the left arm", ["?CRPS of the left arm"]),
+]
+
+
+@pytest.mark.parametrize(("text", "sentences"), SENTENCES)
+def test_when_text_has_lines_and_periods_then_sentences_follow_the_clinical_layout(text: str,
+                                                                                  sentences: list[str]) -> None:
+    doc = get_pipeline().parse(linear_text(text)).doc
+    assert [s.text.strip() for s in doc.sents if s.text.strip()] == sentences
+
+
+SECTION_TITLES = [
+    ("Chief Complaint: pain", SectionKind.CHIEF_COMPLAINT), ("HPI: pain", SectionKind.HPI),
+    ("Past Medical History: pain", SectionKind.PAST_MEDICAL_HISTORY),
+    ("Family History: pain", SectionKind.FAMILY_HISTORY), ("Social History: pain", SectionKind.SOCIAL_HISTORY),
+    ("Assessment: pain", SectionKind.ASSESSMENT), ("Assessment and Plan: pain", SectionKind.ASSESSMENT_AND_PLAN),
+    ("Diagnoses: pain", SectionKind.DIAGNOSES), ("Problem List: pain", SectionKind.PROBLEM_LIST),
+    ("Active Problems: pain", SectionKind.PROBLEM_LIST), ("Health Issues\npain", SectionKind.PROBLEM_LIST),
+    ("Current Problems\npain", SectionKind.PROBLEM_LIST), ("Medications: pain", SectionKind.MEDICATIONS),
+    ("Allergies: pain", SectionKind.ALLERGIES), ("Plan: pain", SectionKind.PLAN),
+    ("Review of Systems: pain", SectionKind.REVIEW_OF_SYSTEMS),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), SECTION_TITLES)
+def test_when_a_section_title_starts_a_line_then_the_body_gets_its_kind(text: str, kind: SectionKind) -> None:
+    doc = get_pipeline().parse(linear_text(text)).doc
+    assert section_of(doc, len(doc) - 1) is kind
+
+
+def test_when_a_title_word_is_mid_sentence_then_no_section_starts() -> None:
+    doc = get_pipeline().parse(linear_text("We discussed the plan: continue infusions")).doc
+    assert section_of(doc, len(doc) - 1) is None
+
+
+BAD_RULE_FILES = [
+    ("sections.yaml", "version: 1\nweights: {}\nimplies: {}\nrules: [{title: X, kind: nowhere}]", load_sections),
+    ("sections.yaml", "version: 1\nweights: {}\nimplies: {}\nrules: []\nextra: 1", load_sections),
+    ("context_rules.json", '{"version": 1, "exclude_default_literals": [], "context_rules": '
+                           '[{"literal": "x", "category": "MAYBE"}]}', load_context_rules),
+    ("context_rules.json", '{"version": 1, "exclude_default_literals": [], "context_rules": [], "x": 1}',
+     load_context_rules),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "loader"), BAD_RULE_FILES)
+def test_when_a_rule_file_is_invalid_then_config_error_names_the_file(tmp_path: Path, name: str, content: str,
+                                                                      loader: object) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ConfigError) as err:
+        loader(path)  # type: ignore[operator]
+    assert name in str(err.value)
+
+
+def test_when_documents_are_parsed_then_pyrush_and_pipeline_log_no_document_text(
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    get_pipeline().parse(linear_text("Problem List:\nSecretword fibromyalgia"))
+    out = capsys.readouterr()
+    assert "Secretword" not in out.out + out.err + caplog.text
