@@ -212,12 +212,12 @@ def invert(gray: Image.Image) -> Image.Image:
 
 
 # Local polarity: light text on the dark bars, buttons and headers of an otherwise light page. Measured on a copy
-# reduced by an integer factor so that its long side is ~600 px (one cell ≈ 3-4 px of a phone screenshot). A cell's
-# background is dark when most cells of the _BG_CELLS × _BG_CELLS window around it are dark: a majority vote, which is
-# the median thresholded (median < t  ⇔  more than half the values < t) at the cost of one box blur. Text strokes
-# are thinner than half the window (~25 px), so the vote reads the tone around the letters, not the letters.
+# reduced by an integer factor so that its long side is ~600 px (one cell ≈ 4 px of a phone screenshot). A cell's
+# background is dark when most cells of the ~28 px window around it are dark: a majority vote, which is the median
+# thresholded (median < t  ⇔  more than half the values < t) at the cost of one box blur. Text strokes are thinner
+# than half the window, so the vote reads the tone around the letters, not the letters.
 _POLARITY_SIDE = 600
-_BG_CELLS = 7
+_BG_WINDOW_PX = 28
 DARK_REGION = 128  # luminance below which a cell counts as dark
 _MIN_REGION_PX = 32  # thinner than this (px) is no padded line of text; bold letters on paper make ~30 px blobs
 _LIGHT_DELTA = 70  # a "light" pixel is this much brighter than its region's fill
@@ -302,7 +302,8 @@ def _dark_votes(gray: Image.Image) -> tuple[npt.NDArray[np.float32], int]:
     f = max(1, round(max(gray.width, gray.height) / _POLARITY_SIDE))
     small = gray.reduce(f) if f > 1 else gray
     dark = small.point(lambda v: 255 if v < DARK_REGION else 0)
-    votes = dark.filter(ImageFilter.BoxBlur(_BG_CELLS // 2))
+    radius = max(1, round(_BG_WINDOW_PX / f / 2 - 0.5))  # window of 2r+1 cells ≈ _BG_WINDOW_PX, whatever f is
+    votes = dark.filter(ImageFilter.BoxBlur(radius))
     return np.asarray(votes, dtype=np.float32) / 255.0, f
 
 

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from pipeline.types import BBox, Document, LinearText, MediaType, Page, Source, Word, linearize
+from pipeline.types import (
+    Assertion,
+    BBox,
+    Category,
+    DiagnosisMention,
+    Document,
+    Evidence,
+    LinearText,
+    MediaType,
+    Page,
+    PersonMention,
+    Role,
+    SectionKind,
+    Source,
+    Word,
+    linearize,
+)
 
 PAGE_BREAK = "\f"  # a line holding only this starts a new page
 
@@ -31,3 +47,28 @@ def linear_text_from_lines(lines: list[str], confidence: float = 1.0,
 def linear_text(text: str, confidence: float = 1.0, source: Source = Source.TEXT_LAYER) -> LinearText:
     """Like `linear_text_from_lines`, with lines split on "\\n"."""
     return linear_text_from_lines(text.split("\n"), confidence, source)
+
+
+def evidence(snippet: str = "x", page: int = 1) -> Evidence:
+    """One text-layer evidence item with a unit box."""
+    return Evidence(finder="test", rule="test", page=page, bbox=BBox(0, 0, 1, 1), snippet=snippet,
+                    source=Source.TEXT_LAYER, original_score=1.0)
+
+
+def person(name: str, role: Role, confidence: float = 0.95) -> PersonMention:
+    """A person mention as a finder would report it."""
+    return PersonMention(value=name, normalized=name, role=role, confidence=confidence, evidence=(evidence(name),),
+                         reason="test")
+
+
+def dx(text: str, code: str, category: Category, assertion: Assertion = Assertion.AFFIRMED,
+       section: SectionKind | None = SectionKind.ASSESSMENT, confidence: float = 0.95) -> DiagnosisMention:
+    """A diagnosis mention as the diagnosis finder would report it."""
+    return DiagnosisMention(text=text, icd10=code, description=text, category=category, assertion=assertion,
+                            section=section, confidence=confidence, evidence=(evidence(text),))
+
+
+def document(flags: tuple[str, ...] = ()) -> Document:
+    """A one-page text-layer document with one word."""
+    page = Page(1, 612.0, 792.0, Source.TEXT_LAYER, "test", (Word("x", BBox(0, 0, 1, 1), 0, 1.0),))
+    return Document("0" * 64, MediaType.PDF, 100, (page,), flags)

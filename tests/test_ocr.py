@@ -155,6 +155,44 @@ def test_when_screenshot_text_is_12px_then_it_is_upscaled_and_read_with_original
     assert (got.x0, got.top, got.x1, got.bottom) == pytest.approx((x0, top, x1, bottom), abs=2)
 
 
+def portal_page(band: bool = True, border: bool = False) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """RGB portal screenshot: LINES on a light page, under a blue header band with the patient's name in white
+    (or, with `band=False`, in dark text on the page), optionally inside a black scanner margin; and the name's box."""
+    im = Image.new("RGB", (1000, 720), (244, 244, 246))
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=30)
+    if band:
+        draw.rectangle((0, 0, 999, 159), fill=(0, 94, 160))
+    draw.text((40, 20), "MyChart", fill=(255, 255, 255) if band else (20, 20, 20), font=font)
+    xy = (110, 95)
+    draw.text(xy, "Samuel Whitfield", fill=(255, 255, 255) if band else (20, 20, 20), font=font)
+    name_box = draw.textbbox(xy, "Whitfield", font=font)
+    for i, line in enumerate(LINES):
+        draw.text((40, 200 + i * 48), line, fill=(20, 20, 20), font=font)
+    if border:
+        draw.rectangle((0, 0, 999, 719), outline=(0, 0, 0), width=60)
+        draw.text((xy[0], 670), "Samuel Whitfield", fill=(20, 20, 20), font=font)  # the page's text, moved up
+    return im, tuple(float(v) for v in name_box)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(("band", "border", "step"), [
+    (True, False, "inverted 1 dark region"),  # white name on a blue header: inverted in place, then read
+    (False, False, None),  # an ordinary light page: nothing to invert
+    (False, True, None),  # a scan's black margin holds no light text: not a region
+])
+def test_when_page_has_a_dark_header_band_then_it_is_inverted_and_the_name_read_with_original_boxes(
+        band: bool, border: bool, step: str | None) -> None:
+    im, (x0, top, x1, bottom) = portal_page(band=band, border=border)
+    result = ocr.read_image(im, 96, 96, TesseractEngine())
+    inverted = [s for s in result.steps if s.startswith("inverted")]
+    assert inverted == ([step] if step else [])
+    assert read_texts(result.words) >= WORDS | {"Samuel", "Whitfield"}
+    if not border:
+        got = box_of(result.words, "Whitfield")
+        expected = tuple(v * 72 / 96 for v in (x0, top, x1, bottom))
+        assert (got.x0, got.top, got.x1, got.bottom) == pytest.approx(expected, abs=3)
+
+
 # --------------------------------------------------------------------------------------------- failures and the seam
 
 class RaisingEngine:

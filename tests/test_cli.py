@@ -1,0 +1,81 @@
+"""`docverify check` and `docverify eval`: the contract a script or a coordinator at a terminal relies on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+runner = CliRunner()
+
+
+def test_when_a_readable_upload_is_checked_then_json_follows_the_contract_and_exit_is_0() -> None:
+    result = runner.invoke(app, ["check", str(SAMPLES / "inputs" / "visit_note_crps.pdf"),
+                                 "--patient-name", "Mary-Kate O'Neil", "--payer", "commercial"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["status"] == "complete"
+    for key in ("patient_name", "physician_name", "pain_diagnosis"):
+        field = report["fields"][key]
+        assert {"value", "confidence", "evidence"} <= field.keys()
+        ev = field["evidence"][0]
+        assert {"page", "text", "bbox", "source"} <= ev.keys() and ev["source"] == "text_layer"
+    assert report["fields"]["pain_diagnosis"]["category"] == "crps"
+    assert report["fields"]["pain_diagnosis"]["icd10"].startswith("G90.5")
+    assert report["coverage"]["insurance_billable"] is True
+    assert any(c["id"] == "patient_name_matches_intake" and c["result"] == "pass" for c in report["checks"])
+    assert all({"text", "icd10", "category", "assertion"} <= d.keys() for d in report["diagnoses"])
+    assert report["error"] is None
+    assert any(k.startswith("rules/") for k in report["versions"])
+
+
+@pytest.mark.parametrize(("name", "code"), [("empty.pdf", "empty_file"), ("html_disguised.pdf", "unsupported_type"),
+                                            ("truncated.pdf", "unreadable_file"), ("encrypted.pdf", "pdf_encrypted")])
+def test_when_an_upload_is_unreadable_then_a_rejected_report_is_printed_and_exit_is_3(name: str, code: str) -> None:
+    result = runner.invoke(app, ["check", str(SAMPLES / "inputs" / name)])
+    assert result.exit_code == 3, result.output
+    report = json.loads(result.stdout)
+    assert report["status"] == "rejected"
+    assert report["error"]["code"] == code
+    assert report["error"]["message"].endswith(".")
+
+
+USAGE_ERRORS = [
+    ["check"],
+    ["check", "/nonexistent/upload.pdf"],
+    ["check", str(SAMPLES / "inputs" / "visit_note_crps.pdf"), "--payer", "bitcoin"],
+    ["check", str(SAMPLES / "inputs" / "visit_note_crps.pdf"), "--format", "xml"],
+]
+
+
+@pytest.mark.parametrize("args", USAGE_ERRORS, ids=["no_path", "missing_file", "bad_payer", "bad_format"])
+def test_when_the_command_is_misused_then_exit_is_2(args: list[str]) -> None:
+    assert runner.invoke(app, args).exit_code == 2
+
+
+def test_when_text_format_is_asked_then_a_person_readable_summary_is_printed() -> None:
+    result = runner.invoke(app, ["check", str(SAMPLES / "inputs" / "visit_note_medicare_rsd.pdf"), "--payer",
+                                 "medicare", "--format", "text"])
+    assert result.exit_code == 0
+    assert "COMPLETE" in result.stdout
+    assert "Insurance billable: no (superbill only: Medicare)" in result.stdout
+    assert not result.stdout.lstrip().startswith("{")
+
+
+def test_when_saved_reports_are_scored_below_threshold_then_eval_exits_1(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    line = {"file": "empty.pdf", "kind": "corrupt", "purpose": "p", "intake": {"payer": "commercial"},
+            "expected": {"status": "complete", "patient_name": "A B"}}
+    labels.write_text(json.dumps(line) + "\n")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    rejected = runner.invoke(app, ["check", str(SAMPLES / "inputs" / "empty.pdf")])
+    (reports / "empty.pdf.json").write_text(rejected.stdout)
+    result = runner.invoke(app, ["eval", str(tmp_path), "--reports", str(reports)])
+    assert result.exit_code == 1
+    assert "below threshold" in result.output

@@ -1,0 +1,127 @@
+"""The verdict rule, coverage and checks (pipeline/evaluate.py), table-driven over constructed findings."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import document, dx, person
+
+from pipeline.evaluate import Intake, evaluate
+from pipeline.policy import load_policy
+from pipeline.types import (
+    Assertion,
+    Category,
+    CheckResult,
+    Choice,
+    DiagnosisMention,
+    Findings,
+    Payer,
+    PersonMention,
+    Role,
+    SectionKind,
+    Status,
+)
+
+PATIENT = person("Ana Garcia-Lopez", Role.PATIENT)
+DOCTOR = person("Priya Raman", Role.TREATING_PHYSICIAN)
+CRPS = dx("CRPS type I", "G90.512", Category.CRPS)
+MDD = dx("major depressive disorder", "F33.1", Category.MENTAL_HEALTH)
+POLICY = load_policy()
+
+
+def _findings(diagnoses: tuple[DiagnosisMention, ...] = (CRPS,), patient: PersonMention | None = PATIENT,
+              physician: PersonMention | None = DOCTOR, several: bool = False, tie: bool = False) -> Findings:
+    people = tuple(p for p in (patient, physician) if p)
+    return Findings(people=people, diagnoses=diagnoses, patient=Choice(patient, "test", several),
+                    physician=Choice(physician, "test", tie))
+
+
+CASES = [
+    ("all_three_affirmed", _findings(), Intake(), Status.COMPLETE),
+    ("no_patient", _findings(patient=None), Intake(), Status.INCOMPLETE),
+    ("no_physician", _findings(physician=None), Intake(), Status.INCOMPLETE),
+    ("no_diagnosis", _findings(diagnoses=()), Intake(), Status.INCOMPLETE),
+    ("mental_health_only", _findings(diagnoses=(MDD,)), Intake(), Status.INCOMPLETE),
+    ("mental_health_plus_pain", _findings(diagnoses=(MDD, CRPS)), Intake(), Status.COMPLETE),
+    ("negated_pain", _findings(diagnoses=(dx("migraines", "G43.909", Category.MIGRAINE, Assertion.NEGATED),)),
+     Intake(), Status.INCOMPLETE),
+    ("family_pain", _findings(diagnoses=(dx("fibromyalgia", "M79.7", Category.FIBROMYALGIA, Assertion.FAMILY,
+                                            SectionKind.FAMILY_HISTORY),)), Intake(), Status.INCOMPLETE),
+    ("historical_pain", _findings(diagnoses=(dx("migraine", "G43.909", Category.MIGRAINE, Assertion.HISTORICAL),)),
+     Intake(), Status.INCOMPLETE),
+    ("uncertain_pain_only", _findings(diagnoses=(dx("CRPS", "G90.50", Category.CRPS, Assertion.UNCERTAIN),)),
+     Intake(), Status.NEEDS_REVIEW),
+    ("uncertain_and_affirmed_pain", _findings(diagnoses=(dx("CRPS", "G90.50", Category.CRPS, Assertion.UNCERTAIN),
+                                                         dx("fibromyalgia", "M79.7", Category.FIBROMYALGIA))),
+     Intake(), Status.COMPLETE),
+    ("pain_only_in_complaint_with_a_diagnosis_list",
+     _findings(diagnoses=(dx("chronic pain", "G89.29", Category.OTHER_PAIN, section=SectionKind.CHIEF_COMPLAINT), MDD)),
+     Intake(), Status.INCOMPLETE),
+    ("pain_only_in_complaint_without_diagnostic_sections",
+     _findings(diagnoses=(dx("chronic pain", "G89.29", Category.OTHER_PAIN, section=SectionKind.CHIEF_COMPLAINT),)),
+     Intake(), Status.NEEDS_REVIEW),
+    ("pain_without_any_section", _findings(diagnoses=(dx("fibromyalgia", "M79.7", Category.FIBROMYALGIA,
+                                                         section=None),)), Intake(), Status.COMPLETE),
+    ("several_patients", _findings(several=True), Intake(), Status.NEEDS_REVIEW),
+    ("physician_near_tie", _findings(tie=True), Intake(), Status.NEEDS_REVIEW),
+    ("low_confidence_patient", _findings(patient=person("Ana Garcia", Role.PATIENT, 0.3)), Intake(),
+     Status.NEEDS_REVIEW),
+    ("low_confidence_diagnosis", _findings(diagnoses=(dx("CRPS", "G90.50", Category.CRPS, confidence=0.2),)),
+     Intake(), Status.NEEDS_REVIEW),
+    ("intake_name_matches", _findings(), Intake("GARCIA-LOPEZ, ANA"), Status.COMPLETE),
+    ("intake_name_differs", _findings(), Intake("Karen Walsh"), Status.NEEDS_REVIEW),
+    ("missing_field_beats_doubt", _findings(physician=None, several=True), Intake("Karen Walsh"), Status.INCOMPLETE),
+]
+
+
+@pytest.mark.parametrize(("case", "findings", "intake", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_when_findings_are_evaluated_then_the_status_follows_the_rule(case: str, findings: Findings, intake: Intake,
+                                                                      expected: Status) -> None:
+    report = evaluate(document(), findings, intake, POLICY, {})
+    assert report.status is expected, report.reasons
+    assert report.reasons, "every status explains itself"
+
+
+def test_when_pdf_has_active_content_then_a_complete_document_needs_review() -> None:
+    report = evaluate(document(flags=("active_content",)), _findings(), Intake(), POLICY, {})
+    assert report.status is Status.NEEDS_REVIEW
+    check = report.check("active_content")
+    assert check is not None and check.result is CheckResult.FAIL
+
+
+COVERAGE = [
+    (Payer.COMMERCIAL, (CRPS,), True, "commercial payer"),
+    (Payer.COMMERCIAL, (MDD, CRPS), True, "commercial payer"),
+    (Payer.MEDICARE, (CRPS,), False, "superbill only: Medicare"),
+    (Payer.MEDICAID, (CRPS,), False, "superbill only: Medicaid"),
+    (Payer.TRICARE, (CRPS,), False, "superbill only: TRICARE"),
+    (Payer.CHAMPVA, (CRPS,), False, "superbill only: CHAMPVA"),
+    (Payer.SELF_PAY, (CRPS,), False, "superbill only: self-pay"),
+    (Payer.COMMERCIAL, (MDD,), False, "superbill only: mental-health diagnosis"),
+    (Payer.COMMERCIAL, (), False, "no pain diagnosis found"),
+    (Payer.UNKNOWN, (CRPS,), None, "payer unknown"),
+    (Payer.COMMERCIAL, (dx("CRPS", "G90.50", Category.CRPS, Assertion.UNCERTAIN),), None, "pain diagnosis uncertain"),
+]
+
+
+@pytest.mark.parametrize(("payer", "diagnoses", "billable", "reason"), COVERAGE)
+def test_when_payer_and_diagnoses_vary_then_billability_follows_the_policy(
+        payer: Payer, diagnoses: tuple[DiagnosisMention, ...], billable: bool | None, reason: str) -> None:
+    cov = evaluate(document(), _findings(diagnoses=diagnoses), Intake(payer=payer), POLICY, {}).coverage
+    assert cov.insurance_billable is billable
+    assert reason in cov.reasons
+
+
+def test_when_intake_name_is_given_then_the_check_is_reported_and_without_it_not() -> None:
+    with_name = evaluate(document(), _findings(), Intake("Ana Garcia-Lopez"), POLICY, {})
+    without = evaluate(document(), _findings(), Intake(), POLICY, {})
+    check = with_name.check("patient_name_matches_intake")
+    assert check is not None and check.result is CheckResult.PASS
+    assert without.check("patient_name_matches_intake") is None
+
+
+def test_when_a_field_is_found_then_the_report_carries_its_evidence() -> None:
+    report = evaluate(document(), _findings(), Intake(), POLICY, {})
+    f = report.fields
+    assert f.patient_name.value == "Ana Garcia-Lopez" and f.patient_name.evidence[0].page == 1
+    assert f.pain_diagnosis.icd10 == "G90.512" and f.pain_diagnosis.category is Category.CRPS
+    assert f.pain_diagnosis.evidence[0].bbox == [0.0, 0.0, 1.0, 1.0]
