@@ -219,7 +219,7 @@ def invert(gray: Image.Image) -> Image.Image:
 _POLARITY_SIDE = 600
 _BG_WINDOW_PX = 28
 DARK_REGION = 128  # luminance below which a cell counts as dark
-_MIN_REGION_PX = 32  # thinner than this (px) is no padded line of text; bold letters on paper make ~30 px blobs
+_MIN_REGION_PX = 32  # px: thinner than this holds no padded line of text (and is more likely a bold stroke)
 _LIGHT_DELTA = 70  # a "light" pixel is this much brighter than its region's fill
 _MIN_LIGHT_SHARE = 0.002  # light pixels in a region's interior: at least a few letters ...
 _MAX_LIGHT_SHARE = 0.25  # ... and well under half (bold dark letters on paper leave 0.29-0.45 between strokes)
@@ -315,7 +315,7 @@ def _cell_pixels(tile: npt.NDArray[np.uint8], cells: npt.NDArray[np.bool_], f: i
     """
     ch, cw = min(cells.shape[0], tile.shape[0] // f), min(cells.shape[1], tile.shape[1] // f)
     blocks = tile[:ch * f, :cw * f].reshape(ch, f, cw, f).swapaxes(1, 2)  # (ch, cw, f, f), a view
-    chosen = blocks[cells[:ch, :cw]]
+    chosen: npt.NDArray[np.uint8] = blocks[cells[:ch, :cw]]
     if len(chosen) > _MAX_SAMPLED:
         chosen = chosen[:, ::2, ::2]
     return chosen.reshape(-1)
@@ -418,11 +418,12 @@ def invert_dark_regions(gray: Image.Image) -> tuple[Image.Image, tuple[DarkRegio
 
     The inversion is also a stretch, fill → white and text tone → black: a plain negative leaves the fill mid-grey
     (a 74 blue bar becomes 181), and tesseract's global Otsu threshold then turns the whole bar, text and all, into
-    one black block on a 240 page. Pixels do not move, so boxes need no mapping. Only a region's fill and the text on it are inverted: the page
-    around a rounded button and a light shape inside a bar (an avatar disc) keep their tone. The fill's cell mask is
-    upsampled bilinearly; where it is neither 0 nor 1 (within a cell of the mask's edge) a pixel is on the fill when
-    its own tone is the fill's, which puts the cut on the true edge to the pixel. Returns the input image itself
-    when there is nothing to invert.
+    one black block on a 240 page. Pixels do not move, so boxes need no mapping.
+
+    Only a region's fill and the text on it are inverted: the page around a rounded button and a light shape inside
+    a bar (an avatar disc) keep their tone. The fill's cell mask is upsampled bilinearly; where it is neither 0 nor 1
+    (within a cell of the mask's edge) a pixel is on the fill when its own tone is the fill's, which puts the cut on
+    the true edge to the pixel. Returns the input image itself when there is nothing to invert.
     """
     found = _locate(gray)
     if not found:

@@ -156,22 +156,28 @@ def test_when_screenshot_text_is_12px_then_it_is_upscaled_and_read_with_original
 
 
 def portal_page(band: bool = True, border: bool = False) -> tuple[Image.Image, tuple[float, float, float, float]]:
-    """RGB portal screenshot: LINES on a light page, under a blue header band with the patient's name in white
-    (or, with `band=False`, in dark text on the page), optionally inside a black scanner margin; and the name's box."""
+    """RGB portal screenshot: LINES on a light page, under a blue header band with an avatar disc and the patient's
+    name in white (with `band=False`: in dark text on the page), optionally in a black scanner margin; the name's box.
+
+    Without local inversion tesseract reads this band's "9:41" and "MyChart" at best, never the name.
+    """
     im = Image.new("RGB", (1000, 720), (244, 244, 246))
     draw = ImageDraw.Draw(im)
     font = ImageFont.load_default(size=30)
-    if band:
+    margin = 70 if border else 0
+    if band:  # the phone-portal header that lost 5 of 6 sample names: blue bar, white text, white avatar disc
         draw.rectangle((0, 0, 999, 159), fill=(0, 94, 160))
-    draw.text((40, 20), "MyChart", fill=(255, 255, 255) if band else (20, 20, 20), font=font)
-    xy = (110, 95)
-    draw.text(xy, "Samuel Whitfield", fill=(255, 255, 255) if band else (20, 20, 20), font=font)
-    name_box = draw.textbbox(xy, "Whitfield", font=font)
-    for i, line in enumerate(LINES):
-        draw.text((40, 200 + i * 48), line, fill=(20, 20, 20), font=font)
+        draw.ellipse((30 + margin, 85, 90 + margin, 145), fill=(255, 255, 255))
+        draw.text((42 + margin, 100), "SW", fill=(0, 94, 160), font=ImageFont.load_default(size=24))
     if border:
-        draw.rectangle((0, 0, 999, 719), outline=(0, 0, 0), width=60)
-        draw.text((xy[0], 670), "Samuel Whitfield", fill=(20, 20, 20), font=font)  # the page's text, moved up
+        draw.rectangle((0, 0, 999, 719), outline=(0, 0, 0), width=margin - 10)
+    ink = (255, 255, 255) if band else (20, 20, 20)
+    draw.text((40 + margin, 20 + margin // 2), "MyChart", fill=ink, font=font)
+    xy = (110 + margin, 95)
+    draw.text(xy, "Samuel Whitfield", fill=ink, font=font)
+    name_box = draw.textbbox((xy[0] + draw.textlength("Samuel ", font=font), xy[1]), "Whitfield", font=font)
+    for i, line in enumerate(LINES):
+        draw.text((40 + margin, 200 + i * 48), line, fill=(20, 20, 20), font=font)
     return im, tuple(float(v) for v in name_box)  # type: ignore[return-value]
 
 
@@ -187,10 +193,11 @@ def test_when_page_has_a_dark_header_band_then_it_is_inverted_and_the_name_read_
     inverted = [s for s in result.steps if s.startswith("inverted")]
     assert inverted == ([step] if step else [])
     assert read_texts(result.words) >= WORDS | {"Samuel", "Whitfield"}
-    if not border:
-        got = box_of(result.words, "Whitfield")
-        expected = tuple(v * 72 / 96 for v in (x0, top, x1, bottom))
-        assert (got.x0, got.top, got.x1, got.bottom) == pytest.approx(expected, abs=3)
+    got = box_of(result.words, "Whitfield")
+    ex0, etop, ex1, ebottom = (v * 72 / 96 for v in (x0, top, x1, bottom))  # inversion moves no pixel: drawn box, pt
+    assert (got.x0, got.x1) == pytest.approx((ex0, ex1), abs=3)
+    # Vertically tesseract may stretch the word to its line (the avatar disc shares it): the glyphs must lie inside.
+    assert got.top - 3 <= etop and ebottom <= got.bottom + 3 and got.bottom - got.top < 3 * (ebottom - etop)
 
 
 # --------------------------------------------------------------------------------------------- failures and the seam
