@@ -25,9 +25,11 @@ from pipeline.names import (
     NameRules,
     RoleWord,
     Section,
+    TrailingCue,
     credential_of,
     default_name_rules,
     fold,
+    is_avatar_initials,
     is_title,
     parse_person_name,
     same_person,
@@ -56,6 +58,12 @@ _TOKEN = re.compile(r"\S+")
 _BULLET = re.compile(r"^[\s\-–—•·*>|]*")
 _TITLE_BEFORE = re.compile(r"(?:(?<![\w])(?:dr|doctor)\.?)\s*$", re.IGNORECASE)
 _CRED_AFTER = re.compile(r"^\s*,?\s*([A-Za-z][A-Za-z.\-]*)")
+# A specialty printed between a name and its care-team role: "Pain Medicine - Attending", "Family Medicine | PCP";
+# one to four words of letters, then a separator.
+_SPECIALTY = r"(?:[^\W\d_][^\W\d_'.]*(?:\s+&?\s*[^\W\d_][^\W\d_'.]*){0,3}\s*[-–—|:,]\s*)"
+# What may follow a bare name in a section line: a phone number ("555-123-4567", "Cell: (312) 555-0177 x12").
+_PHONE_REST = re.compile(r"^\s*[-–—|,•:]?\s*(?:[A-Za-z]{1,6}\.?:?\s*)?\+?[\d(][\d\s().\-]{6,}\d"
+                         r"(?:\s*(?:x|ext\.?)\s*\d+)?\s*$", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -72,10 +80,15 @@ def _phrase_pattern(phrases: Iterable[str]) -> str:
 class _Matcher:
     cue_re: re.Pattern[str]
     cue_by_phrase: dict[str, Cue]
+    mid_line_after: dict[str, frozenset[str]]  # cue id -> folded words that may precede a line-start cue mid-line
+    mid_line_followed_by: dict[str, re.Pattern[str]]  # cue id -> what may follow its name when mid-line
     section_by_phrase: dict[str, Section]
     role_word_re: re.Pattern[str]
     role_word_by_phrase: dict[str, RoleWord]
     role_word_anywhere_re: re.Pattern[str]
+    role_line_re: re.Pattern[str]
+    trailing_re: re.Pattern[str] | None
+    trailing_by_phrase: dict[str, TrailingCue]
     relation_re: re.Pattern[str]
     family_lead_re: re.Pattern[str]
     label_vocab: frozenset[str]
@@ -92,18 +105,30 @@ def _matcher(rules: NameRules) -> _Matcher:
     role_word_by_phrase = {fold(p): r for r in rules.role_words for p in r.phrases}
     relations = _phrase_pattern(rules.relations)
     vocab = {w for p in cue_by_phrase for w in p.split()} | set(rules.lexicon.blocking_qualifiers)
+    trailing_by_phrase = {fold(p): t for t in rules.trailing_cues for p in t.phrases}
+    role_words = _phrase_pattern(role_word_by_phrase)
     m = _Matcher(
         cue_re=re.compile(rf"(?<![\w])(?P<phrase>{_phrase_pattern(cue_by_phrase)})(?![\w])\s*(?P<colon>[:;,])?",
                           re.IGNORECASE),
         cue_by_phrase=cue_by_phrase,
+        mid_line_after={c.id: frozenset(fold(w) for w in c.mid_line_after) for c in rules.cues},
+        mid_line_followed_by={c.id: re.compile(rf"^\s*[-–—|,•]?\s*(?:{_phrase_pattern(c.mid_line_followed_by)})"
+                                               r"(?![\w])", re.IGNORECASE)
+                              for c in rules.cues if c.mid_line_followed_by},
         section_by_phrase={fold(p): s for s in rules.sections for p in s.phrases},
         # A role word after a name: "— PCP", "(Referring)", ", Primary Care Provider"; text after it (a phone
         # number) is ignored.
-        role_word_re=re.compile(rf"^\s*[-–—|,•:]?\s*\(?\s*(?P<phrase>{_phrase_pattern(role_word_by_phrase)})"
+        # A specialty may sit between the name and the role: "Jane Doe, DO Pain Medicine - Attending".
+        role_word_re=re.compile(rf"^\s*[-–—|,•:]?\s*{_SPECIALTY}?\(?\s*(?P<phrase>{role_words})"
                                 r"\s*\)?(?![\w])", re.IGNORECASE),
         role_word_by_phrase=role_word_by_phrase,
-        role_word_anywhere_re=re.compile(rf"(?<![\w])(?P<phrase>{_phrase_pattern(role_word_by_phrase)})(?![\w])",
-                                         re.IGNORECASE),
+        role_word_anywhere_re=re.compile(rf"(?<![\w])(?P<phrase>{role_words})(?![\w])", re.IGNORECASE),
+        # A care-team line holding only a role, perhaps after a specialty: "PCP", "Pain Medicine - Attending".
+        role_line_re=re.compile(rf"^[\s\-–—•·*>|]*{_SPECIALTY}?\(?\s*(?P<phrase>{role_words})\s*\)?\s*:?\s*$",
+                                re.IGNORECASE),
+        trailing_re=(re.compile(rf"^\s*[-–—|,•]?\s*(?P<phrase>{_phrase_pattern(trailing_by_phrase)})(?![\w])",
+                                re.IGNORECASE) if trailing_by_phrase else None),
+        trailing_by_phrase=trailing_by_phrase,
         relation_re=re.compile(rf"^\s*[-–—|,•:]?\s*\(\s*(?P<rel>{relations})\s*\)", re.IGNORECASE),
         family_lead_re=re.compile(rf"(?<![\w])(?:her|his|their|the\s+patient's|patient's|pt's|pt)\s+"
                                   rf"(?P<rel>{relations})(?![\w])\s*,?\s*", re.IGNORECASE),
@@ -155,6 +180,7 @@ def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) ->
     region = text[start:end]
     toks = [(t.start(), t.end(), t.group()) for t in _TOKEN.finditer(region)]
     accepted: list[tuple[int, int, str]] = []
+    name_words: list[int] = []  # indexes into `accepted` of the tokens counted as name words
     names = 0
     commas = 0
     in_creds = False
@@ -185,6 +211,7 @@ def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) ->
             pass
         elif re.match(r"^[^\W\d_]+(?:['\-][^\W\d_]+)*\.?$", core) and core[0].isupper():
             names += 1
+            name_words.append(len(accepted))
             if names > MAX_NAME_TOKENS:
                 return None
         else:
@@ -209,6 +236,10 @@ def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) ->
         accepted.pop()
     if not accepted or names == 0:
         return None
+    # Portal headers draw the account holder's initials before the name ("SW Samuel Whitfield"): drop them.
+    if name_words and name_words[0] == 0 and is_avatar_initials(
+            accepted[0][2], [accepted[i][2].rstrip(",.") for i in name_words[1:] if i < len(accepted)]):
+        accepted.pop(0)
     return start + accepted[0][0], start + accepted[-1][1]
 
 
@@ -217,9 +248,11 @@ def _rest_after(text: str, pos: int, line: _Line) -> str:
     return text[pos:line.end]
 
 
-def _line_role_word(rest: str, m: _Matcher) -> RoleWord | None:
+def _line_role_word(rest: str, m: _Matcher) -> tuple[RoleWord, str] | None:
+    """The role word printed after a name on its line ("— PCP", "Pain Medicine - Attending") and its phrase."""
     hit = m.role_word_re.match(rest)
-    return m.role_word_by_phrase.get(fold(hit.group("phrase"))) if hit else None
+    rw = m.role_word_by_phrase.get(fold(hit.group("phrase"))) if hit else None
+    return (rw, " ".join(hit.group("phrase").split())) if rw is not None and hit is not None else None
 
 
 def _relation_after(rest: str, m: _Matcher) -> str | None:
@@ -231,8 +264,19 @@ def _section_of(line_text: str, m: _Matcher) -> Section | None:
     return m.section_by_phrase.get(fold(line_text.strip().rstrip(":").strip()))
 
 
-def _is_role_only(line_text: str, m: _Matcher) -> RoleWord | None:
-    return m.role_word_by_phrase.get(fold(_BULLET.sub("", line_text).strip().strip("():").strip()))
+def _is_role_only(line_text: str, m: _Matcher) -> tuple[RoleWord, str] | None:
+    """The role word of a line holding only a role ("PCP", "Pain Medicine - Attending") and its printed phrase."""
+    hit = m.role_line_re.match(line_text)
+    rw = m.role_word_by_phrase.get(fold(hit.group("phrase"))) if hit else None
+    return (rw, hit.group("phrase")) if rw is not None and hit is not None else None
+
+
+def _trailing_cue(rest: str, m: _Matcher) -> tuple[TrailingCue, str] | None:
+    """The field label right after a name ("DOB:", "Date of Birth", "MRN") and its printed phrase."""
+    hit = m.trailing_re.match(rest) if m.trailing_re is not None else None
+    if hit is None:
+        return None
+    return m.trailing_by_phrase[fold(hit.group("phrase"))], hit.group("phrase")
 
 
 def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: Section | None, rules: NameRules,
@@ -240,7 +284,8 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
     """Candidates from cues on `line`; the flag says the next line was read as a label's value."""
     lex = rules.lexicon
     line_text = line.text(text)
-    hits: list[tuple[re.Match[str], Cue]] = []
+    # (match, cue, mid-line: its name must be followed by "Log out" or end the line, after a portal header word)
+    hits: list[tuple[re.Match[str], Cue, bool, bool]] = []
     for hit in m.cue_re.finditer(line_text):
         cue = m.cue_by_phrase.get(fold(hit.group("phrase")))
         if cue is None:
@@ -249,18 +294,26 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
         if cue.colon == "required" and colon not in (":", ";"):
             continue
         before = line_text[:hit.start()]
-        if cue.line_start and _BULLET.sub("", before).strip():
-            continue
         prev_words = before.split()
+        mid_line = after_header = False
+        if cue.line_start and _BULLET.sub("", before).strip():
+            # Not at the line start: allowed right after a portal header word ("… Portal Welcome, Ruth Abernathy",
+            # an OCR-glued header band), or when the name is followed by "| Log out" (checked below).
+            after_header = fold(prev_words[-1].strip(",.;:|")) in m.mid_line_after.get(cue.id, frozenset())
+            if not after_header and cue.id not in m.mid_line_followed_by:
+                continue
+            mid_line = not after_header
         if prev_words and fold(prev_words[-1].strip(",.;:")) in lex.blocking_qualifiers:
             continue  # "Ordering Provider:", "Contact Name:" — a different field
-        hits.append((hit, cue))
+        hits.append((hit, cue, mid_line, after_header))
     out: list[_Candidate] = []
     used_next = False
-    for i, (hit, cue) in enumerate(hits):
+    for i, (hit, cue, mid_line, after_header) in enumerate(hits):
         value_start = line.start + hit.end()
         value_end = line.start + hits[i + 1][0].start() if i + 1 < len(hits) else line.end
         role, why = cue.role, f"named after '{hit.group('phrase').strip()}'"
+        if after_header:
+            why += " right after the portal header"
         if cue.inherit_section and section is not None:
             role, why = section.role, f"{why} under the heading of section '{section.id}'"
         span = _name_run(text, value_start, value_end, rules, m)
@@ -274,6 +327,14 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                     why += " (value on the next line)"
         if span is None:
             continue
+        if mid_line:
+            after = text[span[1]:line.end] if span[1] <= line.end else "x"
+            if m.mid_line_followed_by[cue.id].match(after):
+                why += f" followed by '{' '.join(after.split()[:3])}'"
+            elif not after.strip(" !.") and not _titled_or_credentialed(text[span[0]:span[1]], rules):
+                why += " at the end of the line"  # "… Cascade Health  Welcome, Ruth Abernathy"
+            else:
+                continue  # "Thanks again. Hi Dr. Jane Doe" inside a message body
         relation = _relation_after(_rest_after(text, span[1], line if span[1] <= line.end else next_line or line), m)
         if relation is not None:
             why += f", marked '({relation})'"
@@ -281,6 +342,11 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                 role = Role.FAMILY_MEMBER
         out.append(_Candidate(span[0], span[1], cue_start, role, cue.id, cue.weight, why))
     return out, used_next
+
+
+def _titled_or_credentialed(raw: str, rules: NameRules) -> bool:
+    name = parse_person_name(raw, rules)
+    return name is None or bool(name.titles) or bool(name.credentials)
 
 
 def _cues_on(line_text: str, m: _Matcher) -> list[Cue]:
@@ -357,10 +423,17 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
     rest = _rest_after(text, span[1], line)
     role_word = _line_role_word(rest, m)
     if role_word is not None:
-        return [_Candidate(span[0], span[1], span[0], role_word.role, role_word.id, role_word.weight,
-                           f"listed with the role '{role_word.phrases[0]}'")]
+        rw, printed = role_word
+        return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight, f"listed with the role '{printed}'")]
     relation = _relation_after(rest, m)
     in_ec = section is not None and section.role is Role.EMERGENCY_CONTACT
+    trailing = _trailing_cue(rest, m)
+    if relation is None and trailing is not None and (section is None or section.role is trailing[0].role):
+        # "José Núñez DOB: 07/30/1971" opening an after-visit summary. Inside an emergency-contact or guarantor
+        # section the same line is that person's, and takes the section's role below.
+        tc, phrase = trailing
+        return [_Candidate(span[0], span[1], span[0], tc.role, tc.id, tc.weight,
+                           f"named at the start of a line followed by '{phrase}'")]
     if relation is not None:
         role = Role.EMERGENCY_CONTACT if in_ec else Role.FAMILY_MEMBER
         rule = section.id if in_ec and section is not None else "relation_marker"
@@ -368,18 +441,20 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
                            f"marked '({relation})'" + (" in the emergency-contact section" if in_ec else ""))]
     if section is None:
         return []
-    # A bare name in a section must fill its line (apart from a phone number or the like after it).
-    if rest.strip() and not re.match(r"^\s*[-–—|,•(]?\s*[\d(+]", rest):
+    # A bare name in a section must fill its line, apart from a phone number or a birth date / record number
+    # ("Maria Nunez DOB: …" under "Emergency Contact").
+    if rest.strip() and not _PHONE_REST.match(rest) and trailing is None:
         return []
     if section.role is Role.OTHER_CLINICIAN:
         # Care-team list: the role may be on the line before or after the name.
         for j in (idx - 1, idx + 1):
             if 0 <= j < len(lines) and j not in used_role_lines:
-                rw = _is_role_only(lines[j].text(text), m)
-                if rw is not None:
+                role_line = _is_role_only(lines[j].text(text), m)
+                if role_line is not None:
+                    rw, printed = role_line
                     used_role_lines.add(j)
                     return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight,
-                                       f"listed in the care team with the role '{rw.phrases[0]}'")]
+                                       f"listed in the care team with the role '{' '.join(printed.split())}'")]
     return [_Candidate(span[0], span[1], span[0], section.role, section.id, section.weight,
                        f"named under the heading of section '{section.id}'")]
 

@@ -64,6 +64,21 @@ class Cue(_Strict):
     next_line: bool = False
     inherit_section: bool = False
     line_start: bool = False
+    # A `line_start` cue may still fire mid-line right after one of these words (an OCR-glued portal header:
+    # "MyHealth Portal Welcome, Ruth Abernathy") or when its name is followed by one of these phrases ("| Log out").
+    mid_line_after: list[str] = Field(default_factory=list)
+    mid_line_followed_by: list[str] = Field(default_factory=list)
+    phrases: list[str]
+
+    _check_phrases = field_validator("phrases")(_phrases_nonempty)
+
+
+class TrailingCue(_Strict):
+    """A field label printed right after a name at the start of a line ("José Núñez DOB: 07/30/1971")."""
+
+    id: str = Field(min_length=1)
+    role: Role
+    weight: float = Field(ge=0.0, le=1.0)
     phrases: list[str]
 
     _check_phrases = field_validator("phrases")(_phrases_nonempty)
@@ -132,14 +147,16 @@ class NameRules(_Strict):
     sections: list[Section]
     role_words: list[RoleWord]
     cues: list[Cue]
+    trailing_cues: list[TrailingCue] = Field(default_factory=list)
 
     _lex: _Lexicon | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> NameRules:
-        ids = [c.id for c in self.cues] + [s.id for s in self.sections] + [r.id for r in self.role_words]
+        ids = ([c.id for c in self.cues] + [s.id for s in self.sections] + [r.id for r in self.role_words]
+               + [t.id for t in self.trailing_cues])
         if len(ids) != len(set(ids)):
-            raise ValueError("cue, section and role-word ids must be unique")
+            raise ValueError("cue, section, role-word and trailing-cue ids must be unique")
         seen: set[str] = set()
         for kind_list in (self.credentials.physician, self.credentials.advanced_practice, self.credentials.nursing,
                           self.credentials.other):
@@ -267,6 +284,24 @@ _STRIP_CHARS = " \t,;:!?-–—|•*()[]{}\"<>"
 
 def _is_initial(tok: str) -> bool:
     return len(tok.rstrip(".")) == 1
+
+
+def is_avatar_initials(token: str, following: list[str]) -> bool:
+    """True when `token` ("SW", "Sw") is the initials of the name words `following` ("Samuel", "Whitfield").
+
+    Portal headers draw the account holder's initials in a circle before the name, and OCR reads them as a word.
+    Only 1–2 letters without a period count, at least two name words must follow, and a token that is itself a
+    known given name ("Al Adams Lee", "Ed Evans Davis") is kept.
+    """
+    words = [w for w in following if w and w[0].isalpha()]
+    if not 1 <= len(token) <= 2 or not token.isalpha() or len(words) < 2:
+        return False
+    key = fold(token)
+    initials = fold(words[0][0]) + (fold(words[-1][0]) if len(token) == 2 else "")
+    if key != initials:
+        return False
+    nn = _nicknamer()
+    return not (nn.canonicals_of(key) or nn.nicknames_of(key))
 
 
 def _parse(raw: str, rules: NameRules) -> PersonName | None:

@@ -11,6 +11,7 @@ from pipeline.errors import ConfigError
 from pipeline.names import (
     RULES_PATH,
     CredentialKind,
+    is_avatar_initials,
     load_name_rules,
     match_intake,
     normalize_person_name,
@@ -70,6 +71,24 @@ def test_when_titles_and_credentials_surround_a_name_then_they_are_collected(raw
     assert parsed is not None
     assert parsed.credentials == credentials
     assert parsed.titles == titles
+
+
+@pytest.mark.parametrize(("token", "following", "expected"), [
+    ("SW", ["Samuel", "Whitfield"], True),
+    ("Sw", ["Samuel", "Whitfield"], True),
+    ("an", ["Astrid", "Nilsen"], True),
+    ("DK", ["Daniel", "J", "Kowalski"], True),
+    ("S", ["Samuel", "Whitfield"], True),
+    ("SJ", ["Samuel", "Whitfield"], False),  # initials of someone else
+    ("SW", ["Samuel"], False),  # one name word left would not be a full name
+    ("S.", ["Samuel", "Whitfield"], False),  # "S. Samuel Whitfield": an initial, printed as one
+    ("SWX", ["Samuel", "Whitfield"], False),
+    ("Al", ["Adams", "Lee"], False),  # a given name that happens to equal the initials
+    ("Ed", ["Evans", "Davis"], False),
+])
+def test_when_a_short_token_precedes_a_name_then_only_its_avatar_initials_are_recognized(
+        token: str, following: list[str], expected: bool) -> None:
+    assert is_avatar_initials(token, following) is expected
 
 
 @pytest.mark.parametrize(("raw", "kind"), [
@@ -152,6 +171,7 @@ def test_when_the_bundled_rules_load_then_every_role_cue_is_present() -> None:
     ids = {c.id for c in rules.cues}
     assert {"patient_label", "signature", "provider_label", "referring_label", "pcp_label", "nurse_label",
             "emergency_contact_label"} <= ids
+    assert [(t.id, t.weight) for t in rules.trailing_cues] == [("name_then_dob", 0.85)]
 
 
 @pytest.mark.parametrize("mutate", [
@@ -164,6 +184,10 @@ def test_when_the_bundled_rules_load_then_every_role_cue_is_present() -> None:
     lambda d: d["credentials"]["other"].append("MD"),
     lambda d: d.update(version=2),
     lambda d: d["sections"][0].pop("max_lines"),
+    lambda d: d["trailing_cues"][0].update(after="name"),
+    lambda d: d["trailing_cues"][0].update(weight=-0.1),
+    lambda d: d["trailing_cues"][0].update(id=d["cues"][0]["id"]),
+    lambda d: d["cues"][0].update(mid_line_after="portal"),
 ])
 def test_when_the_rule_file_is_invalid_then_config_error(tmp_path: Path, mutate: object) -> None:
     with pytest.raises(ConfigError) as err:

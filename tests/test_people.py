@@ -283,3 +283,123 @@ def test_when_every_mention_is_explained_then_reason_and_evidence_are_present() 
     assert len(people) == 3
     for p in people:
         assert p.reason.endswith(".") and p.evidence and p.evidence[0].finder == "people"
+
+
+# --- Regressions from the labeled sample set ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    (["After Visit Summary", "José Núñez DOB: 07/30/1971", "03/14/2026 Office visit with Alan Reyes, MD"],
+     "José Núñez"),
+    (["After Visit Summary", "Keisha Washington DOB: 02/28/1976"], "Keisha Washington"),
+    (["Keisha Washington Date of Birth: 02/28/1976"], "Keisha Washington"),
+    (["Keisha Washington Birth Date: 02/28/1976"], "Keisha Washington"),
+    (["WASHINGTON, KEISHA D.O.B. 02/28/1976"], "Keisha Washington"),
+    (["Keisha Washington MRN: 448812 Visit Date: 03/14/2026"], "Keisha Washington"),
+])
+def test_when_an_after_visit_summary_opens_with_a_name_and_dob_then_that_name_is_the_patient(
+        lines: list[str], expected: str) -> None:
+    people = _people(lines)
+    assert _by_role(people, Role.PATIENT) == [expected]
+    chosen, _, _ = choose_patient(people)
+    assert chosen is not None and chosen.evidence[0].rule == "name_then_dob"
+    assert chosen.confidence == pytest.approx(0.85)  # below an explicit "Patient:" label (0.95)
+
+
+@pytest.mark.parametrize(("lines", "role"), [
+    (["Emergency Contact", "Maria Nunez DOB: 01/01/1960"], Role.EMERGENCY_CONTACT),
+    (["Emergency Contact on File", "Maria Nunez DOB: 01/01/1960"], Role.EMERGENCY_CONTACT),
+    (["Emergency Contact: Maria Nunez DOB: 01/01/1960"], Role.EMERGENCY_CONTACT),
+    (["Emergency Contact:", "Maria Nunez DOB: 01/01/1960"], Role.EMERGENCY_CONTACT),
+    (["Guarantor", "Maria Nunez DOB: 01/01/1960"], Role.UNKNOWN),
+    (["Guarantor Information", "Maria Nunez Date of Birth: 01/01/1960"], Role.UNKNOWN),
+    (["Guarantor: Maria Nunez DOB: 01/01/1960"], Role.UNKNOWN),
+    (["Responsible Party", "Maria Nunez DOB: 01/01/1960"], Role.UNKNOWN),
+    (["Maria Nunez (wife) DOB: 01/01/1960"], Role.FAMILY_MEMBER),
+])
+def test_when_a_dob_line_names_an_emergency_contact_or_guarantor_then_it_is_never_the_patient(
+        lines: list[str], role: Role) -> None:
+    people = _people(["Patient Name: Jose Nunez", *lines])
+    assert _by_role(people, role) == ["Maria Nunez"]
+    assert _by_role(people, Role.PATIENT) == ["Jose Nunez"]
+    chosen, _, several = choose_patient(people)
+    assert chosen is not None and chosen.normalized == "Jose Nunez" and not several
+
+
+@pytest.mark.parametrize(("lines", "why_part"), [
+    (["MyHealth Portal", "Welcome, Esperanza Ruiz | Log out"], "Welcome"),
+    (["MyHea Ith Portal Welcome, Ruth Abernathy | Log out"], "portal header"),  # OCR glued the header band
+    (["Cascade Ketamine Institute Welcome, Ruth Abernathy | Log out"], "Log out"),
+    (["Cascade Ketamine Institute Hi, Ruth Abernathy Sign out"], "Sign out"),
+    (["Cascade Ketamine Institute Welcome, Ruth Abernathy"], "end of the line"),
+])
+def test_when_a_portal_greeting_is_glued_to_the_header_or_followed_by_log_out_then_it_is_the_patient(
+        lines: list[str], why_part: str) -> None:
+    people = _people(lines)
+    (patient,) = [p for p in people if p.role is Role.PATIENT]
+    assert patient.normalized in {"Esperanza Ruiz", "Ruth Abernathy"}
+    assert patient.evidence[0].rule == "portal_greeting"
+    assert why_part in patient.reason
+
+
+@pytest.mark.parametrize("lines", [
+    ["Thanks again. Hi Dr. Jane Doe"],
+    ["Thanks again. Hi Jane Doe, see you Tuesday"],
+    ["Cascade Ketamine Institute Welcome, Dr. Jane Doe"],
+    ["Cascade Ketamine Institute Welcome, Jane Doe, MD"],
+])
+def test_when_a_greeting_sits_mid_line_without_portal_chrome_then_it_is_not_the_patient(lines: list[str]) -> None:
+    assert _by_role(_people(lines), Role.PATIENT) == []
+
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    (["MyChart", "Sw Samuel Whitfield", "Health Summary"], "Samuel Whitfield"),
+    (["MyChart", "SW Samuel Whitfield", "Health Summary"], "Samuel Whitfield"),
+    (["MyChart", "AN Astrid Nilsen"], "Astrid Nilsen"),
+    (["MyChart", "PD Priscilla Duarte"], "Priscilla Duarte"),
+    (["MyChart", "Al Adams Lee"], "Al Adams Lee"),  # a given name equal to the initials is kept
+    (["MyChart", "Samuel Whitfield"], "Samuel Whitfield"),
+])
+def test_when_ocr_reads_the_avatar_initials_before_the_name_then_they_are_dropped(lines: list[str],
+                                                                                 expected: str) -> None:
+    people = _people(lines)
+    assert _by_role(people, Role.PATIENT) == [expected]
+    (patient,) = people
+    assert patient.value.split()[0] == expected.split()[0]  # the evidence span starts at the name, too
+
+
+@pytest.mark.parametrize(("lines", "expected_role"), [
+    (["Care Team", "Yvette Delacroix, DO Pain Medicine - Attending"], Role.TREATING_PHYSICIAN),
+    (["Billing Care Team", "Dr. Hiroshi Tanaka Pain Medicine - Attending"], Role.TREATING_PHYSICIAN),
+    (["Care Team", "Jean-Luc Berger, MD", "Pain Medicine - Attending", "Devon Pruitt, MA", "Nurse"],
+     Role.TREATING_PHYSICIAN),
+    (["Care Team", "Pain Medicine - Attending", "Lars Vestergaard, MD", "Physician Assistant", "Jordan Lee, PA-C"],
+     Role.TREATING_PHYSICIAN),
+    (["Care Team", "Yvette Delacroix, DO", "Family Medicine - PCP"], Role.PCP),
+    (["Yvette Delacroix, MD Internal Medicine | Referring"], Role.REFERRING_PHYSICIAN),
+])
+def test_when_a_care_team_role_follows_a_specialty_then_the_role_word_decides(lines: list[str],
+                                                                              expected_role: Role) -> None:
+    people = _people(["Office Visit - 03/14/2026", "with Dr. Somebody Else", *lines])
+    names = _by_role(people, expected_role)
+    assert names and names[0] in {"Yvette Delacroix", "Hiroshi Tanaka", "Jean-Luc Berger", "Lars Vestergaard"}
+    chosen, reason, _ = choose_treating_physician(people)
+    if expected_role is Role.TREATING_PHYSICIAN:
+        assert chosen is not None and chosen.normalized == names[0]
+        assert chosen.evidence[0].rule == "care_team_treating"
+        assert chosen.confidence == pytest.approx(0.85)  # the role word's weight, not the x0.7 fallback
+        assert "Attending" in reason
+    else:
+        assert chosen is None or chosen.normalized != names[0]
+
+
+@pytest.mark.parametrize(("lines", "people_expected"), [
+    (["Care Team", "Evelyn Chu, MD", "Pain Medicine - Attending", "Upcoming Appointments",
+      "Tue Mar 24 - Infusion visit 9:00 AM"], {("Evelyn Chu", Role.TREATING_PHYSICIAN)}),
+    (["Your Care Team", "Alan Reyes, MD - Attending physician", "Medications", "Pregabalin 75 mg PO BID",
+      "What's Next"], {("Alan Reyes", Role.TREATING_PHYSICIAN)}),
+    (["Emergency Contacts", "Maria Nunez 555-123-4567"], {("Maria Nunez", Role.EMERGENCY_CONTACT)}),
+    (["Emergency Contacts", "Maria Nunez Cell: (312) 555-0177"], {("Maria Nunez", Role.EMERGENCY_CONTACT)}),
+])
+def test_when_portal_headings_or_dated_lines_follow_a_section_then_they_are_not_people(
+        lines: list[str], people_expected: set[tuple[str, Role]]) -> None:
+    assert {(p.normalized, p.role) for p in _people(lines)} == people_expected
