@@ -1,6 +1,11 @@
-"""Tiny builders of domain values for tests."""
+"""Tiny builders of domain values and test images (fixture catalogue: see also samples/README.md)."""
 
 from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.types import (
     Assertion,
@@ -72,3 +77,21 @@ def document(flags: tuple[str, ...] = ()) -> Document:
     """A one-page text-layer document with one word."""
     page = Page(1, 612.0, 792.0, Source.TEXT_LAYER, "test", (Word("x", BBox(0, 0, 1, 1), 0, 1.0),))
     return Document("0" * 64, MediaType.PDF, 100, (page,), flags)
+
+
+def text_image(lines: Sequence[str], px: int = 30, size: tuple[int, int] = (900, 400), fg: int = 0,
+               bg: int = 255) -> Image.Image:
+    """A grayscale page with `lines` drawn at `px` font size (Pillow's bundled font), 1.6 line spacing."""
+    im = Image.new("L", size, bg)
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=px)
+    for i, line in enumerate(lines):
+        draw.text((px, px + i * int(px * 1.6)), line, fill=fg, font=font)
+    return im
+
+
+def encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
+    """`im` saved in format `fmt` as bytes."""
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kw)  # type: ignore[arg-type]
+    return buf.getvalue()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import struct
 import time
 import zlib
 
+import fakes
 import numpy as np
 import pillow_heif
 import pytest
+from fakes import encode
 from PIL import Image, ImageDraw, ImageFont
 
 from extractors import imaging
@@ -23,19 +24,12 @@ LINES = ["Patient name: Jane Example", "Diagnosis: chronic migraine", "Physician
 
 
 def text_image(px: int = 30, size: tuple[int, int] = (900, 400), fg: int = 0, bg: int = 255) -> Image.Image:
-    """Grayscale page with LINES drawn at `px` font size."""
-    im = Image.new("L", size, bg)
-    draw = ImageDraw.Draw(im)
-    font = ImageFont.load_default(size=px)
-    for i, line in enumerate(LINES):
-        draw.text((px, px + i * int(px * 1.6)), line, fill=fg, font=font)
-    return im
+    """A grayscale page with LINES drawn at `px` font size."""
+    return fakes.text_image(LINES, px, size, fg, bg)
 
 
-def encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, format=fmt, **kw)
-    return buf.getvalue()
+
+
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:

@@ -7,11 +7,13 @@ import io
 import struct
 import zlib
 
+import fakes
 import pillow_heif
 import pypdfium2 as pdfium
 import pytest
+from fakes import encode
 from fpdf import FPDF
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from extractors.ocr import OcrWord, Orientation
 from extractors.routing import read_document
@@ -36,18 +38,12 @@ WORDS = {w.strip(",:") for line in LINES for w in line.split()}
 
 
 def text_image(px: int = 30, size: tuple[int, int] = (800, 220), fg: int = 0, bg: int = 255) -> Image.Image:
-    im = Image.new("L", size, bg)
-    draw = ImageDraw.Draw(im)
-    font = ImageFont.load_default(size=px)
-    for i, line in enumerate(LINES):
-        draw.text((px, px + i * int(px * 1.6)), line, fill=fg, font=font)
-    return im
+    """A grayscale page with LINES drawn at `px` font size."""
+    return fakes.text_image(LINES, px, size, fg, bg)
 
 
-def encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, format=fmt, **kw)
-    return buf.getvalue()
+
+
 
 
 def text_pdf() -> bytes:
