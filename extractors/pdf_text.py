@@ -8,6 +8,7 @@ Nothing in a PDF is ever executed: active content is only looked for and flagged
 from __future__ import annotations
 
 import io
+import logging
 import math
 import re
 import threading
@@ -28,6 +29,12 @@ from PIL import Image
 from pipeline.errors import PdfEncrypted, TooManyPages, UnreadableFile
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.types import BBox, Word
+
+# pdfminer logs every token it parses at DEBUG — document text, i.e. PHI — so any DEBUG logging configuration
+# (ours, Prefect's, a developer's) would copy patient data into logs. Cap it at WARNING where it is created.
+# Regression: tests/test_phi.py (canary found in pdfminer.psparser DEBUG records).
+for _name in ("pdfminer", "pdfplumber"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 # pypdfium2 is not thread-safe (pypdfium2#303, #479: crashes or silently wrong text under concurrency). Every pdfium
 # call in this process goes through this lock, including closing documents.

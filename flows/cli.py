@@ -146,5 +146,20 @@ def report(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -
     sys.stdout.write(render_text(r, path.name.removesuffix(".json")) + "\n")
 
 
+@app.command("eval-corpus")
+def eval_corpus(
+    corpora: Annotated[list[Path], typer.Argument(exists=True, file_okay=False,
+                                                  help="C-CDA corpus folders (ground_truth.jsonl, pdf/).")],
+    limit: Annotated[int | None, typer.Option(help="At most N documents per corpus.")] = None,
+    degrade: Annotated[bool, typer.Option(help="Rasterise and degrade each PDF like a scan (OCR path).")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON summary, reports and degraded PDFs here.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
+) -> None:
+    """Score the pipeline on rendered C-CDA corpora (held out: figures only, no tuning). See docs/CORPUS-EVAL.md."""
+    from flows.corpus_eval import RunOptions, evaluate_corpora
+
+    evaluate_corpora(corpora, RunOptions(limit=limit, degrade=degrade, out=out, workers=workers), Console(), err)
+
+
 if __name__ == "__main__":
     app()
