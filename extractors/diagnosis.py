@@ -285,7 +285,8 @@ def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = N
     lnk = linker or get_linker()
     secs = sections or load_sections()
     if lnk.policy is not policy:
-        lnk = Linker(policy, lex)  # categories must come from the policy we were given
+        # categories must come from the policy we were given; the index (lexicon + table) does not depend on it
+        lnk = lnk.with_policy(policy) if lex is lnk.lexicon else Linker(policy, lex, cache_dir=lnk.cache_dir)
     raws, covered = _lexicon_mentions(parsed, lnk, lex)
     raws += _abbreviation_mentions(parsed, raws, covered)
     raws += _linker_mentions(parsed, lnk, covered)

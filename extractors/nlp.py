@@ -8,7 +8,12 @@ Components, in order (see `build_pipeline`):
                        page (pure-Python FastCNER; more than the whole rest of the pipeline), over the 50 ms budget,
                        so a line-aware rule splitter replaces it; PyRuSH's loguru output is still silenced in case
                        medspaCy imports it.
-  tok2vec, tagger, attribute_ruler, lemmatizer, ner   en_core_web_sm (PERSON entities → doc.spans["persons"]).
+  ner                  en_core_web_sm (PERSON entities → doc.spans["persons"]). The model's shared tok2vec, tagger,
+                       attribute_ruler and lemmatizer are EXCLUDED (~18 ms of a 50 ms page): the ner has its own
+                       internal tok2vec (model config: `components.ner.model.tok2vec` is a Tok2Vec, not a listener),
+                       and nothing reads tags, POS, morphology or lemmas — finders read text, LOWER/ORTH and lexical
+                       flags only, and no TargetMatcher, Sectionizer or ConText rule (ours or medspaCy's packaged
+                       ones) uses TAG, POS, MORPH or LEMMA (`_check_no_tagger_attrs` enforces it at build time).
   abbreviation_detector  scispaCy, Schwartz & Hearst: "complex regional pain syndrome (CRPS)" → doc._.abbreviations.
   medspacy_target_matcher  diagnosis terms from the lexicon (label DIAGNOSIS) and printed ICD-10-CM codes (label
                        ICD_CODE), stored in doc.spans["diagnoses"], NOT doc.ents, so spaCy's own entities (and the
@@ -16,6 +21,10 @@ Components, in order (see `build_pipeline`):
   medspacy_sectionizer  titles from rules/sections.yaml only; no span attributes set (section effects are applied
                        by the diagnosis finder, where they are documented and tested).
   medspacy_context     medspaCy's packaged ConText rules minus the ones rules/context_rules.json excludes, plus ours.
+                       Set-valued token patterns ({"LOWER": {"IN": [...]}}) are expanded into plain alternatives
+                       before they reach spaCy's Matcher (see `_expand_in`): an IN predicate is a Python call per
+                       token and pattern, and made ConText cost 8–9 ms of a page; plain LOWER/ORTH values are
+                       matched in C (~1 ms). The matches are the same.
 
 Owner note: `ParsedText.persons` must keep en_core_web_sm's PERSON entities whatever else is added.
 """
@@ -23,6 +32,7 @@ Owner note: `ParsedText.persons` must keep en_core_web_sm's PERSON entities what
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import time
@@ -31,9 +41,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import spacy
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from spacy.attrs import IS_ALPHA, IS_LOWER, IS_PUNCT, IS_SPACE, IS_TITLE, IS_UPPER, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -50,6 +62,9 @@ LABEL_CODE = "ICD_CODE"
 # A printed ICD-10-CM code: letter, digit, digit-or-A/B, then an optional dotted tail. Dotless long codes are not
 # recognised (too many false hits on lab values and ids); every hit is validated against the table later.
 ICD_CODE_REGEX = r"(?<![A-Za-z0-9.])[A-TV-Z][0-9][0-9AB](?:\.[0-9A-Z]{1,4})?(?![A-Za-z0-9])"
+
+# en_core_web_sm components not loaded (see the module docstring): only the tokenizer and ner are kept.
+EXCLUDED_COMPONENTS = ("tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer")
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +202,9 @@ def _silence_pyrush() -> None:
 
 
 _SENT_END = frozenset({".", "!", "?"})
+# Lexical attributes read by `line_sentences`, in this order (one `Doc.to_array` call instead of ~10 Python attribute
+# reads per token).
+_SENT_ATTRS = [IS_SPACE, IS_LOWER, IS_PUNCT, IS_TITLE, IS_UPPER, IS_ALPHA]
 
 
 @Language.component("docverify_sentences")
@@ -194,23 +212,31 @@ def line_sentences(doc: Doc) -> Doc:
     """Sentence starts for clinical text: after ".", "!" or "?" followed by a capitalised word, and after a line break
     unless the line looks layout-broken (it ends without punctuation and the next line starts in lower case, as in
     "Patient denies\nmigraines"), so ConText scopes do not leak between list items."""
-    prev_end = False
-    for i, tok in enumerate(doc):
-        if i == 0:
-            tok.is_sent_start = True
-            prev_end = tok.text in _SENT_END and bool(tok.whitespace_)
-            continue
-        before = doc[i - 1]
-        if "\n" in before.text and before.is_space:
-            last = doc[i - 2] if i >= 2 else None
-            broken = tok.is_lower and last is not None and not last.is_punct
-            tok.is_sent_start = not broken
-        elif tok.is_space:
-            tok.is_sent_start = False
-        else:
-            tok.is_sent_start = prev_end and (tok.is_title or tok.is_upper or not tok.is_alpha)
-        # "?CRPS" is a question mark cue, not a sentence end: only punctuation followed by white space ends one.
-        prev_end = (tok.text in _SENT_END and bool(tok.whitespace_)) if not tok.is_space else prev_end
+    n = len(doc)
+    if n == 0:
+        return doc
+    attrs = doc.to_array(_SENT_ATTRS).astype(bool)
+    space, lower, punct, title, upper, alpha = (attrs[:, k] for k in range(len(_SENT_ATTRS)))
+    # "?CRPS" is a question mark cue, not a sentence end: only punctuation followed by white space ends one.
+    ender = np.fromiter((t.text in _SENT_END and bool(t.whitespace_) for t in doc), dtype=bool, count=n)
+    newline = space & np.fromiter(("\n" in t.text for t in doc), dtype=bool, count=n)
+    # prev_end[i]: the last non-space token before i ended a sentence (space tokens carry the state over).
+    idx = np.where(~space, np.arange(n), -1)
+    last_non_space = np.maximum.accumulate(idx)  # index of the latest non-space token at or before i
+    prev_end = np.zeros(n, dtype=bool)
+    prev = last_non_space[:-1]
+    prev_end[1:] = np.where(prev >= 0, ender[np.maximum(prev, 0)], False)
+    starts = prev_end & (title | upper | ~alpha) & ~space
+    # After a line break token: a start unless layout-broken (lower-case token after a line not ending in punctuation).
+    after_nl = np.zeros(n, dtype=bool)
+    after_nl[1:] = newline[:-1]
+    two_back_punct = np.ones(n, dtype=bool)  # i < 2: no "last" token, never broken
+    two_back_punct[2:] = punct[:-2]
+    broken = lower & ~two_back_punct
+    starts = np.where(after_nl, ~broken, starts)
+    starts[0] = True
+    # SENT_START: 1 starts a sentence, -1 explicitly does not (so nothing downstream re-decides).
+    doc.from_array([SENT_START], np.where(starts, 1, -1).astype(np.uint64).reshape(-1, 1))  # type: ignore[arg-type]
     return doc
 
 
@@ -243,7 +269,61 @@ def _section_rules(nlp: Language, sections: SectionsFile) -> list[Any]:
     return out
 
 
-def _context_rules(spec: ContextRulesFile) -> list[Any]:
+MAX_IN_EXPANSION = 256  # a pattern whose IN-sets multiply to more alternatives than this is left as it is
+
+
+def _expand_in(pattern: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Plain alternatives of a token pattern whose set values are only `{"IN": [...]}` on single-attribute tokens
+    with no operator or "?": e.g. [{"LOWER": {"IN": ["no", "not"]}}] → [[{"LOWER": "no"}], [{"LOWER": "not"}]].
+
+    They match exactly the token sequences the pattern matches ("?" stays on every alternative). Any other shape
+    (NOT_IN, "+", "*", "!", several attributes on a set-valued token) is returned unchanged.
+    """
+    options: list[list[dict[str, Any]]] = []
+    total = 1
+    for tok in pattern:
+        attrs = {k: v for k, v in tok.items() if k != "OP"}
+        set_valued = [k for k, v in attrs.items() if isinstance(v, dict)]
+        if not set_valued:
+            options.append([tok])
+            continue
+        value = attrs[set_valued[0]]
+        if len(attrs) != 1 or tok.get("OP") not in (None, "?") or set(value) != {"IN"} \
+                or not all(isinstance(x, str) for x in value["IN"]):
+            return [pattern]
+        op = {"OP": tok["OP"]} if "OP" in tok else {}
+        alternatives = list(dict.fromkeys(value["IN"]))  # de-duplicated, order kept
+        options.append([{set_valued[0]: x, **op} for x in alternatives])
+        total *= len(alternatives)
+    if total > MAX_IN_EXPANSION or total == 0:
+        return [pattern]
+    return [list(combo) for combo in itertools.product(*options)]
+
+
+def _expanded(rule: Any) -> list[Any]:
+    from medspacy.context import ConTextRule
+
+    if not isinstance(rule.pattern, list):
+        return [rule]
+    patterns = _expand_in(rule.pattern)
+    if len(patterns) == 1 and patterns[0] is rule.pattern:
+        return [rule]
+    base = rule.to_dict()
+    return [ConTextRule(**{**base, "pattern": p}) for p in patterns]
+
+
+_TAGGER_ATTRS = frozenset({"TAG", "POS", "MORPH", "LEMMA", "DEP", "HEAD"})
+
+
+def _check_no_tagger_attrs(rules: Sequence[Any], source: str) -> None:
+    """The tagger, attribute_ruler, lemmatizer and parser are excluded: a rule reading their attributes would silently
+    never match. Raises ConfigError naming the rule's source."""
+    for rule in rules:
+        if isinstance(rule.pattern, list) and any(k.upper() in _TAGGER_ATTRS for t in rule.pattern for k in t):
+            raise ConfigError(f"{source}: rule {rule.literal!r} uses a tag/lemma attribute; the pipeline sets none")
+
+
+def _context_rules(spec: ContextRulesFile, source: str = CONTEXT_RULES_PATH.name) -> list[Any]:
     from medspacy.context import ConTextRule
 
     default_path = Path(spacy.util.get_package_path("medspacy")).parent / "resources" / "en" / "context_rules.json"
@@ -251,7 +331,9 @@ def _context_rules(spec: ContextRulesFile) -> list[Any]:
                 if r.literal.lower() not in spec.exclude_default_literals]
     ours = [ConTextRule(r.literal, r.category, pattern=r.pattern, direction=r.direction, max_scope=r.max_scope)
             for r in spec.context_rules]
-    return [*defaults, *ours]
+    _check_no_tagger_attrs(defaults, "medspaCy context_rules.json")
+    _check_no_tagger_attrs(ours, source)
+    return [x for r in (*defaults, *ours) for x in _expanded(r)]
 
 
 def build_pipeline(lexicon: Lexicon | None = None, sections_path: Path = SECTIONS_PATH,
@@ -266,12 +348,14 @@ def build_pipeline(lexicon: Lexicon | None = None, sections_path: Path = SECTION
     sections = load_sections(sections_path)
     context = load_context_rules(context_path)
 
-    nlp = spacy.load(model_path(), exclude=["parser", "senter"])
+    nlp = spacy.load(model_path(), exclude=list(EXCLUDED_COMPONENTS))
     nlp.add_pipe("docverify_sentences", first=True)
     nlp.add_pipe("abbreviation_detector")
     matcher: Any = nlp.add_pipe("medspacy_target_matcher",
                            config={"result_type": "group", "span_group_name": DIAGNOSIS_GROUP})
-    matcher.add(_target_rules(nlp, lex))
+    target_rules = _target_rules(nlp, lex)
+    _check_no_tagger_attrs(target_rules, "pain lexicon")
+    matcher.add(target_rules)
     sectionizer: Any = nlp.add_pipe("medspacy_sectionizer",
                                config={"rules": None, "require_start_line": True, "span_attrs": None,
                                        "input_span_type": "group", "span_group_name": DIAGNOSIS_GROUP})
@@ -281,7 +365,7 @@ def build_pipeline(lexicon: Lexicon | None = None, sections_path: Path = SECTION
                                # a cue inside a diagnosis term is part of it: "migraine without aura" is not negated
                                "prune_on_target_overlap": True})
     try:
-        ctx.add(_context_rules(context))
+        ctx.add(_context_rules(context, context_path.name))
     except (ValueError, TypeError) as e:  # medspaCy rejects a bad pattern or direction here
         raise ConfigError(f"{context_path.name}: a ConText rule is invalid ({type(e).__name__})") from e
     seconds = time.perf_counter() - t0

@@ -33,8 +33,8 @@ from pipeline.types import BBox, Word
 # pdfminer logs every token it parses at DEBUG — document text, i.e. PHI — so any DEBUG logging configuration
 # (ours, Prefect's, a developer's) would copy patient data into logs. Cap it at WARNING where it is created.
 # Regression: tests/test_phi.py (canary found in pdfminer.psparser DEBUG records).
-for _name in ("pdfminer", "pdfplumber"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+for _logger_name in ("pdfminer", "pdfplumber"):
+    logging.getLogger(_logger_name).setLevel(logging.WARNING)
 
 # pypdfium2 is not thread-safe (pypdfium2#303, #479: crashes or silently wrong text under concurrency). Every pdfium
 # call in this process goes through this lock, including closing documents.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from extractors.icd_linker import get_linker, printed_codes
+from extractors.icd_linker import IcdIndex, get_linker, printed_codes
+from pipeline.policy import load_lexicon
 from pipeline.types import Category
 
 NOISY = [
@@ -57,3 +60,32 @@ def test_when_a_printed_code_is_resolved_then_category_comes_from_the_policy() -
     cand = get_linker().printed("G43.A0")
     assert cand is not None and cand.category is Category.OTHER and cand.score == 1.0
     assert get_linker().printed("M79.99") is None
+
+
+def test_when_the_index_is_cached_then_a_new_process_loads_the_same_index(tmp_path: Path) -> None:
+    lexicon = load_lexicon()
+    built = IcdIndex(lexicon, tmp_path)
+    loaded = IcdIndex(lexicon, tmp_path)
+    queries = ["fibromyalgla", "Migrane", "left knee", "Major depresive disorder"]
+    assert (built.from_cache, loaded.from_cache) == (False, True)
+    assert (loaded.codes, loaded.texts, loaded.sources) == (built.codes, built.texts, built.sources)
+    assert loaded.query(queries, 5) == built.query(queries, 5)
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a zip", b"PK\x03\x04truncated"])
+def test_when_the_cached_index_is_corrupt_then_it_is_rebuilt_and_rewritten(tmp_path: Path, damage: bytes) -> None:
+    lexicon = load_lexicon()
+    IcdIndex(lexicon, tmp_path)
+    (cached,) = tmp_path.glob("icd_index-*.npz")
+    cached.write_bytes(damage)
+    rebuilt = IcdIndex(lexicon, tmp_path)
+    assert not rebuilt.from_cache
+    assert IcdIndex(lexicon, tmp_path).from_cache
+    assert list(tmp_path.iterdir()) == [cached]  # no temp files left behind
+
+
+def test_when_the_cache_dir_cannot_be_written_then_the_index_still_works(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    index = IcdIndex(load_lexicon(), blocker / "sub")
+    assert index.query(["fibromyalgia"], 1)[0]

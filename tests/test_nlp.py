@@ -9,6 +9,8 @@ from fakes import linear_text
 
 from extractors.nlp import (
     DIAGNOSIS_GROUP,
+    _expand_in,
+    build_pipeline,
     get_pipeline,
     load_context_rules,
     load_sections,
@@ -99,3 +101,47 @@ def test_when_documents_are_parsed_then_pyrush_and_pipeline_log_no_document_text
     get_pipeline().parse(linear_text("Problem List:\nSecretword fibromyalgia"))
     out = capsys.readouterr()
     assert "Secretword" not in out.out + out.err + caplog.text
+
+
+def test_when_the_pipeline_is_built_then_unused_tagger_components_are_not_loaded() -> None:
+    names = get_pipeline().nlp.pipe_names
+    assert not {"tok2vec", "tagger", "attribute_ruler", "lemmatizer", "senter"} & set(names)
+
+
+IN_PATTERNS = [
+    ([{"LOWER": {"IN": ["no", "not"]}}], [[{"LOWER": "no"}], [{"LOWER": "not"}]]),
+    ([{"ORTH": ":"}, {"LOWER": {"IN": ["a", "b"]}, "OP": "?"}],
+     [[{"ORTH": ":"}, {"LOWER": "a", "OP": "?"}], [{"ORTH": ":"}, {"LOWER": "b", "OP": "?"}]]),
+    ([{"LOWER": {"IN": ["a", "b"]}, "OP": "+"}], [[{"LOWER": {"IN": ["a", "b"]}, "OP": "+"}]]),  # kept as is
+    ([{"LOWER": {"NOT_IN": ["a"]}}], [[{"LOWER": {"NOT_IN": ["a"]}}]]),  # kept as is
+]
+
+
+@pytest.mark.parametrize(("pattern", "expanded"), IN_PATTERNS)
+def test_when_a_context_pattern_has_in_sets_then_it_expands_to_equivalent_plain_patterns(
+        pattern: list[dict[str, object]], expanded: list[list[dict[str, object]]]) -> None:
+    assert _expand_in(pattern) == expanded
+
+
+CONTEXT_CASES = [
+    ("Family History:\nMother has fibromyalgia.", "is_family"),
+    ("Migraine: denies\nFibromyalgia: yes", "is_negated"),
+    ("Assessment: possible CRPS", "is_uncertain"),
+    ("Patient is not known to have fibromyalgia.", "is_negated"),
+]
+
+
+@pytest.mark.parametrize(("text", "flag"), CONTEXT_CASES)
+def test_when_a_packaged_or_own_cue_uses_in_sets_then_context_still_applies_it(text: str, flag: str) -> None:
+    doc = get_pipeline().parse(linear_text(text)).doc
+    first = sorted(doc.spans[DIAGNOSIS_GROUP], key=lambda s: s.start)[0]
+    assert getattr(first._, flag)
+
+
+def test_when_a_rule_reads_lemmas_then_building_the_pipeline_fails_with_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "context_rules.json"
+    path.write_text('{"version": 1, "exclude_default_literals": [], "context_rules": '
+                    '[{"literal": "deny", "category": "NEGATED_EXISTENCE", "pattern": [{"LEMMA": "deny"}]}]}')
+    with pytest.raises(ConfigError) as err:
+        build_pipeline(context_path=path)
+    assert "context_rules.json" in str(err.value)
