@@ -42,6 +42,12 @@ class UnreadableFile(RejectedUpload):
     user_message = "The file is damaged or incomplete and cannot be opened. Please upload it again."
 
 
+class UnsafeXml(RejectedUpload):
+    code = "unsafe_xml"
+    user_message = ("The XML file contains a document type declaration or entities, which we do not accept. Please "
+                    "download the health summary from your portal again and upload it unchanged.")
+
+
 class PdfEncrypted(RejectedUpload):
     code = "pdf_encrypted"
     user_message = "The PDF is password-protected. Please remove the password and upload it again."

@@ -64,6 +64,12 @@ class Cue(_Strict):
     next_line: bool = False
     inherit_section: bool = False
     line_start: bool = False
+    # "Patient Legal:", "Patient Name (Legal):": a name-use word (`name_use_words`) may sit between the phrase and
+    # its colon.
+    qualified: bool = False
+    # A `colon: required` cue also fires without its colon when it opens a line: two-column headers printed without
+    # colons ("Author Jane DOE, Authored On: …", "Patient Jeremy BATES Date of Birth: …"). Weaker: see people.py.
+    bare_at_line_start: bool = False
     # A `line_start` cue may still fire mid-line right after one of these words (an OCR-glued portal header:
     # "MyHealth Portal Welcome, Ruth Abernathy") or when its name is followed by one of these phrases ("| Log out").
     mid_line_after: list[str] = Field(default_factory=list)
@@ -71,6 +77,12 @@ class Cue(_Strict):
     phrases: list[str]
 
     _check_phrases = field_validator("phrases")(_phrases_nonempty)
+
+    @model_validator(mode="after")
+    def _check_bare(self) -> Cue:
+        if self.bare_at_line_start and self.colon != "required":
+            raise ValueError("bare_at_line_start applies only to colon: required cues")
+        return self
 
 
 class TrailingCue(_Strict):
@@ -129,6 +141,7 @@ class _Lexicon:
     stop_words: frozenset[str]
     blocking_qualifiers: frozenset[str]
     relations: frozenset[str]
+    organization_words: frozenset[str]
 
 
 class NameRules(_Strict):
@@ -144,6 +157,8 @@ class NameRules(_Strict):
     stop_words: list[str]
     blocking_qualifiers: list[str]
     relations: list[str]
+    organization_words: list[str] = Field(default_factory=list)
+    name_use_words: list[str] = Field(default_factory=list)
     sections: list[Section]
     role_words: list[RoleWord]
     cues: list[Cue]
@@ -174,6 +189,8 @@ class NameRules(_Strict):
                 phrase_owner[key] = cue.id
         if not set(fold(t) for t in self.physician_titles) <= set(fold(t) for t in self.titles):
             raise ValueError("physician_titles must be a subset of titles")
+        if any(c.qualified for c in self.cues) and not self.name_use_words:
+            raise ValueError("a qualified cue needs name_use_words")
         return self
 
     @property
@@ -194,6 +211,7 @@ class NameRules(_Strict):
                 stop_words=frozenset(_title_key(w) for w in self.stop_words),
                 blocking_qualifiers=frozenset(fold(w) for w in self.blocking_qualifiers),
                 relations=frozenset(fold(w) for w in self.relations),
+                organization_words=frozenset(fold(w) for w in self.organization_words),
             )
         return self._lex
 
@@ -335,6 +353,19 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
             continue
         break
 
+    # A title or credential printed before or after the name rather than in its usual place: "Albert DAVIS Dr",
+    # "MD Albert DAVIS". Taken only while two name words remain, and a leading credential only in capitals before
+    # a name that is not itself all capitals ("DO THI LAN" stays a name).
+    while len(tokens) > 2 and _title_key(tokens[-1]) in lex.titles and name_count(tokens[:-1]) >= 2:
+        titles.append(lex.titles[_title_key(tokens.pop())])
+        while tokens and tokens[-1] == ",":
+            tokens.pop()
+    lead = lex.credentials.get(_cred_key(tokens[0])) if tokens else None
+    if (lead is not None and tokens[0].isupper() and name_count(tokens[1:]) >= 2
+            and not all(t.isupper() for t in tokens[1:] if t != "," and not _is_initial(t))):
+        credentials.insert(0, lead[0])
+        tokens.pop(0)
+
     words = [t for t in tokens if t != ","]
     if not 2 <= len(words) <= MAX_NAME_TOKENS or tokens.count(",") > 2:
         return None
@@ -344,6 +375,8 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
     if all(_is_initial(w) or _title_key(w) in lex.suffixes for w in words):
         return None
 
+    if "," not in tokens:
+        tokens = _family_in_capitals_last(tokens, lex)
     rebuilt = " ".join(tokens).replace(" ,", ",")
     name = HumanName(rebuilt)
     significant = [w for w in words if fold(w) not in lex.particles and not _is_initial(w)]
@@ -369,6 +402,19 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
     normalized = " ".join(p for p in (given, middle, family, suffix) if p)
     return PersonName(normalized=normalized, given=given, middle=middle, family=family, suffix=suffix,
                       titles=tuple(titles), credentials=tuple(dict.fromkeys(credentials)))
+
+
+def _family_in_capitals_last(words: list[str], lex: _Lexicon) -> list[str]:
+    """ "NEWMAN Alice Jones" → "Alice Jones NEWMAN": in a mixed-case name with exactly one word in capitals, that
+    word is the family name (the HL7 CDA stylesheet and many EHR headers print "Given FAMILY", whatever the order of
+    the parts). Suffixes stay last; names in one case, or with several capitalised words, are left as printed."""
+    suffixes = [w for w in words if _title_key(w) in lex.suffixes]
+    rest = [w for w in words if _title_key(w) not in lex.suffixes]
+    significant = [w for w in rest if not _is_initial(w) and fold(w) not in lex.particles]
+    caps = [w for w in significant if w.isupper() and len(w.rstrip(".")) > 1]
+    if len(caps) != 1 or len(significant) < 2 or rest[-1] == caps[0]:
+        return words
+    return [w for w in rest if w is not caps[0]] + [caps[0], *suffixes]
 
 
 def _clean_initials(part: str) -> str:

@@ -108,11 +108,21 @@ class MediaType(StrEnum):
     TIFF = "image/tiff"
     HEIF = "image/heif"
     WEBP = "image/webp"
+    CCDA_XML = "application/hl7-cda+xml"  # HL7 C-CDA document (a portal's health-summary export)
+    XDM_ZIP = "application/zip"  # IHE XDM package: a zip with METADATA.XML and one or more C-CDA documents
 
     @property
     def is_image(self) -> bool:
         """True for every raster type."""
-        return self is not MediaType.PDF
+        return self in _RASTER_TYPES
+
+    @property
+    def is_structured(self) -> bool:
+        """True for the coded-document types (C-CDA, XDM) read without OCR or NLP."""
+        return self in (MediaType.CCDA_XML, MediaType.XDM_ZIP)
+
+
+_RASTER_TYPES = frozenset({MediaType.PNG, MediaType.JPEG, MediaType.TIFF, MediaType.HEIF, MediaType.WEBP})
 
 
 class Payer(StrEnum):
@@ -204,6 +214,7 @@ class Document:
     size_bytes: int
     pages: tuple[Page, ...]
     flags: tuple[str, ...] = ()  # e.g. "active_content"
+    structured: Findings | None = None  # set by the C-CDA reader: coded findings that replace the NLP finders
 
 
 @dataclass(frozen=True, slots=True)
