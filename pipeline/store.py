@@ -1,0 +1,718 @@
+"""Storage: uploads, versioned reports and the hash-chained audit trail in an application database (SQLAlchemy;
+SQLite by default, PostgreSQL by URL), and the original bytes content-addressed on disk.
+
+Guarantees (HOSTILE-INPUTS.md A3, A5; test items 8, 9, 44–47):
+- The same bytes from the same owner are one upload (unique `(owner, sha256)`); `add_upload` says whether it
+  created it, so a caller starts exactly one run. The same bytes from another owner are a separate upload and
+  nothing tells either owner that the other exists.
+- Originals live at `originals_dir/<sha256[:2]>/<sha256>` (a path built only from the hex digest and checked to
+  stay under the root), written to a temp file, fsynced, renamed atomically, the directory fsynced: a crash or a
+  full disk never leaves a half-written original. The file is written before the row commits, so every row has
+  its file; a crash in between leaves at most an unreferenced file (harmless: same name, same bytes next time).
+  The sha256 is verified on every read.
+- Reports are versioned: every `save_report` adds version n+1, nothing is overwritten.
+- Every state change is audited in the same transaction; the audit log is append-only and hash-chained.
+- SQLite: WAL, `synchronous=FULL`, `busy_timeout`, foreign keys on, and `BEGIN IMMEDIATE` for every write
+  transaction (a deferred read transaction that later writes can fail with SQLITE_BUSY despite the timeout).
+  PostgreSQL: claims use `SELECT … FOR UPDATE SKIP LOCKED`; rows are locked before they are changed.
+- A busy database is retried a few times inside the store, then raised as `StoreBusy` (retryable).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import random
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from pipeline.errors import DocverifyError, ProcessingError
+from pipeline.report import Report
+from pipeline.store_models import GENESIS_HASH, AuditHeadRow, AuditRow, ReportRow, UploadRow
+from pipeline.types import Payer, Status
+
+if TYPE_CHECKING:
+    from pipeline.evaluate import Intake
+
+T = TypeVar("T")
+
+MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+"""How long one SQLite statement waits for the write lock before SQLITE_BUSY (HOSTILE-INPUTS A5: ≥ 5 s)."""
+BUSY_ATTEMPTS: Final = 3
+"""Whole write transactions tried this many times on a busy/locked database before `StoreBusy` is raised."""
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+-]*")
+"""Audit actors/actions/outcomes, error codes and requeue reasons: ids and codes only — no spaces, no CR/LF
+(log injection), no free text that could carry PHI."""
+_WRITE = "docverify_write"  # execution option that makes SQLite open the transaction with BEGIN IMMEDIATE
+_PG_MIGRATE_LOCK = 0x646F6376  # pg_advisory_xact_lock key serialising concurrent migrate() calls ("docv")
+
+
+# --- errors -------------------------------------------------------------------------------------------------------
+
+class StoreIntegrityError(DocverifyError):
+    """A stored original is missing or no longer matches its recorded sha256, or stored data contradicts itself."""
+
+    code = "integrity_error"
+    user_message = "A stored document failed its integrity check. The clinic has been notified; please upload it again."
+
+
+class UnknownUpload(DocverifyError):
+    """No upload has this id."""
+
+    code = "unknown_upload"
+    user_message = "This document was not found. Please check the link or upload it again."
+
+
+class StoreBusy(ProcessingError):
+    """The database stayed locked/busy (or a lock conflict aborted the transaction) after the store's own retries."""
+
+    code = "store_busy"
+    retryable = True
+    user_message = "The service is busy. Please try again in a moment."
+
+
+class StoreUnavailable(ProcessingError):
+    """The database could not be reached or failed on its side."""
+
+    code = "store_unavailable"
+    retryable = True
+    user_message = "The service is temporarily unavailable. Please try again later."
+
+
+class StoreIOError(ProcessingError):
+    """Writing or reading an original on disk failed (not a content mismatch: that is `StoreIntegrityError`)."""
+
+    code = "store_io_error"
+    retryable = True
+    user_message = "Your document could not be saved. Please try again later."
+
+
+class StorageFull(StoreIOError):
+    """The disk holding originals (or its temp space) is full: map to HTTP 507. Nothing was half-written."""
+
+    code = "storage_full"
+    user_message = "Your document could not be saved because our storage is full. Please try again later."
+
+
+# --- values -------------------------------------------------------------------------------------------------------
+
+class UploadState(StrEnum):
+    """Processing state of an upload. DONE and FAILED are terminal (only `requeue` leaves them)."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    """One upload, as stored. `display_name` was sanitised by the caller; `worker` is who claimed it last."""
+
+    id: str
+    owner: str
+    sha256: str
+    media_type: str | None
+    size_bytes: int
+    display_name: str
+    intake_patient_name: str | None
+    payer: Payer
+    state: UploadState
+    attempts: int
+    run_id: str | None
+    error_code: str | None
+    created_at: datetime
+    updated_at: datetime
+    worker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord:
+    """One stored version of an upload's report (`report_json` is `Report.model_dump_json()`)."""
+
+    upload_id: str
+    version: int
+    pipeline_version: str
+    status: Status
+    report_json: str
+    created_at: datetime
+
+    def report(self) -> Report:
+        """The report, validated again on the way out."""
+        return Report.model_validate_json(self.report_json)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit row (ids and codes only)."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    upload_id: str | None
+    outcome: str
+    prev_hash: str
+    row_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """Where the database and the originals live."""
+
+    database_url: str
+    originals_dir: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StoreSettings:
+        """From DOCVERIFY_DATABASE_URL (default SQLite at `<data dir>/docverify.db`) and DOCVERIFY_DATA_DIR
+        (default `./var`, made absolute against the current directory); originals go to `<data dir>/originals`."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("DOCVERIFY_DATA_DIR") or "var").resolve()
+        url = env.get("DOCVERIFY_DATABASE_URL") or f"sqlite:///{data_dir}/docverify.db"
+        return cls(database_url=url, originals_dir=data_dir / "originals")
+
+
+def original_path(originals_dir: Path, sha256: str) -> Path:
+    """`originals_dir/<sha256[:2]>/<sha256>`. Raises ValueError unless `sha256` is 64 lowercase hex digits or if
+    the resolved path would leave `originals_dir` (e.g. a shard directory replaced by a symlink)."""
+    if not _HEX64.fullmatch(sha256):
+        raise ValueError("sha256 must be 64 lowercase hex digits")
+    root = originals_dir.resolve()
+    path = root / sha256[:2] / sha256
+    if not path.resolve().is_relative_to(root):
+        raise ValueError("original path leaves the originals directory")
+    return path
+
+
+def audit_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, action: str, upload_id: str | None,
+               outcome: str) -> str:
+    """sha256(prev_hash + canonical JSON of the row) — the chain link stored in `row_hash`."""
+    canonical = json.dumps({"seq": seq, "at": at.astimezone(UTC).isoformat(timespec="microseconds"), "actor": actor,
+                            "action": action, "upload_id": upload_id, "outcome": outcome},
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256((prev_hash + canonical).encode("ascii")).hexdigest()
+
+
+# --- the store ----------------------------------------------------------------------------------------------------
+
+class Store:
+    """The application database plus the originals directory. Thread-safe (one engine, pooled connections); one
+    `Store` per process. Call `migrate()` once at start-up before anything else."""
+
+    def __init__(self, settings: StoreSettings, *, clock: Callable[[], datetime] | None = None) -> None:
+        """Create the engine (no connection is opened yet) and the originals directory (mode 0700).
+        `clock` returns the current UTC time; tests inject one to age rows."""
+        self.settings = settings
+        self._clock = clock or (lambda: datetime.now(UTC))
+        url = make_url(settings.database_url)
+        self._dialect = url.get_backend_name()
+        if self._dialect == "sqlite":
+            if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+                # The database holds intake names (PHI): owner-only, created before SQLite would create it 0644
+                # (its -wal and -shm files copy the database file's mode).
+                db_path = Path(url.database)
+                db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.close(os.open(db_path, os.O_CREAT | os.O_RDWR, 0o600))
+            self._engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                                            "check_same_thread": False})
+            _install_sqlite_hooks(self._engine)
+        else:
+            self._engine = create_engine(url, pool_pre_ping=True)
+        self._write_engine = self._engine.execution_options(**{_WRITE: True})
+        settings.originals_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for health checks and tests; write through the methods below)."""
+        return self._engine
+
+    # -- schema --
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest migration (Alembic, programmatic). Idempotent, and safe when several
+        processes start at once (SQLite: one write transaction; PostgreSQL: an advisory lock).
+        Raises StoreBusy / StoreUnavailable."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with _translated(), self._write_engine.begin() as conn:
+            if self._dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATE_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def schema_revision(self) -> str | None:
+        """The database's current migration revision (None before `migrate`)."""
+        with _translated(), self._engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str | None:
+        """The newest migration revision shipped with this code."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        return ScriptDirectory.from_config(cfg).get_current_head()
+
+    # -- uploads --
+
+    def add_upload(self, data: bytes, *, owner: str, display_name: str, media_type: str | None,
+                   intake: Intake) -> tuple[UploadRecord, bool]:
+        """Store `data` for `owner`; returns (record, created). The same bytes from the same owner return the
+        existing record with created=False (start a run only when created). Raises ValueError on an empty owner or
+        over-long fields, StorageFull / StoreIOError when the original cannot be written, StoreBusy /
+        StoreUnavailable."""
+        _check_token("owner", owner, 128)  # an account id: it is also the audit actor
+        _check_text("display_name", display_name, 255)
+        if intake.patient_name is not None:
+            _check_text("intake patient_name", intake.patient_name, 255, allow_empty=True)
+        if media_type is not None:
+            _check_text("media_type", media_type, 100)
+        sha256 = hashlib.sha256(data).hexdigest()
+        # The file first, outside the write lock: every committed row then has its file.
+        self._write_original(sha256, data)
+
+        def existing(s: Session) -> UploadRow | None:
+            return s.scalars(select(UploadRow).where(UploadRow.owner == owner, UploadRow.sha256 == sha256)).first()
+
+        def insert(s: Session) -> tuple[UploadRecord, bool]:
+            row = existing(s)
+            if row is not None:
+                self._audit(s, actor=owner, action="upload.duplicate", upload_id=row.id, outcome="existing")
+                return _upload(row), False
+            now = self._clock()
+            row = UploadRow(id=uuid.uuid4().hex, owner=owner, sha256=sha256, media_type=media_type,
+                            size_bytes=len(data), display_name=display_name,
+                            intake_patient_name=intake.patient_name, payer=Payer(intake.payer).value,
+                            state=UploadState.PENDING.value, attempts=0, run_id=None, worker=None, error_code=None,
+                            created_at=now, updated_at=now)
+            s.add(row)
+            s.flush()
+            self._audit(s, actor=owner, action="upload.create", upload_id=row.id, outcome="created")
+            return _upload(row), True
+
+        try:
+            return self._write(insert)
+        except IntegrityError:
+            # PostgreSQL: a concurrent add of the same (owner, sha256) committed first; ours lost the unique index.
+            return self._write(insert)
+
+    def get(self, upload_id: str) -> UploadRecord | None:
+        """The upload, or None for an unknown or malformed id."""
+        if not _UPLOAD_ID.fullmatch(upload_id):
+            return None
+        with self._read() as s:
+            row = s.get(UploadRow, upload_id)
+            return _upload(row) if row else None
+
+    def list_uploads(self, state: UploadState | None = None, limit: int = 1000, *,
+                     owner: str | None = None) -> list[UploadRecord]:
+        """Uploads, oldest first, optionally only in `state` and/or of `owner`."""
+        query = select(UploadRow).order_by(UploadRow.created_at, UploadRow.id).limit(limit)
+        if state is not None:
+            query = query.where(UploadRow.state == state.value)
+        if owner is not None:
+            query = query.where(UploadRow.owner == owner)
+        with self._read() as s:
+            return [_upload(r) for r in s.scalars(query)]
+
+    def read_original(self, upload_id: str) -> bytes:
+        """The original bytes, verified against the recorded sha256. Raises UnknownUpload, StoreIntegrityError
+        (missing or altered file — also audited), StoreIOError."""
+        record = self.get(upload_id)
+        if record is None:
+            raise UnknownUpload(f"upload {upload_id[:40]!r}")
+        try:
+            path = original_path(self.settings.originals_dir, record.sha256)
+            data = path.read_bytes()
+        except (ValueError, FileNotFoundError) as e:
+            self._audit_failure(upload_id, "missing_or_bad_path")
+            raise StoreIntegrityError(f"upload {upload_id}: original missing or path invalid") from e
+        except OSError as e:
+            raise StoreIOError(f"upload {upload_id}: {e.__class__.__name__} errno={e.errno}") from e
+        if hashlib.sha256(data).hexdigest() != record.sha256 or len(data) != record.size_bytes:
+            self._audit_failure(upload_id, "sha256_mismatch")
+            raise StoreIntegrityError(f"upload {upload_id}: original does not match its sha256")
+        return data
+
+    def verify_originals(self) -> list[str]:
+        """Ids of uploads whose original is missing or no longer matches its sha256 (after a crash or restore;
+        test item 45). Reads every original: run it offline, not per request."""
+        bad: list[str] = []
+        for record in self.list_uploads(limit=2**62):
+            try:
+                self.read_original(record.id)
+            except StoreIntegrityError:
+                bad.append(record.id)
+        return bad
+
+    # -- processing --
+
+    def claim_pending(self, limit: int, worker: str) -> list[UploadRecord]:
+        """Atomically move up to `limit` PENDING uploads (oldest first) to PROCESSING, attempts += 1; each upload is
+        claimed by exactly one caller however many claim at once (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite:
+        BEGIN IMMEDIATE). Raises ValueError on a bad worker token, StoreBusy / StoreUnavailable."""
+        _check_token("worker", worker, 128)
+        if limit <= 0:
+            return []
+
+        def claim(s: Session) -> list[UploadRecord]:
+            ids = (select(UploadRow.id).where(UploadRow.state == UploadState.PENDING.value)
+                   .order_by(UploadRow.created_at, UploadRow.id).limit(limit).with_for_update(skip_locked=True))
+            rows = self._claim_rows(s, UploadRow.id.in_(ids.scalar_subquery()), worker)
+            return sorted(rows, key=lambda r: (r.created_at, r.id))
+
+        return self._write(claim)
+
+    def claim(self, upload_id: str, worker: str) -> UploadRecord | None:
+        """Claim one upload (PENDING → PROCESSING, attempts += 1); None when it is unknown or not PENDING."""
+        _check_token("worker", worker, 128)
+        if not _UPLOAD_ID.fullmatch(upload_id):
+            return None
+
+        def claim(s: Session) -> UploadRecord | None:
+            rows = self._claim_rows(s, UploadRow.id == upload_id, worker)
+            return rows[0] if rows else None
+
+        return self._write(claim)
+
+    def touch(self, upload_id: str) -> bool:
+        """Heartbeat of a long run: bump `updated_at` of a PROCESSING upload so `stale_processing` does not take it
+        for a vanished run. False when it is not PROCESSING any more."""
+        def bump(s: Session) -> bool:
+            result = s.execute(update(UploadRow)
+                               .where(UploadRow.id == upload_id, UploadRow.state == UploadState.PROCESSING.value)
+                               .values(updated_at=self._clock()))
+            return bool(getattr(result, "rowcount", 0))
+
+        return self._write(bump)
+
+    def set_run_id(self, upload_id: str, run_id: str) -> None:
+        """Record the orchestrator's run id (an opaque token). Raises UnknownUpload, ValueError."""
+        _check_token("run_id", run_id)
+
+        def set_run(s: Session) -> None:
+            row = self._locked(s, upload_id)
+            row.run_id = run_id
+            row.updated_at = self._clock()
+
+        self._write(set_run)
+
+    def save_report(self, upload_id: str, report: Report, pipeline_version: str, *,
+                    actor: str = "system") -> ReportRecord:
+        """Add the next version of the upload's report and mark the upload DONE (error_code cleared). Never
+        overwrites: saving again — a re-run, even with the same `pipeline_version` — adds another version.
+        Raises UnknownUpload, StoreIntegrityError when the report is of other bytes (its upload.sha256 differs),
+        ValueError on a bad pipeline_version."""
+        _check_token("pipeline_version", pipeline_version)
+        _check_token("actor", actor, 128)
+        body = report.model_dump_json()
+
+        def save(s: Session) -> ReportRecord:
+            row = self._locked(s, upload_id)
+            if report.upload.sha256 != row.sha256:
+                raise StoreIntegrityError(f"upload {upload_id}: report is of other bytes")
+            last = s.scalar(select(func.max(ReportRow.version)).where(ReportRow.upload_id == upload_id))
+            now = self._clock()
+            saved = ReportRow(upload_id=upload_id, version=(last or 0) + 1, pipeline_version=pipeline_version,
+                              status=report.status.value, report_json=body, created_at=now)
+            s.add(saved)
+            row.state, row.error_code, row.updated_at = UploadState.DONE.value, None, now
+            s.flush()
+            self._audit(s, actor=actor, action="report.save", upload_id=upload_id, outcome=f"v{saved.version}")
+            return _report(saved)
+
+        return self._write(save)
+
+    def mark_failed(self, upload_id: str, error_code: str, *, actor: str = "system") -> None:
+        """Upload → FAILED (terminal) with a stable error code. Raises UnknownUpload, ValueError on a bad code."""
+        _check_token("error_code", error_code)
+        _check_token("actor", actor, 128)
+
+        def fail(s: Session) -> None:
+            row = self._locked(s, upload_id)
+            row.state, row.error_code, row.updated_at = UploadState.FAILED.value, error_code, self._clock()
+            self._audit(s, actor=actor, action="upload.fail", upload_id=upload_id, outcome=error_code)
+
+        self._write(fail)
+
+    def requeue(self, upload_id: str, reason: str, *, actor: str = "system") -> bool:
+        """PROCESSING/FAILED → PENDING (run_id cleared; attempts kept, so callers can cap retries); DONE → PENDING
+        only when reason == "reprocess". True when this call moved it to PENDING; False when it was already
+        PENDING or is DONE without "reprocess". Audited either way. Raises UnknownUpload, ValueError (reason must
+        be a code such as "stale_processing" or "reprocess", not free text)."""
+        _check_token("reason", reason)
+        _check_token("actor", actor, 128)
+
+        def move(s: Session) -> bool:
+            row = self._locked(s, upload_id)
+            state = UploadState(row.state)
+            allowed = state in (UploadState.PROCESSING, UploadState.FAILED) or (
+                state is UploadState.DONE and reason == "reprocess")
+            if allowed:
+                row.state, row.run_id, row.updated_at = UploadState.PENDING.value, None, self._clock()
+            self._audit(s, actor=actor, action=f"upload.requeue.{reason}"[:64], upload_id=upload_id,
+                        outcome="requeued" if allowed else f"refused_{state.value}")
+            return allowed
+
+        return self._write(move)
+
+    def stale_processing(self, older_than: timedelta) -> list[UploadRecord]:
+        """PROCESSING uploads not updated for `older_than` (crashed or vanished runs; see `touch`)."""
+        return self._stale(UploadState.PROCESSING, older_than)
+
+    def stale_pending(self, older_than: timedelta) -> list[UploadRecord]:
+        """PENDING uploads not updated for `older_than` (created but never claimed: the run was never started)."""
+        return self._stale(UploadState.PENDING, older_than)
+
+    # -- reports --
+
+    def latest_report(self, upload_id: str) -> ReportRecord | None:
+        """The newest report version, or None."""
+        with self._read() as s:
+            row = s.scalars(select(ReportRow).where(ReportRow.upload_id == upload_id)
+                            .order_by(ReportRow.version.desc()).limit(1)).first()
+            return _report(row) if row else None
+
+    def reports(self, upload_id: str) -> list[ReportRecord]:
+        """Every report version of the upload, oldest (version 1) first."""
+        with self._read() as s:
+            rows = s.scalars(select(ReportRow).where(ReportRow.upload_id == upload_id).order_by(ReportRow.version))
+            return [_report(r) for r in rows]
+
+    # -- audit --
+
+    def audit(self, *, actor: str, action: str, upload_id: str | None, outcome: str) -> None:
+        """Append one audit row (its own transaction). Every argument is an id or a code (letters, digits and
+        `_.:@/+-`; ≤ 64 characters, actor ≤ 128) — never names or document text. Raises ValueError otherwise."""
+        self._write(lambda s: self._audit(s, actor=actor, action=action, upload_id=upload_id, outcome=outcome))
+
+    def audit_log(self, upload_id: str | None = None, limit: int = 1000) -> list[AuditRecord]:
+        """Audit rows, oldest first, optionally of one upload."""
+        query = select(AuditRow).order_by(AuditRow.seq).limit(limit)
+        if upload_id is not None:
+            query = query.where(AuditRow.upload_id == upload_id)
+        with self._read() as s:
+            return [_audit(r) for r in s.scalars(query)]
+
+    def verify_audit_chain(self) -> bool:
+        """True when every row's hash recomputes, each row links to the previous one, seqs are contiguous and the
+        head matches the last row. Tamper-evident against edits in this database; anchor `audit_head.hash`
+        elsewhere (e.g. a daily log line) to detect a rewrite of the whole chain."""
+        with self._read() as s:
+            prev, seq = GENESIS_HASH, 0
+            for row in s.scalars(select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=1000)):
+                expected = audit_hash(prev, seq=row.seq, at=row.at, actor=row.actor, action=row.action,
+                                      upload_id=row.upload_id, outcome=row.outcome)
+                if row.seq != seq + 1 or row.prev_hash != prev or row.row_hash != expected:
+                    return False
+                prev, seq = row.row_hash, row.seq
+            head = s.get(AuditHeadRow, 1)
+            return head is not None and head.seq == seq and head.hash == prev
+
+    # -- maintenance --
+
+    def integrity_check(self) -> bool:
+        """SQLite: `PRAGMA integrity_check` is ok. PostgreSQL: the server answers (it checks itself)."""
+        with _translated(), self._engine.connect() as conn:
+            if self._dialect == "sqlite":
+                return [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")] == ["ok"]
+            return conn.execute(text("SELECT 1")).scalar() == 1
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    # -- internals --
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with _translated(), Session(self._engine) as s:
+            yield s
+
+    def _write(self, fn: Callable[[Session], T]) -> T:
+        """Run `fn` in one write transaction (SQLite BEGIN IMMEDIATE), retried on a busy database."""
+        for attempt in range(1, BUSY_ATTEMPTS + 1):
+            try:
+                with _translated(), Session(self._write_engine, expire_on_commit=False) as s, s.begin():
+                    return fn(s)
+            except StoreBusy:
+                if attempt == BUSY_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.05, 0.2) * attempt)  # noqa: S311 (jitter, not crypto)
+        raise AssertionError("unreachable")
+
+    def _locked(self, s: Session, upload_id: str) -> UploadRow:
+        row = None
+        if _UPLOAD_ID.fullmatch(upload_id):
+            row = s.scalars(select(UploadRow).where(UploadRow.id == upload_id).with_for_update()).first()
+        if row is None:
+            raise UnknownUpload(f"upload {upload_id[:40]!r}")
+        return row
+
+    def _claim_rows(self, s: Session, where: Any, worker: str) -> list[UploadRecord]:
+        stmt = (update(UploadRow).where(where, UploadRow.state == UploadState.PENDING.value)
+                .values(state=UploadState.PROCESSING.value, attempts=UploadRow.attempts + 1, worker=worker,
+                        error_code=None, updated_at=self._clock())
+                .returning(UploadRow))
+        records = [_upload(r) for r in s.scalars(stmt, execution_options={"synchronize_session": False})]
+        for record in sorted(records, key=lambda r: r.id):
+            self._audit(s, actor=worker, action="upload.claim", upload_id=record.id,
+                        outcome=f"attempt{record.attempts}")
+        return records
+
+    def _stale(self, state: UploadState, older_than: timedelta) -> list[UploadRecord]:
+        cutoff = self._clock() - older_than
+        with self._read() as s:
+            rows = s.scalars(select(UploadRow).where(UploadRow.state == state.value, UploadRow.updated_at < cutoff)
+                             .order_by(UploadRow.updated_at))
+            return [_upload(r) for r in rows]
+
+    def _audit(self, s: Session, *, actor: str, action: str, upload_id: str | None, outcome: str) -> None:
+        # Always the last lock a transaction takes (after any upload rows), so lock order is fixed: no deadlocks.
+        _check_token("actor", actor, 128)
+        _check_token("action", action)
+        _check_token("outcome", outcome)
+        if upload_id is not None and not _UPLOAD_ID.fullmatch(upload_id):
+            upload_id = "invalid"
+        head = s.scalars(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).one()
+        at = self._clock()
+        seq = head.seq + 1
+        row_hash = audit_hash(head.hash, seq=seq, at=at, actor=actor, action=action, upload_id=upload_id,
+                              outcome=outcome)
+        s.add(AuditRow(seq=seq, at=at, actor=actor, action=action, upload_id=upload_id, outcome=outcome,
+                       prev_hash=head.hash, row_hash=row_hash))
+        head.seq, head.hash = seq, row_hash
+        s.flush()
+
+    def _audit_failure(self, upload_id: str, outcome: str) -> None:
+        # The integrity error being raised matters more than its audit row.
+        with suppress(DocverifyError):
+            self.audit(actor="system", action="original.verify", upload_id=upload_id, outcome=outcome)
+
+    def _write_original(self, sha256: str, data: bytes) -> None:
+        """Content-addressed, atomic: temp file in the same directory, fsync, rename, fsync the directory."""
+        path = original_path(self.settings.originals_dir, sha256)
+        if path.is_file() and path.stat().st_size == len(data):
+            return  # same name = same content (verified on read)
+        tmp: str | None = None
+        try:
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)  # mode 0600
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            tmp = None
+            dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as e:
+            detail = f"writing original: {e.__class__.__name__} errno={e.errno}"
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(detail) from e
+            raise StoreIOError(detail) from e
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    """Pragmas on every connection; our own BEGIN (IMMEDIATE for writes) instead of pysqlite's implicit one."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # pysqlite must not emit BEGIN itself; the "begin" hook below does
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=FULL")  # WAL + FULL: a committed upload survives a power cut
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+_BUSY_MARKERS = ("database is locked", "database is busy", "database table is locked")
+_PG_BUSY_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Database errors → our hierarchy (IntegrityError passes through: callers that expect it handle it)."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except OperationalError as e:
+        message = str(e.orig).lower() if e.orig is not None else ""
+        sqlstate = getattr(e.orig, "sqlstate", None)
+        if any(m in message for m in _BUSY_MARKERS) or sqlstate in _PG_BUSY_SQLSTATES:
+            raise StoreBusy(f"{e.orig.__class__.__name__} sqlstate={sqlstate}") from e
+        raise StoreUnavailable(f"{e.orig.__class__.__name__} sqlstate={sqlstate}") from e
+    except DBAPIError as e:
+        sqlstate = getattr(e.orig, "sqlstate", None)
+        if sqlstate in _PG_BUSY_SQLSTATES:
+            raise StoreBusy(f"{e.orig.__class__.__name__} sqlstate={sqlstate}") from e
+        raise StoreUnavailable(f"{e.orig.__class__.__name__} sqlstate={sqlstate}") from e
+
+
+def _check_text(name: str, value: str, max_len: int, *, allow_empty: bool = False) -> None:
+    if (not value and not allow_empty) or len(value) > max_len or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"{name} must be 1–{max_len} characters without control characters")
+
+
+def _check_token(name: str, value: str, max_len: int = 64) -> None:
+    if len(value) > max_len or not _TOKEN.fullmatch(value):
+        raise ValueError(f"{name} must be an id or code: letters, digits and _.:@/+- (≤ {max_len} characters)")
+
+
+def _upload(row: UploadRow) -> UploadRecord:
+    return UploadRecord(id=row.id, owner=row.owner, sha256=row.sha256, media_type=row.media_type,
+                        size_bytes=row.size_bytes, display_name=row.display_name,
+                        intake_patient_name=row.intake_patient_name, payer=Payer(row.payer),
+                        state=UploadState(row.state), attempts=row.attempts, run_id=row.run_id,
+                        error_code=row.error_code, created_at=row.created_at, updated_at=row.updated_at,
+                        worker=row.worker)
+
+
+def _report(row: ReportRow) -> ReportRecord:
+    return ReportRecord(upload_id=row.upload_id, version=row.version, pipeline_version=row.pipeline_version,
+                        status=Status(row.status), report_json=row.report_json, created_at=row.created_at)
+
+
+def _audit(row: AuditRow) -> AuditRecord:
+    return AuditRecord(seq=row.seq, at=row.at, actor=row.actor, action=row.action, upload_id=row.upload_id,
+                       outcome=row.outcome, prev_hash=row.prev_hash, row_hash=row.row_hash)

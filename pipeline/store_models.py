@@ -1,0 +1,148 @@
+"""Tables of the application database (SQLAlchemy 2 typed ORM). The schema is created and changed only by the
+Alembic migrations in `pipeline/migrations/versions/`; a test compares the migrated schema with these models.
+
+Conventions: every time is UTC and timezone-aware in Python (`UTCDateTime`); states and payers are short strings
+guarded by CHECK constraints (not native enums, so adding a value is a one-line migration on both SQLite and
+PostgreSQL); tables hold ids, hashes, codes and the intake fields — document text lives only in `reports.report_json`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+GENESIS_HASH = "0" * 64
+"""`prev_hash` of the first audit row (and of the empty chain's head)."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL stores `timestamptz`; SQLite has no time type, so the value is stored as naive UTC text with
+    microseconds (fixed width, so comparisons in SQL order correctly). Naive datetimes are refused on the way in."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+UPLOAD_STATES = ("pending", "processing", "done", "failed")
+PAYERS = ("commercial", "medicare", "medicaid", "tricare", "champva", "self_pay", "unknown")
+STATUSES = ("complete", "incomplete", "needs_review", "rejected")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UploadRow(Base):
+    """One upload of one owner. (owner, sha256) is unique: the same bytes from the same owner are one upload."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, server-generated
+    owner: Mapped[str] = mapped_column(String(128))
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    display_name: Mapped[str] = mapped_column(String(255))
+    intake_patient_name: Mapped[str | None] = mapped_column(String(255))
+    payer: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    worker: Mapped[str | None] = mapped_column(String(128))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("owner", "sha256", name="uq_uploads_owner_sha256"),
+        CheckConstraint(_in("state", UPLOAD_STATES), name="ck_uploads_state"),
+        CheckConstraint(_in("payer", PAYERS), name="ck_uploads_payer"),
+        CheckConstraint("attempts >= 0", name="ck_uploads_attempts"),
+        CheckConstraint("size_bytes >= 0", name="ck_uploads_size"),
+        Index("ix_uploads_state_updated_at", "state", "updated_at"),
+        Index("ix_uploads_owner_created_at", "owner", "created_at"),
+        Index("ix_uploads_sha256", "sha256"),
+    )
+
+
+class ReportRow(Base):
+    """One version of the report of one upload. Rows are only ever added (version 1, 2, …), never updated."""
+
+    __tablename__ = "reports"
+
+    upload_id: Mapped[str] = mapped_column(String(32), ForeignKey("uploads.id", name="fk_reports_upload_id"),
+                                           primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pipeline_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    report_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("version >= 1", name="ck_reports_version"),
+        CheckConstraint(_in("status", STATUSES), name="ck_reports_status"),
+    )
+
+
+class AuditRow(Base):
+    """One audit event: ids and codes only, never document content. Append-only and hash-chained:
+    `row_hash = sha256(prev_hash + canonical(row))`, `prev_hash` = the previous row's `row_hash`."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    upload_id: Mapped[str | None] = mapped_column(String(32))  # no foreign key: failures on unknown ids are audited
+    outcome: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_log_upload_id", "upload_id"),)
+
+
+class AuditHeadRow(Base):
+    """The chain's head: one row (id 1) holding the last seq and hash. Writers lock it (`FOR UPDATE` on PostgreSQL,
+    `BEGIN IMMEDIATE` on SQLite) so appends are serialised, and a deleted tail no longer matches it."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_single_row"),)

@@ -1,0 +1,546 @@
+"""pipeline.store against SQLite (tmp_path) and the real PostgreSQL (one fresh schema per test, dropped after).
+
+PostgreSQL: $DOCVERIFY_TEST_PG_URL, default postgresql+psycopg://root@127.0.0.1:5432/test (trust auth). When it
+cannot be reached the PostgreSQL cases skip and say why. HOSTILE-INPUTS.md items: 8, 9 (idempotent add), 44
+(contention), 45 (integrity on read), 46 (nothing half-written), 47 (versioned reports), A3 (hash-chained audit).
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+
+import pipeline.store as store_module
+from pipeline.errors import EmptyFile
+from pipeline.evaluate import Intake, rejected_report
+from pipeline.report import Report
+from pipeline.store import (
+    StorageFull,
+    Store,
+    StoreBusy,
+    StoreIntegrityError,
+    StoreSettings,
+    UnknownUpload,
+    UploadState,
+    original_path,
+)
+from pipeline.store_models import Base
+from pipeline.types import Payer, Status
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("DOCVERIFY_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """An injectable UTC clock that only moves when told to."""
+
+    def __init__(self) -> None:
+        self.now = T0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            self.now += timedelta(microseconds=1)  # strictly increasing, like a real clock between calls
+            return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            self.now += delta
+
+
+@functools.cache
+def _pg_unreachable() -> str | None:
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as e:  # any failure to connect means: skip, and say why
+        return f"PostgreSQL at {make_url(PG_URL).render_as_string(hide_password=True)} unreachable: " \
+               f"{e.__class__.__name__}"
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
+    if request.param == "sqlite":
+        yield StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals")
+        return
+    reason = _pg_unreachable()
+    if reason:
+        pytest.skip(reason)
+    schema = f"docverify_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        # libpq `options`: every connection of the store works in the fresh schema (alembic_version included).
+        yield StoreSettings(f"{PG_URL}?options=-csearch_path%3D{schema}", tmp_path / "originals")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_store(settings: StoreSettings, clock: Clock) -> Iterator[Callable[[], Store]]:
+    made: list[Store] = []
+
+    def make() -> Store:
+        store = Store(settings, clock=clock)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[[], Store]) -> Store:
+    s = make_store()
+    s.migrate()
+    return s
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
+    s = Store(StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals"), clock=clock)
+    s.migrate()
+    yield s
+    s.close()
+
+
+def _add(store: Store, data: bytes, owner: str = "user-1") -> str:
+    record, _ = store.add_upload(data, owner=owner, display_name="note.pdf", media_type="application/pdf",
+                                 intake=Intake(patient_name="Ana Garcia", payer=Payer.COMMERCIAL))
+    return record.id
+
+
+def _report(sha256: str, code: str = "empty_file") -> Report:
+    error = EmptyFile(code)
+    return rejected_report(error, sha256=sha256, media_type="application/pdf", size_bytes=3, payer=Payer.COMMERCIAL,
+                           versions={"docverify": "test"})
+
+
+def _sql(store: Store, statement: str, **params: Any) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+# --- uploads: idempotency (items 8, 9) ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("owners", "expected_created", "expected_records"), [
+    (["user-1", "user-1"], [True, False], 1),
+    (["user-1", "user-2"], [True, True], 2),
+    (["user-1", "user-2", "user-1", "user-2"], [True, True, False, False], 2),
+], ids=["same-owner-twice", "two-owners", "two-owners-twice-each"])
+def test_when_the_same_bytes_are_added_then_there_is_one_upload_per_owner(
+        store: Store, owners: list[str], expected_created: list[bool], expected_records: int) -> None:
+    results = [store.add_upload(b"%PDF-same", owner=o, display_name="a.pdf", media_type="application/pdf",
+                                intake=Intake("Ana Garcia", Payer.MEDICARE)) for o in owners]
+    assert [created for _, created in results] == expected_created
+    assert len({r.id for r, _ in results}) == expected_records
+    assert len(store.list_uploads()) == expected_records
+    first = results[0][0]
+    assert (first.state, first.attempts, first.payer, first.size_bytes) == (UploadState.PENDING, 0, Payer.MEDICARE, 9)
+    assert first.created_at.tzinfo is not None and first.created_at.utcoffset() == timedelta(0)
+    stored = [p for p in store.settings.originals_dir.rglob("*") if p.is_file()]
+    assert [p.name for p in stored] == [first.sha256]  # content-addressed: one file whoever uploaded it
+
+
+def test_when_one_owner_adds_the_same_bytes_from_four_threads_then_exactly_one_is_created(store: Store) -> None:
+    def add(_: int) -> tuple[str, bool]:
+        record, created = store.add_upload(b"racing bytes", owner="user-1", display_name="a.pdf", media_type=None,
+                                           intake=Intake())
+        return record.id, created
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(add, range(8)))
+    assert sum(created for _, created in results) == 1
+    assert len({upload_id for upload_id, _ in results}) == 1
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("owner", "ana garcia"), ("owner", ""), ("display_name", "x" * 256), ("display_name", "a\r\nb.pdf"),
+])
+def test_when_an_upload_field_is_invalid_then_nothing_is_stored(store: Store, field: str, value: str) -> None:
+    kwargs: dict[str, Any] = {"owner": "user-1", "display_name": "a.pdf", "media_type": None, "intake": Intake()}
+    kwargs[field] = value
+    with pytest.raises(ValueError, match=field):
+        store.add_upload(b"bytes", **kwargs)
+    assert store.list_uploads() == []
+
+
+def test_when_the_disk_is_full_then_storage_full_is_raised_and_nothing_is_half_written(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_space(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_module.os, "fsync", no_space)
+    with pytest.raises(StorageFull) as caught:
+        _add(store, b"big upload")
+    assert (caught.value.code, caught.value.retryable) == ("storage_full", True)
+    assert store.list_uploads() == []
+    assert [p for p in store.settings.originals_dir.rglob("*") if p.is_file()] == []
+
+
+# --- reports: versioned (item 47) -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("first_version", "second_version"), [("0.1.0", "0.2.0"), ("0.1.0", "0.1.0")],
+                         ids=["upgrade", "same-version-rerun"])
+def test_when_a_report_is_saved_again_then_a_new_version_is_added_and_the_old_one_kept(
+        store: Store, first_version: str, second_version: str) -> None:
+    upload_id = _add(store, b"%PDF-versioned")
+    sha = store.get(upload_id).sha256  # type: ignore[union-attr]
+    first = store.save_report(upload_id, _report(sha, "empty_file"), first_version)
+    second = store.save_report(upload_id, _report(sha, "no_readable_text"), second_version)
+    assert (first.version, second.version) == (1, 2)
+    kept = store.reports(upload_id)
+    assert [(r.version, r.pipeline_version) for r in kept] == [(1, first_version), (2, second_version)]
+    assert kept[0].report_json == first.report_json and kept[0].report() == _report(sha, "empty_file")
+    assert store.latest_report(upload_id) == second
+    assert second.status is Status.REJECTED
+    assert store.get(upload_id).state is UploadState.DONE  # type: ignore[union-attr]
+    assert [a.outcome for a in store.audit_log(upload_id) if a.action == "report.save"] == ["v1", "v2"]
+
+
+@pytest.mark.parametrize(("upload", "expected"), [("unknown", UnknownUpload), ("other-bytes", StoreIntegrityError)])
+def test_when_a_report_does_not_belong_to_the_upload_then_it_is_refused(
+        store: Store, upload: str, expected: type[Exception]) -> None:
+    upload_id = _add(store, b"%PDF-mine")
+    target = uuid.uuid4().hex if upload == "unknown" else upload_id
+    with pytest.raises(expected):
+        store.save_report(target, _report("f" * 64), "0.1.0")
+    assert store.reports(upload_id) == []
+
+
+def test_when_an_upload_fails_then_it_is_terminal_and_a_later_report_clears_the_error(store: Store) -> None:
+    upload_id = _add(store, b"%PDF-fails")
+    store.claim(upload_id, "worker-1")
+    store.mark_failed(upload_id, "ocr_timeout")
+    failed = store.get(upload_id)
+    assert failed is not None and (failed.state, failed.error_code) == (UploadState.FAILED, "ocr_timeout")
+    assert store.claim(upload_id, "worker-2") is None
+    store.save_report(upload_id, _report(failed.sha256), "0.1.0")
+    done = store.get(upload_id)
+    assert done is not None and (done.state, done.error_code) == (UploadState.DONE, None)
+
+
+# --- claims (item 44) -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shared", [True, False], ids=["one-store-4-threads", "store-per-worker"])
+def test_when_four_workers_claim_fifty_uploads_then_each_is_claimed_exactly_once(
+        store: Store, make_store: Callable[[], Store], shared: bool) -> None:
+    ids = {_add(store, f"doc {i}".encode()) for i in range(50)}
+    workers = [store if shared else make_store() for _ in range(4)]
+
+    def drain(n: int) -> list[str]:
+        got: list[str] = []
+        while batch := workers[n].claim_pending(3, f"worker-{n}"):
+            got += [r.id for r in batch]
+            assert all(r.state is UploadState.PROCESSING and r.worker == f"worker-{n}" for r in batch)
+        return got
+
+    with ThreadPoolExecutor(4) as pool:
+        claimed = [upload_id for got in pool.map(drain, range(4)) for upload_id in got]
+    assert Counter(claimed) == Counter(ids)  # every id once, none twice, none missed; no StoreBusy escaped
+    assert {r.attempts for r in store.list_uploads()} == {1}
+    assert store.list_uploads(UploadState.PENDING) == []
+    assert store.verify_audit_chain()
+
+
+# Runs in a separate interpreter (importing only pipeline.store, ~1 s): claim in small batches until none is pending.
+DRAIN = """
+import json, sys
+from pathlib import Path
+from pipeline.store import Store, StoreSettings
+store = Store(StoreSettings(sys.argv[1], Path(sys.argv[2])))
+got = []
+while batch := store.claim_pending(2, sys.argv[3]):
+    got += [r.id for r in batch]
+store.close()
+print(json.dumps(got))
+"""
+
+
+def test_when_two_processes_claim_forty_uploads_then_each_is_claimed_exactly_once(store: Store) -> None:
+    ids = {_add(store, f"proc doc {i}".encode()) for i in range(40)}
+    procs = [subprocess.Popen([sys.executable, "-c", DRAIN, store.settings.database_url,
+                               str(store.settings.originals_dir), f"proc-{n}"], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for n in range(2)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outputs]
+    claimed = [upload_id for out, _ in outputs for upload_id in json.loads(out)]
+    assert Counter(claimed) == Counter(ids)
+    assert store.verify_audit_chain()
+
+
+@pytest.mark.parametrize(("target", "expected_state"), [("pending", UploadState.PROCESSING), ("claimed", None),
+                                                         ("unknown", None), ("malformed", None)])
+def test_when_one_upload_is_claimed_then_only_a_pending_one_is_taken(
+        store: Store, target: str, expected_state: UploadState | None) -> None:
+    upload_id = _add(store, b"%PDF-claim")
+    if target == "claimed":
+        store.claim(upload_id, "worker-0")
+    upload = {"unknown": uuid.uuid4().hex, "malformed": "../etc"}.get(target, upload_id)
+    record = store.claim(upload, "worker-1")
+    assert (record.state if record else None) is expected_state
+    if record:
+        assert (record.attempts, record.worker) == (1, "worker-1")
+
+
+# --- reconciling: stale runs and requeue ------------------------------------------------------------------------------
+
+def test_when_a_processing_upload_is_not_touched_then_it_is_stale_until_it_is_requeued(
+        store: Store, clock: Clock) -> None:
+    stale_id, fresh_id = _add(store, b"%PDF-stale"), _add(store, b"%PDF-fresh")
+    store.claim(stale_id, "worker-1")
+    store.claim(fresh_id, "worker-2")
+    clock.advance(timedelta(minutes=20))
+    assert store.touch(fresh_id)  # heartbeat of a live run
+    assert [r.id for r in store.stale_processing(timedelta(minutes=15))] == [stale_id]
+    assert store.requeue(stale_id, "stale_processing")
+    assert store.stale_processing(timedelta(minutes=15)) == []
+    again = store.claim(stale_id, "worker-3")
+    assert again is not None and again.attempts == 2 and again.run_id is None
+
+
+def test_when_a_pending_upload_is_never_claimed_then_it_is_stale_pending(store: Store, clock: Clock) -> None:
+    upload_id = _add(store, b"%PDF-orphan")
+    assert store.stale_pending(timedelta(minutes=5)) == []
+    clock.advance(timedelta(minutes=6))
+    assert [r.id for r in store.stale_pending(timedelta(minutes=5))] == [upload_id]
+
+
+@pytest.mark.parametrize(("state", "reason", "moved", "final"), [
+    (UploadState.PROCESSING, "stale_processing", True, UploadState.PENDING),
+    (UploadState.FAILED, "retry", True, UploadState.PENDING),
+    (UploadState.DONE, "stale_processing", False, UploadState.DONE),
+    (UploadState.DONE, "reprocess", True, UploadState.PENDING),
+    (UploadState.PENDING, "stale_processing", False, UploadState.PENDING),
+])
+def test_when_an_upload_is_requeued_then_only_allowed_states_move(
+        store: Store, state: UploadState, reason: str, moved: bool, final: UploadState) -> None:
+    upload_id = _add(store, b"%PDF-requeue")
+    if state is not UploadState.PENDING:
+        store.claim(upload_id, "worker-1")
+        store.set_run_id(upload_id, "run-123")
+    if state is UploadState.FAILED:
+        store.mark_failed(upload_id, "ocr_engine_error")
+    if state is UploadState.DONE:
+        store.save_report(upload_id, _report(store.get(upload_id).sha256), "0.1.0")  # type: ignore[union-attr]
+    assert store.requeue(upload_id, reason) is moved
+    assert store.get(upload_id).state is final  # type: ignore[union-attr]
+    assert store.audit_log(upload_id)[-1].action == f"upload.requeue.{reason}"
+
+
+def test_when_an_unknown_upload_is_requeued_then_unknown_upload_is_raised(store: Store) -> None:
+    with pytest.raises(UnknownUpload) as caught:
+        store.requeue(uuid.uuid4().hex, "reprocess")
+    assert caught.value.code == "unknown_upload"
+
+
+# --- integrity of originals (items 45, A3) ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("damage", ["flip-a-byte", "truncate", "delete"])
+def test_when_an_original_is_damaged_on_disk_then_reading_it_raises_an_integrity_error(
+        store: Store, damage: str) -> None:
+    upload_id = _add(store, b"%PDF-1.7 original bytes")
+    good_id = _add(store, b"%PDF-1.7 untouched")
+    record = store.get(upload_id)
+    assert record is not None and store.read_original(upload_id) == b"%PDF-1.7 original bytes"
+    path = original_path(store.settings.originals_dir, record.sha256)
+    data = bytearray(path.read_bytes())
+    if damage == "flip-a-byte":
+        data[3] ^= 0x01
+        path.write_bytes(bytes(data))
+    elif damage == "truncate":
+        path.write_bytes(bytes(data[:-1]))
+    else:
+        path.unlink()
+    with pytest.raises(StoreIntegrityError) as caught:
+        store.read_original(upload_id)
+    assert caught.value.code == "integrity_error"
+    assert store.audit_log(upload_id)[-1].action == "original.verify"
+    assert store.verify_originals() == [upload_id]
+    assert store.read_original(good_id) == b"%PDF-1.7 untouched"
+
+
+def test_when_an_unknown_id_is_read_then_unknown_upload_is_raised(store: Store) -> None:
+    for bad in (uuid.uuid4().hex, "../../etc/passwd", ""):
+        with pytest.raises(UnknownUpload):
+            store.read_original(bad)
+    assert store.get("../../etc/passwd") is None
+
+
+@pytest.mark.parametrize("sha256", ["../" * 3 + "etc/passwd", "/etc/passwd", "A" * 64, "a" * 63, "a" * 64 + "/..",
+                                    "", "ab/../../" + "a" * 55])
+def test_when_a_path_is_built_from_a_bad_digest_then_it_is_refused(tmp_path: Path, sha256: str) -> None:
+    with pytest.raises(ValueError):
+        original_path(tmp_path, sha256)
+    good = original_path(tmp_path, "ab" + "0" * 62)
+    assert good == tmp_path.resolve() / "ab" / ("ab" + "0" * 62)
+
+
+def test_when_a_shard_directory_is_a_symlink_out_of_the_root_then_the_path_is_refused(tmp_path: Path) -> None:
+    root, outside = tmp_path / "originals", tmp_path / "elsewhere"
+    root.mkdir()
+    outside.mkdir()
+    (root / "ab").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ValueError, match="leaves"):
+        original_path(root, "ab" + "1" * 62)
+
+
+def test_when_a_stored_digest_is_tampered_into_a_path_then_nothing_outside_the_root_is_read(store: Store) -> None:
+    upload_id = _add(store, b"%PDF-victim")
+    _sql(store, "UPDATE uploads SET sha256 = :sha WHERE id = :id", sha="../../../../etc/passwd", id=upload_id)
+    with pytest.raises(StoreIntegrityError):
+        store.read_original(upload_id)
+    assert store.audit_log(upload_id)[-1].outcome == "missing_or_bad_path"
+
+
+# --- audit chain (A3) -------------------------------------------------------------------------------------------------
+
+TAMPERING = {
+    "edit-outcome": "UPDATE audit_log SET outcome = 'granted' WHERE seq = 3",
+    "edit-actor": "UPDATE audit_log SET actor = 'admin' WHERE seq = 1",
+    "delete-middle": "DELETE FROM audit_log WHERE seq = 2",
+    "delete-tail": "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)",
+    "rewind-head": "UPDATE audit_head SET seq = seq - 1",
+}
+
+
+@pytest.mark.parametrize("tamper", list(TAMPERING), ids=list(TAMPERING))
+def test_when_an_audit_row_is_tampered_then_the_chain_no_longer_verifies(store: Store, tamper: str) -> None:
+    upload_id = _add(store, b"%PDF-audited")
+    store.audit(actor="coordinator-7", action="report.view", upload_id=upload_id, outcome="ok")
+    store.audit(actor="coordinator-7", action="login", upload_id=None, outcome="denied")
+    assert store.verify_audit_chain()
+    assert [a.seq for a in store.audit_log()] == [1, 2, 3]
+    _sql(store, TAMPERING[tamper])
+    assert not store.verify_audit_chain()
+
+
+def test_when_the_audit_log_is_empty_then_the_chain_verifies(store: Store) -> None:
+    assert store.audit_log() == []
+    assert store.verify_audit_chain()
+
+
+@pytest.mark.parametrize(("field", "value"), [("actor", "Ana Garcia"), ("action", "view\r\nforged"),
+                                              ("outcome", ""), ("outcome", "x" * 65)])
+def test_when_an_audit_field_is_free_text_then_it_is_refused(store: Store, field: str, value: str) -> None:
+    kwargs = {"actor": "user-1", "action": "report.view", "outcome": "ok"} | {field: value}
+    with pytest.raises(ValueError, match=field):
+        store.audit(upload_id=None, **kwargs)
+    assert store.audit_log() == []
+
+
+# --- schema and engine ----------------------------------------------------------------------------------------------
+
+def test_when_migrate_runs_twice_then_the_schema_is_at_head_and_matches_the_models(
+        make_store: Callable[[], Store]) -> None:
+    store = make_store()
+    assert store.schema_revision() is None
+    store.migrate()
+    store.migrate()
+    assert store.schema_revision() == Store.head_revision() == "0001"
+    with store.engine.connect() as conn:
+        assert {"uploads", "reports", "audit_log", "audit_head"} <= set(inspect(conn).get_table_names())
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    assert store.verify_audit_chain()
+
+
+def test_when_two_stores_migrate_at_once_then_both_succeed(make_store: Callable[[], Store]) -> None:
+    stores = [make_store(), make_store()]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda s: s.migrate(), stores))
+    assert [s.schema_revision() for s in stores] == ["0001", "0001"]
+
+
+def test_when_the_store_uses_sqlite_then_wal_busy_timeout_and_foreign_keys_are_on(sqlite_store: Store) -> None:
+    store = sqlite_store
+    with store.engine.connect() as conn:
+        pragmas = {p: conn.exec_driver_sql(f"PRAGMA {p}").scalar()
+                   for p in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")}
+    assert pragmas["journal_mode"] == "wal"
+    assert pragmas["busy_timeout"] >= 5000
+    assert (pragmas["foreign_keys"], pragmas["synchronous"]) == (1, 2)  # 2 = FULL
+    assert store.integrity_check()
+    db = Path(make_url(store.settings.database_url).database or "")
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_when_the_store_writes_on_sqlite_then_it_begins_immediate_and_reads_stay_deferred(
+        sqlite_store: Store) -> None:
+    store = sqlite_store
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda _c, _cur, stmt, *_: statements.append(stmt))
+    upload_id = _add(store, b"%PDF-begin")
+    writes = [s for s in statements if s.startswith("BEGIN")]
+    statements.clear()
+    store.get(upload_id)
+    reads = [s for s in statements if s.startswith("BEGIN")]
+    assert writes == ["BEGIN IMMEDIATE"]
+    assert reads == ["BEGIN"]
+
+
+def test_when_another_process_holds_the_sqlite_write_lock_then_store_busy_is_raised(
+        tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals")
+    monkeypatch.setattr(store_module, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    store = Store(settings, clock=clock)
+    store.migrate()
+    holder = sqlite3.connect(make_url(settings.database_url).database or "", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreBusy) as caught:
+            _add(store, b"%PDF-blocked")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert (caught.value.code, caught.value.retryable) == ("store_busy", True)
+    assert _add(store, b"%PDF-blocked")  # the lock is gone: the same call now succeeds
+    store.close()
+
+
+@pytest.mark.parametrize(("env", "url_suffix", "originals"), [
+    ({}, "var/docverify.db", "var/originals"),
+    ({"DOCVERIFY_DATA_DIR": "data"}, "data/docverify.db", "data/originals"),
+    ({"DOCVERIFY_DATABASE_URL": "postgresql+psycopg://x@h/db"}, None, "var/originals"),
+])
+def test_when_settings_come_from_the_environment_then_defaults_are_under_the_data_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], url_suffix: str | None,
+        originals: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = StoreSettings.from_env(env)
+    expected_url = f"sqlite:///{tmp_path.resolve()}/{url_suffix}" if url_suffix else env["DOCVERIFY_DATABASE_URL"]
+    assert settings.database_url == expected_url
+    assert settings.originals_dir == tmp_path.resolve() / originals
