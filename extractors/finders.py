@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from extractors.ccda import apply_policy
 from extractors.diagnosis import find_diagnoses
 from extractors.nlp import get_pipeline
 from extractors.people import choose_patient, choose_treating_physician, find_people
@@ -10,7 +11,13 @@ from pipeline.types import Choice, Document, Findings, linearize
 
 
 def find_all(document: Document, policy: Policy) -> Findings:
-    """Parse the document once and find the people (with the chosen patient and physician) and diagnoses."""
+    """Parse the document once and find the people (with the chosen patient and physician) and diagnoses.
+
+    A coded document (C-CDA) arrives with its findings read from the XML: those are used, classified by `policy`,
+    and no NLP runs.
+    """
+    if document.structured is not None:
+        return apply_policy(document.structured, policy)
     parsed = get_pipeline().parse(linearize(document))
     people = find_people(parsed)
     patient, patient_reason, several = choose_patient(people)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractors import imaging, pdf_text
+from extractors import ccda, imaging, pdf_text
 from extractors.ocr import OcrEngine, TesseractEngine, read_image
 from pipeline.errors import NoReadableText, UnreadableFile
 from pipeline.intake import Upload, sniff
@@ -15,10 +15,13 @@ def read_document(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, 
     """Read an accepted upload into a `Document`: text layer where usable, OCR elsewhere.
 
     `engine` is the OCR seam (default: tesseract). Raises UnreadableFile, PdfEncrypted, TooManyPages, ImageTooLarge,
-    TooManyFrames, NoReadableText, OcrTimeout, OcrEngineError.
+    TooManyFrames, NoReadableText, OcrTimeout, OcrEngineError; for C-CDA / XDM uploads (coded, never OCR'd) see
+    `extractors.ccda.read_structured`.
     """
     if sniff(data) is not upload.media_type:
         raise UnreadableFile(f"bytes do not match the accepted type {upload.media_type.value}")
+    if upload.media_type.is_structured:
+        return ccda.read_structured(data, upload, limits)
     ocr = engine if engine is not None else TesseractEngine()
     flags: tuple[str, ...] = ()
     if upload.media_type is MediaType.PDF:

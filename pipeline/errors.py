@@ -29,7 +29,8 @@ class EmptyFile(RejectedUpload):
 class UnsupportedType(RejectedUpload):
     code = "unsupported_type"
     user_message = ("This file type is not accepted. Please upload a PDF or a picture (PNG, JPEG, TIFF, HEIC or "
-                    "WEBP) of your medical record.")
+                    "WEBP) of your medical record, or the health-summary file (C-CDA XML or zip) from your patient "
+                    "portal.")
 
 
 class FileTooLarge(RejectedUpload):

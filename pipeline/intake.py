@@ -14,6 +14,16 @@ from pipeline.types import MediaType
 # ISO-BMFF brands that mean HEIF/HEIC still images (iPhone photos use heic / mif1).
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif"}
 
+# Real C-CDA exports put up to ~2.7 KB of comments and xml-stylesheet PIs before the root element (measured on the
+# ONC certification samples), so the XML sniff looks at the first 4 KB, not 1 KB. It never parses: it skips the
+# prolog lexically and looks at the root start tag only.
+_XML_SNIFF_BYTES = 4096
+_UTF8_BOM = b"\xef\xbb\xbf"
+_CDA_ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?ClinicalDocument[\s/>]")
+_CDA_DOCTYPE = re.compile(rb"<!DOCTYPE\s+(?:[A-Za-z_][\w.-]*:)?ClinicalDocument[\s\[>]")
+_ZIP_LOCAL_HEADER = b"PK\x03\x04"
+_ZIP_LOCAL_HEADER_LEN = 30  # fixed part of a zip local file header; anything shorter is not a zip with an entry
+
 
 def sniff(data: bytes) -> MediaType | None:
     """The media type of `data` from its leading bytes, or None when it is none we accept."""
@@ -32,7 +42,49 @@ def sniff(data: bytes) -> MediaType | None:
         return MediaType.WEBP
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
         return MediaType.HEIF
+    # Any zip with a first entry is a candidate portal export; whether it is an IHE XDM package (METADATA.XML,
+    # IHE_XDM/) is decided by the reader, which opens it with caps (extractors/ccda.py).
+    if head.startswith(_ZIP_LOCAL_HEADER) and len(data) >= _ZIP_LOCAL_HEADER_LEN:
+        return MediaType.XDM_ZIP
+    if _is_clinical_document(data[:_XML_SNIFF_BYTES]):
+        return MediaType.CCDA_XML
     return None
+
+
+def _is_clinical_document(head: bytes) -> bool:
+    """True when `head` is the start of an XML document whose root is hl7 v3 ClinicalDocument.
+
+    A DOCTYPE naming ClinicalDocument also counts, so that the reader can refuse it as `unsafe_xml` (it refuses every
+    DTD) instead of the upload looking like an unknown type.
+    """
+    if head.startswith(_UTF8_BOM):
+        head = head[len(_UTF8_BOM):]
+    i = 0
+    while True:  # skip the prolog: whitespace, the XML declaration, processing instructions, comments
+        while i < len(head) and head[i] in b" \t\r\n":
+            i += 1
+        if head.startswith(b"<?", i):
+            end = head.find(b"?>", i + 2)
+            if end < 0:
+                return False
+            i = end + 2
+        elif head.startswith(b"<!--", i):
+            end = head.find(b"-->", i + 4)
+            if end < 0:
+                return False
+            i = end + 3
+        elif head.startswith(b"<!DOCTYPE", i):
+            return _CDA_DOCTYPE.match(head, i) is not None
+        else:
+            break
+    root = _CDA_ROOT.match(head, i)
+    if root is None:
+        return False
+    end = head.find(b">", i)
+    start_tag = head[i:end] if end >= 0 else head[i:]
+    prefix = root.group(1)
+    declaration = b"xmlns" + (b":" + prefix if prefix else b"")
+    return re.search(re.escape(declaration) + rb"\s*=\s*[\"']urn:hl7-org:v3[\"']", start_tag) is not None
 
 
 @dataclass(frozen=True, slots=True)
