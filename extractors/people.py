@@ -45,6 +45,9 @@ PATIENT_WITH_TITLE_PENALTY = -0.3  # a "patient" printed as "Dr. X, MD" is more 
 REPEAT_BONUS = 0.05  # per further mention of the same person in the same role
 REPEAT_BONUS_CAP = 0.1
 FALLBACK_TREATING_FACTOR = 0.7  # an unlabelled clinician chosen as treating keeps 70 % of its confidence
+# A label printed without its colon at the start of a line ("Author Jane DOE, Authored On: …") is a weaker cue than
+# "Author: Jane Doe": a table cell of a rendered header, but also the first word of a sentence.
+BARE_LABEL_PENALTY = -0.1
 
 # spaCy fallback base weights (PERSON entity with "Dr."/credential next to it).
 SPACY_WITH_ROLE_WORD = 0.6
@@ -80,6 +83,7 @@ def _phrase_pattern(phrases: Iterable[str]) -> str:
 class _Matcher:
     cue_re: re.Pattern[str]
     cue_by_phrase: dict[str, Cue]
+    name_use_re: re.Pattern[str] | None  # "Legal:" printed before a name ("Performer: Legal: Jane DOE")
     mid_line_after: dict[str, frozenset[str]]  # cue id -> folded words that may precede a line-start cue mid-line
     mid_line_followed_by: dict[str, re.Pattern[str]]  # cue id -> what may follow its name when mid-line
     section_by_phrase: dict[str, Section]
@@ -107,10 +111,15 @@ def _matcher(rules: NameRules) -> _Matcher:
     vocab = {w for p in cue_by_phrase for w in p.split()} | set(rules.lexicon.blocking_qualifiers)
     trailing_by_phrase = {fold(p): t for t in rules.trailing_cues for p in t.phrases}
     role_words = _phrase_pattern(role_word_by_phrase)
+    # A name-use word between a label and its colon ("Patient Legal:", "Patient Name (Legal):"): captured only when
+    # the colon follows it.
+    name_use = _phrase_pattern(rules.name_use_words) if rules.name_use_words else None
+    qualifier = (rf"(?:\s*\(?\s*(?P<qual>{name_use})\s*\)?(?=\s*[:;]))?" if name_use else "")
     m = _Matcher(
-        cue_re=re.compile(rf"(?<![\w])(?P<phrase>{_phrase_pattern(cue_by_phrase)})(?![\w])\s*(?P<colon>[:;,])?",
-                          re.IGNORECASE),
+        cue_re=re.compile(rf"(?<![\w])(?P<phrase>{_phrase_pattern(cue_by_phrase)})(?![\w]){qualifier}"
+                          r"\s*(?P<colon>[:;,])?", re.IGNORECASE),
         cue_by_phrase=cue_by_phrase,
+        name_use_re=(re.compile(rf"\s*(?:{name_use})\s*[:;]\s*", re.IGNORECASE) if name_use else None),
         mid_line_after={c.id: frozenset(fold(w) for w in c.mid_line_after) for c in rules.cues},
         mid_line_followed_by={c.id: re.compile(rf"^\s*[-–—|,•]?\s*(?:{_phrase_pattern(c.mid_line_followed_by)})"
                                                r"(?![\w])", re.IGNORECASE)
@@ -152,6 +161,7 @@ class _Candidate:
     weight: float
     why: str
     fallback: bool = False
+    bare_label: bool = False  # the cue was printed without its colon (BARE_LABEL_PENALTY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +215,14 @@ def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) ->
         elif names >= 1 and credential_of(core, rules) is not None and (in_creds or core.isupper() or "." in tok
                                                                          or accepted[-1][2].endswith(",")):
             in_creds = True
+        elif key in lex.organization_words and not in_creds:
+            # "Neighborhood Physicians Practice", "MU CERTIFY HOSPITAL", "Generic EHR Factory": the words before an
+            # organisation word are part of its name, not a person's, unless a title or credential marks a person
+            # ("Dr. Jane Doe Clinic" does not occur; "Jane Doe, MD" ends with its credential).
+            if accepted and not accepted[-1][2].endswith(",") and not any(
+                    is_title(t.rstrip(",."), rules) for _, _, t in accepted):
+                return None
+            break
         elif key.replace(".", "") in lex.stop_words or key in lex.not_name_words or in_creds:
             break
         elif names >= 1 and key in lex.particles and core.islower():
@@ -285,16 +303,21 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
     lex = rules.lexicon
     line_text = line.text(text)
     # (match, cue, mid-line: its name must be followed by "Log out" or end the line, after a portal header word)
-    hits: list[tuple[re.Match[str], Cue, bool, bool]] = []
+    hits: list[tuple[re.Match[str], Cue, bool, bool, bool]] = []
     for hit in m.cue_re.finditer(line_text):
         cue = m.cue_by_phrase.get(fold(hit.group("phrase")))
         if cue is None:
             continue
         colon = hit.group("colon")
-        if cue.colon == "required" and colon not in (":", ";"):
-            continue
         before = line_text[:hit.start()]
         prev_words = before.split()
+        if hit.group("qual") is not None and not cue.qualified:
+            continue  # "Provider Legal:" on a cue that takes no name-use word
+        bare = False
+        if cue.colon == "required" and colon not in (":", ";"):
+            if not (cue.bare_at_line_start and hit.group("qual") is None and not _BULLET.sub("", before).strip()):
+                continue
+            bare = True
         mid_line = after_header = False
         if cue.line_start and _BULLET.sub("", before).strip():
             # Not at the line start: allowed right after a portal header word ("… Portal Welcome, Ruth Abernathy",
@@ -305,13 +328,17 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
             mid_line = not after_header
         if prev_words and fold(prev_words[-1].strip(",.;:")) in lex.blocking_qualifiers:
             continue  # "Ordering Provider:", "Contact Name:" — a different field
-        hits.append((hit, cue, mid_line, after_header))
+        hits.append((hit, cue, mid_line, after_header, bare))
     out: list[_Candidate] = []
     used_next = False
-    for i, (hit, cue, mid_line, after_header) in enumerate(hits):
+    for i, (hit, cue, mid_line, after_header, bare) in enumerate(hits):
         value_start = line.start + hit.end()
         value_end = line.start + hits[i + 1][0].start() if i + 1 < len(hits) else line.end
-        role, why = cue.role, f"named after '{hit.group('phrase').strip()}'"
+        use = m.name_use_re.match(text, value_start, value_end) if m.name_use_re is not None else None
+        if use is not None:
+            value_start = use.end()  # "Performer: Legal: Jane DOE": the name-use word is not part of the name
+        label = " ".join(hit.group(0).rstrip(" :;,").split())
+        role, why = cue.role, f"named after '{label}'" + (" (printed without a colon)" if bare else "")
         if after_header:
             why += " right after the portal header"
         if cue.inherit_section and section is not None:
@@ -320,13 +347,30 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
         cue_start = line.start + hit.start()
         if span is None and cue.next_line and next_line is not None and not text[value_start:value_end].strip():
             nxt = next_line.text(text)
-            if not _cues_on(nxt, m) and _section_of(nxt, m) is None:
-                span = _name_run(text, next_line.start, next_line.end, rules, m)
+            if not _starts_with_label(nxt, m) and _section_of(nxt, m) is None:
+                nxt_end = next_line.end
+                first_cue = m.cue_re.search(nxt)
+                if first_cue is not None and _cues_on(nxt, m):
+                    nxt_end = next_line.start + first_cue.start()  # "DAVIS Albert Dr, Performer: DAVIS Tracy"
+                span = _name_run(text, next_line.start, nxt_end, rules, m)
                 if span is not None:
-                    used_next = True
+                    used_next = not _cues_on(nxt, m)  # a line holding further labels is still read for them
                     why += " (value on the next line)"
+        elif (not bare and i + 1 == len(hits) and next_line is not None
+              and _wrapped(text, value_start, span, line, rules)
+              and not _starts_with_label(next_line.text(text), m)):
+            # "Performer: Dr⏎Henry SEVEN, Performer: …": a header value wrapped onto the next line.
+            first_cue = m.cue_re.search(next_line.text(text))
+            joined_end = next_line.start + first_cue.start() if first_cue is not None else next_line.end
+            joined = _name_run(text, value_start, joined_end, rules, m)
+            if joined is not None and joined[1] > line.end and parse_person_name(text[joined[0]:joined[1]],
+                                                                                 rules) is not None:
+                span = joined
+                why += " (wrapped onto the next line)"
         if span is None:
             continue
+        if bare and not text[span[1]:line.end].strip() and line_text.isupper():
+            continue  # "PATIENT TREATMENT PLAN": a heading in capitals, not a label and its value
         if mid_line:
             after = text[span[1]:line.end] if span[1] <= line.end else "x"
             if m.mid_line_followed_by[cue.id].match(after):
@@ -340,8 +384,29 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
             why += f", marked '({relation})'"
             if role is Role.PATIENT:
                 role = Role.FAMILY_MEMBER
-        out.append(_Candidate(span[0], span[1], cue_start, role, cue.id, cue.weight, why))
+        out.append(_Candidate(span[0], span[1], cue_start, role, cue.id, cue.weight, why, bare_label=bare))
     return out, used_next
+
+
+def _wrapped(text: str, value_start: int, span: tuple[int, int] | None, line: _Line, rules: NameRules) -> bool:
+    """True when a label's value is cut by the line end: only a title or a partial name (one word) fills the rest
+    of the line ("Performer: Dr", "Performer: Albert")."""
+    rest = text[value_start:line.end].strip(" ,")
+    if not rest:
+        return False
+    if span is None:
+        return all(is_title(t, rules) for t in rest.split())
+    return not text[span[1]:line.end].strip(" ,") and parse_person_name(text[span[0]:span[1]], rules) is None
+
+
+def _starts_with_label(line_text: str, m: _Matcher) -> bool:
+    """True when a line opens with a field label ("Performer: …", "Author Jane DOE"): it is a field of its own, not
+    the value of the label before it."""
+    hit = m.cue_re.match(_BULLET.sub("", line_text))
+    if hit is None:
+        return False
+    cue = m.cue_by_phrase.get(fold(hit.group("phrase")))
+    return cue is not None and (hit.group("colon") in (":", ";") or cue.bare_at_line_start)
 
 
 def _titled_or_credentialed(raw: str, rules: NameRules) -> bool:
@@ -533,6 +598,8 @@ def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> tuple[Pers
         else:
             adjustments.append(Adjustment(f"{NO_CREDENTIAL_PENALTY:+.2f} no credential or Dr. title",
                                           NO_CREDENTIAL_PENALTY))
+    if c.bare_label:
+        adjustments.append(Adjustment(f"{BARE_LABEL_PENALTY:+.2f} label printed without a colon", BARE_LABEL_PENALTY))
     if role is Role.PATIENT and physician_like:
         adjustments.append(Adjustment(f"{PATIENT_WITH_TITLE_PENALTY:+.2f} printed with a physician title or "
                                       "credential", PATIENT_WITH_TITLE_PENALTY))

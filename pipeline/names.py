@@ -405,14 +405,15 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
 
 
 def _family_in_capitals_last(words: list[str], lex: _Lexicon) -> list[str]:
-    """ "NEWMAN Alice Jones" → "Alice Jones NEWMAN": in a mixed-case name with exactly one word in capitals, that
-    word is the family name (the HL7 CDA stylesheet and many EHR headers print "Given FAMILY", whatever the order of
-    the parts). Suffixes stay last; names in one case, or with several capitalised words, are left as printed."""
+    """ "NEWMAN Alice Jones" → "Alice Jones NEWMAN": a mixed-case name that opens with its only word in capitals
+    is printed family first (the HL7 CDA stylesheet and many EHR headers print the family name in capitals, in the
+    order the record holds the parts). Suffixes stay last; names in one case, several words in capitals, or the
+    capitals elsewhere ("Alice NEWMAN Jones": no way to tell) are left as printed."""
     suffixes = [w for w in words if _title_key(w) in lex.suffixes]
     rest = [w for w in words if _title_key(w) not in lex.suffixes]
     significant = [w for w in rest if not _is_initial(w) and fold(w) not in lex.particles]
     caps = [w for w in significant if w.isupper() and len(w.rstrip(".")) > 1]
-    if len(caps) != 1 or len(significant) < 2 or rest[-1] == caps[0]:
+    if len(caps) != 1 or len(significant) < 2 or rest[0] is not caps[0]:
         return words
     return [w for w in rest if w is not caps[0]] + [caps[0], *suffixes]
 

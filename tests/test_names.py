@@ -157,6 +157,33 @@ def test_when_ocr_noise_is_compared_then_the_threshold_decides(threshold: float,
     assert match_intake("John Smith", "John Smlth", threshold).result is result
 
 
+@pytest.mark.parametrize(("raw", "expected"), [
+    # The HL7 CDA stylesheet and many EHR headers print the family name in capitals, in the record's order.
+    ("Eve BETTERHALF", "Eve Betterhalf"),
+    ("NEWMAN Alice Jones", "Alice Jones Newman"),
+    ("BATES Jeremy V Jr", "Jeremy V Bates Jr"),
+    ("Jeremy V BATES JR", "Jeremy V Bates Jr"),
+    ("BROWN Paul", "Paul Brown"),
+    ("Maria de la Cruz GARCIA", "Maria de la Cruz Garcia"),
+    ("SMITH JOHN", "Smith John"),  # one case throughout: no way to tell, kept as printed
+])
+def test_when_the_family_name_is_printed_in_capitals_then_it_is_the_surname(raw: str, expected: str) -> None:
+    assert normalize_person_name(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected", "titles", "credentials"), [
+    ("Albert DAVIS Dr", "Albert Davis", ("Dr",), ()),
+    ("DAVIS Albert Dr", "Albert Davis", ("Dr",), ()),
+    ("MD Albert DAVIS", "Albert Davis", (), ("MD",)),
+    ("DO THI LAN", "Do Thi Lan", (), ()),  # a leading credential only before a name not itself in capitals
+])
+def test_when_a_title_or_credential_is_printed_out_of_place_then_it_is_not_part_of_the_name(
+        raw: str, expected: str, titles: tuple[str, ...], credentials: tuple[str, ...]) -> None:
+    parsed = parse_person_name(raw)
+    assert parsed is not None and parsed.normalized == expected
+    assert parsed.titles == titles and parsed.credentials == credentials
+
+
 def _write_rules(tmp_path: Path, mutate: object) -> Path:
     data = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
     assert callable(mutate)
@@ -170,7 +197,8 @@ def test_when_the_bundled_rules_load_then_every_role_cue_is_present() -> None:
     rules = load_name_rules()
     ids = {c.id for c in rules.cues}
     assert {"patient_label", "signature", "provider_label", "referring_label", "pcp_label", "nurse_label",
-            "emergency_contact_label"} <= ids
+            "emergency_contact_label", "document_author", "service_performer", "authenticator", "guardian_label",
+            "non_treating_party"} <= ids
     assert [(t.id, t.weight) for t in rules.trailing_cues] == [("name_then_dob", 0.85)]
 
 
@@ -188,6 +216,9 @@ def test_when_the_bundled_rules_load_then_every_role_cue_is_present() -> None:
     lambda d: d["trailing_cues"][0].update(weight=-0.1),
     lambda d: d["trailing_cues"][0].update(id=d["cues"][0]["id"]),
     lambda d: d["cues"][0].update(mid_line_after="portal"),
+    lambda d: [c.update(colon="optional") for c in d["cues"] if c.get("bare_at_line_start")],
+    lambda d: d.update(name_use_words=[]),
+    lambda d: d.update(organization_words="hospital"),
 ])
 def test_when_the_rule_file_is_invalid_then_config_error(tmp_path: Path, mutate: object) -> None:
     with pytest.raises(ConfigError) as err:

@@ -7,6 +7,7 @@ from fakes import linear_text_from_lines
 
 from extractors.nlp import get_pipeline
 from extractors.people import (
+    BARE_LABEL_PENALTY,
     FALLBACK_TREATING_FACTOR,
     NO_CREDENTIAL_PENALTY,
     choose_patient,
@@ -47,7 +48,7 @@ def test_when_the_patient_is_labelled_then_the_patient_is_found_and_normalized(l
 @pytest.mark.parametrize(("line", "rule"), [
     ("Provider: Jane Doe, MD", "provider_label"),
     ("Physician: Jane Doe, MD", "provider_label"),
-    ("Author: Jane Doe, MD", "provider_label"),
+    ("Author: Jane Doe, MD", "document_author"),
     ("Attending: Dr. Jane Doe", "treating_label"),
     ("Attending Physician: DOE, JANE MD", "treating_label"),
     ("Rendering Provider: Jane Doe, M.D.", "treating_label"),
@@ -403,3 +404,98 @@ def test_when_a_care_team_role_follows_a_specialty_then_the_role_word_decides(li
 def test_when_portal_headings_or_dated_lines_follow_a_section_then_they_are_not_people(
         lines: list[str], people_expected: set[tuple[str, Role]]) -> None:
     assert {(p.normalized, p.role) for p in _people(lines)} == people_expected
+
+
+# --- Rendered C-CDA headers (HL7 CDA stylesheet) and EHR header tables without colons ---------------------------------
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    (["Patient Legal: Eve BETTERHALF Date of Birth: May 1, 1975 (38yr) Gender: Female"], "Eve Betterhalf"),
+    (["Patient Name (Legal): Eve BETTERHALF"], "Eve Betterhalf"),
+    (["Patient Preferred: Eve BETTERHALF, search: Contact Details"], "Eve Betterhalf"),
+    (["Patient Legal: NEWMAN Alice Jones Date of Birth: May 1, 1970 (46yr) Gender: F"], "Alice Jones Newman"),
+    (["Patient Jeremy V BATES Jr Patient-ID: UNK (SSN) Date of Birth: August 1, 1980"], "Jeremy V Bates Jr"),
+    (["Patient ALFRED YOUNG Patient-ID: 58 Date of Birth: June 18, 2013"], "Alfred Young"),
+])
+def test_when_the_patient_label_carries_a_name_use_or_no_colon_then_the_patient_is_found(lines: list[str],
+                                                                                        expected: str) -> None:
+    chosen, _, several = choose_patient(_people(lines))
+    assert chosen is not None and chosen.normalized == expected and not several
+
+
+@pytest.mark.parametrize("lines", [
+    ["PATIENT TREATMENT PLAN", "Code Description Status"],
+    ["PATIENT OPEN ORDERS"],
+    ["Patient denies chest pain. Patient Provider Provider Patient"],
+    ["Patient-ID: 444222222 (SSN)"],
+])
+def test_when_patient_opens_a_heading_or_a_sentence_then_no_patient_is_read(lines: list[str]) -> None:
+    assert _by_role(_people(lines), Role.PATIENT) == []
+
+
+@pytest.mark.parametrize(("lines", "expected", "rule"), [
+    (["Author Patricia Patty PRIMARY M.D., Authored On: August 15, 2013, 10:30AM -0800"],
+     "Patricia Patty Primary", "document_author"),
+    (["Author Legal: Jane DOE, Authored On: August 21, 2017"], "Jane Doe", "document_author"),
+    (["Author Albert DAVIS Dr, Authored On: October 31, 2017"], "Albert Davis", "document_author"),
+    (["Documentation Of Care provision, Date/Time: July 22, 2015, Performer: Dr Albert DAVIS, Performer: Tracy DAVIS"],
+     "Albert Davis", "service_performer"),
+    (["Documentation Of Care provision, Date/Time: June 22, 2015, Performer: Legal: Albert DAVIS"],
+     "Albert Davis", "service_performer"),
+    (["Documentation Of Care provision, Burn caused by fire, Performer: Dr", "Henry SEVEN, Performer: Mary MCDONALD"],
+     "Henry Seven", "service_performer"),
+    (["Documentation Of Care provision, Date/Time: October 31, 2017, Performer: Albert", "DAVIS Dr"],
+     "Albert Davis", "service_performer"),
+    (["Legal Authenticator Henry SEVEN signed at February Contact Details 1001 Village Avenue"],
+     "Henry Seven", "authenticator"),
+    (["Primary Performer: Dr. Henry SEVEN"], "Henry Seven", "service_performer"),
+])
+def test_when_a_record_names_its_author_performer_or_authenticator_then_they_are_the_treating_physician(
+        lines: list[str], expected: str, rule: str) -> None:
+    chosen, reason, _ = choose_treating_physician(_people(["Patient Legal: Eve BETTERHALF", *lines]))
+    assert chosen is not None and chosen.normalized == expected
+    assert chosen.evidence[0].rule == rule and "treating" in reason.lower()
+
+
+def test_when_a_label_is_printed_without_its_colon_then_confidence_is_lowered() -> None:
+    (bare,) = [p for p in _people(["Author Jane DOE MD, Authored On: May 1, 2020"])
+               if p.role is Role.TREATING_PHYSICIAN]
+    (colon,) = [p for p in _people(["Author: Jane DOE MD"]) if p.role is Role.TREATING_PHYSICIAN]
+    assert bare.confidence == pytest.approx(colon.confidence + BARE_LABEL_PENALTY)
+    assert any("without a colon" in a.reason for a in bare.evidence[0].adjustments)
+
+
+@pytest.mark.parametrize("line", [
+    "Author Generic EHR C-CDA Factory 2.0.0.0.0.0 - C-CDA Transform 2.0.0.0.0, Organization: The Doctors Together",
+    "Author MU CERTIFY HOSPITAL, Authored On: December 14, 2016",
+    "Author Legal: Neighborhood Physicians Practice, Beaverton, Authored On: November 17, 2017",
+    "Author EMR Direct Test EMR, Organization: Neighborhood Physicians Practice, Authored On: July 22, 2015",
+    "Visit with Neighborhood Physicians Practice on 06/22/2015",
+    "Custodian Good Health Clinic Contact Details Workplace: 17 Daws Rd.",
+])
+def test_when_an_organisation_or_software_is_named_then_it_is_not_a_person(line: str) -> None:
+    people = _people(["Patient Legal: Eve BETTERHALF", line])
+    assert [p.normalized for p in people if p.role is not Role.PATIENT] == []
+
+
+@pytest.mark.parametrize(("line", "role"), [
+    ("Information Recipient Sara SPECIALIZE M.D.", Role.UNKNOWN),
+    ("Information Recipient Dr Abraham VIGODA", Role.UNKNOWN),
+    ("Data Enterer Ellen ENTER Contact Details 1007 Healthcare Drive", Role.UNKNOWN),
+    ("Informant Harold HIPPOCRATES D.O. Contact Details 1007 Healthcare Drive", Role.UNKNOWN),
+    ("Guardian Boris Bo BETTERHALF - Power of Attorney", Role.FAMILY_MEMBER),
+    ("Guardian Dr. Courtney PERKINS", Role.FAMILY_MEMBER),
+])
+def test_when_a_recipient_guardian_or_informant_is_named_then_they_are_never_the_treating_physician(
+        line: str, role: Role) -> None:
+    people = _people(["Patient Legal: Eve BETTERHALF", line])
+    assert [p.role for p in people if p.role is not Role.PATIENT] == [role]
+    chosen, _, _ = choose_treating_physician(people)
+    assert chosen is None
+
+
+def test_when_a_performer_and_a_software_author_are_printed_then_the_performer_is_chosen() -> None:
+    people = _people(["Patient Legal: Jeremy V BATES Jr",
+                      "Documentation Of Care provision, Date/Time: July 22, 2015, Performer: Steven POLK",
+                      "Author Compulink Advantage, Organization: Main Location, Authored On: July 22, 2015"])
+    chosen, _, near_tie = choose_treating_physician(people)
+    assert chosen is not None and chosen.normalized == "Steven Polk" and not near_tie
