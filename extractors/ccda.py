@@ -51,6 +51,7 @@ from pipeline.intake import Upload, sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.names import CredentialKind, credential_of, is_title
 from pipeline.policy import RULES_DIR, Policy, is_valid_code, load_policy
+from pipeline.rulefiles import read_rule_file
 from pipeline.types import (
     Adjustment,
     Assertion,
@@ -213,11 +214,7 @@ def parse_snomed_map(raw: bytes, path: Path) -> SnomedMap:
 
 @functools.cache
 def _load_snomed_cached(path: Path) -> SnomedMap:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"{path.name}: cannot read map file ({type(e).__name__})") from e
-    return parse_snomed_map(raw, path)
+    return parse_snomed_map(read_rule_file(path, "map file"), path)
 
 
 def load_snomed_map(path: Path | None = None) -> SnomedMap:

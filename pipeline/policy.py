@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import ConfigError
+from pipeline.rulefiles import read_rule_file
 from pipeline.types import Category, Payer
 
 RULES_DIR = Path(__file__).parent / "rules"
@@ -174,11 +175,7 @@ def parse_policy(raw: bytes, path: Path) -> Policy:
 
 @functools.cache
 def _load_cached(path: Path) -> Policy:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"{path.name}: cannot read policy file ({type(e).__name__})") from e
-    return parse_policy(raw, path)
+    return parse_policy(read_rule_file(path, "policy file"), path)
 
 
 def load_policy(path: Path | None = None) -> Policy:
@@ -274,11 +271,7 @@ def parse_lexicon(raw: bytes, path: Path) -> Lexicon:
 
 @functools.cache
 def _load_lexicon_cached(path: Path) -> Lexicon:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"{path.name}: cannot read lexicon file ({type(e).__name__})") from e
-    return parse_lexicon(raw, path)
+    return parse_lexicon(read_rule_file(path, "lexicon file"), path)
 
 
 def load_lexicon(path: Path | None = None) -> Lexicon:
