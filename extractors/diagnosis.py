@@ -3,14 +3,23 @@
 Where mentions come from, strongest first:
   1. A printed code next to a lexicon term ("Fibromyalgia (M79.7)", "G90.512 CRPS I left arm"): the printed code wins
      (rule "printed_code"); a printed code with no term next to it is a mention of its own.
-  2. A lexicon term or abbreviation found by medspaCy's TargetMatcher (rule "lexicon:<code>:<term|abbreviation>"),
+  2. A printed SNOMED CT id next to the concept's own display ("29857009 Chest pain", "Low back pain 279039007"),
+     for a concept of rules/snomed_pain_map.yaml: the id must pass its Verhoeff check digit and the adjacent words
+     must be the map's display for that id (rule "printed_snomed:<id>"); the map's ICD-10-CM code wins over the
+     lexicon's. A printed ICD-10-CM code next to the words still wins over both. Precision first: an id whose
+     neighbour is any other text is not used.
+  3. A lexicon term or abbreviation found by medspaCy's TargetMatcher (rule "lexicon:<code>:<term|abbreviation>"),
      refined by a side/limb word for CRPS/causalgia ("CRPS left arm" → G90.512).
-  3. A short form the document defines itself ("postherpetic neuralgia (PN)") for a lexicon term (rule
+  4. A short form the document defines itself ("postherpetic neuralgia (PN)") for a lexicon term (rule
      "abbreviation:<code>").
-  4. Linker fallback: in diagnosis-like sections only (diagnoses, problem list, assessment, PMH), list items that
+  5. Linker fallback: in diagnosis-like sections only (diagnoses, problem list, assessment, PMH), list items that
      matched nothing above are linked by the char 3-gram linker (rule "linker:char3gram"); this is what survives OCR
      noise ("fibromyalgla"). Outside those sections free text is not linked: prose, vitals and instructions link to
      table rows far too easily.
+
+A pain symptom named in words (chapter R: chest, abdominal, pelvic pain, headache) is reported only in diagnostic or
+complaint/history/exam sections (SYMPTOM_SECTIONS); in instructions and other sections it is a return precaution or
+a finding, not a diagnosis.
 
 Assertion (medspaCy ConText + sections). When several apply the first of this order wins:
     family > negated > historical > uncertain > hypothetical > affirmed
@@ -30,15 +39,24 @@ penalty when the linker's runner-up is within `near_tie_margin` and of another c
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
+import yaml
+from pydantic import ValidationError
 from spacy.tokens import Doc, Span
 
+from extractors.ccda import SNOMED_MAP_PATH, SnomedMapFile, parse_snomed_map, snomed_id_is_valid
 from extractors.icd_linker import Candidate, Linker, get_linker, with_dot
 from extractors.nlp import LABEL_CODE, LABEL_DIAGNOSIS, ParsedText, SectionsFile, load_sections, section_of
+from pipeline.errors import ConfigError
 from pipeline.policy import Lexicon, Policy, load_lexicon
+from pipeline.rulefiles import read_rule_file
 from pipeline.types import (
+    COMPLAINT_SECTIONS,
+    DIAGNOSTIC_SECTIONS,
     Adjustment,
     Assertion,
     DiagnosisMention,
@@ -63,9 +81,67 @@ LINKER_SECTIONS = frozenset({SectionKind.DIAGNOSES, SectionKind.PROBLEM_LIST, Se
                              SectionKind.ASSESSMENT_AND_PLAN, SectionKind.PAST_MEDICAL_HISTORY})
 CODE_ADJACENCY_TOKENS = 8  # a printed code this close to a term, same line, no other term between, belongs to it
 NEAR_TIE_PENALTY = 0.1
+# Where a symptom (an ICD-10-CM chapter R code: "chest pain" R07.9, "abdominal pain" R10.9, "headache" R51.9) named in
+# words is a mention at all: a diagnosis or problem section, or a complaint/history/exam section (which
+# pipeline/evaluate.py already treats as weaker evidence). Elsewhere (instructions, results, headers, no section) a
+# symptom is a return precaution or a finding ("Call your physician if you notice: … Abdominal pain."), not a stated
+# diagnosis, and it is not reported. Printed codes are exempt: a coded problem is a diagnosis wherever it is printed.
+SYMPTOM_SECTIONS = DIAGNOSTIC_SECTIONS | COMPLAINT_SECTIONS
 _CHUNK_SPLIT = re.compile(r"[,;•]|\s-\s")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)]|[a-z][.)])\s*")
 _MIN_CHUNK_ALPHA = 4  # a chunk needs a word of at least this many letters to be linked
+
+
+# A printed SNOMED CT id: 6-18 digits standing alone (not part of an OID "2.16.840…", a date or a phone number).
+_SCTID = re.compile(r"(?<![\w.\-/:])[1-9][0-9]{5,17}(?![\w.\-/:])")
+_SEPARATOR = r"[ \t]*[-:|–]?[ \t]*"  # between an id and its display: spaces, or one dash, colon or bar
+
+
+@dataclass(frozen=True, slots=True)
+class SnomedDisplay:
+    """A mapped SNOMED CT concept as it may be printed: its display forms (regex, case-insensitive) and its code."""
+
+    sctid: str
+    icd10: str
+    after: re.Pattern[str]  # the display right after the id: "29857009 Chest pain"
+    before: re.Pattern[str]  # the display right before the id, alone on its line so far: "Chest pain 29857009"
+
+
+def _display_forms(display: str) -> list[str]:
+    """The display, and without a trailing parenthetical ("Pain of joint (arthralgia)" → "Pain of joint")."""
+    forms = [display]
+    bare = re.sub(r"\s*\([^()]*\)\s*$", "", display)
+    if bare and bare != display:
+        forms.append(bare)
+    return sorted(forms, key=len, reverse=True)
+
+
+def _words_regex(form: str) -> str:
+    return r"\s+".join(re.escape(w) for w in form.split())
+
+
+@functools.cache
+def load_snomed_displays(path: Path = SNOMED_MAP_PATH) -> dict[str, SnomedDisplay]:
+    """The SNOMED CT map (extractors.ccda's file and model) keyed by id, with display patterns.
+
+    Raises ConfigError naming the file and the problem.
+    """
+    raw = read_rule_file(path, "map file")
+    parse_snomed_map(raw, path)  # the same validation ccda applies (Verhoeff, ICD-10-CM codes, duplicates)
+    try:
+        model = SnomedMapFile.model_validate(yaml.safe_load(raw))
+    except (yaml.YAMLError, ValidationError) as e:  # unreachable after parse_snomed_map; kept for mypy and safety
+        raise ConfigError(f"{path.name}: invalid map file ({type(e).__name__})") from e
+    out: dict[str, SnomedDisplay] = {}
+    for c in model.concepts:
+        alts = "|".join(_words_regex(f) for f in _display_forms(c.display))
+        out[c.snomed] = SnomedDisplay(
+            c.snomed, c.icd10,
+            after=re.compile(rf"{_SEPARATOR}(?:{alts})(?![\w])", re.IGNORECASE),
+            # the whole line up to the id must be the display: in "Chest pain 22253000" the id (Pain) is not the
+            # concept of the printed words, though they end with its display
+            before=re.compile(rf"^[ \t]*(?:{alts}){_SEPARATOR}$", re.IGNORECASE))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +253,49 @@ def _lexicon_mentions(parsed: ParsedText, linker: Linker, lexicon: Lexicon) -> t
     return out, covered
 
 
+def _snomed_mentions(parsed: ParsedText, linker: Linker, displays: dict[str, SnomedDisplay]) -> list[_Raw]:
+    """Printed SNOMED CT ids of mapped concepts whose display is printed right next to them, on the same line."""
+    doc = parsed.doc
+    text = doc.text
+    out: list[_Raw] = []
+    for m in _SCTID.finditer(text):
+        concept = displays.get(m.group())
+        if concept is None or not snomed_id_is_valid(m.group()):
+            continue
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end < 0 else line_end
+        after = concept.after.match(text, m.end(), line_end)
+        if after is not None:
+            a, b = after.end() - len(after.group().lstrip(" \t-:|–")), after.end()
+        else:
+            before = concept.before.search(text[line_start:m.start()])
+            if before is None:
+                continue
+            body = before.group()
+            a = line_start + len(body) - len(body.lstrip(" \t"))
+            b = line_start + len(body.rstrip(" \t-:|–"))
+        span = doc.char_span(a, b)  # strict: the display must be whole tokens
+        cand = linker.printed(concept.icd10)
+        if span is None or cand is None:
+            continue
+        out.append(_Raw(span.start, span.end, cand, f"printed_snomed:{concept.sctid}"))
+    return out
+
+
+def _merge_snomed(raws: list[_Raw], snomed: list[_Raw], covered: set[int]) -> list[_Raw]:
+    """SNOMED-linked mentions replace the lexicon mentions they overlap; a printed ICD-10-CM code keeps precedence."""
+    out = list(raws)
+    for sn in snomed:
+        overlapping = [r for r in out if r.start < sn.end and sn.start < r.end]
+        if any(r.rule == "printed_code" for r in overlapping):
+            continue  # "G89.3 Malignant bone pain 282743009": the printed ICD-10-CM code already says it
+        out = [r for r in out if r not in overlapping]
+        out.append(sn)
+        covered.update(range(sn.start, sn.end))
+    return out
+
+
 def _is_parenthesised_short_form(doc: Doc, s: Span, spans: tuple[Span, ...]) -> bool:
     if s.start < 2 or s.end >= len(doc) or doc[s.start - 1].text != "(" or doc[s.end].text != ")":
         return False
@@ -278,6 +397,12 @@ def _score(parsed: ParsedText, raw: _Raw, section: SectionKind | None, sections:
     return max(0.0, min(1.0, score)), tuple(adjustments)
 
 
+def _is_unsectioned_symptom(raw: _Raw, section: SectionKind | None, policy: Policy) -> bool:
+    """A pain symptom named in words outside the sections where a symptom is a mention (see SYMPTOM_SECTIONS)."""
+    return (not raw.rule.startswith("printed") and raw.candidate.code.startswith("R")
+            and policy.classify(raw.candidate.code).is_pain and section not in SYMPTOM_SECTIONS)
+
+
 def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = None, lexicon: Lexicon | None = None,
                    sections: SectionsFile | None = None) -> tuple[DiagnosisMention, ...]:
     """Every diagnosis mention of the parsed document, in text order. Raises ConfigError on an invalid rule file."""
@@ -288,6 +413,7 @@ def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = N
         # categories must come from the policy we were given; the index (lexicon + table) does not depend on it
         lnk = lnk.with_policy(policy) if lex is lnk.lexicon else Linker(policy, lex, cache_dir=lnk.cache_dir)
     raws, covered = _lexicon_mentions(parsed, lnk, lex)
+    raws = _merge_snomed(raws, _snomed_mentions(parsed, lnk, load_snomed_displays()), covered)
     raws += _abbreviation_mentions(parsed, raws, covered)
     raws += _linker_mentions(parsed, lnk, covered)
     doc = parsed.doc
@@ -297,6 +423,8 @@ def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = N
         target = target_starts.get((raw.start, raw.end))
         span = target if target is not None else Span(doc, raw.start, raw.end, label=LABEL_DIAGNOSIS)
         section = section_of(doc, raw.start)
+        if _is_unsectioned_symptom(raw, section, policy):
+            continue
         assertion = _assertion(doc, span, section, secs, from_context=target is not None)
         confidence, adjustments = _score(parsed, raw, section, secs, policy)
         evidence: Evidence = evidence_from_span(parsed.text, span.start_char, span.end_char, finder=FINDER,

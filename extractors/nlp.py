@@ -18,8 +18,9 @@ Components, in order (see `build_pipeline`):
   medspacy_target_matcher  diagnosis terms from the lexicon (label DIAGNOSIS) and printed ICD-10-CM codes (label
                        ICD_CODE), stored in doc.spans["diagnoses"], NOT doc.ents, so spaCy's own entities (and the
                        name finder that reads PERSON) are untouched.
-  medspacy_sectionizer  titles from rules/sections.yaml only; no span attributes set (section effects are applied
-                       by the diagnosis finder, where they are documented and tested).
+  medspacy_sectionizer  titles from rules/sections.yaml only, at the start of a line; a one-word title must also end
+                       with ":" or fill its line (`title_must_stand_alone`); no span attributes set (section effects
+                       are applied by the diagnosis finder, where they are documented and tested).
   medspacy_context     medspaCy's packaged ConText rules minus the ones rules/context_rules.json excludes, plus ours.
                        Set-valued token patterns ({"LOWER": {"IN": [...]}}) are expanded into plain alternatives
                        before they reach spaCy's Matcher (see `_expand_in`): an IN predicate is a Python call per
@@ -259,13 +260,31 @@ def _target_rules(nlp: Language, lexicon: Lexicon) -> list[Any]:
     return rules
 
 
+# A line break token ("\n", " \n", "\n\n"): spaCy keeps runs of white space holding a newline as one token.
+_LINE_END_TOKEN: dict[str, Any] = {"IS_SPACE": True, "TEXT": {"REGEX": r"[\n\r]"}}
+
+
+def title_must_stand_alone(title: str) -> bool:
+    """True for a one-word title ("Diagnosis", "Problems", "Plan", "HPI"): such a word also opens table headers and
+    prose lines ("Diagnosis Age At Onset" inside Family History, "Plan was discussed"), so it is a title only when it
+    ends with ":" or fills its line. Titles of two or more words ("Problem List", "Family History") are specific
+    enough to be titles wherever they start a line."""
+    return len(title.split()) == 1
+
+
 def _section_rules(nlp: Language, sections: SectionsFile) -> list[Any]:
     from medspacy.section_detection import SectionRule
 
     out: list[Any] = []
     for spec in sections.rules:
-        pattern = _token_pattern(nlp, spec.title, "LOWER") + [{"ORTH": ":", "OP": "?"}]
-        out.append(SectionRule(spec.title, spec.kind.value, pattern=pattern))
+        words = _token_pattern(nlp, spec.title, "LOWER")
+        if title_must_stand_alone(spec.title):
+            # Two alternatives: "Diagnosis:" (anything may follow) and "Diagnosis⏎" (nothing else on its line). The
+            # line break token becomes part of the title span; the body starts on the next line either way.
+            out.append(SectionRule(spec.title, spec.kind.value, pattern=[*words, {"ORTH": ":"}]))
+            out.append(SectionRule(spec.title, spec.kind.value, pattern=[*words, _LINE_END_TOKEN]))
+        else:
+            out.append(SectionRule(spec.title, spec.kind.value, pattern=[*words, {"ORTH": ":", "OP": "?"}]))
     return out
 
 

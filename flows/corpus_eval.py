@@ -42,7 +42,7 @@ from rich.table import Table
 from flows.runner import Job, Outcome, check_many
 from pipeline.errors import ConfigError
 from pipeline.evaluate import Intake
-from pipeline.names import match_intake
+from pipeline.names import credential_of, match_intake, normalize_person_name
 from pipeline.report import Report
 from pipeline.scoring import FieldScore, _name_key
 from pipeline.types import Assertion, CheckResult, Role, Status
@@ -146,11 +146,27 @@ class Expectation:
     pain: PainTruth
 
 
+def _compact_credentials(full: str) -> str:
+    """"Albert Davis, M. D." → "Albert Davis, M.D.": a comma part that is a credential once its spaces go is
+    written without them, so the name parser drops it instead of reading "M. D." as a given name."""
+    head, *rest = full.split(",")
+    parts = [p.replace(" ", "") if credential_of(p.replace(" ", "")) is not None else p for p in rest]
+    return ",".join([head, *(f" {p.strip()}" for p in parts)])
+
+
+def expected_clinician_name(name: GtName) -> str | None:
+    """A ground-truth clinician's name as a person's name: the "full" name normalised by
+    `pipeline.names.normalize_person_name` (titles and credentials dropped: "Albert Davis, M. D." → "Albert Davis"),
+    else given + family, else the full text as printed (an organisation stays as it is)."""
+    normalized = normalize_person_name(_compact_credentials(name.full)) if name.full else None
+    return normalized or name.given_family or name.full
+
+
 def expectation(row: GroundTruth) -> Expectation:
     """What the rendered page of `row` shows, per field."""
     patient = row.patient.name.given_family if row.patient and row.patient.name_visible else None
     clinicians = tuple(dict.fromkeys(n for c in row.clinicians if c.name_visible and c.name
-                                     for n in [c.name.given_family or c.name.full] if n))
+                                     for n in [expected_clinician_name(c.name)] if n))
     live = [p for p in row.problems if p.pain_related and not p.negated]
     pain = (PainTruth.POSITIVE if any(p.visible for p in live)
             else PainTruth.NEGATIVE if not live else PainTruth.UNSCORED)

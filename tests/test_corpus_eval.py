@@ -234,3 +234,21 @@ def _first_image(path: Path) -> bytes:
     with pdfplumber.open(path) as doc:
         data: bytes = doc.pages[0].images[0]["stream"].get_data()
         return data
+
+
+# Regression: the ground truth's "full" name of a clinician without given/family parts carried its credential
+# ("Albert Davis, M. D."), so the right physician was scored as a wrong value.
+@pytest.mark.parametrize(("full", "found", "verdict"), [
+    ("Albert Davis, M. D.", "Albert Davis", Verdict.TP),
+    ("Albert Davis, M.D.", "Albert Davis", Verdict.TP),
+    ("Dr. Albert Davis", "Albert Davis", Verdict.TP),
+    ("Davis, Albert, MD", "Albert Davis", Verdict.TP),
+    ("Albert Davis, M. D.", "Tracy Davis", Verdict.WRONG),
+])
+def test_when_a_clinicians_full_name_carries_credentials_then_the_name_without_them_matches(
+        full: str, found: str, verdict: Verdict) -> None:
+    row = GroundTruth.model_validate({
+        "file": "xml/doc.xml", "html": "html/doc.html",
+        "clinicians": [{"role": "author", "name": {"full": full}, "name_visible": True}],
+    })
+    assert judge(row, _report(physician=found)).physician is verdict

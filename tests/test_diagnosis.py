@@ -199,3 +199,107 @@ def test_when_a_mention_is_found_then_its_evidence_points_at_the_words() -> None
 def test_when_an_abbreviation_is_defined_then_its_later_uses_link_to_the_long_form() -> None:
     mentions = _find("HPI: complex regional pain syndrome (CRPS) since 2019.\nAssessment: CRPS, stable.")
     assert [m.icd10 for m in mentions] == ["G90.50", "G90.50"]  # the definition "(CRPS)" is one mention
+
+
+# Regression: "Chest pain" under PROBLEMS (HL7 CCD) was not a lexicon term; the policy maps R07/R10/M54/M25.5/M79.6
+# to other_pain, so the common symptom-pain phrasings are lexicon terms.
+SYMPTOM_PAIN = [
+    ("Problems:\nChest pain (onset Apr 14, 2007)", "chest pain", "R07.9"),
+    ("Problems:\nAbdominal pain", "abdominal pain", "R10.9"),
+    ("Problems:\nLower abdominal pain", "abdominal pain", "R10.30"),
+    ("Problems:\nPelvic pain", "pelvic pain", "R10.20"),
+    ("Problems:\nNeck pain", "neck pain", "M54.2"),
+    ("Problems:\nBack pain", "back pain", "M54.9"),
+    ("Problems:\nLow back pain", "back pain", "M54.50"),  # the longer term wins
+    ("Problems:\nJoint pain", "joint pain", "M25.50"),
+    ("Problems:\nArthralgia", "arthralgia", "M25.50"),
+    ("Problems:\nLimb pain", "limb pain", "M79.609"),
+    ("Problems:\nKnee pain", "knee pain", "M25.569"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle", "code"), SYMPTOM_PAIN)
+def test_when_a_symptom_pain_is_listed_then_it_links_to_its_code_as_other_pain(text: str, needle: str,
+                                                                               code: str) -> None:
+    m = _one(text, needle)
+    assert (m.icd10, m.category, m.assertion) == (code, Category.OTHER_PAIN, Assertion.AFFIRMED)
+
+
+# Regression: a denial right after a title's colon ("ROS: denies chest pain") was taken by the BACKWARD list-style
+# cue (": denies", ": no"), which displaced the FORWARD one, so the symptom stayed affirmed.
+DENIED_AFTER_TITLE = [
+    ("ROS: denies chest pain", "chest pain"),
+    ("Review of Systems: No chest pain, no abdominal pain", "chest pain"),
+    ("Review of Systems: No chest pain, no abdominal pain", "abdominal pain"),
+    ("ROS: denies fever, chills, chest pain", "chest pain"),
+    ("ROS: denies migraines", "migraine"),
+    ("HPI: Patient denies chest pain.", "chest pain"),
+    ("ROS:\nChest pain: none.", "chest pain"),
+    ("Review of Systems:\nChest pain: denies\nFibromyalgia: yes", "chest pain"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle"), DENIED_AFTER_TITLE)
+def test_when_a_denial_follows_a_title_colon_then_the_pain_stays_negated(text: str, needle: str) -> None:
+    assert _one(text, needle).assertion is Assertion.NEGATED
+
+
+# Regression (CCD 1): "Diagnosis Age At Onset", a table header inside FAMILY HISTORY, opened a diagnoses section and
+# made the father's conditions the patient's.
+def test_when_a_diagnosis_table_header_is_in_family_history_then_relatives_conditions_stay_family() -> None:
+    m = _one("FAMILY HISTORY\nFather (deceased)\nDiagnosis Age At Onset\nMigraine 40\nPROBLEMS\nAsthma", "migraine")
+    assert (m.section, m.assertion) == ("family_history", Assertion.FAMILY)
+
+
+# Regression (EHR problem tables print "<SNOMED CT id> <display>"): a printed id of a mapped concept next to its own
+# display links to the map's ICD-10-CM code, even when the display is not a lexicon term.
+SNOMED_PRINTED = [
+    ("Problems\n29857009 Chest pain active December 12, 2016", "chest pain", "R07.9"),
+    ("Problems\n282743009 Malignant bone pain active", "malignant bone pain", "G89.3"),
+    ("Problems\nLow back pain 279039007 active", "low back pain", "M54.50"),
+    ("Problems\n57676002 Pain of joint (arthralgia)", "pain of joint", "M25.50"),
+    ("Problems\n278860009 - Chronic low back pain", "chronic low back pain", "M54.50"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle", "code"), SNOMED_PRINTED)
+def test_when_a_printed_snomed_id_sits_next_to_its_display_then_the_mapped_code_is_used(text: str, needle: str,
+                                                                                      code: str) -> None:
+    m = _one(text, needle)
+    assert (m.icd10, m.category, m.evidence[0].rule.startswith("printed_snomed:")) == (code, Category.OTHER_PAIN, True)
+
+
+SNOMED_NOT_USED = [
+    "Problems\n282743008 Malignant bone pain",  # check digit wrong
+    "Problems\n282743009 Bone metastasis",  # the id's concept is not the printed words
+    "Problems\nMalignant bone pain 22253000",  # words end with "pain", but the id (Pain) is not their concept
+    "Problems\n2.16.840.1.282743009 Malignant bone pain",  # part of an OID
+]
+
+
+@pytest.mark.parametrize("text", SNOMED_NOT_USED)
+def test_when_a_printed_snomed_id_is_invalid_or_not_next_to_its_display_then_it_is_not_used(text: str) -> None:
+    assert not any(m.evidence[0].rule.startswith("printed_snomed:") for m in _find(text))
+
+
+def test_when_an_icd10_code_and_a_snomed_id_are_both_printed_then_the_icd10_code_wins() -> None:
+    m = _one("Problems\nM54.16 Low back pain 279039007", "low back pain")
+    assert (m.icd10, m.evidence[0].rule) == ("M54.16", "printed_code")
+
+
+def test_when_a_printed_snomed_pain_is_in_family_history_then_it_stays_family() -> None:
+    assert _one("Family History:\n29857009 Chest pain", "chest pain").assertion is Assertion.FAMILY
+
+
+# Regression (discharge instructions): "Call your physician if you notice:\nAbdominal pain." became an affirmed pain
+# diagnosis. A symptom named in words is a mention only in diagnostic or complaint/history/exam sections.
+@pytest.mark.parametrize(("text", "found"), [
+    ("Instructions:\nCall your physician if you notice:\nAbdominal pain.", False),
+    ("Hospital Course\n4. For fever or onset of chest pain contact Emergency.", False),
+    ("HPI: presents with chest pain", True),
+    ("Problems:\nChest pain", True),
+    ("Instructions:\nR07.9 Chest pain", True),  # a printed code is a coded problem wherever it is printed
+])
+def test_when_a_symptom_pain_is_named_outside_diagnosis_or_complaint_sections_then_it_is_not_a_mention(
+        text: str, found: bool) -> None:
+    assert any(m.category is Category.OTHER_PAIN for m in _find(text)) is found

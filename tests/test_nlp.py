@@ -145,3 +145,24 @@ def test_when_a_rule_reads_lemmas_then_building_the_pipeline_fails_with_config_e
     with pytest.raises(ConfigError) as err:
         build_pipeline(context_path=path)
     assert "context_rules.json" in str(err.value)
+
+
+# Regression (CCD table header "Diagnosis Age At Onset" inside FAMILY HISTORY opened a diagnoses section): a one-word
+# title is a title only with a colon or alone on its line; longer titles keep starting a section wherever a line starts.
+ONE_WORD_TITLES = [
+    ("Family History\nDiagnosis Age At Onset\nDiabetes 40", SectionKind.FAMILY_HISTORY),
+    ("Family History:\nProblems of relatives include\nDiabetes", SectionKind.FAMILY_HISTORY),
+    ("Family History\nPlan was reviewed with the family\nDiabetes", SectionKind.FAMILY_HISTORY),
+    ("Family History\nDiagnosis\nDiabetes", SectionKind.DIAGNOSES),
+    ("Family History\nDiagnosis   \nDiabetes", SectionKind.DIAGNOSES),
+    ("Family History\nDiagnosis: Diabetes", SectionKind.DIAGNOSES),
+    ("Family History\nPROBLEMS\nDiabetes", SectionKind.PROBLEM_LIST),
+    ("Family History\nProblem List Diabetes", SectionKind.PROBLEM_LIST),  # two words: no colon needed
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), ONE_WORD_TITLES)
+def test_when_a_one_word_title_shares_its_line_without_a_colon_then_no_section_starts(text: str,
+                                                                                      kind: SectionKind) -> None:
+    doc = get_pipeline().parse(linear_text(text)).doc
+    assert section_of(doc, len(doc) - 1) is kind
