@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +22,9 @@ from pipeline.evaluate import Intake
 from pipeline.report import Report, render_text
 from pipeline.scoring import Label, Scores, load_labels, score
 from pipeline.types import Field, Payer, Status
+
+if TYPE_CHECKING:
+    from pipeline.store import Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
@@ -159,6 +166,109 @@ def eval_corpus(
     from flows.corpus_eval import RunOptions, evaluate_corpora
 
     evaluate_corpora(corpora, RunOptions(limit=limit, degrade=degrade, out=out, workers=workers), Console(), err)
+
+
+@app.command()
+def batch(
+    indir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of uploads (the inbox).")],
+    out: Annotated[Path, typer.Option(help="Write OUT/<file>.json, OUT/summary.csv and OUT/summary.html.")],
+    manifest: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                                  help="Intake CSV: file,patient_name,payer.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many pending uploads in this run.")] = 500,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address (default: DOCVERIFY_DASK_ADDRESS; "
+                                                  "unset: a thread pool on this machine).")] = None,
+) -> None:
+    """Verify every file of INDIR through the Prefect batch flow and write the reports and summaries.
+    Exit 0: every file has a report; 4: some failed on our side (see summary.csv)."""
+    from flows.batch import ManifestError, inbox_files, load_manifest, results_for, write_outputs
+    from flows.deploy import local_prefect_api
+    from flows.flows import batch_flow_for
+    from flows.tasks import open_store
+
+    try:
+        if manifest is not None:
+            load_manifest(manifest)  # a usage error before anything starts
+    except ManifestError as e:
+        err.print(f"[red]manifest invalid:[/red] {e.detail}", highlight=False)
+        raise typer.Exit(2) from None
+    files = inbox_files(indir)
+    store = open_store()
+    with local_prefect_api(), _batch_progress(store, files):
+        batch_flow_for(dask)(inbox=str(indir.resolve()), limit=limit,
+                             manifest=str(manifest.resolve()) if manifest else None)
+    results = results_for(store, files, owner="inbox")
+    counts = write_outputs(results, out)
+    table = Table(title=f"{len(results)} files")
+    table.add_column("status")
+    table.add_column("files", justify="right")
+    for status, n in sorted(counts.items()):
+        table.add_row(status, str(n))
+    Console().print(table)
+    if any(r.status not in {s.value for s in Status} for r in results):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _batch_progress(store: Store, files: list[Path]) -> AbstractContextManager[None]:
+    """A progress bar on a terminal (polls the store for finished uploads); nothing otherwise."""
+    from flows.batch import sha256_of
+    from pipeline.store import UploadState
+
+    if not err.is_terminal or not files:
+        return contextlib.nullcontext()
+    shas = {sha256_of(p) for p in files}
+
+    @contextlib.contextmanager
+    def run() -> Iterator[None]:
+        stop = threading.Event()
+        with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:
+            bar = progress.add_task("batch", total=len(shas))
+
+            def poll() -> None:
+                while not stop.wait(0.5):
+                    done = sum(1 for r in store.list_uploads(owner="inbox", limit=2**31)
+                               if r.sha256 in shas and r.state in (UploadState.DONE, UploadState.FAILED))
+                    progress.update(bar, completed=done)
+
+            thread = threading.Thread(target=poll, daemon=True)
+            thread.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                thread.join(2)
+
+    return run()
+
+
+@app.command()
+def serve(
+    inbox: Annotated[Path | None, typer.Option(file_okay=False, help="Inbox folder the scheduled batch ingests.")]
+    = None,
+) -> None:
+    """Serve the deployments: the batch on DOCVERIFY_BATCH_CRON (default every 15 min), the per-upload flow (the
+    upload API triggers it) and the reconciler every 60 s. Starts a local Prefect server if none is configured."""
+    from flows.deploy import local_prefect_api
+    from flows.deploy import serve as serve_deployments
+
+    with local_prefect_api() as url:
+        err.print(f"Prefect API: {url}", highlight=False, markup=False)
+        serve_deployments(str(inbox.resolve()) if inbox else None)
+
+
+@app.command()
+def reconcile(
+    stale_after: Annotated[float | None, typer.Option(help="Seconds of silence after which a PROCESSING upload "
+                                                            "is taken for lost (default 1200).")] = None,
+) -> None:
+    """Requeue uploads whose run crashed, vanished or went silent (run the next batch to process them)."""
+    from flows.deploy import local_prefect_api
+    from flows.reconcile import DEFAULT_STALE_S
+    from flows.reconcile import reconcile as reconcile_flow
+
+    with local_prefect_api():
+        counts = reconcile_flow(stale_after_s=stale_after if stale_after is not None else DEFAULT_STALE_S)
+    Console().print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing to do", markup=False)
 
 
 if __name__ == "__main__":

@@ -9,3 +9,25 @@ from pathlib import Path
 # Tesseract's OpenMP threads thrash on 2 cores; one thread per tesseract process (see extractors/ocr.py).
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+# --- Prefect (tests/test_flows.py, test_batch.py, test_reconcile.py, test_dask.py) -----------------------------------
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> object:
+    """A temporary Prefect server (SQLite in a temp dir), started once per session (~8 s): its API URL."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh docverify data dir (SQLite store and originals) for one test."""
+    monkeypatch.setenv("DOCVERIFY_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("DOCVERIFY_DATABASE_URL", raising=False)
+    return tmp_path / "var"

@@ -1,0 +1,114 @@
+"""Prefect flows: `verify_upload` (one upload, triggered per upload) and `batch_verify` (every pending upload, on a
+schedule or from `docverify batch`). Parameters and results are upload ids, counts and status codes only."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Any, cast
+
+from prefect import Flow, flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
+
+from flows.tasks import (
+    Outcome,
+    claim_task,
+    evaluate_task,
+    fail_task,
+    find_task,
+    open_store,
+    persist_task,
+    read_task,
+    verify_one_task,
+)
+from pipeline.errors import DocverifyError
+from pipeline.report import Report
+from pipeline.store import UploadState
+
+DASK_ADDRESS_ENV = "DOCVERIFY_DASK_ADDRESS"
+def _quoted[T](value: T) -> T:
+    """`value` wrapped so Prefect passes it through without walking it (a Document has thousands of words)."""
+    return cast(T, quote(value))
+
+
+def default_concurrency() -> int:
+    """Uploads verified at once per batch: DOCVERIFY_BATCH_CONCURRENCY, else one per core (reading runs in child
+    processes, one per upload in flight)."""
+    return max(1, int(os.environ.get("DOCVERIFY_BATCH_CONCURRENCY") or os.cpu_count() or 1))
+
+
+@flow(name="verify-upload", persist_result=False, log_prints=False)
+def verify_upload(upload_id: str) -> Outcome:
+    """Verify one stored upload: claim → load and read (bounded) → find → evaluate → persist.
+
+    A processing failure marks the upload FAILED with its code and fails the run (message: the code only)."""
+    if not claim_task(upload_id, flow_run.get_id()):
+        return Outcome.SKIPPED
+    try:
+        document_or_rejection = read_task(upload_id)
+        if isinstance(document_or_rejection, Report):
+            return persist_task(upload_id, _quoted(document_or_rejection))
+        findings = find_task(upload_id, _quoted(document_or_rejection))
+        report = evaluate_task(upload_id, _quoted(document_or_rejection), _quoted(findings))
+        return persist_task(upload_id, _quoted(report))
+    except DocverifyError as e:
+        fail_task(upload_id, e.code)
+        raise
+
+
+@flow(name="batch-verify", persist_result=False, log_prints=False,
+      task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=default_concurrency())))
+def batch_verify(inbox: str | None = None, limit: int = 500, manifest: str | None = None,
+                 owner: str = "inbox") -> dict[str, int]:
+    """Ingest the inbox folder (if given), then verify up to `limit` pending uploads with bounded concurrency;
+    returns counts by outcome (also written as a table artifact)."""
+    from flows.batch import ingest_inbox
+
+    if inbox:
+        ingest_inbox(inbox, manifest=manifest, owner=owner)
+    pending = [r.id for r in open_store().list_uploads(UploadState.PENDING, limit=limit)]
+    run_id = flow_run.get_id()
+    futures = [verify_one_task.submit(upload_id, run_id) for upload_id in pending]
+    counts = _collect(pending, futures, run_id)
+    _summary_artifact(counts)
+    get_run_logger().info("batch: %d uploads: %s", len(pending), dict(counts))
+    return dict(counts)
+
+
+def _collect(upload_ids: list[str], futures: list[PrefectFuture[Outcome]], run_id: str | None) -> Counter[str]:
+    """Counts by outcome; an upload whose task failed for good (after its retries) is marked FAILED with its code."""
+    counts: Counter[str] = Counter()
+    store = open_store()
+    for upload_id, future in zip(upload_ids, futures, strict=True):
+        try:
+            outcome = future.result()
+        except Exception as e:  # noqa: BLE001 - a failed or crashed task: recorded by code, never by message
+            code = e.code if isinstance(e, DocverifyError) else "internal_error"
+            record = store.get(upload_id)
+            if record is not None and record.state is UploadState.PROCESSING and record.run_id == run_id:
+                store.mark_failed(upload_id, code)
+            outcome = Outcome.FAILED
+        counts[Outcome(outcome).value] += 1
+    return counts
+
+
+def _summary_artifact(counts: Counter[str]) -> None:
+    """A table artifact of counts by outcome (ids and counts only, HOSTILE-INPUTS.md A3)."""
+    rows = [{"status": o.value, "uploads": counts.get(o.value, 0)} for o in Outcome]
+    rows.append({"status": "total", "uploads": sum(counts.values())})
+    create_table_artifact(rows, key="batch-summary", description="docverify batch: uploads by outcome")
+
+
+def batch_flow_for(dask_address: str | None = None) -> Flow[..., dict[str, int]]:
+    """`batch_verify` with its task runner: a DaskTaskRunner on `dask_address` (or DOCVERIFY_DASK_ADDRESS) when set,
+    else the default thread pool."""
+    address = dask_address or os.environ.get(DASK_ADDRESS_ENV)
+    if not address:
+        return batch_verify
+    from prefect_dask.task_runners import DaskTaskRunner
+
+    return batch_verify.with_options(task_runner=cast(Any, DaskTaskRunner(address=address)))

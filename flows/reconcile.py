@@ -1,0 +1,122 @@
+"""Nothing lost: find uploads stuck in PROCESSING whose run crashed, vanished or went silent, and requeue them.
+
+Why this is needed (HOSTILE-INPUTS.md A5, items 39–41): a killed flow-run process leaves its run Crashed only when a
+runner survives it; when the whole worker dies the run stays Running forever (PrefectHQ/prefect#16746). So the
+store's own clock decides too: an upload not updated for `stale_after_s` is taken for lost whatever Prefect says.
+The bound must exceed the longest legitimate silence: the per-document wall-clock cap (15 min) plus the parse.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import Counter
+from datetime import timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from prefect import flow, get_client, get_run_logger
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.objects import StateType
+from prefect.exceptions import ObjectNotFound
+
+from flows.tasks import open_store
+from pipeline.store import Store, UploadRecord, UploadState
+
+DEFAULT_STALE_S = float(os.environ.get("DOCVERIFY_RECONCILE_STALE_S") or 20 * 60)
+MAX_ATTEMPTS = 3  # an upload that loses its worker this often is failed, not requeued forever
+ACTOR = "reconciler"
+
+
+class RunVerdict(StrEnum):
+    """What the orchestrator says of the run that claimed an upload."""
+
+    ALIVE = "alive"  # scheduled, pending, running or paused
+    CRASHED = "crashed"
+    ENDED = "ended"  # completed, failed or cancelled, yet the upload was left PROCESSING
+    VANISHED = "vanished"  # the run id is unknown to the API
+    UNKNOWN = "unknown"  # no run id was recorded (claimed, then lost before the run id was written)
+
+
+def run_verdict(client: SyncPrefectClient, run_id: str | None) -> RunVerdict:
+    """The verdict on `run_id` (a flow run id)."""
+    if not run_id:
+        return RunVerdict.UNKNOWN
+    try:
+        run = client.read_flow_run(UUID(run_id))
+    except (ObjectNotFound, ValueError):
+        return RunVerdict.VANISHED
+    if run.state_type is StateType.CRASHED:
+        return RunVerdict.CRASHED
+    if run.state_type in (StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED):
+        return RunVerdict.ENDED
+    return RunVerdict.ALIVE
+
+
+def worker_dead(worker: str | None) -> bool:
+    """True when `worker` (host:pid, see flows.tasks.worker_id) is a process of this host that no longer runs —
+    a killed batch or flow-run process, known at once instead of after the silence bound."""
+    if not worker or ":" not in worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname()[:40] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def reconcile_once(store: Store, client: SyncPrefectClient, stale_after: timedelta,
+                   max_attempts: int = MAX_ATTEMPTS) -> tuple[Counter[str], list[str]]:
+    """Requeue (or, past `max_attempts`, fail) every lost PROCESSING upload; (counts by action, requeued ids)."""
+    stale = {r.id for r in store.stale_processing(stale_after)}
+    counts: Counter[str] = Counter()
+    requeued: list[str] = []
+    for record in store.list_uploads(UploadState.PROCESSING, limit=2**31):
+        verdict = run_verdict(client, record.run_id)
+        if verdict in (RunVerdict.ALIVE, RunVerdict.UNKNOWN) and worker_dead(record.worker):
+            verdict = RunVerdict.VANISHED
+        if verdict in (RunVerdict.ALIVE, RunVerdict.UNKNOWN) and record.id not in stale:
+            counts["in_progress"] += 1
+            continue
+        reason = "stale_processing" if verdict in (RunVerdict.ALIVE, RunVerdict.UNKNOWN) else f"run_{verdict.value}"
+        if _give_up(store, record, max_attempts):
+            counts["failed"] += 1
+        elif store.requeue(record.id, reason, actor=ACTOR):
+            counts["requeued"] += 1
+            requeued.append(record.id)
+    store.audit(actor=ACTOR, action="reconcile.run", upload_id=None,
+                outcome=f"requeued:{counts['requeued']}:failed:{counts['failed']}")
+    return counts, requeued
+
+
+def _give_up(store: Store, record: UploadRecord, max_attempts: int) -> bool:
+    if record.attempts < max_attempts:
+        return False
+    store.mark_failed(record.id, "attempts_exhausted", actor=ACTOR)
+    return True
+
+
+@flow(name="reconcile", persist_result=False, log_prints=False)
+def reconcile(stale_after_s: float = DEFAULT_STALE_S, max_attempts: int = MAX_ATTEMPTS,
+              resubmit: bool = False) -> dict[str, int]:
+    """Requeue uploads whose run crashed, vanished or went silent; with `resubmit`, start the per-upload deployment
+    for each (else the next batch takes them). Returns counts by action (ids and counts only)."""
+    store = open_store()
+    with get_client(sync_client=True) as client:
+        counts, requeued = reconcile_once(store, client, timedelta(seconds=stale_after_s), max_attempts)
+    if resubmit:
+        from flows.deploy import trigger_verify
+
+        for upload_id in requeued:
+            try:
+                trigger_verify(upload_id)
+                counts["resubmitted"] += 1
+            except ObjectNotFound:  # no per-upload deployment served: the next batch takes it
+                break
+    get_run_logger().info("reconcile: %s", dict(counts))
+    return dict(counts)

@@ -1,0 +1,302 @@
+"""The steps of verifying one stored upload, as plain functions and as Prefect tasks.
+
+PHI rule (HOSTILE-INPUTS.md A3): what Prefect records — parameters, results, state messages, logs — is upload ids,
+counts, field names and status codes only. Steps that carry document content (bytes, Document, Findings, Report)
+between them are tasks with `persist_result=False` and `cache_policy=NONE` (no result file, no input hashing), and
+their values are passed `quote`d so Prefect does not walk them. Errors are DocverifyErrors, whose messages hold
+codes, sizes and ids only; anything else is translated to `InternalError` by type name.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import State, TaskRun
+
+from flows.isolation import DEFAULT_BOUNDS, Bounds, read_bounded
+from pipeline import __version__
+from pipeline.errors import DocverifyError, RejectedUpload
+from pipeline.evaluate import Intake, evaluate, rejected_report
+from pipeline.intake import accept
+from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.policy import load_policy
+from pipeline.report import Report
+from pipeline.store import Store, StoreSettings, UploadRecord, UploadState
+from pipeline.types import Document, Findings, Status
+
+RETRIES = 2
+RETRY_DELAYS_S: list[float] = [5.0, 30.0]
+
+
+class Outcome(StrEnum):
+    """What happened to one upload in one run: a report status, or why there is no new report."""
+
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"
+    NEEDS_REVIEW = "needs_review"
+    REJECTED = "rejected"
+    FAILED = "failed"  # no report: processing failed (FAILED in the store, with its error code)
+    SKIPPED = "skipped"  # not claimed: another run has it, or it is already terminal
+
+    @classmethod
+    def of(cls, status: Status) -> Outcome:
+        return cls(status.value)
+
+
+class InternalError(DocverifyError):
+    """An unexpected error in our own code; carries the exception type only (messages may hold document text)."""
+
+    code = "internal_error"
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A claimed upload's record with its original bytes (PHI: never a Prefect parameter or persisted result)."""
+
+    record: UploadRecord
+    data: bytes
+
+
+# --- process-wide resources -----------------------------------------------------------------------------------
+
+
+@functools.cache
+def _store_for(database_url: str, data_dir: str) -> Store:
+    store = Store(StoreSettings.from_env())
+    store.migrate()
+    return store
+
+
+def open_store() -> Store:
+    """The process's Store for the configured database (built and migrated once per process and configuration)."""
+    settings = StoreSettings.from_env()
+    return _store_for(settings.database_url, str(settings.originals_dir))
+
+
+def worker_id() -> str:
+    """Who claims: host and process id (a token the store accepts)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+@functools.cache
+def pipeline_version() -> str:
+    """docverify's version plus a short hash of every model and rule-file version: a change adds a report version."""
+    from flows.verify import versions
+
+    digest = hashlib.sha256(json.dumps(versions(), sort_keys=True).encode()).hexdigest()[:12]
+    return f"{__version__}+{digest}"
+
+
+# spaCy/medspaCy components are not documented as thread-safe; the thread pool runs uploads concurrently, so the
+# parse is serialised per process (reading, the slow part, runs in child processes and stays concurrent).
+_NLP_LOCK = threading.Lock()
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Re-raise anything that is not a DocverifyError as InternalError(type name), without chaining its message."""
+    try:
+        yield
+    except DocverifyError:
+        raise
+    except Exception as e:  # noqa: BLE001 - translated at the boundary, by type only
+        raise InternalError(type(e).__name__) from None
+
+
+# --- plain steps (used by both flows) -------------------------------------------------------------------------
+
+
+def claim(store: Store, upload_id: str, run_id: str | None) -> bool:
+    """PENDING → PROCESSING for this run; False when it is not PENDING (another run has it, or it is terminal)."""
+    record = store.claim(upload_id, worker_id())
+    if record is None:
+        return False
+    if run_id:
+        store.set_run_id(upload_id, run_id)
+    return True
+
+
+def load(store: Store, upload_id: str) -> Loaded:
+    """The record and its original, verified against its sha256. Raises UnknownUpload, StoreIntegrityError."""
+    record = store.get(upload_id)
+    if record is None:
+        from pipeline.store import UnknownUpload
+
+        raise UnknownUpload(upload_id[:40])
+    return Loaded(record, store.read_original(upload_id))
+
+
+def intake_of(record: UploadRecord) -> Intake:
+    return Intake(patient_name=record.intake_patient_name, payer=record.payer)
+
+
+def read(loaded: Loaded, limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAULT_BOUNDS) -> Document | Report:
+    """The Document, read in a bounded child process; or the rejected report when the upload is unreadable.
+    Raises ProcessingTimeout, ResourceLimit, ReaderCrashed, OcrTimeout, OcrEngineError."""
+    from flows.verify import versions
+
+    data, record = loaded.data, loaded.record
+    try:
+        upload = accept(data, record.display_name, limits)
+        return read_bounded(data, upload, limits, bounds=bounds)
+    except RejectedUpload as e:
+        return rejected_report(e, sha256=record.sha256, media_type=record.media_type, size_bytes=record.size_bytes,
+                               payer=record.payer, versions=versions())
+
+
+def find(document: Document) -> Findings:
+    """People and diagnoses, from one parse (the NLP pipeline is built once per process)."""
+    from extractors.finders import find_all
+
+    with _NLP_LOCK:
+        return find_all(document, load_policy())
+
+
+def evaluate_upload(record: UploadRecord, document: Document, findings: Findings) -> Report:
+    """The report of a read document, against the upload's intake."""
+    from flows.verify import versions
+
+    return evaluate(document, findings, intake_of(record), load_policy(), versions())
+
+
+def persist(store: Store, upload_id: str, report: Report) -> Outcome:
+    """Save the report as the upload's next version (upload → DONE)."""
+    store.save_report(upload_id, report, pipeline_version())
+    return Outcome.of(report.status)
+
+
+def fail(store: Store, upload_id: str, error: DocverifyError) -> Outcome:
+    """Upload → FAILED with the error's code."""
+    store.mark_failed(upload_id, error.code)
+    return Outcome.FAILED
+
+
+def verify_claimed(store: Store, upload_id: str, bounds: Bounds = DEFAULT_BOUNDS) -> Outcome:
+    """All steps for one claimed upload: load → read (bounded) → find → evaluate → persist. Raises DocverifyError."""
+    loaded = load(store, upload_id)
+    read_result = read(loaded, bounds=bounds)
+    if isinstance(read_result, Report):
+        return persist(store, upload_id, read_result)
+    findings = find(read_result)
+    return persist(store, upload_id, evaluate_upload(loaded.record, read_result, findings))
+
+
+# --- retry policy ----------------------------------------------------------------------------------------------
+
+
+def is_retryable(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
+    """Prefect `retry_condition_fn`: retry only errors marked retryable (HOSTILE-INPUTS.md item 43)."""
+    try:
+        state.result(raise_on_failure=True)
+    except DocverifyError as e:
+        return e.retryable
+    except Exception:  # noqa: BLE001 - an untranslated error: not known to be transient
+        return False
+    return False
+
+
+# --- tasks of verify_upload (one step each) --------------------------------------------------------------------
+
+
+@task(name="claim", persist_result=False, cache_policy=NONE)
+def claim_task(upload_id: str, run_id: str | None) -> bool:
+    """Claim the upload for this run."""
+    with translated_errors():
+        claimed = claim(open_store(), upload_id, run_id)
+    get_run_logger().info("upload %s claimed=%s", upload_id, claimed)
+    return claimed
+
+
+@task(name="load-and-read", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS_S, retry_condition_fn=is_retryable,
+      persist_result=False, cache_policy=NONE)
+def read_task(upload_id: str) -> Document | Report:
+    """Load the original and read it in a bounded child process (PHI result: not persisted)."""
+    with translated_errors():
+        result = read(load(open_store(), upload_id))
+    if isinstance(result, Report):
+        get_run_logger().info("upload %s rejected: %s", upload_id, result.error.code if result.error else "?")
+    else:
+        get_run_logger().info("upload %s read: %d pages (%s)", upload_id, len(result.pages),
+                              ",".join(sorted({p.source.value for p in result.pages})))
+    return result
+
+
+@task(name="find", persist_result=False, cache_policy=NONE)
+def find_task(upload_id: str, document: Document) -> Findings:
+    """Find people and diagnoses (PHI result: not persisted)."""
+    with translated_errors():
+        findings = find(document)
+    get_run_logger().info("upload %s: %d people, %d diagnoses; patient %s, physician %s", upload_id,
+                          len(findings.people), len(findings.diagnoses),
+                          "found" if findings.patient.person else "absent",
+                          "found" if findings.physician.person else "absent")
+    return findings
+
+
+@task(name="evaluate", persist_result=False, cache_policy=NONE)
+def evaluate_task(upload_id: str, document: Document, findings: Findings) -> Report:
+    """Evaluate the findings into the report (PHI result: not persisted)."""
+    with translated_errors():
+        store = open_store()
+        record = store.get(upload_id)
+        if record is None:
+            from pipeline.store import UnknownUpload
+
+            raise UnknownUpload(upload_id[:40])
+        report = evaluate_upload(record, document, findings)
+    get_run_logger().info("upload %s evaluated: %s", upload_id, report.status.value)
+    return report
+
+
+@task(name="persist", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS_S, retry_condition_fn=is_retryable,
+      persist_result=False, cache_policy=NONE)
+def persist_task(upload_id: str, report: Report) -> Outcome:
+    """Save the report as the upload's next version."""
+    with translated_errors():
+        outcome = persist(open_store(), upload_id, report)
+    get_run_logger().info("upload %s saved: %s", upload_id, outcome.value)
+    return outcome
+
+
+@task(name="mark-failed", persist_result=False, cache_policy=NONE)
+def fail_task(upload_id: str, code: str) -> Outcome:
+    """Record a terminal processing failure by code."""
+    open_store().mark_failed(upload_id, code)
+    get_run_logger().warning("upload %s failed: %s", upload_id, code)
+    return Outcome.FAILED
+
+
+# --- the per-upload task of batch_verify (all steps inside: only the outcome leaves it) ---------------------------
+
+
+@task(name="verify-one", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS_S, retry_condition_fn=is_retryable,
+      persist_result=False, cache_policy=NONE)
+def verify_one_task(upload_id: str, run_id: str | None) -> Outcome:
+    """Claim (on the first attempt) and verify one upload; returns only its outcome. Raises DocverifyError."""
+    store = open_store()
+    with translated_errors():
+        record = store.get(upload_id)
+        # A retry of this task finds the upload still claimed by this run: go on without claiming again.
+        ours = (record is not None and record.state is UploadState.PROCESSING and record.worker == worker_id()
+                and record.run_id == run_id)
+        if not ours and not claim(store, upload_id, run_id):
+            get_run_logger().info("upload %s skipped: not pending", upload_id)
+            return Outcome.SKIPPED
+        outcome = verify_claimed(store, upload_id)
+    get_run_logger().info("upload %s: %s", upload_id, outcome.value)
+    return outcome
+
+
+UPLOAD_TERMINAL = (UploadState.DONE, UploadState.FAILED)

@@ -1,0 +1,124 @@
+"""The Prefect flows (flows/flows.py, flows/tasks.py) against a temporary Prefect server: the per-upload flow stores
+the same report `check` gives, retries only retryable errors, and records failures by code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.states import Completed, Failed
+
+from flows import flows as flows_module
+from flows.flows import verify_upload
+from flows.isolation import ProcessingTimeout
+from flows.tasks import Outcome, is_retryable, open_store, read_task
+from flows.verify import check_file
+from pipeline.errors import OcrTimeout, PdfEncrypted
+from pipeline.evaluate import Intake
+from pipeline.store import UploadState
+from pipeline.types import Payer
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "inputs"
+
+
+def _add(name: str, intake: Intake = Intake()) -> str:
+    data = (SAMPLES / name).read_bytes()
+    record, created = open_store().add_upload(data, owner="test", display_name=name, media_type="application/pdf",
+                                              intake=intake)
+    assert created
+    return record.id
+
+
+@pytest.mark.parametrize(("name", "intake", "outcome"), [
+    ("visit_note_crps.pdf", Intake("Mary-Kate O'Neil", Payer.COMMERCIAL), Outcome.COMPLETE),
+    ("visit_note_no_diagnosis.pdf", Intake(), Outcome.INCOMPLETE),
+    ("truncated.pdf", Intake(), Outcome.REJECTED),
+])
+def test_when_verify_upload_runs_then_the_stored_report_equals_checks(prefect_api, data_dir, name, intake,
+                                                                       outcome) -> None:
+    upload_id = _add(name, intake)
+    assert verify_upload(upload_id) is outcome
+    store = open_store()
+    record = store.get(upload_id)
+    assert record is not None and record.state is UploadState.DONE and record.run_id
+    stored = store.latest_report(upload_id)
+    assert stored is not None and stored.version == 1
+    assert stored.report().model_dump() == check_file(SAMPLES / name, intake).model_dump()
+
+
+def test_when_the_upload_is_not_pending_then_verify_upload_skips_it(prefect_api, data_dir) -> None:
+    upload_id = _add("problem_list_migraine.pdf")
+    assert verify_upload(upload_id) is not Outcome.SKIPPED
+    assert verify_upload(upload_id) is Outcome.SKIPPED
+    assert len(open_store().reports(upload_id)) == 1
+
+
+@pytest.mark.parametrize(("error", "runs", "code"), [
+    (ProcessingTimeout("test"), 1, "processing_timeout"),
+    (PdfEncrypted("test"), 1, "pdf_encrypted"),
+    (OcrTimeout("test"), 3, "ocr_timeout"),
+], ids=["permanent-timeout", "typed-permanent", "transient-ocr"])
+def test_when_reading_fails_then_only_retryable_errors_are_retried_and_the_upload_fails_by_code(
+        prefect_api, data_dir, monkeypatch, error, runs, code) -> None:
+    calls: list[str] = []
+
+    def failing_read(loaded, *args, **kwargs):
+        calls.append(loaded.record.id)
+        raise error
+
+    monkeypatch.setattr("flows.tasks.read", failing_read)
+    monkeypatch.setattr(flows_module, "read_task", read_task.with_options(retry_delay_seconds=0))
+    upload_id = _add("problem_list_migraine.pdf")
+    state = verify_upload(upload_id, return_state=True)
+    assert state.is_failed()
+    assert code in (state.message or "")
+    assert len(calls) == runs
+    record = open_store().get(upload_id)
+    assert record is not None and record.state is UploadState.FAILED and record.error_code == code
+
+
+@pytest.mark.parametrize(("state", "retry"), [
+    (Failed(data=OcrTimeout("x")), True),
+    (Failed(data=ProcessingTimeout("x")), False),
+    (Failed(data=ValueError("x")), False),
+    (Completed(data=None), False),
+])
+def test_when_a_task_fails_then_the_retry_condition_follows_retryable(state, retry) -> None:
+    assert is_retryable(None, None, state) is retry
+
+
+def test_when_the_flow_ran_then_prefect_holds_only_the_upload_id_as_parameter(prefect_api, data_dir) -> None:
+    upload_id = _add("problem_list_migraine.pdf", Intake("Zzcanary Qxj"))
+    state = verify_upload(upload_id, return_state=True)
+    with get_client(sync_client=True) as client:
+        run_filter = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        runs = client.read_flow_runs(flow_run_filter=run_filter)
+        task_runs = client.read_task_runs()
+    assert runs and runs[0].parameters == {"upload_id": upload_id}
+    assert all("Zzcanary" not in (t.state.message or "") for t in task_runs if t.state)
+
+
+@pytest.mark.parametrize(("cron_env", "cron"), [(None, "*/15 * * * *"), ("0 * * * *", "0 * * * *")])
+def test_when_serve_builds_its_deployments_then_schedules_and_names_are_configured(monkeypatch, cron_env,
+                                                                                   cron) -> None:
+    from flows.deploy import BATCH_CRON_ENV, RECONCILE_EVERY, deployments
+
+    if cron_env:
+        monkeypatch.setenv(BATCH_CRON_ENV, cron_env)
+    else:
+        monkeypatch.delenv(BATCH_CRON_ENV, raising=False)
+    batch, per_upload, reconciler = deployments(inbox="/srv/inbox")
+    assert (batch.name, per_upload.name, reconciler.name) == ("batch", "verify-upload", "reconcile")
+    assert [s.schedule.cron for s in batch.schedules] == [cron]
+    assert batch.parameters == {"inbox": "/srv/inbox"}
+    assert per_upload.schedules == [] and set(per_upload._parameter_openapi_schema.properties) == {"upload_id"}
+    assert [s.schedule.interval for s in reconciler.schedules] == [RECONCILE_EVERY]
+
+
+def test_when_a_prefect_api_is_configured_then_no_local_server_is_started(prefect_api) -> None:
+    from flows.deploy import local_prefect_api
+
+    with local_prefect_api(port=1) as url:  # port 1 would fail loudly if a server were started
+        assert url == prefect_api
