@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -55,7 +56,10 @@ def check_many(jobs: list[Job], workers: int | None = None) -> Iterator[Outcome]
         for job in jobs:
             yield _run(job)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_warm) as pool:
+    # forkserver, not fork: the caller may already run threads (Prefect's client, a test server), and forking a
+    # multi-threaded process can deadlock the child.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, initializer=_warm, mp_context=context) as pool:
         futures = [pool.submit(_run, job) for job in jobs]
         for fut in as_completed(futures):
             yield fut.result()
