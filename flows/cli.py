@@ -271,5 +271,23 @@ def reconcile(
     Console().print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing to do", markup=False)
 
 
+@app.command("eval-mtsamples")
+def eval_mtsamples(
+    corpus: Annotated[Path, typer.Option(help="The MTSamples CSV.")]
+    = Path("/work/shared/corpora/mtsamples/mtsamples.csv"),
+    labels: Annotated[Path | None, typer.Option(help="Label file (default: evaluation/mtsamples/labels.jsonl).")]
+    = None,
+    out: Annotated[Path | None, typer.Option(help="Write OUT/mtsamples-eval.json (codes and counts only).")] = None,
+) -> None:
+    """Score the pain-diagnosis decision on hand-labeled MTSamples notes. See evaluation/mtsamples/README.md."""
+    from flows.mtsamples_eval import DEFAULT_LABELS, evaluate_mtsamples
+
+    try:
+        evaluate_mtsamples(corpus, labels or DEFAULT_LABELS, out, Console())
+    except DocverifyError as e:
+        err.print(f"[red]{e.code}:[/red] {e}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 if __name__ == "__main__":
     app()
