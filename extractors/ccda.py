@@ -41,11 +41,11 @@ from typing import Literal
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
-import simple_icd_10_cm as cm
 import yaml
 from defusedxml import ElementTree as SafeET
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline import icd10cm
 from pipeline.errors import ConfigError, FileTooLarge, UnreadableFile, UnsafeXml, UnsupportedType
 from pipeline.intake import Upload, sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
@@ -703,9 +703,7 @@ def _format_icd10(code: str) -> str:
 
 
 def _icd_description(code: str | None) -> str | None:
-    if code and cm.is_valid_item(code):
-        return str(cm.get_description(code))
-    return None
+    return icd10cm.description(code) if code else None
 
 
 def _assertion(tree: _Tree, obs: Element) -> Assertion:

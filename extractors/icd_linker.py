@@ -1,8 +1,9 @@
 """Link a diagnosis mention to ICD-10-CM codes.
 
 scispaCy's candidate generation (character 3-gram TF-IDF, nearest neighbours by cosine), rebuilt on scikit-learn
-over the billable ICD-10-CM descriptions of simple_icd_10_cm plus the lexicon's terms and abbreviations. The lexicon
-outranks the table: its rows get `LEXICON_BOOST` when ranking (the reported score stays the plain cosine).
+over the billable ICD-10-CM descriptions (`pipeline.icd10cm`, read from simple_icd_10_cm's table) plus the lexicon's
+terms and abbreviations. The lexicon outranks the table: its rows get `LEXICON_BOOST` when ranking (the reported score
+stays the plain cosine).
 
 Index: built lazily once per process. Decision: the WHOLE billable table (~74k descriptions) is indexed, not a few
 chapters — mental-health and "other" diagnoses must link too so diagnoses[] is informative. Fitting it takes 2.4–3.8 s
@@ -32,11 +33,11 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import simple_icd_10_cm as cm
 import sklearn
 from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from pipeline import icd10cm
 from pipeline.policy import Lexicon, Policy, icd_table_version, is_valid_code, load_lexicon, load_policy
 from pipeline.types import Category
 
@@ -59,7 +60,7 @@ class Candidate:
 
 def describe(code: str) -> str | None:
     """The ICD-10-CM description of `code` (dots optional), None when the code is not in the table."""
-    return str(cm.get_description(code.strip().upper())) if is_valid_code(code) else None
+    return icd10cm.description(code) if is_valid_code(code) else None
 
 
 def with_dot(code: str) -> str:
@@ -86,9 +87,9 @@ _VECTORIZER = {"analyzer": "char_wb", "ngram_range": (3, 3), "lowercase": True}
 
 
 def index_cache_dir() -> Path:
-    """Where the fitted index is cached: `$XDG_CACHE_HOME/docverify`, else `~/.cache/docverify`."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "docverify"
+    """Where the fitted index is cached: `$XDG_CACHE_HOME/docverify`, else `~/.cache/docverify` (the directory of
+    the ICD-10-CM table cache, `pipeline.icd10cm.cache_dir`)."""
+    return icd10cm.cache_dir()
 
 
 def clear_index_cache(cache_dir: Path | None = None) -> int:
@@ -107,9 +108,8 @@ def _table_rows(lexicon: Lexicon) -> list[tuple[str, str, str]]:
         code = with_dot(entry.code)
         for term in (*entry.terms, *entry.abbreviations):
             rows.append((code, term, "lexicon"))
-    for code in cm.get_all_codes(True):
-        if "-" not in code and cm.is_category_or_subcategory(code) and cm.is_leaf(code):
-            rows.append((code, str(cm.get_description(code)), "icd10cm"))
+    for code in icd10cm.billable_codes():
+        rows.append((code, icd10cm.description(code) or "", "icd10cm"))
     return rows
 
 

@@ -27,6 +27,11 @@ Components, in order (see `build_pipeline`):
                        token and pattern, and made ConText cost 8–9 ms of a page; plain LOWER/ORTH values are
                        matched in C (~1 ms). The matches are the same.
 
+Import cost (issue 3, see benchmarks/README.md): `import medspacy` costs ~1 s of a fresh process because its
+`__init__` imports every component and, through `medspacy.util`, QuickUMLS → nltk → scipy.stats. Importing only the
+submodules used here (`medspacy.target_matcher`, `medspacy.section_detection`, `medspacy.context`) does not avoid it:
+Python runs the package's `__init__` first. So it is imported once, inside `build_pipeline`, not at module import.
+
 Owner note: `ParsedText.persons` must keep en_core_web_sm's PERSON entities whatever else is added.
 """
 

@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import simple_icd_10_cm as cm
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pipeline import icd10cm
 from pipeline.errors import ConfigError
 from pipeline.rulefiles import read_rule_file
 from pipeline.types import Category, Payer
@@ -36,23 +36,21 @@ def normalize_code(code: str) -> str:
 
 def is_valid_code(code: str) -> bool:
     """True when `code` (dots optional) is a category or subcategory of the installed ICD-10-CM table."""
-    c = code.strip().upper()
-    return bool(cm.is_valid_item(c)) and bool(cm.is_category_or_subcategory(c))
+    return icd10cm.is_valid(code)
 
 
 def icd_table_version() -> str:
-    """The installed simple_icd_10_cm data release (used to key caches and in report versions)."""
-    return str(getattr(cm, "_all_codes_package_file_name", "unknown"))
+    """The installed ICD-10-CM data release (used to key caches and in report versions)."""
+    return icd10cm.release()
 
 
 @functools.cache
 def _codes_by_length() -> dict[int, tuple[str, ...]]:
     """Every dotless category/subcategory code, grouped by length, sorted (for range expansion)."""
     out: dict[int, list[str]] = {}
-    for code in cm.get_all_codes(False):
-        if "-" in code or not cm.is_category_or_subcategory(code):
-            continue  # chapters ("1") and blocks ("F20-F29") are not codes
-        out.setdefault(len(code), []).append(code)
+    for code in icd10cm.codes():  # categories and subcategories only: chapters and blocks are not codes
+        dotless = normalize_code(code)
+        out.setdefault(len(dotless), []).append(dotless)
     return {n: tuple(sorted(v)) for n, v in out.items()}
 
 
