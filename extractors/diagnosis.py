@@ -9,7 +9,8 @@ Where mentions come from, strongest first:
      lexicon's. A printed ICD-10-CM code next to the words still wins over both. Precision first: an id whose
      neighbour is any other text is not used.
   3. A lexicon term or abbreviation found by medspaCy's TargetMatcher (rule "lexicon:<code>:<term|abbreviation>"),
-     refined by a side/limb word for CRPS/causalgia ("CRPS left arm" → G90.512).
+     refined by a side/limb word for CRPS/causalgia ("CRPS left arm" → G90.512). A pseudo-target (label
+     PSEUDO_TARGET, rules/context_rules.json: "bipolar cautery") displaces the term inside it and is never reported.
   4. A short form the document defines itself ("postherpetic neuralgia (PN)") for a lexicon term (rule
      "abbreviation:<code>").
   5. Linker fallback: in diagnosis-like sections only (diagnoses, problem list, assessment, PMH), list items that

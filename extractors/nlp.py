@@ -19,13 +19,21 @@ Components, in order (see `build_pipeline`):
                        ICD_CODE), stored in doc.spans["diagnoses"], NOT doc.ents, so spaCy's own entities (and the
                        name finder that reads PERSON) are untouched.
   medspacy_sectionizer  titles from rules/sections.yaml only, at the start of a line; a one-word title must also end
-                       with ":" or fill its line (`title_must_stand_alone`); no span attributes set (section effects
-                       are applied by the diagnosis finder, where they are documented and tested).
+                       with ":" or fill its line (`title_must_stand_alone`). Dictated notes (MTSamples style) run all
+                       sections into one line ("...pain.,INDICATION: , Sacroiliac joint pain.,COMPLICATIONS: , None."),
+                       so an ALL-CAPS title followed by ":" also starts a section mid-line (`keeps_section_match`);
+                       mixed-case titles keep the line-start rule ("the assessment: ..." in prose is no title). No span
+                       attributes set (section effects are applied by the diagnosis finder, where they are documented
+                       and tested).
   medspacy_context     medspaCy's packaged ConText rules minus the ones rules/context_rules.json excludes, plus ours.
                        Set-valued token patterns ({"LOWER": {"IN": [...]}}) are expanded into plain alternatives
                        before they reach spaCy's Matcher (see `_expand_in`): an IN predicate is a Python call per
                        token and pattern, and made ConText cost 8–9 ms of a page; plain LOWER/ORTH values are
                        matched in C (~1 ms). The matches are the same.
+
+Tokenizer: en_core_web_sm's rules keep dictation punctuation glued to words (",INDICATION", "DIAGNOSES:,1"), which
+hides titles and list numbers from every rule. `_dictation_tokenizer` splits a leading "," off a word and a ":" or
+":," between a word and what follows; nothing else changes.
 
 Import cost (issue 3, see benchmarks/README.md): `import medspacy` costs ~1 s of a fresh process because its
 `__init__` imports every component and, through `medspacy.util`, QuickUMLS → nltk → scipy.stats. Importing only the
@@ -41,6 +49,7 @@ import functools
 import itertools
 import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,6 +74,7 @@ CONTEXT_RULES_PATH = RULES_DIR / "context_rules.json"
 DIAGNOSIS_GROUP = "diagnoses"  # span group holding TargetMatcher results
 LABEL_DIAGNOSIS = "DIAGNOSIS"
 LABEL_CODE = "ICD_CODE"
+LABEL_PSEUDO = "PSEUDO_TARGET"  # rules/context_rules.json `pseudo_targets`: matched, never reported
 # A printed ICD-10-CM code: letter, digit, digit-or-A/B, then an optional dotted tail. Dotless long codes are not
 # recognised (too many false hits on lab values and ids); every hit is validated against the table later.
 ICD_CODE_REGEX = r"(?<![A-Za-z0-9.])[A-TV-Z][0-9][0-9AB](?:\.[0-9A-Z]{1,4})?(?![A-Za-z0-9])"
@@ -124,6 +134,16 @@ class ContextRuleSpec(BaseModel):
     max_scope: int | None = Field(default=None, ge=1)
 
 
+class PseudoTargetSpec(BaseModel):
+    """A phrase that holds a lexicon term but names something else ("bipolar cautery"): matched so that the longer
+    phrase wins over the term inside it; never a diagnosis."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    literal: str = Field(min_length=1)
+    pattern: list[dict[str, Any]] | None = None
+
+
 class ContextRulesFile(BaseModel):
     """rules/context_rules.json."""
 
@@ -132,6 +152,7 @@ class ContextRulesFile(BaseModel):
     version: Literal[1]
     comment: tuple[str, ...] = Field(default=(), alias="_comment")
     exclude_default_literals: frozenset[str]
+    pseudo_targets: tuple[PseudoTargetSpec, ...] = ()
     context_rules: tuple[ContextRuleSpec, ...]
 
 
@@ -213,6 +234,16 @@ _SENT_END = frozenset({".", "!", "?"})
 _SENT_ATTRS = [IS_SPACE, IS_LOWER, IS_PUNCT, IS_TITLE, IS_UPPER, IS_ALPHA]
 
 
+def _ends_sentence(tok: Any) -> bool:
+    """"." "!" "?" followed by white space, or a "," glued right after one (".," is a dictated paragraph break)."""
+    if tok.text in _SENT_END:
+        return bool(tok.whitespace_)
+    if tok.text != "," or tok.i == 0:
+        return False
+    prev = tok.doc[tok.i - 1]
+    return prev.text in _SENT_END and not prev.whitespace_
+
+
 @Language.component("docverify_sentences")
 def line_sentences(doc: Doc) -> Doc:
     """Sentence starts for clinical text: after ".", "!" or "?" followed by a capitalised word, and after a line break
@@ -223,8 +254,9 @@ def line_sentences(doc: Doc) -> Doc:
         return doc
     attrs = doc.to_array(_SENT_ATTRS).astype(bool)
     space, lower, punct, title, upper, alpha = (attrs[:, k] for k in range(len(_SENT_ATTRS)))
-    # "?CRPS" is a question mark cue, not a sentence end: only punctuation followed by white space ends one.
-    ender = np.fromiter((t.text in _SENT_END and bool(t.whitespace_) for t in doc), dtype=bool, count=n)
+    # "?CRPS" is a question mark cue, not a sentence end: only punctuation followed by white space ends one. A ","
+    # glued to a "." (".,INDICATION" / "pain.,2.") is a dictated paragraph break and ends one too.
+    ender = np.fromiter((_ends_sentence(t) for t in doc), dtype=bool, count=n)
     newline = space & np.fromiter(("\n" in t.text for t in doc), dtype=bool, count=n)
     # prev_end[i]: the last non-space token before i ended a sentence (space tokens carry the state over).
     idx = np.where(~space, np.arange(n), -1)
@@ -250,10 +282,13 @@ def _token_pattern(nlp: Language, phrase: str, attr: str) -> list[dict[str, Any]
     return [{attr: t.lower_ if attr == "LOWER" else t.text} for t in nlp.tokenizer(phrase) if not t.is_space]
 
 
-def _target_rules(nlp: Language, lexicon: Lexicon) -> list[Any]:
+def _target_rules(nlp: Language, lexicon: Lexicon, pseudo: Sequence[PseudoTargetSpec] = ()) -> list[Any]:
     from medspacy.target_matcher import TargetRule
 
-    rules: list[Any] = []
+    # Pseudo-targets first: the TargetMatcher keeps the longest of overlapping matches, so "bipolar cautery" (label
+    # PSEUDO_TARGET) displaces the lexicon's "bipolar" inside it.
+    rules: list[Any] = [TargetRule(p.literal, LABEL_PSEUDO, metadata={"form": "pseudo"},
+                                   pattern=p.pattern or _token_pattern(nlp, p.literal, "LOWER")) for p in pseudo]
     for i, entry in enumerate(lexicon.entries):
         for term in entry.terms:
             meta = {"code": entry.code, "entry": i, "form": "term"}
@@ -291,6 +326,45 @@ def _section_rules(nlp: Language, sections: SectionsFile) -> list[Any]:
         else:
             out.append(SectionRule(spec.title, spec.kind.value, pattern=[*words, {"ORTH": ":", "OP": "?"}]))
     return out
+
+
+# Dictation punctuation (see the module docstring): a "," opening a word (",INDICATION", ",1"), a "," glued after
+# punctuation or between a word and a number ("pain.,INDICATION", "DIAGNOSES,1"), and a ":" glued to a following ","
+# ("DIAGNOSES:,1" → DIAGNOSES : , 1).
+_DICTATION_PREFIXES = (r",(?=[A-Za-z0-9])",)
+_DICTATION_INFIXES = (r"(?<=[A-Za-z]):(?=,)", r"(?<=[.:;!?]),(?=[A-Za-z0-9])", r"(?<=[A-Za-z]),(?=[0-9])")
+
+
+def _dictation_tokenizer(nlp: Language) -> None:
+    """Add the dictation prefix and infixes to `nlp`'s tokenizer (in place; the model's own rules are kept)."""
+    from spacy.util import compile_infix_regex, compile_prefix_regex
+
+    prefixes = [*_DICTATION_PREFIXES, *(nlp.Defaults.prefixes or ())]
+    infixes = [*(nlp.Defaults.infixes or ()), *_DICTATION_INFIXES]
+    tokenizer: Any = nlp.tokenizer  # a spacy.tokenizer.Tokenizer (typed as any callable on Language)
+    tokenizer.prefix_search = compile_prefix_regex(prefixes).search
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+
+
+def _is_all_caps_title(doc: Doc, start: int, end: int) -> bool:
+    words = [t for t in doc[start:end] if t.is_alpha]
+    return bool(words) and all(t.is_upper for t in words) and any(len(t) > 1 for t in words)
+
+
+def keeps_section_match(doc: Doc, start: int, end: int, newline: re.Pattern[str]) -> bool:
+    """Whether a title match doc[start:end] starts a section: at the start of a line always; mid-line only when it is
+    written in capitals and followed by ":" (dictation: "...pain.,INDICATION: , ..."), or, for a title of two or more
+    words, by "," ("POSTOPERATIVE DIAGNOSES,1. ..."). A mixed-case title mid-line is prose ("the assessment: ...")."""
+    if start == 0 or newline.search(doc[start - 1].text_with_ws) is not None:
+        return True
+    has_colon = any(t.text == ":" for t in doc[start:end])
+    title_end = end - 1 if has_colon else end
+    if not _is_all_caps_title(doc, start, title_end):
+        return False
+    if has_colon:
+        return True
+    words = sum(1 for t in doc[start:title_end] if t.is_alpha)
+    return words >= 2 and end < len(doc) and doc[end].text == ","
 
 
 MAX_IN_EXPANSION = 256  # a pattern whose IN-sets multiply to more alternatives than this is left as it is
@@ -373,17 +447,23 @@ def build_pipeline(lexicon: Lexicon | None = None, sections_path: Path = SECTION
     context = load_context_rules(context_path)
 
     nlp = spacy.load(model_path(), exclude=list(EXCLUDED_COMPONENTS))
+    _dictation_tokenizer(nlp)
     nlp.add_pipe("docverify_sentences", first=True)
     nlp.add_pipe("abbreviation_detector")
     matcher: Any = nlp.add_pipe("medspacy_target_matcher",
                            config={"result_type": "group", "span_group_name": DIAGNOSIS_GROUP})
-    target_rules = _target_rules(nlp, lex)
+    target_rules = _target_rules(nlp, lex, context.pseudo_targets)
     _check_no_tagger_attrs(target_rules, "pain lexicon")
     matcher.add(target_rules)
     sectionizer: Any = nlp.add_pipe("medspacy_sectionizer",
                                config={"rules": None, "require_start_line": True, "span_attrs": None,
                                        "input_span_type": "group", "span_group_name": DIAGNOSIS_GROUP})
     sectionizer.add(_section_rules(nlp, sections))
+    # medspaCy's start-line filter is all or nothing; ours also keeps ALL-CAPS dictation titles mid-line
+    # (`keeps_section_match`). __call__ reads the filter through the instance, so this replaces it for this one.
+    newline: re.Pattern[str] = sectionizer.newline_pattern
+    sectionizer.filter_start_lines = lambda doc, matches: [
+        m for m in matches if keeps_section_match(doc, m[1], m[2], newline)]
     ctx: Any = nlp.add_pipe("medspacy_context",
                        config={"rules": None, "input_span_type": "group", "span_group_name": DIAGNOSIS_GROUP,
                                # a cue inside a diagnosis term is part of it: "migraine without aura" is not negated

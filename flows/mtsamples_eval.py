@@ -52,6 +52,12 @@ DEFAULT_CORPUS = Path("/work/shared/corpora/mtsamples/mtsamples.csv")
 DEFAULT_LABELS = Path(__file__).resolve().parent.parent / "evaluation" / "mtsamples" / "labels.jsonl"
 SPECIALTIES: tuple[str, ...] = ("Pain Management", "Neurology")
 PER_SPECIALTY = 25
+# Held-out split (evaluation/mtsamples/README.md "after"): rules are developed on DEV and TEST is run once at the end.
+SUBSETS: dict[str, frozenset[str]] = {
+    "dev": frozenset({"Pain Management"}),
+    "test": frozenset({"Neurology"}),
+    "all": frozenset(SPECIALTIES),
+}
 ID_PREFIX_CHARS = 200  # the id hashes this many leading characters of the stripped transcription
 
 # Layout of the synthetic text-layer page: one word box per whitespace-separated word, in PDF points.
@@ -531,14 +537,25 @@ def print_scores(scores: Scores, console: Console) -> None:
         console.print(detail)
 
 
-def evaluate_mtsamples(corpus: Path, labels_path: Path, out: Path | None, console: Console) -> Scores:
-    """Select the notes, check them against the labels, predict, score, print and (with `out`) write
-    OUT/mtsamples-eval.json. Raises ConfigError (LabelError) when the corpus or labels are unusable or disagree."""
+def labels_in_subset(labels: Sequence[NoteLabel], subset: str) -> tuple[NoteLabel, ...]:
+    """The labels of one split: "dev" (Pain Management), "test" (Neurology) or "all". Raises LabelError otherwise."""
+    specialties = SUBSETS.get(subset)
+    if specialties is None:
+        raise LabelError(f"unknown subset {subset!r}; use one of {', '.join(sorted(SUBSETS))}")
+    return tuple(lab for lab in labels if lab.specialty in specialties)
+
+
+def evaluate_mtsamples(corpus: Path, labels_path: Path, out: Path | None, console: Console,
+                       subset: str = "all") -> Scores:
+    """Select the notes, check them against the labels, predict the notes of `subset` (see `SUBSETS`), score, print
+    and (with `out`) write OUT/mtsamples-eval.json. Raises ConfigError (LabelError) when the corpus or labels are
+    unusable or disagree, or the subset is unknown."""
     policy = load_policy()
-    labels = load_labels(labels_path)
-    problems = label_problems(labels, policy)
+    all_labels = load_labels(labels_path)
+    problems = label_problems(all_labels, policy)
     if problems:
         raise LabelError("; ".join(problems[:5]))
+    labels = labels_in_subset(all_labels, subset)
     notes = {n.id: n for n in select_notes(read_corpus(corpus))}
     unknown = [lab.id for lab in labels if lab.id not in notes]
     if unknown:
@@ -550,3 +567,28 @@ def evaluate_mtsamples(corpus: Path, labels_path: Path, out: Path | None, consol
         out.mkdir(parents=True, exist_ok=True)
         (out / "mtsamples-eval.json").write_text(json.dumps(scores.to_json(), indent=2) + "\n", encoding="utf-8")
     return scores
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m flows.mtsamples_eval [--subset dev|test|all] [--out DIR]`; returns the exit status (2 on a label
+    or corpus problem)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m flows.mtsamples_eval",
+                                 description="Score hand-labeled MTSamples notes.")
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--labels", type=Path, default=DEFAULT_LABELS)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--subset", choices=sorted(SUBSETS), default="all",
+                    help="dev = Pain Management, test = Neurology (held out), all = both")
+    args = ap.parse_args(argv)
+    try:
+        evaluate_mtsamples(args.corpus, args.labels, args.out, Console(), subset=args.subset)
+    except ConfigError as e:
+        print(f"{e.code}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

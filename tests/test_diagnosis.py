@@ -8,7 +8,7 @@ from fakes import linear_text
 from extractors.diagnosis import find_diagnoses
 from extractors.nlp import get_pipeline
 from pipeline.policy import load_policy
-from pipeline.types import Assertion, Category, DiagnosisMention
+from pipeline.types import Assertion, Category, DiagnosisMention, SectionKind
 
 
 def _find(text: str, confidence: float = 1.0) -> tuple[DiagnosisMention, ...]:
@@ -303,3 +303,49 @@ def test_when_a_printed_snomed_pain_is_in_family_history_then_it_stays_family() 
 def test_when_a_symptom_pain_is_named_outside_diagnosis_or_complaint_sections_then_it_is_not_a_mention(
         text: str, found: bool) -> None:
     assert any(m.category is Category.OTHER_PAIN for m in _find(text)) is found
+
+
+# Regressions from evaluation/mtsamples (DEV half): missing terms and words read as the wrong condition.
+DICTATION_LEXICON = [
+    ("PREOPERATIVE DIAGNOSES,1. EMG-proven left carpal tunnel syndrome.", "carpal", "G56.02",
+     Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: carpal tunnel syndrome", "carpal", "G56.00", Category.NEUROPATHIC_PAIN),
+    ("Diagnoses: bilateral carpal tunnel syndrome", "carpal", "G56.03", Category.NEUROPATHIC_PAIN),
+    ("POSTOPERATIVE DIAGNOSIS: , Severe post thoracotomy pain.", "thoracotomy", "G89.12", Category.OTHER_PAIN),
+    ("Diagnoses: chronic post-thoracotomy pain", "thoracotomy", "G89.22", Category.OTHER_PAIN),
+    ("DIAGNOSES:,1. Cervical dystonia.,2. Post cervical laminectomy pain syndrome.", "laminectomy", "M96.1",
+     Category.OTHER_PAIN),
+    ("Diagnoses: radiculopathy with history of post laminectomy pain", "laminectomy", "M96.1", Category.OTHER_PAIN),
+    ("Diagnoses: failed back surgery syndrome", "failed", "M96.1", Category.OTHER_PAIN),
+]
+
+
+@pytest.mark.parametrize(("text", "needle", "code", "category"), DICTATION_LEXICON)
+def test_when_a_dictated_note_names_a_post_procedural_or_entrapment_pain_then_it_links_to_its_code(
+        text: str, needle: str, code: str, category: Category) -> None:
+    m = _one(text, needle)
+    assert (m.icd10, m.category, m.assertion) == (code, category, Assertion.AFFIRMED)
+
+
+def test_when_an_indication_names_sacroiliac_joint_pain_then_it_is_no_pain_diagnosis() -> None:
+    found = _find("PROCEDURE: , Lateral branch block.,INDICATION: , Sacroiliac joint pain.,COMPLICATIONS: , None.")
+    assert [(m.icd10, m.category, m.section) for m in found] == [("M53.3", Category.OTHER, SectionKind.OTHER)]
+
+
+def test_when_a_headache_is_under_an_inline_findings_title_then_it_is_not_a_diagnosis_mention() -> None:
+    found = _find("POSTOPERATIVE DIAGNOSIS: , Intracerebral hematoma.,FINDINGS: , Hematoma with a history of "
+                  "significant headache.")
+    assert not any(m.icd10 == "R51.9" for m in found)
+
+
+def test_when_a_consent_discussion_lists_headache_in_a_procedure_section_then_no_headache_diagnosis() -> None:
+    found = _find("PREOPERATIVE DIAGNOSIS: , Lumbar radiculopathy.,DETAILS OF THE PROCEDURE: , Risks discussed "
+                  "including post-dural puncture headache.")
+    assert [(m.icd10, m.section) for m in found] == [("M54.16", SectionKind.DIAGNOSES)]
+
+
+def test_when_an_operative_note_uses_bipolar_cautery_then_no_bipolar_disorder_is_found() -> None:
+    found = _find("PROCEDURE: , Craniotomy.,DESCRIPTION: , Hemostasis was obtained with bipolar cautery; the "
+                  "bipolar forceps were used.")
+    assert not any(m.icd10.startswith("F31") for m in found)
+    assert _one("Past Medical History: bipolar disorder", "bipolar").icd10 == "F31.9"

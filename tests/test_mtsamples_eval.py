@@ -10,10 +10,12 @@ from flows.mtsamples_eval import (
     CorpusRow,
     LabeledDiagnosis,
     LabeledMention,
+    LabelError,
     NoteLabel,
     PredictedMention,
     Prediction,
     label_problems,
+    labels_in_subset,
     load_labels,
     note_id,
     read_corpus,
@@ -182,3 +184,19 @@ def test_when_the_corpus_is_present_then_the_selection_reproduces_the_labeled_id
     notes = select_notes(read_corpus(DEFAULT_CORPUS))
     assert [n.id for n in notes] == [lab.id for lab in labels]
     assert [n.row for n in notes] == [lab.row for lab in labels]
+
+
+SUBSET_SIZES = [("dev", "Pain Management", 25), ("test", "Neurology", 25), ("all", None, 50)]
+
+
+@pytest.mark.parametrize(("subset", "specialty", "size"), SUBSET_SIZES)
+def test_when_a_subset_is_chosen_then_only_its_specialty_is_scored(subset: str, specialty: str | None,
+                                                                   size: int) -> None:
+    chosen = labels_in_subset(load_labels(DEFAULT_LABELS), subset)
+    assert len(chosen) == size
+    assert specialty is None or {lab.specialty for lab in chosen} == {specialty}
+
+
+def test_when_an_unknown_subset_is_chosen_then_label_error_names_it() -> None:
+    with pytest.raises(LabelError, match="heldout"):
+        labels_in_subset(load_labels(DEFAULT_LABELS), "heldout")

@@ -166,3 +166,53 @@ def test_when_a_one_word_title_shares_its_line_without_a_colon_then_no_section_s
                                                                                       kind: SectionKind) -> None:
     doc = get_pipeline().parse(linear_text(text)).doc
     assert section_of(doc, len(doc) - 1) is kind
+
+
+# Dictated notes (MTSamples style) run every section into one line: "...pain.,INDICATION: , ...".
+DICTATED_TITLES = [
+    ("PROCEDURE: , Block.,INDICATION: , Sacroiliac joint pain.", "Sacroiliac", SectionKind.OTHER),
+    ("HISTORY:, headaches.,IMPRESSION: , Migraine.", "Migraine", SectionKind.ASSESSMENT),
+    ("HISTORY:, headaches.,PROBLEMS/DIAGNOSES:,1. Migraine.", "Migraine", SectionKind.DIAGNOSES),
+    ("Seen today. POSTOPERATIVE DIAGNOSIS: , Lumbar radiculopathy.", "radiculopathy", SectionKind.DIAGNOSES),
+    ("PREOPERATIVE DIAGNOSES,1. Radiculopathy.,POSTOPERATIVE DIAGNOSES,1. Neuralgia.", "Neuralgia",
+     SectionKind.DIAGNOSES),
+    ("POSTOPERATIVE DIAGNOSIS: , Hematoma.,FINDINGS: , Headache for weeks.", "Headache", SectionKind.OTHER),
+    ("DIAGNOSES: , Migraine.,ESTIMATED BLOOD LOSS: , Minimal pain.", "Minimal", SectionKind.OTHER),
+]
+
+
+@pytest.mark.parametrize(("text", "word", "kind"), DICTATED_TITLES)
+def test_when_an_all_caps_title_with_a_colon_is_mid_line_then_it_starts_a_section(text: str, word: str,
+                                                                                  kind: SectionKind) -> None:
+    doc = get_pipeline().parse(linear_text(text)).doc
+    token = next(t for t in doc if t.text == word)
+    assert section_of(doc, token.i) is kind
+
+
+MID_LINE_PROSE = [
+    "Patient seen today. We reviewed the assessment: migraine is stable.",
+    "Patient seen today. The Impression: migraine.",
+    "Patient seen today. Findings: migraine.",
+]
+
+
+@pytest.mark.parametrize("text", MID_LINE_PROSE)
+def test_when_a_mixed_case_title_is_mid_line_then_no_section_starts(text: str) -> None:
+    doc = get_pipeline().parse(linear_text(text)).doc
+    assert section_of(doc, len(doc) - 2) is None
+
+
+def test_when_dictation_glues_commas_to_titles_then_tokens_split_and_sentences_break() -> None:
+    doc = get_pipeline().parse(linear_text("DIAGNOSES:,1. Dystonia.,2. Neck pain.,INDICATION: , Pain.")).doc
+    words = [t.text for t in doc]
+    assert words[:4] == ["DIAGNOSES", ":", ",", "1"]
+    assert "INDICATION" in words and "2" in words
+    assert any(s.text.startswith("INDICATION") for s in doc.sents)
+
+
+def test_when_bipolar_names_a_device_then_the_pseudo_target_displaces_bipolar_disorder() -> None:
+    spans = get_pipeline().parse(linear_text("Hemostasis with bipolar cautery and bipolar forceps. PMH: bipolar")) \
+        .diagnosis_spans
+    labels = [(s.text.lower(), s.label_) for s in spans]
+    assert labels == [("bipolar cautery", "PSEUDO_TARGET"), ("bipolar forceps", "PSEUDO_TARGET"),
+                      ("bipolar", "DIAGNOSIS")]
