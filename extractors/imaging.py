@@ -449,6 +449,43 @@ def invert_dark_regions(gray: Image.Image) -> tuple[Image.Image, tuple[DarkRegio
     return Image.fromarray(out, "L"), tuple(located.region for located in found)
 
 
+# Shaded fills: dark text on a mid-grey table cell or band ("Patient" in the grey label column of a rendered C-CDA
+# header). Tesseract binarises with one global Otsu threshold and its page layout analysis then drops such cells
+# whole, label and all, even when the text is crisp. The local background is estimated by a grey-level closing (max
+# then min filter) of a copy reduced to ~_SHADE_CELL_PX cells: a window wider than any letter stroke sees the fill
+# around the letters, not the letters. Where that background is a light-to-mid grey clearly darker than the paper,
+# each pixel is divided by it, so the fill turns paper-white and the text keeps its contrast. Darker fills are the
+# light-on-dark regions that `invert_dark_regions` handles; they are left alone.
+_SHADE_CELL_PX = 4  # px of the page per cell of the reduced copy
+_SHADE_WINDOW_PX = 36  # px: closing window, wider than the strokes of bold body text up to ~300 dpi
+_SHADE_MIN_DELTA = 20.0  # a fill at least this much darker than the paper is shaded
+_SHADE_MIN_SHARE = 0.005  # share of the page that must be shaded before anything is done
+DARKEST_SHADE = float(DARK_REGION)  # fills darker than this are not shading but dark regions
+
+
+def flatten_shading(gray: Image.Image) -> tuple[Image.Image, float]:
+    """`gray` with shaded (mid-grey) fills turned to the paper's tone and the share (0..1) of the page that was shaded.
+
+    Returns the input image itself and 0.0 when under _SHADE_MIN_SHARE of the page is shaded (most pages), so a
+    plain page reaches tesseract unchanged. The shaded mask is eroded by one cell: the one-cell rim that reduction
+    leaves around a dark bar or a scanner's black margin is not a fill. Pixels do not move, so boxes need no mapping.
+    """
+    f = max(1, round(_SHADE_CELL_PX * max(gray.width, gray.height) / 2200))  # ~4 px cells on a 200-dpi letter page
+    small = gray.reduce(f) if f > 1 else gray
+    k = max(3, round(_SHADE_WINDOW_PX / f) | 1)  # odd window, in cells
+    closed = np.asarray(small.filter(ImageFilter.MaxFilter(k)).filter(ImageFilter.MinFilter(k)), dtype=np.float32)
+    paper = float(np.median(closed))
+    cells = _erode((closed < paper - _SHADE_MIN_DELTA) & (closed >= DARKEST_SHADE))
+    share = float(cells.mean())
+    if share < _SHADE_MIN_SHARE:
+        return gray, 0.0
+    gain_cells = np.where(cells, paper / np.maximum(closed, 1.0), 1.0).astype(np.float32)
+    # Each cell's gain covers its own f x f pixels (nearest): the fill's edge is a cell edge already.
+    gain = np.asarray(Image.fromarray(gain_cells, "F").resize(gray.size, Image.Resampling.NEAREST), dtype=np.float32)
+    arr = np.asarray(gray, dtype=np.float32)
+    return Image.fromarray(np.clip(arr * gain, 0, 255).astype(np.uint8), "L"), share
+
+
 def stretch_contrast(gray: Image.Image, min_spread: int = 150) -> Image.Image | None:
     """A contrast-stretched copy when the 1st..99th percentile spread is below `min_spread` (dim photos), else None."""
     arr = np.asarray(gray)

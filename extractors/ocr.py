@@ -220,6 +220,11 @@ def prepare(image: Image.Image, engine: OcrEngine, limits: Limits = DEFAULT_LIMI
     gray, regions = imaging.invert_dark_regions(gray)
     if regions:
         steps.append(f"inverted {len(regions)} dark region{'s' if len(regions) > 1 else ''}")
+    # Dark text on grey table cells and bands: tesseract's global threshold and layout analysis drop such cells whole
+    # (the "Patient" label of a shaded header column). After the inversion, so inverted bars are paper by now.
+    gray, shaded = imaging.flatten_shading(gray)
+    if shaded:
+        steps.append(f"flattened shading ({shaded:.0%} of the page)")
     to_original = IDENTITY
     if imaging.ink_share(gray) >= OSD_MIN_INK:
         probe = gray

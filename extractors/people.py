@@ -352,7 +352,11 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                 first_cue = m.cue_re.search(nxt)
                 if first_cue is not None and _cues_on(nxt, m):
                     nxt_end = next_line.start + first_cue.start()  # "DAVIS Albert Dr, Performer: DAVIS Tracy"
-                span = _name_run(text, next_line.start, nxt_end, rules, m)
+                nxt_start = next_line.start
+                use_next = m.name_use_re.match(text, nxt_start, nxt_end) if m.name_use_re is not None else None
+                if use_next is not None:
+                    nxt_start = use_next.end()  # "Patient⏎Legal: Jane DOE": label and value in different OCR lines
+                span = _name_run(text, nxt_start, nxt_end, rules, m)
                 if span is not None:
                     used_next = not _cues_on(nxt, m)  # a line holding further labels is still read for them
                     why += " (value on the next line)"

@@ -356,3 +356,33 @@ def test_when_page_is_skewed_then_estimate_finds_the_correcting_angle(angle: flo
 @pytest.mark.parametrize("image", [text_image(), Image.new("L", (500, 500), 255)])
 def test_when_page_is_straight_or_blank_then_no_deskew(image: Image.Image) -> None:
     assert imaging.estimate_skew(image) == 0.0
+
+
+# --- Shaded fills: dark text on grey table cells -----------------------------------------------------------------
+
+def _cell_page(fill: int, text_tone: int = 30) -> Image.Image:
+    """A 200-dpi-like strip: white paper, one filled cell (x 100..500, y 100..300) holding a dark word."""
+    im = Image.new("L", (1700, 400), 250)
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((100, 100, 500, 300), fill=fill)
+    draw.text((140, 170), "Patient", fill=text_tone, font=ImageFont.load_default(size=40))
+    draw.text((700, 170), "Legal: Eve BETTERHALF", fill=text_tone, font=ImageFont.load_default(size=40))
+    return im
+
+
+def test_when_a_label_sits_in_a_grey_table_cell_then_the_fill_turns_paper_white_and_the_text_stays_dark() -> None:
+    flat, share = imaging.flatten_shading(_cell_page(fill=200))
+    arr = np.asarray(flat)
+    assert share > 0.05
+    assert np.median(arr[110:160, 110:490]) >= 240  # the fill, above the word
+    assert np.percentile(arr[160:230, 130:480], 1) <= 60  # the word's strokes
+
+
+@pytest.mark.parametrize("image", [
+    _cell_page(fill=250),  # no shading at all
+    _cell_page(fill=60, text_tone=240),  # a dark bar with light text: `invert_dark_regions` handles it
+    fakes.text_image(["Bold heading", "Body text"], px=60),  # large dark letters are strokes, not a fill
+])
+def test_when_a_page_has_no_mid_grey_fill_then_flattening_returns_it_unchanged(image: Image.Image) -> None:
+    flat, share = imaging.flatten_shading(image)
+    assert flat is image and share == 0.0

@@ -8,9 +8,10 @@ import subprocess
 import time
 from typing import Any
 
+import numpy as np
 import pytesseract
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from extractors import ocr
 from extractors.imaging import IDENTITY, Affine
@@ -268,3 +269,32 @@ def test_when_page_is_too_sparse_for_osd_then_orientation_is_none() -> None:
 
 def test_when_ocr_module_is_imported_then_tesseract_runs_single_threaded() -> None:
     assert os.environ.get("OMP_THREAD_LIMIT") == "1"
+
+
+# --- Shaded table cells (rendered C-CDA headers: grey label column) -----------------------------------------------
+
+def _shaded_header(fill: int = 210) -> Image.Image:
+    """A scanned two-column header table: labels in a grey column, values in a lighter one, blur and noise."""
+    im = Image.new("L", (1400, 420), 252)
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=26)
+    draw.rectangle((60, 60, 1340, 360), outline=40, width=3)
+    rows = [("Patient", "Legal: Eve BETTERHALF"), ("Guardian", "Boris BETTERHALF - Power of Attorney"),
+            ("Author", "Henry SEVEN, Authored On: July 30, 2013")]
+    for i, (label, value) in enumerate(rows):
+        top = 66 + i * 96
+        draw.rectangle((66, top, 330, top + 90), fill=fill)
+        draw.rectangle((336, top, 1334, top + 90), fill=238)
+        draw.text((80, top + 12), label, fill=30, font=font)
+        draw.text((350, top + 12), value, fill=30, font=font)
+    rng = np.random.default_rng(1)
+    noisy = np.asarray(im.filter(ImageFilter.GaussianBlur(0.8)), dtype=np.float32) + rng.normal(0, 8, (420, 1400))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "L")
+
+
+def test_when_a_header_label_sits_in_a_shaded_table_cell_then_tesseract_reads_the_label() -> None:
+    result = ocr.read_image(_shaded_header(), 200, 200, TesseractEngine())
+    texts = [w.text for w in result.words]
+    assert any(s.startswith("flattened shading") for s in result.steps)
+    assert texts[:3] == ["Patient", "Legal:", "Eve"]
+    assert "Guardian" in texts and "Author" in texts

@@ -499,3 +499,26 @@ def test_when_a_performer_and_a_software_author_are_printed_then_the_performer_i
                       "Author Compulink Advantage, Organization: Main Location, Authored On: July 22, 2015"])
     chosen, _, near_tie = choose_treating_physician(people)
     assert chosen is not None and chosen.normalized == "Steven Polk" and not near_tie
+
+
+# --- OCR'd headers: a label cell and its value cell read as separate lines -------------------------------------------
+
+@pytest.mark.parametrize(("lines", "role", "expected"), [
+    (["Date of Birth: September 11, 1930 (83yr) Gender: Male", "Patient", "Legal: Roger Rienman MCBEE",
+      "Patient-ID: 20130607100800 (2.16.840.1.113883.4.823.1)"], Role.PATIENT, "Roger Rienman McBee"),
+    (["Patient", "Legal: NELSON Lisa Contact Details"], Role.PATIENT, "Lisa Nelson"),
+    (["Author", "Legal: Henry SEVEN, Authored On: July 31, 2014, 5:22PM -0500"], Role.TREATING_PHYSICIAN,
+     "Henry Seven"),
+])
+def test_when_ocr_splits_a_label_from_its_name_use_qualified_value_then_the_name_is_read_from_the_next_line(
+        lines: list[str], role: Role, expected: str) -> None:
+    assert expected in _by_role(_people(lines, confidence=0.9), role)
+
+
+@pytest.mark.parametrize("lines", [
+    ["Patient", "Legal: see the attached consent form"],
+    ["Patient", "Legal: 12345 (SSN)"],
+])
+def test_when_the_line_after_a_bare_patient_label_holds_no_name_after_its_name_use_then_no_patient_is_read(
+        lines: list[str]) -> None:
+    assert _by_role(_people(lines, confidence=0.9), Role.PATIENT) == []
