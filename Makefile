@@ -20,7 +20,7 @@ test: setup lint typecheck
 	$(VENV)/python -m pytest -q
 
 lint: setup
-	$(VENV)/ruff check pipeline extractors flows tests samples
+	$(VENV)/ruff check pipeline extractors flows tests samples benchmarks scripts
 
 typecheck: setup
 	$(VENV)/mypy pipeline extractors flows
