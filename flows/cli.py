@@ -259,7 +259,7 @@ def serve(
 @app.command()
 def reconcile(
     stale_after: Annotated[float | None, typer.Option(help="Seconds of silence after which a PROCESSING upload "
-                                                            "is taken for lost (default 1200).")] = None,
+                                                            "is taken for lost (default 180).")] = None,
 ) -> None:
     """Requeue uploads whose run crashed, vanished or went silent (run the next batch to process them)."""
     from flows.deploy import local_prefect_api

@@ -3,7 +3,9 @@
 Why this is needed (HOSTILE-INPUTS.md A5, items 39–41): a killed flow-run process leaves its run Crashed only when a
 runner survives it; when the whole worker dies the run stays Running forever (PrefectHQ/prefect#16746). So the
 store's own clock decides too: an upload not updated for `stale_after_s` is taken for lost whatever Prefect says.
-The bound must exceed the longest legitimate silence: the per-document wall-clock cap (15 min) plus the parse.
+The bound must exceed the longest legitimate silence. A run beats while it reads and parses (flows.tasks.heartbeat:
+`store.touch` every DOCVERIFY_HEARTBEAT_S, default 30 s), so the longest silence is a retry delay (30 s) or a few
+missed beats — not the 15-min read cap — and the default bound is 180 s (DOCVERIFY_RECONCILE_STALE_S).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from prefect.exceptions import ObjectNotFound
 from flows.tasks import open_store
 from pipeline.store import Store, UploadRecord, UploadState
 
-DEFAULT_STALE_S = float(os.environ.get("DOCVERIFY_RECONCILE_STALE_S") or 20 * 60)
+DEFAULT_STALE_S = float(os.environ.get("DOCVERIFY_RECONCILE_STALE_S") or 180)  # seconds; six 30-s heartbeats
 MAX_ATTEMPTS = 3  # an upload that loses its worker this often is failed, not requeued forever
 ACTOR = "reconciler"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -25,7 +26,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import State, TaskRun
 
-from flows.isolation import DEFAULT_BOUNDS, Bounds, read_bounded
+from flows.isolation import DEFAULT_BOUNDS, Bounds, Reader, default_reader, read_bounded
 from pipeline import __version__
 from pipeline.errors import DocverifyError, RejectedUpload
 from pipeline.evaluate import Intake, evaluate, rejected_report
@@ -38,6 +39,11 @@ from pipeline.types import Document, Findings, Status
 
 RETRIES = 2
 RETRY_DELAYS_S: list[float] = [5.0, 30.0]
+# Seconds between heartbeats of a PROCESSING upload (store.touch) while it is read and parsed; the reconciler's
+# silence bound (flows.reconcile.DEFAULT_STALE_S, 180 s) must stay several beats above it.
+HEARTBEAT_S = float(os.environ.get("DOCVERIFY_HEARTBEAT_S") or 30.0)
+
+_log = logging.getLogger(__name__)
 
 
 class Outcome(StrEnum):
@@ -115,6 +121,31 @@ def translated_errors() -> Iterator[None]:
         raise InternalError(type(e).__name__) from None
 
 
+@contextmanager
+def heartbeat(store: Store, upload_id: str, every_s: float | None = None) -> Iterator[None]:
+    """While the block runs, `store.touch(upload_id)` every `every_s` seconds (default HEARTBEAT_S) from a daemon
+    thread, so a long legitimate read (up to the 15-min cap) is not taken for a lost run. Stopped in a finally;
+    a failed touch is logged by exception type and retried at the next beat, never raised into the block."""
+    interval = HEARTBEAT_S if every_s is None else every_s
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            try:
+                if not store.touch(upload_id):
+                    return  # no longer PROCESSING (requeued or failed by someone else): nothing to keep alive
+            except Exception as e:  # noqa: BLE001 - a heartbeat must not kill the read; logged by type only
+                _log.warning("heartbeat of upload %s failed: %s", upload_id, type(e).__name__)
+
+    thread = threading.Thread(target=beat, name=f"docverify-heartbeat-{upload_id[:12]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5.0)
+
+
 # --- plain steps (used by both flows) -------------------------------------------------------------------------
 
 
@@ -142,7 +173,8 @@ def intake_of(record: UploadRecord) -> Intake:
     return Intake(patient_name=record.intake_patient_name, payer=record.payer)
 
 
-def read(loaded: Loaded, limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAULT_BOUNDS) -> Document | Report:
+def read(loaded: Loaded, limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAULT_BOUNDS,
+         reader: Reader = default_reader) -> Document | Report:
     """The Document, read in a bounded child process; or the rejected report when the upload is unreadable.
     Raises ProcessingTimeout, ResourceLimit, ReaderCrashed, OcrTimeout, OcrEngineError."""
     from flows.verify import versions
@@ -150,7 +182,7 @@ def read(loaded: Loaded, limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAU
     data, record = loaded.data, loaded.record
     try:
         upload = accept(data, record.display_name, limits)
-        return read_bounded(data, upload, limits, bounds=bounds)
+        return read_bounded(data, upload, limits, reader=reader, bounds=bounds)
     except RejectedUpload as e:
         return rejected_report(e, sha256=record.sha256, media_type=record.media_type, size_bytes=record.size_bytes,
                                payer=record.payer, versions=versions())
@@ -183,14 +215,19 @@ def fail(store: Store, upload_id: str, error: DocverifyError) -> Outcome:
     return Outcome.FAILED
 
 
-def verify_claimed(store: Store, upload_id: str, bounds: Bounds = DEFAULT_BOUNDS) -> Outcome:
-    """All steps for one claimed upload: load → read (bounded) → find → evaluate → persist. Raises DocverifyError."""
-    loaded = load(store, upload_id)
-    read_result = read(loaded, bounds=bounds)
-    if isinstance(read_result, Report):
-        return persist(store, upload_id, read_result)
-    findings = find(read_result)
-    return persist(store, upload_id, evaluate_upload(loaded.record, read_result, findings))
+def verify_claimed(store: Store, upload_id: str, bounds: Bounds = DEFAULT_BOUNDS, reader: Reader = default_reader,
+                   heartbeat_s: float | None = None) -> Outcome:
+    """All steps for one claimed upload: load → read (bounded) → find → evaluate → persist, with a heartbeat on the
+    upload until its report is ready. Raises DocverifyError."""
+    with heartbeat(store, upload_id, heartbeat_s):
+        loaded = load(store, upload_id)
+        read_result = read(loaded, bounds=bounds, reader=reader)
+        if isinstance(read_result, Report):
+            report = read_result
+        else:
+            findings = find(read_result)  # may wait for _NLP_LOCK behind other uploads: still beating
+            report = evaluate_upload(loaded.record, read_result, findings)
+    return persist(store, upload_id, report)
 
 
 # --- retry policy ----------------------------------------------------------------------------------------------
@@ -224,7 +261,9 @@ def claim_task(upload_id: str, run_id: str | None) -> bool:
 def read_task(upload_id: str) -> Document | Report:
     """Load the original and read it in a bounded child process (PHI result: not persisted)."""
     with translated_errors():
-        result = read(load(open_store(), upload_id))
+        store = open_store()
+        with heartbeat(store, upload_id):
+            result = read(load(store, upload_id))
     if isinstance(result, Report):
         get_run_logger().info("upload %s rejected: %s", upload_id, result.error.code if result.error else "?")
     else:

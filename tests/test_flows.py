@@ -3,6 +3,9 @@ the same report `check` gives, retries only retryable errors, and records failur
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,14 +16,23 @@ from prefect.states import Completed, Failed
 from flows import flows as flows_module
 from flows.flows import verify_upload
 from flows.isolation import ProcessingTimeout
-from flows.tasks import Outcome, is_retryable, open_store, read_task
+from flows.tasks import Outcome, is_retryable, open_store, read_task, verify_claimed, worker_id
 from flows.verify import check_file
 from pipeline.errors import OcrTimeout, PdfEncrypted
 from pipeline.evaluate import Intake
+from pipeline.limits import Limits
 from pipeline.store import UploadState
-from pipeline.types import Payer
+from pipeline.types import Document, Page, Payer, Source
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "inputs"
+SLOW_READ_S = 3.0  # longer than the silence bound of the heartbeat test below (1 s)
+
+
+def slow_reader(data: bytes, upload, limits: Limits) -> Document:
+    """A reader (the isolation seam production uses) that takes SLOW_READ_S, as a long OCR would."""
+    time.sleep(SLOW_READ_S)
+    return Document(upload.sha256, upload.media_type, upload.size_bytes,
+                    (Page(1, 612.0, 792.0, Source.TEXT_LAYER, "test", ()),))
 
 
 def _add(name: str, intake: Intake = Intake()) -> str:
@@ -122,3 +134,25 @@ def test_when_a_prefect_api_is_configured_then_no_local_server_is_started(prefec
 
     with local_prefect_api(port=1) as url:  # port 1 would fail loudly if a server were started
         assert url == prefect_api
+
+
+@pytest.mark.parametrize(("heartbeat_s", "ever_stale"), [(0.2, False), (3600.0, True)],
+                         ids=["beating", "no-beat-within-the-read"])
+def test_when_a_read_is_slow_then_the_heartbeat_keeps_the_processing_upload_fresh(data_dir, heartbeat_s,
+                                                                                  ever_stale) -> None:
+    store = open_store()
+    upload_id = _add("problem_list_migraine.pdf")
+    assert store.claim(upload_id, worker_id()) is not None
+    bound = timedelta(seconds=1.0)
+    seen: list[bool] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(verify_claimed, store, upload_id, reader=slow_reader, heartbeat_s=heartbeat_s)
+        while not future.done():
+            seen.append(upload_id in {r.id for r in store.stale_processing(bound)})
+            time.sleep(0.1)
+        outcome = future.result()
+    assert len(seen) >= 10 * SLOW_READ_S * 0.9  # polled throughout the read
+    assert any(seen) is ever_stale
+    assert outcome is not Outcome.FAILED
+    record = store.get(upload_id)
+    assert record is not None and record.state is UploadState.DONE

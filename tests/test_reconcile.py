@@ -20,7 +20,7 @@ from prefect.states import Completed, Crashed, Running
 
 from flows.flows import batch_verify
 from flows.reconcile import RunVerdict, reconcile, reconcile_once, run_verdict, worker_dead
-from flows.tasks import open_store, worker_id
+from flows.tasks import heartbeat, open_store, worker_id
 from pipeline.evaluate import Intake
 from pipeline.store import UploadState
 
@@ -74,6 +74,26 @@ def test_when_an_upload_is_stuck_processing_then_it_is_requeued_unless_its_run_l
     with get_client(sync_client=True) as client:  # silent past the bound: requeued whatever the run says
         reconcile_once(store, client, timedelta(0))
     assert store.get(record.id).state is UploadState.PENDING
+
+
+def test_when_the_heartbeat_stops_then_reconcile_requeues_the_silent_upload(prefect_api, data_dir) -> None:
+    store = open_store()
+    record, _ = store.add_upload(b"%PDF-1.4 z", owner="t", display_name="z.pdf", media_type="application/pdf",
+                                 intake=Intake())
+    assert store.claim(record.id, worker_id()) is not None
+    store.set_run_id(record.id, _run_in_state(Running()))  # the run looks alive: only silence can requeue it
+    bound = timedelta(seconds=1.0)
+    with heartbeat(store, record.id, every_s=0.2):
+        time.sleep(2 * bound.total_seconds())
+        with get_client(sync_client=True) as client:
+            beating, beating_ids = reconcile_once(store, client, bound)
+    time.sleep(1.5 * bound.total_seconds())
+    with get_client(sync_client=True) as client:
+        stopped, stopped_ids = reconcile_once(store, client, bound)
+    assert beating_ids == [] and beating["in_progress"] == 1
+    assert stopped_ids == [record.id] and stopped["requeued"] == 1
+    after = store.get(record.id)
+    assert after is not None and after.state is UploadState.PENDING
 
 
 def test_when_an_upload_lost_its_worker_too_often_then_it_fails_instead_of_looping(prefect_api, data_dir) -> None:
