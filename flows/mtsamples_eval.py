@@ -37,15 +37,13 @@ from pipeline.evaluate import choose_pain_diagnosis
 from pipeline.policy import Policy, is_valid_code, load_policy
 from pipeline.types import (
     Assertion,
-    BBox,
     Category,
     DiagnosisMention,
     Document,
     MediaType,
-    Page,
     SectionKind,
     Source,
-    Word,
+    page_from_lines,
 )
 
 DEFAULT_CORPUS = Path("/work/shared/corpora/mtsamples/mtsamples.csv")
@@ -59,10 +57,6 @@ SUBSETS: dict[str, frozenset[str]] = {
     "all": frozenset(SPECIALTIES),
 }
 ID_PREFIX_CHARS = 200  # the id hashes this many leading characters of the stripped transcription
-
-# Layout of the synthetic text-layer page: one word box per whitespace-separated word, in PDF points.
-_LINE_PITCH = 12.0
-_WORD_PITCH = 10.0
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -260,13 +254,8 @@ class Prediction:
 
 def text_document(text: str) -> Document:
     """A one-page text-layer Document of `text`: one visual line per "\\n"-separated line, words on whitespace."""
-    words: list[Word] = []
-    for line_no, line in enumerate(text.split("\n")):
-        for col, w in enumerate(line.split()):
-            x, y = _WORD_PITCH * col, _LINE_PITCH * line_no
-            words.append(Word(w, BBox(x, y, x + _WORD_PITCH - 1.0, y + _LINE_PITCH - 2.0), line_no, 1.0))
     raw = text.encode("utf-8")
-    page = Page(1, 612.0, 792.0, Source.TEXT_LAYER, "mtsamples transcription", tuple(words))
+    page = page_from_lines(1, text.split("\n"), source=Source.TEXT_LAYER, reason="mtsamples transcription")
     return Document(hashlib.sha256(raw).hexdigest(), MediaType.PDF, len(raw), (page,))
 
 

@@ -252,6 +252,19 @@ class LinearText:
         return out
 
 
+def page_from_lines(number: int, lines: list[str], *, source: Source, reason: str,
+                    confidence: float = 1.0) -> Page:
+    """A US-letter page holding plain text: one visual line per item, words split on whitespace, laid out on a
+    fixed grid (10 pt per word, 12 pt per line) so every word has a box. For text that arrives without layout
+    (dictated notes, tests)."""
+    words: list[Word] = []
+    for line_no, line in enumerate(lines):
+        for col, w in enumerate(line.split()):
+            x, y = 10.0 * col, 12.0 * line_no
+            words.append(Word(w, BBox(x, y, x + 9.0, y + 10.0), line_no, confidence))
+    return Page(number, 612.0, 792.0, source, reason, tuple(words))
+
+
 def linearize(document: Document) -> LinearText:
     """Flatten a document into `LinearText` (see its docstring for the joining convention)."""
     parts: list[str] = []

@@ -23,6 +23,7 @@ from pipeline.types import (
     Source,
     Word,
     linearize,
+    page_from_lines,
 )
 
 PAGE_BREAK = "\f"  # a line holding only this starts a new page
@@ -38,15 +39,9 @@ def linear_text_from_lines(lines: list[str], confidence: float = 1.0,
             pages.append([])
         else:
             pages[-1].append(line)
-    out: list[Page] = []
-    for number, page_lines in enumerate(pages, start=1):
-        words: list[Word] = []
-        for line_no, line in enumerate(page_lines):
-            for col, w in enumerate(line.split()):
-                x = 10.0 * col
-                words.append(Word(w, BBox(x, 12.0 * line_no, x + 9.0, 12.0 * line_no + 10.0), line_no, confidence))
-        out.append(Page(number, 612.0, 792.0, source, "test", tuple(words)))
-    return linearize(Document("0" * 64, MediaType.PDF, 1, tuple(out)))
+    out = tuple(page_from_lines(n, page_lines, source=source, reason="test", confidence=confidence)
+                for n, page_lines in enumerate(pages, start=1))
+    return linearize(Document("0" * 64, MediaType.PDF, 1, out))
 
 
 def linear_text(text: str, confidence: float = 1.0, source: Source = Source.TEXT_LAYER) -> LinearText:
