@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: setup demo test lint typecheck samples eval lock clean
+.PHONY: setup demo test lint typecheck samples eval model ner-eval lock clean
 
 setup:
 	@scripts/setup.sh
@@ -20,16 +20,26 @@ test: setup lint typecheck
 	$(VENV)/python -m pytest -q
 
 lint: setup
-	$(VENV)/ruff check pipeline extractors flows tests samples benchmarks scripts
+	$(VENV)/ruff check pipeline extractors flows tests samples benchmarks scripts training
 
 typecheck: setup
-	$(VENV)/mypy pipeline extractors flows
+	$(VENV)/mypy pipeline extractors flows training
 
 ## Regenerate the synthetic samples and their labels (deterministic).
 samples: setup
 	$(VENV)/python samples/generate.py
 
 eval: demo
+
+## Train docverify's NER models from ../shared/corpora (BC5CDR, NCBI-disease) into models/ (CPU, both cores,
+## seeded; see training/README.md), then print their exact-span figures on both test splits.
+model: setup
+	$(VENV)/python -m pip install -q -c requirements/lock.txt -e ".[dev,train]"
+	PYTHONPATH=. $(VENV)/python -m training.train
+
+ner-eval: setup
+	PYTHONPATH=. $(VENV)/python -m training.evaluate models/docverify_ner_bc5cdr
+	PYTHONPATH=. $(VENV)/python -m training.evaluate models/docverify_ner_ncbi
 
 ## Re-pin every transitive dependency from the current .venv.
 lock:

@@ -13,7 +13,13 @@ Where mentions come from, strongest first:
      PSEUDO_TARGET, rules/context_rules.json: "bipolar cautery") displaces the term inside it and is never reported.
   4. A short form the document defines itself ("postherpetic neuralgia (PN)") for a lexicon term (rule
      "abbreviation:<code>").
-  5. Linker fallback: in diagnosis-like sections only (diagnoses, problem list, assessment, PMH), list items that
+  5. Statistical recall layer: DISEASE entities of docverify's own NER model (extractors/ner_model.py, trained on
+     BC5CDR; training/README.md) that overlap nothing above, are not made only of generic words ("Pain" in a
+     letterhead) and link near-exactly (cosine >= min_link_score; rules/ner_recall.yaml) become mentions (rule
+     "ner:<model>"). It finds diagnoses phrased in ways the lexicon does not list; the link, the
+     assertion, the section and symptom rules and the policy apply to them exactly as to a lexicon term. The model
+     finds the span; only the ICD-10-CM link decides the code and so the category.
+  6. Linker fallback: in diagnosis-like sections only (diagnoses, problem list, assessment, PMH), list items that
      matched nothing above are linked by the char 3-gram linker (rule "linker:char3gram"); this is what survives OCR
      noise ("fibromyalgla"). Outside those sections free text is not linked: prose, vitals and instructions link to
      table rows far too easily.
@@ -51,6 +57,7 @@ from spacy.tokens import Doc, Span
 
 from extractors.ccda import SNOMED_MAP_PATH, SnomedMapFile, parse_snomed_map, snomed_id_is_valid
 from extractors.icd_linker import Candidate, Linker, get_linker, with_dot
+from extractors.ner_model import EntityRecognizer, get_recognizer, load_recall_rules
 from extractors.nlp import LABEL_CODE, LABEL_DIAGNOSIS, ParsedText, SectionsFile, load_sections, section_of
 from pipeline.errors import ConfigError
 from pipeline.policy import Lexicon, Policy, load_lexicon
@@ -356,6 +363,38 @@ def _linker_mentions(parsed: ParsedText, linker: Linker, covered: set[int]) -> l
     return out
 
 
+def _ner_mentions(parsed: ParsedText, linker: Linker, covered: set[int],
+                  recognizer: EntityRecognizer) -> list[_Raw]:
+    """Recall layer: the model's DISEASE spans that overlap no mention found so far, name a condition (not only
+    generic words, rules/ner_recall.yaml) and link near-exactly (see module docstring)."""
+    rules = load_recall_rules()
+    doc = parsed.doc
+    spans: list[Span] = []
+    for ent in recognizer.recognize(doc.text, labels=rules.labels):
+        span = doc.char_span(ent.start, ent.end, alignment_mode="expand")
+        if span is None:
+            continue
+        while len(span) and span[-1].is_space:  # "nausea\n": the model's tokens need not match ours
+            span = span[:-1]
+        if not len(span) or any(t.i in covered or _in_title(doc, t.i) for t in span):
+            continue
+        if rules.is_generic([t.text for t in span]):
+            continue
+        if not any(t.is_alpha and len(t) >= _MIN_CHUNK_ALPHA for t in span):
+            continue
+        spans.append(span)
+    if not spans:
+        return []
+    out: list[_Raw] = []
+    rule = f"ner:{recognizer.model.name}"
+    for span, cands in zip(spans, linker.link_many([s.text for s in spans], k=3, min_score=rules.min_link_score),
+                           strict=True):
+        if cands:
+            out.append(_Raw(span.start, span.end, cands[0], rule, cands[1] if len(cands) > 1 else None))
+            covered.update(range(span.start, span.end))
+    return out
+
+
 def _in_title(doc: Doc, i: int) -> bool:
     return any(s.title_start <= i < s.title_end for s in doc._.sections)
 
@@ -404,9 +443,15 @@ def _is_unsectioned_symptom(raw: _Raw, section: SectionKind | None, policy: Poli
             and policy.classify(raw.candidate.code).is_pain and section not in SYMPTOM_SECTIONS)
 
 
+_USE_SETTING = object()
+
+
 def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = None, lexicon: Lexicon | None = None,
-                   sections: SectionsFile | None = None) -> tuple[DiagnosisMention, ...]:
-    """Every diagnosis mention of the parsed document, in text order. Raises ConfigError on an invalid rule file."""
+                   sections: SectionsFile | None = None,
+                   recognizer: EntityRecognizer | None | object = _USE_SETTING) -> tuple[DiagnosisMention, ...]:
+    """Every diagnosis mention of the parsed document, in text order. Raises ConfigError on an invalid rule file.
+
+    `recognizer`: the recall layer's NER model; by default the one DOCVERIFY_NER_MODEL selects, None for none."""
     lex = lexicon or load_lexicon()
     lnk = linker or get_linker()
     secs = sections or load_sections()
@@ -416,6 +461,9 @@ def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = N
     raws, covered = _lexicon_mentions(parsed, lnk, lex)
     raws = _merge_snomed(raws, _snomed_mentions(parsed, lnk, load_snomed_displays()), covered)
     raws += _abbreviation_mentions(parsed, raws, covered)
+    ner = get_recognizer() if recognizer is _USE_SETTING else recognizer
+    if isinstance(ner, EntityRecognizer):
+        raws += _ner_mentions(parsed, lnk, covered, ner)
     raws += _linker_mentions(parsed, lnk, covered)
     doc = parsed.doc
     target_starts = {(s.start, s.end): s for s in parsed.diagnosis_spans}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from extractors.ccda import apply_policy
 from extractors.diagnosis import find_diagnoses
+from extractors.ner_model import get_recognizer
 from extractors.nlp import get_pipeline
 from extractors.people import choose_patient, choose_treating_physician, find_people
 from pipeline.policy import Policy
@@ -31,6 +32,8 @@ def find_all(document: Document, policy: Policy) -> Findings:
 
 
 def model_versions() -> dict[str, str]:
-    """Name and version of the spaCy model in use."""
+    """Name and version of the spaCy model and of the NER recall layer's model ("off" when none) in use."""
     meta = get_pipeline().nlp.meta
-    return {"spacy_model": f"{meta.get('lang', 'en')}_{meta.get('name', '?')}-{meta.get('version', '?')}"}
+    recognizer = get_recognizer()
+    return {"spacy_model": f"{meta.get('lang', 'en')}_{meta.get('name', '?')}-{meta.get('version', '?')}",
+            "ner_model": recognizer.version_tag if recognizer is not None else "off"}

@@ -1,0 +1,130 @@
+"""The NER training data path (training/corpora.py) and the exact-span scorer (training/evaluate.py).
+
+Real corpus files from ../shared/corpora are read where the behaviour is about them (split sizes, offsets, test
+PMIDs held out); small PubTator texts written here pin the edge cases. The scorer runs a real spaCy EntityRuler
+named "ner", so its counts are checked against spans we know.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+
+from training import corpora, evaluate
+
+HAVE_CORPORA = (corpora.CORPORA / "bc5cdr").is_dir() and (corpora.CORPORA / "ncbi-disease").is_dir()
+needs_corpora = pytest.mark.skipif(not HAVE_CORPORA, reason=f"corpora not found under {corpora.CORPORA}")
+
+PUBTATOR = (
+    "1|t|Naloxone reverses hypotension.\n"
+    "1|a|Doxorubicin-induced cardiomyopathy in rats.\n"
+    "1\t0\t8\tNaloxone\tChemical\tD009270\n"
+    "1\t18\t29\thypotension\tDisease\tD007022\n"
+    "1\t31\t42\tDoxorubicin\tChemical\tD004317\n"
+    "1\t51\t65\tcardiomyopathy\tDisease\tD009202\n"
+    "1\tCID\tD004317\tD009202\n"
+    "\n"
+    "2|t|Migraine.\n"
+    "2|a|None.\n"
+    "2\t0\t8\tMigraine\tSpecificDisease\tD008881\n"
+)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "corpus.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_pubtator_reader_joins_title_and_abstract_and_maps_types_to_two_labels(tmp_path: Path) -> None:
+    abstracts = list(corpora.read_pubtator(write(tmp_path, PUBTATOR)))
+    assert [a.pmid for a in abstracts] == ["1", "2"]
+    assert abstracts[0].text == "Naloxone reverses hypotension. Doxorubicin-induced cardiomyopathy in rats."
+    assert [(m.text, m.label) for m in abstracts[0].mentions] == [
+        ("Naloxone", "CHEMICAL"), ("hypotension", "DISEASE"), ("Doxorubicin", "CHEMICAL"),
+        ("cardiomyopathy", "DISEASE")]
+    assert abstracts[1].mentions[0].label == "DISEASE"  # an NCBI type
+
+
+def test_pubtator_reader_rejects_a_mention_whose_offsets_do_not_hold_its_text(tmp_path: Path) -> None:
+    bad = PUBTATOR.replace("1\t18\t29\thypotension", "1\t17\t28\thypotension")
+    with pytest.raises(ValueError, match="do not hold the mention text"):
+        list(corpora.read_pubtator(write(tmp_path, bad)))
+
+
+def test_ner_tokenizer_splits_where_annotators_put_entity_boundaries() -> None:
+    nlp = corpora.blank_nlp()
+    words = [t.text for t in nlp("[3H]-naloxone ergotamine/caffeine Mg+2 doxorubicin-induced protein S.")]
+    assert words == ["[", "3H", "]", "-", "naloxone", "ergotamine", "/", "caffeine", "Mg", "+", "2",
+                     "doxorubicin", "-", "induced", "protein", "S", "."]
+
+
+def test_gold_spans_become_token_aligned_entities_in_the_converted_doc(tmp_path: Path) -> None:
+    abstract = next(corpora.read_pubtator(write(tmp_path, PUBTATOR)))
+    stats = corpora.Alignment()
+    doc = corpora.to_doc(corpora.blank_nlp(), abstract, stats, frozenset({"DISEASE", "CHEMICAL"}))
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("Naloxone", "CHEMICAL"), ("hypotension", "DISEASE"), ("Doxorubicin", "CHEMICAL"),
+        ("cardiomyopathy", "DISEASE")]
+    assert (stats.mentions, stats.exact, stats.expanded) == (4, 4, 0)
+
+
+def test_converting_for_a_disease_only_corpus_drops_other_labels(tmp_path: Path) -> None:
+    abstract = next(corpora.read_pubtator(write(tmp_path, PUBTATOR)))
+    doc = corpora.to_doc(corpora.blank_nlp(), abstract, corpora.Alignment(), frozenset({"DISEASE"}))
+    assert [e.label_ for e in doc.ents] == ["DISEASE", "DISEASE"]
+
+
+@needs_corpora
+def test_corpus_splits_have_the_published_sizes_and_the_duplicate_ncbi_abstract_is_read_once() -> None:
+    bc5 = {s: corpora.read_split("bc5cdr", s) for s in ("train", "dev", "test")}
+    assert [len(v) for v in bc5.values()] == [500, 500, 500]
+    disease = sum(m.label == "DISEASE" for a in bc5["train"] for m in a.mentions)
+    chemical = sum(m.label == "CHEMICAL" for a in bc5["train"] for m in a.mentions)
+    assert (disease, chemical) == (4182, 5203)  # the official training-set statistics (SOURCE.md)
+    ncbi_train = corpora.read_split("ncbi", "train")
+    assert len(ncbi_train) == 592 and len({a.pmid for a in ncbi_train}) == 592
+    assert sum(len(a.mentions) for a in corpora.read_split("ncbi", "test")) == 960
+
+
+@needs_corpora
+def test_no_test_abstract_of_either_corpus_reaches_training_data_or_raw_text(tmp_path: Path) -> None:
+    held_out = corpora.test_pmids()
+    corpora.convert("ncbi", tmp_path)
+    from spacy.tokens import DocBin
+
+    nlp = corpora.blank_nlp()
+    for split in ("train", "dev"):
+        docs = list(DocBin().from_disk(tmp_path / f"ncbi-{split}.spacy").get_docs(nlp.vocab))
+        assert docs and not {d.user_data["pmid"] for d in docs} & held_out
+    from training import raw_text
+
+    test_texts = {a.text for c in corpora.SPLITS for a in corpora.read_split(c, "test")}
+    first = [t for _, t in zip(range(3000), raw_text.texts(), strict=False)]
+    assert not test_texts & set(first)
+
+
+def ruler_model(patterns: list[dict[str, str]]) -> spacy.language.Language:
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler", name="ner")
+    ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+    return nlp
+
+
+def test_scorer_counts_only_exact_offsets_and_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, PUBTATOR)
+    monkeypatch.setitem(corpora.SPLITS, "toy", {"test": path.name})
+    monkeypatch.setitem(corpora.CORPUS_DIR, "toy", ".")
+    monkeypatch.setattr(corpora, "CORPORA", tmp_path)
+    monkeypatch.setattr(evaluate, "read_split", lambda c, s: corpora.read_split(c, s, tmp_path))
+    # right: hypotension, cardiomyopathy, Migraine; wrong label: Naloxone; too short: "Doxorubicin-induced" missing
+    nlp = ruler_model([{"label": "DISEASE", "pattern": "hypotension"}, {"label": "DISEASE", "pattern": "Migraine"},
+                       {"label": "DISEASE", "pattern": "cardiomyopathy"}, {"label": "DISEASE", "pattern": "Naloxone"},
+                       {"label": "DISEASE", "pattern": "rats"}])
+    scores = evaluate.score(nlp, "toy", "test")
+    assert set(scores) == {"DISEASE", "ALL"}  # the model predicts no CHEMICAL: only shared labels are scored
+    d = scores["DISEASE"]
+    assert (d.tp, d.fp, d.fn) == (3, 2, 0)
+    assert d.precision == pytest.approx(0.6) and d.recall == 1.0 and d.f1 == pytest.approx(0.75)

@@ -1,0 +1,82 @@
+"""In-domain raw text for the NER model's floret vectors: one tokenised, lower-cased sentence-ish line per row.
+
+Sources (no test abstract of either NER corpus; no MTSamples note that evaluation/mtsamples labels):
+  * BC5CDR and NCBI-disease train + dev abstracts (PubMed titles/abstracts),
+  * MTSamples transcriptions (clinical notes; ../shared/corpora/mtsamples, CC0),
+  * ICD-10-CM descriptions from simple-icd-10-cm (the disease vocabulary docverify links to).
+Only word co-occurrence and subwords are learned from it; no labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from training.corpora import CORPORA, SPLITS, blank_nlp, read_split, test_pmids
+
+MTSAMPLES = CORPORA / "mtsamples" / "mtsamples.csv"
+MTSAMPLES_LABELS = Path(__file__).resolve().parents[1] / "evaluation" / "mtsamples" / "labels.jsonl"
+_SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|\s*,\s{2,}|\n+")
+
+
+def labeled_rows() -> set[int]:
+    rows = set()
+    for line in MTSAMPLES_LABELS.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            rows.add(int(json.loads(line)["row"]))
+    return rows
+
+
+def texts() -> Iterator[str]:
+    held_out = test_pmids()
+    for corpus in SPLITS:
+        for split in ("train", "dev"):
+            for abstract in read_split(corpus, split):
+                if abstract.pmid not in held_out:
+                    yield abstract.text
+    csv.field_size_limit(10_000_000)
+    skip = labeled_rows()
+    with MTSAMPLES.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if int(row["note_id"]) not in skip and row["transcription"]:
+                yield row["transcription"]
+    from pipeline.icd10cm import table
+
+    icd = table()
+    for code in icd.codes():
+        description = icd.description(code)
+        if description:
+            yield description
+
+
+def lines() -> Iterator[str]:
+    tokenizer = blank_nlp().tokenizer
+    for text in texts():
+        for piece in _SENT_END.split(text):
+            words = [t.text.lower() for t in tokenizer(piece) if not t.is_space]
+            if len(words) >= 3:
+                yield " ".join(words)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("var/ner/raw.txt"))
+    args = ap.parse_args(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    n_lines = n_words = 0
+    with args.out.open("w", encoding="utf-8") as f:
+        for line in lines():
+            f.write(line + "\n")
+            n_lines += 1
+            n_words += line.count(" ") + 1
+    print(f"{args.out}: {n_lines} lines, {n_words} words")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
