@@ -15,6 +15,7 @@ marked s. The load average is printed with the figures: on a 2-core machine anot
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import subprocess
@@ -132,7 +133,8 @@ def sample_pages() -> list[PageText]:
             continue  # encrypted, truncated, scanned: not a text-layer sample
         for page in doc.pages:
             if page.source is Source.TEXT_LAYER and page.words:
-                single = Document(doc.sha256, doc.media_type, doc.size_bytes, (page,))
+                # a one-page document: its page is page 1 (finders map offsets back to pages by number)
+                single = Document(doc.sha256, doc.media_type, doc.size_bytes, (dataclasses.replace(page, number=1),))
                 pages.append(PageText(f"{path.stem} p{page.number}", linearize(single)))
     pages.append(PageText("synthetic 400-word note", _synthetic_page()))
     return pages

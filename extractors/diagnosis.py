@@ -13,16 +13,19 @@ Where mentions come from, strongest first:
      PSEUDO_TARGET, rules/context_rules.json: "bipolar cautery") displaces the term inside it and is never reported.
   4. A short form the document defines itself ("postherpetic neuralgia (PN)") for a lexicon term (rule
      "abbreviation:<code>").
-  5. Statistical recall layer: DISEASE entities of docverify's own NER model (extractors/ner_model.py, trained on
-     BC5CDR; training/README.md) that overlap nothing above, are not made only of generic words ("Pain" in a
-     letterhead) and link near-exactly (cosine >= min_link_score; rules/ner_recall.yaml) become mentions (rule
-     "ner:<model>"). It finds diagnoses phrased in ways the lexicon does not list; the link, the
-     assertion, the section and symptom rules and the policy apply to them exactly as to a lexicon term. The model
-     finds the span; only the ICD-10-CM link decides the code and so the category.
-  6. Linker fallback: in diagnosis-like sections only (diagnoses, problem list, assessment, PMH), list items that
+  5. Linker fallback: in diagnosis-like sections only (diagnoses, problem list, assessment, PMH), list items that
      matched nothing above are linked by the char 3-gram linker (rule "linker:char3gram"); this is what survives OCR
      noise ("fibromyalgla"). Outside those sections free text is not linked: prose, vitals and instructions link to
      table rows far too easily.
+  6. Statistical recall layer, last and only when needed: DISEASE entities of docverify's own NER model
+     (extractors/ner_model.py, trained on BC5CDR; training/README.md) that overlap nothing above, are not made only
+     of generic words ("Pain" in a letterhead) and link near-exactly (cosine >= min_link_score;
+     rules/ner_recall.yaml) become mentions (rule "ner:<model>"). It finds diagnoses phrased in ways the lexicon
+     does not list; the link, the assertion, the section and symptom rules and the policy apply to them exactly as
+     to a lexicon term. The model finds the span; only the ICD-10-CM link decides the code and so the category.
+     Cascade: the model runs only when layers 1-5 found no affirmed pain diagnosis in a diagnostic section (it
+     could then add mentions but not change the verdict, and it costs more per page than the rest of the NLP stage;
+     benchmarks/README.md), and it does not read the sections rules/ner_recall.yaml skips.
 
 A pain symptom named in words (chapter R: chest, abdominal, pelvic pain, headache) is reported only in diagnostic or
 complaint/history/exam sections (SYMPTOM_SECTIONS); in instructions and other sections it is a return precaution or
@@ -370,7 +373,7 @@ def _ner_mentions(parsed: ParsedText, linker: Linker, covered: set[int],
     rules = load_recall_rules()
     doc = parsed.doc
     spans: list[Span] = []
-    for ent in recognizer.recognize(doc.text, labels=rules.labels):
+    for ent in recognizer.recognize(doc.text, labels=rules.labels, ranges=_read_ranges(doc, rules.skip_sections)):
         span = doc.char_span(ent.start, ent.end, alignment_mode="expand")
         if span is None:
             continue
@@ -393,6 +396,25 @@ def _ner_mentions(parsed: ParsedText, linker: Linker, covered: set[int],
             out.append(_Raw(span.start, span.end, cands[0], rule, cands[1] if len(cands) > 1 else None))
             covered.update(range(span.start, span.end))
     return out
+
+
+def _read_ranges(doc: Doc, skip: frozenset[SectionKind]) -> list[tuple[int, int]]:
+    """Character ranges of `doc` outside the sections in `skip` (titles included), merged, in order."""
+    ranges: list[tuple[int, int]] = []
+    sections = sorted(doc._.sections, key=lambda s: s.title_start)
+    first = sections[0].title_start if sections else len(doc)
+    if first > 0:
+        ranges.append((0, doc[first - 1].idx + len(doc[first - 1].text_with_ws)))
+    for sec in sections:
+        kind = SectionKind(sec.category) if sec.category else None
+        if kind in skip or sec.body_end <= sec.title_start:
+            continue
+        lo, hi = doc[sec.title_start].idx, doc[sec.body_end - 1].idx + len(doc[sec.body_end - 1].text_with_ws)
+        if ranges and lo <= ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], max(hi, ranges[-1][1]))
+        else:
+            ranges.append((lo, hi))
+    return ranges
 
 
 def _in_title(doc: Doc, i: int) -> bool:
@@ -461,13 +483,27 @@ def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = N
     raws, covered = _lexicon_mentions(parsed, lnk, lex)
     raws = _merge_snomed(raws, _snomed_mentions(parsed, lnk, load_snomed_displays()), covered)
     raws += _abbreviation_mentions(parsed, raws, covered)
-    ner = get_recognizer() if recognizer is _USE_SETTING else recognizer
-    if isinstance(ner, EntityRecognizer):
-        raws += _ner_mentions(parsed, lnk, covered, ner)
     raws += _linker_mentions(parsed, lnk, covered)
+    found = _mentions(parsed, raws, policy, secs)
+    ner = get_recognizer() if recognizer is _USE_SETTING else recognizer
+    if isinstance(ner, EntityRecognizer) and not _settled(found, policy):
+        found += _mentions(parsed, _ner_mentions(parsed, lnk, covered, ner), policy, secs)
+    return tuple(m for _, m in sorted(found, key=lambda pair: pair[0]))
+
+
+def _settled(found: list[tuple[tuple[int, int], DiagnosisMention]], policy: Policy) -> bool:
+    """True when the rules already found an affirmed pain diagnosis in a diagnostic section: the recall layer could
+    add mentions but not change the verdict, so it is not run (see module docstring, "cascade")."""
+    return any(m.assertion is Assertion.AFFIRMED and m.category.is_pain and m.section in DIAGNOSTIC_SECTIONS
+               for _, m in found)
+
+
+def _mentions(parsed: ParsedText, raws: list[_Raw], policy: Policy,
+              secs: SectionsFile) -> list[tuple[tuple[int, int], DiagnosisMention]]:
+    """Scored mentions of `raws` (section, assertion, confidence, evidence), each with its token range."""
     doc = parsed.doc
     target_starts = {(s.start, s.end): s for s in parsed.diagnosis_spans}
-    out: list[DiagnosisMention] = []
+    out: list[tuple[tuple[int, int], DiagnosisMention]] = []
     for raw in sorted(raws, key=lambda r: (r.start, r.end)):
         target = target_starts.get((raw.start, raw.end))
         span = target if target is not None else Span(doc, raw.start, raw.end, label=LABEL_DIAGNOSIS)
@@ -478,8 +514,8 @@ def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = N
         confidence, adjustments = _score(parsed, raw, section, secs, policy)
         evidence: Evidence = evidence_from_span(parsed.text, span.start_char, span.end_char, finder=FINDER,
                                                 rule=raw.rule, score=raw.candidate.score, adjustments=adjustments)
-        out.append(DiagnosisMention(text=span.text, icd10=raw.candidate.code, description=raw.candidate.description,
-                                    category=policy.classify(raw.candidate.code), assertion=assertion,
-                                    section=section, confidence=round(confidence, 4),
-                                    evidence=(evidence,), link_score=raw.candidate.score))
-    return tuple(out)
+        out.append(((raw.start, raw.end), DiagnosisMention(
+            text=span.text, icd10=raw.candidate.code, description=raw.candidate.description,
+            category=policy.classify(raw.candidate.code), assertion=assertion, section=section,
+            confidence=round(confidence, 4), evidence=(evidence,), link_score=raw.candidate.score)))
+    return out

@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import os
+import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -30,12 +31,16 @@ from spacy.util import filter_spans
 
 from pipeline.errors import ConfigError
 from pipeline.rulefiles import parse_rule_model, read_rule_file
+from pipeline.types import SectionKind
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 RECALL_RULES_PATH = Path(__file__).resolve().parents[1] / "pipeline" / "rules" / "ner_recall.yaml"
 DEFAULT_MODEL = "docverify_ner_bc5cdr"
 SETTING = "DOCVERIFY_NER_MODEL"
 OFF = "off"
+
+# Blocks the model reads one at a time: pages are joined by a blank line (pipeline.types.linearize).
+_BLOCK_BREAK = re.compile(r"\n[ \t]*\n")
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ class RecallRules(BaseModel):
     version: int = Field(ge=1)
     generic_words: frozenset[str]
     min_link_score: float = Field(ge=0.0, le=1.0)
+    skip_sections: frozenset[SectionKind]
     labels: tuple[str, ...] = Field(min_length=1)
 
     @field_validator("generic_words")
@@ -173,9 +179,24 @@ class EntityRecognizer:
     def version_tag(self) -> str:
         return f"{self.model.name}-{self.model.version}"
 
-    def recognize(self, text: str, labels: Sequence[str] = ("DISEASE",)) -> list[EntitySpan]:
-        doc = self.abbreviations(self.nlp(text))
-        return [EntitySpan(e.start_char, e.end_char, e.label_) for e in doc.ents if e.label_ in labels]
+    def recognize(self, text: str, labels: Sequence[str] = ("DISEASE",),
+                  ranges: Sequence[tuple[int, int]] | None = None) -> list[EntitySpan]:
+        """Entities of `labels` in `text` (or only in its character `ranges`), read block by block (blank-line
+        separated: pages, paragraphs) so that no document is too long for spaCy; abbreviations are resolved within
+        the block that defines them. Offsets are into `text`."""
+        blocks: list[tuple[int, str]] = []
+        for lo, hi in ranges if ranges is not None else [(0, len(text))]:
+            piece = text[lo:hi]
+            starts = [m.end() for m in _BLOCK_BREAK.finditer(piece)]
+            for a, b in zip([0, *starts], [*starts, len(piece)], strict=True):
+                if piece[a:b].strip():
+                    blocks.append((lo + a, piece[a:b]))
+        out: list[EntitySpan] = []
+        for (offset, _), doc in zip(blocks, self.nlp.pipe(b for _, b in blocks), strict=True):
+            doc = self.abbreviations(doc)
+            out += [EntitySpan(offset + e.start_char, offset + e.end_char, e.label_) for e in doc.ents
+                    if e.label_ in labels]
+        return out
 
 
 def load_recognizer(name: str, root: Path = MODELS_DIR) -> EntityRecognizer:

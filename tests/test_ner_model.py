@@ -42,7 +42,8 @@ def save_ruler_model(root: Path, name: str, phrases: list[str], version: str = "
 @pytest.fixture
 def ruler(tmp_path: Path) -> ner_model.EntityRecognizer:
     save_ruler_model(tmp_path, "toy_ner", ["pain in left knee", "chronic pancreatitis", "fibromyalgia",
-                                           "zzqx vrrk", "chronic pain", "plantar fasciitis"])
+                                           "zzqx vrrk", "chronic pain", "plantar fasciitis", "pain",
+                                           "severe pain"])
     return ner_model.load_recognizer("toy_ner", tmp_path)
 
 
@@ -100,9 +101,19 @@ def test_a_negated_recall_layer_mention_is_negated_by_context(ruler: ner_model.E
     assert hit.assertion is Assertion.NEGATED
 
 
-def test_a_family_history_recall_layer_mention_is_not_the_patients(ruler: ner_model.EntityRecognizer) -> None:
-    (hit,) = [m for m in find("Family History:\nMother: chronic pancreatitis", ruler) if "pancrea" in m.text]
+def test_a_recall_layer_mention_about_a_relative_is_not_the_patients(ruler: ner_model.EntityRecognizer) -> None:
+    text = "History of Present Illness:\nHer mother has chronic pancreatitis."
+    (hit,) = [m for m in find(text, ruler) if "pancrea" in m.text]
     assert hit.assertion is Assertion.FAMILY
+
+
+def test_sections_listed_in_skip_sections_are_not_read_by_the_model(ruler: ner_model.EntityRecognizer) -> None:
+    text = ("Family History:\nMother: chronic pancreatitis\nMedications:\nCreon for chronic pancreatitis\n"
+            "History of Present Illness:\nShe has pain in left knee.")
+    rules = ner_model.load_recall_rules()
+    assert {"family_history", "medications"} <= {k.value for k in rules.skip_sections}
+    found = [m.text for m in find(text, ruler) if m.evidence[0].rule.startswith("ner:")]
+    assert found == ["pain in left knee"]
 
 
 def test_a_span_the_lexicon_already_found_is_not_reported_twice(ruler: ner_model.EntityRecognizer) -> None:
@@ -142,3 +153,54 @@ def test_abbreviation_propagator_changes_nothing_when_the_long_form_is_no_entity
     doc.ents = [doc.char_span(50, 53, label="CHEMICAL")]
     out = ner_model.AbbreviationPropagator(nlp)(doc)
     assert [(e.text, e.label_) for e in out.ents] == [("DSE", "CHEMICAL")]
+
+
+def test_a_recognised_span_of_only_generic_words_is_not_a_mention(ruler: ner_model.EntityRecognizer) -> None:
+    # regression: bare "Pain" of a letterhead linked to M79.603 and made 9 samples wrongly complete
+    text = "Riverside Pain & Spine Associates\nHistory of Present Illness: severe pain, then pain in left knee."
+    found = [(m.text, m.evidence[0].rule) for m in find(text, ruler) if m.evidence[0].rule.startswith("ner:")]
+    assert found == [("pain in left knee", "ner:toy_ner")]
+
+
+def test_recall_rules_reject_an_unknown_key_and_a_score_out_of_range(tmp_path: Path) -> None:
+    good = ner_model.RECALL_RULES_PATH.read_text()
+    bad_key = tmp_path / "ner_recall.yaml"
+    bad_key.write_text(good + "\nextra_key: 1\n")
+    with pytest.raises(ConfigError, match="ner_recall.yaml: extra_key"):
+        ner_model.load_recall_rules(bad_key)
+    bad_score = tmp_path / "score.yaml"
+    bad_score.write_text(good.replace("min_link_score: 0.85", "min_link_score: 1.5"))
+    with pytest.raises(ConfigError, match="min_link_score"):
+        ner_model.load_recall_rules(bad_score)
+
+
+def test_generic_word_check_ignores_punctuation_and_case() -> None:
+    rules = ner_model.load_recall_rules()
+    assert rules.is_generic(["Chronic", ",", "PAIN"]) and not rules.is_generic(["chronic", "pancreatitis"])
+
+
+def test_recognize_reads_blank_line_separated_blocks_and_keeps_offsets_into_the_whole_text(
+        ruler: ner_model.EntityRecognizer) -> None:
+    text = "Page one: plantar fasciitis.\n\n\nPage two:\n  \nchronic pancreatitis and plantar fasciitis."
+    spans = ruler.recognize(text)
+    assert [text[s.start:s.end] for s in spans] == ["plantar fasciitis", "chronic pancreatitis", "plantar fasciitis"]
+
+
+def test_a_document_longer_than_spacys_max_length_is_recognised_block_by_block(
+        ruler: ner_model.EntityRecognizer) -> None:
+    block = "Assessment: chronic pancreatitis. " + "word " * 2000
+    text = "\n\n".join([block] * 120)  # ~1.2 M characters, over spaCy's 1,000,000 default
+    assert len(text) > ruler.nlp.max_length
+    assert len(ruler.recognize(text)) == 120
+
+
+def test_the_model_does_not_run_when_the_rules_already_found_an_affirmed_pain_diagnosis(
+        ruler: ner_model.EntityRecognizer) -> None:
+    hpi = "History of Present Illness:\nShe also has chronic pancreatitis.\n"
+    assert [m.text for m in find(hpi, ruler) if m.evidence[0].rule.startswith("ner:")] == ["chronic pancreatitis"]
+    settled = find(hpi + "Diagnoses:\nFibromyalgia (M79.7)", ruler)
+    assert any(m.category is Category.FIBROMYALGIA and m.assertion is Assertion.AFFIRMED for m in settled)
+    assert not [m for m in settled if m.evidence[0].rule.startswith("ner:")]
+    # a negated pain diagnosis settles nothing: the model still runs
+    unsettled = find(hpi + "Diagnoses:\nNo fibromyalgia.", ruler)
+    assert [m.text for m in unsettled if m.evidence[0].rule.startswith("ner:")] == ["chronic pancreatitis"]

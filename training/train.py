@@ -39,6 +39,8 @@ SELECT_EPOCHS = 20
 # Epochs of the final train+dev run: the epoch of the best dev score in the --select run, plus one (training/README.md
 # has the dev curves). Selected on 2026-11-27 with training/ner.cfg as committed.
 FINAL_EPOCHS = {"docverify_ner_bc5cdr": 8, "docverify_ner_ncbi": 7}
+# Per-model settings that differ from training/ner.cfg, each chosen on the dev split (training/README.md).
+OVERRIDES: dict[str, dict[str, str]] = {}
 MODELS = {
     "docverify_ner_bc5cdr": {"corpus": "bc5cdr", "description":
                              "DISEASE and CHEMICAL recogniser trained on BC5CDR (BioCreative V CDR) train, "
@@ -81,7 +83,7 @@ def best_epoch(log: Path) -> tuple[int, int, float]:
 
 
 def build(work: Path, models_dir: Path, only: list[str], vectors_on: bool = True,
-          select: bool = False) -> dict[str, dict[str, object]]:
+          select: bool = False, overrides: dict[str, str] | None = None) -> dict[str, dict[str, object]]:
     corpus_dir = work / "corpus"
     if not _fresh(corpus_dir / "ncbi-test.spacy", ROOT / "training" / "corpora.py"):
         _log("converting corpora")
@@ -100,6 +102,8 @@ def build(work: Path, models_dir: Path, only: list[str], vectors_on: bool = True
     for name in only:
         corpus = str(MODELS[name]["corpus"])
         out = work / ("select" if select else "train") / name
+        if overrides:
+            out = out.with_name(name + "+" + ",".join(f"{k}={v}" for k, v in sorted(overrides.items())))
         train_data = corpus_dir / f"{corpus}-train.spacy"
         if not select:  # spacy.Corpus reads every .spacy file of a folder
             train_data = corpus_dir / f"{corpus}-train+dev"
@@ -109,6 +113,8 @@ def build(work: Path, models_dir: Path, only: list[str], vectors_on: bool = True
         cmd = [sys.executable, "-m", "spacy", "train", str(CONFIG), "--code", str(ROOT / "training" / "ner_code.py"),
                "--output", str(out), "--paths.train", str(train_data),
                "--paths.dev", str(corpus_dir / f"{corpus}-dev.spacy")]
+        for key, value in {**OVERRIDES.get(name, {}), **(overrides or {})}.items():
+            cmd += [f"--{key}", value]
         if select:  # train only, score dev every eval_frequency steps, run long enough to see the peak
             cmd += ["--training.max_epochs", str(SELECT_EPOCHS)]
         else:  # dev is in the training data now: its score means nothing, so evaluate only at the end
@@ -163,9 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--select", action="store_true",
                     help="Train on train only and report the best dev epoch (how ner.cfg's max_epochs was chosen); "
                          "installs nothing.")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="Override a training/ner.cfg value for this run (e.g. training.dropout=0.2).")
     args = ap.parse_args(argv)
+    overrides = dict(item.split("=", 1) for item in args.set)
     t0 = time.perf_counter()
-    build(args.work, args.models, args.only or sorted(MODELS), vectors_on=not args.no_vectors, select=args.select)
+    build(args.work, args.models, args.only or sorted(MODELS), vectors_on=not args.no_vectors, select=args.select,
+          overrides=overrides)
     _log(f"done in {(time.perf_counter() - t0) / 60:.1f} min")
     return 0
 
