@@ -68,6 +68,7 @@ def test_a_defined_short_form_gets_its_long_forms_label_at_every_occurrence(
     assert found.count(("AKI", "DISEASE")) == 3
 
 
+@pytest.mark.skipif(not (corpora.CORPORA / "bc5cdr").is_dir(), reason=f"BC5CDR not found under {corpora.CORPORA}")
 def test_accuracy_on_the_first_100_bc5cdr_test_abstracts_stays_above_the_floor(
         bc5cdr: ner_model.EntityRecognizer, monkeypatch: pytest.MonkeyPatch) -> None:
     first = corpora.read_split("bc5cdr", "test")[:100]
