@@ -12,12 +12,19 @@ Prefect's overhead is flow − steps; the isolation and storage cost is steps �
 The load average is printed: on a 2-core machine another busy process inflates every figure.
 
 `--all`: the realistic batch instead. Every bundled sample (samples/inputs, intake from samples/manifest.csv) is
-ingested by one warm-up `batch_verify(inbox=..., manifest=...)`; then, alternating `--runs` times, the same uploads
-are reprocessed (a) by `batch_verify()` with its default task runner (a thread pool of `default_concurrency()`)
-and (b) directly: a ThreadPoolExecutor of the same size calling `claim` + `verify_claimed` per upload. Prefect's
-share is (batch − direct) / batch, on medians. `--no-flow-heartbeat` (diagnostic) runs the batch flow with Prefect's
-flow-run heartbeat off (PREFECT_FLOWS_HEARTBEAT_FREQUENCY=None, settable only in code) to separate its ~1 s join at
-run end from the per-upload cost.
+ingested by one warm-up `batch_verify(inbox=..., manifest=...)`; then, alternating `--runs` times (and which goes
+first), the same uploads are reprocessed (a) by `batch_verify()` with its default task runner (a thread pool of
+`default_concurrency()`) and (b) directly: a ThreadPoolExecutor of the same size calling `claim` + `verify_claimed`
+per upload. Each run records wall time and the CPU seconds of the process tree by part: client (this process),
+server (the temporary Prefect server), readers (forkserver, reader children, tesseract). Prefect's share is printed
+two ways: wall (batch − direct) / batch, and CPU (client + server of batch − those of direct) / the batch's CPU —
+the readers do the same work on both sides and only add noise. `--no-flow-heartbeat` (diagnostic) turns Prefect's
+flow-run heartbeat off (PREFECT_FLOWS_HEARTBEAT_FREQUENCY=None, settable only in code) to separate its ≤1 s join at
+run end.
+
+The temporary server gets the settings docverify gives the local server it starts
+(flows.deploy.LOCAL_SERVER_SETTINGS: a batched task-run recorder); `--server-defaults` runs it with Prefect's
+defaults instead (diagnostic, and the "before" figures).
 """
 
 from __future__ import annotations
@@ -40,6 +47,43 @@ SAMPLES = ("visit_note_crps.pdf", "avs_fibromyalgia_nocodes.pdf", "problem_list_
            "visit_note_uncertain.pdf", "jpeg_scan_migraine.jpg", "scanned_note_crps_codes.pdf")
 
 
+def tree_cpu_s() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by this process and every descendant, by part: "client" (this
+    process: our threads and Prefect's client), "server" (the Prefect server started by the test harness), "readers"
+    (the forkserver, reader children and tesseract). Reaped descendants are counted in their parent's children
+    times. Unlike wall time, CPU time is hardly inflated by other processes on the machine."""
+    import psutil
+
+    me = psutil.Process()
+    t = me.cpu_times()
+    parts = {"client": t.user + t.system + t.children_user + t.children_system, "server": 0.0, "readers": 0.0}
+    for process in me.children(recursive=True):
+        try:
+            t = process.cpu_times()
+            part = "server" if "uvicorn" in " ".join(process.cmdline()) else "readers"
+        except psutil.Error:  # exited between the listing and the read: its time moves to its parent's children
+            continue
+        parts[part] += t.user + t.system + t.children_user + t.children_system
+    return parts
+
+
+def measure(fn: Callable[[], object]) -> tuple[float, dict[str, float]]:
+    """(wall seconds, CPU seconds of the process tree by part, see `tree_cpu_s`) of one call."""
+    cpu0, t0 = tree_cpu_s(), time.perf_counter()
+    fn()
+    wall = time.perf_counter() - t0
+    cpu1 = tree_cpu_s()
+    return wall, {part: cpu1[part] - cpu0[part] for part in cpu0}
+
+
+def run_flow(result: object) -> object:
+    """A flow call's result: async flows return a coroutine, run here to completion."""
+    import asyncio
+    import inspect
+
+    return asyncio.run(result) if inspect.iscoroutine(result) else result  # type: ignore[arg-type]
+
+
 def _median(fn: Callable[[], object], runs: int) -> float:
     fn()  # warm-up: models, linker index, forkserver
     times = []
@@ -56,9 +100,18 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="batch over all bundled samples (the realistic batch)")
     parser.add_argument("--no-flow-heartbeat", action="store_true",
                         help="with --all: Prefect's flow-run heartbeat off (diagnostic: isolates its join at run end)")
+    parser.add_argument("--server-defaults", action="store_true",
+                        help="the temporary server with Prefect's defaults instead of the settings docverify gives "
+                             "its local server (flows.deploy.LOCAL_SERVER_SETTINGS; diagnostic)")
     args = parser.parse_args()
     os.environ["DOCVERIFY_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-prefect-")
     os.environ.pop("DOCVERIFY_DATABASE_URL", None)
+    if not args.server_defaults:  # the temporary server reads them from this environment
+        from flows.deploy import LOCAL_SERVER_SETTINGS
+
+        for key, value in LOCAL_SERVER_SETTINGS.items():
+            os.environ.setdefault(key, value)
+    print(f"server: {'Prefect defaults' if args.server_defaults else 'docverify local-server settings'}")
     if args.all:
         all_samples(args.runs, flow_heartbeat=not args.no_flow_heartbeat)
         return
@@ -88,7 +141,7 @@ def main() -> None:
 
             def flow_run(upload_id: str = record.id) -> object:
                 store.requeue(upload_id, "reprocess")
-                return verify_upload(upload_id)
+                return run_flow(verify_upload(upload_id))
 
             store.claim(record.id, worker_id())
             store.mark_failed(record.id, "bench_setup")  # FAILED → requeue-able by every runner below
@@ -109,7 +162,7 @@ def main() -> None:
             for r in store.list_uploads(owner="bench"):
                 if r.state is not UploadState.PENDING:
                     store.requeue(r.id, "reprocess")
-            return serial_batch()
+            return run_flow(serial_batch())
 
         batch_s = _median(batch, args.runs)
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; runs: {args.runs} (median)")
@@ -128,7 +181,8 @@ def main() -> None:
 
 
 def all_samples(runs: int, flow_heartbeat: bool = True) -> None:
-    """The realistic batch: every bundled sample, batch_verify vs the same steps on a thread pool of the same size."""
+    """The realistic batch: every bundled sample, batch_verify vs the same steps on a thread pool of the same size.
+    Wall clock and CPU seconds of the whole process tree (this process, reader children, the Prefect server)."""
     import contextlib
     import logging
     from concurrent.futures import ThreadPoolExecutor
@@ -145,7 +199,7 @@ def all_samples(runs: int, flow_heartbeat: bool = True) -> None:
     load_before = os.getloadavg()
     with prefect_test_harness(server_startup_timeout=90):
         t0 = time.perf_counter()
-        batch_verify(inbox=str(ROOT / "samples" / "inputs"), manifest=str(ROOT / "samples" / "manifest.csv"))
+        run_flow(batch_verify(inbox=str(ROOT / "samples" / "inputs"), manifest=str(ROOT / "samples" / "manifest.csv")))
         warm_s = time.perf_counter() - t0
         ids = [r.id for r in store.list_uploads(limit=10_000)]
 
@@ -165,34 +219,45 @@ def all_samples(runs: int, flow_heartbeat: bool = True) -> None:
         def batch() -> None:
             settings = ({} if flow_heartbeat else {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
             with temporary_settings(settings) if settings else contextlib.nullcontext():
-                counts = batch_verify()
-            assert sum(counts.values()) == len(ids), counts
+                counts = run_flow(batch_verify())
+            assert isinstance(counts, dict) and sum(counts.values()) == len(ids), counts
 
-        times: dict[str, list[float]] = {"direct": [], "batch": []}
-        for _ in range(runs):
-            for name, fn in (("direct", direct), ("batch", batch)):
+        wall: dict[str, list[float]] = {"direct": [], "batch": []}
+        cpu: dict[str, list[dict[str, float]]] = {"direct": [], "batch": []}
+        for i in range(runs):
+            # Alternate which goes first, so a drift in the machine's load does not favour one side.
+            order = (("direct", direct), ("batch", batch)) if i % 2 == 0 else (("batch", batch), ("direct", direct))
+            for name, fn in order:
                 requeue_all()
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
+                w, c = measure(fn)
+                wall[name].append(w)
+                cpu[name].append(c)
+                print(f"  run {i + 1} {name:6} wall {w:6.2f} s  CPU " + "  ".join(f"{k} {v:.2f}" for k, v in c.items()),
+                      flush=True)
     load_after = os.getloadavg()
-    direct_s, batch_s = statistics.median(times["direct"]), statistics.median(times["batch"])
-    over = batch_s - direct_s
+    n = len(ids)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}; "
           f"after: {' '.join(f'{x:.2f}' for x in load_after)}")
-    print(f"{len(ids)} uploads (all bundled samples), concurrency {workers}, runs {runs} (median); "
+    print(f"{n} uploads (all bundled samples), concurrency {workers}, runs {runs}; "
           f"Prefect flow heartbeat {'on (default)' if flow_heartbeat else 'OFF (diagnostic)'}; "
           f"warm-up batch with ingest {warm_s:.2f} s")
-    print(f"direct (thread pool, claim + verify_claimed): {direct_s:.3f} s  "
-          f"[{', '.join(f'{t:.2f}' for t in times['direct'])}]")
-    print(f"batch_verify:                                 {batch_s:.3f} s  "
-          f"[{', '.join(f'{t:.2f}' for t in times['batch'])}]")
-    print(f"Prefect: {over:.3f} s = {over / len(ids):.4f} s per upload, {100 * over / batch_s:.1f}% of the batch")
-    # Other processes only ever add time: the fastest run of each is the least disturbed estimate on a shared box.
-    best_direct, best_batch = min(times["direct"]), min(times["batch"])
-    best_over = best_batch - best_direct
-    print(f"fastest runs: direct {best_direct:.3f} s, batch {best_batch:.3f} s: Prefect {best_over:.3f} s = "
-          f"{best_over / len(ids):.4f} s per upload, {100 * best_over / best_batch:.1f}% of the batch")
+    med = statistics.median
+    d_wall, b_wall = med(wall["direct"]), med(wall["batch"])
+    print(f"wall, median: direct {d_wall:.2f} s, batch_verify {b_wall:.2f} s: Prefect {b_wall - d_wall:.2f} s = "
+          f"{(b_wall - d_wall) / n:.4f} s per upload, {100 * (b_wall - d_wall) / b_wall:.1f}% of the batch")
+    d_min, b_min = min(wall["direct"]), min(wall["batch"])
+    print(f"wall, fastest: direct {d_min:.2f} s, batch_verify {b_min:.2f} s: Prefect {b_min - d_min:.2f} s = "
+          f"{100 * (b_min - d_min) / b_min:.1f}% of the batch")
+    parts = {name: {part: med([c[part] for c in cpu[name]]) for part in cpu[name][0]} for name in cpu}
+    for name in ("direct", "batch"):
+        print(f"CPU, median: {name:6} " + "  ".join(f"{k} {v:.2f}" for k, v in parts[name].items())
+              + f"  total {sum(parts[name].values()):.2f} s")
+    # Prefect's own CPU is in the client and the server parts; the readers do the same work on both sides (their
+    # run-to-run spread, ±2–4 s, would hide a 2-s effect), so they are left out of the difference.
+    over = sum(parts["batch"][k] - parts["direct"][k] for k in ("client", "server"))
+    total = sum(parts["batch"].values())
+    print(f"Prefect CPU (client + server, batch − direct): {over:.2f} s = {over / n:.4f} s per upload, "
+          f"{100 * over / total:.1f}% of the batch's CPU")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from pipeline.evaluate import Intake, rejected_report
 from pipeline.intake import accept, sanitize_filename, sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.report import Report
-from pipeline.store import Store, UploadRecord, UploadState
+from pipeline.store import FileSignature, Store, UploadRecord, UploadState
 from pipeline.types import Payer
 
 MANIFEST_COLUMNS = ("file", "patient_name", "payer")
@@ -38,6 +38,7 @@ class IngestCounts:
     """What ingesting an inbox did (counts only)."""
 
     files: int = 0
+    read: int = 0  # files read and hashed (new or changed since the last batch); the others were not opened
     created: int = 0
     existing: int = 0
     rejected: int = 0
@@ -76,13 +77,35 @@ def read_capped(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
         return fh.read(limits.max_bytes + 1)
 
 
-def ingest_file(store: Store, path: Path, intake: Intake, owner: str,
-                limits: Limits = DEFAULT_LIMITS) -> tuple[UploadRecord, bool, bool]:
-    """Store one file as an upload: (record, created, rejected). A file rejected by intake (empty, unsupported, too
-    large) is stored and gets its rejected report at once (the same report `check` prints)."""
+# How inbox files are read: `read_capped` in production; a test passes a wrapper that counts what is read.
+FileReader = Callable[[Path, Limits], bytes]
+
+
+def cached_sha256(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS, read: FileReader = read_capped) -> str:
+    """The sha256 of what ingestion reads of `path` (its first max_bytes + 1 bytes): from the store's inbox hash
+    cache while the file's signature (size, mtime, ctime, device:inode) is unchanged, else read, hashed and
+    recorded."""
+    signature = FileSignature.of(path.stat())  # before reading: a write during the read changes the next one
+    known = store.known_sha256(path, signature)
+    if known is not None:
+        return known
+    sha256 = hashlib.sha256(read(path, limits)).hexdigest()
+    store.remember_sha256(path, signature, sha256)
+    return sha256
+
+
+def ingest_file(store: Store, path: Path, intake: Intake, owner: str, limits: Limits = DEFAULT_LIMITS,
+                read: FileReader = read_capped) -> tuple[UploadRecord, bool, bool]:
+    """Store one file as an upload: (record, created, rejected in this call). A file rejected by intake (empty,
+    unsupported, too large) is stored and gets its rejected report at once (the same report `check` prints). A file
+    unchanged since it was last read (inbox hash cache) whose upload `owner` already has is not read at all."""
     from flows.verify import versions
 
-    data = read_capped(path, limits)
+    signature = FileSignature.of(path.stat())  # before reading: a write during the read changes the next one
+    known = store.known_sha256(path, signature)
+    if known is not None and (stored := store.find_upload(owner, known)) is not None:
+        return stored, False, False
+    data = read(path, limits)
     try:
         upload = accept(data, path.name, limits)
     except RejectedUpload as e:
@@ -93,28 +116,43 @@ def ingest_file(store: Store, path: Path, intake: Intake, owner: str,
             report = rejected_report(e, sha256=record.sha256, media_type=record.media_type,
                                      size_bytes=record.size_bytes, payer=intake.payer, versions=versions())
             store.save_report(record.id, report, pipeline_version())
+        store.remember_sha256(path, signature, record.sha256)
         return record, created, True
     record, created = store.add_upload(data, owner=owner, display_name=upload.display_name,
                                        media_type=upload.media_type.value, intake=intake)
+    store.remember_sha256(path, signature, record.sha256)
     return record, created, False
+
+
+def ingest_folder(store: Store, inbox: Path, intakes: dict[str, Intake], owner: str,
+                  read: FileReader = read_capped) -> IngestCounts:
+    """Ingest every file of `inbox` (idempotent: the same bytes are the same upload; unchanged files are not
+    read again). Intake by file name from `intakes`."""
+    files = inbox_files(inbox)
+    opened = created = existing = rejected = 0
+
+    def counting(path: Path, limits: Limits) -> bytes:
+        nonlocal opened
+        opened += 1
+        return read(path, limits)
+
+    for path in files:
+        _, was_created, was_rejected = ingest_file(store, path, intakes.get(path.name, Intake()), owner,
+                                                   read=counting)
+        created += was_created
+        existing += not was_created
+        rejected += was_rejected and was_created
+    return IngestCounts(files=len(files), read=opened, created=created, existing=existing, rejected=rejected)
 
 
 @task(name="ingest-inbox", persist_result=False, cache_policy=NONE)
 def ingest_inbox(inbox: str, manifest: str | None = None, owner: str = "inbox") -> IngestCounts:
-    """Ingest every file of the inbox folder (idempotent: the same bytes are the same upload). Logs counts only —
-    file names may hold patient names."""
+    """Ingest every file of the inbox folder (see `ingest_folder`). Logs counts only — file names may hold patient
+    names."""
     intakes = load_manifest(Path(manifest)) if manifest else {}
-    store = open_store()
-    files = inbox_files(Path(inbox))
-    created = existing = rejected = 0
-    for path in files:
-        _, was_created, was_rejected = ingest_file(store, path, intakes.get(path.name, Intake()), owner)
-        created += was_created
-        existing += not was_created
-        rejected += was_rejected and was_created
-    counts = IngestCounts(files=len(files), created=created, existing=existing, rejected=rejected)
-    get_run_logger().info("inbox: %d files, %d new, %d already stored, %d rejected at intake", counts.files,
-                          counts.created, counts.existing, counts.rejected)
+    counts = ingest_folder(open_store(), Path(inbox), intakes, owner)
+    get_run_logger().info("inbox: %d files, %d read, %d new, %d already stored, %d rejected at intake", counts.files,
+                          counts.read, counts.created, counts.existing, counts.rejected)
     return counts
 
 
@@ -132,16 +170,13 @@ class FileResult:
     report: Report | None
 
 
-def sha256_of(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
-    return hashlib.sha256(read_capped(path, limits)).hexdigest()
-
-
 def results_for(store: Store, files: list[Path], owner: str) -> list[FileResult]:
-    """Each file's current result, found by (owner, sha256) — the same key ingestion used."""
+    """Each file's current result, found by (owner, sha256) — the same key ingestion used (unchanged files are not
+    read again: `cached_sha256`)."""
     by_sha = {r.sha256: r for r in store.list_uploads(owner=owner, limit=2**31)}
     out: list[FileResult] = []
     for path in files:
-        record = by_sha.get(sha256_of(path))
+        record = by_sha.get(cached_sha256(store, path))
         if record is None:
             out.append(FileResult(path.name, None, "missing", ("not ingested",), None))
             continue

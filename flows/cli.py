@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -61,6 +62,14 @@ def check(
         raise typer.Exit(EXIT_REJECTED)
 
 
+def _use_ner(on: bool) -> None:
+    """--no-ner: turn the recall layer off for this process and every worker process it starts."""
+    if not on:
+        from extractors import ner_model
+
+        os.environ[ner_model.SETTING] = ner_model.OFF
+
+
 @app.command("eval")
 def eval_(
     directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Holds labels.jsonl and inputs/.")],
@@ -70,8 +79,11 @@ def eval_(
     min_status_accuracy: Annotated[float, typer.Option(help="Fail below this status accuracy.")] = 0.95,
     max_wrongly_complete: Annotated[int, typer.Option(help="Fail above this many wrongly complete.")] = 0,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
+    ner: Annotated[bool, typer.Option(help="Use the NER recall layer (--no-ner: lexicon, codes and linker only).")]
+    = True,
 ) -> None:
     """Check every labeled sample and score the reports; exit 1 when a figure is below its threshold."""
+    _use_ner(ner)
     labels = load_labels(directory / "labels.jsonl")
     inputs = directory / "inputs" if (directory / "inputs").is_dir() else directory
     if reports is not None:
@@ -153,6 +165,25 @@ def report(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -
     sys.stdout.write(render_text(r, path.name.removesuffix(".json")) + "\n")
 
 
+@app.command()
+def models() -> None:
+    """List every bundled NER model: name, version, labels, size and directory (load one with spacy.load(dir))."""
+    from extractors import ner_model
+
+    found = ner_model.bundled_models()
+    if not found:
+        err.print(f"no models under {ner_model.MODELS_DIR} (build them with: make model)", highlight=False)
+        raise typer.Exit(1)
+    selected = ner_model.selected_model_name()
+    table = Table(title="bundled models")
+    for column in ("name", "version", "labels", "size", "recall layer", "directory"):
+        table.add_column(column)
+    for m in found:
+        table.add_row(m.name, m.version, ",".join(m.labels), f"{m.size_bytes / 1e6:.1f} MB",
+                      "yes" if m.name == selected else "", str(m.directory))
+    Console().print(table)
+
+
 @app.command("eval-corpus")
 def eval_corpus(
     corpora: Annotated[list[Path], typer.Argument(exists=True, file_okay=False,
@@ -161,10 +192,13 @@ def eval_corpus(
     degrade: Annotated[bool, typer.Option(help="Rasterise and degrade each PDF like a scan (OCR path).")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the JSON summary, reports and degraded PDFs here.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
+    ner: Annotated[bool, typer.Option(help="Use the NER recall layer (--no-ner: lexicon, codes and linker only).")]
+    = True,
 ) -> None:
     """Score the pipeline on rendered C-CDA corpora (held out: figures only, no tuning). See docs/CORPUS-EVAL.md."""
     from flows.corpus_eval import RunOptions, evaluate_corpora
 
+    _use_ner(ner)
     evaluate_corpora(corpora, RunOptions(limit=limit, degrade=degrade, out=out, workers=workers), Console(), err)
 
 
@@ -210,12 +244,12 @@ def batch(
 
 def _batch_progress(store: Store, files: list[Path]) -> AbstractContextManager[None]:
     """A progress bar on a terminal (polls the store for finished uploads); nothing otherwise."""
-    from flows.batch import sha256_of
+    from flows.batch import cached_sha256
     from pipeline.store import UploadState
 
     if not err.is_terminal or not files:
         return contextlib.nullcontext()
-    shas = {sha256_of(p) for p in files}
+    shas = {cached_sha256(store, p) for p in files}
 
     @contextlib.contextmanager
     def run() -> Iterator[None]:
@@ -278,10 +312,13 @@ def eval_mtsamples(
     labels: Annotated[Path | None, typer.Option(help="Label file (default: evaluation/mtsamples/labels.jsonl).")]
     = None,
     out: Annotated[Path | None, typer.Option(help="Write OUT/mtsamples-eval.json (codes and counts only).")] = None,
+    ner: Annotated[bool, typer.Option(help="Use the NER recall layer (--no-ner: lexicon, codes and linker only).")]
+    = True,
 ) -> None:
     """Score the pain-diagnosis decision on hand-labeled MTSamples notes. See evaluation/mtsamples/README.md."""
     from flows.mtsamples_eval import DEFAULT_LABELS, evaluate_mtsamples
 
+    _use_ner(ner)
     try:
         evaluate_mtsamples(corpus, labels or DEFAULT_LABELS, out, Console())
     except DocverifyError as e:

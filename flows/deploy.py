@@ -1,8 +1,14 @@
-"""Deployments and the local Prefect server.
+"""Deployments, automations and the local Prefect server.
 
 `docverify serve` and `docverify batch` need a Prefect API. When none is configured (no PREFECT_API_URL), a local
-server (SQLite under `<data dir>/prefect`) is started in the background on 127.0.0.1 — or one already running there
-is reused — instead of Prefect's ephemeral in-process server, which prints tracebacks on shutdown.
+server (SQLite under `<data dir>/prefect`) is started in the background on 127.0.0.1 (port DOCVERIFY_PREFECT_PORT,
+default 4200) — or one already running there is reused — instead of Prefect's ephemeral in-process server, which
+prints tracebacks on shutdown.
+
+Worker death on another host (HOSTILE-INPUTS.md items 39–41): `serve` also keeps two Prefect automations, by name:
+a flow run of ours that goes silent (no Prefect heartbeat for three beats) is marked Crashed, and a run of ours that
+enters Crashed — so marked, or reported by a runner that outlived it — starts the reconcile deployment at once
+(resubmit on), instead of waiting for its next interval.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 
@@ -25,12 +32,27 @@ from pipeline.errors import DocverifyError
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4200
+PORT_ENV = "DOCVERIFY_PREFECT_PORT"
 BATCH_CRON_ENV = "DOCVERIFY_BATCH_CRON"
 DEFAULT_BATCH_CRON = "*/15 * * * *"
+RECONCILE_EVERY_ENV = "DOCVERIFY_RECONCILE_EVERY_S"
 RECONCILE_EVERY = timedelta(seconds=60)  # goal figures: the reconciler runs every 60 s
 VERIFY_DEPLOYMENT = "verify-upload/verify-upload"
 BATCH_DEPLOYMENT = "batch-verify/batch"
 RECONCILE_DEPLOYMENT = "reconcile/reconcile"
+WATCHED_FLOWS = ("verify-upload", "batch-verify")  # the flows that claim uploads (the reconciler's own runs: not)
+RECONCILE_ON_CRASH = "docverify-reconcile-on-crash"
+CRASH_SILENT_RUNS = "docverify-crash-silent-runs"
+SILENT_BEATS = 3  # a run missing this many Prefect heartbeats in a row is taken for dead
+# Settings of the local Prefect server we start (an operator's own values win). Prefect 3.9's task-run recorder
+# writes one task-run event per database transaction by default (batch size 1); batched, the server's CPU per
+# task run falls ~3× (2.0–2.4 → 0.6–0.9 CPU-s per 47 task runs, benchmarks/README.md), at the price of task-run
+# states reaching the API up to 1 s later (flow-run states, which the reconciler reads, are not batched).
+LOCAL_SERVER_SETTINGS = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",  # seconds (whole seconds: Prefect int()s it)
+}
 
 
 class PrefectServerError(DocverifyError):
@@ -67,17 +89,20 @@ def _port_open(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def local_prefect_api(home: Path | None = None, port: int = DEFAULT_PORT,
+def local_prefect_api(home: Path | None = None, port: int | None = None,
                       startup_timeout_s: float = 90.0) -> Iterator[str]:
     """The Prefect API URL to use: PREFECT_API_URL when configured; else a local server on 127.0.0.1 (reused when
-    one answers on `port`, otherwise started with PREFECT_HOME=`home` and stopped on exit). Inside the block the
-    URL is the process's Prefect setting and in os.environ (for child processes). Raises PrefectServerError."""
+    one answers on `port` — default DOCVERIFY_PREFECT_PORT, else 4200 — otherwise started with PREFECT_HOME=`home`
+    and stopped on exit). Inside the block the URL is the process's Prefect setting and in os.environ (for child
+    processes). Raises PrefectServerError."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     configured = os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()
     if configured:
         yield str(configured)
         return
+    if port is None:
+        port = int(os.environ.get(PORT_ENV) or DEFAULT_PORT)
     url = f"http://{HOST}:{port}/api"
     process: subprocess.Popen[bytes] | None = None
     if not healthy(url):
@@ -113,7 +138,7 @@ def _drain_to_api(timeout_s: float = 10.0) -> None:
 
 def _start_server(home: Path, port: int, url: str, timeout_s: float) -> subprocess.Popen[bytes]:
     home.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env = {**LOCAL_SERVER_SETTINGS, **{k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}}
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     log = (home / "server.log").open("ab")
     process = subprocess.Popen(  # own session: a Ctrl-C in the terminal reaches us, and we stop it cleanly
@@ -149,19 +174,100 @@ def batch_cron() -> str:
     return os.environ.get(BATCH_CRON_ENV) or DEFAULT_BATCH_CRON
 
 
+def reconcile_every() -> timedelta:
+    """The reconciler's interval: DOCVERIFY_RECONCILE_EVERY_S seconds, default 60."""
+    seconds = os.environ.get(RECONCILE_EVERY_ENV)
+    return timedelta(seconds=float(seconds)) if seconds else RECONCILE_EVERY
+
+
 def deployments(inbox: str | None = None, cron: str | None = None) -> list[Any]:
     """The three runner deployments `docverify serve` serves: the batch on a cron, the per-upload flow (no
-    schedule: the upload API triggers it with `trigger_verify`), and the reconciler on an interval."""
+    schedule: the upload API triggers it with `trigger_verify`), and the reconciler on an interval.
+
+    Entrypoints are module paths (`flows.reconcile:reconcile`): the runner starts each flow run in a new process
+    that imports its flow, and a file-path entrypoint (`flows/reconcile.py`) is run as a script with `flows/` first
+    on sys.path, where `import flows.tasks` finds the module flows/flows.py instead of the package."""
+    from prefect.types.entrypoint import EntrypointType
+
     from flows.flows import batch_flow_for, verify_upload
     from flows.reconcile import reconcile
 
+    by_module = EntrypointType.MODULE_PATH
     return [
         batch_flow_for().to_deployment(name="batch", cron=cron or batch_cron(), parameters={"inbox": inbox},
-                                       description="Verify every pending upload (and the inbox folder)."),
-        verify_upload.to_deployment(name="verify-upload", description="Verify one upload, by id."),
-        reconcile.to_deployment(name="reconcile", interval=RECONCILE_EVERY,
+                                       description="Verify every pending upload (and the inbox folder).",
+                                       entrypoint_type=by_module),
+        verify_upload.to_deployment(name="verify-upload", description="Verify one upload, by id.",
+                                    entrypoint_type=by_module),
+        reconcile.to_deployment(name="reconcile", interval=reconcile_every(), entrypoint_type=by_module,
                                 description="Requeue uploads whose run crashed, vanished or went silent."),
     ]
+
+
+def automations(reconcile_deployment_id: UUID, heartbeat_s: int | None) -> list[Any]:
+    """The automations `serve` keeps (see the module docstring): reconcile on a Crashed run of ours, and — when
+    flow-run heartbeats are on (`heartbeat_s`, Prefect's PREFECT_FLOWS_HEARTBEAT_FREQUENCY) — crash a run of ours
+    that missed SILENT_BEATS of them. Both match only runs of WATCHED_FLOWS; messages carry no run data."""
+    from prefect.automations import Automation, ChangeFlowRunState, EventTrigger, Posture, RunDeployment
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.schemas.events import ResourceSpecification
+
+    ours = ResourceSpecification({"prefect.resource.role": "flow", "prefect.resource.name": list(WATCHED_FLOWS)})
+    runs = ResourceSpecification({"prefect.resource.id": "prefect.flow-run.*"})
+    kept = [Automation(
+        name=RECONCILE_ON_CRASH,
+        description="A docverify run crashed: requeue and resubmit the uploads it held.",
+        trigger=EventTrigger(expect={"prefect.flow-run.Crashed"}, match=runs, match_related=ours,
+                             posture=Posture.Reactive, threshold=1, within=timedelta(0)),
+        actions=[RunDeployment(source="selected", deployment_id=reconcile_deployment_id,
+                               parameters={"resubmit": True}, job_variables=None)],
+    )]
+    if heartbeat_s:
+        silence = timedelta(seconds=SILENT_BEATS * heartbeat_s)
+        kept.append(Automation(
+            name=CRASH_SILENT_RUNS,
+            description=f"A docverify run sent no heartbeat for {silence.total_seconds():.0f} s: mark it Crashed.",
+            trigger=EventTrigger(after={"prefect.flow-run.heartbeat"},
+                                 expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed",
+                                         "prefect.flow-run.Failed", "prefect.flow-run.Cancelled",
+                                         "prefect.flow-run.Crashed"},
+                                 match=runs, match_related=ours, for_each={"prefect.resource.id"},
+                                 posture=Posture.Proactive, threshold=1, within=silence),
+            actions=[ChangeFlowRunState(name=None, state=StateType.CRASHED, force=False,
+                                        message=f"No heartbeat for {silence.total_seconds():.0f} s.")],
+        ))
+    return kept
+
+
+def ensure_automations(reconcile_deployment_id: UUID, heartbeat_s: int | None = None) -> dict[str, UUID]:
+    """Create or update `automations(...)` by name (idempotent: one automation per name, updated only when its
+    definition differs; duplicates from concurrent starts are deleted, and so is the silence automation when
+    heartbeats are off). `heartbeat_s` defaults to Prefect's flow-run heartbeat setting. Returns name → id."""
+    from prefect import get_client
+    from prefect.events.schemas.automations import AutomationCore
+    from prefect.settings import get_current_settings
+
+    beat = get_current_settings().flows.heartbeat_frequency if heartbeat_s is None else heartbeat_s
+    kept = automations(reconcile_deployment_id, beat)
+    ids: dict[str, UUID] = {}
+    with get_client(sync_client=True) as client:
+        for name in {RECONCILE_ON_CRASH, CRASH_SILENT_RUNS} - {a.name for a in kept}:  # heartbeats turned off
+            for stale in client.read_automations_by_name(name):
+                client.delete_automation(stale.id)
+        for wanted in kept:
+            # owner_resource: not accepted on update (and unset here: these automations belong to no resource)
+            core = AutomationCore(**wanted.model_dump(exclude={"id", "owner_resource"}))
+            found = sorted(client.read_automations_by_name(wanted.name), key=lambda a: str(a.id))
+            for extra in found[1:]:
+                client.delete_automation(extra.id)
+            if not found:
+                ids[wanted.name] = client.create_automation(core)
+                continue
+            current = found[0]
+            if AutomationCore(**current.model_dump(exclude={"id", "owner_resource"})) != core:
+                client.update_automation(current.id, core)
+            ids[wanted.name] = current.id
+    return ids
 
 
 def trigger_verify(upload_id: str) -> str:
@@ -173,7 +279,11 @@ def trigger_verify(upload_id: str) -> str:
 
 
 def serve(inbox: str | None = None) -> None:
-    """Serve the deployments until interrupted (Prefect's runner; one process)."""
+    """Serve the deployments until interrupted (Prefect's runner; one process), after registering them and
+    keeping the automations (`ensure_automations`) that start the reconciler when a run of ours crashes."""
     from prefect import serve as prefect_serve
 
-    prefect_serve(*deployments(inbox))
+    served = deployments(inbox)
+    reconciler = next(d for d in served if d.name == "reconcile")
+    ensure_automations(reconciler.apply())  # registered now for its id; serve re-applies it (an upsert by name)
+    prefect_serve(*served)

@@ -129,11 +129,18 @@ def _child(conn: Connection, reader: Reader, data: bytes, upload: Upload, limits
         conn.close()
 
 
+# What the forkserver imports once, so each reader child starts in milliseconds: the readers, and flows.cli —
+# every forkserver child re-runs the parent's main script (multiprocessing's `prepare`; CPython 3.12 cannot preload
+# `__main__` itself), and the `docverify` entry point's script is `from flows.cli import app`. Preloaded, that
+# re-import is a dictionary lookup: a text PDF's bounded read fell from 0.15 to 0.05 CPU-s (benchmarks/README.md).
+FORKSERVER_PRELOAD = ["extractors.routing", "flows.isolation", "flows.cli"]
+
+
 def _context() -> multiprocessing.context.ForkServerContext:
     # forkserver: children fork from a clean single-threaded server (the worker has threads: plain fork is unsafe),
-    # and the server imports the readers once, so each read starts in milliseconds rather than re-importing.
+    # and the server imports FORKSERVER_PRELOAD once.
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["extractors.routing", "flows.isolation"])
+    ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
     return ctx
 
 

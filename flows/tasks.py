@@ -150,13 +150,9 @@ def heartbeat(store: Store, upload_id: str, every_s: float | None = None) -> Ite
 
 
 def claim(store: Store, upload_id: str, run_id: str | None) -> bool:
-    """PENDING → PROCESSING for this run; False when it is not PENDING (another run has it, or it is terminal)."""
-    record = store.claim(upload_id, worker_id())
-    if record is None:
-        return False
-    if run_id:
-        store.set_run_id(upload_id, run_id)
-    return True
+    """PENDING → PROCESSING for this run (worker and run id recorded in the same write); False when it is not
+    PENDING (another run has it, or it is terminal)."""
+    return store.claim(upload_id, worker_id(), run_id or None) is not None
 
 
 def load(store: Store, upload_id: str) -> Loaded:

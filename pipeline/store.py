@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.errors import DocverifyError, ProcessingError
 from pipeline.report import Report
-from pipeline.store_models import GENESIS_HASH, AuditHeadRow, AuditRow, ReportRow, UploadRow
+from pipeline.store_models import GENESIS_HASH, AuditHeadRow, AuditRow, InboxFileRow, ReportRow, UploadRow
 from pipeline.types import Payer, Status
 
 if TYPE_CHECKING:
@@ -178,6 +178,24 @@ class AuditRecord:
     outcome: str
     prev_hash: str
     row_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileSignature:
+    """What tells that a file changed without reading it: size, mtime and ctime (nanoseconds) and device:inode.
+    ctime cannot be set from user space, so a rewrite that restores the size and the mtime still changes it; a file
+    replaced by rename changes the inode."""
+
+    size_bytes: int
+    mtime_ns: int
+    ctime_ns: int
+    file_id: str  # "<st_dev>:<st_ino>"
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileSignature:
+        """The signature of a `stat()` result (take it before reading the file: a write during the read then
+        changes the next signature, and the file is read again)."""
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, f"{st.st_dev}:{st.st_ino}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +346,12 @@ class Store:
             row = s.get(UploadRow, upload_id)
             return _upload(row) if row else None
 
+    def find_upload(self, owner: str, sha256: str) -> UploadRecord | None:
+        """`owner`'s upload of the bytes with this sha256, or None."""
+        with self._read() as s:
+            row = s.scalars(select(UploadRow).where(UploadRow.owner == owner, UploadRow.sha256 == sha256)).first()
+            return _upload(row) if row else None
+
     def list_uploads(self, state: UploadState | None = None, limit: int = 1000, *,
                      owner: str | None = None) -> list[UploadRecord]:
         """Uploads, oldest first, optionally only in `state` and/or of `owner`."""
@@ -369,6 +393,38 @@ class Store:
                 bad.append(record.id)
         return bad
 
+    # -- the inbox hash cache --
+
+    def known_sha256(self, path: Path, signature: FileSignature) -> str | None:
+        """The sha256 recorded for the file at `path` if its signature is still `signature`; None when the file was
+        never recorded or has changed since (read it again)."""
+        with self._read() as s:
+            row = s.get(InboxFileRow, _path_key(path))
+            if row is None or FileSignature(row.size_bytes, row.mtime_ns, row.ctime_ns, row.file_id) != signature:
+                return None
+            return row.sha256
+
+    def remember_sha256(self, path: Path, signature: FileSignature, sha256: str) -> None:
+        """Record that the file at `path`, with `signature`, holds bytes of this sha256 (replacing what was recorded
+        for that path). Only a hash of the path is stored. Raises ValueError on a malformed digest, StoreBusy /
+        StoreUnavailable."""
+        if not _HEX64.fullmatch(sha256):
+            raise ValueError("sha256 must be 64 lowercase hex digits")
+        key = _path_key(path)
+
+        def upsert(s: Session) -> None:
+            row = s.get(InboxFileRow, key, with_for_update=True)
+            if row is None:
+                row = InboxFileRow(path_sha256=key)
+                s.add(row)
+            row.size_bytes, row.mtime_ns, row.ctime_ns = signature.size_bytes, signature.mtime_ns, signature.ctime_ns
+            row.file_id, row.sha256, row.seen_at = signature.file_id, sha256, self._clock()
+
+        try:
+            self._write(upsert)
+        except IntegrityError:  # PostgreSQL: a concurrent first record of the same path committed first
+            self._write(upsert)
+
     # -- processing --
 
     def claim_pending(self, limit: int, worker: str) -> list[UploadRecord]:
@@ -387,14 +443,18 @@ class Store:
 
         return self._write(claim)
 
-    def claim(self, upload_id: str, worker: str) -> UploadRecord | None:
-        """Claim one upload (PENDING → PROCESSING, attempts += 1); None when it is unknown or not PENDING."""
+    def claim(self, upload_id: str, worker: str, run_id: str | None = None) -> UploadRecord | None:
+        """Claim one upload (PENDING → PROCESSING, attempts += 1), recording the orchestrator's `run_id` in the same
+        transaction (so no claimed upload is ever without the run that holds it); None when it is unknown or not
+        PENDING. Raises ValueError on a bad worker or run id."""
         _check_token("worker", worker, 128)
+        if run_id is not None:
+            _check_token("run_id", run_id)
         if not _UPLOAD_ID.fullmatch(upload_id):
             return None
 
         def claim(s: Session) -> UploadRecord | None:
-            rows = self._claim_rows(s, UploadRow.id == upload_id, worker)
+            rows = self._claim_rows(s, UploadRow.id == upload_id, worker, run_id)
             return rows[0] if rows else None
 
         return self._write(claim)
@@ -573,10 +633,10 @@ class Store:
             raise UnknownUpload(f"upload {upload_id[:40]!r}")
         return row
 
-    def _claim_rows(self, s: Session, where: Any, worker: str) -> list[UploadRecord]:
+    def _claim_rows(self, s: Session, where: Any, worker: str, run_id: str | None = None) -> list[UploadRecord]:
         stmt = (update(UploadRow).where(where, UploadRow.state == UploadState.PENDING.value)
                 .values(state=UploadState.PROCESSING.value, attempts=UploadRow.attempts + 1, worker=worker,
-                        error_code=None, updated_at=self._clock())
+                        run_id=run_id, error_code=None, updated_at=self._clock())
                 .returning(UploadRow))
         records = [_upload(r) for r in s.scalars(stmt, execution_options={"synchronize_session": False})]
         for record in sorted(records, key=lambda r: r.id):
@@ -687,6 +747,12 @@ def _translated() -> Iterator[None]:
         if sqlstate in _PG_BUSY_SQLSTATES:
             raise StoreBusy(f"{e.orig.__class__.__name__} sqlstate={sqlstate}") from e
         raise StoreUnavailable(f"{e.orig.__class__.__name__} sqlstate={sqlstate}") from e
+
+
+def _path_key(path: Path) -> str:
+    """The cache key of a file path: sha256 of its absolute form (symlinks not resolved; the signature follows
+    them). File names may hold patient names, so the path itself is never stored."""
+    return hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()
 
 
 def _check_text(name: str, value: str, max_len: int, *, allow_empty: bool = False) -> None:

@@ -135,6 +135,24 @@ class AuditRow(Base):
     __table_args__ = (Index("ix_audit_log_upload_id", "upload_id"),)
 
 
+class InboxFileRow(Base):
+    """What an inbox file held when it was last read: its content's sha256, keyed by a hash of its path and valid
+    only while the file's signature (size, mtime, ctime, device:inode) is unchanged — so an unchanged file is not
+    read again by the next batch. The path itself is not stored (file names may hold patient names)."""
+
+    __tablename__ = "inbox_files"
+
+    path_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    ctime_ns: Mapped[int] = mapped_column(BigInteger)
+    file_id: Mapped[str] = mapped_column(String(48))  # "<st_dev>:<st_ino>" (inodes may not fit a signed int64)
+    sha256: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("size_bytes >= 0", name="ck_inbox_files_size"),)
+
+
 class AuditHeadRow(Base):
     """The chain's head: one row (id 1) holding the last seq and hash. Writers lock it (`FOR UPDATE` on PostgreSQL,
     `BEGIN IMMEDIATE` on SQLite) so appends are serialised, and a deleted tail no longer matches it."""

@@ -4,6 +4,7 @@ a counts-only artifact, and no PHI in Prefect (HOSTILE-INPUTS.md items 31, 32, 4
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
 from pathlib import Path
@@ -14,12 +15,13 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_HOME, PREFECT_SERVER_DATABASE_CONNECTION_URL
 from typer.testing import CliRunner
 
-from flows.batch import ManifestError, csv_safe, load_manifest
+from flows.batch import ManifestError, csv_safe, ingest_folder, load_manifest, read_capped
 from flows.cli import app
 from flows.flows import batch_verify
 from flows.tasks import open_store
 from flows.verify import check_file
 from pipeline.evaluate import Intake
+from pipeline.limits import Limits
 from pipeline.store import UploadState
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "inputs"
@@ -73,8 +75,65 @@ def test_when_batch_ran_then_the_artifact_holds_counts_by_status_only(prefect_ap
 def test_when_batch_runs_twice_then_the_same_bytes_are_processed_once(prefect_api, data_dir, inbox) -> None:
     indir, _ = inbox
     batch_verify(inbox=str(indir))
+    audit_rows = len(open_store().audit_log(limit=10_000))
     assert batch_verify(inbox=str(indir)) == {}
     assert all(len(open_store().reports(r.id)) == 1 for r in open_store().list_uploads())
+    # unchanged inbox files are recognised without reading them: not even an "upload.duplicate" row is written
+    assert [a.action for a in open_store().audit_log(limit=10_000)[audit_rows:]] == []
+
+
+class CountingReader:
+    """The inbox reader seam (flows.batch.FileReader) around the production reader, counting what it reads."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.bytes = 0
+
+    def __call__(self, path: Path, limits: Limits) -> bytes:
+        data = read_capped(path, limits)
+        self.names.append(path.name)
+        self.bytes += len(data)
+        return data
+
+
+def _rewrite_same_size_and_mtime(path: Path) -> None:
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # size and mtime as before: only ctime tells
+
+
+def _replace_by_rename(path: Path) -> None:
+    copy = path.with_name(".incoming")
+    shutil.copy(path, copy)
+    os.replace(copy, path)  # the same bytes under a new inode
+
+
+@pytest.mark.parametrize(("change", "created"), [
+    (lambda p: p.write_bytes((SAMPLES / "avs_fibromyalgia_nocodes.pdf").read_bytes()), 1),
+    (_rewrite_same_size_and_mtime, 1),
+    (_replace_by_rename, 0),
+    (lambda p: os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9)), 0),
+], ids=["rewritten", "same-size-and-mtime", "replaced-by-rename", "touched"])
+def test_when_the_inbox_is_ingested_again_then_only_new_or_changed_files_are_read(data_dir, inbox, change,
+                                                                                   created) -> None:
+    indir, _ = inbox
+    store = open_store()
+    first = CountingReader()
+    assert ingest_folder(store, indir, {}, "inbox", read=first).created == 3
+    assert sorted(first.names) == sorted(p.name for p in indir.iterdir()) and first.bytes > 0
+
+    again = CountingReader()
+    counts = ingest_folder(store, indir, {}, "inbox", read=again)
+    assert (again.names, again.bytes, counts.read, counts.created, counts.existing) == ([], 0, 0, 0, 3)
+
+    change(indir / "visit_note_crps.pdf")
+    after = CountingReader()
+    counts = ingest_folder(store, indir, {}, "inbox", read=after)
+    assert after.names == ["visit_note_crps.pdf"]  # the changed file, and only it, is read and hashed again
+    assert (counts.read, counts.created) == (1, created)
+    assert ingest_folder(store, indir, {}, "inbox", read=(last := CountingReader())).read == 0 and last.names == []
 
 
 @pytest.mark.parametrize(("cell", "safe"), [

@@ -129,6 +129,39 @@ def test_when_serve_builds_its_deployments_then_schedules_and_names_are_configur
     assert [s.schedule.interval for s in reconciler.schedules] == [RECONCILE_EVERY]
 
 
+def test_when_a_served_deployment_is_imported_as_the_runner_does_then_its_entrypoint_is_the_flow() -> None:
+    import subprocess
+    import sys
+
+    from flows.deploy import deployments
+
+    entrypoints = {d.name: d.entrypoint for d in deployments()}
+    assert entrypoints == {"batch": "flows.flows.batch_verify", "verify-upload": "flows.flows.verify_upload",
+                           "reconcile": "flows.reconcile.reconcile"}
+    # Each flow run's process imports its flow by entrypoint (prefect.utilities.importtools.import_object) in a
+    # fresh interpreter started in serve's directory: one each, as the runner does (the reconciler's file-path
+    # entrypoint, flows/reconcile.py, failed there: "'flows' is not a package").
+    code = "import sys; from prefect.utilities.importtools import import_object; print(import_object(sys.argv[1]).name)"
+    processes = {name: subprocess.Popen([sys.executable, "-c", code, entrypoint],
+                                        cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+                 for name, entrypoint in entrypoints.items()}
+    imported = {name: p.communicate(timeout=120) for name, p in processes.items()}
+    assert {name: out.strip() for name, (out, _) in imported.items()} == {
+        "batch": "batch-verify", "verify-upload": "verify-upload", "reconcile": "reconcile"}, imported
+
+
+def test_when_reader_children_rerun_the_entry_point_script_then_the_module_it_imports_is_preloaded() -> None:
+    from importlib.metadata import entry_points
+
+    from flows.isolation import FORKSERVER_PRELOAD
+
+    # Every forkserver child re-runs the parent's main script; under `docverify batch|serve` that is the console
+    # script, which imports the entry point's module: preloaded, the re-import costs nothing per read.
+    (script,) = entry_points(group="console_scripts", name="docverify")
+    assert script.module in FORKSERVER_PRELOAD
+
+
 def test_when_a_prefect_api_is_configured_then_no_local_server_is_started(prefect_api) -> None:
     from flows.deploy import local_prefect_api
 

@@ -35,6 +35,7 @@ from pipeline.errors import EmptyFile
 from pipeline.evaluate import Intake, rejected_report
 from pipeline.report import Report
 from pipeline.store import (
+    FileSignature,
     StorageFull,
     Store,
     StoreBusy,
@@ -316,6 +317,21 @@ def test_when_one_upload_is_claimed_then_only_a_pending_one_is_taken(
         assert (record.attempts, record.worker) == (1, "worker-1")
 
 
+def test_when_an_upload_is_claimed_for_a_run_then_the_run_id_is_written_in_the_claims_own_transaction(
+        sqlite_store: Store) -> None:
+    store = sqlite_store
+    upload_id = _add(store, b"%PDF-claim-run")
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda _c, _cur, stmt, *_: statements.append(stmt))
+    record = store.claim(upload_id, "worker-1", "0f5b8a3c-run")
+    assert record is not None and (record.state, record.worker, record.run_id) == (
+        UploadState.PROCESSING, "worker-1", "0f5b8a3c-run")
+    assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE"]  # one write, not two
+    assert store.get(upload_id).run_id == "0f5b8a3c-run"  # type: ignore[union-attr]
+    with pytest.raises(ValueError):
+        store.claim(_add(store, b"%PDF-claim-bad"), "worker-1", "run id with spaces")
+
+
 # --- reconciling: stale runs and requeue ------------------------------------------------------------------------------
 
 def test_when_a_processing_upload_is_not_touched_then_it_is_stale_until_it_is_requeued(
@@ -462,6 +478,43 @@ def test_when_an_audit_field_is_free_text_then_it_is_refused(store: Store, field
     assert store.audit_log() == []
 
 
+# --- the inbox hash cache --------------------------------------------------------------------------------------------
+
+SIGNATURE = FileSignature(size_bytes=1234, mtime_ns=1_767_600_000_123_456_789, ctime_ns=1_767_600_000_223_456_789,
+                          file_id=f"{2**63 + 5}:{2**64 - 1}")  # device and inode beyond a signed int64
+
+
+@pytest.mark.parametrize(("changed", "known"), [
+    ({}, True),
+    ({"size_bytes": 1235}, False),
+    ({"mtime_ns": SIGNATURE.mtime_ns + 1}, False),
+    ({"ctime_ns": SIGNATURE.ctime_ns + 1}, False),
+    ({"file_id": f"{2**63 + 5}:7"}, False),
+], ids=["unchanged", "size", "mtime", "ctime", "inode"])
+def test_when_an_inbox_file_signature_changes_then_its_recorded_sha256_is_no_longer_known(
+        store: Store, tmp_path: Path, changed: dict[str, Any], known: bool) -> None:
+    path, sha = tmp_path / "inbox" / "note.pdf", "ab" * 32
+    assert store.known_sha256(path, SIGNATURE) is None
+    store.remember_sha256(path, SIGNATURE, sha)
+    now = FileSignature(**{**{f: getattr(SIGNATURE, f) for f in SIGNATURE.__slots__}, **changed})
+    assert store.known_sha256(path, now) == (sha if known else None)
+    assert store.known_sha256(tmp_path / "inbox" / "other.pdf", SIGNATURE) is None
+    store.remember_sha256(path, now, "cd" * 32)  # re-read after the change: the new digest replaces the old
+    assert store.known_sha256(path, now) == "cd" * 32
+    assert (store.known_sha256(path, SIGNATURE) is None) is not known
+
+
+def test_when_an_inbox_file_is_recorded_then_only_a_hash_of_its_path_is_stored(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "inbox" / "Zzcanary Qxj MRI.pdf"
+    store.remember_sha256(path, SIGNATURE, "ab" * 32)
+    with store.engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text("SELECT * FROM inbox_files"))]
+    assert len(rows) == 1
+    assert "zzcanary" not in repr(rows).lower() and "inbox" not in repr(rows)
+    with pytest.raises(ValueError):
+        store.remember_sha256(path, SIGNATURE, "not-a-digest")
+
+
 # --- schema and engine ----------------------------------------------------------------------------------------------
 
 def test_when_migrate_runs_twice_then_the_schema_is_at_head_and_matches_the_models(
@@ -470,9 +523,9 @@ def test_when_migrate_runs_twice_then_the_schema_is_at_head_and_matches_the_mode
     assert store.schema_revision() is None
     store.migrate()
     store.migrate()
-    assert store.schema_revision() == Store.head_revision() == "0001"
+    assert store.schema_revision() == Store.head_revision() == "0002"
     with store.engine.connect() as conn:
-        assert {"uploads", "reports", "audit_log", "audit_head"} <= set(inspect(conn).get_table_names())
+        assert {"uploads", "reports", "audit_log", "audit_head", "inbox_files"} <= set(inspect(conn).get_table_names())
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
     assert store.verify_audit_chain()
@@ -482,7 +535,7 @@ def test_when_two_stores_migrate_at_once_then_both_succeed(make_store: Callable[
     stores = [make_store(), make_store()]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda s: s.migrate(), stores))
-    assert [s.schema_revision() for s in stores] == ["0001", "0001"]
+    assert [s.schema_revision() for s in stores] == ["0002", "0002"]
 
 
 def test_when_the_store_uses_sqlite_then_wal_busy_timeout_and_foreign_keys_are_on(sqlite_store: Store) -> None:
