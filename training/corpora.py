@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +30,16 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 from spacy.util import registry
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+
+def _corpora_dir() -> Path:
+    """DOCVERIFY_CORPORA, else ../shared/corpora beside the repository, else /work/shared/corpora (this workplace)."""
+    env = os.environ.get("DOCVERIFY_CORPORA")
+    candidates = [Path(env)] if env else []
+    candidates += [Path(__file__).resolve().parents[1].parent / "shared" / "corpora", Path("/work/shared/corpora")]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+CORPORA = _corpora_dir()
 
 # corpus → split → file name under CORPORA/<corpus>/
 SPLITS: dict[str, dict[str, str]] = {
