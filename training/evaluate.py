@@ -12,7 +12,6 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,35 +19,18 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from pipeline.scoring import FieldScore
 from training.corpora import SPLITS, read_split
 
 
-@dataclass(frozen=True)
-class Prf:
-    tp: int
-    fp: int
-    fn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def to_json(self) -> dict[str, float | int]:
-        return {"precision": round(100 * self.precision, 2), "recall": round(100 * self.recall, 2),
-                "f1": round(100 * self.f1, 2), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+def to_json(counts: FieldScore) -> dict[str, float | int]:
+    """P/R/F1 ×100 (two decimals, as NER papers report them) and the counts."""
+    return {"precision": round(100 * counts.precision, 2), "recall": round(100 * counts.recall, 2),
+            "f1": round(100 * counts.f1, 2), "tp": counts.tp, "fp": counts.fp, "fn": counts.fn}
 
 
 def score(nlp: Language, corpus: str, split: str = "test", labels: frozenset[str] | None = None,
-          abbreviations: bool = False) -> dict[str, Prf]:
+          abbreviations: bool = False) -> dict[str, FieldScore]:
     """Per-label and micro ("ALL") counts of `nlp` on one split; `labels` restricts both sides (default: the labels
     the model predicts that the corpus also annotates). `abbreviations`: score the model's output after
     extractors.ner_model.AbbreviationPropagator, as the recall layer uses it."""
@@ -74,8 +56,8 @@ def score(nlp: Language, corpus: str, split: str = "test", labels: frozenset[str
             fp[label] += 1
         for _, _, label in gold - pred:
             fn[label] += 1
-    out = {label: Prf(tp[label], fp[label], fn[label]) for label in sorted(use)}
-    out["ALL"] = Prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    out = {label: FieldScore(tp[label], fp[label], fn[label]) for label in sorted(use)}
+    out["ALL"] = FieldScore(sum(tp.values()), sum(fp.values()), sum(fn.values()))
     return out
 
 
@@ -88,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     nlp = spacy.load(args.model)
     for corpus in args.corpus or sorted(SPLITS):
         for abbreviations in (False, True):
-            result = {k: v.to_json() for k, v in score(nlp, corpus, args.split, abbreviations=abbreviations).items()}
+            result = {k: to_json(v) for k, v in score(nlp, corpus, args.split, abbreviations=abbreviations).items()}
             print(json.dumps({"model": str(args.model), "corpus": corpus, "split": args.split,
                               "abbreviation_rule": abbreviations, **result}))
     return 0

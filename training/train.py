@@ -146,7 +146,7 @@ def install(name: str, trained: Path, models_dir: Path) -> dict[str, object]:
     for corpus in corpora.SPLITS:
         for abbreviations, suffix in ((False, ""), (True, "+abbreviation_rule")):
             scores = evaluate.score(nlp, corpus, "test", abbreviations=abbreviations)
-            performance[f"{corpus}_test{suffix}"] = {k: v.to_json() for k, v in scores.items()}
+            performance[f"{corpus}_test{suffix}"] = {k: evaluate.to_json(v) for k, v in scores.items()}
     target = models_dir / name
     if target.exists():
         shutil.rmtree(target)
