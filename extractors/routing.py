@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from extractors import ccda, imaging, pdf_text
 from extractors.ocr import OcrEngine, TesseractEngine, read_image
-from pipeline.errors import NoReadableText, UnreadableFile
+from pipeline.errors import NoReadableText, TooMuchText, UnreadableFile
 from pipeline.intake import Upload, sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.types import Document, MediaType, Page, Source
@@ -15,7 +15,8 @@ def read_document(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, 
     """Read an accepted upload into a `Document`: text layer where usable, OCR elsewhere.
 
     `engine` is the OCR seam (default: tesseract). Raises UnreadableFile, PdfEncrypted, TooManyPages, ImageTooLarge,
-    TooManyFrames, NoReadableText, OcrTimeout, OcrEngineError; for C-CDA / XDM uploads (coded, never OCR'd) see
+    TooManyFrames, NoReadableText, TooMuchText (more text than NLP may parse), OcrTimeout, OcrEngineError; for
+    C-CDA / XDM uploads (coded, never OCR'd) see
     `extractors.ccda.read_structured`.
     """
     if sniff(data) is not upload.media_type:
@@ -31,6 +32,9 @@ def read_document(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, 
         pages = _read_image(data, upload.media_type, ocr, limits)
     if not any(page.words for page in pages):
         raise NoReadableText(f"{len(pages)} pages, 0 words")
+    chars = sum(len(w.text) + 1 for page in pages for w in page.words)  # ~ the linearised text (pipeline.types)
+    if chars > limits.max_text_chars:
+        raise TooMuchText(f"{chars} characters of text > {limits.max_text_chars}")
     return Document(sha256=upload.sha256, media_type=upload.media_type, size_bytes=upload.size_bytes,
                     pages=tuple(pages), flags=flags)
 

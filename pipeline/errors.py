@@ -59,6 +59,11 @@ class TooManyPages(RejectedUpload):
     user_message = "The document has too many pages. Please upload only the pages that show your diagnosis."
 
 
+class TooMuchText(RejectedUpload):
+    code = "too_much_text"
+    user_message = "The document holds too much text to check. Please upload only the pages that show your diagnosis."
+
+
 class ImageTooLarge(RejectedUpload):
     code = "image_too_large"
     user_message = "The picture is too large to read. Please upload a smaller picture or a screenshot."

@@ -16,6 +16,9 @@ class Limits:
     max_tiff_frames: int = 50
     ocr_timeout_s: float = 60.0  # per page
     render_dpi: int = 300
+    # Characters of text read from one document (words + separators), checked before NLP. spaCy refuses more than
+    # its max_length (1,000,000) and the parse grows with it: 1.2 M characters took 20 s and 3.5 GB here.
+    max_text_chars: int = 1_000_000
 
 
 DEFAULT_LIMITS = Limits()

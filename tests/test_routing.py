@@ -219,3 +219,22 @@ def test_when_injected_engine_reads_then_its_words_become_the_page() -> None:
     word = doc.pages[0].words[0]
     assert (word.text, word.confidence, word.line) == ("Hello", 0.87, 0)
     assert word.bbox.x0 == pytest.approx(10 * 72 / 300)  # rendered at 300 dpi: px × 72/300
+
+
+def test_when_text_exceeds_the_character_cap_then_too_much_text_before_any_nlp() -> None:
+    # regression: a text-layer PDF over spaCy's 1,000,000-character max_length crashed the parse (ValueError E088)
+    from pipeline.errors import TooMuchText
+
+    with pytest.raises(TooMuchText) as info:
+        read(text_pdf(), Limits(max_text_chars=40))
+    assert info.value.code == "too_much_text" and "characters" in str(info.value)
+    assert read(text_pdf(), Limits(max_text_chars=10_000)).pages  # under the cap: read as usual
+
+
+def test_when_text_exceeds_the_character_cap_then_check_gives_a_rejected_report() -> None:
+    from flows.verify import check_bytes
+    from pipeline.evaluate import Intake
+    from pipeline.types import Payer
+
+    report = check_bytes(text_pdf(), "long.pdf", Intake(None, Payer.UNKNOWN), limits=Limits(max_text_chars=40))
+    assert report.status.value == "rejected" and report.error is not None and report.error.code == "too_much_text"
