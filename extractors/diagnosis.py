@@ -363,6 +363,7 @@ def _linker_mentions(parsed: ParsedText, linker: Linker, covered: set[int]) -> l
     for (a, b), cands in zip(chunks, linker.link_many(texts, k=3), strict=True):
         if cands:
             out.append(_Raw(a, b, cands[0], "linker:char3gram", cands[1] if len(cands) > 1 else None))
+            covered.update(range(a, b))  # so the recall layer does not report the same words again
     return out
 
 

@@ -1,18 +1,53 @@
 """Link a diagnosis mention to ICD-10-CM codes.
 
 scispaCy's candidate generation (character 3-gram TF-IDF, nearest neighbours by cosine), rebuilt on scikit-learn
-over the billable ICD-10-CM descriptions (`pipeline.icd10cm`, read from simple_icd_10_cm's table) plus the lexicon's
-terms and abbreviations. The lexicon outranks the table: its rows get `LEXICON_BOOST` when ranking (the reported score
-stays the plain cosine).
+over the billable ICD-10-CM descriptions (`pipeline.icd10cm`, read from simple_icd_10_cm's table), their inclusion
+terms (below) and the lexicon's terms and abbreviations. The lexicon outranks the table: its rows get `LEXICON_BOOST`
+when ranking (the reported score stays the plain cosine).
+
+Inclusion terms: ICD-10-CM's other names of a code ("Plantar fasciitis" under M72.2 "Plantar fascial fibromatosis",
+"Thoracic outlet syndrome" under G54.0 "Brachial plexus disorders"; `pipeline.icd10cm.inclusion_terms`) are extra rows
+that link to that code. A candidate found through one is reported like a description's: the code's official
+description, source "icd10cm", and the table's threshold (`link_min_score_table`). Which terms, for which code
+(`inclusion_rows`; counts for simple-icd-10-cm 1.5.0, 12,574 terms listed):
+  - A billable code's own terms (8,560) link to it.
+  - Terms on a non-billable code (4,009 on 2,401 codes) name the parent concept, so they link to the code a coder
+    assigns when nothing more is documented: the parent's one billable direct child that is its "unspecified"
+    variety, i.e. whose description says "unspecified" more often than the parent's ("Phthisis bulbi" on H44.52 →
+    H44.529 "Atrophy of globe, unspecified eye"; "Reflex sympathetic dystrophy" on G90.5 → G90.50). Only when that
+    child is unambiguous (547 codes, 885 terms); when there is none (children that all need a 7th character, or that
+    all name a specific variety) or several ("Cluster headache syndrome, unspecified" G44.00 → intractable / not
+    intractable), the terms are skipped. Terms on blocks (5) are notes about the codes under them: skipped.
+  - Skipped as well: coding notes and cross-references listed as terms (`_NOTE`: "Any condition in I00 with
+    pericarditis", "Conditions in G00-G99", "Code also …"; 195); single words without "NOS" that also name conditions
+    in other categories, because they mean the condition only in the code's context ("Polyneuropathy" under A69.22
+    "Other neurologic disorders in Lyme disease", "Nephropathy" under N08 "Glomerular disorders in diseases
+    classified elsewhere"); one-word acronyms ("TIA", "CJD": abbreviations are the lexicon's, curated); a term that
+    is a billable code's description already; a term listed for more than one code ("Eosinophilic granuloma": K13.4
+    and C96.6) — ambiguous. "NOS" stays in the text: it keeps a bare word's similarity a little under 1.0, so "Pain
+    NOS" (R52) does not outrank the lexicon for "pain".
+  - Projected, not fitted: the vocabulary and idf are fitted on the lexicon and description rows only and the
+    inclusion rows are transformed with them, so no description's or query's vector changes and no existing link can
+    weaken. (Fitted on all rows, the terms' rare 3-grams — "and/or", "dsm-iv" — entered the vocabulary and lowered
+    the similarity of every query holding them: 23 of 5,189 BC5CDR/NCBI disease names lost their link, among them
+    "Leg and/or back pain".) A projected term loses the 3-grams no description has, as a query does; it is skipped
+    when a word of it outside brackets loses over half of them, or any when it is shorter than 5 characters
+    (`_visible`: "4H syndrome" would stand for "syndrome", "MSSA pneumonia" for "pneumonia"). 9,020 rows are indexed.
+  Effect on those 5,189 disease names at the default thresholds: 1,101 link instead of 808 (293 new, 40 to another
+  code, mostly a more exact one — "thrombotic thrombocytopenic purpura" D69.2 → M31.19 — none lost); on
+  `docverify eval samples`, `eval-mtsamples` and `eval-corpus` (sample-ccdas) no verdict or score changed.
 
 Index: built lazily once per process. Decision: the WHOLE billable table (~74k descriptions) is indexed, not a few
-chapters — mental-health and "other" diagnoses must link too so diagnoses[] is informative. Fitting it takes 2.4–3.8 s
-on a 2-core machine (over the 3 s budget), so the fitted index (rows, vocabulary, idf, transposed matrix) is cached
-on disk (see `index_cache_dir`), keyed by the ICD-10-CM data release, the lexicon's sha256, the scikit-learn version
-and `INDEX_FORMAT`; loading it takes ~0.2 s. The cache is an .npz read with `allow_pickle=False` (no code runs from
-it), written atomically (temp file + rename); a missing, stale or unreadable file is rebuilt and rewritten, and a
-cache directory that cannot be written only costs the rebuild. `char_wb` n-grams are taken inside word boundaries
-padded with spaces, so OCR slips ("fibromyalgla", "paln") still share most 3-grams with the right term.
+chapters — mental-health and "other" diagnoses must link too so diagnoses[] is informative. With the inclusion terms
+it has 83,994 rows (74,974 lexicon and description rows + 9,020). Fitting it takes 2.7 s on a 2-core machine (2.1 s
+before the inclusion terms, measured side by side at load average ~2; 2.4–3.8 s when busy: over the 3 s budget), so
+the fitted index (rows, vocabulary, idf, transposed matrix) is cached on disk (see `index_cache_dir`), ~46 MB, keyed
+by the ICD-10-CM data release and table format, the lexicon's sha256, the scikit-learn version and `INDEX_FORMAT`;
+loading it takes 0.06 s (unchanged by the inclusion terms; the first link in a fresh process, imports included, 1.25
+→ 1.29 s). The cache is an .npz read with `allow_pickle=False` (no code runs from it), written atomically (temp file
++ rename); a missing, stale or unreadable file is rebuilt and rewritten, and a cache directory that cannot be
+written only costs the rebuild. `char_wb` n-grams are taken inside word boundaries padded with spaces, so OCR slips
+("fibromyalgla", "paln") still share most 3-grams with the right term.
 
 Printed codes ("G90.512", "(M79.7)") are found by regex, validated against the table and take precedence over text
 linking for the mention next to them (see extractors.diagnosis). The category always comes from `Policy.classify`.
@@ -28,13 +63,14 @@ import re
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import sklearn
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, vstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline import icd10cm
@@ -82,7 +118,7 @@ def _normalise(s: str) -> str:
     return " ".join(s.lower().split())
 
 
-INDEX_FORMAT = 1  # bump when the rows, the vectorizer settings or the file layout change
+INDEX_FORMAT = 2  # bump when the rows, the vectorizer settings or the file layout change (2: inclusion terms)
 _VECTORIZER = {"analyzer": "char_wb", "ngram_range": (3, 3), "lowercase": True}
 
 
@@ -101,16 +137,115 @@ def clear_index_cache(cache_dir: Path | None = None) -> int:
     return removed
 
 
-def _table_rows(lexicon: Lexicon) -> list[tuple[str, str, str]]:
-    """(code, text, source) rows: the lexicon's terms and abbreviations, then every billable table code."""
+# An inclusion "term" that is a coding note or a cross-reference, not a name of the condition ("Any condition in I00
+# with pericarditis", "Conditions in G00-G99", "Codes also, if applicable, ...", "Screening is the testing for ...").
+_NOTE = re.compile(r"\b[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z-]*|-[A-Z][0-9])"  # a code or range: "K80.5", "J60-J64", "O34.-"
+                   r"|(?i:classifiable|classified to|listed (?:in|under)|\bany condition\b|\bconditions in\b|\bas in\b"
+                   r"|\bcodes? (?:also|first|to)\b|use additional|should be coded|\bis (?:for|to be) used?\b|\bis the\b"
+                   r"|\bthis (?:code|category)\b)")
+_NOS = re.compile(r"\bNOS\b")
+_QUALIFIER = re.compile(r"\([^)]*\)|\[[^]]*\]")  # nonessential modifiers, "[Devic]"-style eponyms and acronyms
+_WORD = re.compile(r"[a-z][a-z'-]*")
+
+
+def _essential(term: str) -> str:
+    """An inclusion term without "NOS" and bracketed qualifiers."""
+    return _QUALIFIER.sub(" ", _NOS.sub(" ", term))
+
+
+def _unspecified_child(code: str, children: dict[str, tuple[str, ...]]) -> str | None:
+    """The one billable direct child of `code` that is its "unspecified" variety (its description says
+    "unspecified" more often than the parent's: "Atrophy of globe" → "…, unspecified eye"), None when there is no
+    such child or more than one ("Cluster headache syndrome, unspecified" → intractable / not intractable)."""
+    n = (icd10cm.description(code) or "").lower().count("unspecified")
+    hits = [c for c in children.get(code, ()) if icd10cm.is_billable(c)
+            and (icd10cm.description(c) or "").lower().count("unspecified") > n]
+    return hits[0] if len(hits) == 1 else None
+
+
+def inclusion_rows(descriptions: dict[str, str]) -> list[tuple[str, str]]:
+    """(billable code, inclusion term) rows for the index, in table order; `descriptions` holds every billable
+    code's description. Which terms and which code: see the module docstring ("Inclusion terms")."""
+    table = icd10cm.table()
+    children = table.children_map()
+    candidates: list[tuple[str, str]] = []
+    for name, terms in table.inclusion.items():
+        if not table.is_valid(name):
+            continue  # a block ("Z40-Z53") or chapter: its terms are notes about the codes under it
+        target = name if name in descriptions else _unspecified_child(name, children)
+        if target is None:
+            continue
+        for term in terms:
+            term = " ".join(term.split())
+            if term and not _NOTE.search(term):
+                candidates.append((target, term))
+    # Generic single words (no "NOS"): context-dependent names of a manifestation under its cause ("Polyneuropathy"
+    # under A69.22 "Other neurologic disorders in Lyme disease", "Nephropathy" under N08) when the word also names
+    # conditions of other categories; acronyms ("TIA", "CJD") are left to the lexicon's curated abbreviations.
+    single = {t: w[0] for _, t in candidates
+              if not _NOS.search(t) and len(w := _WORD.findall(_essential(t).lower())) == 1}
+    words = set(single.values())
+    categories: dict[str, set[str]] = {}
+    for code, desc in descriptions.items():
+        for w in set(_WORD.findall(desc.lower())) & words:
+            categories.setdefault(w, set()).add(code[:3])
+    targets: dict[str, set[str]] = {}
+    # (`_normalise` only where whitespace needs it: ~500 of ~74k descriptions; the rest are lower-cased, 3× faster)
+    by_description = {_normalise(d) if "  " in d or "\t" in d else d.lower(): c for c, d in descriptions.items()}
+    rows: list[tuple[str, str]] = []
+    for code, term in candidates:
+        if term in single and (sum(ch.isupper() for ch in _essential(term)) >= 2
+                               or categories.get(single[term], set()) - {code[:3]}):
+            continue
+        key = _normalise(term)
+        if key in by_description:
+            continue  # a description already (its own: redundant; another code's: that code's row says it)
+        targets.setdefault(key, set()).add(code)
+        rows.append((code, term))
+    # A term listed for several codes ("Eosinophilic granuloma": K13.4, C96.6, ...) links to none of them.
+    seen: set[tuple[str, str]] = set()
+    out: list[tuple[str, str]] = []
+    for code, term in rows:
+        key = _normalise(term)
+        if len(targets[key]) == 1 and (code, key) not in seen:
+            seen.add((code, key))
+            out.append((code, term))
+    return out
+
+
+def _visible(term: str, analyzer: Callable[[str], list[str]], vocabulary: dict[str, int],
+             seen: dict[str, bool]) -> bool:
+    """True when every word of `term` outside brackets keeps at least half of its 3-grams in `vocabulary`, and all
+    of them when it is shorter than 5 characters (acronyms): a projected row whose word vanished would stand for a
+    more general name than its own ("4H syndrome" would be "syndrome", "MSSA pneumonia" "pneumonia"). `seen`
+    memoises words across calls."""
+    for word in _QUALIFIER.sub(" ", term).split():
+        ok = seen.get(word)
+        if ok is None:
+            grams = analyzer(word)
+            known = sum(g in vocabulary for g in grams)
+            ok = not any(ch.isalnum() for ch in word) or (2 * known >= len(grams)
+                                                           and (len(word) >= 5 or known == len(grams)))
+            seen[word] = ok
+        if not ok:
+            return False
+    return True
+
+
+def _table_rows(lexicon: Lexicon) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """(code, text, source) rows in two parts: the rows the vocabulary and idf are fitted on (the lexicon's terms
+    and abbreviations, then every billable table code's description), and the inclusion-term rows projected onto
+    them (`inclusion_rows`; see the module docstring)."""
     rows: list[tuple[str, str, str]] = []
     for entry in lexicon.entries:
         code = with_dot(entry.code)
         for term in (*entry.terms, *entry.abbreviations):
             rows.append((code, term, "lexicon"))
-    for code in icd10cm.billable_codes():
-        rows.append((code, icd10cm.description(code) or "", "icd10cm"))
-    return rows
+    descriptions: dict[str, str] = {}
+    for code in icd10cm.billable_codes():  # a few codes are listed twice: both rows are kept, as before
+        descriptions[code] = icd10cm.description(code) or ""
+        rows.append((code, descriptions[code], "icd10cm"))
+    return rows, [(code, term, "icd10cm") for code, term in inclusion_rows(descriptions)]
 
 
 def _vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
@@ -140,7 +275,7 @@ class IcdIndex:
 
     def __init__(self, lexicon: Lexicon, cache_dir: Path | None = None) -> None:
         t0 = time.perf_counter()
-        self.cache_key = "|".join((f"format={INDEX_FORMAT}", f"icd={icd_table_version()}",
+        self.cache_key = "|".join((f"format={INDEX_FORMAT}", f"icd={icd_table_version()}", f"table={icd10cm.FORMAT}",
                                    f"lexicon={lexicon.sha256}", f"sklearn={sklearn.__version__}"))
         path = cache_dir / f"icd_index-{hashlib.sha256(self.cache_key.encode()).hexdigest()[:20]}.npz" \
             if cache_dir is not None else None
@@ -160,12 +295,21 @@ class IcdIndex:
         return self._matrix_t.T.tocsr()
 
     def _fit(self, lexicon: Lexicon) -> None:
-        rows = _table_rows(lexicon)
+        base, projected = _table_rows(lexicon)
+        self.vectorizer = _vectorizer()
+        # Vocabulary and idf from the base rows only; inclusion terms are projected onto them (their n-grams no
+        # description has are dropped, as a query's are), so they change no base row's or query's vector.
+        fitted = self.vectorizer.fit_transform([r[1] for r in base])
+        analyzer, vocabulary = self.vectorizer.build_analyzer(), self.vectorizer.vocabulary_
+        seen: dict[str, bool] = {}
+        projected = [r for r in projected if _visible(r[1], analyzer, vocabulary, seen)]
+        rows = base + projected
         self.codes = [r[0] for r in rows]
         self.texts = [r[1] for r in rows]
         self.sources = [r[2] for r in rows]
-        self.vectorizer = _vectorizer()
-        matrix = self.vectorizer.fit_transform(self.texts).tocsr()  # rows are L2-normalised
+        if projected:  # (transform rejects an empty list)
+            fitted = vstack([fitted, self.vectorizer.transform([r[1] for r in projected])])
+        matrix = fitted.tocsr()  # rows are L2-normalised
         self._matrix_t: csr_matrix = matrix.T.tocsr()  # transposed once: a per-query transpose costs ~40 ms
 
     def _save(self, path: Path) -> None:

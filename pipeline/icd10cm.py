@@ -1,10 +1,16 @@
 """The ICD-10-CM table: one small facade over simple_icd_10_cm, backed by a compact on-disk cache.
 
 Why: `import simple_icd_10_cm` parses its ~40 MB XML table at import (~1.8 s of a fresh process, over the 3 s load
-budget of issue 3), and we read only four things from it: whether a code is a category/subcategory, whether it is a
-leaf (billable), its description and the table's release. Those are written once to
-`<cache_dir()>/icd10cm.json.gz` (gzip'd JSON, ~1 MB, ~0.1 s to read; JSON, not pickle, so no code runs from it) and
-read from there; when the file is valid, simple_icd_10_cm is never imported.
+budget of issue 3), and we read only a few things from it: whether a code is a category/subcategory, whether it is a
+leaf (billable), its description, its inclusion terms, its parent and the table's release. Those are written once to
+`<cache_dir()>/icd10cm.json.gz` (gzip'd JSON, 1.07 MB, 0.20 s to read — 0.85 MB and 0.17 s before inclusion terms
+and parents were stored; JSON, not pickle, so no code runs from it) and read from there; when the file is valid,
+simple_icd_10_cm is never imported. Building it (a cache miss) takes ~2.7 s, ~2.5 s before.
+
+Inclusion terms are stored as the table lists them (`get_inclusion_term`: other names of the item, "Plantar
+fasciitis" under M72.2, notes and cross-references included), for every item that has any, billable or not; which of
+them the linker indexes, and for which code, is decided in `extractors.icd_linker`. Parents (`get_parent`) are
+stored so that a consumer can find a code's children (`IcdTable.children_map`).
 
 The file is keyed by `FORMAT` and the installed simple-icd-10-cm distribution version, read with importlib.metadata
 (no import of the package). A missing, unreadable, corrupt or stale file is rebuilt from simple_icd_10_cm and
@@ -29,7 +35,7 @@ from dataclasses import dataclass
 from importlib import import_module, metadata
 from pathlib import Path
 
-FORMAT = 1  # bump when the file layout or what is stored changes
+FORMAT = 2  # bump when the file layout or what is stored changes (2: inclusion terms and parents)
 DISTRIBUTION = "simple-icd-10-cm"
 CACHE_FILE = "icd10cm.json.gz"
 # Bits of an entry's flag (stored as one decimal digit per entry).
@@ -65,16 +71,21 @@ class IcdTable:
     release: str  # simple_icd_10_cm's code-list file name, e.g. "code-list-April-2026.txt"
     entries: dict[str, tuple[str, int]]  # table name → (description, flags)
     billable: tuple[str, ...]  # dotted leaf codes in table order, as simple_icd_10_cm lists them
+    inclusion: dict[str, tuple[str, ...]]  # table name → its inclusion terms as listed (only items that have some)
+    # Each entry's parent as a position in `entries` (-1: none, chapters), kept as positions because only
+    # `children_map` reads it and a name → name dict costs ~16 ms on every load.
+    parents: tuple[int, ...]
 
-    def _entry(self, code: str) -> tuple[str, int] | None:
+    def _name(self, code: str) -> str | None:
         # simple_icd_10_cm's lookup: as written, or with a dot after the third character.
         c = _normalise(code)
-        hit = self.entries.get(c)
-        if len(c) >= 4 and c[3] != ".":
-            dotted = self.entries.get(f"{c[:3]}.{c[3:]}")
-            if dotted is not None:
-                return dotted
-        return hit
+        if len(c) >= 4 and c[3] != "." and f"{c[:3]}.{c[3:]}" in self.entries:
+            return f"{c[:3]}.{c[3:]}"
+        return c if c in self.entries else None
+
+    def _entry(self, code: str) -> tuple[str, int] | None:
+        name = self._name(code)
+        return self.entries[name] if name is not None else None
 
     def is_valid(self, code: str) -> bool:
         """True when `code` (dots optional) is a category or subcategory of the table."""
@@ -95,6 +106,21 @@ class IcdTable:
         """Every category and subcategory name (dotted), in table order."""
         return (name for name, (_, flags) in self.entries.items() if flags & _CODE)
 
+    def inclusion_terms(self, code: str) -> tuple[str, ...]:
+        """The inclusion terms the table lists under any item (as `simple_icd_10_cm.get_inclusion_term` returns
+        them), () when it lists none or the item is not in the table."""
+        name = self._name(code)
+        return self.inclusion.get(name, ()) if name is not None else ()
+
+    def children_map(self) -> dict[str, tuple[str, ...]]:
+        """Every item's direct children in table order, by parent name (built on each call: ~98k items)."""
+        names = list(self.entries)
+        out: dict[str, list[str]] = {}
+        for name, p in zip(names, self.parents, strict=True):
+            if p >= 0:
+                out.setdefault(names[p], []).append(name)
+        return {k: tuple(v) for k, v in out.items()}
+
 
 # --- the cache file -------------------------------------------------------------------------------------------------
 
@@ -104,23 +130,38 @@ def _build() -> IcdTable:
 
     entries: dict[str, tuple[str, int]] = {}
     billable: list[str] = []
+    inclusion: dict[str, tuple[str, ...]] = {}
+    parent_of: dict[str, str] = {}
     for name in cm.get_all_codes(True):  # a few categories also name their block: listed twice, same node
         flags = _CODE if cm.is_category_or_subcategory(name) else 0
         if cm.is_leaf(name):
             flags |= _LEAF
-        entries.setdefault(name, (str(cm.get_description(name)), flags))
+        if name not in entries:
+            entries[name] = (str(cm.get_description(name)), flags)
+            terms = tuple(str(t) for t in cm.get_inclusion_term(name))
+            if terms:
+                inclusion[name] = terms
+            parent = str(cm.get_parent(name))
+            if parent == name:  # "B20" is a block and its one category: one entry, under the block's chapter
+                parent = str(cm.get_parent(name, prioritize_blocks=True))
+            if parent:
+                parent_of[name] = parent
         if "-" not in name and flags == _CODE | _LEAF:
             billable.append(name)
     # The data file names are module globals of the inner module (not re-exported by the package's `import *`).
     release = str(getattr(import_module("simple_icd_10_cm.simple_icd_10_cm"), "_all_codes_package_file_name", "?"))
-    return IcdTable(release, entries, tuple(billable))
+    position = {n: i for i, n in enumerate(entries)}
+    parents = tuple(position[parent_of[n]] if n in parent_of else -1 for n in entries)
+    return IcdTable(release, entries, tuple(billable), inclusion, parents)
 
 
 def _write(table: IcdTable, path: Path, key: str) -> None:
     names = list(table.entries)
     data = {"key": key, "release": table.release, "names": names,
             "descriptions": [table.entries[n][0] for n in names],
-            "flags": "".join(str(table.entries[n][1]) for n in names), "billable": list(table.billable)}
+            "flags": "".join(str(table.entries[n][1]) for n in names), "billable": list(table.billable),
+            "parents": list(table.parents),
+            "inclusion": {n: list(terms) for n, terms in table.inclusion.items()}}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".icd10cm-", suffix=".tmp", dir=path.parent)
@@ -163,10 +204,26 @@ def _read(path: Path, key: str) -> IcdTable | None:
         entries = dict(zip(names, zip(descriptions, map(int, flags), strict=True), strict=True))
         if len(entries) != len(names) or any(c not in entries for c in billable):
             raise ValueError("duplicate names or unknown billable code")
+        parents = _parents(data["parents"], names)
+        inclusion = _inclusion(data["inclusion"], entries)
     except (OSError, EOFError, ValueError, KeyError, TypeError) as e:  # gzip.BadGzipFile and JSON errors: ValueError
         log.warning("icd10cm cache unreadable (%s); rebuilding", type(e).__name__)
         return None
-    return IcdTable(release, entries, tuple(billable))
+    return IcdTable(release, entries, tuple(billable), inclusion, parents)
+
+
+def _parents(value: object, names: list[str]) -> tuple[int, ...]:
+    if not isinstance(value, list) or len(value) != len(names):
+        raise ValueError("parents: expected one position per name")
+    if not all(type(p) is int for p in value) or not -1 <= min(value) <= max(value) < len(names):
+        raise ValueError("parents: bad position")
+    return tuple(value)
+
+
+def _inclusion(value: object, entries: dict[str, tuple[str, int]]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict) or any(k not in entries for k in value):
+        raise ValueError("inclusion: expected an object keyed by table names")
+    return {k: tuple(_str_list(v)) for k, v in value.items()}
 
 
 def load_table(directory: Path | None = None) -> IcdTable:
@@ -213,6 +270,11 @@ def billable_codes() -> tuple[str, ...]:
 def codes() -> Iterator[str]:
     """Every category and subcategory (dotted, each once), in table order."""
     return table().codes()
+
+
+def inclusion_terms(code: str) -> tuple[str, ...]:
+    """The inclusion terms ICD-10-CM lists under `code` (any table item), () when none (see `IcdTable`)."""
+    return table().inclusion_terms(code)
 
 
 def release() -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import icd10cm
-from pipeline.icd10cm import CACHE_FILE, IcdTable, cache_key, load_table
+from pipeline.icd10cm import CACHE_FILE, FORMAT, IcdTable, cache_key, load_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +70,32 @@ def test_when_the_cache_is_built_then_billable_codes_and_release_equal_the_packa
     assert set(table.codes()) == {c for c in cm.get_all_codes(True) if cm.is_category_or_subcategory(c)}
 
 
+def test_when_the_cache_is_built_then_inclusion_terms_and_children_equal_simple_icd_10_cm(cm, built: Path) -> None:
+    table = load_table(built.parent)
+    children = table.children_map()
+    for code in _sampled_codes(cm) + ["M72.2", "M722", "G54.0", "G90.5", "H44.52", "Z40-Z53", "1"]:
+        c = code.strip().upper()
+        want = tuple(cm.get_inclusion_term(c)) if cm.is_valid_item(c) else ()
+        assert table.inclusion_terms(code) == want, code
+    for name in cm.get_all_codes(True)[::97] + ["1", "A00-A09", "G90.5", "H44.52", "M72.2"]:
+        assert children.get(name, ()) == tuple(cm.get_children(name)), name
+    assert table.inclusion_terms("M72.2") == ("Plantar fasciitis",) == icd10cm.inclusion_terms("m722")
+
+
+def test_when_the_built_table_is_read_back_then_every_field_round_trips(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    built = load_table(tmp_path)  # no file yet: built from simple_icd_10_cm and written
+
+    def no_rebuild() -> IcdTable:
+        raise AssertionError("rebuilt instead of read")
+
+    monkeypatch.setattr(icd10cm, "_build", no_rebuild)
+    read = load_table(tmp_path)
+    assert read == built  # entries, billable, inclusion terms, parents and release
+    assert read.inclusion_terms("G54.0") == ("Thoracic outlet syndrome",)
+    assert read.children_map()["G90.5"] == ("G90.50", "G90.51", "G90.52", "G90.59")
+
+
 def test_when_no_cache_exists_then_it_is_built_and_written(tmp_path: Path) -> None:
     table = load_table(tmp_path)
     with gzip.open(tmp_path / CACHE_FILE) as f:
@@ -101,14 +127,49 @@ def test_when_the_cache_key_is_stale_then_it_is_rebuilt(built: Path, tmp_path: P
         assert json.loads(f.read())["key"] == cache_key()
 
 
+def test_when_the_cache_has_the_previous_format_then_it_is_rebuilt_with_inclusion_terms(built: Path,
+                                                                                      tmp_path: Path) -> None:
+    d = _fresh_dir(built, tmp_path)
+    with gzip.open(d / CACHE_FILE) as f:
+        data = json.loads(f.read())
+    del data["inclusion"], data["parents"]  # what format 1 stored
+    data["key"] = cache_key().replace(f"format={FORMAT}", "format=1")
+    (d / CACHE_FILE).write_bytes(gzip.compress(json.dumps(data).encode()))
+    assert load_table(d).inclusion_terms("M72.2") == ("Plantar fasciitis",)
+    with gzip.open(d / CACHE_FILE) as f:
+        rewritten = json.loads(f.read())
+    assert rewritten["key"] == cache_key() and rewritten["inclusion"]["G54.0"] == ["Thoracic outlet syndrome"]
+
+
+@pytest.mark.parametrize("damage", ["parent_out_of_range", "inclusion_of_unknown_name", "inclusion_not_a_list"])
+def test_when_the_cached_inclusion_terms_or_parents_are_corrupt_then_it_is_rebuilt(built: Path, tmp_path: Path,
+                                                                                  damage: str) -> None:
+    d = _fresh_dir(built, tmp_path)
+    with gzip.open(d / CACHE_FILE) as f:
+        data = json.loads(f.read())
+    if damage == "parent_out_of_range":
+        data["parents"][0] = len(data["names"])
+    elif damage == "inclusion_of_unknown_name":
+        data["inclusion"]["Q99.999"] = ["not a code"]
+    else:
+        data["inclusion"]["M72.2"] = "Plantar fasciitis"
+    (d / CACHE_FILE).write_bytes(gzip.compress(json.dumps(data).encode()))
+    table = load_table(d)
+    assert table.inclusion_terms("M72.2") == ("Plantar fasciitis",) and "Q99.999" not in table.inclusion
+    assert table.children_map()["G90.5"] == ("G90.50", "G90.51", "G90.52", "G90.59")
+
+
 def test_when_the_cache_is_valid_then_it_is_read_not_rebuilt(built: Path, tmp_path: Path) -> None:
     d = _fresh_dir(built, tmp_path)
     with gzip.open(d / CACHE_FILE) as f:
         data = json.loads(f.read())
     i = data["names"].index("M79.7")
     data["descriptions"][i] = "from the cache"
+    data["inclusion"]["M72.2"] = ["from the cache too"]
     (d / CACHE_FILE).write_bytes(gzip.compress(json.dumps(data).encode()))
-    assert load_table(d).description("M797") == "from the cache"
+    table = load_table(d)
+    assert table.description("M797") == "from the cache"
+    assert table.inclusion_terms("M722") == ("from the cache too",)
 
 
 def test_when_the_cache_dir_cannot_be_written_then_the_table_still_answers(tmp_path: Path) -> None:
