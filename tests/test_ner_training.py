@@ -7,6 +7,7 @@ named "ner", so its counts are checked against spans we know.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,71 @@ def test_scorer_counts_only_exact_offsets_and_labels(tmp_path: Path, monkeypatch
     d = scores["DISEASE"]
     assert (d.tp, d.fp, d.fn) == (3, 2, 0)
     assert d.precision == pytest.approx(0.6) and d.recall == 1.0 and d.f1 == pytest.approx(0.75)
+
+
+def test_pretraining_text_keeps_capitals_and_the_floret_text_is_the_same_text_lower_cased(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from training import raw_text
+
+    texts = ["Complex regional pain syndrome (CRPS) of the left arm. Fibromyalgia, stable.", "No.",
+             "Migraine without aura\n\nTwo words"]
+    monkeypatch.setattr(raw_text, "texts", lambda: iter(texts))
+    n_lines, n_words = raw_text.write_pretrain_jsonl(tmp_path / "pretrain.jsonl")
+    rows = [json.loads(line)["text"] for line in (tmp_path / "pretrain.jsonl").read_text().splitlines()]
+    # sentence-ish pieces of three or more tokens, capitals kept ("No." and "Two words" are too short)
+    assert rows == ["Complex regional pain syndrome (CRPS) of the left arm.", "Fibromyalgia, stable.",
+                    "Migraine without aura"]
+    assert (n_lines, n_words) == (3, 12 + 4 + 3)
+    assert list(raw_text.lines()) == [
+        "complex regional pain syndrome ( crps ) of the left arm .", "fibromyalgia , stable .",
+        "migraine without aura"]
+
+
+def _tok2vec_params(nlp: spacy.language.Language) -> list[object]:
+    model = nlp.get_pipe("tok2vec").model
+    return [node.get_param(name) for node in model.walk() for name in node.param_names if node.has_param(name)]
+
+
+def test_spacy_pretrain_with_ner_cfg_yields_weights_that_the_ner_training_starts_from(tmp_path: Path) -> None:
+    """The [pretraining] section of training/ner.cfg runs, and paths.init_tok2vec loads its output into the tok2vec
+    the NER listens to (without the vectors here, to keep the test small)."""
+    import subprocess
+    import sys
+
+    import numpy
+    from spacy.tokens import DocBin
+    from spacy.training.initialize import init_nlp
+    from spacy.util import load_config
+
+    from training import train
+
+    nlp = corpora.blank_nlp()
+    docs = [corpora.to_doc(nlp, a, corpora.Alignment(), frozenset({"DISEASE", "CHEMICAL"}))
+            for a in corpora.read_pubtator(write(tmp_path, PUBTATOR))]
+    DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "tiny.spacy")
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps({"text": d.text}) + "\n" for d in docs * 20), encoding="utf-8")
+    out = tmp_path / "pretrain"
+    root = Path(train.__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "spacy", "pretrain", str(train.CONFIG), str(out), "--code",
+         str(root / "training" / "ner_code.py"), "--paths.raw_text", str(raw), "--pretraining.max_epochs", "2"],
+        capture_output=True, text=True, env={**train.SINGLE_THREAD, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    weights = out / "model-last.bin"
+    assert weights.stat().st_size > 0 and (out / "model1.bin").exists()
+
+    def initialised(init_tok2vec: Path | None) -> spacy.language.Language:
+        overrides = {"paths.train": str(tmp_path / "tiny.spacy"), "paths.dev": str(tmp_path / "tiny.spacy"),
+                     "paths.init_tok2vec": str(init_tok2vec) if init_tok2vec else None}
+        return init_nlp(load_config(train.CONFIG, overrides=overrides, interpolate=False))
+
+    import training.ner_code  # noqa: F401  (registers the tokenizer callback the config names)
+
+    pretrained, random = _tok2vec_params(initialised(weights)), _tok2vec_params(initialised(None))
+    reference = initialised(None)
+    reference.get_pipe("tok2vec").model.from_bytes(weights.read_bytes())
+    expected = _tok2vec_params(reference)
+    assert len(pretrained) == len(expected) > 0
+    assert all(numpy.array_equal(a, b) for a, b in zip(pretrained, expected, strict=True))
+    assert not all(numpy.array_equal(a, b) for a, b in zip(pretrained, random, strict=True))

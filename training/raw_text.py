@@ -1,4 +1,8 @@
-"""In-domain raw text for the NER model's floret vectors: one tokenised, lower-cased sentence-ish line per row.
+"""In-domain raw text for the NER model's floret vectors and tok2vec pretraining.
+
+Two forms of the same text: `raw.txt` (one tokenised, lower-cased sentence-ish line per row, for floret) and
+`pretrain.jsonl` (`{"text": ...}` per sentence-ish piece, original case, for `spacy pretrain`: the tok2vec's SHAPE
+and PREFIX features need the capitals that floret's input drops).
 
 Sources (no test abstract of either NER corpus; no MTSamples note that evaluation/mtsamples labels):
   * BC5CDR and NCBI-disease train + dev abstracts (PubMed titles/abstracts),
@@ -54,19 +58,43 @@ def texts() -> Iterator[str]:
             yield description
 
 
-def lines() -> Iterator[str]:
+def pieces() -> Iterator[tuple[str, list[str]]]:
+    """(sentence-ish piece of text, its tokens) for every piece of three or more tokens."""
     tokenizer = blank_nlp().tokenizer
     for text in texts():
         for piece in _SENT_END.split(text):
-            words = [t.text.lower() for t in tokenizer(piece) if not t.is_space]
+            words = [t.text for t in tokenizer(piece) if not t.is_space]
             if len(words) >= 3:
-                yield " ".join(words)
+                yield piece.strip(), words
+
+
+def lines() -> Iterator[str]:
+    for _, words in pieces():
+        yield " ".join(w.lower() for w in words)
+
+
+def write_pretrain_jsonl(out: Path) -> tuple[int, int]:
+    """`spacy pretrain`'s input: one {"text": piece} per line, original case. Returns (lines, words)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    n_lines = n_words = 0
+    with out.open("w", encoding="utf-8") as f:
+        for piece, words in pieces():
+            f.write(json.dumps({"text": piece}, ensure_ascii=False) + "\n")
+            n_lines += 1
+            n_words += len(words)
+    return n_lines, n_words
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("var/ner/raw.txt"))
+    ap.add_argument("--jsonl", type=Path, default=None,
+                    help="Write the pretraining JSONL (original case) here instead of the floret text.")
     args = ap.parse_args(argv)
+    if args.jsonl is not None:
+        n_lines, n_words = write_pretrain_jsonl(args.jsonl)
+        print(f"{args.jsonl}: {n_lines} lines, {n_words} words")
+        return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     n_lines = n_words = 0
     with args.out.open("w", encoding="utf-8") as f:

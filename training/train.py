@@ -4,10 +4,12 @@ Steps (each skipped when its output is newer than its inputs, so a rerun only re
   1. training/corpora.py   BC5CDR and NCBI-disease → spaCy DocBins with the corpora's own train/dev/test splits
   2. training/raw_text.py  in-domain raw text (train/dev abstracts, MTSamples, ICD-10-CM descriptions)
   3. training/vectors.py   floret subword vectors on that text (20,000 × 128 hashed rows)
-  4. spacy train           training/ner.cfg, one model per corpus, both at once (one core each), seed 0, on the
-                           corpus's train + dev splits for the config's max_epochs (model-last)
-  5. training/evaluate.py  exact-span P/R/F1 on each corpus's test split, written into the model's meta.json
-  6. copy to models/<name>, ready for spacy.load(directory)
+  4. spacy pretrain        the tok2vec learns to predict each token's first and last characters from its context on
+                           the same text (original case), PRETRAIN_EPOCHS passes; both models start from it
+  5. spacy train           training/ner.cfg, one model per corpus, both at once (one core each), seed 0, on the
+                           corpus's train + dev splits for FINAL_EPOCHS (model-last)
+  6. training/evaluate.py  exact-span P/R/F1 on each corpus's test split, written into the model's meta.json
+  7. copy to models/<name>, ready for spacy.load(directory)
 
 How max_epochs was chosen (`--select`): the same config trained on train only, with dev scored every
 eval_frequency steps; the epoch of the best dev score is what training/ner.cfg's max_epochs holds, and
@@ -34,20 +36,25 @@ from training import corpora, evaluate, raw_text, vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "training" / "ner.cfg"
-VERSION = "1.0.0"
 SELECT_EPOCHS = 20
+# Passes of `spacy pretrain` over the 4.4 M-word raw text (about 15 min each on one core).
+PRETRAIN_EPOCHS = 1
 # Epochs of the final train+dev run: the epoch of the best dev score in the --select run, plus one (training/README.md
 # has the dev curves). Selected on 2026-11-27 with training/ner.cfg as committed.
-FINAL_EPOCHS = {"docverify_ner_bc5cdr": 8, "docverify_ner_ncbi": 7}
+FINAL_EPOCHS = {"docverify_ner_bc5cdr": 8, "docverify_ner_ncbi": 3}
+# Whether the final model starts from the pretrained tok2vec: chosen per model on dev (`--select` vs
+# `--select --no-pretrain`, training/README.md rows 11-12). BC5CDR's dev best was no higher with it (82.81 vs 82.87).
+PRETRAINED = {"docverify_ner_bc5cdr": False, "docverify_ner_ncbi": True}
 # Per-model settings that differ from training/ner.cfg, each chosen on the dev split (training/README.md).
 OVERRIDES: dict[str, dict[str, str]] = {}
 MODELS = {
-    "docverify_ner_bc5cdr": {"corpus": "bc5cdr", "description":
+    "docverify_ner_bc5cdr": {"corpus": "bc5cdr", "version": "1.0.0", "description":
                              "DISEASE and CHEMICAL recogniser trained on BC5CDR (BioCreative V CDR) train, "
                              "model selected on its dev split; floret vectors from in-domain text"},
-    "docverify_ner_ncbi": {"corpus": "ncbi", "description":
+    # 1.1.0: the tok2vec starts from weights pretrained on the in-domain raw text (1.0.0: random)
+    "docverify_ner_ncbi": {"corpus": "ncbi", "version": "1.1.0", "description":
                            "DISEASE recogniser trained on NCBI-disease train, model selected on its dev split; "
-                           "floret vectors from in-domain text"},
+                           "floret vectors and a pretrained tok2vec from in-domain text"},
 }
 SOURCES = [
     {"name": "BioCreative V CDR corpus (BC5CDR)", "license": "NCBI public domain notice",
@@ -70,20 +77,53 @@ def _log(msg: str) -> None:
 
 
 def best_epoch(log: Path) -> tuple[int, int, float]:
-    """(epoch, step, dev score) of the best evaluation in a `spacy train` console log."""
+    """(epoch, step, dev F1 ×100) of the best evaluation in a `spacy train` console log; the earliest on a tie.
+
+    Read from the ENTS_F column (two decimals on 0–100), not SCORE (two decimals on 0–1, where 82.81 and 82.50
+    both print 0.83 and the earlier step won the tie)."""
     rows = []
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         parts = line.split()
         if len(parts) == 8 and parts[0].isdigit() and parts[1].isdigit():
-            rows.append((float(parts[7]), -int(parts[1]), int(parts[0])))
+            rows.append((float(parts[4]), -int(parts[1]), int(parts[0])))
     if not rows:
         raise SystemExit(f"no evaluation rows in {log}")
     score, neg_step, epoch = max(rows)
     return epoch, -neg_step, score
 
 
+def pretrain(work: Path, vec_dir: Path, env: dict[str, str]) -> Path:
+    """Pretrain the tok2vec on the raw text (original case) and return the weights file for paths.init_tok2vec.
+
+    Redone only when the raw text, the vectors or training/ner.cfg changed. Uses the same vectors as the training
+    (the pretrained weights must fit the tok2vec exactly) and one thread, so the weights are reproducible."""
+    jsonl = work / "pretrain.jsonl"
+    if not _fresh(jsonl, ROOT / "training" / "raw_text.py", ROOT / "training" / "corpora.py"):
+        _log("writing pretraining text")
+        raw_text.write_pretrain_jsonl(jsonl)
+    out = work / f"pretrain-{PRETRAIN_EPOCHS}"
+    weights = out / "model-last.bin"
+    if _fresh(weights, jsonl, vec_dir / "vocab" / "vectors", CONFIG):
+        return weights
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    cmd = [sys.executable, "-m", "spacy", "pretrain", str(CONFIG), str(out), "--code",
+           str(ROOT / "training" / "ner_code.py"), "--paths.raw_text", str(jsonl), "--paths.vectors", str(vec_dir),
+           "--components.tok2vec.model.embed.include_static_vectors", "true",
+           "--pretraining.max_epochs", str(PRETRAIN_EPOCHS)]
+    _log(f"pretraining the tok2vec, {PRETRAIN_EPOCHS} pass(es) (log: {out / 'pretrain.log'})")
+    with (out / "pretrain.log").open("wb") as log:
+        if subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
+            raise SystemExit(f"pretraining failed: see {out / 'pretrain.log'}")
+    return weights
+
+
 def build(work: Path, models_dir: Path, only: list[str], vectors_on: bool = True,
-          select: bool = False, overrides: dict[str, str] | None = None) -> dict[str, dict[str, object]]:
+          select: bool = False, overrides: dict[str, str] | None = None,
+          pretrain_on: bool = True) -> dict[str, dict[str, object]]:
+    if pretrain_on and not vectors_on:
+        raise SystemExit("pretraining uses the floret vectors: --no-vectors needs --no-pretrain too")
     corpus_dir = work / "corpus"
     if not _fresh(corpus_dir / "ncbi-test.spacy", ROOT / "training" / "corpora.py"):
         _log("converting corpora")
@@ -98,12 +138,17 @@ def build(work: Path, models_dir: Path, only: list[str], vectors_on: bool = True
         _log("training floret vectors")
         vectors.train(raw, work / "vectors")
     env = {**os.environ, **SINGLE_THREAD, "PYTHONPATH": str(ROOT)}
+    # --select compares with and without pretraining (--no-pretrain) for every model; a final build follows PRETRAINED
+    uses_pretrained = {name: pretrain_on and (select or PRETRAINED[name]) for name in only}
     procs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
-    for name in only:
+
+    def start(name: str, init_tok2vec: Path | None) -> None:
         corpus = str(MODELS[name]["corpus"])
         out = work / ("select" if select else "train") / name
         if overrides:
             out = out.with_name(name + "+" + ",".join(f"{k}={v}" for k, v in sorted(overrides.items())))
+        if init_tok2vec is None:
+            out = out.with_name(out.name + "+no-pretrain")
         train_data = corpus_dir / f"{corpus}-train.spacy"
         if not select:  # spacy.Corpus reads every .spacy file of a folder
             train_data = corpus_dir / f"{corpus}-train+dev"
@@ -122,10 +167,22 @@ def build(work: Path, models_dir: Path, only: list[str], vectors_on: bool = True
         if vectors_on:
             cmd += ["--paths.vectors", str(vec_dir), "--components.tok2vec.model.embed.include_static_vectors",
                     "true"]
+        if init_tok2vec is not None:
+            cmd += ["--paths.init_tok2vec", str(init_tok2vec)]
         out.mkdir(parents=True, exist_ok=True)
         _log(f"training {name} (log: {out / 'train.log'})")
         with (out / "train.log").open("wb") as log:
             procs[name] = (subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), out)
+
+    # Models that start from random weights train while the pretraining runs (one core each); the others after it.
+    for name in only:
+        if not uses_pretrained[name]:
+            start(name, None)
+    if any(uses_pretrained.values()):
+        weights = pretrain(work, vec_dir, env)
+        for name in only:
+            if uses_pretrained[name]:
+                start(name, weights)
     results: dict[str, dict[str, object]] = {}
     for name, (proc, out) in procs.items():
         if proc.wait() != 0:
@@ -152,7 +209,7 @@ def install(name: str, trained: Path, models_dir: Path) -> dict[str, object]:
         shutil.rmtree(target)
     shutil.copytree(trained, target)
     meta = json.loads((target / "meta.json").read_text())
-    meta.update({"name": name, "version": VERSION, "description": MODELS[name]["description"],
+    meta.update({"name": name, "version": MODELS[name]["version"], "description": MODELS[name]["description"],
                  "author": "docverify", "license": "public domain corpora; see training/README.md",
                  "sources": SOURCES, "docverify_performance": performance})
     (target / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -166,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--only", action="append", choices=sorted(MODELS))
     ap.add_argument("--no-vectors", action="store_true", help="Train without the floret vectors (ablation).")
+    ap.add_argument("--no-pretrain", action="store_true",
+                    help="Start the tok2vec from random weights instead of the pretrained ones (ablation).")
     ap.add_argument("--select", action="store_true",
                     help="Train on train only and report the best dev epoch (how ner.cfg's max_epochs was chosen); "
                          "installs nothing.")
@@ -175,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = dict(item.split("=", 1) for item in args.set)
     t0 = time.perf_counter()
     build(args.work, args.models, args.only or sorted(MODELS), vectors_on=not args.no_vectors, select=args.select,
-          overrides=overrides)
+          overrides=overrides, pretrain_on=not args.no_pretrain)
     _log(f"done in {(time.perf_counter() - t0) / 60:.1f} min")
     return 0
 
