@@ -197,3 +197,14 @@ def test_spacy_pretrain_with_ner_cfg_yields_weights_that_the_ner_training_starts
     assert len(pretrained) == len(expected) > 0
     assert all(numpy.array_equal(a, b) for a, b in zip(pretrained, expected, strict=True))
     assert not all(numpy.array_equal(a, b) for a, b in zip(pretrained, random, strict=True))
+
+
+def test_lexicon_union_adds_dictionary_matches_only_where_the_model_found_nothing() -> None:
+    from training.lexicon_ensemble import add_union
+
+    nlp = ruler_model([{"label": "DISEASE", "pattern": "cystic fibrosis"}])
+    add_union(nlp, ["Fibrosis", "migraine", "migraine with aura", "aura"])
+    doc = nlp("Siblings with cystic fibrosis and Migraine with aura.")
+    # "fibrosis" lies inside the model's entity: not added; of the overlapping matches the longest wins, any case
+    assert [(e.text, e.label_) for e in doc.ents] == [("cystic fibrosis", "DISEASE"),
+                                                      ("Migraine with aura", "DISEASE")]
