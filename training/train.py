@@ -5,16 +5,19 @@ Steps (each skipped when its output is newer than its inputs, so a rerun only re
   2. training/raw_text.py  in-domain raw text (train/dev abstracts, MTSamples, ICD-10-CM descriptions)
   3. training/vectors.py   floret subword vectors on that text (20,000 × 128 hashed rows)
   4. spacy pretrain        the tok2vec learns to predict each token's first and last characters from its context on
-                           the same text (original case), PRETRAIN_EPOCHS passes; both models start from it
-  5. spacy train           training/ner.cfg, one model per corpus, both at once (one core each), seed 0, on the
-                           corpus's train + dev splits for FINAL_EPOCHS (model-last)
+                           the same text (original case), PRETRAIN_EPOCHS passes; the models PRETRAINED names
+                           start from it
+  5. spacy train           training/ner.cfg, one model per corpus, seed 0, on the corpus's train + dev splits for
+                           FINAL_EPOCHS (model-last); a model from random weights trains beside the pretraining
+                           (one core each), a pretrained one after it
   6. training/evaluate.py  exact-span P/R/F1 on each corpus's test split, written into the model's meta.json
   7. copy to models/<name>, ready for spacy.load(directory)
 
-How max_epochs was chosen (`--select`): the same config trained on train only, with dev scored every
-eval_frequency steps; the epoch of the best dev score is what training/ner.cfg's max_epochs holds, and
-`--select` prints it. The final models then train on train + dev for that many epochs — the dev split picks the
-stopping point and then adds its 500 (BC5CDR) / 100 (NCBI) abstracts to training; the test split is never seen.
+How FINAL_EPOCHS and PRETRAINED were chosen (`--select`, and `--select --no-pretrain`): the same config trained on
+train only, with dev scored every eval_frequency steps; `--select` prints the epoch of the best dev score, and
+FINAL_EPOCHS holds that epoch + 1. The final models then train on train + dev for that many epochs — the dev split
+picks the stopping point and then adds its 500 (BC5CDR) / 100 (NCBI) abstracts to training; the test split is never
+seen.
 
 Models: docverify_ner_bc5cdr (DISEASE, CHEMICAL; the recall layer) and docverify_ner_ncbi (DISEASE).
 """
@@ -226,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-pretrain", action="store_true",
                     help="Start the tok2vec from random weights instead of the pretrained ones (ablation).")
     ap.add_argument("--select", action="store_true",
-                    help="Train on train only and report the best dev epoch (how ner.cfg's max_epochs was chosen); "
+                    help="Train on train only and report the best dev epoch (how FINAL_EPOCHS was chosen); "
                          "installs nothing.")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="Override a training/ner.cfg value for this run (e.g. training.dropout=0.2).")
