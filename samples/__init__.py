@@ -1,0 +1,1 @@
+"""docverify's labeled synthetic uploads: the generator package (`generator/`), its entry point and its output."""
