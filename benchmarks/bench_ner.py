@@ -1,4 +1,4 @@
-"""Benchmark of docverify's NER models (issue 4): load time, tokens per second, and the recall layer's cost per page.
+"""Benchmark of docverify's own NER models: load time, tokens per second, and the recall layer's cost per page.
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_ner.py [--runs 10] [--no-cold]
 

@@ -4,7 +4,7 @@ Nothing here is OCR'd or parsed with NLP: the patient, the clinicians and the pr
 structure, and every finding's evidence points at the XML element it came from (`rule` = an XPath-like element
 path, page and box null, snippet = the element's display text, source `structured`).
 
-Safety (HOSTILE-INPUTS.md items 28–30): XML is parsed with defusedxml and any DTD is refused (billion laughs,
+Safety (docs/THREAT-MODEL.md items 28–30): XML is parsed with defusedxml and any DTD is refused (billion laughs,
 quadratic blowup and external entities never get to expand or fetch anything); zips are read in memory only, with
 caps on entries, on the total uncompressed size (counted while reading, never trusting headers) and on each entry's
 compression ratio; entry names are checked and never used as paths; a zip inside the zip is refused.
@@ -220,7 +220,7 @@ def load_snomed_map(path: Path | None = None) -> SnomedMap:
 
 @dataclass(frozen=True, slots=True)
 class ArchiveLimits:
-    """Caps for a zip upload (HOSTILE-INPUTS.md item 30); sizes in bytes, counted while decompressing."""
+    """Caps for a zip upload (docs/THREAT-MODEL.md item 30); sizes in bytes, counted while decompressing."""
 
     max_entries: int = 100
     max_total_bytes: int = 50 * 1024 * 1024

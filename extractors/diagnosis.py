@@ -36,7 +36,7 @@ Assertion (medspaCy ConText + sections). When several apply the first of this or
   Family first: whatever is said about a relative's condition never says anything about the patient. Negated before
   historical/uncertain: "no history of CRPS" and "denies possible migraine" are denials. Historical before uncertain:
   "possible migraines in adolescence, resolved" is in any case not current.
-  "history of X" is NOT historical (PAIN-POLICY: an ongoing chronic condition in a current note); only resolved or
+  "history of X" is NOT historical (docs/POLICY.md: an ongoing chronic condition in a current note); only resolved or
   explicitly past cues are (rules/context_rules.json). A Past Medical History section is likewise treated as a list
   of ongoing conditions: mentions there are affirmed unless a resolved/past cue applies. A Family History section
   implies family (rules/sections.yaml `implies`).

@@ -35,7 +35,7 @@ Tokenizer: en_core_web_sm's rules keep dictation punctuation glued to words (",I
 hides titles and list numbers from every rule. `_dictation_tokenizer` splits a leading "," off a word and a ":" or
 ":," between a word and what follows; nothing else changes.
 
-Import cost (issue 3, see benchmarks/README.md): `import medspacy` costs ~1 s of a fresh process because its
+Import cost (see benchmarks/README.md): `import medspacy` costs ~1 s of a fresh process because its
 `__init__` imports every component and, through `medspacy.util`, QuickUMLS → nltk → scipy.stats. Importing only the
 submodules used here (`medspacy.target_matcher`, `medspacy.section_detection`, `medspacy.context`) does not avoid it:
 Python runs the package's `__init__` first. So it is imported once, inside `build_pipeline`, not at module import.

@@ -195,7 +195,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(cell: str) -> str:
-    """A cell a spreadsheet will not run as a formula (HOSTILE-INPUTS.md item 32): a leading ' when it starts with
+    """A cell a spreadsheet will not run as a formula (docs/THREAT-MODEL.md item 32): a leading ' when it starts with
     = + - @ (or tab / CR, which some spreadsheets skip before a formula)."""
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 

@@ -5,7 +5,7 @@ server (SQLite under `<data dir>/prefect`) is started in the background on 127.0
 default 4200) — or one already running there is reused — instead of Prefect's ephemeral in-process server, which
 prints tracebacks on shutdown.
 
-Worker death on another host (HOSTILE-INPUTS.md items 39–41): `serve` also keeps two Prefect automations, by name:
+Worker death on another host (docs/THREAT-MODEL.md items 39–41): `serve` also keeps two Prefect automations, by name:
 a flow run of ours that goes silent (no Prefect heartbeat for three beats) is marked Crashed, and a run of ours that
 enters Crashed — so marked, or reported by a runner that outlived it — starts the reconcile deployment at once
 (resubmit on), instead of waiting for its next interval.

@@ -97,7 +97,7 @@ def _collect(upload_ids: list[str], futures: list[PrefectFuture[Outcome]], run_i
 
 
 def _summary_artifact(counts: Counter[str]) -> None:
-    """A table artifact of counts by outcome (ids and counts only, HOSTILE-INPUTS.md A3)."""
+    """A table artifact of counts by outcome (ids and counts only, docs/THREAT-MODEL.md "PHI rule")."""
     rows = [{"status": o.value, "uploads": counts.get(o.value, 0)} for o in Outcome]
     rows.append({"status": "total", "uploads": sum(counts.values())})
     create_table_artifact(rows, key="batch-summary", description="docverify batch: uploads by outcome")

@@ -1,7 +1,7 @@
 """Bounded reading: PDF parsing and OCR run in a child process with a memory cap and a wall-clock kill.
 
 Why a process: Prefect's task timeout cannot interrupt blocking C code (pdfminer loops, pdfium, a stuck tesseract),
-and a decompression bomb must not take the worker down with it (HOSTILE-INPUTS.md items 22, 23, 42). The child runs
+and a decompression bomb must not take the worker down with it (docs/THREAT-MODEL.md items 22, 23, 42). The child runs
 in its own session (process group) so a kill also reaches the tesseract processes it started.
 """
 
@@ -60,7 +60,7 @@ class ReaderCrashed(DocverifyError):
 class Bounds:
     """Memory and wall-clock bounds of one read. Seconds and bytes."""
 
-    memory_bytes: int = int(1.5 * GIB)  # RLIMIT_AS of the child (HOSTILE-INPUTS.md item 22)
+    memory_bytes: int = int(1.5 * GIB)  # RLIMIT_AS of the child (docs/THREAT-MODEL.md item 22)
     per_page_s: float = 60.0  # the per-page OCR bound of pipeline.limits, times the page count...
     margin_s: float = 30.0  # ...plus start-up and parsing...
     cap_s: float = 15 * 60.0  # ...capped per document (goal figures: ≤15 min wall clock per document)

@@ -1,6 +1,6 @@
 """Nothing lost: find uploads stuck in PROCESSING whose run crashed, vanished or went silent, and requeue them.
 
-Why this is needed (HOSTILE-INPUTS.md A5, items 39–41): a killed flow-run process leaves its run Crashed only when a
+Why this is needed (docs/THREAT-MODEL.md items 39–41): a killed flow-run process leaves its run Crashed only when a
 runner survives it; when the whole worker dies the run stays Running forever (PrefectHQ/prefect#16746). So the
 store's own clock decides too: an upload not updated for `stale_after_s` is taken for lost whatever Prefect says.
 The bound must exceed the longest legitimate silence. A run beats while it reads and parses (flows.tasks.heartbeat:

@@ -1,6 +1,6 @@
 """The steps of verifying one stored upload, as plain functions and as Prefect tasks.
 
-PHI rule (HOSTILE-INPUTS.md A3): what Prefect records — parameters, results, state messages, logs — is upload ids,
+PHI rule (docs/THREAT-MODEL.md): what Prefect records — parameters, results, state messages, logs — is upload ids,
 counts, field names and status codes only. Steps that carry document content (bytes, Document, Findings, Report)
 between them are tasks with `persist_result=False` and `cache_policy=NONE` (no result file, no input hashing), and
 their values are passed `quote`d so Prefect does not walk them. Errors are DocverifyErrors, whose messages hold
@@ -230,7 +230,7 @@ def verify_claimed(store: Store, upload_id: str, bounds: Bounds = DEFAULT_BOUNDS
 
 
 def is_retryable(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
-    """Prefect `retry_condition_fn`: retry only errors marked retryable (HOSTILE-INPUTS.md item 43)."""
+    """Prefect `retry_condition_fn`: retry only errors marked retryable (docs/THREAT-MODEL.md item 43)."""
     try:
         state.result(raise_on_failure=True)
     except DocverifyError as e:

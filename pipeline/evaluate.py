@@ -64,7 +64,7 @@ class PainChoice:
     An affirmed pain mention counts when it is stated as a diagnosis: in a diagnostic section (diagnoses, problem
     list, assessment, past medical history) or where the document has no recognised section (portal screenshots).
     A pain condition named only as a complaint, finding or plan item ("Chief complaint: chronic pain") is weaker
-    evidence (PAIN-POLICY.md): it does not count when the document's own diagnostic sections list no affirmed pain
+    evidence (docs/POLICY.md): it does not count when the document's own diagnostic sections list no affirmed pain
     diagnosis, and it sends the document to review when the document has no diagnostic section at all.
     """
 
@@ -184,7 +184,7 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
 
 
 def coverage(payer: Payer, diagnoses: tuple[DiagnosisMention, ...], policy: Policy) -> Coverage:
-    """Insurance billability: a commercial payer and an affirmed pain diagnosis (PAIN-POLICY.md)."""
+    """Insurance billability: a commercial payer and an affirmed pain diagnosis (docs/POLICY.md)."""
     choice = choose_pain_diagnosis(diagnoses)
     pain, uncertain = choice.chosen, choice.uncertain or choice.weak_only is not None
     mental = any(d.category is Category.MENTAL_HEALTH and d.assertion is Assertion.AFFIRMED for d in diagnoses)

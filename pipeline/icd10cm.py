@@ -1,7 +1,7 @@
 """The ICD-10-CM table: one small facade over simple_icd_10_cm, backed by a compact on-disk cache.
 
 Why: `import simple_icd_10_cm` parses its ~40 MB XML table at import (~1.8 s of a fresh process, over the 3 s load
-budget of issue 3), and we read only a few things from it: whether a code is a category/subcategory, whether it is a
+budget at start-up), and we read only a few things from it: whether a code is a category/subcategory, whether it is a
 leaf (billable), its description, its inclusion terms, its parent and the table's release. Those are written once to
 `<cache_dir()>/icd10cm.json.gz` (gzip'd JSON, 1.07 MB, 0.20 s to read — 0.85 MB and 0.17 s before inclusion terms
 and parents were stored; JSON, not pickle, so no code runs from it) and read from there; when the file is valid,

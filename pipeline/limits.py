@@ -1,4 +1,4 @@
-"""Input caps (HOSTILE-INPUTS.md, "Input caps"). One frozen value, injected where limits are enforced."""
+"""Input caps (docs/THREAT-MODEL.md, "Input caps"). One frozen value, injected where limits are enforced."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The clinic's diagnosis policy (docs/PAIN-POLICY.md), loaded from `rules/pain_policy.yaml` and validated strictly.
+"""The clinic's diagnosis policy (docs/POLICY.md), loaded from `rules/pain_policy.yaml` and validated strictly.
 
 A policy maps ICD-10-CM code prefixes to categories. Classification is by the longest (most specific) matching
 prefix, so "G56.4" (causalgia → crps) beats "G56" (mononeuropathy → neuropathic_pain) and "M54.81" beats "M54".

@@ -83,7 +83,7 @@ class SectionKind(StrEnum):
 
 DIAGNOSTIC_SECTIONS = frozenset({SectionKind.DIAGNOSES, SectionKind.PROBLEM_LIST, SectionKind.ASSESSMENT,
                                  SectionKind.ASSESSMENT_AND_PLAN, SectionKind.PAST_MEDICAL_HISTORY})
-"""Sections where a condition is stated as a diagnosis (PAIN-POLICY.md: stronger than a complaint or a plan)."""
+"""Sections where a condition is stated as a diagnosis (docs/POLICY.md: stronger than a complaint or a plan)."""
 
 COMPLAINT_SECTIONS = frozenset({SectionKind.CHIEF_COMPLAINT, SectionKind.HPI, SectionKind.PLAN,
                                 SectionKind.REVIEW_OF_SYSTEMS, SectionKind.PHYSICAL_EXAM, SectionKind.MEDICATIONS})

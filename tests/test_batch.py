@@ -1,5 +1,5 @@
 """`docverify batch` and the batch flow (flows/batch.py, flows/flows.py): reports equal to `check`, safe summaries,
-a counts-only artifact, and no PHI in Prefect (HOSTILE-INPUTS.md items 31, 32, 49)."""
+a counts-only artifact, and no PHI in Prefect (docs/THREAT-MODEL.md items 31, 32, 49)."""
 
 from __future__ import annotations
 

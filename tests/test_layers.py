@@ -1,4 +1,4 @@
-"""The layers point one way: flows → extractors → pipeline (STYLE.md). Parsed with ast, not imported."""
+"""The layers point one way: flows → extractors → pipeline (docs/CONVENTIONS.md). Parsed with ast, not imported."""
 
 from __future__ import annotations
 

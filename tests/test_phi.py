@@ -1,4 +1,4 @@
-"""No patient data leaves the report: logs, stdout/stderr and error texts carry ids and codes only (HOSTILE-INPUTS
+"""No patient data leaves the report: logs, stdout/stderr and error texts carry ids and codes only (docs/THREAT-MODEL.md
 item 49, for the core path; the Prefect and API sweeps come with those layers)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""pipeline.policy: every row of PAIN-POLICY.md, specific-beats-broad, and strict validation of the file."""
+"""pipeline.policy: every row of docs/POLICY.md, specific-beats-broad, and strict validation of the file."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Nothing lost (flows/reconcile.py, HOSTILE-INPUTS.md items 39–41): batch workers killed with SIGKILL at twenty
+"""Nothing lost (flows/reconcile.py, docs/THREAT-MODEL.md items 39–41): batch workers killed with SIGKILL at twenty
 random points are reconciled after each kill and finished by the next batch, every upload in exactly one terminal
 state with one report; and the automations that start the reconciler when a run of ours crashes elsewhere."""
 

@@ -1,8 +1,8 @@
 """pipeline.store against SQLite (tmp_path) and the real PostgreSQL (one fresh schema per test, dropped after).
 
 PostgreSQL: $DOCVERIFY_TEST_PG_URL, default postgresql+psycopg://root@127.0.0.1:5432/test (trust auth). When it
-cannot be reached the PostgreSQL cases skip and say why. HOSTILE-INPUTS.md items: 8, 9 (idempotent add), 44
-(contention), 45 (integrity on read), 46 (nothing half-written), 47 (versioned reports), A3 (hash-chained audit).
+cannot be reached the PostgreSQL cases skip and say why. docs/THREAT-MODEL.md items: 8, 9 (idempotent add), 44
+(contention), 45 (integrity on read), 46 (nothing half-written), 47 (versioned reports), 48 (hash-chained audit).
 """
 
 from __future__ import annotations
