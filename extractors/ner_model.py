@@ -5,8 +5,9 @@ Every model is a plain spaCy pipeline directory under models/ (config.cfg, meta.
 ner): `spacy.load(directory)` loads it with no code from this repository — the tokenizer's rules are saved in the
 model. `docverify models` lists them.
 
-Which model the diagnosis finder uses as its recall layer is a setting: DOCVERIFY_NER_MODEL names a bundled model,
-or "off" for none; unset means DEFAULT_MODEL. `docverify eval --no-ner` sets it to "off" for a with/without run.
+Which model the diagnosis finder uses as its recall layer is a setting (`pipeline.settings.Settings.ner_model`,
+DOCVERIFY_NER_MODEL): a bundled model's name, or "off" for none. `docverify eval --no-ner` turns it off for a
+with/without run. The caller passes the chosen name down; nothing here reads the environment.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import re
 import time
 import warnings
@@ -31,13 +31,12 @@ from spacy.util import filter_spans
 
 from pipeline.errors import ConfigError
 from pipeline.rulefiles import parse_rule_model, read_rule_file
+from pipeline.settings import DEFAULT_NER_MODEL
 from pipeline.types import SectionKind
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 RECALL_RULES_PATH = Path(__file__).resolve().parents[1] / "pipeline" / "rules" / "ner_recall.yaml"
-DEFAULT_MODEL = "docverify_ner_bc5cdr"
-SETTING = "DOCVERIFY_NER_MODEL"
-OFF = "off"
+DEFAULT_MODEL = DEFAULT_NER_MODEL
 
 # Blocks the model reads one at a time: pages are joined by a blank line (pipeline.types.linearize).
 _BLOCK_BREAK = re.compile(r"\n[ \t]*\n")
@@ -115,12 +114,6 @@ def bundled_models(root: Path = MODELS_DIR) -> list[BundledModel]:
                                 description=str(meta.get("description", "")), size_bytes=_size(directory),
                                 performance=dict(meta.get("docverify_performance", {}))))
     return out
-
-
-def selected_model_name() -> str | None:
-    """The model the recall layer uses (None when off): DOCVERIFY_NER_MODEL, else DEFAULT_MODEL."""
-    value = os.environ.get(SETTING, "").strip() or DEFAULT_MODEL
-    return None if value.lower() == OFF else value
 
 
 class AbbreviationPropagator:
@@ -217,7 +210,7 @@ def _cached(name: str) -> EntityRecognizer:
     return load_recognizer(name)
 
 
-def get_recognizer() -> EntityRecognizer | None:
-    """The process-wide recall-layer model per the setting, loaded once; None when the setting is "off"."""
-    name = selected_model_name()
+def get_recognizer(name: str | None) -> EntityRecognizer | None:
+    """Bundled model `name` (`Settings.ner_model_name`), loaded once per process; None for None (the layer off).
+    Raises ConfigError when it is not bundled."""
     return None if name is None else _cached(name)

@@ -20,13 +20,8 @@ from pipeline.errors import DocverifyError, OcrEngineError, OcrTimeout
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.types import BBox, Word
 
-# Tesseract's OpenMP threads thrash on our 2 cores: 12 pages took 76 s with the default and 7.9 s with one thread.
-# Parallelism belongs to the worker pool, not to tesseract. Set before pytesseract spawns anything; an operator's
-# explicit setting wins.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-
-import pytesseract  # noqa: E402  (must follow the environment setting above)
-from pytesseract import Output  # noqa: E402
+import pytesseract
+from pytesseract import Output
 
 TESSERACT_CONFIG = "--oem 1 --psm 3"  # LSTM engine; automatic page segmentation without OSD
 OSD_MIN_CONFIDENCE = 2.0  # tesseract's orientation confidence; below it we keep the page as it is
@@ -86,10 +81,21 @@ def words_from_tesseract(data: dict[str, list[Any]]) -> list[OcrWord]:
     return out
 
 
+def limit_tesseract_threads() -> None:
+    """One OpenMP thread per tesseract process, unless the operator set OMP_THREAD_LIMIT.
+
+    Tesseract's OpenMP threads thrash on 2 cores (12 pages: 76 s with the default, 7.9 s with one thread); parallelism
+    belongs to the worker pool. Tesseract is a child program configured only through its environment, and pytesseract
+    hands it this process's environment, so this is the one place docverify writes os.environ: when an engine is built
+    and when a worker process starts, never at import."""
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
 class TesseractEngine:
     """The production engine: the tesseract binary through pytesseract, English, LSTM."""
 
     def __init__(self, lang: str = "eng", config: str = TESSERACT_CONFIG) -> None:
+        limit_tesseract_threads()
         self.lang = lang
         self.config = config
 

@@ -20,8 +20,9 @@ from pipeline.evaluate import Intake, rejected_report
 from pipeline.intake import accept, sanitize_filename, sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.report import Report
-from pipeline.store import FileSignature, Store, UploadRecord, UploadState
+from pipeline.settings import Settings
 from pipeline.types import Payer
+from storage.store import FileSignature, Store, UploadRecord, UploadState
 
 MANIFEST_COLUMNS = ("file", "patient_name", "payer")
 
@@ -94,8 +95,8 @@ def cached_sha256(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS, rea
     return sha256
 
 
-def ingest_file(store: Store, path: Path, intake: Intake, owner: str, limits: Limits = DEFAULT_LIMITS,
-                read: FileReader = read_capped) -> tuple[UploadRecord, bool, bool]:
+def ingest_file(store: Store, settings: Settings, path: Path, intake: Intake, owner: str,
+                limits: Limits = DEFAULT_LIMITS, read: FileReader = read_capped) -> tuple[UploadRecord, bool, bool]:
     """Store one file as an upload: (record, created, rejected in this call). A file rejected by intake (empty,
     unsupported, too large) is stored and gets its rejected report at once (the same report `check` prints). A file
     unchanged since it was last read (inbox hash cache) whose upload `owner` already has is not read at all."""
@@ -114,8 +115,9 @@ def ingest_file(store: Store, path: Path, intake: Intake, owner: str, limits: Li
                                            media_type=media.value if media else None, intake=intake)
         if created and store.claim(record.id, worker_id()) is not None:
             report = rejected_report(e, sha256=record.sha256, media_type=record.media_type,
-                                     size_bytes=record.size_bytes, payer=intake.payer, versions=versions())
-            store.save_report(record.id, report, pipeline_version())
+                                     size_bytes=record.size_bytes, payer=intake.payer,
+                                     versions=versions(settings.ner_model_name))
+            store.save_report(record.id, report, pipeline_version(settings.ner_model_name))
         store.remember_sha256(path, signature, record.sha256)
         return record, created, True
     record, created = store.add_upload(data, owner=owner, display_name=upload.display_name,
@@ -124,7 +126,7 @@ def ingest_file(store: Store, path: Path, intake: Intake, owner: str, limits: Li
     return record, created, False
 
 
-def ingest_folder(store: Store, inbox: Path, intakes: dict[str, Intake], owner: str,
+def ingest_folder(store: Store, settings: Settings, inbox: Path, intakes: dict[str, Intake], owner: str,
                   read: FileReader = read_capped) -> IngestCounts:
     """Ingest every file of `inbox` (idempotent: the same bytes are the same upload; unchanged files are not
     read again). Intake by file name from `intakes`."""
@@ -137,7 +139,7 @@ def ingest_folder(store: Store, inbox: Path, intakes: dict[str, Intake], owner: 
         return read(path, limits)
 
     for path in files:
-        _, was_created, was_rejected = ingest_file(store, path, intakes.get(path.name, Intake()), owner,
+        _, was_created, was_rejected = ingest_file(store, settings, path, intakes.get(path.name, Intake()), owner,
                                                    read=counting)
         created += was_created
         existing += not was_created
@@ -146,11 +148,11 @@ def ingest_folder(store: Store, inbox: Path, intakes: dict[str, Intake], owner: 
 
 
 @task(name="ingest-inbox", persist_result=False, cache_policy=NONE)
-def ingest_inbox(inbox: str, manifest: str | None = None, owner: str = "inbox") -> IngestCounts:
+def ingest_inbox(inbox: str, settings: Settings, manifest: str | None = None, owner: str = "inbox") -> IngestCounts:
     """Ingest every file of the inbox folder (see `ingest_folder`). Logs counts only — file names may hold patient
     names."""
     intakes = load_manifest(Path(manifest)) if manifest else {}
-    counts = ingest_folder(open_store(), Path(inbox), intakes, owner)
+    counts = ingest_folder(open_store(settings), settings, Path(inbox), intakes, owner)
     get_run_logger().info("inbox: %d files, %d read, %d new, %d already stored, %d rejected at intake", counts.files,
                           counts.read, counts.created, counts.existing, counts.rejected)
     return counts

@@ -1,10 +1,13 @@
-"""The `docverify` command line: check one upload, evaluate against labeled samples."""
+"""The `docverify` command line: check one upload, evaluate against labeled samples, run and serve the flows.
+
+The entry point: the settings (`pipeline.settings.Settings`, from DOCVERIFY_* variables) are built once here, in the
+app's callback, and passed down to everything a command calls."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -18,14 +21,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evaluation.scoring import load_labels, score
 from pipeline.errors import DocverifyError
 from pipeline.evaluate import Intake
 from pipeline.report import Report, render_text
-from pipeline.scoring import Label, Scores, load_labels, score
-from pipeline.types import Field, Payer, Status
+from pipeline.settings import Settings
+from pipeline.types import Payer, Status
 
 if TYPE_CHECKING:
-    from pipeline.store import Store
+    from storage.store import Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
@@ -39,8 +43,21 @@ class Format(StrEnum):
     text = "text"
 
 
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    """Checks that a patient's uploaded document shows their name, the treating physician and a pain diagnosis."""
+    ctx.obj = Settings()
+
+
+def _settings(ctx: typer.Context, *, ner: bool = True) -> Settings:
+    """The settings the callback built; with `ner` False, the NER recall layer off (`--no-ner`)."""
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+    return settings if ner else settings.without_ner()
+
+
 @app.command()
 def check(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The uploaded file.")],
     patient_name: Annotated[str | None, typer.Option(help="Patient name given at upload, to cross-check.")] = None,
     payer: Annotated[Payer, typer.Option(help="Payer class given at upload.")] = Payer.UNKNOWN,
@@ -50,7 +67,7 @@ def check(
     from flows.verify import check_file
 
     try:
-        report = check_file(path, Intake(patient_name=patient_name, payer=payer))
+        report = check_file(path, Intake(patient_name=patient_name, payer=payer), _settings(ctx))
     except DocverifyError as e:
         err.print(f"[red]failed ({e.code}):[/red] {e.user_message}", markup=True, highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
@@ -62,16 +79,9 @@ def check(
         raise typer.Exit(EXIT_REJECTED)
 
 
-def _use_ner(on: bool) -> None:
-    """--no-ner: turn the recall layer off for this process and every worker process it starts."""
-    if not on:
-        from extractors import ner_model
-
-        os.environ[ner_model.SETTING] = ner_model.OFF
-
-
 @app.command("eval")
 def eval_(
+    ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Holds labels.jsonl and inputs/.")],
     out: Annotated[Path | None, typer.Option(help="Write each report to OUT/<file>.json.")] = None,
     reports: Annotated[Path | None, typer.Option(help="Score reports already in this folder; do not run.")] = None,
@@ -83,79 +93,24 @@ def eval_(
     = True,
 ) -> None:
     """Check every labeled sample and score the reports; exit 1 when a figure is below its threshold."""
-    _use_ner(ner)
+    from evaluation.samples import below_thresholds, print_scores, read_reports, run_labeled
+    from flows.runner import check_many
+
+    settings = _settings(ctx, ner=ner)
     labels = load_labels(directory / "labels.jsonl")
     inputs = directory / "inputs" if (directory / "inputs").is_dir() else directory
     if reports is not None:
-        pairs = [(lb, Report.model_validate_json((reports / f"{lb.file}.json").read_text())) for lb in labels]
+        pairs = read_reports(labels, reports)
     else:
-        pairs = _run_labeled(labels, inputs, out, workers)
+        pairs = run_labeled(labels, inputs, out, functools.partial(check_many, settings=settings, workers=workers),
+                            err)
     scores = score(pairs)
-    _print_scores(scores, {lb.file: r for lb, r in pairs})
-    failed = [f"{f.value} F1 {s.f1:.3f} < {min_f1}" for f, s in scores.fields.items() if s.f1 < min_f1]
-    if scores.status_accuracy < min_status_accuracy:
-        failed.append(f"status accuracy {scores.status_accuracy:.3f} < {min_status_accuracy}")
-    if len(scores.wrongly_complete) > max_wrongly_complete:
-        failed.append(f"{len(scores.wrongly_complete)} wrongly complete > {max_wrongly_complete}")
+    print_scores(scores, {lb.file: r for lb, r in pairs}, Console())
+    failed = below_thresholds(scores, min_f1=min_f1, min_status_accuracy=min_status_accuracy,
+                              max_wrongly_complete=max_wrongly_complete)
     if failed:
         err.print("[red]below threshold:[/red] " + "; ".join(failed), highlight=False)
         raise typer.Exit(1)
-
-
-def _run_labeled(labels: list[Label], inputs: Path, out: Path | None,
-                 workers: int | None) -> list[tuple[Label, Report]]:
-    from flows.runner import Job, check_many
-
-    jobs = [Job(inputs / lb.file, Intake(lb.intake.patient_name, lb.intake.payer)) for lb in labels]
-    by_file = {lb.file: lb for lb in labels}
-    pairs: list[tuple[Label, Report]] = []
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-    with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                  transient=True) as progress:
-        task = progress.add_task("check", total=len(jobs))
-        for outcome in check_many(jobs, workers):
-            progress.advance(task)
-            name = outcome.job.path.name
-            if outcome.report is None:
-                err.print(f"{name}: failed ({outcome.error_code})", highlight=False, markup=False)
-                continue
-            pairs.append((by_file[name], outcome.report))
-            if out:
-                (out / f"{name}.json").write_text(outcome.report.model_dump_json(indent=2) + "\n")
-    pairs.sort(key=lambda p: p[0].file)
-    return pairs
-
-
-def _print_scores(scores: Scores, reports: dict[str, Report]) -> None:
-    con = Console()
-    summary = Table(title=f"{scores.documents} documents", show_lines=False)
-    for col in ("file", "status", "reasons"):
-        summary.add_column(col, overflow="fold")
-    for name, r in sorted(reports.items()):
-        summary.add_row(name, r.status.value, "; ".join(r.reasons)[:140])
-    con.print(summary, markup=False)
-    fields = Table(title="Per-field accuracy")
-    for col in ("field", "precision", "recall", "F1", "tp", "fp", "fn"):
-        fields.add_column(col)
-    for f in Field:
-        s = scores.fields[f]
-        fields.add_row(f.value, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(s.tp), str(s.fp),
-                       str(s.fn))
-    con.print(fields)
-    confusion = Table(title=f"Status accuracy {scores.status_accuracy:.3f} (rows: expected, columns: predicted)")
-    confusion.add_column("expected")
-    for st in Status:
-        confusion.add_column(st.value)
-    for exp in Status:
-        confusion.add_row(exp.value, *[str(scores.confusion.get((exp, got), 0)) for got in Status])
-    con.print(confusion)
-    con.print(f"Wrongly marked complete: {len(scores.wrongly_complete)}"
-              + (f" ({', '.join(scores.wrongly_complete)})" if scores.wrongly_complete else ""), markup=False)
-    if scores.mistakes:
-        con.print("Mistakes:", markup=False)
-        for m in scores.mistakes:
-            con.print(f"  {m.file}: {m.what} expected {m.expected!r}, got {m.got!r}", markup=False)
 
 
 @app.command()
@@ -166,7 +121,7 @@ def report(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -
 
 
 @app.command()
-def models() -> None:
+def models(ctx: typer.Context) -> None:
     """List every bundled NER model: name, version, labels, size and directory (load one with spacy.load(dir))."""
     from extractors import ner_model
 
@@ -174,7 +129,7 @@ def models() -> None:
     if not found:
         err.print(f"no models under {ner_model.MODELS_DIR} (build them with: make model)", highlight=False)
         raise typer.Exit(1)
-    selected = ner_model.selected_model_name()
+    selected = _settings(ctx).ner_model_name
     table = Table(title="bundled models")
     for column in ("name", "version", "labels", "size", "recall layer", "directory"):
         table.add_column(column)
@@ -186,6 +141,7 @@ def models() -> None:
 
 @app.command("eval-corpus")
 def eval_corpus(
+    ctx: typer.Context,
     corpora: Annotated[list[Path], typer.Argument(exists=True, file_okay=False,
                                                   help="C-CDA corpus folders (ground_truth.jsonl, pdf/).")],
     limit: Annotated[int | None, typer.Option(help="At most N documents per corpus.")] = None,
@@ -196,14 +152,16 @@ def eval_corpus(
     = True,
 ) -> None:
     """Score the pipeline on rendered C-CDA corpora (held out: figures only, no tuning). See docs/CORPUS-EVAL.md."""
-    from flows.corpus_eval import RunOptions, evaluate_corpora
+    from evaluation.corpus import RunOptions, evaluate_corpora
+    from flows.runner import check_many
 
-    _use_ner(ner)
-    evaluate_corpora(corpora, RunOptions(limit=limit, degrade=degrade, out=out, workers=workers), Console(), err)
+    check = functools.partial(check_many, settings=_settings(ctx, ner=ner), workers=workers)
+    evaluate_corpora(corpora, RunOptions(limit=limit, degrade=degrade, out=out), check, Console(), err)
 
 
 @app.command()
 def batch(
+    ctx: typer.Context,
     indir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of uploads (the inbox).")],
     out: Annotated[Path, typer.Option(help="Write OUT/<file>.json, OUT/summary.csv and OUT/summary.html.")],
     manifest: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
@@ -225,11 +183,14 @@ def batch(
     except ManifestError as e:
         err.print(f"[red]manifest invalid:[/red] {e.detail}", highlight=False)
         raise typer.Exit(2) from None
+    settings = _settings(ctx)
+    if dask:
+        settings = settings.model_copy(update={"dask_address": dask})
     files = inbox_files(indir)
-    store = open_store()
-    with local_prefect_api(), _batch_progress(store, files):
-        batch_flow_for(dask)(inbox=str(indir.resolve()), limit=limit,
-                             manifest=str(manifest.resolve()) if manifest else None)
+    store = open_store(settings)
+    with local_prefect_api(settings), _batch_progress(store, files):
+        batch_flow_for(settings)(inbox=str(indir.resolve()), limit=limit,
+                                 manifest=str(manifest.resolve()) if manifest else None)
     results = results_for(store, files, owner="inbox")
     counts = write_outputs(results, out)
     table = Table(title=f"{len(results)} files")
@@ -245,7 +206,7 @@ def batch(
 def _batch_progress(store: Store, files: list[Path]) -> AbstractContextManager[None]:
     """A progress bar on a terminal (polls the store for finished uploads); nothing otherwise."""
     from flows.batch import cached_sha256
-    from pipeline.store import UploadState
+    from storage.store import UploadState
 
     if not err.is_terminal or not files:
         return contextlib.nullcontext()
@@ -277,53 +238,74 @@ def _batch_progress(store: Store, files: list[Path]) -> AbstractContextManager[N
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     inbox: Annotated[Path | None, typer.Option(file_okay=False, help="Inbox folder the scheduled batch ingests.")]
     = None,
 ) -> None:
     """Serve the deployments: the batch on DOCVERIFY_BATCH_CRON (default every 15 min), the per-upload flow (the
-    upload API triggers it) and the reconciler every 60 s. Starts a local Prefect server if none is configured."""
+    upload API triggers it) and the reconciler every DOCVERIFY_RECONCILE_EVERY_S (default 60 s). Starts a local
+    Prefect server if none is configured."""
     from flows.deploy import local_prefect_api
     from flows.deploy import serve as serve_deployments
 
-    with local_prefect_api() as url:
+    settings = _settings(ctx)
+    with local_prefect_api(settings) as url:
         err.print(f"Prefect API: {url}", highlight=False, markup=False)
-        serve_deployments(str(inbox.resolve()) if inbox else None)
+        serve_deployments(settings, str(inbox.resolve()) if inbox else None)
 
 
 @app.command()
 def reconcile(
+    ctx: typer.Context,
     stale_after: Annotated[float | None, typer.Option(help="Seconds of silence after which a PROCESSING upload "
-                                                            "is taken for lost (default 180).")] = None,
+                                                            "is taken for lost (default: "
+                                                            "DOCVERIFY_RECONCILE_STALE_S, 180).")] = None,
 ) -> None:
     """Requeue uploads whose run crashed, vanished or went silent (run the next batch to process them)."""
     from flows.deploy import local_prefect_api
-    from flows.reconcile import DEFAULT_STALE_S
     from flows.reconcile import reconcile as reconcile_flow
 
-    with local_prefect_api():
-        counts = reconcile_flow(stale_after_s=stale_after if stale_after is not None else DEFAULT_STALE_S)
+    settings = _settings(ctx)
+    with local_prefect_api(settings):
+        counts = reconcile_flow(stale_after_s=stale_after if stale_after is not None else settings.reconcile_stale_s)
     Console().print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing to do", markup=False)
 
 
 @app.command("eval-mtsamples")
 def eval_mtsamples(
-    corpus: Annotated[Path, typer.Option(help="The MTSamples CSV.")]
-    = Path("/work/shared/corpora/mtsamples/mtsamples.csv"),
+    ctx: typer.Context,
+    corpus: Annotated[Path | None, typer.Option(help="The MTSamples CSV (default: <DOCVERIFY_CORPORA>/mtsamples/"
+                                                      "mtsamples.csv).")] = None,
     labels: Annotated[Path | None, typer.Option(help="Label file (default: evaluation/mtsamples/labels.jsonl).")]
     = None,
     out: Annotated[Path | None, typer.Option(help="Write OUT/mtsamples-eval.json (codes and counts only).")] = None,
     ner: Annotated[bool, typer.Option(help="Use the NER recall layer (--no-ner: lexicon, codes and linker only).")]
     = True,
+    subset: Annotated[str, typer.Option(help="dev = Pain Management, test = Neurology (held out), all = both.")]
+    = "all",
 ) -> None:
     """Score the pain-diagnosis decision on hand-labeled MTSamples notes. See evaluation/mtsamples/README.md."""
-    from flows.mtsamples_eval import DEFAULT_LABELS, evaluate_mtsamples
+    from evaluation.mtsamples.evaluate import DEFAULT_LABELS, evaluate_mtsamples
 
-    _use_ner(ner)
+    settings = _settings(ctx, ner=ner)
     try:
-        evaluate_mtsamples(corpus, labels or DEFAULT_LABELS, out, Console())
+        evaluate_mtsamples(corpus or settings.corpora / "mtsamples" / "mtsamples.csv", labels or DEFAULT_LABELS, out,
+                           settings.ner_model_name, Console(), subset=subset)
     except DocverifyError as e:
         err.print(f"[red]{e.code}:[/red] {e}", highlight=False)
         raise typer.Exit(2) from None
+
+
+@app.command("eval-ccda-structured")
+def eval_ccda_structured(
+    ctx: typer.Context,
+    corpora: Annotated[Path | None, typer.Argument(file_okay=False, help="The corpora folder (default: "
+                                                                         "DOCVERIFY_CORPORA).")] = None,
+) -> None:
+    """Score the C-CDA XML reader on the three C-CDA corpora's ground truth (structured reading, no OCR)."""
+    from evaluation.ccda_structured import main as ccda_main
+
+    raise typer.Exit(ccda_main(corpora or _settings(ctx).corpora))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Deployments, automations and the local Prefect server.
 
 `docverify serve` and `docverify batch` need a Prefect API. When none is configured (no PREFECT_API_URL), a local
-server (SQLite under `<data dir>/prefect`) is started in the background on 127.0.0.1 (port DOCVERIFY_PREFECT_PORT,
+server (SQLite under `<data dir>/prefect`) is started in the background on 127.0.0.1 (`Settings.prefect_port`,
 default 4200) — or one already running there is reused — instead of Prefect's ephemeral in-process server, which
 prints tracebacks on shutdown.
 
@@ -28,18 +28,13 @@ from uuid import UUID
 
 import httpx
 
+from flows.triggers import BATCH_DEPLOYMENT, RECONCILE_DEPLOYMENT, VERIFY_DEPLOYMENT, trigger_verify
 from pipeline.errors import DocverifyError
+from pipeline.settings import Settings
+
+__all__ = ["BATCH_DEPLOYMENT", "RECONCILE_DEPLOYMENT", "VERIFY_DEPLOYMENT", "trigger_verify"]
 
 HOST = "127.0.0.1"
-DEFAULT_PORT = 4200
-PORT_ENV = "DOCVERIFY_PREFECT_PORT"
-BATCH_CRON_ENV = "DOCVERIFY_BATCH_CRON"
-DEFAULT_BATCH_CRON = "*/15 * * * *"
-RECONCILE_EVERY_ENV = "DOCVERIFY_RECONCILE_EVERY_S"
-RECONCILE_EVERY = timedelta(seconds=60)  # goal figures: the reconciler runs every 60 s
-VERIFY_DEPLOYMENT = "verify-upload/verify-upload"
-BATCH_DEPLOYMENT = "batch-verify/batch"
-RECONCILE_DEPLOYMENT = "reconcile/reconcile"
 WATCHED_FLOWS = ("verify-upload", "batch-verify")  # the flows that claim uploads (the reconciler's own runs: not)
 RECONCILE_ON_CRASH = "docverify-reconcile-on-crash"
 CRASH_SILENT_RUNS = "docverify-crash-silent-runs"
@@ -63,11 +58,6 @@ class PrefectServerError(DocverifyError):
     user_message = "The local Prefect server did not start; see <data dir>/prefect/server.log."
 
 
-def data_dir() -> Path:
-    """DOCVERIFY_DATA_DIR (default ./var), absolute."""
-    return Path(os.environ.get("DOCVERIFY_DATA_DIR") or "var").resolve()
-
-
 def healthy(api_url: str, timeout_s: float = 2.0) -> bool:
     """True when a Prefect API answers /health at `api_url`."""
     try:
@@ -89,11 +79,12 @@ def _port_open(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def local_prefect_api(home: Path | None = None, port: int | None = None,
+def local_prefect_api(settings: Settings, home: Path | None = None, port: int | None = None,
                       startup_timeout_s: float = 90.0) -> Iterator[str]:
     """The Prefect API URL to use: PREFECT_API_URL when configured; else a local server on 127.0.0.1 (reused when
-    one answers on `port` — default DOCVERIFY_PREFECT_PORT, else 4200 — otherwise started with PREFECT_HOME=`home`
-    and stopped on exit). Inside the block the URL is the process's Prefect setting and in os.environ (for child
+    one answers on `port` — default `settings.prefect_port` — otherwise started with PREFECT_HOME=`home`, default
+    `<data dir>/prefect`, and stopped on exit). Inside the block the URL is the process's Prefect setting and in
+    os.environ (for child
     processes). Raises PrefectServerError."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -102,14 +93,14 @@ def local_prefect_api(home: Path | None = None, port: int | None = None,
         yield str(configured)
         return
     if port is None:
-        port = int(os.environ.get(PORT_ENV) or DEFAULT_PORT)
+        port = settings.prefect_port
     url = f"http://{HOST}:{port}/api"
     process: subprocess.Popen[bytes] | None = None
     if not healthy(url):
         if _port_open(port):  # something else holds the port: use another one
             port = _free_port()
             url = f"http://{HOST}:{port}/api"
-        process = _start_server(home or data_dir() / "prefect", port, url, startup_timeout_s)
+        process = _start_server(home or settings.data_path / "prefect", port, url, startup_timeout_s)
     previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = url
     try:
@@ -169,18 +160,7 @@ def stop_server(process: subprocess.Popen[bytes], timeout_s: float = 20.0) -> No
             process.wait(timeout_s)
 
 
-def batch_cron() -> str:
-    """The batch schedule: DOCVERIFY_BATCH_CRON, default every 15 minutes."""
-    return os.environ.get(BATCH_CRON_ENV) or DEFAULT_BATCH_CRON
-
-
-def reconcile_every() -> timedelta:
-    """The reconciler's interval: DOCVERIFY_RECONCILE_EVERY_S seconds, default 60."""
-    seconds = os.environ.get(RECONCILE_EVERY_ENV)
-    return timedelta(seconds=float(seconds)) if seconds else RECONCILE_EVERY
-
-
-def deployments(inbox: str | None = None, cron: str | None = None) -> list[Any]:
+def deployments(settings: Settings, inbox: str | None = None, cron: str | None = None) -> list[Any]:
     """The three runner deployments `docverify serve` serves: the batch on a cron, the per-upload flow (no
     schedule: the upload API triggers it with `trigger_verify`), and the reconciler on an interval.
 
@@ -194,12 +174,14 @@ def deployments(inbox: str | None = None, cron: str | None = None) -> list[Any]:
 
     by_module = EntrypointType.MODULE_PATH
     return [
-        batch_flow_for().to_deployment(name="batch", cron=cron or batch_cron(), parameters={"inbox": inbox},
-                                       description="Verify every pending upload (and the inbox folder).",
-                                       entrypoint_type=by_module),
+        batch_flow_for(settings).to_deployment(name="batch", cron=cron or settings.batch_cron,
+                                               parameters={"inbox": inbox},
+                                               description="Verify every pending upload (and the inbox folder).",
+                                               entrypoint_type=by_module),
         verify_upload.to_deployment(name="verify-upload", description="Verify one upload, by id.",
                                     entrypoint_type=by_module),
-        reconcile.to_deployment(name="reconcile", interval=reconcile_every(), entrypoint_type=by_module,
+        reconcile.to_deployment(name="reconcile", interval=timedelta(seconds=settings.reconcile_every_s),
+                                entrypoint_type=by_module,
                                 description="Requeue uploads whose run crashed, vanished or went silent."),
     ]
 
@@ -270,20 +252,12 @@ def ensure_automations(reconcile_deployment_id: UUID, heartbeat_s: int | None = 
     return ids
 
 
-def trigger_verify(upload_id: str) -> str:
-    """Start the per-upload deployment for `upload_id` without waiting (what the upload API calls); the run id."""
-    from prefect.deployments import run_deployment
-
-    run = run_deployment(VERIFY_DEPLOYMENT, parameters={"upload_id": upload_id}, timeout=0)
-    return str(run.id)  # type: ignore[union-attr]
-
-
-def serve(inbox: str | None = None) -> None:
+def serve(settings: Settings, inbox: str | None = None) -> None:
     """Serve the deployments until interrupted (Prefect's runner; one process), after registering them and
     keeping the automations (`ensure_automations`) that start the reconciler when a run of ours crashes."""
     from prefect import serve as prefect_serve
 
-    served = deployments(inbox)
+    served = deployments(settings, inbox)
     reconciler = next(d for d in served if d.name == "reconcile")
     ensure_automations(reconciler.apply())  # registered now for its id; serve re-applies it (an upsert by name)
     prefect_serve(*served)

@@ -27,62 +27,62 @@ from flows.tasks import (
 )
 from pipeline.errors import DocverifyError
 from pipeline.report import Report
-from pipeline.store import UploadState
+from pipeline.settings import Settings
+from storage.store import UploadState
 
-DASK_ADDRESS_ENV = "DOCVERIFY_DASK_ADDRESS"
+
 def _quoted[T](value: T) -> T:
     """`value` wrapped so Prefect passes it through without walking it (a Document has thousands of words)."""
     return cast(T, quote(value))
-
-
-def default_concurrency() -> int:
-    """Uploads verified at once per batch: DOCVERIFY_BATCH_CONCURRENCY, else one per core (reading runs in child
-    processes, one per upload in flight)."""
-    return max(1, int(os.environ.get("DOCVERIFY_BATCH_CONCURRENCY") or os.cpu_count() or 1))
 
 
 @flow(name="verify-upload", persist_result=False, log_prints=False)
 def verify_upload(upload_id: str) -> Outcome:
     """Verify one stored upload: claim → load and read (bounded) → find → evaluate → persist.
 
-    A processing failure marks the upload FAILED with its code and fails the run (message: the code only)."""
-    if not claim_task(upload_id, flow_run.get_id()):
+    A processing failure marks the upload FAILED with its code and fails the run (message: the code only). An entry
+    point: a runner starts it in a fresh process, so it builds the settings from the environment."""
+    settings = _quoted(Settings())
+    if not claim_task(upload_id, flow_run.get_id(), settings):
         return Outcome.SKIPPED
     try:
-        document_or_rejection = read_task(upload_id)
+        document_or_rejection = read_task(upload_id, settings)
         if isinstance(document_or_rejection, Report):
-            return persist_task(upload_id, _quoted(document_or_rejection))
-        findings = find_task(upload_id, _quoted(document_or_rejection))
-        report = evaluate_task(upload_id, _quoted(document_or_rejection), _quoted(findings))
-        return persist_task(upload_id, _quoted(report))
+            return persist_task(upload_id, _quoted(document_or_rejection), settings)
+        findings = find_task(upload_id, _quoted(document_or_rejection), settings)
+        report = evaluate_task(upload_id, _quoted(document_or_rejection), _quoted(findings), settings)
+        return persist_task(upload_id, _quoted(report), settings)
     except DocverifyError as e:
-        fail_task(upload_id, e.code)
+        fail_task(upload_id, e.code, settings)
         raise
 
 
 @flow(name="batch-verify", persist_result=False, log_prints=False,
-      task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=default_concurrency())))
+      task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1)))
 def batch_verify(inbox: str | None = None, limit: int = 500, manifest: str | None = None,
                  owner: str = "inbox") -> dict[str, int]:
     """Ingest the inbox folder (if given), then verify up to `limit` pending uploads with bounded concurrency;
-    returns counts by outcome (also written as a table artifact)."""
+    returns counts by outcome (also written as a table artifact). An entry point (see `verify_upload`); its task
+    runner is set by `batch_flow_for` (served runs: one thread per core)."""
     from flows.batch import ingest_inbox
 
+    settings = _quoted(Settings())
     if inbox:
-        ingest_inbox(inbox, manifest=manifest, owner=owner)
-    pending = [r.id for r in open_store().list_uploads(UploadState.PENDING, limit=limit)]
+        ingest_inbox(inbox, settings, manifest=manifest, owner=owner)
+    pending = [r.id for r in open_store(settings).list_uploads(UploadState.PENDING, limit=limit)]
     run_id = flow_run.get_id()
-    futures = [verify_one_task.submit(upload_id, run_id) for upload_id in pending]
-    counts = _collect(pending, futures, run_id)
+    futures = [verify_one_task.submit(upload_id, run_id, settings) for upload_id in pending]
+    counts = _collect(pending, futures, run_id, settings)
     _summary_artifact(counts)
     get_run_logger().info("batch: %d uploads: %s", len(pending), dict(counts))
     return dict(counts)
 
 
-def _collect(upload_ids: list[str], futures: list[PrefectFuture[Outcome]], run_id: str | None) -> Counter[str]:
+def _collect(upload_ids: list[str], futures: list[PrefectFuture[Outcome]], run_id: str | None,
+             settings: Settings) -> Counter[str]:
     """Counts by outcome; an upload whose task failed for good (after its retries) is marked FAILED with its code."""
     counts: Counter[str] = Counter()
-    store = open_store()
+    store = open_store(settings)
     for upload_id, future in zip(upload_ids, futures, strict=True):
         try:
             outcome = future.result()
@@ -103,12 +103,13 @@ def _summary_artifact(counts: Counter[str]) -> None:
     create_table_artifact(rows, key="batch-summary", description="docverify batch: uploads by outcome")
 
 
-def batch_flow_for(dask_address: str | None = None) -> Flow[..., dict[str, int]]:
-    """`batch_verify` with its task runner: a DaskTaskRunner on `dask_address` (or DOCVERIFY_DASK_ADDRESS) when set,
-    else the default thread pool."""
-    address = dask_address or os.environ.get(DASK_ADDRESS_ENV)
+def batch_flow_for(settings: Settings) -> Flow[..., dict[str, int]]:
+    """`batch_verify` with its task runner: a DaskTaskRunner on `settings.dask_address` when set, else a thread pool
+    of `settings.batch_concurrency` threads."""
+    address = settings.dask_address
     if not address:
-        return batch_verify
+        return batch_verify.with_options(
+            task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=settings.batch_concurrency)))
     from prefect_dask.task_runners import DaskTaskRunner
 
     return batch_verify.with_options(task_runner=cast(Any, DaskTaskRunner(address=address)))

@@ -108,7 +108,6 @@ def _child(conn: Connection, reader: Reader, data: bytes, upload: Upload, limits
     os.setsid()  # own process group: the parent's kill reaches tesseract too
     _die_with_parent()
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     message: tuple[Any, ...]
     try:
         conn.send(("pages", _page_estimate(data, upload, limits)))

@@ -4,8 +4,8 @@ Why this is needed (docs/THREAT-MODEL.md items 39–41): a killed flow-run proce
 runner survives it; when the whole worker dies the run stays Running forever (PrefectHQ/prefect#16746). So the
 store's own clock decides too: an upload not updated for `stale_after_s` is taken for lost whatever Prefect says.
 The bound must exceed the longest legitimate silence. A run beats while it reads and parses (flows.tasks.heartbeat:
-`store.touch` every DOCVERIFY_HEARTBEAT_S, default 30 s), so the longest silence is a retry delay (30 s) or a few
-missed beats — not the 15-min read cap — and the default bound is 180 s (DOCVERIFY_RECONCILE_STALE_S).
+`store.touch` every `Settings.heartbeat_s`, default 30 s), so the longest silence is a retry delay (30 s) or a few
+missed beats — not the 15-min read cap — and the default bound is 180 s (`Settings.reconcile_stale_s`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from prefect.client.schemas.objects import StateType
 from prefect.exceptions import ObjectNotFound
 
 from flows.tasks import open_store
-from pipeline.store import Store, UploadRecord, UploadState
+from pipeline.settings import Settings
+from storage.store import Store, UploadRecord, UploadState
 
-DEFAULT_STALE_S = float(os.environ.get("DOCVERIFY_RECONCILE_STALE_S") or 180)  # seconds; six 30-s heartbeats
 MAX_ATTEMPTS = 3  # an upload that loses its worker this often is failed, not requeued forever
 ACTOR = "reconciler"
 
@@ -104,15 +104,18 @@ def _give_up(store: Store, record: UploadRecord, max_attempts: int) -> bool:
 
 
 @flow(name="reconcile", persist_result=False, log_prints=False)
-def reconcile(stale_after_s: float = DEFAULT_STALE_S, max_attempts: int = MAX_ATTEMPTS,
+def reconcile(stale_after_s: float | None = None, max_attempts: int = MAX_ATTEMPTS,
               resubmit: bool = False) -> dict[str, int]:
-    """Requeue uploads whose run crashed, vanished or went silent; with `resubmit`, start the per-upload deployment
-    for each (else the next batch takes them). Returns counts by action (ids and counts only)."""
-    store = open_store()
+    """Requeue uploads whose run crashed, vanished or went silent (no update for `stale_after_s`, default
+    `Settings.reconcile_stale_s`); with `resubmit`, start the per-upload deployment for each (else the next batch
+    takes them). Returns counts by action (ids and counts only). An entry point: builds the settings."""
+    settings = Settings()
+    stale_after_s = settings.reconcile_stale_s if stale_after_s is None else stale_after_s
+    store = open_store(settings)
     with get_client(sync_client=True) as client:
         counts, requeued = reconcile_once(store, client, timedelta(seconds=stale_after_s), max_attempts)
     if resubmit:
-        from flows.deploy import trigger_verify
+        from flows.triggers import trigger_verify
 
         for upload_id in requeued:
             try:

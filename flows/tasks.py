@@ -34,14 +34,12 @@ from pipeline.intake import accept
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.policy import load_policy
 from pipeline.report import Report
-from pipeline.store import Store, StoreSettings, UploadRecord, UploadState
+from pipeline.settings import Settings
 from pipeline.types import Document, Findings, Status
+from storage.store import Store, StoreSettings, UploadRecord, UploadState
 
 RETRIES = 2
 RETRY_DELAYS_S: list[float] = [5.0, 30.0]
-# Seconds between heartbeats of a PROCESSING upload (store.touch) while it is read and parsed; the reconciler's
-# silence bound (flows.reconcile.DEFAULT_STALE_S, 180 s) must stay several beats above it.
-HEARTBEAT_S = float(os.environ.get("DOCVERIFY_HEARTBEAT_S") or 30.0)
 
 _log = logging.getLogger(__name__)
 
@@ -79,16 +77,15 @@ class Loaded:
 
 
 @functools.cache
-def _store_for(database_url: str, data_dir: str) -> Store:
-    store = Store(StoreSettings.from_env())
+def _store_for(store_settings: StoreSettings) -> Store:
+    store = Store(store_settings)
     store.migrate()
     return store
 
 
-def open_store() -> Store:
+def open_store(settings: Settings) -> Store:
     """The process's Store for the configured database (built and migrated once per process and configuration)."""
-    settings = StoreSettings.from_env()
-    return _store_for(settings.database_url, str(settings.originals_dir))
+    return _store_for(StoreSettings.of(settings))
 
 
 def worker_id() -> str:
@@ -97,11 +94,11 @@ def worker_id() -> str:
 
 
 @functools.cache
-def pipeline_version() -> str:
+def pipeline_version(ner_model: str | None) -> str:
     """docverify's version plus a short hash of every model and rule-file version: a change adds a report version."""
     from flows.verify import versions
 
-    digest = hashlib.sha256(json.dumps(versions(), sort_keys=True).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(json.dumps(versions(ner_model), sort_keys=True).encode()).hexdigest()[:12]
     return f"{__version__}+{digest}"
 
 
@@ -122,11 +119,11 @@ def translated_errors() -> Iterator[None]:
 
 
 @contextmanager
-def heartbeat(store: Store, upload_id: str, every_s: float | None = None) -> Iterator[None]:
-    """While the block runs, `store.touch(upload_id)` every `every_s` seconds (default HEARTBEAT_S) from a daemon
+def heartbeat(store: Store, upload_id: str, every_s: float) -> Iterator[None]:
+    """While the block runs, `store.touch(upload_id)` every `every_s` seconds (`Settings.heartbeat_s`) from a daemon
     thread, so a long legitimate read (up to the 15-min cap) is not taken for a lost run. Stopped in a finally;
     a failed touch is logged by exception type and retried at the next beat, never raised into the block."""
-    interval = HEARTBEAT_S if every_s is None else every_s
+    interval = every_s
     stop = threading.Event()
 
     def beat() -> None:
@@ -159,7 +156,7 @@ def load(store: Store, upload_id: str) -> Loaded:
     """The record and its original, verified against its sha256. Raises UnknownUpload, StoreIntegrityError."""
     record = store.get(upload_id)
     if record is None:
-        from pipeline.store import UnknownUpload
+        from storage.store import UnknownUpload
 
         raise UnknownUpload(upload_id[:40])
     return Loaded(record, store.read_original(upload_id))
@@ -169,7 +166,7 @@ def intake_of(record: UploadRecord) -> Intake:
     return Intake(patient_name=record.intake_patient_name, payer=record.payer)
 
 
-def read(loaded: Loaded, limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAULT_BOUNDS,
+def read(loaded: Loaded, settings: Settings, limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAULT_BOUNDS,
          reader: Reader = default_reader) -> Document | Report:
     """The Document, read in a bounded child process; or the rejected report when the upload is unreadable.
     Raises ProcessingTimeout, ResourceLimit, ReaderCrashed, OcrTimeout, OcrEngineError."""
@@ -181,27 +178,27 @@ def read(loaded: Loaded, limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAU
         return read_bounded(data, upload, limits, reader=reader, bounds=bounds)
     except RejectedUpload as e:
         return rejected_report(e, sha256=record.sha256, media_type=record.media_type, size_bytes=record.size_bytes,
-                               payer=record.payer, versions=versions())
+                               payer=record.payer, versions=versions(settings.ner_model_name))
 
 
-def find(document: Document) -> Findings:
+def find(document: Document, settings: Settings) -> Findings:
     """People and diagnoses, from one parse (the NLP pipeline is built once per process)."""
     from extractors.finders import find_all
 
     with _NLP_LOCK:
-        return find_all(document, load_policy())
+        return find_all(document, load_policy(), ner_model=settings.ner_model_name)
 
 
-def evaluate_upload(record: UploadRecord, document: Document, findings: Findings) -> Report:
+def evaluate_upload(record: UploadRecord, document: Document, findings: Findings, settings: Settings) -> Report:
     """The report of a read document, against the upload's intake."""
     from flows.verify import versions
 
-    return evaluate(document, findings, intake_of(record), load_policy(), versions())
+    return evaluate(document, findings, intake_of(record), load_policy(), versions(settings.ner_model_name))
 
 
-def persist(store: Store, upload_id: str, report: Report) -> Outcome:
+def persist(store: Store, upload_id: str, report: Report, settings: Settings) -> Outcome:
     """Save the report as the upload's next version (upload → DONE)."""
-    store.save_report(upload_id, report, pipeline_version())
+    store.save_report(upload_id, report, pipeline_version(settings.ner_model_name))
     return Outcome.of(report.status)
 
 
@@ -211,19 +208,19 @@ def fail(store: Store, upload_id: str, error: DocverifyError) -> Outcome:
     return Outcome.FAILED
 
 
-def verify_claimed(store: Store, upload_id: str, bounds: Bounds = DEFAULT_BOUNDS, reader: Reader = default_reader,
-                   heartbeat_s: float | None = None) -> Outcome:
+def verify_claimed(store: Store, upload_id: str, settings: Settings, bounds: Bounds = DEFAULT_BOUNDS,
+                   reader: Reader = default_reader) -> Outcome:
     """All steps for one claimed upload: load → read (bounded) → find → evaluate → persist, with a heartbeat on the
     upload until its report is ready. Raises DocverifyError."""
-    with heartbeat(store, upload_id, heartbeat_s):
+    with heartbeat(store, upload_id, settings.heartbeat_s):
         loaded = load(store, upload_id)
-        read_result = read(loaded, bounds=bounds, reader=reader)
+        read_result = read(loaded, settings, bounds=bounds, reader=reader)
         if isinstance(read_result, Report):
             report = read_result
         else:
-            findings = find(read_result)  # may wait for _NLP_LOCK behind other uploads: still beating
-            report = evaluate_upload(loaded.record, read_result, findings)
-    return persist(store, upload_id, report)
+            findings = find(read_result, settings)  # may wait for _NLP_LOCK behind other uploads: still beating
+            report = evaluate_upload(loaded.record, read_result, findings, settings)
+    return persist(store, upload_id, report, settings)
 
 
 # --- retry policy ----------------------------------------------------------------------------------------------
@@ -244,22 +241,22 @@ def is_retryable(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
 
 
 @task(name="claim", persist_result=False, cache_policy=NONE)
-def claim_task(upload_id: str, run_id: str | None) -> bool:
+def claim_task(upload_id: str, run_id: str | None, settings: Settings) -> bool:
     """Claim the upload for this run."""
     with translated_errors():
-        claimed = claim(open_store(), upload_id, run_id)
+        claimed = claim(open_store(settings), upload_id, run_id)
     get_run_logger().info("upload %s claimed=%s", upload_id, claimed)
     return claimed
 
 
 @task(name="load-and-read", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS_S, retry_condition_fn=is_retryable,
       persist_result=False, cache_policy=NONE)
-def read_task(upload_id: str) -> Document | Report:
+def read_task(upload_id: str, settings: Settings) -> Document | Report:
     """Load the original and read it in a bounded child process (PHI result: not persisted)."""
     with translated_errors():
-        store = open_store()
-        with heartbeat(store, upload_id):
-            result = read(load(store, upload_id))
+        store = open_store(settings)
+        with heartbeat(store, upload_id, settings.heartbeat_s):
+            result = read(load(store, upload_id), settings)
     if isinstance(result, Report):
         get_run_logger().info("upload %s rejected: %s", upload_id, result.error.code if result.error else "?")
     else:
@@ -269,10 +266,10 @@ def read_task(upload_id: str) -> Document | Report:
 
 
 @task(name="find", persist_result=False, cache_policy=NONE)
-def find_task(upload_id: str, document: Document) -> Findings:
+def find_task(upload_id: str, document: Document, settings: Settings) -> Findings:
     """Find people and diagnoses (PHI result: not persisted)."""
     with translated_errors():
-        findings = find(document)
+        findings = find(document, settings)
     get_run_logger().info("upload %s: %d people, %d diagnoses; patient %s, physician %s", upload_id,
                           len(findings.people), len(findings.diagnoses),
                           "found" if findings.patient.person else "absent",
@@ -281,34 +278,34 @@ def find_task(upload_id: str, document: Document) -> Findings:
 
 
 @task(name="evaluate", persist_result=False, cache_policy=NONE)
-def evaluate_task(upload_id: str, document: Document, findings: Findings) -> Report:
+def evaluate_task(upload_id: str, document: Document, findings: Findings, settings: Settings) -> Report:
     """Evaluate the findings into the report (PHI result: not persisted)."""
     with translated_errors():
-        store = open_store()
+        store = open_store(settings)
         record = store.get(upload_id)
         if record is None:
-            from pipeline.store import UnknownUpload
+            from storage.store import UnknownUpload
 
             raise UnknownUpload(upload_id[:40])
-        report = evaluate_upload(record, document, findings)
+        report = evaluate_upload(record, document, findings, settings)
     get_run_logger().info("upload %s evaluated: %s", upload_id, report.status.value)
     return report
 
 
 @task(name="persist", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS_S, retry_condition_fn=is_retryable,
       persist_result=False, cache_policy=NONE)
-def persist_task(upload_id: str, report: Report) -> Outcome:
+def persist_task(upload_id: str, report: Report, settings: Settings) -> Outcome:
     """Save the report as the upload's next version."""
     with translated_errors():
-        outcome = persist(open_store(), upload_id, report)
+        outcome = persist(open_store(settings), upload_id, report, settings)
     get_run_logger().info("upload %s saved: %s", upload_id, outcome.value)
     return outcome
 
 
 @task(name="mark-failed", persist_result=False, cache_policy=NONE)
-def fail_task(upload_id: str, code: str) -> Outcome:
+def fail_task(upload_id: str, code: str, settings: Settings) -> Outcome:
     """Record a terminal processing failure by code."""
-    open_store().mark_failed(upload_id, code)
+    open_store(settings).mark_failed(upload_id, code)
     get_run_logger().warning("upload %s failed: %s", upload_id, code)
     return Outcome.FAILED
 
@@ -318,9 +315,9 @@ def fail_task(upload_id: str, code: str) -> Outcome:
 
 @task(name="verify-one", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS_S, retry_condition_fn=is_retryable,
       persist_result=False, cache_policy=NONE)
-def verify_one_task(upload_id: str, run_id: str | None) -> Outcome:
+def verify_one_task(upload_id: str, run_id: str | None, settings: Settings) -> Outcome:
     """Claim (on the first attempt) and verify one upload; returns only its outcome. Raises DocverifyError."""
-    store = open_store()
+    store = open_store(settings)
     with translated_errors():
         record = store.get(upload_id)
         # A retry of this task finds the upload still claimed by this run: go on without claiming again.
@@ -329,7 +326,7 @@ def verify_one_task(upload_id: str, run_id: str | None) -> Outcome:
         if not ours and not claim(store, upload_id, run_id):
             get_run_logger().info("upload %s skipped: not pending", upload_id)
             return Outcome.SKIPPED
-        outcome = verify_claimed(store, upload_id)
+        outcome = verify_claimed(store, upload_id, settings)
     get_run_logger().info("upload %s: %s", upload_id, outcome.value)
     return outcome
 

@@ -18,15 +18,16 @@ from pipeline.intake import accept, sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.policy import Policy, load_policy
 from pipeline.report import Report, rules_versions
+from pipeline.settings import Settings
 
 
 @cache
-def versions() -> dict[str, str]:
+def versions(ner_model: str | None) -> dict[str, str]:
     """Pipeline, model and rule-file versions recorded in every report, so any report can be reproduced."""
-    return {"docverify": __version__, **model_versions(), **rules_versions()}
+    return {"docverify": __version__, **model_versions(ner_model), **rules_versions()}
 
 
-def check_bytes(data: bytes, filename: str, intake: Intake, *, policy: Policy | None = None,
+def check_bytes(data: bytes, filename: str, intake: Intake, settings: Settings, *, policy: Policy | None = None,
                 limits: Limits = DEFAULT_LIMITS) -> Report:
     """The completeness report for one upload; unreadable input gives a `rejected` report.
 
@@ -39,13 +40,14 @@ def check_bytes(data: bytes, filename: str, intake: Intake, *, policy: Policy | 
     except RejectedUpload as e:
         media = sniff(data)
         return rejected_report(e, sha256=hashlib.sha256(data).hexdigest(), media_type=media.value if media else None,
-                               size_bytes=len(data), payer=intake.payer, versions=versions())
-    findings = find_all(document, policy)
-    return evaluate(document, findings, intake, policy, versions())
+                               size_bytes=len(data), payer=intake.payer, versions=versions(settings.ner_model_name))
+    findings = find_all(document, policy, ner_model=settings.ner_model_name)
+    return evaluate(document, findings, intake, policy, versions(settings.ner_model_name))
 
 
-def check_file(path: Path, intake: Intake, *, policy: Policy | None = None, limits: Limits = DEFAULT_LIMITS) -> Report:
+def check_file(path: Path, intake: Intake, settings: Settings, *, policy: Policy | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> Report:
     """`check_bytes` on a file; the size cap is enforced before the whole file is read."""
     with path.open("rb") as fh:
         data = fh.read(limits.max_bytes + 1)
-    return check_bytes(data, path.name, intake, policy=policy, limits=limits)
+    return check_bytes(data, path.name, intake, settings, policy=policy, limits=limits)

@@ -59,10 +59,11 @@ def main() -> None:
     from extractors.nlp import get_pipeline
     from flows.tasks import pipeline_version
     from pipeline.policy import load_policy
+    from pipeline.settings import Settings
 
     get_pipeline()
     load_policy()
-    pipeline_version()
+    pipeline_version(Settings().ner_model_name)
     if threading.active_count() != 1:  # forking a process with threads could copy a held lock
         raise SystemExit(f"zygote has {threading.active_count()} threads before forking")
     signal.signal(signal.SIGCHLD, _reap)

@@ -22,7 +22,8 @@ from flows.tasks import open_store
 from flows.verify import check_file
 from pipeline.evaluate import Intake
 from pipeline.limits import Limits
-from pipeline.store import UploadState
+from pipeline.settings import Settings
+from storage.store import UploadState
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "inputs"
 CANARY = "Zzcanary Qxj"
@@ -49,7 +50,7 @@ def test_when_batch_runs_then_reports_equal_check_and_summaries_are_safe(prefect
     assert result.exit_code == 0, result.output
     intakes = load_manifest(manifest)
     for path in sorted(indir.iterdir()):
-        expected = check_file(path, intakes.get(path.name, Intake()))
+        expected = check_file(path, intakes.get(path.name, Intake()), Settings())
         got = (out / f"{path.name}.json").read_text()
         assert got == expected.model_dump_json(indent=2) + "\n", path.name
     rows = list(csv.DictReader((out / "summary.csv").open()))
@@ -65,7 +66,7 @@ def test_when_batch_ran_then_the_artifact_holds_counts_by_status_only(prefect_ap
     indir, manifest = inbox
     counts = batch_verify(inbox=str(indir), manifest=str(manifest))
     assert counts == {"complete": 1, "incomplete": 1}  # the rejected file got its report at intake
-    assert {r.state for r in open_store().list_uploads()} == {UploadState.DONE}
+    assert {r.state for r in open_store(Settings()).list_uploads()} == {UploadState.DONE}
     with get_client(sync_client=True) as client:
         artifact = client.read_latest_artifacts()
     tables = [a for a in artifact if a.key == "batch-summary"]
@@ -75,11 +76,11 @@ def test_when_batch_ran_then_the_artifact_holds_counts_by_status_only(prefect_ap
 def test_when_batch_runs_twice_then_the_same_bytes_are_processed_once(prefect_api, data_dir, inbox) -> None:
     indir, _ = inbox
     batch_verify(inbox=str(indir))
-    audit_rows = len(open_store().audit_log(limit=10_000))
+    audit_rows = len(open_store(Settings()).audit_log(limit=10_000))
     assert batch_verify(inbox=str(indir)) == {}
-    assert all(len(open_store().reports(r.id)) == 1 for r in open_store().list_uploads())
+    assert all(len(open_store(Settings()).reports(r.id)) == 1 for r in open_store(Settings()).list_uploads())
     # unchanged inbox files are recognised without reading them: not even an "upload.duplicate" row is written
-    assert [a.action for a in open_store().audit_log(limit=10_000)[audit_rows:]] == []
+    assert [a.action for a in open_store(Settings()).audit_log(limit=10_000)[audit_rows:]] == []
 
 
 class CountingReader:
@@ -119,21 +120,22 @@ def _replace_by_rename(path: Path) -> None:
 def test_when_the_inbox_is_ingested_again_then_only_new_or_changed_files_are_read(data_dir, inbox, change,
                                                                                    created) -> None:
     indir, _ = inbox
-    store = open_store()
+    store = open_store(Settings())
     first = CountingReader()
-    assert ingest_folder(store, indir, {}, "inbox", read=first).created == 3
+    assert ingest_folder(store, Settings(), indir, {}, "inbox", read=first).created == 3
     assert sorted(first.names) == sorted(p.name for p in indir.iterdir()) and first.bytes > 0
 
     again = CountingReader()
-    counts = ingest_folder(store, indir, {}, "inbox", read=again)
+    counts = ingest_folder(store, Settings(), indir, {}, "inbox", read=again)
     assert (again.names, again.bytes, counts.read, counts.created, counts.existing) == ([], 0, 0, 0, 3)
 
     change(indir / "visit_note_crps.pdf")
     after = CountingReader()
-    counts = ingest_folder(store, indir, {}, "inbox", read=after)
+    counts = ingest_folder(store, Settings(), indir, {}, "inbox", read=after)
     assert after.names == ["visit_note_crps.pdf"]  # the changed file, and only it, is read and hashed again
     assert (counts.read, counts.created) == (1, created)
-    assert ingest_folder(store, indir, {}, "inbox", read=(last := CountingReader())).read == 0 and last.names == []
+    last = CountingReader()
+    assert ingest_folder(store, Settings(), indir, {}, "inbox", read=last).read == 0 and last.names == []
 
 
 @pytest.mark.parametrize(("cell", "safe"), [
@@ -176,7 +178,7 @@ def test_when_a_canary_document_is_batched_then_prefect_holds_no_trace_of_it(pre
     caplog.set_level("DEBUG")
     counts = batch_verify(inbox=str(indir), manifest=str(manifest))
     assert sum(counts.values()) == 1
-    report = open_store().latest_report(open_store().list_uploads()[0].id)
+    report = open_store(Settings()).latest_report(open_store(Settings()).list_uploads()[0].id)
     assert report is not None and CANARY in report.report_json  # it is in our store, where it belongs
     needle = re.compile(rb"zzcanary|qxj", re.IGNORECASE)
     db_file = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split("///", 1)[1])

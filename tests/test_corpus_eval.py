@@ -15,7 +15,7 @@ from fakes import text_image
 from fpdf import FPDF
 from PIL import Image
 
-from flows.corpus_eval import (
+from evaluation.corpus import (
     Cause,
     GroundTruth,
     PainTruth,
@@ -174,7 +174,7 @@ def test_when_the_pipeline_failed_then_expected_fields_are_false_negatives() -> 
 
 @pytest.mark.parametrize(("verdicts", "counts"), [
     ([Verdict.TP, Verdict.TP], (2, 0, 0)),
-    ([Verdict.WRONG], (0, 1, 1)),  # a wrong value: fp and fn, as pipeline/scoring.py counts
+    ([Verdict.WRONG], (0, 1, 1)),  # a wrong value: fp and fn, as evaluation/scoring.py counts
     ([Verdict.MISSING, Verdict.FALSE_ALARM, Verdict.TN, Verdict.UNSCORED], (0, 1, 1)),
 ])
 def test_when_verdicts_are_counted_then_the_scoring_convention_is_kept(

@@ -13,7 +13,8 @@ from flows.flows import batch_flow_for
 from flows.tasks import open_store
 from flows.verify import check_file
 from pipeline.evaluate import Intake
-from pipeline.store import UploadState
+from pipeline.settings import Settings
+from storage.store import UploadState
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "inputs"
 TEXT_PDFS = ("visit_note_crps.pdf", "avs_fibromyalgia_nocodes.pdf", "problem_list_migraine.pdf")
@@ -29,15 +30,15 @@ def test_when_the_batch_runs_on_a_dask_cluster_then_every_upload_gets_checks_rep
     with dask.config.set({"distributed.worker.daemon": False}), \
             LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
                          dashboard_address=None) as cluster:
-        counts = batch_flow_for(cluster.scheduler_address)(inbox=str(indir))
+        counts = batch_flow_for(Settings(dask_address=cluster.scheduler_address))(inbox=str(indir))
         workers = len(cluster.scheduler_info["workers"])
     assert workers == 2
     assert sum(counts.values()) == len(TEXT_PDFS) and "failed" not in counts
-    store = open_store()
+    store = open_store(Settings())
     by_sha = {r.sha256: r for r in store.list_uploads()}
     for name in TEXT_PDFS:
         record = next(r for r in by_sha.values() if r.display_name == name)
         assert record.state is UploadState.DONE
         stored = store.latest_report(record.id)
         assert stored is not None
-        assert stored.report().model_dump() == check_file(SAMPLES / name, Intake()).model_dump()
+        assert stored.report().model_dump() == check_file(SAMPLES / name, Intake(), Settings()).model_dump()

@@ -58,7 +58,7 @@ def test_when_a_page_is_degraded_then_the_input_image_is_left_untouched() -> Non
 
 
 def test_when_the_corpus_preset_is_used_then_the_pixels_match_the_corpus_evaluations_historical_degrader() -> None:
-    # digest of flows/corpus_eval.py's degrade_page(_page(), 7) before the degrader was shared
+    # digest of evaluation/corpus.py's degrade_page(_page(), 7) before the degrader was shared
     assert _digest(degrade(_page(), CORPUS_SCAN, 7)) == (
         "4f6f597264767d374b712309c67a55a8c7e9cd57a7f0d9f1fa883f7d4487d275")
 

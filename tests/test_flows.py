@@ -21,8 +21,9 @@ from flows.verify import check_file
 from pipeline.errors import OcrTimeout, PdfEncrypted
 from pipeline.evaluate import Intake
 from pipeline.limits import Limits
-from pipeline.store import UploadState
+from pipeline.settings import Settings
 from pipeline.types import Document, Page, Payer, Source
+from storage.store import UploadState
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "inputs"
 SLOW_READ_S = 3.0  # longer than the silence bound of the heartbeat test below (1 s)
@@ -37,7 +38,8 @@ def slow_reader(data: bytes, upload, limits: Limits) -> Document:
 
 def _add(name: str, intake: Intake = Intake()) -> str:
     data = (SAMPLES / name).read_bytes()
-    record, created = open_store().add_upload(data, owner="test", display_name=name, media_type="application/pdf",
+    record, created = open_store(Settings()).add_upload(data, owner="test", display_name=name,
+                                                        media_type="application/pdf",
                                               intake=intake)
     assert created
     return record.id
@@ -52,19 +54,19 @@ def test_when_verify_upload_runs_then_the_stored_report_equals_checks(prefect_ap
                                                                        outcome) -> None:
     upload_id = _add(name, intake)
     assert verify_upload(upload_id) is outcome
-    store = open_store()
+    store = open_store(Settings())
     record = store.get(upload_id)
     assert record is not None and record.state is UploadState.DONE and record.run_id
     stored = store.latest_report(upload_id)
     assert stored is not None and stored.version == 1
-    assert stored.report().model_dump() == check_file(SAMPLES / name, intake).model_dump()
+    assert stored.report().model_dump() == check_file(SAMPLES / name, intake, Settings()).model_dump()
 
 
 def test_when_the_upload_is_not_pending_then_verify_upload_skips_it(prefect_api, data_dir) -> None:
     upload_id = _add("problem_list_migraine.pdf")
     assert verify_upload(upload_id) is not Outcome.SKIPPED
     assert verify_upload(upload_id) is Outcome.SKIPPED
-    assert len(open_store().reports(upload_id)) == 1
+    assert len(open_store(Settings()).reports(upload_id)) == 1
 
 
 @pytest.mark.parametrize(("error", "runs", "code"), [
@@ -87,7 +89,7 @@ def test_when_reading_fails_then_only_retryable_errors_are_retried_and_the_uploa
     assert state.is_failed()
     assert code in (state.message or "")
     assert len(calls) == runs
-    record = open_store().get(upload_id)
+    record = open_store(Settings()).get(upload_id)
     assert record is not None and record.state is UploadState.FAILED and record.error_code == code
 
 
@@ -115,18 +117,21 @@ def test_when_the_flow_ran_then_prefect_holds_only_the_upload_id_as_parameter(pr
 @pytest.mark.parametrize(("cron_env", "cron"), [(None, "*/15 * * * *"), ("0 * * * *", "0 * * * *")])
 def test_when_serve_builds_its_deployments_then_schedules_and_names_are_configured(monkeypatch, cron_env,
                                                                                    cron) -> None:
-    from flows.deploy import BATCH_CRON_ENV, RECONCILE_EVERY, deployments
+    from datetime import timedelta
+
+    from flows.deploy import deployments
 
     if cron_env:
-        monkeypatch.setenv(BATCH_CRON_ENV, cron_env)
+        monkeypatch.setenv("DOCVERIFY_BATCH_CRON", cron_env)
     else:
-        monkeypatch.delenv(BATCH_CRON_ENV, raising=False)
-    batch, per_upload, reconciler = deployments(inbox="/srv/inbox")
+        monkeypatch.delenv("DOCVERIFY_BATCH_CRON", raising=False)
+    monkeypatch.delenv("DOCVERIFY_RECONCILE_EVERY_S", raising=False)
+    batch, per_upload, reconciler = deployments(Settings(), inbox="/srv/inbox")
     assert (batch.name, per_upload.name, reconciler.name) == ("batch", "verify-upload", "reconcile")
     assert [s.schedule.cron for s in batch.schedules] == [cron]
     assert batch.parameters == {"inbox": "/srv/inbox"}
     assert per_upload.schedules == [] and set(per_upload._parameter_openapi_schema.properties) == {"upload_id"}
-    assert [s.schedule.interval for s in reconciler.schedules] == [RECONCILE_EVERY]
+    assert [s.schedule.interval for s in reconciler.schedules] == [timedelta(seconds=60)]
 
 
 def test_when_a_served_deployment_is_imported_as_the_runner_does_then_its_entrypoint_is_the_flow() -> None:
@@ -135,7 +140,7 @@ def test_when_a_served_deployment_is_imported_as_the_runner_does_then_its_entryp
 
     from flows.deploy import deployments
 
-    entrypoints = {d.name: d.entrypoint for d in deployments()}
+    entrypoints = {d.name: d.entrypoint for d in deployments(Settings())}
     assert entrypoints == {"batch": "flows.flows.batch_verify", "verify-upload": "flows.flows.verify_upload",
                            "reconcile": "flows.reconcile.reconcile"}
     # Each flow run's process imports its flow by entrypoint (prefect.utilities.importtools.import_object) in a
@@ -165,7 +170,7 @@ def test_when_reader_children_rerun_the_entry_point_script_then_the_module_it_im
 def test_when_a_prefect_api_is_configured_then_no_local_server_is_started(prefect_api) -> None:
     from flows.deploy import local_prefect_api
 
-    with local_prefect_api(port=1) as url:  # port 1 would fail loudly if a server were started
+    with local_prefect_api(Settings(), port=1) as url:  # port 1 would fail loudly if a server were started
         assert url == prefect_api
 
 
@@ -173,7 +178,7 @@ def test_when_a_prefect_api_is_configured_then_no_local_server_is_started(prefec
                          ids=["beating", "no-beat-within-the-read"])
 def test_when_a_read_is_slow_then_the_heartbeat_keeps_the_processing_upload_fresh(data_dir, heartbeat_s,
                                                                                   ever_stale) -> None:
-    store = open_store()
+    store = open_store(Settings())
     upload_id = _add("problem_list_migraine.pdf")
     assert store.claim(upload_id, worker_id()) is not None
     bound = timedelta(seconds=1.0)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import corpus_paths
 import pytest
 
-from flows.mtsamples_eval import (
-    DEFAULT_CORPUS,
+from evaluation.mtsamples.evaluate import (
     DEFAULT_LABELS,
     CorpusRow,
     LabeledDiagnosis,
@@ -178,10 +178,10 @@ def test_when_the_rows_are_shuffled_then_the_selection_is_the_same() -> None:
     assert {n.text for n in a} == {n.text for n in b}
 
 
-@pytest.mark.skipif(not DEFAULT_CORPUS.exists(), reason="MTSamples corpus not present at /work/shared/corpora")
+@corpus_paths.needs("mtsamples")
 def test_when_the_corpus_is_present_then_the_selection_reproduces_the_labeled_ids() -> None:
     labels = load_labels(DEFAULT_LABELS)
-    notes = select_notes(read_corpus(DEFAULT_CORPUS))
+    notes = select_notes(read_corpus(corpus_paths.CORPORA / "mtsamples" / "mtsamples.csv"))
     assert [n.id for n in notes] == [lab.id for lab in labels]
     assert [n.row for n in notes] == [lab.row for lab in labels]
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import corpus_paths
 import pytest
 from fakes import linear_text
 from typer.testing import CliRunner
@@ -17,6 +18,7 @@ from extractors.diagnosis import find_diagnoses
 from extractors.nlp import get_pipeline
 from flows.cli import app
 from pipeline.policy import load_policy
+from pipeline.settings import Settings
 from training import corpora, evaluate
 
 NAMES = ("docverify_ner_bc5cdr", "docverify_ner_ncbi")
@@ -68,7 +70,7 @@ def test_a_defined_short_form_gets_its_long_forms_label_at_every_occurrence(
     assert found.count(("AKI", "DISEASE")) == 3
 
 
-@pytest.mark.skipif(not (corpora.CORPORA / "bc5cdr").is_dir(), reason=f"BC5CDR not found under {corpora.CORPORA}")
+@corpus_paths.needs("bc5cdr")
 def test_accuracy_on_the_first_100_bc5cdr_test_abstracts_stays_above_the_floor(
         bc5cdr: ner_model.EntityRecognizer, monkeypatch: pytest.MonkeyPatch) -> None:
     first = corpora.read_split("bc5cdr", "test")[:100]
@@ -78,8 +80,7 @@ def test_accuracy_on_the_first_100_bc5cdr_test_abstracts_stays_above_the_floor(
     assert scores["ALL"].f1 >= 0.80 and scores["DISEASE"].f1 >= 0.75, figures
 
 
-@pytest.mark.skipif(not (corpora.CORPORA / "ncbi-disease").is_dir(),
-                    reason=f"NCBI-disease not found under {corpora.CORPORA}")
+@corpus_paths.needs("ncbi-disease")
 def test_ncbi_model_meets_the_issue_goal_on_the_whole_ncbi_test_split_as_its_meta_says() -> None:
     # the goal set for docverify's own NER model: >= 81.7 exact-span F1 on NCBI-disease test (scispaCy reported 81.65)
     model = next(m for m in ner_model.bundled_models() if m.name == "docverify_ner_ncbi")
@@ -99,11 +100,13 @@ def test_models_command_lists_every_bundled_model_with_its_directory() -> None:
     assert str(ner_model.MODELS_DIR) in result.output
 
 
-def test_recall_layer_reports_a_diagnosis_the_lexicon_does_not_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ner_model.SETTING, raising=False)
+def test_recall_layer_reports_a_diagnosis_the_lexicon_does_not_list() -> None:
     parsed = get_pipeline().parse(linear_text("Assessment:\nHypothyroidism and irritable bowel syndrome."))
-    (hit,) = [m for m in find_diagnoses(parsed, load_policy()) if "bowel" in m.text]
+    (hit,) = [m for m in find_diagnoses(parsed, load_policy(),
+                                        recognizer=ner_model.get_recognizer(ner_model.DEFAULT_MODEL))
+              if "bowel" in m.text]
     assert hit.icd10.startswith("K58") and hit.evidence[0].rule == "ner:docverify_ner_bc5cdr"
     assert hit.category is load_policy().classify(hit.icd10)
-    monkeypatch.setenv(ner_model.SETTING, ner_model.OFF)
-    assert not [m for m in find_diagnoses(parsed, load_policy()) if "bowel" in m.text]
+    off = Settings(ner_model="off").ner_model_name
+    assert not [m for m in find_diagnoses(parsed, load_policy(), recognizer=ner_model.get_recognizer(off))
+                if "bowel" in m.text]

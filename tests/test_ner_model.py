@@ -20,6 +20,7 @@ from extractors.diagnosis import find_diagnoses
 from extractors.nlp import get_pipeline
 from pipeline.errors import ConfigError
 from pipeline.policy import load_policy
+from pipeline.settings import Settings
 from pipeline.types import Assertion, Category, DiagnosisMention
 
 
@@ -68,13 +69,14 @@ def test_unknown_model_name_is_a_config_error_naming_what_is_bundled(tmp_path: P
         ner_model.load_recognizer("missing", tmp_path)
 
 
-def test_setting_selects_the_model_or_turns_the_recall_layer_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ner_model.SETTING, raising=False)
-    assert ner_model.selected_model_name() == ner_model.DEFAULT_MODEL
-    monkeypatch.setenv(ner_model.SETTING, "OFF")
-    assert ner_model.selected_model_name() is None and ner_model.get_recognizer() is None
-    monkeypatch.setenv(ner_model.SETTING, "docverify_ner_ncbi")
-    assert ner_model.selected_model_name() == "docverify_ner_ncbi"
+def test_when_the_setting_names_a_model_or_off_then_the_recall_layer_uses_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOCVERIFY_NER_MODEL", raising=False)
+    assert Settings().ner_model_name == ner_model.DEFAULT_MODEL
+    monkeypatch.setenv("DOCVERIFY_NER_MODEL", "OFF")
+    assert Settings().ner_model_name is None and ner_model.get_recognizer(Settings().ner_model_name) is None
+    monkeypatch.setenv("DOCVERIFY_NER_MODEL", "docverify_ner_ncbi")
+    assert Settings().ner_model_name == "docverify_ner_ncbi"
 
 
 def test_recognize_returns_only_the_requested_labels_with_character_offsets(

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import corpus_paths
 import pytest
 import spacy
 
 from training import corpora, evaluate
 
-HAVE_CORPORA = (corpora.CORPORA / "bc5cdr").is_dir() and (corpora.CORPORA / "ncbi-disease").is_dir()
-needs_corpora = pytest.mark.skipif(not HAVE_CORPORA, reason=f"corpora not found under {corpora.CORPORA}")
+needs_corpora = corpus_paths.needs("bc5cdr", "ncbi-disease")
 
 PUBTATOR = (
     "1|t|Naloxone reverses hypotension.\n"
@@ -118,7 +118,6 @@ def test_scorer_counts_only_exact_offsets_and_labels(tmp_path: Path, monkeypatch
     path = write(tmp_path, PUBTATOR)
     monkeypatch.setitem(corpora.SPLITS, "toy", {"test": path.name})
     monkeypatch.setitem(corpora.CORPUS_DIR, "toy", ".")
-    monkeypatch.setattr(corpora, "CORPORA", tmp_path)
     monkeypatch.setattr(evaluate, "read_split", lambda c, s: corpora.read_split(c, s, tmp_path))
     # right: hypotension, cardiomyopathy, Migraine; wrong label: Naloxone; too short: "Doxorubicin-induced" missing
     nlp = ruler_model([{"label": "DISEASE", "pattern": "hypotension"}, {"label": "DISEASE", "pattern": "Migraine"},

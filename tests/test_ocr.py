@@ -267,7 +267,9 @@ def test_when_page_is_too_sparse_for_osd_then_orientation_is_none() -> None:
     assert TesseractEngine().orientation(im, timeout=10) is None
 
 
-def test_when_ocr_module_is_imported_then_tesseract_runs_single_threaded() -> None:
+def test_when_an_engine_is_built_then_tesseract_runs_single_threaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    TesseractEngine()
     assert os.environ.get("OMP_THREAD_LIMIT") == "1"
 
 

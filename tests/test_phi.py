@@ -10,6 +10,7 @@ from fpdf import FPDF
 
 from flows.verify import check_bytes
 from pipeline.evaluate import Intake
+from pipeline.settings import Settings
 from pipeline.types import Status
 
 CANARY = "Zzcanary Qxj"
@@ -31,7 +32,7 @@ def _note(extra: str = "") -> bytes:
 def test_when_a_document_with_a_canary_is_checked_then_no_log_or_output_contains_it(
         data: bytes, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
     with caplog.at_level(logging.DEBUG):
-        report = check_bytes(data, f"{CANARY}.pdf", Intake(patient_name=CANARY))
+        report = check_bytes(data, f"{CANARY}.pdf", Intake(patient_name=CANARY), Settings())
     out, err = capfd.readouterr()
     for haystack in (caplog.text, out, err):
         assert CANARY.lower() not in haystack.lower() and MRN not in haystack and "900-00-0000" not in haystack

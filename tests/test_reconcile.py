@@ -29,7 +29,8 @@ from flows.flows import batch_verify, verify_upload
 from flows.reconcile import RunVerdict, reconcile, reconcile_once, run_verdict, worker_dead
 from flows.tasks import heartbeat, open_store, worker_id
 from pipeline.evaluate import Intake
-from pipeline.store import UploadState
+from pipeline.settings import Settings
+from storage.store import UploadState
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "inputs"
@@ -66,7 +67,7 @@ def test_when_the_claiming_worker_is_checked_then_only_dead_local_processes_coun
 @pytest.mark.parametrize(("state", "requeued"), [(Crashed(), True), (Running(), False), (None, True)])
 def test_when_an_upload_is_stuck_processing_then_it_is_requeued_unless_its_run_lives(prefect_api, data_dir, state,
                                                                                    requeued) -> None:
-    store = open_store()
+    store = open_store(Settings())
     record, _ = store.add_upload(b"%PDF-1.4 x", owner="t", display_name="x.pdf", media_type="application/pdf",
                                  intake=Intake())
     assert store.claim(record.id, worker_id()) is not None
@@ -82,7 +83,7 @@ def test_when_an_upload_is_stuck_processing_then_it_is_requeued_unless_its_run_l
 
 
 def test_when_the_heartbeat_stops_then_reconcile_requeues_the_silent_upload(prefect_api, data_dir) -> None:
-    store = open_store()
+    store = open_store(Settings())
     record, _ = store.add_upload(b"%PDF-1.4 z", owner="t", display_name="z.pdf", media_type="application/pdf",
                                  intake=Intake())
     assert store.claim(record.id, worker_id()) is not None
@@ -102,7 +103,7 @@ def test_when_the_heartbeat_stops_then_reconcile_requeues_the_silent_upload(pref
 
 
 def test_when_an_upload_lost_its_worker_too_often_then_it_fails_instead_of_looping(prefect_api, data_dir) -> None:
-    store = open_store()
+    store = open_store(Settings())
     record, _ = store.add_upload(b"%PDF-1.4 y", owner="t", display_name="y.pdf", media_type="application/pdf",
                                  intake=Intake())
     for _ in range(3):
@@ -148,7 +149,7 @@ def test_when_batch_workers_are_killed_at_twenty_random_times_then_every_upload_
         zygote = subprocess.Popen([sys.executable, str(ROOT / "tests" / "batch_worker_zygote.py"), str(indir)],
                                   env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                   text=True)
-    store = open_store()
+    store = open_store(Settings())
     rng = random.Random(KILL_SEED)
     in_flight: list[int] = []  # uploads left PROCESSING by each kill
     try:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from evaluation.scoring import Label, load_labels, score
 from flows.runner import Job, check_many
 from pipeline.evaluate import Intake
 from pipeline.report import Report
-from pipeline.scoring import Label, load_labels, score
+from pipeline.settings import Settings
 from pipeline.types import Field, Status
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -24,7 +25,7 @@ LABELS = load_labels(SAMPLES / "labels.jsonl")
 def reports() -> dict[str, Report]:
     jobs = [Job(SAMPLES / "inputs" / lb.file, Intake(lb.intake.patient_name, lb.intake.payer)) for lb in LABELS]
     out: dict[str, Report] = {}
-    for outcome in check_many(jobs):
+    for outcome in check_many(jobs, Settings()):
         assert outcome.report is not None, f"{outcome.job.path.name} failed with {outcome.error_code}"
         out[outcome.job.path.name] = outcome.report
     return out

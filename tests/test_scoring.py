@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from evaluation.scoring import Label, load_labels, score
 from pipeline.errors import ConfigError
 from pipeline.report import Coverage, DiagnosisField, ErrorReport, Fields, NameField, Report, UploadReport
-from pipeline.scoring import Label, load_labels, score
 from pipeline.types import Category, Field, Payer, Status
 
 

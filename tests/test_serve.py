@@ -43,8 +43,9 @@ from flows.flows import verify_upload
 from flows.tasks import open_store
 from flows.verify import check_file
 from pipeline.evaluate import Intake
-from pipeline.store import UploadRecord, UploadState
+from pipeline.settings import Settings
 from pipeline.types import Payer
+from storage.store import UploadRecord, UploadState
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "inputs"
@@ -121,7 +122,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def _add(name: str, intake: Intake) -> str:
-    record, created = open_store().add_upload((SAMPLES / name).read_bytes(), owner="api", display_name=name,
+    record, created = open_store(Settings()).add_upload((SAMPLES / name).read_bytes(), owner="api", display_name=name,
                                               media_type="application/pdf", intake=intake)
     assert created
     return record.id
@@ -130,7 +131,7 @@ def _add(name: str, intake: Intake) -> str:
 def _wait_terminal(served: Served, upload_id: str) -> UploadRecord:
     deadline = time.monotonic() + RUN_S
     while time.monotonic() < deadline:
-        record = open_store().get(upload_id)
+        record = open_store(Settings()).get(upload_id)
         if record is not None and record.state in (UploadState.DONE, UploadState.FAILED):
             return record
         assert served.process.poll() is None, served.output.read_text(errors="replace")[-3000:]
@@ -144,9 +145,9 @@ def test_when_serve_runs_then_the_triggered_per_upload_deployment_stores_checks_
     run_id = trigger_verify(upload_id)  # what the upload API calls
     record = _wait_terminal(served, upload_id)
     assert record.state is UploadState.DONE and record.run_id == run_id
-    stored = open_store().latest_report(upload_id)
+    stored = open_store(Settings()).latest_report(upload_id)
     assert stored is not None
-    assert stored.report().model_dump() == check_file(SAMPLES / "visit_note_crps.pdf", intake).model_dump()
+    assert stored.report().model_dump() == check_file(SAMPLES / "visit_note_crps.pdf", intake, Settings()).model_dump()
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(UUID(run_id)).parameters == {"upload_id": upload_id}
         deadline = time.monotonic() + 30  # task-run states reach the API within the recorder's 1-s flush
@@ -165,7 +166,7 @@ def test_when_a_run_of_ours_crashes_on_another_host_then_the_automation_reconcil
     upload_id = _add("problem_list_migraine.pdf", Intake())
     with get_client(sync_client=True) as client:
         lost = client.create_flow_run(verify_upload, parameters={"upload_id": upload_id}, state=Running())
-    store = open_store()
+    store = open_store(Settings())
     assert store.claim(upload_id, "worker-host-b:4242", str(lost.id)) is not None  # held by a worker elsewhere
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(lost.id, Crashed(message="worker lost"), force=True)  # its runner saw it die

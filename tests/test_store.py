@@ -1,4 +1,4 @@
-"""pipeline.store against SQLite (tmp_path) and the real PostgreSQL (one fresh schema per test, dropped after).
+"""storage.store against SQLite (tmp_path) and the real PostgreSQL (one fresh schema per test, dropped after).
 
 PostgreSQL: $DOCVERIFY_TEST_PG_URL, default postgresql+psycopg://root@127.0.0.1:5432/test (trust auth). When it
 cannot be reached the PostgreSQL cases skip and say why. docs/THREAT-MODEL.md items: 8, 9 (idempotent add), 44
@@ -30,11 +30,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
-import pipeline.store as store_module
+import storage.store as store_module
 from pipeline.errors import EmptyFile
 from pipeline.evaluate import Intake, rejected_report
 from pipeline.report import Report
-from pipeline.store import (
+from pipeline.settings import Settings
+from pipeline.types import Payer, Status
+from storage.models import Base
+from storage.store import (
     FileSignature,
     StorageFull,
     Store,
@@ -45,8 +48,6 @@ from pipeline.store import (
     UploadState,
     original_path,
 )
-from pipeline.store_models import Base
-from pipeline.types import Payer, Status
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("DOCVERIFY_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -277,11 +278,11 @@ def test_when_four_workers_claim_fifty_uploads_then_each_is_claimed_exactly_once
     assert store.verify_audit_chain()
 
 
-# Runs in a separate interpreter (importing only pipeline.store, ~1 s): claim in small batches until none is pending.
+# Runs in a separate interpreter (importing only storage.store, ~1 s): claim in small batches until none is pending.
 DRAIN = """
 import json, sys
 from pathlib import Path
-from pipeline.store import Store, StoreSettings
+from storage.store import Store, StoreSettings
 store = Store(StoreSettings(sys.argv[1], Path(sys.argv[2])))
 got = []
 while batch := store.claim_pending(2, sys.argv[3]):
@@ -593,7 +594,11 @@ def test_when_settings_come_from_the_environment_then_defaults_are_under_the_dat
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], url_suffix: str | None,
         originals: str) -> None:
     monkeypatch.chdir(tmp_path)
-    settings = StoreSettings.from_env(env)
+    for key in ("DOCVERIFY_DATA_DIR", "DOCVERIFY_DATABASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = StoreSettings.of(Settings())
     expected_url = f"sqlite:///{tmp_path.resolve()}/{url_suffix}" if url_suffix else env["DOCVERIFY_DATABASE_URL"]
     assert settings.database_url == expected_url
     assert settings.originals_dir == tmp_path.resolve() / originals

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,18 +29,15 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 from spacy.util import registry
 
-
-def _corpora_dir() -> Path:
-    """DOCVERIFY_CORPORA, else ../shared/corpora beside the repository, else /work/shared/corpora (this workplace)."""
-    env = os.environ.get("DOCVERIFY_CORPORA")
-    candidates = [Path(env)] if env else []
-    candidates += [Path(__file__).resolve().parents[1].parent / "shared" / "corpora", Path("/work/shared/corpora")]
-    return next((c for c in candidates if c.is_dir()), candidates[0])
+from pipeline.settings import Settings
 
 
-CORPORA = _corpora_dir()
+def default_root() -> Path:
+    """The corpora folder of the settings (DOCVERIFY_CORPORA, default ../shared/corpora beside the clone). The
+    training modules are run as scripts, so each is an entry point: the settings are built when a script asks."""
+    return Settings().corpora
 
-# corpus → split → file name under CORPORA/<corpus>/
+# corpus → split → file name under <corpora root>/<corpus>/
 SPLITS: dict[str, dict[str, str]] = {
     "bc5cdr": {"train": "CDR_TrainingSet.PubTator.txt", "dev": "CDR_DevelopmentSet.PubTator.txt",
                "test": "CDR_TestSet.PubTator.txt"},
@@ -68,8 +64,9 @@ class Abstract:
     mentions: list[Mention] = field(default_factory=list)
 
 
-def corpus_path(corpus: str, split: str, root: Path = CORPORA) -> Path:
-    return root / CORPUS_DIR[corpus] / SPLITS[corpus][split]
+def corpus_path(corpus: str, split: str, root: Path | None = None) -> Path:
+    """The file of one split of one corpus under `root` (default: `default_root()`)."""
+    return (root or default_root()) / CORPUS_DIR[corpus] / SPLITS[corpus][split]
 
 
 def read_pubtator(path: Path) -> Iterator[Abstract]:
@@ -101,7 +98,7 @@ def read_pubtator(path: Path) -> Iterator[Abstract]:
         yield current
 
 
-def read_split(corpus: str, split: str, root: Path = CORPORA) -> list[Abstract]:
+def read_split(corpus: str, split: str, root: Path | None = None) -> list[Abstract]:
     """One split, each PMID once (NCBI's training file holds PMID 8528200 twice; the first copy is kept)."""
     seen: set[str] = set()
     out = []
@@ -113,7 +110,7 @@ def read_split(corpus: str, split: str, root: Path = CORPORA) -> list[Abstract]:
     return out
 
 
-def test_pmids(root: Path = CORPORA) -> set[str]:
+def test_pmids(root: Path | None = None) -> set[str]:
     """Every PMID in any corpus's test split: never trained on, never used as raw text for vectors."""
     return {a.pmid for corpus in SPLITS for a in read_split(corpus, "test", root)}
 
@@ -184,7 +181,7 @@ def ner_tokenizer_callback() -> Callable[[Language], Language]:
     return configure_tokenizer
 
 
-def convert(corpus: str, out_dir: Path, root: Path = CORPORA) -> dict[str, dict[str, int]]:
+def convert(corpus: str, out_dir: Path, root: Path | None = None) -> dict[str, dict[str, int]]:
     nlp = blank_nlp()
     labels = frozenset({"DISEASE", "CHEMICAL"} if corpus == "bc5cdr" else {"DISEASE"})
     held_out = test_pmids(root)
@@ -206,7 +203,7 @@ def convert(corpus: str, out_dir: Path, root: Path = CORPORA) -> dict[str, dict[
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("var/ner/corpus"))
-    ap.add_argument("--corpora", type=Path, default=CORPORA)
+    ap.add_argument("--corpora", type=Path, default=None, help="default: DOCVERIFY_CORPORA or ../shared/corpora")
     args = ap.parse_args(argv)
     for corpus in SPLITS:
         print(corpus, json.dumps(convert(corpus, args.out, args.corpora)))

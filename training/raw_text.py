@@ -21,9 +21,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from training.corpora import CORPORA, SPLITS, blank_nlp, read_split, test_pmids
+from training.corpora import SPLITS, blank_nlp, default_root, read_split, test_pmids
 
-MTSAMPLES = CORPORA / "mtsamples" / "mtsamples.csv"
 MTSAMPLES_LABELS = Path(__file__).resolve().parents[1] / "evaluation" / "mtsamples" / "labels.jsonl"
 _SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|\s*,\s{2,}|\n+")
 
@@ -45,7 +44,7 @@ def texts() -> Iterator[str]:
                     yield abstract.text
     csv.field_size_limit(10_000_000)
     skip = labeled_rows()
-    with MTSAMPLES.open(encoding="utf-8", newline="") as f:
+    with (default_root() / "mtsamples" / "mtsamples.csv").open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             if int(row["note_id"]) not in skip and row["transcription"]:
                 yield row["transcription"]

@@ -10,27 +10,23 @@ module turns each row into what `extractors.ccda` must read from that XML:
   the first ICD-10-CM (OID 2.16.840.1.113883.6.90, labelled "ICD-10-CM" by the truth) among the value and its
   translations, else the SNOMED CT value mapped by rules/snomed_pain_map.yaml, else none.
 
-Run `python scripts/ccda_expected.py [CORPORA_DIR]` for the figures (patient, physician and problem accuracy per
+Run `docverify eval-ccda-structured [CORPORA_DIR]` for the figures (patient, physician and problem accuracy per
 corpus). The corpora are never copied into the repository; sample-ccdas is CC BY 4.0 (see tests/test_ccda.py).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from extractors.ccda import SnomedMap, load_snomed_map, merge, parse_xml, read_clinical_document
+from pipeline.errors import RejectedUpload
+from pipeline.policy import load_policy
+from pipeline.types import Assertion, Findings
 
-from extractors.ccda import SnomedMap, load_snomed_map, merge, parse_xml, read_clinical_document  # noqa: E402
-from pipeline.errors import RejectedUpload  # noqa: E402
-from pipeline.policy import load_policy  # noqa: E402
-from pipeline.types import Assertion, Findings  # noqa: E402
-
-CORPORA_DIR = Path("/work/shared/corpora")
 CORPORA = ("hl7-ccda-examples", "sample-ccdas", "onc-ccda-samples")
 
 
@@ -77,7 +73,7 @@ def _is_conformant(path: Path) -> bool:
     return False
 
 
-def load_expected(corpora_dir: Path = CORPORA_DIR, snomed: SnomedMap | None = None) -> list[Expected]:
+def load_expected(corpora_dir: Path, snomed: SnomedMap | None = None) -> list[Expected]:
     """Every document of the three C-CDA corpora with its expected values (empty when the corpora are absent)."""
     snomed = snomed or load_snomed_map()
     out: list[Expected] = []
@@ -139,8 +135,8 @@ def check(expected: Expected) -> Outcome:
                    found_problems(findings) == expected.problems)
 
 
-def main(argv: list[str]) -> int:
-    corpora_dir = Path(argv[1]) if len(argv) > 1 else CORPORA_DIR
+def main(corpora_dir: Path) -> int:
+    """Print the reader's figures per corpus; the exit status (1 when no corpus is found)."""
     expected = load_expected(corpora_dir)
     if not expected:
         print(f"no corpora under {corpora_dir}")
@@ -169,6 +165,3 @@ def main(argv: list[str]) -> int:
     print(f"{len(outcomes)} documents in {elapsed:.1f} s")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))

@@ -1,11 +1,12 @@
 """Held-out evaluation on the rendered C-CDA corpora (`docverify eval-corpus`): honest figures on documents written
 by others.
 
-Ground truth comes from each corpus's `ground_truth.jsonl` (schema: /work/shared/corpora/README.md), extracted from
-the C-CDA XML, never from our own output. Only what is visible on the rendered page is scored:
+Ground truth comes from each corpus's `ground_truth.jsonl` (schema: the README.md of the corpora folder,
+`Settings.corpora`), extracted from the C-CDA XML, never from our own output. Only what is visible on the rendered
+page is scored:
 
 - patient name — when `patient.name_visible`; correct when the report's value names given + family
-  (`pipeline.names.match_intake` at 0.85, or the `pipeline.scoring` name key);
+  (`pipeline.names.match_intake` at 0.85, or the `evaluation.scoring` name key);
 - physician name — when at least one clinician has `name_visible`; correct when the report's value names ANY
   visible clinician (a C-CDA header lists author, authenticators and performers; any of them may fairly be the
   treating physician);
@@ -14,37 +15,36 @@ the C-CDA XML, never from our own output. Only what is visible on the rendered p
   pain-related problem at all: a pain diagnosis affirmed there is a false positive (it can make a document wrongly
   complete). Documents with only an invisible pain problem are not scored for pain.
 
-Counting follows `pipeline/scoring.py`: a wrong value is a false positive AND a false negative, a missing value is a
-false negative. Nothing here logs document text: per-document records hold outcome and cause codes only.
+Counting follows `evaluation/scoring.py`: a wrong value is a false positive AND a false negative, a missing value is
+a false negative. Nothing here logs document text: per-document records hold outcome and cause codes only.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-import numpy as np
 import pypdfium2 as pdfium
-from PIL import Image, ImageFilter
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from flows.runner import Job, Outcome, check_many
+from evaluation.checking import CheckMany, Job
+from evaluation.degrade import CORPUS_SCAN, degrade
+from evaluation.scoring import FieldScore, _name_key
 from pipeline.errors import ConfigError
 from pipeline.evaluate import Intake
 from pipeline.names import credential_of, match_intake, normalize_person_name
 from pipeline.report import Report
-from pipeline.scoring import FieldScore, _name_key
 from pipeline.types import Assertion, CheckResult, Role, Status
 
 NAME_THRESHOLD = 0.85  # the rapidfuzz per-part ratio the intake cross-check uses
@@ -307,7 +307,7 @@ FIELDS = ("patient_name", "physician_name", "pain_diagnosis", "pain_mention")
 
 
 def field_score(verdicts: list[Verdict]) -> FieldScore:
-    """tp/fp/fn with `pipeline.scoring`'s convention (a wrong value counts as both fp and fn)."""
+    """tp/fp/fn with `evaluation.scoring`'s convention (a wrong value counts as both fp and fn)."""
     c = Counter(verdicts)
     return FieldScore(tp=c[Verdict.TP], fp=c[Verdict.WRONG] + c[Verdict.FALSE_ALARM],
                       fn=c[Verdict.WRONG] + c[Verdict.MISSING])
@@ -392,11 +392,6 @@ def summarise(corpus: str, mode: str, results: list[DocResult], seconds: float) 
 # --------------------------------------------------------------------------------------------------------------
 
 DEGRADE_DPI = 200  # an office scanner's default for documents
-JPEG_QUALITY = 60
-NOISE_SIGMA = 8.0  # gaussian noise, in 0..255 grey levels
-BLUR_RADIUS = (0.5, 1.0)  # px at DEGRADE_DPI
-ROTATION_DEG = (0.5, 1.5)  # magnitude; the sign is drawn too
-
 
 def seed_for(name: str) -> int:
     """A stable per-file seed (crc32 of the file name), the same on every machine and run."""
@@ -404,19 +399,9 @@ def seed_for(name: str) -> int:
 
 
 def degrade_page(page: Image.Image, seed: int) -> Image.Image:
-    """A grayscale copy of `page` that looks scanned: skewed, noisy, blurred and JPEG-compressed; same seed, same
-    pixels."""
-    rng = np.random.default_rng(seed)
-    angle = float(rng.uniform(*ROTATION_DEG)) * (1 if rng.random() < 0.5 else -1)
-    grey = page.convert("L").rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
-    pixels = np.asarray(grey, dtype=np.float32) + rng.normal(0.0, NOISE_SIGMA, (grey.height, grey.width))
-    noisy = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode="L")
-    blurred = noisy.filter(ImageFilter.GaussianBlur(float(rng.uniform(*BLUR_RADIUS))))
-    buf = io.BytesIO()
-    blurred.save(buf, "JPEG", quality=JPEG_QUALITY)
-    buf.seek(0)
-    with Image.open(buf) as jpeg:
-        return jpeg.convert("L")
+    """A grayscale copy of `page` that looks scanned (evaluation/degrade.py, the corpus preset: skewed, noisy,
+    blurred and JPEG-compressed); same seed, same pixels."""
+    return degrade(page, CORPUS_SCAN, seed)
 
 
 def degrade_pdf(src: Path, dst: Path, seed: int, dpi: int = DEGRADE_DPI) -> Path:
@@ -443,7 +428,6 @@ class RunOptions:
     limit: int | None
     degrade: bool
     out: Path | None
-    workers: int | None
 
 
 def corpus_rows(corpus: Path, limit: int | None) -> list[tuple[GroundTruth, Path]]:
@@ -453,8 +437,10 @@ def corpus_rows(corpus: Path, limit: int | None) -> list[tuple[GroundTruth, Path
     return present[:limit] if limit is not None else present
 
 
-def run_corpus(corpus: Path, opts: RunOptions, tick: Callable[[int], None] | None = None) -> CorpusSummary:
-    """Check every PDF of a corpus (degraded first with --degrade) with the real pipeline and score the reports.
+def run_corpus(corpus: Path, opts: RunOptions, check: CheckMany,
+               tick: Callable[[int], None] | None = None) -> CorpusSummary:
+    """Check every PDF of a corpus (degraded first with --degrade) with `check` (the real pipeline) and score the
+    reports.
 
     `tick(total)` is called once with the job count, then `tick(0)` per finished document. Raises ConfigError for
     an invalid ground-truth file.
@@ -471,7 +457,8 @@ def run_corpus(corpus: Path, opts: RunOptions, tick: Callable[[int], None] | Non
         if tick:
             tick(len(inputs))
         results: list[DocResult] = []
-        for outcome in _check(inputs, opts.workers):
+        # Intake carries no patient name: we measure what the page alone yields, not the intake cross-check.
+        for outcome in check([Job(p, Intake()) for p in inputs]):
             row = by_path[outcome.job.path]
             results.append(judge(row, outcome.report))
             if reports_dir and outcome.report is not None:
@@ -486,11 +473,6 @@ def _inputs(corpus: str, rows: list[tuple[GroundTruth, Path]], opts: RunOptions,
         return [p for _, p in rows]
     where = opts.out / "degraded" / corpus if opts.out else tmp
     return [degrade_pdf(p, where / p.name, seed_for(p.name)) for _, p in rows]
-
-
-def _check(paths: list[Path], workers: int | None) -> Iterator[Outcome]:
-    # Intake carries no patient name: we measure what the page alone yields, not the intake cross-check.
-    yield from check_many([Job(p, Intake()) for p in paths], workers)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -529,7 +511,8 @@ def write_summary(summaries: list[CorpusSummary], out: Path) -> Path:
     return path
 
 
-def evaluate_corpora(corpora: list[Path], opts: RunOptions, console: Console, err: Console) -> list[CorpusSummary]:
+def evaluate_corpora(corpora: list[Path], opts: RunOptions, check: CheckMany, console: Console,
+                     err: Console) -> list[CorpusSummary]:
     """Run, print and (with --out) write every corpus; progress goes to `err`. Raises ConfigError, OSError."""
     summaries: list[CorpusSummary] = []
     for corpus in corpora:
@@ -543,7 +526,7 @@ def evaluate_corpora(corpora: list[Path], opts: RunOptions, console: Console, er
                 else:
                     progress.advance(task)
 
-            summaries.append(run_corpus(corpus, opts, tick))
+            summaries.append(run_corpus(corpus, opts, check, tick))
         print_summary(summaries[-1], console)
     if opts.out is not None:
         err.print(f"summary: {write_summary(summaries, opts.out)}", highlight=False, markup=False)

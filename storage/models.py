@@ -1,5 +1,5 @@
 """Tables of the application database (SQLAlchemy 2 typed ORM). The schema is created and changed only by the
-Alembic migrations in `pipeline/migrations/versions/`; a test compares the migrated schema with these models.
+Alembic migrations in `storage/migrations/versions/`; a test compares the migrated schema with these models.
 
 Conventions: every time is UTC and timezone-aware in Python (`UTCDateTime`); states and payers are short strings
 guarded by CHECK constraints (not native enums, so adding a value is a one-line migration on both SQLite and

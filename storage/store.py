@@ -1,7 +1,7 @@
 """Storage: uploads, versioned reports and the hash-chained audit trail in an application database (SQLAlchemy;
 SQLite by default, PostgreSQL by URL), and the original bytes content-addressed on disk.
 
-Guarantees (HOSTILE-INPUTS.md A3, A5; test items 8, 9, 44–47):
+Guarantees (docs/THREAT-MODEL.md "HIPAA technical safeguards", "Processing reliability"; test items 8, 9, 44–47):
 - The same bytes from the same owner are one upload (unique `(owner, sha256)`); `add_upload` says whether it
   created it, so a caller starts exactly one run. The same bytes from another owner are a separate upload and
   nothing tells either owner that the other exists.
@@ -29,7 +29,7 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,8 +48,9 @@ from sqlalchemy.orm import Session
 
 from pipeline.errors import DocverifyError, ProcessingError
 from pipeline.report import Report
-from pipeline.store_models import GENESIS_HASH, AuditHeadRow, AuditRow, InboxFileRow, ReportRow, UploadRow
+from pipeline.settings import Settings
 from pipeline.types import Payer, Status
+from storage.models import GENESIS_HASH, AuditHeadRow, AuditRow, InboxFileRow, ReportRow, UploadRow
 
 if TYPE_CHECKING:
     from pipeline.evaluate import Intake
@@ -58,7 +59,7 @@ T = TypeVar("T")
 
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
-"""How long one SQLite statement waits for the write lock before SQLITE_BUSY (HOSTILE-INPUTS A5: ≥ 5 s)."""
+"""How long one SQLite statement waits for the write lock before SQLITE_BUSY (docs/THREAT-MODEL.md: ≥ 5 s)."""
 BUSY_ATTEMPTS: Final = 3
 """Whole write transactions tried this many times on a busy/locked database before `StoreBusy` is raised."""
 
@@ -206,13 +207,9 @@ class StoreSettings:
     originals_dir: Path
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> StoreSettings:
-        """From DOCVERIFY_DATABASE_URL (default SQLite at `<data dir>/docverify.db`) and DOCVERIFY_DATA_DIR
-        (default `./var`, made absolute against the current directory); originals go to `<data dir>/originals`."""
-        env = os.environ if env is None else env
-        data_dir = Path(env.get("DOCVERIFY_DATA_DIR") or "var").resolve()
-        url = env.get("DOCVERIFY_DATABASE_URL") or f"sqlite:///{data_dir}/docverify.db"
-        return cls(database_url=url, originals_dir=data_dir / "originals")
+    def of(cls, settings: Settings) -> StoreSettings:
+        """From the application settings: `settings.store_url` and `<data dir>/originals`."""
+        return cls(database_url=settings.store_url, originals_dir=settings.originals_dir)
 
 
 def original_path(originals_dir: Path, sha256: str) -> Path:

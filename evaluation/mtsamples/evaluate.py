@@ -46,8 +46,7 @@ from pipeline.types import (
     page_from_lines,
 )
 
-DEFAULT_CORPUS = Path("/work/shared/corpora/mtsamples/mtsamples.csv")
-DEFAULT_LABELS = Path(__file__).resolve().parent.parent / "evaluation" / "mtsamples" / "labels.jsonl"
+DEFAULT_LABELS = Path(__file__).resolve().parent / "labels.jsonl"
 SPECIALTIES: tuple[str, ...] = ("Pain Management", "Neurology")
 PER_SPECIALTY = 25
 # Held-out split (evaluation/mtsamples/README.md "after"): rules are developed on DEV and TEST is run once at the end.
@@ -91,7 +90,7 @@ def note_id(row: int, text: str) -> str:
     return f"mts-{row:04d}-{digest}"
 
 
-def read_corpus(path: Path = DEFAULT_CORPUS) -> list[CorpusRow]:
+def read_corpus(path: Path) -> list[CorpusRow]:
     """Rows of the MTSamples CSV. Raises ConfigError when the file is missing or lacks the expected columns."""
     csv.field_size_limit(sys.maxsize)
     try:
@@ -275,11 +274,12 @@ def prediction_from(diagnoses: tuple[DiagnosisMention, ...]) -> Prediction:
     )
 
 
-def predict(text: str, policy: Policy) -> Prediction:
-    """Run the finders on `text` and apply the documentation rule's diagnosis part."""
+def predict(text: str, policy: Policy, ner_model: str | None) -> Prediction:
+    """Run the finders on `text` (the recall layer with bundled model `ner_model`, None for none) and apply the
+    documentation rule's diagnosis part."""
     from extractors.finders import find_all  # spaCy loads on first use only
 
-    return prediction_from(find_all(text_document(text), policy).diagnoses)
+    return prediction_from(find_all(text_document(text), policy, ner_model=ner_model).diagnoses)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -534,7 +534,7 @@ def labels_in_subset(labels: Sequence[NoteLabel], subset: str) -> tuple[NoteLabe
     return tuple(lab for lab in labels if lab.specialty in specialties)
 
 
-def evaluate_mtsamples(corpus: Path, labels_path: Path, out: Path | None, console: Console,
+def evaluate_mtsamples(corpus: Path, labels_path: Path, out: Path | None, ner_model: str | None, console: Console,
                        subset: str = "all") -> Scores:
     """Select the notes, check them against the labels, predict the notes of `subset` (see `SUBSETS`), score, print
     and (with `out`) write OUT/mtsamples-eval.json. Raises ConfigError (LabelError) when the corpus or labels are
@@ -549,35 +549,10 @@ def evaluate_mtsamples(corpus: Path, labels_path: Path, out: Path | None, consol
     unknown = [lab.id for lab in labels if lab.id not in notes]
     if unknown:
         raise LabelError(f"{len(unknown)} labeled ids are not selected from this corpus (first: {unknown[0]})")
-    predictions = {lab.id: predict(notes[lab.id].text, policy) for lab in labels}
+    predictions = {lab.id: predict(notes[lab.id].text, policy, ner_model) for lab in labels}
     scores = score(labels, predictions)
     print_scores(scores, console)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "mtsamples-eval.json").write_text(json.dumps(scores.to_json(), indent=2) + "\n", encoding="utf-8")
     return scores
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m flows.mtsamples_eval [--subset dev|test|all] [--out DIR]`; returns the exit status (2 on a label
-    or corpus problem)."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m flows.mtsamples_eval",
-                                 description="Score hand-labeled MTSamples notes.")
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    ap.add_argument("--labels", type=Path, default=DEFAULT_LABELS)
-    ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--subset", choices=sorted(SUBSETS), default="all",
-                    help="dev = Pain Management, test = Neurology (held out), all = both")
-    args = ap.parse_args(argv)
-    try:
-        evaluate_mtsamples(args.corpus, args.labels, args.out, Console(), subset=args.subset)
-    except ConfigError as e:
-        print(f"{e.code}: {e}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

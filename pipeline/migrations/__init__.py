@@ -1,1 +1,0 @@
-"""Alembic migrations of the application database, run programmatically by `pipeline.store.Store.migrate`."""

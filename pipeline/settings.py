@@ -1,0 +1,88 @@
+"""The one settings object: every DOCVERIFY_* variable, read once at an entry point and passed down.
+
+Built only by the entry points (`flows/`: the CLI, the Prefect flows when a runner starts them, the reader child) with
+`Settings()` — which reads the environment then — or by tests with explicit values. No other module reads the
+environment; nothing writes it to change behaviour. The README's "Settings" table lists each variable with its default
+and meaning; a test keeps that table and this class in step (tests/test_settings.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[1]
+NER_OFF: Final = "off"
+DEFAULT_NER_MODEL: Final = "docverify_ner_bc5cdr"
+
+
+def _default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/docverify`, else `~/.cache/docverify` (the XDG base-directory convention)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "docverify"
+
+
+class Settings(BaseSettings):
+    """docverify's settings, from DOCVERIFY_<NAME> variables (names case-insensitive); frozen once built."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCVERIFY_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description=(
+        "Where the embedded store keeps its SQLite database, the originals and the local Prefect server's home "
+        "(made absolute against the current directory)."))
+    database_url: str | None = Field(default=None, description=(
+        "SQLAlchemy URL of the application database (e.g. postgresql+psycopg://host/db); unset: SQLite at "
+        "<data dir>/docverify.db."))
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description=(
+        "Cache of the ICD-10-CM table and the linker's fitted index (rebuilt when missing)."))
+    corpora: Path = Field(default=REPO_ROOT.parent / "shared" / "corpora", description=(
+        "Public corpora for training and the corpus evaluations (BC5CDR, NCBI-disease, C-CDA, MTSamples); default "
+        "../shared/corpora beside the clone. Tests that need them skip when it is missing."))
+    ner_model: str = Field(default=DEFAULT_NER_MODEL, description=(
+        "The bundled NER model of the diagnosis finder's recall layer (`docverify models`), or `off`."))
+    batch_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description=(
+        "Uploads verified at once by `docverify batch` (reading runs in one child process per upload)."))
+    dask_address: str | None = Field(default=None, description=(
+        "Dask scheduler address for the batch's per-upload tasks; unset: a thread pool on this machine."))
+    heartbeat_s: float = Field(default=30.0, gt=0, description=(
+        "Seconds between a reading upload's store heartbeats; keep several beats below reconcile_stale_s."))
+    reconcile_stale_s: float = Field(default=180.0, gt=0, description=(
+        "Seconds of silence after which the reconciler takes a PROCESSING upload for lost."))
+    reconcile_every_s: float = Field(default=60.0, gt=0, description=(
+        "Interval of the served reconcile deployment, seconds."))
+    batch_cron: str = Field(default="*/15 * * * *", description="Cron schedule of the served batch deployment.")
+    prefect_port: int = Field(default=4200, ge=1, le=65535, description=(
+        "Port of the local Prefect server started when no PREFECT_API_URL is configured."))
+
+    @field_validator("ner_model")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip() or DEFAULT_NER_MODEL
+
+    @property
+    def data_path(self) -> Path:
+        """`data_dir`, absolute."""
+        return self.data_dir.resolve()
+
+    @property
+    def store_url(self) -> str:
+        """The application database URL: `database_url`, else SQLite under the data dir."""
+        return self.database_url or f"sqlite:///{self.data_path}/docverify.db"
+
+    @property
+    def originals_dir(self) -> Path:
+        """Where the store keeps originals."""
+        return self.data_path / "originals"
+
+    @property
+    def ner_model_name(self) -> str | None:
+        """The recall layer's model name, None when `off`."""
+        return None if self.ner_model.lower() == NER_OFF else self.ner_model
+
+    def without_ner(self) -> Settings:
+        """These settings with the recall layer off (`--no-ner`)."""
+        return self.model_copy(update={"ner_model": NER_OFF})
