@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from importlib import import_module, metadata
 from pathlib import Path
 
+from pipeline.codes import icd10_dotted
+
 FORMAT = 2  # bump when the file layout or what is stored changes (2: inclusion terms and parents)
 DISTRIBUTION = "simple-icd-10-cm"
 CACHE_FILE = "icd10cm.json.gz"
@@ -79,8 +81,8 @@ class IcdTable:
     def _name(self, code: str) -> str | None:
         # simple_icd_10_cm's lookup: as written, or with a dot after the third character.
         c = _normalise(code)
-        if len(c) >= 4 and c[3] != "." and f"{c[:3]}.{c[3:]}" in self.entries:
-            return f"{c[:3]}.{c[3:]}"
+        if "." not in c and (dotted := icd10_dotted(c)) in self.entries:
+            return dotted
         return c if c in self.entries else None
 
     def _entry(self, code: str) -> tuple[str, int] | None:

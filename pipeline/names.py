@@ -22,9 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from rapidfuzz import fuzz
 
 from pipeline.errors import ConfigError
+from pipeline.rulefiles import rule_path
 from pipeline.types import CheckResult, Role
 
-RULES_PATH = Path(__file__).parent / "rules" / "name_rules.yaml"
+DEFAULT_NAME_RULES_PATH = rule_path("name_rules.yaml")
 
 MAX_NAME_TOKENS = 6  # "Maria de la Cruz Garcia-Lopez Jr" is 6; longer runs are prose, not a name
 MAX_NAME_CHARS = 80
@@ -216,7 +217,7 @@ class NameRules(_Strict):
         return self._lex
 
 
-def load_name_rules(path: Path = RULES_PATH) -> NameRules:
+def load_name_rules(path: Path = DEFAULT_NAME_RULES_PATH) -> NameRules:
     """Load and validate a name-rule file. Raises ConfigError when it is unreadable or invalid."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -20,17 +20,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import icd10cm
+from pipeline.codes import icd10_dotless
 from pipeline.errors import ConfigError
-from pipeline.rulefiles import parse_rule_model, read_rule_file
+from pipeline.rulefiles import RULES_DIR as RULES_DIR  # re-exported for extractors/nlp.py until it uses rule_path
+from pipeline.rulefiles import parse_rule_model, read_rule_file, rule_path
 from pipeline.types import Category, Payer
 
-RULES_DIR = Path(__file__).parent / "rules"
-DEFAULT_POLICY_PATH = RULES_DIR / "pain_policy.yaml"
-
-
-def normalize_code(code: str) -> str:
-    """Dotless, upper-case, stripped form of an ICD-10-CM code ("g90.512 " → "G90512")."""
-    return code.strip().upper().replace(".", "")
+DEFAULT_POLICY_PATH = rule_path("pain_policy.yaml")
 
 
 def is_valid_code(code: str) -> bool:
@@ -48,7 +44,7 @@ def _codes_by_length() -> dict[int, tuple[str, ...]]:
     """Every dotless category/subcategory code, grouped by length, sorted (for range expansion)."""
     out: dict[int, list[str]] = {}
     for code in icd10cm.codes():  # categories and subcategories only: chapters and blocks are not codes
-        dotless = normalize_code(code)
+        dotless = icd10_dotless(code)
         out.setdefault(len(dotless), []).append(dotless)
     return {n: tuple(sorted(v)) for n, v in out.items()}
 
@@ -62,10 +58,10 @@ def expand_code_spec(spec: str) -> tuple[str, ...]:
     if len(parts) == 1:
         if not is_valid_code(parts[0]):
             raise ValueError(f"{spec!r} is not an ICD-10-CM code")
-        return (normalize_code(parts[0]),)
+        return (icd10_dotless(parts[0]),)
     if len(parts) != 2 or not all(parts):
         raise ValueError(f"{spec!r} is not a code or a range 'A-B'")
-    lo, hi = (normalize_code(p) for p in parts)
+    lo, hi = (icd10_dotless(p) for p in parts)
     for raw in parts:
         if not is_valid_code(raw):
             raise ValueError(f"range endpoint {raw!r} in {spec!r} is not an ICD-10-CM code")
@@ -122,7 +118,7 @@ class Policy:
 
     def classify(self, code: str) -> Category:
         """Category of an ICD-10-CM code (dots optional): longest matching prefix, `other` when none matches."""
-        c = normalize_code(code)
+        c = icd10_dotless(code)
         for n in self._lengths:
             if n <= len(c):
                 hit = self._prefixes.get(c[:n])
@@ -169,7 +165,7 @@ def load_policy(path: Path | None = None) -> Policy:
 
 # --- the diagnosis lexicon (rules/pain_lexicon.yaml) ---------------------------------------------------------------
 
-DEFAULT_LEXICON_PATH = RULES_DIR / "pain_lexicon.yaml"
+DEFAULT_LEXICON_PATH = rule_path("pain_lexicon.yaml")
 
 LimbKey = Literal["right_upper", "left_upper", "bilateral_upper", "upper",
                   "right_lower", "left_lower", "bilateral_lower", "lower"]

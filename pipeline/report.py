@@ -7,10 +7,10 @@ Every model is frozen and rejects unknown keys, so a report read back from disk 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.rulefiles import rule_files
 from pipeline.types import (
     Assertion,
     Category,
@@ -26,7 +26,6 @@ from pipeline.types import (
 )
 
 SCHEMA_VERSION = "1"
-RULES_DIR = Path(__file__).parent / "rules"
 
 
 class _Model(BaseModel):
@@ -168,8 +167,7 @@ class Report(_Model):
 
 def rules_versions() -> dict[str, str]:
     """sha256 (first 16 hex digits) of every rule, lexicon and policy file, keyed `rules/<name>`."""
-    return {f"rules/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest()[:16]
-            for p in sorted(RULES_DIR.glob("*")) if p.suffix in {".yaml", ".yml", ".json"}}
+    return {f"rules/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in rule_files()}
 
 
 _STATUS_WORDS = {

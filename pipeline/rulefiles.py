@@ -11,6 +11,22 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline.errors import ConfigError
 
+# The bundled rule files (package data). Callers name a file with `rule_path`, never build paths of their own.
+RULES_DIR = Path(__file__).parent / "rules"
+RULE_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
+
+
+def rule_path(name: str) -> Path:
+    """The path of the bundled rule file `name` ("pain_policy.yaml"); raises ValueError for a name with a folder."""
+    if not name or Path(name).name != name or name in {".", ".."}:
+        raise ValueError(f"{name!r} is not a rule file name")
+    return RULES_DIR / name
+
+
+def rule_files() -> list[Path]:
+    """Every bundled rule, lexicon, map and policy file (by suffix), sorted by path."""
+    return [p for p in sorted(RULES_DIR.glob("*")) if p.suffix in RULE_SUFFIXES]
+
 
 def read_rule_file(path: Path, what: str) -> bytes:
     """The bytes of a rule file; raises ConfigError naming the file and `what` it is (never its content)."""

@@ -9,7 +9,7 @@ import yaml
 
 from pipeline.errors import ConfigError
 from pipeline.names import (
-    RULES_PATH,
+    DEFAULT_NAME_RULES_PATH,
     CredentialKind,
     is_avatar_initials,
     load_name_rules,
@@ -185,7 +185,7 @@ def test_when_a_title_or_credential_is_printed_out_of_place_then_it_is_not_part_
 
 
 def _write_rules(tmp_path: Path, mutate: object) -> Path:
-    data = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
+    data = yaml.safe_load(DEFAULT_NAME_RULES_PATH.read_text(encoding="utf-8"))
     assert callable(mutate)
     mutate(data)
     path = tmp_path / "rules.yaml"

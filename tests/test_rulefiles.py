@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from pipeline.errors import ConfigError
-from pipeline.rulefiles import parse_rule_model, read_rule_file
+from pipeline.rulefiles import parse_rule_model, read_rule_file, rule_files, rule_path
 
 
 class Rules(BaseModel):
@@ -44,3 +44,15 @@ def test_when_a_rule_file_is_parsed_then_it_validates_or_names_file_and_problem(
 def test_when_a_rule_file_is_missing_then_config_error_says_what_it_is(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"absent.yaml: cannot read policy file \(FileNotFoundError\)"):
         read_rule_file(tmp_path / "absent.yaml", "policy file")
+
+
+def test_when_a_rule_file_is_named_then_rule_path_finds_it_in_the_bundled_rules() -> None:
+    path = rule_path("pain_policy.yaml")
+    assert path.is_file() and path.parent.name == "rules"
+    assert path in rule_files() and all(p.suffix in {".yaml", ".yml", ".json"} for p in rule_files())
+
+
+@pytest.mark.parametrize("name", ["", "..", "../pyproject.toml", "rules/pain_policy.yaml", "/etc/passwd"])
+def test_when_a_rule_name_holds_a_folder_then_rule_path_refuses_it(name: str) -> None:
+    with pytest.raises(ValueError, match="not a rule file name"):
+        rule_path(name)
