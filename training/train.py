@@ -199,6 +199,19 @@ def build(work: Path, models_dir: Path, only: list[str], vectors_on: bool = True
     return results
 
 
+def _null_paths(config: Path) -> None:
+    """Set every [paths] value of a bundled model's config.cfg to null: they name this machine's training folders,
+    which spacy.load never reads, and a shipped model must hold no absolute path."""
+    lines, in_paths = [], False
+    for line in config.read_text(encoding="utf-8").splitlines():
+        if line.startswith("["):
+            in_paths = line.strip() == "[paths]"
+        elif in_paths and "=" in line:
+            line = f"{line.split('=', 1)[0].rstrip()} = null"
+        lines.append(line)
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def install(name: str, trained: Path, models_dir: Path) -> dict[str, object]:
     """Evaluate `trained` on every test split and copy it to models_dir/name with docverify's meta.json."""
     nlp = spacy.load(trained)
@@ -211,6 +224,7 @@ def install(name: str, trained: Path, models_dir: Path) -> dict[str, object]:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(trained, target)
+    _null_paths(target / "config.cfg")
     meta = json.loads((target / "meta.json").read_text())
     meta.update({"name": name, "version": MODELS[name]["version"], "description": MODELS[name]["description"],
                  "author": "docverify", "license": "public domain corpora; see training/README.md",
