@@ -14,7 +14,7 @@ The load average is printed: on a 2-core machine another busy process inflates e
 `--all`: the realistic batch instead. Every bundled sample (samples/inputs, intake from samples/manifest.csv) is
 ingested by one warm-up `batch_verify(inbox=..., manifest=...)`; then, alternating `--runs` times (and which goes
 first), the same uploads are reprocessed (a) by `batch_verify()` with its default task runner (a thread pool of
-`default_concurrency()`) and (b) directly: a ThreadPoolExecutor of the same size calling `claim` + `verify_claimed`
+`Settings.batch_concurrency`) and (b) directly: a ThreadPoolExecutor of the same size calling `claim` + `verify_claimed`
 per upload. Each run records wall time and the CPU seconds of the process tree by part: client (this process),
 server (the temporary Prefect server), readers (forkserver, reader children, tesseract). Prefect's share is printed
 two ways: wall (batch − direct) / batch, and CPU (client + server of batch − those of direct) / the batch's CPU —
@@ -123,10 +123,13 @@ def main() -> None:
     from flows.flows import verify_upload
     from flows.tasks import open_store, verify_claimed, worker_id
     from flows.verify import check_file
+    from pipeline.settings import Settings
+
+    settings = Settings()
     from pipeline.evaluate import Intake
 
     logging.getLogger("prefect").setLevel(logging.WARNING)
-    store = open_store()
+    store = open_store(settings)
     rows: list[tuple[str, float, float, float]] = []
     with prefect_test_harness(server_startup_timeout=90):
         for name in SAMPLES:
@@ -137,7 +140,7 @@ def main() -> None:
             def steps(upload_id: str = record.id) -> object:
                 store.requeue(upload_id, "reprocess")
                 store.claim(upload_id, worker_id())
-                return verify_claimed(store, upload_id)
+                return verify_claimed(store, upload_id, settings)
 
             def flow_run(upload_id: str = record.id) -> object:
                 store.requeue(upload_id, "reprocess")
@@ -145,7 +148,7 @@ def main() -> None:
 
             store.claim(record.id, worker_id())
             store.mark_failed(record.id, "bench_setup")  # FAILED → requeue-able by every runner below
-            check = _median(lambda p=path: check_file(p, Intake()), args.runs)
+            check = _median(lambda p=path: check_file(p, Intake(), settings), args.runs)
             plain = _median(steps, args.runs)
             flow = _median(flow_run, args.runs)
             rows.append((name, check, plain, flow))
@@ -154,7 +157,7 @@ def main() -> None:
         from prefect.task_runners import ThreadPoolTaskRunner
 
         from flows.flows import batch_verify
-        from pipeline.store import UploadState
+        from storage.store import UploadState
 
         serial_batch = batch_verify.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))  # type: ignore
 
@@ -190,12 +193,15 @@ def all_samples(runs: int, flow_heartbeat: bool = True) -> None:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.flows import batch_verify, default_concurrency
+    from flows.flows import batch_verify
     from flows.tasks import claim, open_store, verify_claimed
+    from pipeline.settings import Settings
+
+    settings = Settings()
 
     logging.getLogger("prefect").setLevel(logging.WARNING)
-    store = open_store()
-    workers = default_concurrency()
+    store = open_store(settings)
+    workers = settings.batch_concurrency
     load_before = os.getloadavg()
     with prefect_test_harness(server_startup_timeout=90):
         t0 = time.perf_counter()
@@ -210,7 +216,7 @@ def all_samples(runs: int, flow_heartbeat: bool = True) -> None:
         def one(upload_id: str) -> object:
             if not claim(store, upload_id, None):
                 raise RuntimeError("not pending")
-            return verify_claimed(store, upload_id)
+            return verify_claimed(store, upload_id, settings)
 
         def direct() -> None:
             with ThreadPoolExecutor(max_workers=workers) as pool:

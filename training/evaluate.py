@@ -19,7 +19,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.scoring import FieldScore
+from evaluation.scoring import FieldScore
 from training.corpora import SPLITS, read_split
 
 
