@@ -20,10 +20,10 @@ test: setup lint typecheck
 	$(VENV)/python -m pytest -q
 
 lint: setup
-	$(VENV)/ruff check pipeline extractors flows tests samples benchmarks scripts training
+	$(VENV)/ruff check pipeline extractors flows evaluation storage tests samples benchmarks scripts training
 
 typecheck: setup
-	$(VENV)/mypy pipeline extractors flows training
+	$(VENV)/mypy pipeline extractors flows evaluation storage training samples
 
 ## Regenerate the synthetic samples and their labels (deterministic).
 samples: setup
