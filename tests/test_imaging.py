@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from extractors import imaging
 from extractors.imaging import IDENTITY, Affine
+from extractors.imaging.dark_regions import components, erode
 from pipeline.errors import ImageTooLarge, TooManyFrames, UnreadableFile
 from pipeline.limits import Limits
 from pipeline.types import MediaType
@@ -278,9 +279,22 @@ def test_when_mask_has_touching_and_nested_shapes_then_components_match_4_connec
                      [0, 1, 0, 1],
                      [1, 0, 0, 1],
                      [1, 1, 1, 1]], dtype=bool)
-    comps = imaging._components(mask)
+    comps = components(mask)
     assert comps is not None
-    assert sorted((c.x0, c.top, c.x1, c.bottom) for c in comps) == [(0, 0, 2, 2), (0, 0, 4, 4)]
+    assert [(c.x0, c.top, c.x1, c.bottom) for c in comps] == [(0, 0, 2, 2), (0, 0, 4, 4)]  # raster order
+    assert comps[0].cells.tolist() == [[True, True], [False, True]]
+
+
+def test_when_a_mask_is_a_texture_then_it_has_no_components() -> None:
+    checker = np.indices((200, 200)).sum(axis=0) % 2 == 0  # 20,000 runs of one cell
+    assert components(checker) is None
+
+
+def test_when_a_mask_is_eroded_then_outside_the_array_counts_as_in() -> None:
+    mask = np.ones((4, 5), dtype=bool)
+    mask[2, 2] = False
+    eroded = erode(mask)
+    assert eroded[0, 0] and not eroded[1:4, 1:4].any() and eroded[:, 0].all()
 
 
 # --------------------------------------------------------------------------------------------------------- text size

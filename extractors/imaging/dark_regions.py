@@ -1,0 +1,214 @@
+"""Light-on-dark regions of a light page (bars, buttons, headers of a screenshot): found on a reduced cell grid and
+inverted in place so that all text is dark on light. Connected components and erosion are scipy.ndimage's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageFilter
+from scipy import ndimage
+
+# Local polarity: light text on the dark bars, buttons and headers of an otherwise light page. Measured on a copy
+# reduced by an integer factor so that its long side is ~600 px (one cell ≈ 4 px of a phone screenshot). A cell's
+# background is dark when most cells of the ~28 px window around it are dark: a majority vote, which is the median
+# thresholded (median < t  ⇔  more than half the values < t) at the cost of one box blur. Text strokes are thinner
+# than half the window, so the vote reads the tone around the letters, not the letters.
+_POLARITY_SIDE = 600
+_BG_WINDOW_PX = 28
+DARK_REGION = 128  # luminance below which a cell counts as dark
+_MIN_REGION_PX = 32  # px: thinner than this holds no padded line of text (and is more likely a bold stroke)
+_LIGHT_DELTA = 70  # a "light" pixel is this much brighter than its region's fill
+_MIN_LIGHT_SHARE = 0.002  # light pixels in a region's interior: at least a few letters ...
+_MAX_LIGHT_SHARE = 0.25  # ... and well under half (bold dark letters on paper leave 0.29-0.45 between strokes)
+_MIN_FLAT_SHARE = 0.75  # interior pixels within ±30 of the fill: a flat UI fill (bars: 0.98), not letters or a photo
+_MIN_HOLE_FILL = 0.2  # share of fill-toned pixels that marks a hole in the fill mask as text on the fill
+_MAX_REGIONS = 64
+_MAX_SAMPLED = 20_000  # cells of a region measured at full resolution; beyond, every other pixel
+_MAX_RUNS = 6_000  # runs of dark cells beyond which a mask is texture, not layout (a phone UI has < 1,000)
+
+
+@dataclass(frozen=True, slots=True)
+class DarkRegion:
+    """A light-on-dark region: pixel box (edge coordinates), fill and text tones, share of text pixels inside."""
+
+    x0: int
+    top: int
+    x1: int
+    bottom: int
+    fill: float
+    text: float  # median tone of the light pixels
+    light_share: float
+
+
+_FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)  # the cross: edge neighbours only
+_NEIGHBOURHOOD = np.ones((3, 3), dtype=bool)
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """A 4-connected component of a cell mask: its cell bounding box and its cells as a mask over that box."""
+
+    x0: int
+    top: int
+    x1: int
+    bottom: int
+    cells: npt.NDArray[np.bool_]
+
+
+def components(mask: npt.NDArray[np.bool_]) -> list[Component] | None:
+    """4-connected components of a boolean cell mask, in raster order of their first cell; None over _MAX_RUNS runs.
+
+    Many runs of cells mean a texture (photo, halftone), not a layout: such a mask holds no region.
+    """
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    if np.count_nonzero(np.diff(padded, axis=1)) > 2 * _MAX_RUNS:  # run starts and ends, two per run
+        return None
+    labels, _ = ndimage.label(mask, structure=_FOUR_CONNECTED)
+    out: list[Component] = []
+    for label, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is not None:
+            rows, cols = box
+            out.append(Component(cols.start, rows.start, cols.stop, rows.stop, labels[box] == label))
+    return out
+
+
+def erode(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Cells whose whole 3×3 neighbourhood is in `mask` (outside the array counts as in)."""
+    eroded: npt.NDArray[np.bool_] = ndimage.binary_erosion(mask, structure=_NEIGHBOURHOOD, border_value=1)
+    return eroded
+
+def _dark_votes(gray: Image.Image) -> tuple[npt.NDArray[np.float32], int]:
+    """(share of dark cells in each cell's window, 0..1, and the reduction factor f: one cell = f × f px)."""
+    f = max(1, round(max(gray.width, gray.height) / _POLARITY_SIDE))
+    small = gray.reduce(f) if f > 1 else gray
+    dark = small.point(lambda v: 255 if v < DARK_REGION else 0)
+    radius = max(1, round(_BG_WINDOW_PX / f / 2 - 0.5))  # window of 2r+1 cells ≈ _BG_WINDOW_PX, whatever f is
+    votes = dark.filter(ImageFilter.BoxBlur(radius))
+    return np.asarray(votes, dtype=np.float32) / 255.0, f
+
+
+def _cell_pixels(tile: npt.NDArray[np.uint8], cells: npt.NDArray[np.bool_], f: int) -> npt.NDArray[np.uint8]:
+    """The pixels (flat) of the chosen cells of `tile`, whose cell (i, j) is tile[i*f:(i+1)*f, j*f:(j+1)*f].
+
+    Partial cells at the image's edge are left out. Over _MAX_SAMPLED cells, every other pixel of each cell on both
+    axes: plenty for shares and medians, and a quarter of the work on a page-sized component.
+    """
+    ch, cw = min(cells.shape[0], tile.shape[0] // f), min(cells.shape[1], tile.shape[1] // f)
+    blocks = tile[:ch * f, :cw * f].reshape(ch, f, cw, f).swapaxes(1, 2)  # (ch, cw, f, f), a view
+    chosen: npt.NDArray[np.uint8] = blocks[cells[:ch, :cw]]
+    if len(chosen) > _MAX_SAMPLED:
+        chosen = chosen[:, ::2, ::2]
+    return chosen.reshape(-1)
+
+
+def _with_text_holes(cells: npt.NDArray[np.bool_], tile: npt.NDArray[np.uint8], fill: float,
+                     f: int) -> npt.NDArray[np.bool_]:
+    """`cells` plus the holes in them that are text on the fill, not light shapes or the page around the region.
+
+    Dense light lettering (a bold name in a header) out-votes the fill in its cells and leaves a hole in the mask;
+    such a hole still shows the fill between its letters (or is smaller than a letter: a counter), while an avatar
+    disc or the page around a rounded button is bigger and barely holds a fill-toned pixel.
+    """
+    out = cells.copy()
+    for hole in components(~cells) or ():
+        mask = hole.cells
+        rows, cols = slice(hole.top, hole.bottom), slice(hole.x0, hole.x1)
+        if max(mask.shape) * f >= _MIN_REGION_PX:  # smaller holes (counters, dots) are always text
+            values = _cell_pixels(tile[hole.top * f:hole.bottom * f, hole.x0 * f:hole.x1 * f], mask, f)
+            if not values.size or np.mean(np.abs(values.astype(np.int16) - round(fill)) <= 30) < _MIN_HOLE_FILL:
+                continue
+        out[rows, cols] |= mask
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Located:
+    """A region and its fill as a cell mask over its box (cells of the reduced copy, `f` px a side)."""
+
+    region: DarkRegion
+    cells: npt.NDArray[np.bool_]
+    f: int
+
+
+def _locate(gray: Image.Image) -> list[_Located]:
+    """The light-on-dark regions of `gray` with their fill masks (see `find_dark_regions`)."""
+    votes, f = _dark_votes(gray)
+    dark = votes > 0.5
+    if not dark.any() or dark.all():
+        return []
+    arr = np.asarray(gray)
+    h, w = arr.shape
+    interior = erode(dark)  # cells whose 3×3 neighbourhood is dark: their pixels are clear of the region's edge
+    found: list[_Located] = []
+    for comp in components(dark) or ():
+        if min(comp.bottom - comp.top, comp.x1 - comp.x0) * f < _MIN_REGION_PX:
+            continue
+        cells = comp.cells
+        inner = cells & interior[comp.top:comp.bottom, comp.x0:comp.x1]
+        tile = arr[comp.top * f:comp.bottom * f, comp.x0 * f:comp.x1 * f]
+        values = _cell_pixels(tile, inner, f)
+        if values.size < _MIN_REGION_PX ** 2:
+            continue
+        fill = float(np.median(values))
+        is_light = values > fill + _LIGHT_DELTA
+        light = float(np.mean(is_light))
+        darker = float(np.mean(values < fill - _LIGHT_DELTA))
+        flat = float(np.mean(np.abs(values.astype(np.int16) - round(fill)) <= 30))
+        if _MIN_LIGHT_SHARE <= light <= _MAX_LIGHT_SHARE and darker < light / 2 and flat >= _MIN_FLAT_SHARE:
+            region = DarkRegion(comp.x0 * f, comp.top * f, min(comp.x1 * f, w), min(comp.bottom * f, h), fill,
+                                float(np.median(values[is_light])), light)
+            found.append(_Located(region, _with_text_holes(cells, tile, fill, f), f))
+            if len(found) >= _MAX_REGIONS:
+                break
+    return found
+
+
+def find_dark_regions(gray: Image.Image) -> tuple[DarkRegion, ...]:
+    """Regions of a light grayscale page whose local background is a dark, flat fill holding light text.
+
+    A region must be at least _MIN_REGION_PX thick, mostly flat fill, and inside it (one cell in from its edge, out
+    of reach of antialiasing and of the page around it) a small share of pixels must be much lighter than the fill
+    and few much darker. A scanner's black margin or a dark desk around a photographed page holds no light pixels,
+    and the dark blobs that bold letters on paper leave are thin and far from flat: neither is a region.
+    """
+    return tuple(located.region for located in _locate(gray))
+
+
+def invert_dark_regions(gray: Image.Image) -> tuple[Image.Image, tuple[DarkRegion, ...]]:
+    """`gray` with every light-on-dark region (`find_dark_regions`) inverted, so all text is dark on light.
+
+    The inversion is also a stretch, fill → white and text tone → black: a plain negative leaves the fill mid-grey
+    (a 74 blue bar becomes 181), and tesseract's global Otsu threshold then turns the whole bar, text and all, into
+    one black block on a 240 page. Pixels do not move, so boxes need no mapping.
+
+    Only a region's fill and the text on it are inverted: the page around a rounded button and a light shape inside
+    a bar (an avatar disc) keep their tone. The fill's cell mask is upsampled bilinearly; where it is neither 0 nor 1
+    (within a cell of the mask's edge) a pixel is on the fill when its own tone is the fill's, which puts the cut on
+    the true edge to the pixel. Returns the input image itself when there is nothing to invert.
+    """
+    found = _locate(gray)
+    if not found:
+        return gray, ()
+    out = np.asarray(gray).copy()
+    h, w = out.shape
+    for located in found:
+        r, f = located.region, located.f
+        # One more cell on every side (inside the image): the fill's true edge may lie in the first cell outside.
+        pad_t, pad_l = min(1, r.top // f), min(1, r.x0 // f)
+        pad_b, pad_r = int(r.bottom + f <= h), int(r.x1 + f <= w)
+        cells = np.pad(located.cells.astype(np.float32), ((pad_t, pad_b), (pad_l, pad_r)))
+        top, x0 = r.top - pad_t * f, r.x0 - pad_l * f
+        bottom, x1 = min(top + cells.shape[0] * f, h), min(x0 + cells.shape[1] * f, w)
+        # Cell centres sit at (i + 0.5) * f px; resize(box=...) maps pixel centres to cell coordinates the same way.
+        weight = np.asarray(Image.fromarray(cells).resize((x1 - x0, bottom - top), Image.Resampling.BILINEAR,
+                                                          box=(0, 0, (x1 - x0) / f, (bottom - top) / f)))
+        tile = out[top:bottom, x0:x1]
+        edge = (weight > 0.01) & (weight < 0.99)
+        flip = np.where(edge, np.abs(tile.astype(np.int16) - round(r.fill)) <= 30, weight >= 0.99)
+        span = max(r.text - r.fill, 1.0)
+        tile[flip] = np.clip((r.text - tile[flip]) * (255.0 / span), 0, 255).astype(np.uint8)
+    return Image.fromarray(out, "L"), tuple(located.region for located in found)
+

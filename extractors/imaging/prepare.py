@@ -1,0 +1,153 @@
+"""Tone and text size of a grayscale page before OCR: grayscale, dark mode, shading, contrast, ink, upscaling."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageFilter, ImageOps
+from scipy import ndimage
+
+from extractors.imaging.dark_regions import DARK_REGION, erode
+
+
+def to_grayscale(image: Image.Image) -> Image.Image:
+    """An 8-bit grayscale ("L") copy; transparency is flattened onto white first (screenshots often have alpha)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(image, dtype=np.float64)
+        top = float(arr.max()) or 1.0
+        return Image.fromarray((arr * (255.0 / top)).astype(np.uint8), "L")
+    return image.convert("L")
+
+
+def background_luminance(gray: Image.Image) -> float:
+    """The median luminance (0..255) of a grayscale image: the background tone, as text covers well under half."""
+    small = gray.copy()
+    small.thumbnail((512, 512))
+    return float(np.median(np.asarray(small)))
+
+
+DARK_BACKGROUND = 110.0  # median luminance below this means light text on a dark background (dark mode)
+
+
+def is_dark_mode(gray: Image.Image, threshold: float = DARK_BACKGROUND) -> bool:
+    """True when the background is dark (tesseract's LSTM is trained on dark text on light paper)."""
+    return background_luminance(gray) < threshold
+
+
+def invert(gray: Image.Image) -> Image.Image:
+    """The photographic negative of a grayscale image."""
+    return ImageOps.invert(gray)
+
+# Shaded fills: dark text on a mid-grey table cell or band ("Patient" in the grey label column of a rendered C-CDA
+# header). Tesseract binarises with one global Otsu threshold and its page layout analysis then drops such cells
+# whole, label and all, even when the text is crisp. The local background is estimated by a grey-level closing (max
+# then min filter) of a copy reduced to ~_SHADE_CELL_PX cells: a window wider than any letter stroke sees the fill
+# around the letters, not the letters. Where that background is a light-to-mid grey clearly darker than the paper,
+# each pixel is divided by it, so the fill turns paper-white and the text keeps its contrast. Darker fills are the
+# light-on-dark regions that `invert_dark_regions` handles; they are left alone.
+_SHADE_CELL_PX = 4  # px of the page per cell of the reduced copy
+_SHADE_WINDOW_PX = 36  # px: closing window, wider than the strokes of bold body text up to ~300 dpi
+_SHADE_MIN_DELTA = 20.0  # a fill at least this much darker than the paper is shaded
+_SHADE_MIN_SHARE = 0.005  # share of the page that must be shaded before anything is done
+DARKEST_SHADE = float(DARK_REGION)  # fills darker than this are not shading but dark regions
+
+
+def flatten_shading(gray: Image.Image) -> tuple[Image.Image, float]:
+    """`gray` with shaded (mid-grey) fills turned to the paper's tone and the share (0..1) of the page that was shaded.
+
+    Returns the input image itself and 0.0 when under _SHADE_MIN_SHARE of the page is shaded (most pages), so a
+    plain page reaches tesseract unchanged. The shaded mask is eroded by one cell: the one-cell rim that reduction
+    leaves around a dark bar or a scanner's black margin is not a fill. Pixels do not move, so boxes need no mapping.
+    """
+    f = max(1, round(_SHADE_CELL_PX * max(gray.width, gray.height) / 2200))  # ~4 px cells on a 200-dpi letter page
+    small = gray.reduce(f) if f > 1 else gray
+    k = max(3, round(_SHADE_WINDOW_PX / f) | 1)  # odd window, in cells
+    closed = np.asarray(small.filter(ImageFilter.MaxFilter(k)).filter(ImageFilter.MinFilter(k)), dtype=np.float32)
+    paper = float(np.median(closed))
+    cells = erode((closed < paper - _SHADE_MIN_DELTA) & (closed >= DARKEST_SHADE))
+    share = float(cells.mean())
+    if share < _SHADE_MIN_SHARE:
+        return gray, 0.0
+    gain_cells = np.where(cells, paper / np.maximum(closed, 1.0), 1.0).astype(np.float32)
+    # Each cell's gain covers its own f x f pixels (nearest): the fill's edge is a cell edge already.
+    gain = np.asarray(Image.fromarray(gain_cells, "F").resize(gray.size, Image.Resampling.NEAREST), dtype=np.float32)
+    arr = np.asarray(gray, dtype=np.float32)
+    return Image.fromarray(np.clip(arr * gain, 0, 255).astype(np.uint8), "L"), share
+
+
+def stretch_contrast(gray: Image.Image, min_spread: int = 150) -> Image.Image | None:
+    """A contrast-stretched copy when the 1st..99th percentile spread is below `min_spread` (dim photos), else None."""
+    arr = np.asarray(gray)
+    lo, hi = np.percentile(arr, [1, 99])
+    if hi - lo >= min_spread or hi - lo < 8:  # fine already, or a blank page: nothing to stretch
+        return None
+    return ImageOps.autocontrast(gray, cutoff=1)
+
+
+def otsu_threshold(gray: npt.NDArray[np.uint8]) -> int:
+    """Otsu's global threshold of an 8-bit array: pixels <= it are ink (dark), the rest paper."""
+    # A vectorised histogram, not scikit-image's threshold_otsu: scikit-image is not a dependency (yet).
+    hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    total = hist.sum()
+    if total == 0:
+        return 127
+    levels = np.arange(256, dtype=np.float64)
+    w0 = np.cumsum(hist)
+    m0 = np.cumsum(hist * levels)
+    w1 = total - w0
+    mean_all = m0[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean_all * w0 / total - m0) ** 2 / (w0 * w1 / total)
+    between = np.nan_to_num(between, nan=0.0, posinf=0.0)
+    return int(np.argmax(between))
+
+
+def ink_mask(gray: Image.Image) -> npt.NDArray[np.bool_]:
+    """Boolean array, True where a pixel is ink (darker than Otsu's threshold and clearly darker than the paper)."""
+    arr = np.asarray(gray)
+    t = otsu_threshold(arr)
+    paper = float(np.median(arr))
+    return (arr <= t) & (arr < paper - 30)
+
+
+def ink_share(gray: Image.Image) -> float:
+    """Share (0..1) of ink pixels, measured on a copy downscaled to at most 1000 px per side."""
+    small = gray.copy()
+    small.thumbnail((1000, 1000))
+    return float(ink_mask(small).mean())
+
+def estimate_line_height(gray: Image.Image) -> float | None:
+    """Median height in px of the bands of consecutive rows that contain ink (≈ one text line each), or None.
+
+    Cheaper than a first tesseract pass: one threshold and one row sum. Works on an upright, deskewed image; bands
+    shorter than 4 px (rules, noise) and taller than a fifth of the image (photos, big logos) are ignored.
+    """
+    mask = ink_mask(gray)
+    rows = mask.sum(axis=1) >= max(2, int(mask.shape[1] * 0.002))
+    bands, _ = ndimage.label(rows)  # each run of inked rows is one band, numbered top to bottom
+    heights = [h for h in np.bincount(bands)[1:].tolist() if 4 <= h <= mask.shape[0] // 5]
+    if len(heights) < 2:
+        return None
+    return float(np.median(heights))
+
+
+CAP_HEIGHT_TARGET_PX = 30.0  # tesseract reads best with capitals ~30 px tall (10 pt at 300 dpi)
+CAP_PER_LINE = 0.7  # a line band (ascender to descender) is ~1.0 em; capitals are ~0.7 em
+MAX_UPSCALE = 4.0
+MIN_UPSCALE = 1.25  # below this the gain does not pay for the bigger image
+
+
+def upscale_factor(line_height_px: float | None, width: int, height: int, max_pixels: int) -> float:
+    """How much to enlarge so capitals reach ~30 px (1.0 = leave as is), capped at 4x and by `max_pixels`."""
+    if not line_height_px:
+        return 1.0
+    want = CAP_HEIGHT_TARGET_PX / (CAP_PER_LINE * line_height_px)
+    cap = math.sqrt(max_pixels / float(width * height))
+    factor = min(want, MAX_UPSCALE, cap)
+    return round(factor, 2) if factor >= MIN_UPSCALE else 1.0
