@@ -39,12 +39,23 @@ class Expected(_Model):
     error_code: str | None = None
 
 
+class Distractor(_Model):
+    """A person the document names who is not the patient or the treating physician (varied documents only)."""
+
+    name: str
+    role: str
+
+
 class Label(_Model):
     file: str
     kind: str
     purpose: str
     intake: LabelIntake
     expected: Expected
+    # Varied documents (evaluation/varied/) also record their split, seed and distractors.
+    split: str | None = None
+    seed: int | None = None
+    distractors: tuple[Distractor, ...] = ()
 
 
 def load_labels(path: Path) -> list[Label]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -93,10 +94,16 @@ def eval_(
     = True,
 ) -> None:
     """Check every labeled sample and score the reports; exit 1 when a figure is below its threshold."""
+    _evaluate_folder(directory, out, reports, workers, _settings(ctx, ner=ner), min_f1=min_f1,
+                     min_status_accuracy=min_status_accuracy, max_wrongly_complete=max_wrongly_complete)
+
+
+def _evaluate_folder(directory: Path, out: Path | None, reports: Path | None, workers: int | None,
+                     settings: Settings, *, min_f1: float, min_status_accuracy: float,
+                     max_wrongly_complete: int) -> None:
     from evaluation.samples import below_thresholds, print_scores, read_reports, run_labeled
     from flows.runner import check_many
 
-    settings = _settings(ctx, ner=ner)
     labels = load_labels(directory / "labels.jsonl")
     inputs = directory / "inputs" if (directory / "inputs").is_dir() else directory
     if reports is not None:
@@ -111,6 +118,36 @@ def eval_(
     if failed:
         err.print("[red]below threshold:[/red] " + "; ".join(failed), highlight=False)
         raise typer.Exit(1)
+
+
+class Split(StrEnum):
+    dev = "dev"
+    test = "test"
+
+
+@app.command("eval-varied")
+def eval_varied(
+    ctx: typer.Context,
+    split: Annotated[Split, typer.Option(help="dev: tune on it; test: score once per change, never read.")]
+    = Split.dev,
+    count: Annotated[int, typer.Option(min=1, help="Documents of the split (the first COUNT of its seeds).")] = 120,
+    data: Annotated[Path, typer.Option(help="Generate the documents into DATA/<split> (reused when present).")]
+    = Path("out/varied"),
+    out: Annotated[Path | None, typer.Option(help="Write each report to OUT/<file>.json.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
+    ner: Annotated[bool, typer.Option(help="Use the NER recall layer (--no-ner: lexicon, codes and linker only).")]
+    = True,
+    max_wrongly_complete: Annotated[int, typer.Option(help="Fail above this many wrongly complete.")] = 0,
+) -> None:
+    """Score the pipeline on documents written independently of the finders (evaluation/varied/README.md): generated
+    by seed, then checked and scored like `eval`. Exit 1 only when a document is wrongly complete."""
+    from evaluation.varied.generate import generate
+
+    folder = data / split.value
+    if not (folder / "labels.jsonl").is_file() or len(load_labels(folder / "labels.jsonl")) != count:
+        generate(split.value, folder, count, jobs=workers or os.cpu_count() or 1)
+    _evaluate_folder(folder, out, None, workers, _settings(ctx, ner=ner), min_f1=0.0, min_status_accuracy=0.0,
+                     max_wrongly_complete=max_wrongly_complete)
 
 
 @app.command()

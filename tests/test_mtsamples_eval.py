@@ -106,7 +106,7 @@ def test_when_a_label_has_an_unknown_key_then_the_schema_rejects_it() -> None:
      "fp_non_affirmed_mention_read_as_affirmed"),
     (label(8, (dx("R51.9", as_diagnosis=False),)), pred("R51.9"), "fp",
      "fp_complaint_or_indication_taken_as_diagnosis"),
-    (label(9, (dx("M53.3"),)), pred("M53.3"), "fp", "fp_policy_non_pain_condition"),
+    (label(9, (dx("I83.813"),)), pred("I83.813"), "fp", "fp_policy_non_pain_condition"),
     (label(10), pred("M25.50"), "fp", "fp_unlabeled_pain_mention"),
 ])
 def test_when_a_note_is_scored_then_its_outcome_and_cause_follow(lab: NoteLabel, prediction: Prediction,

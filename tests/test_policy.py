@@ -135,3 +135,15 @@ def test_when_the_lexicon_file_is_invalid_then_config_error_names_file_and_probl
     with pytest.raises(ConfigError) as err:
         parse_lexicon(raw, Path("pain_lexicon.yaml"))
     assert "pain_lexicon.yaml" in str(err.value) and needle in str(err.value)
+
+
+@pytest.mark.parametrize(("code", "category"), [
+    ("M53.3", Category.OTHER_PAIN),     # sacrococcygeal disorders, coccygodynia
+    ("M46.1", Category.OTHER_PAIN),     # sacroiliitis
+    ("I83.813", Category.OTHER),        # varicose veins of the lower limb with pain: not a pain diagnosis by itself
+    ("I83.899", Category.OTHER),
+    ("G54.0", Category.NEUROPATHIC_PAIN),  # thoracic outlet syndrome, as the policy is written
+])
+def test_when_a_code_of_the_policy_decisions_is_classified_then_it_follows_docs_policy(code: str,
+                                                                                      category: Category) -> None:
+    assert load_policy().classify(code) is category
