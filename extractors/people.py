@@ -7,7 +7,8 @@ entities are a low-confidence fallback, kept only when a "Dr." title or a creden
 mention carries Presidio-style evidence: the rule that fired, its base weight and each adjustment with its reason.
 
 Confidence = cue weight × minimum OCR confidence of the cue and name words + adjustments, clamped to 0..1. The
-weights live in `pipeline/rules/name_rules.yaml`; the adjustments are the constants below.
+weights live in `pipeline/rules/name_rules.yaml` (the cues' own, and `weights` for the other rules); the adjustments
+are the constants below.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum, auto
 
 from extractors.nlp import ParsedText
 from pipeline.names import (
@@ -34,7 +36,16 @@ from pipeline.names import (
     parse_person_name,
     same_person,
 )
-from pipeline.types import Adjustment, Evidence, LinearText, PersonMention, Role, evidence_from_span, ocr_confidence
+from pipeline.types import (
+    Adjustment,
+    Choice,
+    Evidence,
+    LinearText,
+    PersonMention,
+    Role,
+    evidence_from_span,
+    ocr_confidence,
+)
 
 FINDER = "people"
 
@@ -48,10 +59,6 @@ FALLBACK_TREATING_FACTOR = 0.7  # an unlabelled clinician chosen as treating kee
 # A label printed without its colon at the start of a line ("Author Jane DOE, Authored On: …") is a weaker cue than
 # "Author: Jane Doe": a table cell of a rendered header, but also the first word of a sentence.
 BARE_LABEL_PENALTY = -0.1
-
-# spaCy fallback base weights (PERSON entity with "Dr."/credential next to it).
-SPACY_WITH_ROLE_WORD = 0.6
-SPACY_TITLED = 0.5
 
 NEAR_TIE_MARGIN = 0.05  # two different people whose confidences differ by less than this are a near-tie
 SAME_PERSON_THRESHOLD = 0.85
@@ -182,83 +189,128 @@ def _lines(text: str) -> list[_Line]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """A whitespace-delimited token of a name run: its span in the region read and its text."""
+
+    start: int
+    end: int
+    text: str
+
+
+class _Step(Enum):
+    """What one token does to a name run (`_classify`)."""
+
+    SKIP = auto()  # a separator before the name starts: ignored
+    LABEL = auto()  # "Date:", the next field's label: the run ends, and that label's words are dropped
+    STOP = auto()  # a separator, bracket, digit, stop word, lowercase or non-name word: the run ends before it
+    ORGANIZATION = auto()  # an organisation word: the words before it name an organisation, not a person
+    TITLE = auto()  # "Dr", "Mrs" before the first name word
+    CREDENTIAL = auto()  # "MD", "RN" after a name word; everything after it must be credentials too
+    PARTICLE = auto()  # "de", "van" inside a name
+    NAME = auto()  # a capitalised name word or initial
+
+
+@dataclass(frozen=True, slots=True)
+class _RunState:
+    """Where a name run stands: name words so far, "LAST," commas used, and whether credentials have started."""
+
+    names: int = 0
+    commas: int = 0
+    in_creds: bool = False
+
+
+_NAME_WORD = re.compile(r"^[^\W\d_]+(?:['\-][^\W\d_]+)*\.?$")
+
+
+def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: NameRules) -> _Step:
+    """The step one token makes in a name run, by the first rule that applies (see `_Step`)."""
+    lex = rules.lexicon
+    if not accepted and (tok in _SEPARATORS or tok == ","):
+        return _Step.SKIP
+    if tok.endswith(":"):
+        return _Step.LABEL
+    if tok in _SEPARATORS or tok.startswith(("(", "[", "<", "\"")) or any(ch.isdigit() for ch in tok):
+        return _Step.STOP
+    core = tok.rstrip(",.!?;)").lstrip("'")
+    if not core:
+        return _Step.STOP
+    key = fold(core)
+    if is_title(core, rules) and state.names == 0 and not state.in_creds:
+        return _Step.TITLE
+    if state.names >= 1 and credential_of(core, rules) is not None and (
+            state.in_creds or core.isupper() or "." in tok or accepted[-1].text.endswith(",")):
+        return _Step.CREDENTIAL
+    if key in lex.organization_words and not state.in_creds:
+        return _Step.ORGANIZATION
+    if key.replace(".", "") in lex.stop_words or key in lex.not_name_words or state.in_creds:
+        return _Step.STOP
+    if state.names >= 1 and key in lex.particles and core.islower():
+        return _Step.PARTICLE
+    if _NAME_WORD.match(core) and core[0].isupper():
+        return _Step.NAME
+    return _Step.STOP
+
+
 def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) -> tuple[int, int] | None:
     """The longest run of name-like tokens in text[start:end] from its beginning: titles, name words, particles,
     initials, one "LAST," comma and trailing credentials. Stops at the next field ("DOB", "Date:"), a digit, a
     lowercase word, a separator or a bracket. Returns the span without trailing punctuation, or None."""
-    lex = rules.lexicon
-    region = text[start:end]
-    toks = [(t.start(), t.end(), t.group()) for t in _TOKEN.finditer(region)]
-    accepted: list[tuple[int, int, str]] = []
+    toks = [_Token(t.start(), t.end(), t.group()) for t in _TOKEN.finditer(text[start:end])]
+    accepted: list[_Token] = []
     name_words: list[int] = []  # indexes into `accepted` of the tokens counted as name words
-    names = 0
-    commas = 0
-    in_creds = False
+    state = _RunState()
     broke_on_label = False
-    k = 0
-    while k < len(toks):
-        a, b, tok = toks[k]
-        k += 1
-        if not accepted and (tok in _SEPARATORS or tok == ","):
+    for k, token in enumerate(toks):
+        tok = token.text
+        step = _classify(tok, accepted, state, rules)
+        if step is _Step.SKIP:
             continue
-        if tok.endswith(":"):
+        if step is _Step.LABEL:
             broke_on_label = True
             break
-        if tok in _SEPARATORS or tok.startswith(("(", "[", "<", "\"")) or any(ch.isdigit() for ch in tok):
+        if step is _Step.STOP:
             break
-        core = tok.rstrip(",.!?;)").lstrip("'")
-        if not core:
-            break
-        key = fold(core)
-        if is_title(core, rules) and names == 0 and not in_creds:
-            pass
-        elif names >= 1 and credential_of(core, rules) is not None and (in_creds or core.isupper() or "." in tok
-                                                                         or accepted[-1][2].endswith(",")):
-            in_creds = True
-        elif key in lex.organization_words and not in_creds:
+        if step is _Step.ORGANIZATION:
             # "Neighborhood Physicians Practice", "MU CERTIFY HOSPITAL", "Generic EHR Factory": the words before an
             # organisation word are part of its name, not a person's, unless a title or credential marks a person
             # ("Dr. Jane Doe Clinic" does not occur; "Jane Doe, MD" ends with its credential).
-            if accepted and not accepted[-1][2].endswith(",") and not any(
-                    is_title(t.rstrip(",."), rules) for _, _, t in accepted):
+            if accepted and not accepted[-1].text.endswith(",") and not any(
+                    is_title(t.text.rstrip(",."), rules) for t in accepted):
                 return None
             break
-        elif key.replace(".", "") in lex.stop_words or key in lex.not_name_words or in_creds:
-            break
-        elif names >= 1 and key in lex.particles and core.islower():
-            pass
-        elif re.match(r"^[^\W\d_]+(?:['\-][^\W\d_]+)*\.?$", core) and core[0].isupper():
-            names += 1
+        if step is _Step.CREDENTIAL:
+            state = dataclasses.replace(state, in_creds=True)
+        elif step is _Step.NAME:
+            state = dataclasses.replace(state, names=state.names + 1)
             name_words.append(len(accepted))
-            if names > MAX_NAME_TOKENS:
+            if state.names > MAX_NAME_TOKENS:
                 return None
-        else:
-            break
         trimmed = len(tok) - len(tok.rstrip(",;!?)"))
-        accepted.append((a, b - trimmed, tok))
+        accepted.append(_Token(token.start, token.end - trimmed, tok))
         if tok.endswith(("!", "?", ";", ")")):
             break
         if tok.endswith(","):
-            nxt = toks[k][2] if k < len(toks) else ""
+            nxt = toks[k + 1].text if k + 1 < len(toks) else ""
             if nxt and credential_of(nxt.rstrip(",."), rules) is not None:
                 continue
-            if names == 1 and commas == 0:
-                commas += 1
+            if state.names == 1 and state.commas == 0:
+                state = dataclasses.replace(state, commas=state.commas + 1)
                 continue
             break
     if broke_on_label:
         # "John Smith Date of Service:" — the words of the next label are not part of the name.
-        while accepted and fold(accepted[-1][2].rstrip(",.")) in m.label_vocab:
+        while accepted and fold(accepted[-1].text.rstrip(",.")) in m.label_vocab:
             accepted.pop()
-    while accepted and accepted[-1][2].rstrip(",") in {"", ","}:
+    while accepted and accepted[-1].text.rstrip(",") in {"", ","}:
         accepted.pop()
-    if not accepted or names == 0:
+    if not accepted or state.names == 0:
         return None
     # Portal headers draw the account holder's initials before the name ("SW Samuel Whitfield"): drop them.
     if name_words and name_words[0] == 0 and is_avatar_initials(
-            accepted[0][2], [accepted[i][2].rstrip(",.") for i in name_words[1:] if i < len(accepted)]):
+            accepted[0].text, [accepted[i].text.rstrip(",.") for i in name_words[1:] if i < len(accepted)]):
         accepted.pop(0)
-    return start + accepted[0][0], start + accepted[-1][1]
+    return start + accepted[0].start, start + accepted[-1].end
 
 
 def _rest_after(text: str, pos: int, line: _Line) -> str:
@@ -266,11 +318,19 @@ def _rest_after(text: str, pos: int, line: _Line) -> str:
     return text[pos:line.end]
 
 
-def _line_role_word(rest: str, m: _Matcher) -> tuple[RoleWord, str] | None:
+@dataclass(frozen=True, slots=True)
+class _Printed[R: (RoleWord, TrailingCue)]:
+    """A role word or trailing cue found next to a name, and its phrase as printed."""
+
+    rule: R
+    phrase: str
+
+
+def _line_role_word(rest: str, m: _Matcher) -> _Printed[RoleWord] | None:
     """The role word printed after a name on its line ("— PCP", "Pain Medicine - Attending") and its phrase."""
     hit = m.role_word_re.match(rest)
     rw = m.role_word_by_phrase.get(fold(hit.group("phrase"))) if hit else None
-    return (rw, " ".join(hit.group("phrase").split())) if rw is not None and hit is not None else None
+    return _Printed(rw, " ".join(hit.group("phrase").split())) if rw is not None and hit is not None else None
 
 
 def _relation_after(rest: str, m: _Matcher) -> str | None:
@@ -282,28 +342,43 @@ def _section_of(line_text: str, m: _Matcher) -> Section | None:
     return m.section_by_phrase.get(fold(line_text.strip().rstrip(":").strip()))
 
 
-def _is_role_only(line_text: str, m: _Matcher) -> tuple[RoleWord, str] | None:
+def _is_role_only(line_text: str, m: _Matcher) -> _Printed[RoleWord] | None:
     """The role word of a line holding only a role ("PCP", "Pain Medicine - Attending") and its printed phrase."""
     hit = m.role_line_re.match(line_text)
     rw = m.role_word_by_phrase.get(fold(hit.group("phrase"))) if hit else None
-    return (rw, hit.group("phrase")) if rw is not None and hit is not None else None
+    return _Printed(rw, hit.group("phrase")) if rw is not None and hit is not None else None
 
 
-def _trailing_cue(rest: str, m: _Matcher) -> tuple[TrailingCue, str] | None:
+def _trailing_cue(rest: str, m: _Matcher) -> _Printed[TrailingCue] | None:
     """The field label right after a name ("DOB:", "Date of Birth", "MRN") and its printed phrase."""
     hit = m.trailing_re.match(rest) if m.trailing_re is not None else None
     if hit is None:
         return None
-    return m.trailing_by_phrase[fold(hit.group("phrase"))], hit.group("phrase")
+    return _Printed(m.trailing_by_phrase[fold(hit.group("phrase"))], hit.group("phrase"))
 
 
-def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: Section | None, rules: NameRules,
-                      m: _Matcher) -> tuple[list[_Candidate], bool]:
-    """Candidates from cues on `line`; the flag says the next line was read as a label's value."""
+class _Placement(Enum):
+    """Where a cue sits on its line, which decides what its name must look like."""
+
+    LINE_START = auto()  # at the start (after bullets), or anywhere for a cue that is not `line_start`
+    AFTER_HEADER = auto()  # mid-line right after a portal header word ("… Portal Welcome, Ruth Abernathy")
+    MID_LINE = auto()  # mid-line otherwise: its name must be followed by "| Log out" or end the line
+
+
+@dataclass(frozen=True, slots=True)
+class _CueHit:
+    """A cue that fired on a line: the match, the cue, where it sits, and whether it was printed without its colon."""
+
+    match: re.Match[str]
+    cue: Cue
+    placement: _Placement
+    bare: bool
+
+
+def _cue_hits(line_text: str, rules: NameRules, m: _Matcher) -> list[_CueHit]:
+    """The cues on a line that may announce a name (colon, line position and blocking words checked)."""
     lex = rules.lexicon
-    line_text = line.text(text)
-    # (match, cue, mid-line: its name must be followed by "Log out" or end the line, after a portal header word)
-    hits: list[tuple[re.Match[str], Cue, bool, bool, bool]] = []
+    hits: list[_CueHit] = []
     for hit in m.cue_re.finditer(line_text):
         cue = m.cue_by_phrase.get(fold(hit.group("phrase")))
         if cue is None:
@@ -318,28 +393,37 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
             if not (cue.bare_at_line_start and hit.group("qual") is None and not _BULLET.sub("", before).strip()):
                 continue
             bare = True
-        mid_line = after_header = False
+        placement = _Placement.LINE_START
         if cue.line_start and _BULLET.sub("", before).strip():
             # Not at the line start: allowed right after a portal header word ("… Portal Welcome, Ruth Abernathy",
-            # an OCR-glued header band), or when the name is followed by "| Log out" (checked below).
+            # an OCR-glued header band), or when the name is followed by "| Log out" (checked by the caller).
             after_header = fold(prev_words[-1].strip(",.;:|")) in m.mid_line_after.get(cue.id, frozenset())
             if not after_header and cue.id not in m.mid_line_followed_by:
                 continue
-            mid_line = not after_header
+            placement = _Placement.AFTER_HEADER if after_header else _Placement.MID_LINE
         if prev_words and fold(prev_words[-1].strip(",.;:")) in lex.blocking_qualifiers:
             continue  # "Ordering Provider:", "Contact Name:" — a different field
-        hits.append((hit, cue, mid_line, after_header, bare))
+        hits.append(_CueHit(hit, cue, placement, bare))
+    return hits
+
+
+def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: Section | None, rules: NameRules,
+                      m: _Matcher) -> tuple[list[_Candidate], bool]:
+    """Candidates from cues on `line`; the flag says the next line was read as a label's value."""
+    line_text = line.text(text)
+    hits = _cue_hits(line_text, rules, m)
     out: list[_Candidate] = []
     used_next = False
-    for i, (hit, cue, mid_line, after_header, bare) in enumerate(hits):
+    for i, cue_hit in enumerate(hits):
+        hit, cue, bare = cue_hit.match, cue_hit.cue, cue_hit.bare
         value_start = line.start + hit.end()
-        value_end = line.start + hits[i + 1][0].start() if i + 1 < len(hits) else line.end
+        value_end = line.start + hits[i + 1].match.start() if i + 1 < len(hits) else line.end
         use = m.name_use_re.match(text, value_start, value_end) if m.name_use_re is not None else None
         if use is not None:
             value_start = use.end()  # "Performer: Legal: Jane DOE": the name-use word is not part of the name
         label = " ".join(hit.group(0).rstrip(" :;,").split())
         role, why = cue.role, f"named after '{label}'" + (" (printed without a colon)" if bare else "")
-        if after_header:
+        if cue_hit.placement is _Placement.AFTER_HEADER:
             why += " right after the portal header"
         if cue.inherit_section and section is not None:
             role, why = section.role, f"{why} under the heading of section '{section.id}'"
@@ -375,7 +459,7 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
             continue
         if bare and not text[span[1]:line.end].strip() and line_text.isupper():
             continue  # "PATIENT TREATMENT PLAN": a heading in capitals, not a label and its value
-        if mid_line:
+        if cue_hit.placement is _Placement.MID_LINE:
             after = text[span[1]:line.end] if span[1] <= line.end else "x"
             if m.mid_line_followed_by[cue.id].match(after):
                 why += f" followed by '{' '.join(after.split()[:3])}'"
@@ -435,7 +519,7 @@ def _family_lead_candidates(text: str, line: _Line, rules: NameRules, m: _Matche
         span = _name_run(text, line.start + hit.end(), line.end, rules, m)
         if span is not None:
             out.append(_Candidate(span[0], span[1], line.start + hit.start(), Role.FAMILY_MEMBER, "family_mention",
-                                  0.7, f"named as the patient's {fold(hit.group('rel'))}"))
+                                  rules.weights.family_lead, f"named as the patient's {fold(hit.group('rel'))}"))
     return out
 
 
@@ -492,21 +576,23 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
     rest = _rest_after(text, span[1], line)
     role_word = _line_role_word(rest, m)
     if role_word is not None:
-        rw, printed = role_word
-        return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight, f"listed with the role '{printed}'")]
+        rw = role_word.rule
+        return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight,
+                           f"listed with the role '{role_word.phrase}'")]
     relation = _relation_after(rest, m)
     in_ec = section is not None and section.role is Role.EMERGENCY_CONTACT
     trailing = _trailing_cue(rest, m)
-    if relation is None and trailing is not None and (section is None or section.role is trailing[0].role):
+    if relation is None and trailing is not None and (section is None or section.role is trailing.rule.role):
         # "José Núñez DOB: 07/30/1971" opening an after-visit summary. Inside an emergency-contact or guarantor
         # section the same line is that person's, and takes the section's role below.
-        tc, phrase = trailing
+        tc = trailing.rule
         return [_Candidate(span[0], span[1], span[0], tc.role, tc.id, tc.weight,
-                           f"named at the start of a line followed by '{phrase}'")]
+                           f"named at the start of a line followed by '{trailing.phrase}'")]
     if relation is not None:
         role = Role.EMERGENCY_CONTACT if in_ec else Role.FAMILY_MEMBER
         rule = section.id if in_ec and section is not None else "relation_marker"
-        return [_Candidate(span[0], span[1], span[0], role, rule, 0.85 if in_ec else 0.8,
+        weight = rules.weights.relation_in_emergency_contact if in_ec else rules.weights.relation_marker
+        return [_Candidate(span[0], span[1], span[0], role, rule, weight,
                            f"marked '({relation})'" + (" in the emergency-contact section" if in_ec else ""))]
     if section is None:
         return []
@@ -520,10 +606,10 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
             if 0 <= j < len(lines) and j not in used_role_lines:
                 role_line = _is_role_only(lines[j].text(text), m)
                 if role_line is not None:
-                    rw, printed = role_line
+                    rw = role_line.rule
                     used_role_lines.add(j)
                     return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight,
-                                       f"listed in the care team with the role '{' '.join(printed.split())}'")]
+                                       f"listed in the care team with the role '{' '.join(role_line.phrase.split())}'")]
     return [_Candidate(span[0], span[1], span[0], section.role, section.id, section.weight,
                        f"named under the heading of section '{section.id}'")]
 
@@ -558,11 +644,11 @@ def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: N
         rw_hits = list(m.role_word_anywhere_re.finditer(context))
         if rw_hits:
             rw = m.role_word_by_phrase[fold(rw_hits[-1].group("phrase"))]
-            out.append(_Candidate(s, e, s, rw.role, f"spacy_person+{rw.id}", SPACY_WITH_ROLE_WORD,
+            out.append(_Candidate(s, e, s, rw.role, f"spacy_person+{rw.id}", rules.weights.spacy_with_role_word,
                                   f"a titled or credentialed name in running text after '{rw_hits[-1].group()}'",
                                   fallback=True))
         else:
-            out.append(_Candidate(s, e, s, Role.OTHER_CLINICIAN, "spacy_person_titled", SPACY_TITLED,
+            out.append(_Candidate(s, e, s, Role.OTHER_CLINICIAN, "spacy_person_titled", rules.weights.spacy_titled,
                                   "a titled or credentialed name in running text, with no role label",
                                   fallback=True))
     return out
@@ -579,7 +665,16 @@ def _clamp(x: float) -> float:
     return round(min(1.0, max(0.0, x)), 3)
 
 
-def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> tuple[PersonMention, int, bool] | None:
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A candidate read into a mention: where its name starts, and whether only the spaCy fallback found it."""
+
+    mention: PersonMention
+    start: int
+    fallback: bool
+
+
+def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> _Found | None:
     raw = text.text[c.start:c.end]
     name = parse_person_name(raw, rules)
     if name is None:
@@ -612,7 +707,7 @@ def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> tuple[Pers
                             adjustments=tuple(adjustments))
     mention = PersonMention(value=raw, normalized=name.normalized, role=role, confidence=confidence, evidence=(ev,),
                             reason=_sentence(reason, role), credentials=name.credentials)
-    return mention, c.start, c.fallback
+    return _Found(mention, c.start, c.fallback)
 
 
 _ROLE_LABEL = {Role.PATIENT: "Patient", Role.TREATING_PHYSICIAN: "Treating physician",
@@ -625,33 +720,33 @@ def _sentence(why: str, role: Role) -> str:
     return f"{_ROLE_LABEL[role]}: {why}."
 
 
-def _merge_group(group: list[tuple[PersonMention, int, bool]]) -> tuple[PersonMention, int]:
+def _merge_group(group: list[_Found]) -> _Found:
     """One mention for one person in one role: the strongest reading, every evidence, a bonus for repeats."""
-    ordered = sorted(group, key=lambda g: (g[0].confidence, len(g[0].normalized)), reverse=True)
-    primary = ordered[0][0]
-    first_pos = min(g[1] for g in group)
+    ordered = sorted(group, key=lambda g: (g.mention.confidence, len(g.mention.normalized)), reverse=True)
+    primary = ordered[0].mention
+    first_pos = min(g.start for g in group)
     if len(group) == 1:
-        return primary, first_pos
-    evidence: list[Evidence] = [e for g in ordered for e in g[0].evidence]
+        return _Found(primary, first_pos, ordered[0].fallback)
+    evidence: list[Evidence] = [e for g in ordered for e in g.mention.evidence]
     repeats = len(group) - 1
     bonus = min(REPEAT_BONUS * repeats, REPEAT_BONUS_CAP)
     pages = sorted({e.page for e in evidence if e.page is not None})
     where = f" on {len(pages)} pages" if len(pages) > 1 else ""
     evidence[0] = dataclasses.replace(evidence[0], adjustments=evidence[0].adjustments + (
         Adjustment(f"{bonus:+.2f} named {len(group)} times{where}", bonus),))
-    credentials = tuple(dict.fromkeys(c for g in ordered for c in g[0].credentials))
+    credentials = tuple(dict.fromkeys(c for g in ordered for c in g.mention.credentials))
     merged = dataclasses.replace(primary, confidence=_clamp(primary.confidence + bonus), evidence=tuple(evidence),
                                  credentials=credentials,
                                  reason=primary.reason.rstrip(".") + f" (named {len(group)} times).")
-    return merged, first_pos
+    return _Found(merged, first_pos, ordered[0].fallback)
 
 
-def _group_by_person(items: list[tuple[PersonMention, int, bool]]) -> list[list[tuple[PersonMention, int, bool]]]:
-    groups: list[list[tuple[PersonMention, int, bool]]] = []
+def _group_by_person(items: list[_Found]) -> list[list[_Found]]:
+    groups: list[list[_Found]] = []
     for item in items:
         for g in groups:
-            if g[0][0].role is item[0].role and same_person(g[0][0].normalized, item[0].normalized,
-                                                            SAME_PERSON_THRESHOLD):
+            if g[0].mention.role is item.mention.role and same_person(g[0].mention.normalized, item.mention.normalized,
+                                                                      SAME_PERSON_THRESHOLD):
                 g.append(item)
                 break
         else:
@@ -670,19 +765,20 @@ def find_people(parsed: ParsedText, rules: NameRules | None = None) -> tuple[Per
     candidates = _line_candidates(text.text, rules, m)
     candidates += _spacy_candidates(parsed, [(c.start, c.end) for c in candidates], rules, m)
     items = [x for x in (_to_mention(c, text, rules) for c in candidates) if x is not None]
-    layout = [x for x in items if not x[2]]
+    layout = [x for x in items if not x.fallback]
     # A fallback mention of someone a layout rule already found ("Dr. Doe" in the narrative after "Provider:
     # Jane Doe, MD") supports that finding instead of standing alone.
-    for fb in (x for x in items if x[2]):
-        owners = [x for x in layout if same_person(x[0].normalized, fb[0].normalized, SAME_PERSON_THRESHOLD)]
+    for fb in (x for x in items if x.fallback):
+        owners = [x for x in layout
+                  if same_person(x.mention.normalized, fb.mention.normalized, SAME_PERSON_THRESHOLD)]
         if owners:
-            owner = max(owners, key=lambda x: _role_priority(x[0].role))
-            layout.append((dataclasses.replace(fb[0], role=owner[0].role, confidence=owner[0].confidence),
-                           fb[1], False))
+            owner = max(owners, key=lambda x: _role_priority(x.mention.role)).mention
+            layout.append(_Found(dataclasses.replace(fb.mention, role=owner.role, confidence=owner.confidence),
+                                 fb.start, False))
         else:
             layout.append(fb)
     merged = [_merge_group(g) for g in _group_by_person(layout)]
-    return tuple(mention for mention, _ in sorted(merged, key=lambda x: x[1]))
+    return tuple(found.mention for found in sorted(merged, key=lambda x: x.start))
 
 
 def _role_priority(role: Role) -> int:
@@ -722,8 +818,8 @@ def _best_with_tie(mentions: Sequence[PersonMention]) -> tuple[PersonMention, bo
     return bests[0], near_tie
 
 
-def choose_treating_physician(people: Sequence[PersonMention]) -> tuple[PersonMention | None, str, bool]:
-    """(chosen, reason, near_tie): the treating physician among `people`.
+def choose_treating_physician(people: Sequence[PersonMention]) -> Choice:
+    """The treating physician among `people`, why, and whether it is a near-tie (`Choice.ambiguous`).
 
     Rule: (1) people labelled treating/attending/rendering/provider or who signed the note, strongest confidence
     first; (2) failing that, an unlabelled clinician with a physician credential or "Dr." title (a care-team member
@@ -742,7 +838,7 @@ def choose_treating_physician(people: Sequence[PersonMention]) -> tuple[PersonMe
             reason += f" The same person is also listed as {', '.join(also)}."
         if tie:
             reason += " Another person has nearly equal treating evidence."
-        return best, reason, tie
+        return Choice(best, reason, tie)
     unlabelled = [p for p in people if p.role is Role.OTHER_CLINICIAN and _physician_like(p)]
     if unlabelled:
         best, tie = _best_with_tie(unlabelled)
@@ -750,16 +846,16 @@ def choose_treating_physician(people: Sequence[PersonMention]) -> tuple[PersonMe
         chosen = dataclasses.replace(best, confidence=lowered)
         reason = (f"{best.reason} No one is labelled as treating or signed the note; chosen as the only kind of "
                   f"candidate left, confidence x{FALLBACK_TREATING_FACTOR}.")
-        return chosen, reason, tie
+        return Choice(chosen, reason, tie)
     excluded = sorted({p.role.value for p in people if p.role in (Role.PCP, Role.REFERRING_PHYSICIAN, Role.NURSE)})
     if excluded:
-        return None, (f"No treating physician: only {', '.join(excluded)} named, and none of them signed or "
-                      "rendered the visit."), False
-    return None, "No treating physician is named.", False
+        return Choice(None, f"No treating physician: only {', '.join(excluded)} named, and none of them signed or "
+                            "rendered the visit.")
+    return Choice(None, "No treating physician is named.")
 
 
-def choose_patient(people: Sequence[PersonMention]) -> tuple[PersonMention | None, str, bool]:
-    """(chosen, reason, several_candidates): the patient among `people`.
+def choose_patient(people: Sequence[PersonMention]) -> Choice:
+    """The patient among `people`, why, and whether several different patients are named (`Choice.ambiguous`).
 
     Rule: people with role patient, grouped by person (so "SMITH, JOHN" and "John Smith" are one); the group with
     the strongest mention wins. several_candidates: two or more different patient names (e.g. two records in one
@@ -767,12 +863,12 @@ def choose_patient(people: Sequence[PersonMention]) -> tuple[PersonMention | Non
     """
     patients = [p for p in people if p.role is Role.PATIENT]
     if not patients:
-        return None, "No person is labelled as the patient.", False
+        return Choice(None, "No person is labelled as the patient.")
     groups = _distinct_people(patients)
     best = max((max(g, key=lambda p: p.confidence) for g in groups), key=lambda p: p.confidence)
     several = len(groups) > 1
     reason = f"{best.reason} Chosen as the patient."
     if several:
         reason += f" {len(groups)} different patient names were found; the strongest was chosen."
-    return best, reason, several
+    return Choice(best, reason, several)
 

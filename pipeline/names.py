@@ -120,6 +120,16 @@ class RoleWord(_Strict):
     _check_phrases = field_validator("phrases")(_phrases_nonempty)
 
 
+class RuleWeights(_Strict):
+    """Base weights (0..1) of the people finder's rules that are not cues, sections, role words or trailing cues."""
+
+    family_lead: float = Field(ge=0.0, le=1.0)
+    relation_marker: float = Field(ge=0.0, le=1.0)
+    relation_in_emergency_contact: float = Field(ge=0.0, le=1.0)
+    spacy_with_role_word: float = Field(ge=0.0, le=1.0)
+    spacy_titled: float = Field(ge=0.0, le=1.0)
+
+
 class Credentials(_Strict):
     """Credentials by kind; a credential may appear in one kind only."""
 
@@ -164,6 +174,7 @@ class NameRules(_Strict):
     role_words: list[RoleWord]
     cues: list[Cue]
     trailing_cues: list[TrailingCue] = Field(default_factory=list)
+    weights: RuleWeights
 
     _lex: _Lexicon | None = PrivateAttr(default=None)
 

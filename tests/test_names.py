@@ -219,6 +219,10 @@ def test_when_the_bundled_rules_load_then_every_role_cue_is_present() -> None:
     lambda d: [c.update(colon="optional") for c in d["cues"] if c.get("bare_at_line_start")],
     lambda d: d.update(name_use_words=[]),
     lambda d: d.update(organization_words="hospital"),
+    lambda d: d.pop("weights"),
+    lambda d: d["weights"].update(spacy_titled=1.2),
+    lambda d: d["weights"].pop("family_lead"),
+    lambda d: d["weights"].update(spacy_guess=0.4),
 ])
 def test_when_the_rule_file_is_invalid_then_config_error(tmp_path: Path, mutate: object) -> None:
     with pytest.raises(ConfigError) as err:

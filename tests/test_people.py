@@ -14,7 +14,11 @@ from extractors.people import (
     choose_treating_physician,
     find_people,
 )
-from pipeline.types import PersonMention, Role, Source
+from pipeline.types import Choice, PersonMention, Role, Source
+
+
+def _unpack(choice: Choice) -> tuple[PersonMention | None, str, bool]:
+    return choice.person, choice.reason, choice.ambiguous
 
 
 def _people(lines: list[str], confidence: float = 1.0) -> tuple[PersonMention, ...]:
@@ -40,7 +44,7 @@ def _by_role(people: tuple[PersonMention, ...], role: Role) -> list[str]:
 def test_when_the_patient_is_labelled_then_the_patient_is_found_and_normalized(lines: list[str]) -> None:
     people = _people(lines)
     assert _by_role(people, Role.PATIENT) == ["John A Smith"]
-    chosen, reason, several = choose_patient(people)
+    chosen, reason, several = _unpack(choose_patient(people))
     assert chosen is not None and chosen.normalized == "John A Smith"
     assert "Patient" in reason and not several
 
@@ -62,7 +66,7 @@ def test_when_the_patient_is_labelled_then_the_patient_is_found_and_normalized(l
 ])
 def test_when_a_provider_label_names_someone_then_they_are_the_treating_physician(line: str, rule: str) -> None:
     people = _people(["Patient: John Smith", line])
-    chosen, reason, near_tie = choose_treating_physician(people)
+    chosen, reason, near_tie = _unpack(choose_treating_physician(people))
     assert chosen is not None and chosen.normalized == "Jane Doe"
     assert chosen.role is Role.TREATING_PHYSICIAN
     assert chosen.evidence[0].rule == rule and chosen.evidence[0].finder == "people"
@@ -94,8 +98,8 @@ def test_when_a_distractor_is_named_then_it_gets_its_role_and_is_never_chosen(
     roe = [p for p in people if p.normalized == "Robert Roe"]
     assert [p.role for p in roe] == [role]
     assert roe[0].credentials == credentials
-    patient, _, _ = choose_patient(people)
-    treating, _, _ = choose_treating_physician(people)
+    patient, _, _ = _unpack(choose_patient(people))
+    treating, _, _ = _unpack(choose_treating_physician(people))
     assert patient is not None and patient.normalized == "John Smith"
     assert treating is None
 
@@ -125,8 +129,8 @@ def test_when_a_full_visit_note_has_every_distractor_then_patient_and_treating_a
                      ("Robert Roe", Role.REFERRING_PHYSICIAN), ("Alice Green", Role.PCP),
                      ("Tom Smith", Role.EMERGENCY_CONTACT), ("Tom Smith", Role.FAMILY_MEMBER),
                      ("Mary Jones", Role.NURSE)}
-    assert choose_patient(people)[0].normalized == "John A Smith"  # type: ignore[union-attr]
-    assert choose_treating_physician(people)[0].normalized == "Jane Doe"  # type: ignore[union-attr]
+    assert choose_patient(people).person.normalized == "John A Smith"  # type: ignore[union-attr]
+    assert choose_treating_physician(people).person.normalized == "Jane Doe"  # type: ignore[union-attr]
 
 
 def test_when_a_mychart_screenshot_has_a_care_team_then_roles_come_from_the_role_lines() -> None:
@@ -139,7 +143,7 @@ def test_when_a_mychart_screenshot_has_a_care_team_then_roles_come_from_the_role
     assert _by_role(people, Role.PCP) == ["Alice Green"]
     assert _by_role(people, Role.NURSE) == ["Bob Stone"]
     assert _by_role(people, Role.OTHER_CLINICIAN) == ["Carl Hunt"]
-    chosen, _, near_tie = choose_treating_physician(people)
+    chosen, _, near_tie = _unpack(choose_treating_physician(people))
     assert chosen is not None and chosen.normalized == "Peter Park" and not near_tie
 
 
@@ -190,27 +194,27 @@ def test_when_a_label_holds_no_person_name_then_nobody_is_found(line: str) -> No
 def test_when_two_people_signed_with_equal_evidence_then_near_tie() -> None:
     people = _people(["Patient: John Smith", "Electronically signed by Jane Doe, MD on 03/14/2026",
                       "Electronically signed by Peter Park, MD on 03/15/2026"])
-    chosen, reason, near_tie = choose_treating_physician(people)
+    chosen, reason, near_tie = _unpack(choose_treating_physician(people))
     assert chosen is not None and near_tie
     assert "nearly equal" in reason
 
 
 def test_when_a_signing_physician_and_an_unsigned_np_are_named_then_the_physician_wins_without_tie() -> None:
     people = _people(["Patient: John Smith", "Provider: Bob Stone, NP", "Electronically signed by Jane Doe, MD"])
-    chosen, _, near_tie = choose_treating_physician(people)
+    chosen, _, near_tie = _unpack(choose_treating_physician(people))
     assert chosen is not None and chosen.normalized == "Jane Doe" and not near_tie
 
 
 def test_when_only_a_pcp_and_a_referring_physician_are_named_then_no_treating_physician() -> None:
     people = _people(["Patient: John Smith", "PCP: Alice Green, MD", "Referring Provider: Robert Roe, DO"])
-    chosen, reason, near_tie = choose_treating_physician(people)
+    chosen, reason, near_tie = _unpack(choose_treating_physician(people))
     assert chosen is None and not near_tie
     assert "pcp" in reason and "referring_physician" in reason
 
 
 def test_when_the_pcp_signed_the_note_then_the_pcp_is_the_treating_physician() -> None:
     people = _people(["Patient: John Smith", "PCP: Alice Green, MD", "Signed by: Alice Green, MD"])
-    chosen, reason, _ = choose_treating_physician(people)
+    chosen, reason, _ = _unpack(choose_treating_physician(people))
     assert chosen is not None and chosen.normalized == "Alice Green"
     assert "also listed as pcp" in reason
 
@@ -219,7 +223,7 @@ def test_when_only_an_unlabelled_titled_clinician_is_named_then_it_is_chosen_wit
     people = _people(["Chief complaint: CRPS of the left leg.", "She follows with Dr. Lisa Wong, MD for pain."])
     assert _by_role(people, Role.OTHER_CLINICIAN) == ["Lisa Wong"]
     other = next(p for p in people if p.role is Role.OTHER_CLINICIAN)
-    chosen, reason, _ = choose_treating_physician(people)
+    chosen, reason, _ = _unpack(choose_treating_physician(people))
     assert chosen is not None and chosen.normalized == "Lisa Wong"
     assert chosen.confidence == pytest.approx(other.confidence * FALLBACK_TREATING_FACTOR, abs=1e-3)
     assert "No one is labelled" in reason
@@ -237,14 +241,14 @@ def test_when_a_person_entity_has_no_title_or_credential_then_the_fallback_ignor
 ])
 def test_when_patient_labels_repeat_then_several_candidates_only_for_different_people(lines: list[str],
                                                                                      several: bool) -> None:
-    chosen, reason, got = choose_patient(_people(lines))
+    chosen, reason, got = _unpack(choose_patient(_people(lines)))
     assert chosen is not None
     assert got is several
     assert ("different patient names" in reason) is several
 
 
 def test_when_nobody_is_labelled_patient_then_no_patient_is_chosen() -> None:
-    chosen, reason, several = choose_patient(_people(["Emergency Contact: Tom Smith (spouse)"]))
+    chosen, reason, several = _unpack(choose_patient(_people(["Emergency Contact: Tom Smith (spouse)"])))
     assert chosen is None and not several
     assert "No person" in reason
 
@@ -301,7 +305,7 @@ def test_when_an_after_visit_summary_opens_with_a_name_and_dob_then_that_name_is
         lines: list[str], expected: str) -> None:
     people = _people(lines)
     assert _by_role(people, Role.PATIENT) == [expected]
-    chosen, _, _ = choose_patient(people)
+    chosen, _, _ = _unpack(choose_patient(people))
     assert chosen is not None and chosen.evidence[0].rule == "name_then_dob"
     assert chosen.confidence == pytest.approx(0.85)  # below an explicit "Patient:" label (0.95)
 
@@ -322,7 +326,7 @@ def test_when_a_dob_line_names_an_emergency_contact_or_guarantor_then_it_is_neve
     people = _people(["Patient Name: Jose Nunez", *lines])
     assert _by_role(people, role) == ["Maria Nunez"]
     assert _by_role(people, Role.PATIENT) == ["Jose Nunez"]
-    chosen, _, several = choose_patient(people)
+    chosen, _, several = _unpack(choose_patient(people))
     assert chosen is not None and chosen.normalized == "Jose Nunez" and not several
 
 
@@ -383,7 +387,7 @@ def test_when_a_care_team_role_follows_a_specialty_then_the_role_word_decides(li
     people = _people(["Office Visit - 03/14/2026", "with Dr. Somebody Else", *lines])
     names = _by_role(people, expected_role)
     assert names and names[0] in {"Yvette Delacroix", "Hiroshi Tanaka", "Jean-Luc Berger", "Lars Vestergaard"}
-    chosen, reason, _ = choose_treating_physician(people)
+    chosen, reason, _ = _unpack(choose_treating_physician(people))
     if expected_role is Role.TREATING_PHYSICIAN:
         assert chosen is not None and chosen.normalized == names[0]
         assert chosen.evidence[0].rule == "care_team_treating"
@@ -418,7 +422,7 @@ def test_when_portal_headings_or_dated_lines_follow_a_section_then_they_are_not_
 ])
 def test_when_the_patient_label_carries_a_name_use_or_no_colon_then_the_patient_is_found(lines: list[str],
                                                                                         expected: str) -> None:
-    chosen, _, several = choose_patient(_people(lines))
+    chosen, _, several = _unpack(choose_patient(_people(lines)))
     assert chosen is not None and chosen.normalized == expected and not several
 
 
@@ -451,7 +455,7 @@ def test_when_patient_opens_a_heading_or_a_sentence_then_no_patient_is_read(line
 ])
 def test_when_a_record_names_its_author_performer_or_authenticator_then_they_are_the_treating_physician(
         lines: list[str], expected: str, rule: str) -> None:
-    chosen, reason, _ = choose_treating_physician(_people(["Patient Legal: Eve BETTERHALF", *lines]))
+    chosen, reason, _ = _unpack(choose_treating_physician(_people(["Patient Legal: Eve BETTERHALF", *lines])))
     assert chosen is not None and chosen.normalized == expected
     assert chosen.evidence[0].rule == rule and "treating" in reason.lower()
 
@@ -489,7 +493,7 @@ def test_when_a_recipient_guardian_or_informant_is_named_then_they_are_never_the
         line: str, role: Role) -> None:
     people = _people(["Patient Legal: Eve BETTERHALF", line])
     assert [p.role for p in people if p.role is not Role.PATIENT] == [role]
-    chosen, _, _ = choose_treating_physician(people)
+    chosen, _, _ = _unpack(choose_treating_physician(people))
     assert chosen is None
 
 
@@ -497,7 +501,7 @@ def test_when_a_performer_and_a_software_author_are_printed_then_the_performer_i
     people = _people(["Patient Legal: Jeremy V BATES Jr",
                       "Documentation Of Care provision, Date/Time: July 22, 2015, Performer: Steven POLK",
                       "Author Compulink Advantage, Organization: Main Location, Authored On: July 22, 2015"])
-    chosen, _, near_tie = choose_treating_physician(people)
+    chosen, _, near_tie = _unpack(choose_treating_physician(people))
     assert chosen is not None and chosen.normalized == "Steven Polk" and not near_tie
 
 
