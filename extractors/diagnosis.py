@@ -59,9 +59,10 @@ from pydantic import ValidationError
 from spacy.tokens import Doc, Span
 
 from extractors.ccda import SNOMED_MAP_PATH, SnomedMapFile, parse_snomed_map, snomed_id_is_valid
-from extractors.icd_linker import Candidate, Linker, get_linker, with_dot
-from extractors.ner_model import EntityRecognizer, get_recognizer, load_recall_rules
+from extractors.icd_linker import Candidate, Linker, get_linker
+from extractors.ner_model import EntityRecognizer, load_recall_rules
 from extractors.nlp import LABEL_CODE, LABEL_DIAGNOSIS, ParsedText, SectionsFile, load_sections, section_of
+from pipeline.codes import icd10_dotted
 from pipeline.errors import ConfigError
 from pipeline.policy import Lexicon, Policy, load_lexicon
 from pipeline.rulefiles import read_rule_file
@@ -88,8 +89,6 @@ _CONTEXT_TO_ASSERTION = {
     "POSSIBLE_EXISTENCE": Assertion.UNCERTAIN,
     "HYPOTHETICAL": Assertion.HYPOTHETICAL,
 }
-LINKER_SECTIONS = frozenset({SectionKind.DIAGNOSES, SectionKind.PROBLEM_LIST, SectionKind.ASSESSMENT,
-                             SectionKind.ASSESSMENT_AND_PLAN, SectionKind.PAST_MEDICAL_HISTORY})
 CODE_ADJACENCY_TOKENS = 8  # a printed code this close to a term, same line, no other term between, belongs to it
 NEAR_TIE_PENALTY = 0.1
 # Where a symptom (an ICD-10-CM chapter R code: "chest pain" R07.9, "abdominal pain" R10.9, "headache" R51.9) named in
@@ -254,7 +253,7 @@ def _lexicon_mentions(parsed: ParsedText, linker: Linker, lexicon: Lexicon) -> t
         refined = _limb_code(doc, s, lexicon, int(meta["entry"]))
         cand = linker.printed(refined or code)
         assert cand is not None  # lexicon codes are validated on load
-        rule = f"lexicon:{with_dot(code)}:{meta.get('form', 'term')}" + (f">{refined}" if refined else "")
+        rule = f"lexicon:{icd10_dotted(code)}:{meta.get('form', 'term')}" + (f">{refined}" if refined else "")
         out.append(_Raw(s.start, s.end, Candidate(cand.code, cand.description, 1.0, cand.category, "lexicon"), rule))
     for s in codes:
         printed = valid_codes.get(s.start)
@@ -336,7 +335,7 @@ def _linker_mentions(parsed: ParsedText, linker: Linker, covered: set[int]) -> l
     doc = parsed.doc
     chunks: list[tuple[int, int]] = []
     for line_start, line_end in _lines(doc):
-        if section_of(doc, line_start) not in LINKER_SECTIONS:
+        if section_of(doc, line_start) not in DIAGNOSTIC_SECTIONS:
             continue
         line = doc[line_start:line_end]
         pieces: list[tuple[int, int]] = []
@@ -466,15 +465,12 @@ def _is_unsectioned_symptom(raw: _Raw, section: SectionKind | None, policy: Poli
             and policy.classify(raw.candidate.code).is_pain and section not in SYMPTOM_SECTIONS)
 
 
-_USE_SETTING = object()
-
-
 def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = None, lexicon: Lexicon | None = None,
                    sections: SectionsFile | None = None,
-                   recognizer: EntityRecognizer | None | object = _USE_SETTING) -> tuple[DiagnosisMention, ...]:
+                   recognizer: EntityRecognizer | None = None) -> tuple[DiagnosisMention, ...]:
     """Every diagnosis mention of the parsed document, in text order. Raises ConfigError on an invalid rule file.
 
-    `recognizer`: the recall layer's NER model; by default the one DOCVERIFY_NER_MODEL selects, None for none."""
+    `recognizer`: the recall layer's NER model (`ner_model.get_recognizer(settings.ner_model_name)`), None for none."""
     lex = lexicon or load_lexicon()
     lnk = linker or get_linker()
     secs = sections or load_sections()
@@ -486,9 +482,8 @@ def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = N
     raws += _abbreviation_mentions(parsed, raws, covered)
     raws += _linker_mentions(parsed, lnk, covered)
     found = _mentions(parsed, raws, policy, secs)
-    ner = get_recognizer() if recognizer is _USE_SETTING else recognizer
-    if isinstance(ner, EntityRecognizer) and not _settled(found, policy):
-        found += _mentions(parsed, _ner_mentions(parsed, lnk, covered, ner), policy, secs)
+    if recognizer is not None and not _settled(found, policy):
+        found += _mentions(parsed, _ner_mentions(parsed, lnk, covered, recognizer), policy, secs)
     return tuple(m for _, m in sorted(found, key=lambda pair: pair[0]))
 
 

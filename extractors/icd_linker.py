@@ -74,6 +74,7 @@ from scipy.sparse import csr_matrix, vstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline import icd10cm
+from pipeline.codes import icd10_dotted
 from pipeline.policy import Lexicon, Policy, icd_table_version, is_valid_code, load_lexicon, load_policy
 from pipeline.types import Category
 
@@ -99,18 +100,12 @@ def describe(code: str) -> str | None:
     return icd10cm.description(code) if is_valid_code(code) else None
 
 
-def with_dot(code: str) -> str:
-    """Canonical dotted form ("G90512" → "G90.512")."""
-    c = code.strip().upper().replace(".", "")
-    return c if len(c) <= 3 else f"{c[:3]}.{c[3:]}"
-
-
 def printed_codes(text: str) -> list[tuple[int, int, str]]:
     """(start, end, dotted code) of every printed ICD-10-CM code in `text` that exists in the table."""
     out: list[tuple[int, int, str]] = []
     for m in PRINTED_CODE.finditer(text):
         if is_valid_code(m.group(1)):
-            out.append((m.start(1), m.end(1), with_dot(m.group(1))))
+            out.append((m.start(1), m.end(1), icd10_dotted(m.group(1))))
     return out
 
 
@@ -238,7 +233,7 @@ def _table_rows(lexicon: Lexicon) -> tuple[list[tuple[str, str, str]], list[tupl
     them (`inclusion_rows`; see the module docstring)."""
     rows: list[tuple[str, str, str]] = []
     for entry in lexicon.entries:
-        code = with_dot(entry.code)
+        code = icd10_dotted(entry.code)
         for term in (*entry.terms, *entry.abbreviations):
             rows.append((code, term, "lexicon"))
     descriptions: dict[str, str] = {}
@@ -434,7 +429,7 @@ class Linker:
         desc = describe(code)
         if desc is None:
             return None
-        return Candidate(with_dot(code), desc, 1.0, self.policy.classify(code), "printed")
+        return Candidate(icd10_dotted(code), desc, 1.0, self.policy.classify(code), "printed")
 
 
 @functools.cache

@@ -22,3 +22,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+# "No limit" for a row count that an API caps by default (store.list_uploads): every row. One value, so that a
+# caller never invents its own (2**31 was written out in three places).
+NO_LIMIT = 2**31

@@ -6,13 +6,15 @@ import pytest
 from fakes import linear_text
 
 from extractors.diagnosis import find_diagnoses
+from extractors.ner_model import DEFAULT_MODEL, get_recognizer
 from extractors.nlp import get_pipeline
 from pipeline.policy import load_policy
 from pipeline.types import Assertion, Category, DiagnosisMention, SectionKind
 
 
 def _find(text: str, confidence: float = 1.0) -> tuple[DiagnosisMention, ...]:
-    return find_diagnoses(get_pipeline().parse(linear_text(text, confidence)), load_policy())
+    return find_diagnoses(get_pipeline().parse(linear_text(text, confidence)), load_policy(),
+                          recognizer=get_recognizer(DEFAULT_MODEL))
 
 
 def _one(text: str, needle: str, confidence: float = 1.0) -> DiagnosisMention:
@@ -327,9 +329,9 @@ def test_when_a_dictated_note_names_a_post_procedural_or_entrapment_pain_then_it
     assert (m.icd10, m.category, m.assertion) == (code, category, Assertion.AFFIRMED)
 
 
-def test_when_an_indication_names_sacroiliac_joint_pain_then_it_is_no_pain_diagnosis() -> None:
+def test_when_an_indication_names_sacroiliac_joint_pain_then_it_is_other_pain_outside_a_diagnostic_section() -> None:
     found = _find("PROCEDURE: , Lateral branch block.,INDICATION: , Sacroiliac joint pain.,COMPLICATIONS: , None.")
-    assert [(m.icd10, m.category, m.section) for m in found] == [("M53.3", Category.OTHER, SectionKind.OTHER)]
+    assert [(m.icd10, m.category, m.section) for m in found] == [("M53.3", Category.OTHER_PAIN, SectionKind.OTHER)]
 
 
 def test_when_a_headache_is_under_an_inline_findings_title_then_it_is_not_a_diagnosis_mention() -> None:
