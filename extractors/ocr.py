@@ -12,16 +12,15 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import pytesseract
 from PIL import Image
+from pytesseract import Output
 
 from extractors import imaging
 from extractors.imaging import IDENTITY, Affine
 from pipeline.errors import DocverifyError, OcrEngineError, OcrTimeout
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.types import BBox, Word
-
-import pytesseract
-from pytesseract import Output
 
 TESSERACT_CONFIG = "--oem 1 --psm 3"  # LSTM engine; automatic page segmentation without OSD
 OSD_MIN_CONFIDENCE = 2.0  # tesseract's orientation confidence; below it we keep the page as it is

@@ -18,7 +18,7 @@ from flows.tasks import open_store, pipeline_version, worker_id
 from pipeline.errors import DocverifyError, RejectedUpload
 from pipeline.evaluate import Intake, rejected_report
 from pipeline.intake import accept, sanitize_filename, sniff
-from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.limits import DEFAULT_LIMITS, NO_LIMIT, Limits
 from pipeline.report import Report
 from pipeline.settings import Settings
 from pipeline.types import Payer
@@ -175,7 +175,7 @@ class FileResult:
 def results_for(store: Store, files: list[Path], owner: str) -> list[FileResult]:
     """Each file's current result, found by (owner, sha256) — the same key ingestion used (unchanged files are not
     read again: `cached_sha256`)."""
-    by_sha = {r.sha256: r for r in store.list_uploads(owner=owner, limit=2**31)}
+    by_sha = {r.sha256: r for r in store.list_uploads(owner=owner, limit=NO_LIMIT)}
     out: list[FileResult] = []
     for path in files:
         record = by_sha.get(cached_sha256(store, path))

@@ -25,6 +25,7 @@ from rich.table import Table
 from evaluation.scoring import load_labels, score
 from pipeline.errors import DocverifyError
 from pipeline.evaluate import Intake
+from pipeline.limits import NO_LIMIT
 from pipeline.report import Report, render_text
 from pipeline.settings import Settings
 from pipeline.types import Payer, Status
@@ -258,7 +259,7 @@ def _batch_progress(store: Store, files: list[Path]) -> AbstractContextManager[N
 
             def poll() -> None:
                 while not stop.wait(0.5):
-                    done = sum(1 for r in store.list_uploads(owner="inbox", limit=2**31)
+                    done = sum(1 for r in store.list_uploads(owner="inbox", limit=NO_LIMIT)
                                if r.sha256 in shas and r.state in (UploadState.DONE, UploadState.FAILED))
                     progress.update(bar, completed=done)
 

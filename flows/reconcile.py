@@ -23,6 +23,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.exceptions import ObjectNotFound
 
 from flows.tasks import open_store
+from pipeline.limits import NO_LIMIT
 from pipeline.settings import Settings
 from storage.store import Store, UploadRecord, UploadState
 
@@ -78,7 +79,7 @@ def reconcile_once(store: Store, client: SyncPrefectClient, stale_after: timedel
     stale = {r.id for r in store.stale_processing(stale_after)}
     counts: Counter[str] = Counter()
     requeued: list[str] = []
-    for record in store.list_uploads(UploadState.PROCESSING, limit=2**31):
+    for record in store.list_uploads(UploadState.PROCESSING, limit=NO_LIMIT):
         verdict = run_verdict(client, record.run_id)
         if verdict in (RunVerdict.ALIVE, RunVerdict.UNKNOWN) and worker_dead(record.worker):
             verdict = RunVerdict.VANISHED

@@ -1,7 +1,7 @@
 """C-CDA XML and IHE XDM zips: safe parsing, the header and problem rules, and the real corpora.
 
 Corpus tests read ../shared/corpora (never copied into the repository) and skip when it is absent. Expected values
-come from each corpus's ground_truth.jsonl through scripts/ccda_expected.py. Attribution: C-CDA samples from the
+come from each corpus's ground_truth.jsonl through evaluation/ccda_structured.py. Attribution: C-CDA samples from the
 SMART sample_ccdas collection (github.com/chb/sample_ccdas), contributed by EHR vendors and the SMART team, CC BY
 4.0; HL7 C-CDA Examples (HL7 SDWG), CC0; ONC 2015 Edition certification samples via jddamore/ccda-samples (public
 domain; D'Amore JD et al., AMIA Annu Symp Proc 2018).
@@ -19,8 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import corpus_paths
 import pytest
 
+from evaluation.ccda_structured import Expected, found_problems, load_expected, read_findings
 from extractors.ccda import (
     ArchiveLimits,
     load_snomed_map,
@@ -35,8 +37,8 @@ from pipeline.errors import ConfigError, FileTooLarge, RejectedUpload, UnsafeXml
 from pipeline.evaluate import Intake, evaluate
 from pipeline.intake import accept, sniff
 from pipeline.policy import load_policy
+from pipeline.settings import Settings
 from pipeline.types import Assertion, Category, Document, MediaType, Role, SectionKind, Source, Status
-from scripts.ccda_expected import CORPORA_DIR, Expected, found_problems, load_expected, read_findings
 
 # ------------------------------------------------------------------------------------------------ builders
 
@@ -479,14 +481,14 @@ def test_when_the_bundled_snomed_map_is_loaded_then_it_validates() -> None:
 
 # ------------------------------------------------------------------------------------------------ the corpora
 
-EXPECTED = load_expected()
-needs_corpora = pytest.mark.skipif(not EXPECTED, reason=f"C-CDA corpora not found under {CORPORA_DIR}")
+EXPECTED = load_expected(corpus_paths.CORPORA)
+needs_corpora = corpus_paths.needs("hl7-ccda-examples", "sample-ccdas", "onc-ccda-samples")
 
 
 def _corpus_xml(corpus: str, prefix: str) -> bytes:
     """The first document of `corpus` whose name starts with `prefix` and that lists low back pain (M54.9)."""
     if not EXPECTED:
-        pytest.skip(f"C-CDA corpora not found under {CORPORA_DIR}")
+        pytest.skip("C-CDA corpora not found: set DOCVERIFY_CORPORA or place them at ../shared/corpora")
     return next(e.path for e in EXPECTED if e.corpus == corpus and e.path.name.startswith(prefix)
                 and ("M54.9", False) in e.problems).read_bytes()
 
@@ -530,7 +532,7 @@ def test_when_a_corpus_xml_is_checked_end_to_end_then_every_field_comes_from_the
     from flows.verify import check_bytes  # imported here: builds the NLP versions once, only for this test
 
     xml = _corpus_xml("sample-ccdas", "EMERGE__")
-    report = check_bytes(xml, "x.xml", Intake())
+    report = check_bytes(xml, "x.xml", Intake(), Settings())
     fields = report.fields
     assert report.upload.media_type == MediaType.CCDA_XML.value
     assert fields.patient_name.value and fields.physician_name.value and fields.pain_diagnosis.icd10 == "M54.9"

@@ -29,6 +29,7 @@ from pipeline.errors import (
 )
 from pipeline.intake import accept
 from pipeline.limits import Limits
+from pipeline.settings import Settings
 from pipeline.types import Document, Source
 
 pillow_heif.register_heif_opener()
@@ -236,5 +237,6 @@ def test_when_text_exceeds_the_character_cap_then_check_gives_a_rejected_report(
     from pipeline.evaluate import Intake
     from pipeline.types import Payer
 
-    report = check_bytes(text_pdf(), "long.pdf", Intake(None, Payer.UNKNOWN), limits=Limits(max_text_chars=40))
+    report = check_bytes(text_pdf(), "long.pdf", Intake(None, Payer.UNKNOWN), Settings(),
+                         limits=Limits(max_text_chars=40))
     assert report.status.value == "rejected" and report.error is not None and report.error.code == "too_much_text"

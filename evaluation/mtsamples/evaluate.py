@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from pipeline.codes import icd10_category
 from pipeline.errors import ConfigError
 from pipeline.evaluate import choose_pain_diagnosis
 from pipeline.policy import Policy, is_valid_code, load_policy
@@ -288,7 +289,7 @@ def predict(text: str, policy: Policy, ner_model: str | None) -> Prediction:
 
 
 def _code3(code: str | None) -> str | None:
-    return code.strip().upper().replace(".", "")[:3] if code else None
+    return icd10_category(code) if code else None
 
 
 _GENERIC_WORDS = frozenset({"pain", "painful", "syndrome", "chronic", "acute", "history", "the", "and", "with"})
