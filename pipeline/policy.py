@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline import icd10cm
 from pipeline.codes import icd10_dotless
 from pipeline.errors import ConfigError
-from pipeline.rulefiles import RULES_DIR as RULES_DIR  # re-exported for extractors/nlp.py until it uses rule_path
 from pipeline.rulefiles import parse_rule_model, read_rule_file, rule_path
 from pipeline.types import Category, Payer
 
