@@ -1,0 +1,1 @@
+"""Varied, independently written test documents for docverify: generator, layouts and labels."""
