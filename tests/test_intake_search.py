@@ -1,0 +1,252 @@
+"""extractors/intake_search.py: searching a document for the person named at intake, as a coordinator does."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from extractors.intake_search import (
+    DEFAULT_RULES_PATH,
+    IntakeHit,
+    IntakeSearch,
+    MatchKind,
+    Position,
+    Verdict,
+    load_intake_search_rules,
+    search_intake_name,
+)
+from pipeline.errors import ConfigError
+from pipeline.types import BBox, Document, MediaType, Source, page_from_lines
+
+
+def document(*pages: list[str], confidence: float = 1.0) -> Document:
+    return Document(sha256="0" * 64, media_type=MediaType.PDF, size_bytes=1,
+                    pages=tuple(page_from_lines(n, lines, source=Source.OCR, reason="test", confidence=confidence)
+                                for n, lines in enumerate(pages, start=1)))
+
+
+def full_hits(result: IntakeSearch) -> list[IntakeHit]:
+    return [h for h in result.hits if h.full_name]
+
+
+# (id, page lines, intake name, verdict, printed value of the full-name hit or None, its match kind, position)
+CASES = [
+    ("suffix_before_comma", ["PATIENT: DUBOIS JR, RENÉ A"], "Rene Dubois", Verdict.PATIENT_CONFIRMED,
+     "DUBOIS JR, RENÉ A", MatchKind.SUFFIX_IGNORED, Position.PATIENT),
+    ("re_line_with_dob_and_middle_initial", ["RE: Ana K. Lindqvist DOB 3/4/1961"], "Ana Lindqvist",
+     Verdict.PATIENT_CONFIRMED, "Ana K. Lindqvist", MatchKind.INITIALS, Position.PATIENT),
+    ("portal_account_header", ["MyHealth Portal", "Maria Okafor ▾", "Messages Appointments Billing"],
+     "maria okafor", Verdict.PATIENT_CONFIRMED, "Maria Okafor", MatchKind.ANY_CASE, Position.PATIENT),
+    ("after_visit_summary_with_dob_below", ["After Visit Summary", "Inés de la Vega", "DOB: 01/02/1970"],
+     "Ines de la Vega", Verdict.PATIENT_CONFIRMED, "Inés de la Vega", MatchKind.FOLDED, Position.PATIENT),
+    ("particles_surname_first", ["Patient: VAN DEN BROEK, PIETER"], "Pieter van den Broek",
+     Verdict.PATIENT_CONFIRMED, "VAN DEN BROEK, PIETER", MatchKind.REORDERED, Position.PATIENT),
+    ("particles_missing", ["Patient: Pieter Broek"], "Pieter van den Broek", Verdict.PATIENT_CONFIRMED,
+     "Pieter Broek", MatchKind.PARTICLES, Position.PATIENT),
+    ("nickname_surname_first", ["Patient Name: THOMPSON, WILLIAM J"], "Bill Thompson", Verdict.PATIENT_CONFIRMED,
+     "THOMPSON, WILLIAM J", MatchKind.NICKNAME, Position.PATIENT),
+    ("ocr_rn_for_m", ["Patient: Rnaria Okafor"], "Maria Okafor", Verdict.PATIENT_CONFIRMED, "Rnaria Okafor",
+     MatchKind.OCR, Position.PATIENT),
+    ("ocr_zero_for_o", ["Pt: Maria Okaf0r"], "Maria Okafor", Verdict.PATIENT_CONFIRMED, "Maria Okaf0r",
+     MatchKind.OCR, Position.PATIENT),
+    ("hyphenated_surname_part", ["Patient: Ana Garcia-Lopez"], "Ana Garcia", Verdict.PATIENT_CONFIRMED,
+     "Ana Garcia-Lopez", MatchKind.COMPOUND_SURNAME, Position.PATIENT),
+    ("compound_surname_spaced", ["Patient: Ana Garcia Lopez"], "Ana Garcia-Lopez", Verdict.PATIENT_CONFIRMED,
+     "Ana Garcia Lopez", MatchKind.COMPOUND_SURNAME, Position.PATIENT),
+    ("label_on_line_above", ["PATIENT NAME", "Maria Okafor"], "Maria Okafor", Verdict.PATIENT_CONFIRMED,
+     "Maria Okafor", MatchKind.EXACT, Position.PATIENT),
+    ("portal_greeting", ["Welcome, Maria Okafor"], "Maria Okafor", Verdict.PATIENT_CONFIRMED, "Maria Okafor",
+     MatchKind.EXACT, Position.PATIENT),
+    ("neighbouring_cell_merged", ["Account Summary", "Patient Maria Okafor Amount Due $120.00"], "Maria Okafor",
+     Verdict.PATIENT_CONFIRMED, "Maria Okafor", MatchKind.EXACT, Position.PATIENT),
+    ("name_field_relationship_self", ["Name: Maria Okafor", "Relationship to patient: Self"], "Maria Okafor",
+     Verdict.PATIENT_CONFIRMED, "Maria Okafor", MatchKind.EXACT, Position.PATIENT),
+    ("emergency_contact_only", ["Emergency contact: Maria Okafor (sister)"], "Maria Okafor",
+     Verdict.NOT_THE_PATIENT, "Maria Okafor", MatchKind.EXACT, Position.CONTACT),
+    ("name_field_under_contact_heading", ["Emergency Contact", "Name: Maria Okafor", "Relationship: Sister"],
+     "Maria Okafor", Verdict.NOT_THE_PATIENT, "Maria Okafor", MatchKind.EXACT, Position.CONTACT),
+    ("relation_after_name", ["Maria Okafor - Mother"], "Maria Okafor", Verdict.NOT_THE_PATIENT, "Maria Okafor",
+     MatchKind.EXACT, Position.CONTACT),
+    ("provider_with_credential", ["Signed by Maria Okafor, MD"], "Maria Okafor", Verdict.NOT_THE_PATIENT,
+     "Maria Okafor", MatchKind.EXACT, Position.PROVIDER),
+    ("provider_with_title", ["Seen today with Dr. Maria Okafor"], "Maria Okafor", Verdict.NOT_THE_PATIENT,
+     "Maria Okafor", MatchKind.EXACT, Position.PROVIDER),
+    ("full_name_in_prose_only", ["Maria Okafor tolerated the infusion well."], "Maria Okafor", Verdict.UNLABELLED,
+     "Maria Okafor", MatchKind.EXACT, Position.UNLABELLED),
+    ("surname_only_with_title", ["Dear Ms. Okafor,", "Your infusion is scheduled."], "Maria Okafor",
+     Verdict.SURNAME_ONLY, None, None, None),
+    ("first_initial_only", ["Patient: M. Okafor"], "Maria Okafor", Verdict.SURNAME_ONLY, None, None, None),
+    ("other_patient_label", ["Patient: John Smith"], "Maria Okafor", Verdict.OTHER_PATIENT, None, None, None),
+    ("other_patient_and_intake_as_contact", ["Patient: John Smith", "Emergency contact: Maria Okafor"],
+     "Maria Okafor", Verdict.OTHER_PATIENT, "Maria Okafor", MatchKind.EXACT, Position.CONTACT),
+    ("short_names_never_ocr", ["Patient: Lu Wu"], "Li Wu", Verdict.OTHER_PATIENT, None, None, None),
+    ("short_surname_never_ocr", ["Patient: Li Vu"], "Li Wu", Verdict.OTHER_PATIENT, None, None, None),
+    ("middle_name_through_surname_ends_the_name", ["Patient: Maria Elena Rodriguez"], "Maria Elena Okafor",
+     Verdict.OTHER_PATIENT, None, None, None),
+    ("other_generational_suffix", ["Patient: Rene Dubois Sr"], "Rene Dubois Jr", Verdict.OTHER_PATIENT, None, None,
+     None),
+    ("conflicting_middle_initial", ["Patient: Ana M. Lindqvist"], "Ana K. Lindqvist", Verdict.OTHER_PATIENT, None,
+     None, None),
+    ("absent", ["Patient: John Smith DOB 1/1/1960", "Chronic migraine G43.709"], "Maria Okafor",
+     Verdict.OTHER_PATIENT, None, None, None),
+    ("nothing_at_all", ["Chronic migraine G43.709"], "Maria Okafor", Verdict.NOT_FOUND, None, None, None),
+    ("lowercase_prose_not_ocr", ["the okafar family visited"], "Maria Okafor", Verdict.NOT_FOUND, None, None, None),
+]
+
+
+@pytest.mark.parametrize(("lines", "intake", "verdict", "value", "match", "position"),
+                         [pytest.param(*c[1:], id=c[0]) for c in CASES])
+def test_when_a_document_names_someone_then_the_search_finds_how_and_where_the_intake_person_is_named(
+        lines: list[str], intake: str, verdict: Verdict, value: str | None, match: MatchKind | None,
+        position: Position | None) -> None:
+    result = search_intake_name(document(lines), intake)
+    assert result.verdict is verdict, result.reason
+    hits = full_hits(result)
+    if value is None:
+        assert hits == []
+        return
+    assert [(h.value_as_printed, h.match, h.position) for h in hits] == [(value, match, position)]
+    assert 0.0 < hits[0].score <= 1.0
+
+
+def test_when_several_leniencies_apply_then_every_kind_is_kept_and_the_most_lenient_is_the_match() -> None:
+    hit = full_hits(search_intake_name(document(["PATIENT: DUBOIS JR, RENÉ A"]), "Rene Dubois"))[0]
+    assert hit.match is MatchKind.SUFFIX_IGNORED
+    assert {MatchKind.REORDERED, MatchKind.FOLDED, MatchKind.INITIALS, MatchKind.SUFFIX_IGNORED} <= hit.kinds
+    assert "generational suffix ignored" in hit.reason and "surname first" in hit.reason
+
+
+def test_when_only_a_surname_is_printed_then_the_hit_is_surname_only_with_its_position() -> None:
+    result = search_intake_name(document(["Patient: Lu Wu"]), "Li Wu")
+    assert [(h.value_as_printed, h.match, h.position) for h in result.hits] == [
+        ("Wu", MatchKind.SURNAME_ONLY, Position.PATIENT)]
+    assert all(MatchKind.OCR not in h.kinds for h in result.hits)
+    assert result.other_patient_pages == (1,)
+
+
+def test_when_the_name_is_on_page_two_then_evidence_carries_page_box_snippet_and_finder() -> None:
+    doc = document(["Cover sheet", "Fax from Riverside Pain"],
+                   ["Visit note", "Chief complaint: back pain", "", "Patient: Maria Okafor DOB 1/2/1970"],
+                   confidence=0.9)
+    hit = full_hits(search_intake_name(doc, "Maria Okafor"))[0]
+    assert hit.page == 2 and hit.evidence.page == 2
+    # page_from_lines lays words on a grid: 10 pt per word (9 pt wide), 12 pt per line (10 pt tall).
+    assert hit.evidence.bbox == BBox(10.0, 36.0, 29.0, 46.0)
+    assert hit.evidence.snippet == "Maria Okafor"
+    assert hit.evidence.finder == "intake_search" and hit.evidence.source is Source.OCR
+    assert hit.evidence.rule == "exact/patient_label"
+    assert hit.score == pytest.approx(0.9)  # exact (1.0) x patient label (1.0) x OCR confidence 0.9
+    assert hit.evidence.original_score == 1.0
+    assert sum(a.delta for a in hit.evidence.adjustments) == pytest.approx(hit.score - 1.0)
+
+
+def test_when_the_intake_person_is_the_patient_and_a_contact_then_the_patient_hit_confirms() -> None:
+    doc = document(["Patient: Maria Okafor", "Emergency contact: John Okafor (spouse)"])
+    result = search_intake_name(doc, "Maria Okafor")
+    assert result.verdict is Verdict.PATIENT_CONFIRMED
+    assert [(h.value_as_printed, h.position) for h in result.hits] == [
+        ("Maria Okafor", Position.PATIENT), ("Okafor", Position.CONTACT)]
+
+
+@pytest.mark.parametrize("intake", ["Maria", "", "   ", "12345"])
+def test_when_the_intake_name_is_not_a_full_name_then_not_found_says_why(intake: str) -> None:
+    result = search_intake_name(document(["Patient: Maria Okafor"]), intake)
+    assert result.verdict is Verdict.NOT_FOUND and result.hits == ()
+    assert "not a full name" in result.reason
+
+
+# Every word of a person's name in CASES, folded: none may appear in a reason (docs/CONVENTIONS.md "PHI").
+NAME_WORDS = {"dubois", "rené", "rene", "jr", "sr", "ana", "lindqvist", "maria", "okafor", "inés", "ines", "vega",
+              "pieter", "broek", "thompson", "william", "bill", "rnaria", "okaf0r", "okafar", "garcia", "lopez",
+              "garcia-lopez", "john", "smith", "lu", "li", "wu", "vu", "elena", "rodriguez"}
+
+
+@pytest.mark.parametrize(("lines", "intake"), [pytest.param(*c[1:3], id=c[0]) for c in CASES])
+def test_when_a_search_runs_then_no_reason_holds_a_name_and_nothing_is_logged(
+        lines: list[str], intake: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        result = search_intake_name(document(lines), intake)
+    assert caplog.records == []
+    for text in [result.reason] + [h.reason for h in result.hits]:
+        assert not {w.strip(".,:;()") for w in text.casefold().split()} & NAME_WORDS, text
+
+
+def test_when_a_hit_is_returned_then_it_is_frozen() -> None:
+    result = search_intake_name(document(["Patient: Maria Okafor"]), "Maria Okafor")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.hits[0].score = 0.0  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.verdict = Verdict.NOT_FOUND  # type: ignore[misc]
+
+
+def test_when_a_five_page_document_is_searched_then_it_takes_well_under_50_ms() -> None:
+    filler = "the patient reports chronic low back pain and was seen for infusion follow up on 03/04/2024"
+    pages = [[filler] * 45 for _ in range(5)]
+    pages[0][2] = "Patient: OKAFOR, MARIA A DOB: 01/02/1970 MRN 12345"
+    pages[3][40] = "Ms. Okafor tolerated the infusion well. Signed by Jane Doe, MD"
+    doc = document(*pages)
+    assert sum(len(p.words) for p in doc.pages) > 3000
+    search_intake_name(doc, "Maria Okafor")  # warm the caches (rule files, nicknames table)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        result = search_intake_name(doc, "Maria Okafor")
+        best = min(best, time.perf_counter() - start)
+    assert result.verdict is Verdict.PATIENT_CONFIRMED
+    assert best < 0.05
+
+
+# ------------------------------------------------------------------------------------------------ the rule file
+
+def test_when_the_bundled_rule_file_is_loaded_then_it_validates() -> None:
+    rules = load_intake_search_rules()
+    assert set(rules.match_weights) == set(MatchKind)
+    assert rules.ocr.min_length == 4
+
+
+def _broken(data: dict[str, object], change: str) -> None:
+    if change == "unknown_key":
+        data["colour"] = "red"
+    elif change == "missing_weight":
+        weights = data["match_weights"]
+        assert isinstance(weights, dict)
+        del weights["ocr"]
+    elif change == "duplicate_phrase":
+        labels = data["labels"]
+        assert isinstance(labels, list)
+        labels[1]["phrases"].append("patient")
+    elif change == "unlabelled_label":
+        labels = data["labels"]
+        assert isinstance(labels, list)
+        labels[0]["position"] = "unlabelled"
+    elif change == "weight_above_one":
+        data["unlabelled_weight"] = 1.5
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ("unknown_key", "colour"),
+    ("missing_weight", "match_weights lacks"),
+    ("duplicate_phrase", "listed in two cues"),
+    ("unlabelled_label", "unlabelled position"),
+    ("weight_above_one", "unlabelled_weight"),
+])
+def test_when_the_rule_file_is_invalid_then_config_error_names_the_file_and_problem(
+        tmp_path: Path, change: str, problem: str) -> None:
+    data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    _broken(data, change)
+    path = tmp_path / "intake_search.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_intake_search_rules(path)
+    assert str(info.value).startswith("config_error: intake_search.yaml: ")
+    assert problem in str(info.value)
+
+
+def test_when_the_rule_file_is_missing_then_config_error_says_what_it_is(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read intake search rules"):
+        load_intake_search_rules(tmp_path / "absent.yaml")
