@@ -331,7 +331,9 @@ def _abbreviation_mentions(parsed: ParsedText, raws: list[_Raw], covered: set[in
 
 
 def _linker_mentions(parsed: ParsedText, linker: Linker, covered: set[int]) -> list[_Raw]:
-    """Fallback: link uncovered list items of diagnosis-like sections (see module docstring)."""
+    """Fallback: link uncovered list items of diagnosis-like sections (see module docstring). An item made only of
+    generic words (a bare "chronic", a specialty "Pain Medicine"; rules/ner_recall.yaml) names no condition: skipped."""
+    generic = load_recall_rules()
     doc = parsed.doc
     chunks: list[tuple[int, int]] = []
     for line_start, line_end in _lines(doc):
@@ -354,6 +356,8 @@ def _linker_mentions(parsed: ParsedText, linker: Linker, covered: set[int]) -> l
                 continue
             if any(t.i in covered for t in span):
                 continue  # the chunk holds a mention already; the rest of it is qualifiers
+            if generic.is_generic([t.text for t in toks]):
+                continue
             chunks.append((toks[0].i, toks[-1].i + 1))
     if not chunks:
         return []

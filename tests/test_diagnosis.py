@@ -351,3 +351,10 @@ def test_when_an_operative_note_uses_bipolar_cautery_then_no_bipolar_disorder_is
                   "bipolar forceps were used.")
     assert not any(m.icd10.startswith("F31") for m in found)
     assert _one("Past Medical History: bipolar disorder", "bipolar").icd10 == "F31.9"
+
+
+@pytest.mark.parametrize("item", ["Chronic", "chronic, severe", "Pain Medicine", "Pain Management follow up"])
+def test_when_an_assessment_item_is_only_a_modifier_or_a_specialty_then_it_is_no_diagnosis(item: str) -> None:
+    # regression: a bare "chronic" under an assessment linked to G89.29 (chronic pain) and made a document complete
+    assert _find(f"Assessment:\n{item}\nHypertension") == () or all(
+        not m.category.is_pain for m in _find(f"Assessment:\n{item}\nHypertension"))
