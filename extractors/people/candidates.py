@@ -1,0 +1,256 @@
+"""Candidates: a name span, the cue that gave it a role, and why — from labels, lines, family leads and spaCy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from extractors.nlp import ParsedText
+from extractors.people.lines import (
+    _BULLET,
+    _cue_hits,
+    _cues_on,
+    _ends_section,
+    _is_role_only,
+    _Line,
+    _line_role_word,
+    _lines,
+    _Placement,
+    _relation_after,
+    _rest_after,
+    _section_of,
+    _starts_with_label,
+    _titled_or_credentialed,
+    _trailing_cue,
+    _wrapped,
+)
+from extractors.people.matcher import _Matcher
+from extractors.people.runs import _name_run
+from pipeline.names import NameRules, Section, credential_of, fold, is_title, parse_person_name
+from pipeline.types import Role
+
+_TITLE_BEFORE = re.compile(r"(?:(?<![\w])(?:dr|doctor)\.?)\s*$", re.IGNORECASE)
+_CRED_AFTER = re.compile(r"^\s*,?\s*([A-Za-z][A-Za-z.\-]*)")
+# What may follow a bare name in a section line: a phone number ("555-123-4567", "Cell: (312) 555-0177 x12").
+_PHONE_REST = re.compile(r"^\s*[-–—|,•:]?\s*(?:[A-Za-z]{1,6}\.?:?\s*)?\+?[\d(][\d\s().\-]{6,}\d"
+                         r"(?:\s*(?:x|ext\.?)\s*\d+)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    start: int  # name span in the linear text
+    end: int
+    cue_start: int  # evidence span starts at the cue (label) and ends with the name
+    role: Role
+    rule: str
+    weight: float
+    why: str
+    fallback: bool = False
+    bare_label: bool = False  # the cue was printed without its colon (BARE_LABEL_PENALTY)
+
+
+
+def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: Section | None, rules: NameRules,
+                      m: _Matcher) -> tuple[list[_Candidate], bool]:
+    """Candidates from cues on `line`; the flag says the next line was read as a label's value."""
+    line_text = line.text(text)
+    hits = _cue_hits(line_text, rules, m)
+    out: list[_Candidate] = []
+    used_next = False
+    for i, cue_hit in enumerate(hits):
+        hit, cue, bare = cue_hit.match, cue_hit.cue, cue_hit.bare
+        value_start = line.start + hit.end()
+        value_end = line.start + hits[i + 1].match.start() if i + 1 < len(hits) else line.end
+        use = m.name_use_re.match(text, value_start, value_end) if m.name_use_re is not None else None
+        if use is not None:
+            value_start = use.end()  # "Performer: Legal: Jane DOE": the name-use word is not part of the name
+        label = " ".join(hit.group(0).rstrip(" :;,").split())
+        role, why = cue.role, f"named after '{label}'" + (" (printed without a colon)" if bare else "")
+        if cue_hit.placement is _Placement.AFTER_HEADER:
+            why += " right after the portal header"
+        if cue.inherit_section and section is not None:
+            role, why = section.role, f"{why} under the heading of section '{section.id}'"
+        span = _name_run(text, value_start, value_end, rules, m)
+        cue_start = line.start + hit.start()
+        if span is None and cue.next_line and next_line is not None and not text[value_start:value_end].strip():
+            nxt = next_line.text(text)
+            if not _starts_with_label(nxt, m) and _section_of(nxt, m) is None:
+                nxt_end = next_line.end
+                first_cue = m.cue_re.search(nxt)
+                if first_cue is not None and _cues_on(nxt, m):
+                    nxt_end = next_line.start + first_cue.start()  # "DAVIS Albert Dr, Performer: DAVIS Tracy"
+                nxt_start = next_line.start
+                use_next = m.name_use_re.match(text, nxt_start, nxt_end) if m.name_use_re is not None else None
+                if use_next is not None:
+                    nxt_start = use_next.end()  # "Patient⏎Legal: Jane DOE": label and value in different OCR lines
+                span = _name_run(text, nxt_start, nxt_end, rules, m)
+                if span is not None:
+                    used_next = not _cues_on(nxt, m)  # a line holding further labels is still read for them
+                    why += " (value on the next line)"
+        elif (not bare and i + 1 == len(hits) and next_line is not None
+              and _wrapped(text, value_start, span, line, rules)
+              and not _starts_with_label(next_line.text(text), m)):
+            # "Performer: Dr⏎Henry SEVEN, Performer: …": a header value wrapped onto the next line.
+            first_cue = m.cue_re.search(next_line.text(text))
+            joined_end = next_line.start + first_cue.start() if first_cue is not None else next_line.end
+            joined = _name_run(text, value_start, joined_end, rules, m)
+            if joined is not None and joined[1] > line.end and parse_person_name(text[joined[0]:joined[1]],
+                                                                                 rules) is not None:
+                span = joined
+                why += " (wrapped onto the next line)"
+        if span is None:
+            continue
+        if bare and not text[span[1]:line.end].strip() and line_text.isupper():
+            continue  # "PATIENT TREATMENT PLAN": a heading in capitals, not a label and its value
+        if cue_hit.placement is _Placement.MID_LINE:
+            after = text[span[1]:line.end] if span[1] <= line.end else "x"
+            if m.mid_line_followed_by[cue.id].match(after):
+                why += f" followed by '{' '.join(after.split()[:3])}'"
+            elif not after.strip(" !.") and not _titled_or_credentialed(text[span[0]:span[1]], rules):
+                why += " at the end of the line"  # "… Cascade Health  Welcome, Ruth Abernathy"
+            else:
+                continue  # "Thanks again. Hi Dr. Jane Doe" inside a message body
+        relation = _relation_after(_rest_after(text, span[1], line if span[1] <= line.end else next_line or line), m)
+        if relation is not None:
+            why += f", marked '({relation})'"
+            if role is Role.PATIENT:
+                role = Role.FAMILY_MEMBER
+        out.append(_Candidate(span[0], span[1], cue_start, role, cue.id, cue.weight, why, bare_label=bare))
+    return out, used_next
+
+
+
+def _family_lead_candidates(text: str, line: _Line, rules: NameRules, m: _Matcher) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    line_text = line.text(text)
+    for hit in m.family_lead_re.finditer(line_text):
+        span = _name_run(text, line.start + hit.end(), line.end, rules, m)
+        if span is not None:
+            out.append(_Candidate(span[0], span[1], line.start + hit.start(), Role.FAMILY_MEMBER, "family_mention",
+                                  rules.weights.family_lead, f"named as the patient's {fold(hit.group('rel'))}"))
+    return out
+
+
+def _line_candidates(text: str, rules: NameRules, m: _Matcher) -> list[_Candidate]:
+    lines = _lines(text)
+    out: list[_Candidate] = []
+    section: Section | None = None
+    section_seen = 0
+    skip_next = False
+    used_role_lines: set[int] = set()
+    for idx, line in enumerate(lines):
+        line_text = line.text(text)
+        if skip_next:
+            skip_next = False
+            continue
+        if not line_text.strip():
+            section = None  # a blank line (or a page break) ends a section
+            continue
+        heading = _section_of(line_text, m)
+        if heading is not None:
+            section, section_seen = heading, 0
+            continue
+        if section is not None and (section_seen >= section.max_lines or _ends_section(line_text, m)):
+            section = None
+        section_seen += 1
+        nxt = lines[idx + 1] if idx + 1 < len(lines) else None
+        found, used_next = _label_candidates(text, line, nxt, section, rules, m)
+        skip_next = used_next
+        found += [c for c in _family_lead_candidates(text, line, rules, m)
+                  if not any(c.start < f.end and f.start < c.end for f in found)]
+        if not found:
+            found = _bare_name_candidates(text, lines, idx, section, used_role_lines, rules, m)
+        out.extend(found)
+    return out
+
+
+def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: Section | None,
+                          used_role_lines: set[int], rules: NameRules, m: _Matcher) -> list[_Candidate]:
+    """A line that starts with a name: "Jane Doe, MD — PCP", "Tom Smith (spouse)", or a bare name in a section."""
+    line = lines[idx]
+    line_text = line.text(text)
+    bullet = _BULLET.match(line_text)
+    lead = len(bullet.group(0)) if bullet else 0
+    span = _name_run(text, line.start + lead, line.end, rules, m)
+    if span is None:
+        return []
+    rest = _rest_after(text, span[1], line)
+    role_word = _line_role_word(rest, m)
+    if role_word is not None:
+        rw = role_word.rule
+        return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight,
+                           f"listed with the role '{role_word.phrase}'")]
+    relation = _relation_after(rest, m)
+    in_ec = section is not None and section.role is Role.EMERGENCY_CONTACT
+    trailing = _trailing_cue(rest, m)
+    if relation is None and trailing is not None and (section is None or section.role is trailing.rule.role):
+        # "José Núñez DOB: 07/30/1971" opening an after-visit summary. Inside an emergency-contact or guarantor
+        # section the same line is that person's, and takes the section's role below.
+        tc = trailing.rule
+        return [_Candidate(span[0], span[1], span[0], tc.role, tc.id, tc.weight,
+                           f"named at the start of a line followed by '{trailing.phrase}'")]
+    if relation is not None:
+        role = Role.EMERGENCY_CONTACT if in_ec else Role.FAMILY_MEMBER
+        rule = section.id if in_ec and section is not None else "relation_marker"
+        weight = rules.weights.relation_in_emergency_contact if in_ec else rules.weights.relation_marker
+        return [_Candidate(span[0], span[1], span[0], role, rule, weight,
+                           f"marked '({relation})'" + (" in the emergency-contact section" if in_ec else ""))]
+    if section is None:
+        return []
+    # A bare name in a section must fill its line, apart from a phone number or a birth date / record number
+    # ("Maria Nunez DOB: …" under "Emergency Contact").
+    if rest.strip() and not _PHONE_REST.match(rest) and trailing is None:
+        return []
+    if section.role is Role.OTHER_CLINICIAN:
+        # Care-team list: the role may be on the line before or after the name.
+        for j in (idx - 1, idx + 1):
+            if 0 <= j < len(lines) and j not in used_role_lines:
+                role_line = _is_role_only(lines[j].text(text), m)
+                if role_line is not None:
+                    rw = role_line.rule
+                    used_role_lines.add(j)
+                    return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight,
+                                       f"listed in the care team with the role '{' '.join(role_line.phrase.split())}'")]
+    return [_Candidate(span[0], span[1], span[0], section.role, section.id, section.weight,
+                       f"named under the heading of section '{section.id}'")]
+
+
+def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: NameRules,
+                      m: _Matcher) -> list[_Candidate]:
+    """PERSON entities not found by a layout rule, kept only with a "Dr." title or a credential next to them."""
+    text = parsed.text.text
+    out: list[_Candidate] = []
+    for ent in parsed.persons:
+        s, e = ent.start_char, ent.end_char
+        if any(s < te and ts < e for ts, te in taken):
+            continue
+        line_start = text.rfind("\n", 0, s) + 1
+        line_end = text.find("\n", e)
+        line_end = len(text) if line_end == -1 else line_end
+        before = text[line_start:s]
+        title_hit = _TITLE_BEFORE.search(before)
+        titled = title_hit is not None or is_title(ent.text.split()[0], rules)
+        if title_hit is not None:
+            s = line_start + title_hit.start()
+        credentialed = False
+        while True:
+            hit = _CRED_AFTER.match(text[e:line_end])
+            if hit is None or credential_of(hit.group(1), rules) is None or not hit.group(1).isupper():
+                break
+            credentialed = True
+            e = e + hit.end()
+        if not (titled or credentialed):
+            continue
+        context = fold(before[-40:])
+        rw_hits = list(m.role_word_anywhere_re.finditer(context))
+        if rw_hits:
+            rw = m.role_word_by_phrase[fold(rw_hits[-1].group("phrase"))]
+            out.append(_Candidate(s, e, s, rw.role, f"spacy_person+{rw.id}", rules.weights.spacy_with_role_word,
+                                  f"a titled or credentialed name in running text after '{rw_hits[-1].group()}'",
+                                  fallback=True))
+        else:
+            out.append(_Candidate(s, e, s, Role.OTHER_CLINICIAN, "spacy_person_titled", rules.weights.spacy_titled,
+                                  "a titled or credentialed name in running text, with no role label",
+                                  fallback=True))
+    return out

@@ -1,0 +1,40 @@
+"""find_people: every person a parsed document names, with role, confidence, evidence and reason."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from extractors.nlp import ParsedText
+from extractors.people.candidates import _line_candidates, _spacy_candidates
+from extractors.people.matcher import _matcher
+from extractors.people.roles import _Found, _group_by_person, _merge_group, _role_priority, _to_mention
+from extractors.people.weights import SAME_PERSON_THRESHOLD
+from pipeline.names import NameRules, default_name_rules, same_person
+from pipeline.types import PersonMention
+
+
+def find_people(parsed: ParsedText, rules: NameRules | None = None) -> tuple[PersonMention, ...]:
+    """Every person named in the parsed document, with role, normalized name, confidence, evidence and reason.
+
+    Raises ConfigError when the bundled name rules are invalid.
+    """
+    rules = rules or default_name_rules()
+    m = _matcher(rules)
+    text = parsed.text
+    candidates = _line_candidates(text.text, rules, m)
+    candidates += _spacy_candidates(parsed, [(c.start, c.end) for c in candidates], rules, m)
+    items = [x for x in (_to_mention(c, text, rules) for c in candidates) if x is not None]
+    layout = [x for x in items if not x.fallback]
+    # A fallback mention of someone a layout rule already found ("Dr. Doe" in the narrative after "Provider:
+    # Jane Doe, MD") supports that finding instead of standing alone.
+    for fb in (x for x in items if x.fallback):
+        owners = [x for x in layout
+                  if same_person(x.mention.normalized, fb.mention.normalized, SAME_PERSON_THRESHOLD)]
+        if owners:
+            owner = max(owners, key=lambda x: _role_priority(x.mention.role)).mention
+            layout.append(_Found(dataclasses.replace(fb.mention, role=owner.role, confidence=owner.confidence),
+                                 fb.start, False))
+        else:
+            layout.append(fb)
+    merged = [_merge_group(g) for g in _group_by_person(layout)]
+    return tuple(found.mention for found in sorted(merged, key=lambda x: x.start))
