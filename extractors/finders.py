@@ -8,11 +8,13 @@ from typing import Protocol
 
 from extractors.ccda import apply_policy
 from extractors.diagnosis import find_diagnoses
+from extractors.intake_search import IntakeHit, Position, Verdict, search_intake_name
 from extractors.ner_model import get_recognizer
 from extractors.nlp import ParsedText, get_pipeline
 from extractors.people import choose_patient, choose_treating_physician, find_people
+from pipeline.names import match_intake, normalize_person_name
 from pipeline.policy import Policy
-from pipeline.types import Choice, DiagnosisMention, Document, Findings, PersonMention, linearize
+from pipeline.types import CheckResult, Choice, DiagnosisMention, Document, Findings, PersonMention, Role, linearize
 
 
 class Finder[M: (PersonMention, DiagnosisMention)](Protocol):
@@ -31,12 +33,14 @@ class Chooser(Protocol):
         ...
 
 
-def find_all(document: Document, policy: Policy, *, ner_model: str | None) -> Findings:
+def find_all(document: Document, policy: Policy, *, ner_model: str | None, intake_name: str | None = None) -> Findings:
     """Parse the document once and find the people (with the chosen patient and physician) and diagnoses.
 
     A coded document (C-CDA) arrives with its findings read from the XML: those are used, classified by `policy`,
     and no NLP runs. `ner_model`: the bundled model of the diagnosis finder's recall layer (`Settings.ner_model_name`),
-    None for none.
+    None for none. With `intake_name`, the document is also searched for that person the way a coordinator does
+    (extractors/intake_search.py): when the open extraction found no patient, or one who is not the intake's person,
+    and the intake's person stands in a patient position, that hit is the patient (docs/POLICY.md "Status rule").
     """
     if document.structured is not None:
         return apply_policy(document.structured, policy)
@@ -47,12 +51,44 @@ def find_all(document: Document, policy: Policy, *, ner_model: str | None) -> Fi
     patient_chooser: Chooser = choose_patient
     physician_chooser: Chooser = choose_treating_physician
     people = people_finder(parsed)
+    patient = patient_chooser(people)
+    if intake_name:
+        patient, people = verified_patient(document, intake_name, patient, people)
     return Findings(
         people=people,
         diagnoses=diagnosis_finder(parsed),
-        patient=patient_chooser(people),
+        patient=patient,
         physician=physician_chooser(people),
     )
+
+
+def verified_patient(document: Document, intake_name: str, chosen: Choice,
+                     people: tuple[PersonMention, ...]) -> tuple[Choice, tuple[PersonMention, ...]]:
+    """The patient choice after searching the document for the intake's person, and the people list with that hit.
+
+    Kept as it is when the open extraction already chose the intake's person, or when the search confirms nobody in a
+    patient position. Otherwise the confirmed hit becomes the patient; when a patient label elsewhere holds a different
+    name, the choice is marked ambiguous (two patients: review)."""
+    if chosen.person is not None and match_intake(intake_name, chosen.person.normalized).result is CheckResult.PASS:
+        return chosen, people
+    search = search_intake_name(document, intake_name)
+    if search.verdict is not Verdict.PATIENT_CONFIRMED:
+        return chosen, people
+    hit = max((h for h in search.hits if h.position is Position.PATIENT and h.full_name),
+              key=lambda h: h.score, default=None)
+    if hit is None:
+        return chosen, people
+    person = _person_of(hit)
+    ambiguous = chosen.ambiguous or bool(search.other_patient_pages) or chosen.person is not None
+    reason = f"the intake's person found in a patient position ({hit.reason})"
+    return Choice(person, reason, ambiguous), (*people, person)
+
+
+def _person_of(hit: IntakeHit) -> PersonMention:
+    return PersonMention(value=hit.value_as_printed,
+                         normalized=normalize_person_name(hit.value_as_printed) or hit.value_as_printed,
+                         role=Role.PATIENT, confidence=hit.score, evidence=(hit.evidence,),
+                         reason=f"intake search: {hit.reason}")
 
 
 def model_versions(ner_model: str | None) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Search a read document for the person named at intake, the way a billing coordinator does.
 
-The people finder (`extractors/people.py`) reads *a* patient name out of a document and `pipeline/evaluate.py` then
+The people finder (`extractors/people/`) reads *a* patient name out of a document and `pipeline/evaluate.py` then
 compares it with the intake name. A coordinator works the other way round: they know whom they are looking for
 (`pipeline.evaluate.Intake.patient_name`) and search the document for that person, accepting the many ways a name is
 printed ("DUBOIS JR, RENÉ A" for "Rene Dubois", "THOMPSON, WILLIAM J" for "Bill Thompson", OCR's "Rnaria" for

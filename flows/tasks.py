@@ -181,12 +181,13 @@ def read(loaded: Loaded, settings: Settings, limits: Limits = DEFAULT_LIMITS, bo
                                payer=record.payer, versions=versions(settings.ner_model_name))
 
 
-def find(document: Document, settings: Settings) -> Findings:
-    """People and diagnoses, from one parse (the NLP pipeline is built once per process)."""
+def find(document: Document, settings: Settings, intake_name: str | None) -> Findings:
+    """People and diagnoses, from one parse (the NLP pipeline is built once per process), the document also searched
+    for the intake's person."""
     from extractors.finders import find_all
 
     with _NLP_LOCK:
-        return find_all(document, load_policy(), ner_model=settings.ner_model_name)
+        return find_all(document, load_policy(), ner_model=settings.ner_model_name, intake_name=intake_name)
 
 
 def evaluate_upload(record: UploadRecord, document: Document, findings: Findings, settings: Settings) -> Report:
@@ -218,7 +219,8 @@ def verify_claimed(store: Store, upload_id: str, settings: Settings, bounds: Bou
         if isinstance(read_result, Report):
             report = read_result
         else:
-            findings = find(read_result, settings)  # may wait for _NLP_LOCK behind other uploads: still beating
+            # may wait for _NLP_LOCK behind other uploads: still beating
+            findings = find(read_result, settings, loaded.record.intake_patient_name)
             report = evaluate_upload(loaded.record, read_result, findings, settings)
     return persist(store, upload_id, report, settings)
 
@@ -269,7 +271,8 @@ def read_task(upload_id: str, settings: Settings) -> Document | Report:
 def find_task(upload_id: str, document: Document, settings: Settings) -> Findings:
     """Find people and diagnoses (PHI result: not persisted)."""
     with translated_errors():
-        findings = find(document, settings)
+        record = open_store(settings).get(upload_id)
+        findings = find(document, settings, record.intake_patient_name if record is not None else None)
     get_run_logger().info("upload %s: %d people, %d diagnoses; patient %s, physician %s", upload_id,
                           len(findings.people), len(findings.diagnoses),
                           "found" if findings.patient.person else "absent",

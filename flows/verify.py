@@ -41,7 +41,7 @@ def check_bytes(data: bytes, filename: str, intake: Intake, settings: Settings, 
         media = sniff(data)
         return rejected_report(e, sha256=hashlib.sha256(data).hexdigest(), media_type=media.value if media else None,
                                size_bytes=len(data), payer=intake.payer, versions=versions(settings.ner_model_name))
-    findings = find_all(document, policy, ner_model=settings.ner_model_name)
+    findings = find_all(document, policy, ner_model=settings.ner_model_name, intake_name=intake.patient_name)
     return evaluate(document, findings, intake, policy, versions(settings.ner_model_name))
 
 

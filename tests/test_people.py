@@ -1,4 +1,4 @@
-"""Finding people and their roles; choosing the patient and the treating physician (extractors/people.py)."""
+"""Finding people and their roles; choosing the patient and the treating physician (extractors/people/)."""
 
 from __future__ import annotations
 

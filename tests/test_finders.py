@@ -1,0 +1,52 @@
+"""extractors.finders: the finders over one parse, and the patient verified against the intake name."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.finders import find_all
+from pipeline.policy import load_policy
+from pipeline.types import Document, MediaType, Source, page_from_lines
+
+
+def _doc(*lines: str) -> Document:
+    page = page_from_lines(1, list(lines), source=Source.OCR, reason="test")
+    return Document(sha256="0" * 64, media_type=MediaType.PNG, size_bytes=1, pages=(page,))
+
+
+PORTAL = ("MO Maria Okafor ▾", "Visit Summary", "Diagnoses", "Fibromyalgia M79.7",
+          "Care team", "Chiamaka Adeyemi, MD", "Pain Medicine")
+
+
+@pytest.mark.parametrize(("lines", "intake", "patient", "ambiguous"), [
+    (PORTAL, "maria okafor", "Maria Okafor", False),
+    (("After Visit Summary", "PATIENT: DUBOIS JR, RENÉ A", "DOB: 03/04/1961", "Assessment: Migraine G43.909"),
+     "Rene Dubois", "René A Dubois", False),
+    (("Visit Summary", "Emergency contact: Maria Okafor (sister)", "Assessment: Fibromyalgia"),
+     "Maria Okafor", None, False),
+], ids=["portal-header", "caps-suffix-before-comma", "intake-only-as-emergency-contact"])
+def test_when_an_intake_name_is_given_then_the_patient_is_the_intake_person_only_in_a_patient_position(
+        lines: tuple[str, ...], intake: str, patient: str | None, ambiguous: bool) -> None:
+    findings = find_all(_doc(*lines), load_policy(), ner_model=None, intake_name=intake)
+    chosen = findings.patient.person
+    if patient is None:
+        assert chosen is None
+    else:
+        assert chosen is not None and set(patient.split()) <= set(chosen.normalized.split())
+    assert findings.patient.ambiguous is ambiguous
+    if chosen is not None:
+        assert chosen.evidence and chosen.evidence[0].page == 1 and chosen.evidence[0].bbox is not None
+
+
+def test_when_no_intake_name_is_given_then_open_extraction_alone_decides() -> None:
+    with_intake = find_all(_doc(*PORTAL), load_policy(), ner_model=None, intake_name="Maria Okafor")
+    without = find_all(_doc(*PORTAL), load_policy(), ner_model=None)
+    assert with_intake.patient.person is not None
+    assert without.patient.person is None or without.patient.person.normalized == "Maria Okafor"
+
+
+def test_when_another_labelled_patient_is_in_the_upload_then_the_verified_patient_is_ambiguous() -> None:
+    lines = ("RE: Ana K. Lindqvist DOB 3/4/1961", "Assessment: Migraine", "", "Patient: John Smith", "DOB: 1/1/1950")
+    findings = find_all(_doc(*lines), load_policy(), ner_model=None, intake_name="Ana Lindqvist")
+    assert findings.patient.person is not None and "Lindqvist" in findings.patient.person.normalized
+    assert findings.patient.ambiguous
