@@ -42,7 +42,7 @@ def verify_upload(upload_id: str) -> Outcome:
 
     A processing failure marks the upload FAILED with its code and fails the run (message: the code only). An entry
     point: a runner starts it in a fresh process, so it builds the settings from the environment."""
-    settings = _quoted(Settings())
+    settings = Settings()
     if not claim_task(upload_id, flow_run.get_id(), settings):
         return Outcome.SKIPPED
     try:
@@ -66,7 +66,7 @@ def batch_verify(inbox: str | None = None, limit: int = 500, manifest: str | Non
     runner is set by `batch_flow_for` (served runs: one thread per core)."""
     from flows.batch import ingest_inbox
 
-    settings = _quoted(Settings())
+    settings = Settings()
     if inbox:
         ingest_inbox(inbox, settings, manifest=manifest, owner=owner)
     pending = [r.id for r in open_store(settings).list_uploads(UploadState.PENDING, limit=limit)]

@@ -197,9 +197,9 @@ def test_when_no_prefect_api_is_configured_then_batch_starts_and_stops_a_local_s
     import subprocess
     import sys
 
-    from flows.deploy import DEFAULT_PORT, HOST, healthy
+    from flows.deploy import HOST, healthy
 
-    url = f"http://{HOST}:{DEFAULT_PORT}/api"
+    url = f"http://{HOST}:{Settings().prefect_port}/api"
     already_running = healthy(url)
     indir = tmp_path / "in"
     indir.mkdir()

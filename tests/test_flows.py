@@ -184,7 +184,7 @@ def test_when_a_read_is_slow_then_the_heartbeat_keeps_the_processing_upload_fres
     bound = timedelta(seconds=1.0)
     seen: list[bool] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(verify_claimed, store, upload_id, reader=slow_reader, heartbeat_s=heartbeat_s)
+        future = pool.submit(verify_claimed, store, upload_id, Settings(heartbeat_s=heartbeat_s), reader=slow_reader)
         while not future.done():
             seen.append(upload_id in {r.id for r in store.stale_processing(bound)})
             time.sleep(0.1)
