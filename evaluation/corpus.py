@@ -33,15 +33,14 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from evaluation.checking import CheckMany, Job
 from evaluation.degrade import CORPUS_SCAN, degrade
-from evaluation.scoring import FieldScore, _name_key
-from pipeline.errors import ConfigError
+from evaluation.scoring import FieldScore, _name_key, read_jsonl
 from pipeline.evaluate import Intake
 from pipeline.names import credential_of, match_intake, normalize_person_name
 from pipeline.report import Report
@@ -110,15 +109,7 @@ class GroundTruth(_GT):
 
 def load_ground_truth(path: Path) -> list[GroundTruth]:
     """Rows of a corpus's ground_truth.jsonl; raises ConfigError naming the invalid line (never its content)."""
-    rows: list[GroundTruth] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(GroundTruth.model_validate(json.loads(line)))
-        except (ValueError, ValidationError) as e:
-            raise ConfigError(f"{path.name} line {n}: {type(e).__name__}") from e
-    return rows
+    return read_jsonl(path, GroundTruth)
 
 
 def pdf_for(corpus: Path, row: GroundTruth) -> Path:

@@ -58,17 +58,30 @@ class Label(_Model):
     distractors: tuple[Distractor, ...] = ()
 
 
-def load_labels(path: Path) -> list[Label]:
-    """Labels from a JSON-lines file; raises ConfigError naming the line that is invalid."""
-    labels: list[Label] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+def read_jsonl[M: BaseModel](path: Path, model: type[M], error: type[ConfigError] = ConfigError) -> list[M]:
+    """The rows of a JSON-lines file, each validated as `model` (blank lines skipped). Raises `error` naming the
+    file, the line and the field at fault — never the line's content, which may be a document's."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise error(f"cannot read {path.name}: {e.strerror}") from e
+    rows: list[M] = []
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            labels.append(Label.model_validate(json.loads(line)))
-        except (ValueError, ValidationError) as e:
-            raise ConfigError(f"{path.name} line {n}: {type(e).__name__}") from e
-    return labels
+            rows.append(model.model_validate(json.loads(line)))
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise error(f"{path.name} line {n}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from e
+        except ValueError as e:
+            raise error(f"{path.name} line {n}: {type(e).__name__}") from e
+    return rows
+
+
+def load_labels(path: Path) -> list[Label]:
+    """Labels from a JSON-lines file; raises ConfigError naming the line that is invalid."""
+    return read_jsonl(path, Label)
 
 
 def _name_key(name: str | None) -> str | None:
@@ -82,6 +95,9 @@ def _name_key(name: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class FieldScore:
+    """Counts of one field or decision. With nothing to count, precision and recall are 1.0 (no wrong claim, nothing
+    missed); F1 is 0.0 only when both are 0."""
+
     tp: int
     fp: int
     fn: int

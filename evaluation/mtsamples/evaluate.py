@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import simple_icd_10_cm as cm
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.table import Table
 
+from evaluation.scoring import FieldScore, read_jsonl
 from pipeline.codes import icd10_category
 from pipeline.errors import ConfigError
 from pipeline.evaluate import choose_pain_diagnosis
@@ -176,19 +177,7 @@ class LabelError(ConfigError):
 
 def load_labels(path: Path = DEFAULT_LABELS) -> tuple[NoteLabel, ...]:
     """Parse the JSONL label file. Raises LabelError on unreadable files, bad JSON or schema violations."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise LabelError(f"cannot read {path}: {e.strerror}") from e
-    out: list[NoteLabel] = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append(NoteLabel.model_validate_json(line))
-        except ValidationError as e:
-            raise LabelError(f"{path}:{n}: {e.errors()[0]['loc']} {e.errors()[0]['msg']}") from e
-    return tuple(out)
+    return tuple(read_jsonl(path, NoteLabel, LabelError))
 
 
 def label_problems(labels: Sequence[NoteLabel], policy: Policy) -> list[str]:
@@ -342,20 +331,24 @@ class Scores:
         return (self.tp + self.tn) / self.notes if self.notes else 0.0
 
     @property
+    def pain_affirmed(self) -> FieldScore:
+        """The pain_affirmed decision's counts, scored like every field (evaluation/scoring.py)."""
+        return FieldScore(self.tp, self.fp, self.fn)
+
+    @property
     def precision(self) -> float:
         """Of the notes predicted "pain affirmed", the share that are."""
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        return self.pain_affirmed.precision
 
     @property
     def recall(self) -> float:
         """Of the notes labeled "pain affirmed", the share predicted so."""
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        return self.pain_affirmed.recall
 
     @property
     def f1(self) -> float:
         """Harmonic mean of precision and recall."""
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        return self.pain_affirmed.f1
 
     def to_json(self) -> dict[str, object]:
         """The summary as JSON-able data (codes and counts only)."""
