@@ -27,11 +27,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from nicknames import NickNamer
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from rapidfuzz.distance import Levenshtein
 
 from pipeline.names import (
+    are_nicknames,
     credential_of,
     default_name_rules,
     fold,
@@ -39,7 +39,7 @@ from pipeline.names import (
     match_intake,
     parse_person_name,
 )
-from pipeline.rulefiles import parse_rule_model, read_rule_file, rule_path
+from pipeline.rulefiles import StrictRuleModel, nonempty_phrases, parse_rule_model, read_rule_file, rule_path
 from pipeline.types import (
     Adjustment,
     CheckResult,
@@ -155,18 +155,7 @@ class IntakeSearch:
 # The rule file
 # --------------------------------------------------------------------------------------------------------------
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _nonempty(v: list[str]) -> list[str]:
-    cleaned = [" ".join(p.split()) for p in v]
-    if not cleaned or any(not p for p in cleaned):
-        raise ValueError("must be a non-empty list of non-empty strings")
-    return cleaned
-
-
-class LabelCue(_Strict):
+class LabelCue(StrictRuleModel):
     """A label that announces whose name follows ("Patient:", "Emergency contact:", "Signed by")."""
 
     id: str = Field(min_length=1)
@@ -176,7 +165,7 @@ class LabelCue(_Strict):
     inherit: bool = False
     phrases: list[str]
 
-    _check_phrases = field_validator("phrases")(_nonempty)
+    _check_phrases = field_validator("phrases")(nonempty_phrases)
 
     @model_validator(mode="after")
     def _check_position(self) -> LabelCue:
@@ -185,23 +174,23 @@ class LabelCue(_Strict):
         return self
 
 
-class PatientContext(_Strict):
+class PatientContext(StrictRuleModel):
     """Field labels that mark the patient's header line (DOB, MRN)."""
 
     weight: float = Field(ge=0.0, le=1.0)
     phrases: list[str]
 
-    _check_phrases = field_validator("phrases")(_nonempty)
+    _check_phrases = field_validator("phrases")(nonempty_phrases)
 
 
-class AccountMarkers(_Strict):
+class AccountMarkers(StrictRuleModel):
     """Glyphs printed after a portal account holder's name."""
 
     weight: float = Field(ge=0.0, le=1.0)
     glyphs: list[str] = Field(min_length=1)
 
 
-class Heading(_Strict):
+class Heading(StrictRuleModel):
     """A heading line that gives the lines under it a position."""
 
     id: str = Field(min_length=1)
@@ -210,17 +199,17 @@ class Heading(_Strict):
     max_lines: int = Field(ge=1, le=50)
     phrases: list[str]
 
-    _check_phrases = field_validator("phrases")(_nonempty)
+    _check_phrases = field_validator("phrases")(nonempty_phrases)
 
 
-class EditBound(_Strict):
+class EditBound(StrictRuleModel):
     """Words of at least `min_length` letters may differ by `edits` Levenshtein edits."""
 
     min_length: int = Field(ge=1, le=40)
     edits: int = Field(ge=0, le=3)
 
 
-class OcrRules(_Strict):
+class OcrRules(StrictRuleModel):
     """How far an OCR reading may stray from the intake spelling."""
 
     min_length: int = Field(ge=2, le=20)
@@ -256,7 +245,7 @@ class _Compiled:
     edit_bounds: tuple[tuple[int, int], ...]
 
 
-class IntakeSearchRules(_Strict):
+class IntakeSearchRules(StrictRuleModel):
     """The validated content of `pipeline/rules/intake_search.yaml` (the file explains its notation)."""
 
     version: Literal[1]
@@ -277,7 +266,7 @@ class IntakeSearchRules(_Strict):
     _compiled: _Compiled | None = PrivateAttr(default=None)
 
     _check_words = field_validator("relationship_labels", "relationship_words", "self_words",
-                                   "value_stop_words")(_nonempty)
+                                   "value_stop_words")(nonempty_phrases)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> IntakeSearchRules:
@@ -470,19 +459,13 @@ def _intake(name: str) -> _Intake | None:
 # Word comparison
 # --------------------------------------------------------------------------------------------------------------
 
-@functools.cache
-def _nicknamer() -> NickNamer:
-    return NickNamer()
-
-
 @functools.lru_cache(maxsize=8192)
 def _are_nicknames(a: str, b: str) -> bool:
+    """`pipeline.names.are_nicknames` for two words of letters (initials and OCR debris never are), cached: the search
+    asks it for every capitalised word of a document."""
     if not (a.isalpha() and b.isalpha()) or min(len(a), len(b)) < 2:
         return False
-    nn = _nicknamer()
-    if b in nn.nicknames_of(a) or a in nn.nicknames_of(b):
-        return True
-    return bool((nn.canonicals_of(a) | {a}) & (nn.canonicals_of(b) | {b}))
+    return are_nicknames(a, b)
 
 
 @functools.lru_cache(maxsize=65536)

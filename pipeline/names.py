@@ -18,11 +18,11 @@ from typing import Literal
 import yaml
 from nameparser import HumanName
 from nicknames import NickNamer
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from rapidfuzz import fuzz
 
 from pipeline.errors import ConfigError
-from pipeline.rulefiles import rule_path
+from pipeline.rulefiles import StrictRuleModel, nonempty_phrases, rule_path
 from pipeline.types import CheckResult, Role
 
 DEFAULT_NAME_RULES_PATH = rule_path("name_rules.yaml")
@@ -44,18 +44,7 @@ class CredentialKind(StrEnum):
     OTHER = "other"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _phrases_nonempty(v: list[str]) -> list[str]:
-    cleaned = [" ".join(p.split()) for p in v]
-    if not cleaned or any(not p for p in cleaned):
-        raise ValueError("phrases must be a non-empty list of non-empty strings")
-    return cleaned
-
-
-class Cue(_Strict):
+class Cue(StrictRuleModel):
     """A label or lead phrase that announces a person's role ("Patient Name:", "Electronically signed by")."""
 
     id: str = Field(min_length=1)
@@ -77,7 +66,7 @@ class Cue(_Strict):
     mid_line_followed_by: list[str] = Field(default_factory=list)
     phrases: list[str]
 
-    _check_phrases = field_validator("phrases")(_phrases_nonempty)
+    _check_phrases = field_validator("phrases")(nonempty_phrases)
 
     @model_validator(mode="after")
     def _check_bare(self) -> Cue:
@@ -86,7 +75,7 @@ class Cue(_Strict):
         return self
 
 
-class TrailingCue(_Strict):
+class TrailingCue(StrictRuleModel):
     """A field label printed right after a name at the start of a line ("José Núñez DOB: 07/30/1971")."""
 
     id: str = Field(min_length=1)
@@ -94,10 +83,10 @@ class TrailingCue(_Strict):
     weight: float = Field(ge=0.0, le=1.0)
     phrases: list[str]
 
-    _check_phrases = field_validator("phrases")(_phrases_nonempty)
+    _check_phrases = field_validator("phrases")(nonempty_phrases)
 
 
-class Section(_Strict):
+class Section(StrictRuleModel):
     """A heading line that gives the lines under it a role ("Emergency Contact", "Care Team", "MyChart")."""
 
     id: str = Field(min_length=1)
@@ -106,10 +95,10 @@ class Section(_Strict):
     max_lines: int = Field(ge=1, le=50)
     phrases: list[str]
 
-    _check_phrases = field_validator("phrases")(_phrases_nonempty)
+    _check_phrases = field_validator("phrases")(nonempty_phrases)
 
 
-class RoleWord(_Strict):
+class RoleWord(StrictRuleModel):
     """A role named next to a name in a care-team list ("Jane Doe, MD — PCP")."""
 
     id: str = Field(min_length=1)
@@ -117,10 +106,10 @@ class RoleWord(_Strict):
     weight: float = Field(ge=0.0, le=1.0)
     phrases: list[str]
 
-    _check_phrases = field_validator("phrases")(_phrases_nonempty)
+    _check_phrases = field_validator("phrases")(nonempty_phrases)
 
 
-class RuleWeights(_Strict):
+class RuleWeights(StrictRuleModel):
     """Base weights (0..1) of the people finder's rules that are not cues, sections, role words or trailing cues."""
 
     family_lead: float = Field(ge=0.0, le=1.0)
@@ -130,7 +119,7 @@ class RuleWeights(_Strict):
     spacy_titled: float = Field(ge=0.0, le=1.0)
 
 
-class Credentials(_Strict):
+class Credentials(StrictRuleModel):
     """Credentials by kind; a credential may appear in one kind only."""
 
     physician: list[str]
@@ -155,7 +144,7 @@ class _Lexicon:
     organization_words: frozenset[str]
 
 
-class NameRules(_Strict):
+class NameRules(StrictRuleModel):
     """The validated content of `rules/name_rules.yaml` (see the file for conventions and weights)."""
 
     version: Literal[1]
@@ -487,7 +476,8 @@ def _ratio(a: str, b: str) -> float:
     return fuzz.ratio(a, b) / 100.0
 
 
-def _are_nicknames(a: str, b: str) -> bool:
+def are_nicknames(a: str, b: str) -> bool:
+    """True when two folded given names are the same name or nicknames of one another (the `nicknames` tables)."""
     nn = _nicknamer()
     if b in nn.nicknames_of(a) or a in nn.nicknames_of(b):
         return True
@@ -538,7 +528,7 @@ def _compare_given(a: PersonName, b: PersonName, threshold: float) -> _PartResul
     parts_a, parts_b = set(re.split(r"[\s\-]+", full_a)), set(re.split(r"[\s\-]+", full_b))
     if (len(parts_a) > 1 or len(parts_b) > 1) and parts_a & parts_b:
         return _PartResult(CheckResult.PASS, 0.9, "one part of a hyphenated or double first name matches")
-    if _are_nicknames(ga, gb):
+    if are_nicknames(ga, gb):
         return _PartResult(CheckResult.PASS, 0.9, "matched via nickname")
     return _PartResult(CheckResult.FAIL, r, "first name differs")
 
@@ -551,7 +541,7 @@ def _compare_middle(a: PersonName, b: PersonName, threshold: float) -> _PartResu
         if ma[0] == mb[0]:
             return _PartResult(CheckResult.PASS, 1.0, "" if ma == mb else "middle initial matches middle name")
         return _PartResult(CheckResult.FAIL, 0.0, "middle initial differs")
-    if _ratio(ma, mb) >= threshold or _are_nicknames(ma, mb):
+    if _ratio(ma, mb) >= threshold or are_nicknames(ma, mb):
         return _PartResult(CheckResult.PASS, 1.0, "")
     return _PartResult(CheckResult.FAIL, 0.0, "middle name differs")
 

@@ -7,13 +7,28 @@ import json
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.errors import ConfigError
 
 # The bundled rule files (package data). Callers name a file with `rule_path`, never build paths of their own.
 RULES_DIR = Path(__file__).parent / "rules"
 RULE_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
+
+
+class StrictRuleModel(BaseModel):
+    """Base of every rule-file model: unknown keys are rejected, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def nonempty_phrases(v: list[str]) -> list[str]:
+    """A pydantic validator body: the phrases with inner whitespace collapsed; ValueError when the list or a phrase
+    is empty."""
+    cleaned = [" ".join(p.split()) for p in v]
+    if not cleaned or any(not p for p in cleaned):
+        raise ValueError("phrases must be a non-empty list of non-empty strings")
+    return cleaned
 
 
 def rule_path(name: str) -> Path:
