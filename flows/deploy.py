@@ -28,11 +28,8 @@ from uuid import UUID
 
 import httpx
 
-from flows.triggers import BATCH_DEPLOYMENT, RECONCILE_DEPLOYMENT, VERIFY_DEPLOYMENT, trigger_verify
 from pipeline.errors import DocverifyError
 from pipeline.settings import Settings
-
-__all__ = ["BATCH_DEPLOYMENT", "RECONCILE_DEPLOYMENT", "VERIFY_DEPLOYMENT", "trigger_verify"]
 
 HOST = "127.0.0.1"
 WATCHED_FLOWS = ("verify-upload", "batch-verify")  # the flows that claim uploads (the reconciler's own runs: not)
@@ -162,7 +159,7 @@ def stop_server(process: subprocess.Popen[bytes], timeout_s: float = 20.0) -> No
 
 def deployments(settings: Settings, inbox: str | None = None, cron: str | None = None) -> list[Any]:
     """The three runner deployments `docverify serve` serves: the batch on a cron, the per-upload flow (no
-    schedule: the upload API triggers it with `trigger_verify`), and the reconciler on an interval.
+    schedule: the upload API triggers it with `flows.triggers.trigger_verify`), and the reconciler on an interval.
 
     Entrypoints are module paths (`flows.reconcile:reconcile`): the runner starts each flow run in a new process
     that imports its flow, and a file-path entrypoint (`flows/reconcile.py`) is run as a script with `flows/` first

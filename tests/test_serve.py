@@ -30,17 +30,14 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Crashed, Running
 
 from flows.deploy import (
-    BATCH_DEPLOYMENT,
     CRASH_SILENT_RUNS,
     LOCAL_SERVER_SETTINGS,
-    RECONCILE_DEPLOYMENT,
     RECONCILE_ON_CRASH,
-    VERIFY_DEPLOYMENT,
     healthy,
-    trigger_verify,
 )
 from flows.flows import verify_upload
 from flows.tasks import open_store
+from flows.triggers import BATCH_DEPLOYMENT, RECONCILE_DEPLOYMENT, VERIFY_DEPLOYMENT, trigger_verify
 from flows.verify import check_file
 from pipeline.evaluate import Intake
 from pipeline.settings import Settings
