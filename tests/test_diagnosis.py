@@ -358,3 +358,18 @@ def test_when_an_assessment_item_is_only_a_modifier_or_a_specialty_then_it_is_no
     # regression: a bare "chronic" under an assessment linked to G89.29 (chronic pain) and made a document complete
     assert _find(f"Assessment:\n{item}\nHypertension") == () or all(
         not m.category.is_pain for m in _find(f"Assessment:\n{item}\nHypertension"))
+
+
+@pytest.mark.parametrize("text", [
+    "ED course:\nDifferential includes diabetic neuropathy; further workup pending.",
+    "Visit notes:\nSymptoms may represent early migraine with aura.",
+    "Discharge diagnosis:\nPossible diabetic neuropathy - Provisional",
+    "Diagnoses:\nFibromyalgia - provisional",
+    "Impression:\nFindings suspicious for CRPS of the left arm.",
+    "Assessment:\nCRPS cannot be excluded at this time.",
+], ids=["differential", "may-represent", "provisional-after-dash", "provisional-lowercase", "suspicious-for",
+        "cannot-be-excluded"])
+def test_when_a_pain_diagnosis_is_hedged_then_it_is_uncertain(text: str) -> None:
+    # regression (varied dev split): hedged diagnoses read as affirmed made documents wrongly complete
+    pain = [m for m in _find(text) if m.category.is_pain]
+    assert pain and all(m.assertion is Assertion.UNCERTAIN for m in pain), [(m.text, m.assertion) for m in pain]

@@ -526,3 +526,18 @@ def test_when_ocr_splits_a_label_from_its_name_use_qualified_value_then_the_name
 def test_when_the_line_after_a_bare_patient_label_holds_no_name_after_its_name_use_then_no_patient_is_read(
         lines: list[str]) -> None:
     assert _by_role(_people(lines, confidence=0.9), Role.PATIENT) == []
+
+
+@pytest.mark.parametrize("lines", [
+    ["Patient: John Smith", "Rendering provider: Hao Chen, NP"],
+    ["Patient: John Smith", "Seen by: Colleen McKenna, PA-C"],
+    ["Patient: John Smith", "Provider: Meenakshi Patel, DNP, APRN"],
+], ids=["np-rendering-provider", "pa-seen-by", "dnp-aprn-provider"])
+def test_when_only_an_advanced_practice_provider_is_labelled_as_provider_then_no_treating_physician(
+        lines: list[str]) -> None:
+    # regression (varied dev split): an NP or PA-C labelled as the provider was chosen as the treating physician and
+    # made documents that name no physician complete
+    people = _people(lines)
+    chosen, _, _ = _unpack(choose_treating_physician(people))
+    assert chosen is None
+    assert [p.role for p in people if p.role is not Role.PATIENT] == [Role.OTHER_CLINICIAN]

@@ -14,7 +14,6 @@ are the constants below.
 from extractors.people.choose import choose_patient, choose_treating_physician
 from extractors.people.find import find_people
 from extractors.people.weights import (
-    ADVANCED_PRACTICE_PENALTY,
     BARE_LABEL_PENALTY,
     FALLBACK_TREATING_FACTOR,
     FINDER,
@@ -27,7 +26,6 @@ from extractors.people.weights import (
 )
 
 __all__ = [
-    "ADVANCED_PRACTICE_PENALTY",
     "BARE_LABEL_PENALTY",
     "FALLBACK_TREATING_FACTOR",
     "FINDER",

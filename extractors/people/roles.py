@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from extractors.people.candidates import _Candidate
 from extractors.people.weights import (
-    ADVANCED_PRACTICE_PENALTY,
     BARE_LABEL_PENALTY,
     FINDER,
     NO_CREDENTIAL_PENALTY,
@@ -51,13 +50,14 @@ def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> _Found | N
             and CredentialKind.ADVANCED_PRACTICE not in kinds):
         role = Role.NURSE
         reason += "; the credential marks a nurse or assistant"
+    if role is Role.TREATING_PHYSICIAN and not physician_like and CredentialKind.ADVANCED_PRACTICE in kinds:
+        # An NP or PA-C may render the visit, but the document must name a physician (docs/POLICY.md "People"):
+        # labelled as the provider, they are another clinician, never the treating physician.
+        role = Role.OTHER_CLINICIAN
+        reason += "; the credential marks an advanced-practice provider, not a physician"
     if role is Role.TREATING_PHYSICIAN and not physician_like:
-        if CredentialKind.ADVANCED_PRACTICE in kinds:
-            adjustments.append(Adjustment(f"{ADVANCED_PRACTICE_PENALTY:+.2f} advanced-practice credential, "
-                                          "not a physician", ADVANCED_PRACTICE_PENALTY))
-        else:
-            adjustments.append(Adjustment(f"{NO_CREDENTIAL_PENALTY:+.2f} no credential or Dr. title",
-                                          NO_CREDENTIAL_PENALTY))
+        adjustments.append(Adjustment(f"{NO_CREDENTIAL_PENALTY:+.2f} no credential or Dr. title",
+                                      NO_CREDENTIAL_PENALTY))
     if c.bare_label:
         adjustments.append(Adjustment(f"{BARE_LABEL_PENALTY:+.2f} label printed without a colon", BARE_LABEL_PENALTY))
     if role is Role.PATIENT and physician_like:

@@ -6,7 +6,6 @@ FINDER = "people"
 
 # Adjustments (deltas on the 0..1 confidence scale), each recorded on the evidence with its reason.
 NO_CREDENTIAL_PENALTY = -0.2  # a treating-physician label on a name printed without credential or "Dr."
-ADVANCED_PRACTICE_PENALTY = -0.05  # NP/PA-C: may render the visit, but is not a physician
 PATIENT_WITH_TITLE_PENALTY = -0.3  # a "patient" printed as "Dr. X, MD" is more likely a mislabelled provider
 REPEAT_BONUS = 0.05  # per further mention of the same person in the same role
 REPEAT_BONUS_CAP = 0.1
