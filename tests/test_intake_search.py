@@ -42,6 +42,11 @@ CASES = [
      Verdict.PATIENT_CONFIRMED, "Ana K. Lindqvist", MatchKind.INITIALS, Position.PATIENT),
     ("portal_account_header", ["MyHealth Portal", "Maria Okafor ▾", "Messages Appointments Billing"],
      "maria okafor", Verdict.PATIENT_CONFIRMED, "Maria Okafor", MatchKind.ANY_CASE, Position.PATIENT),
+    # regression (varied dev split): tesseract reads the header's "▾" as "v" or "¥", and the header went unseen
+    ("portal_account_header_marker_as_ocr_reads_it", ["7:37", "EO Emeka Okonkwo v Kinnect Health", "Care Team"],
+     "emeka okonkwo", Verdict.PATIENT_CONFIRMED, "Emeka Okonkwo", MatchKind.ANY_CASE, Position.PATIENT),
+    ("portal_account_header_marker_as_yen", ["MyCarePath", "MD Mikkel Dahl ¥", "Home"],
+     "Mikkel Dahl", Verdict.PATIENT_CONFIRMED, "Mikkel Dahl", MatchKind.EXACT, Position.PATIENT),
     ("after_visit_summary_with_dob_below", ["After Visit Summary", "Inés de la Vega", "DOB: 01/02/1970"],
      "Ines de la Vega", Verdict.PATIENT_CONFIRMED, "Inés de la Vega", MatchKind.FOLDED, Position.PATIENT),
     ("particles_surname_first", ["Patient: VAN DEN BROEK, PIETER"], "Pieter van den Broek",
