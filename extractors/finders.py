@@ -68,10 +68,13 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
 
     Kept as it is when the open extraction already chose the intake's person, or when the search confirms nobody in a
     patient position. Otherwise the confirmed hit becomes the patient; when a patient label elsewhere holds a different
-    name, the choice is marked ambiguous (two patients: review)."""
+    full name, the choice is marked ambiguous (two patients: review)."""
     if chosen.person is not None and match_intake(intake_name, chosen.person.normalized).result is CheckResult.PASS:
         return chosen, people
     search = search_intake_name(document, intake_name)
+    if search.verdict is Verdict.SURNAME_ONLY and chosen.person is None:
+        # docs/POLICY.md "Status rule": the intake's surname alone may be the patient's name cut off, or a relative's.
+        return Choice(None, "only the intake name's surname is printed, not the full name", ambiguous=True), people
     if search.verdict is not Verdict.PATIENT_CONFIRMED:
         return chosen, people
     hit = max((h for h in search.hits if h.position is Position.PATIENT and h.full_name),
@@ -79,7 +82,9 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     if hit is None:
         return chosen, people
     person = _person_of(hit)
-    ambiguous = chosen.ambiguous or bool(search.other_patient_pages) or chosen.person is not None
+    # Another patient only counts when a patient label holds a different full name: the open extraction's own choice
+    # may be a form title read as a name ("Referral Form"), which is no second patient.
+    ambiguous = chosen.ambiguous or bool(search.other_patient_pages)
     reason = f"the intake's person found in a patient position ({hit.reason})"
     return Choice(person, reason, ambiguous), (*people, person)
 

@@ -100,7 +100,9 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
     doubtful: list[str] = []
 
     patient, physician = findings.patient, findings.physician
-    if patient.person is None:
+    if patient.person is None and patient.ambiguous:
+        doubtful.append(patient.reason)  # e.g. only the intake's surname is printed: a person must look
+    elif patient.person is None:
         missing.append("no patient name found")
     else:
         if patient.person.confidence < threshold:

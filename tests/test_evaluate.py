@@ -38,6 +38,7 @@ def _findings(diagnoses: tuple[DiagnosisMention, ...] = (CRPS,), patient: Person
 CASES = [
     ("all_three_affirmed", _findings(), Intake(), Status.COMPLETE),
     ("no_patient", _findings(patient=None), Intake(), Status.INCOMPLETE),
+    ("no_patient_but_a_doubtful_hint", _findings(patient=None, several=True), Intake(), Status.NEEDS_REVIEW),
     ("no_physician", _findings(physician=None), Intake(), Status.INCOMPLETE),
     ("no_diagnosis", _findings(diagnoses=()), Intake(), Status.INCOMPLETE),
     ("mental_health_only", _findings(diagnoses=(MDD,)), Intake(), Status.INCOMPLETE),

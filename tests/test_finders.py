@@ -50,3 +50,10 @@ def test_when_another_labelled_patient_is_in_the_upload_then_the_verified_patien
     findings = find_all(_doc(*lines), load_policy(), ner_model=None, intake_name="Ana Lindqvist")
     assert findings.patient.person is not None and "Lindqvist" in findings.patient.person.normalized
     assert findings.patient.ambiguous
+
+
+def test_when_only_the_intake_surname_is_printed_then_the_patient_is_absent_but_doubtful() -> None:
+    findings = find_all(_doc("Visit Summary", "Ms. Okafor was seen today.", "Assessment: Fibromyalgia"),
+                        load_policy(), ner_model=None, intake_name="Maria Okafor")
+    assert findings.patient.person is None and findings.patient.ambiguous
+    assert "surname" in findings.patient.reason
