@@ -541,3 +541,14 @@ def test_when_only_an_advanced_practice_provider_is_labelled_as_provider_then_no
     chosen, _, _ = _unpack(choose_treating_physician(people))
     assert chosen is None
     assert [p.role for p in people if p.role is not Role.PATIENT] == [Role.OTHER_CLINICIAN]
+
+
+@pytest.mark.parametrize(("lines", "not_a_name"), [
+    (["Mercy Harbor Health", "REFERRAL FORM - PAIN MANAGEMENT", "Patient name Date of birth MRN"], "Referral Form"),
+    (["Treating physician", "Kavya Chatterjee-Schroder Interventional Pain Management"], "Interventional"),
+    (["Lakeside Comprehensive", "Provider: Jane Doe, MD"], "Lakeside Comprehensive"),
+], ids=["form-title", "specialty-after-name", "clinic-name"])
+def test_when_a_title_or_specialty_stands_beside_names_then_it_is_no_person(lines: list[str], not_a_name: str) -> None:
+    # regression (varied dev split): "Referral Form" was chosen as the patient and as the physician
+    names = [p.normalized for p in _people(lines)]
+    assert all(not_a_name.lower() not in n.lower() for n in names), names
