@@ -11,8 +11,8 @@ from extractors.diagnosis import find_diagnoses
 from extractors.intake_search import IntakeHit, Position, Verdict, search_intake_name
 from extractors.ner_model import get_recognizer
 from extractors.nlp import ParsedText, get_pipeline
-from extractors.people import choose_patient, choose_treating_physician, find_people
-from pipeline.names import match_intake, normalize_person_name
+from extractors.people import choose_patient, choose_treating_physician, find_people, surname_only_physician
+from pipeline.names import default_name_rules, match_intake, normalize_person_name
 from pipeline.policy import Policy
 from pipeline.types import CheckResult, Choice, DiagnosisMention, Document, Findings, PersonMention, Role, linearize
 
@@ -54,11 +54,16 @@ def find_all(document: Document, policy: Policy, *, ner_model: str | None, intak
     patient = patient_chooser(people)
     if intake_name:
         patient, people = verified_patient(document, intake_name, patient, people)
+    physician = physician_chooser(people)
+    if physician.person is None and (hint := surname_only_physician(parsed.text, default_name_rules())) is not None:
+        # docs/POLICY.md "Policy decisions" 6: a physician named by surname only is doubtful, not absent (review)
+        physician = Choice(None, f"a physician is named by title and surname only (page {hint.evidence.page}); "
+                                 "a person must confirm who treated the patient", ambiguous=True)
     return Findings(
         people=people,
         diagnoses=diagnosis_finder(parsed),
         patient=patient,
-        physician=physician_chooser(people),
+        physician=physician,
     )
 
 

@@ -111,7 +111,9 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
                             detail=patient.reason))
         if patient.ambiguous:
             doubtful.append("several different patient names in one document")
-    if physician.person is None:
+    if physician.person is None and physician.ambiguous:
+        doubtful.append(physician.reason)  # e.g. "Dr. Ferreira" alone: a physician, but not named well enough
+    elif physician.person is None:
         missing.append("no treating physician found")
     else:
         if physician.person.confidence < threshold:

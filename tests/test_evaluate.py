@@ -39,6 +39,7 @@ CASES = [
     ("all_three_affirmed", _findings(), Intake(), Status.COMPLETE),
     ("no_patient", _findings(patient=None), Intake(), Status.INCOMPLETE),
     ("no_patient_but_a_doubtful_hint", _findings(patient=None, several=True), Intake(), Status.NEEDS_REVIEW),
+    ("no_physician_but_a_surname_only_hint", _findings(physician=None, tie=True), Intake(), Status.NEEDS_REVIEW),
     ("no_physician", _findings(physician=None), Intake(), Status.INCOMPLETE),
     ("no_diagnosis", _findings(diagnoses=()), Intake(), Status.INCOMPLETE),
     ("mental_health_only", _findings(diagnoses=(MDD,)), Intake(), Status.INCOMPLETE),

@@ -57,3 +57,17 @@ def test_when_only_the_intake_surname_is_printed_then_the_patient_is_absent_but_
                         load_policy(), ner_model=None, intake_name="Maria Okafor")
     assert findings.patient.person is None and findings.patient.ambiguous
     assert "surname" in findings.patient.reason
+
+
+@pytest.mark.parametrize(("lines", "doubtful"), [
+    (("Patient: Maria Okafor", "Seen today by Dr. Ferreira in clinic.", "Assessment: Fibromyalgia"), True),
+    (("Patient: Maria Okafor", "Sincerely,", "Dr. Ferreira", "Assessment: Fibromyalgia"), True),
+    (("Patient: Maria Okafor", "Dear Dr. Ferreira,", "Assessment: Fibromyalgia"), False),
+    (("Patient: Maria Okafor", "cc: Dr. Ferreira", "Assessment: Fibromyalgia"), False),
+    (("Patient: Maria Okafor", "Referred by Dr. Ferreira", "Assessment: Fibromyalgia"), False),
+], ids=["in-running-text", "signature", "addressee", "copy", "referrer"])
+def test_when_a_physician_is_named_by_surname_only_then_the_physician_is_doubtful_unless_someone_else(
+        lines: tuple[str, ...], doubtful: bool) -> None:
+    findings = find_all(_doc(*lines), load_policy(), ner_model=None)
+    assert findings.physician.person is None
+    assert findings.physician.ambiguous is doubtful

@@ -13,6 +13,7 @@ are the constants below.
 
 from extractors.people.choose import choose_patient, choose_treating_physician
 from extractors.people.find import find_people
+from extractors.people.surname_only import SurnameOnly, surname_only_physician
 from extractors.people.weights import (
     BARE_LABEL_PENALTY,
     FALLBACK_TREATING_FACTOR,
@@ -35,7 +36,9 @@ __all__ = [
     "REPEAT_BONUS",
     "REPEAT_BONUS_CAP",
     "SAME_PERSON_THRESHOLD",
+    "SurnameOnly",
     "choose_patient",
     "choose_treating_physician",
     "find_people",
+    "surname_only_physician",
 ]

@@ -1,0 +1,41 @@
+"""A physician printed only as "Dr. Surname": not a full name for the claim, but a sign that a physician is named."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from extractors.people.weights import FINDER
+from pipeline.names import NameRules, fold
+from pipeline.types import Evidence, LinearText, evidence_from_span
+
+_SURNAME_AFTER_TITLE = r"\b(?:{titles})\.?[ \t]+(?P<surname>[A-Z][\w'’\-]+)(?![ \t]*,?[ \t]*[A-Z][\w'’\-]*)"
+
+
+@dataclass(frozen=True, slots=True)
+class SurnameOnly:
+    """Where a physician is named by title and surname alone, with its evidence."""
+
+    surname: str
+    evidence: Evidence
+
+
+def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | None:
+    """The first "Dr. Surname" (no given name after it) on a line that names no addressee, copy, referrer, PCP or
+    relative (`surname_only_blockers` and `relations` of rules/name_rules.yaml); None if none."""
+    titles = "|".join(re.escape(t) for t in sorted(rules.physician_titles, key=len, reverse=True))
+    pattern = re.compile(_SURNAME_AFTER_TITLE.format(titles=titles))
+    blockers = {fold(w) for w in (*rules.surname_only_blockers, *rules.relations)}
+    not_names = {fold(w) for w in rules.not_name_words}
+    start = 0
+    for line in text.text.split("\n"):
+        words = set(re.findall(r"[^\W\d_]+", fold(line)))
+        if not words & blockers:
+            for m in pattern.finditer(line):
+                if fold(m.group("surname")) in not_names:
+                    continue
+                s, e = start + m.start(), start + m.end()
+                return SurnameOnly(m.group("surname"), evidence_from_span(text, s, e, finder=FINDER,
+                                                                          rule="surname_only_physician", score=0.5))
+        start += len(line) + 1
+    return None
