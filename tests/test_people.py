@@ -552,3 +552,12 @@ def test_when_a_title_or_specialty_stands_beside_names_then_it_is_no_person(line
     # regression (varied dev split): "Referral Form" was chosen as the patient and as the physician
     names = [p.normalized for p in _people(lines)]
     assert all(not_a_name.lower() not in n.lower() for n in names), names
+
+
+def test_when_a_labelled_provider_signs_elsewhere_as_a_nurse_then_no_treating_physician() -> None:
+    # regression (varied dev split): "ED provider: Hervé Beaumont" + "Electronically signed by Hervé Beaumont, RN"
+    # made an ED discharge with no physician complete
+    people = _people(["Patient: Eun-Ji Yoon", "ED provider: Hervé Beaumont Disposition: Discharged home",
+                      "Referred by: Anders Sjöberg, MD", "Electronically signed by Hervé Beaumont, RN"])
+    chosen, _, _ = _unpack(choose_treating_physician(people))
+    assert chosen is None

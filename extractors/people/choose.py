@@ -19,6 +19,16 @@ def _physician_like(p: PersonMention) -> bool:
     return name is not None and name.has_physician_title()
 
 
+def _non_physician_elsewhere(p: PersonMention, people: Sequence[PersonMention]) -> bool:
+    """True when another mention of the same person carries a nursing or advanced-practice credential and none of
+    their mentions a physician credential or "Dr." ("ED provider: Hervé Beaumont" and, below, "signed by Hervé
+    Beaumont, RN"): the credential printed once decides for every mention."""
+    same = [q for q in people if same_person(q.normalized, p.normalized, SAME_PERSON_THRESHOLD)]
+    kinds = {hit[1] for q in same for c in q.credentials if (hit := credential_of(c)) is not None}
+    return bool(kinds & {CredentialKind.NURSING, CredentialKind.ADVANCED_PRACTICE}) and not any(
+        _physician_like(q) for q in same)
+
+
 def _distinct_people(mentions: Sequence[PersonMention]) -> list[list[PersonMention]]:
     groups: list[list[PersonMention]] = []
     for p in mentions:
@@ -48,7 +58,7 @@ def choose_treating_physician(people: Sequence[PersonMention]) -> Choice:
     signing it, which makes them a treating mention by rule (1). near_tie: the two best different people differ
     by less than 0.05.
     """
-    explicit = [p for p in people if p.role is Role.TREATING_PHYSICIAN]
+    explicit = [p for p in people if p.role is Role.TREATING_PHYSICIAN and not _non_physician_elsewhere(p, people)]
     if explicit:
         best, tie = _best_with_tie(explicit)
         reason = f"{best.reason} Chosen as treating physician by its label or signature."
