@@ -373,3 +373,11 @@ def test_when_a_pain_diagnosis_is_hedged_then_it_is_uncertain(text: str) -> None
     # regression (varied dev split): hedged diagnoses read as affirmed made documents wrongly complete
     pain = [m for m in _find(text) if m.category.is_pain]
     assert pain and all(m.assertion is Assertion.UNCERTAIN for m in pain), [(m.text, m.assertion) for m in pain]
+
+
+@pytest.mark.parametrize("text", ["ED course:\nRSD ruled out.", "Assessment:\nCRPS was ruled out last year."],
+                         ids=["ruled-out-after", "was-ruled-out"])
+def test_when_a_pain_diagnosis_is_ruled_out_after_it_is_named_then_it_is_negated(text: str) -> None:
+    # regression (varied dev split): "RSD ruled out." read as an affirmed CRPS made a document complete
+    pain = [m for m in _find(text) if m.category.is_pain]
+    assert pain and all(m.assertion is Assertion.NEGATED for m in pain), [(m.text, m.assertion) for m in pain]
