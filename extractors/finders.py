@@ -12,7 +12,8 @@ from extractors.intake_search import IntakeHit, Position, Verdict, search_intake
 from extractors.ner_model import get_recognizer
 from extractors.nlp import ParsedText, get_pipeline
 from extractors.people import choose_patient, choose_treating_physician, find_people, surname_only_physician
-from pipeline.names import default_name_rules, match_intake, normalize_person_name
+from extractors.role_model import RankedChoice, rank_treating_physician
+from pipeline.names import default_name_rules, match_intake, normalize_person_name, same_person
 from pipeline.policy import Policy
 from pipeline.types import CheckResult, Choice, DiagnosisMention, Document, Findings, PersonMention, Role, linearize
 
@@ -54,7 +55,7 @@ def find_all(document: Document, policy: Policy, *, ner_model: str | None, intak
     patient = patient_chooser(people)
     if intake_name:
         patient, people = verified_patient(document, intake_name, patient, people)
-    physician = physician_chooser(people)
+    physician = second_opinion(physician_chooser(people), rank_treating_physician(document, people))
     if physician.person is None and (hint := surname_only_physician(parsed.text, default_name_rules())) is not None:
         # docs/POLICY.md "Policy decisions" 6: a physician named by surname only is doubtful, not absent (review)
         physician = Choice(None, f"a physician is named by title and surname only (page {hint.evidence.page}); "
@@ -65,6 +66,17 @@ def find_all(document: Document, policy: Policy, *, ner_model: str | None, intak
         patient=patient,
         physician=physician,
     )
+
+
+def second_opinion(rules: Choice, ranked: RankedChoice) -> Choice:
+    """The rules' physician choice, made doubtful (review) when the learned ranker (extractors/role_model.py) would
+    choose someone else or nobody. The ranker never makes a choice on its own: it can only hold a document back from
+    `complete`, which is the costly error."""
+    if rules.person is None:
+        return rules
+    if ranked.person is not None and same_person(ranked.person.normalized, rules.person.normalized):
+        return rules
+    return Choice(rules.person, f"{rules.reason} The learned ranker disagrees: {ranked.reason}", ambiguous=True)
 
 
 def verified_patient(document: Document, intake_name: str, chosen: Choice,

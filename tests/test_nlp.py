@@ -170,7 +170,7 @@ def test_when_a_one_word_title_shares_its_line_without_a_colon_then_no_section_s
 
 # Dictated notes (MTSamples style) run every section into one line: "...pain.,INDICATION: , ...".
 DICTATED_TITLES = [
-    ("PROCEDURE: , Block.,INDICATION: , Sacroiliac joint pain.", "Sacroiliac", SectionKind.OTHER),
+    ("PROCEDURE: , Block.,INDICATION: , Sacroiliac joint pain.", "Sacroiliac", SectionKind.CHIEF_COMPLAINT),
     ("HISTORY:, headaches.,IMPRESSION: , Migraine.", "Migraine", SectionKind.ASSESSMENT),
     ("HISTORY:, headaches.,PROBLEMS/DIAGNOSES:,1. Migraine.", "Migraine", SectionKind.DIAGNOSES),
     ("Seen today. POSTOPERATIVE DIAGNOSIS: , Lumbar radiculopathy.", "radiculopathy", SectionKind.DIAGNOSES),
