@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from typing import Protocol
@@ -15,7 +16,17 @@ from extractors.people import choose_patient, choose_treating_physician, find_pe
 from extractors.role_model import RankedChoice, rank_treating_physician
 from pipeline.names import default_name_rules, match_intake, normalize_person_name, same_person
 from pipeline.policy import Policy
-from pipeline.types import CheckResult, Choice, DiagnosisMention, Document, Findings, PersonMention, Role, linearize
+from pipeline.types import (
+    Adjustment,
+    CheckResult,
+    Choice,
+    DiagnosisMention,
+    Document,
+    Findings,
+    PersonMention,
+    Role,
+    linearize,
+)
 
 
 class Finder[M: (PersonMention, DiagnosisMention)](Protocol):
@@ -69,14 +80,25 @@ def find_all(document: Document, policy: Policy, *, ner_model: str | None, intak
 
 
 def second_opinion(rules: Choice, ranked: RankedChoice) -> Choice:
-    """The rules' physician choice, made doubtful (review) when the learned ranker (extractors/role_model.py) would
-    choose someone else or nobody. The ranker never makes a choice on its own: it can only hold a document back from
-    `complete`, which is the costly error."""
+    """The rules' physician choice checked by the learned ranker (extractors/role_model.py).
+
+    The ranker never chooses on its own. When it would choose someone else or nobody, the rules' choice is kept but
+    made doubtful (review). When the rules fell back to an unlabelled clinician (a titled or credentialed name with no
+    role label, which the rules alone score below the review threshold) and the ranker picks the same person above its
+    own threshold, the ranker's probability becomes the confidence, recorded on the evidence with its reason."""
     if rules.person is None:
         return rules
-    if ranked.person is not None and same_person(ranked.person.normalized, rules.person.normalized):
-        return rules
-    return Choice(rules.person, f"{rules.reason} The learned ranker disagrees: {ranked.reason}", ambiguous=True)
+    if ranked.person is None or not same_person(ranked.person.normalized, rules.person.normalized):
+        return Choice(rules.person, f"{rules.reason} The learned ranker disagrees: {ranked.reason}", ambiguous=True)
+    person = rules.person
+    if person.role is Role.OTHER_CLINICIAN and ranked.probability > person.confidence:
+        delta = round(ranked.probability - person.confidence, 3)
+        first, *rest = person.evidence
+        first = dataclasses.replace(first, adjustments=(
+            *first.adjustments, Adjustment(f"{delta:+.2f} confirmed by the learned ranker", delta)))
+        person = dataclasses.replace(person, confidence=ranked.probability, evidence=(first, *rest))
+        return Choice(person, f"{rules.reason} The learned ranker confirms it: {ranked.reason}", rules.ambiguous)
+    return rules
 
 
 def verified_patient(document: Document, intake_name: str, chosen: Choice,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from fakes import person
 
-from extractors.finders import find_all
+from extractors.finders import find_all, second_opinion
+from extractors.role_model import RankedChoice
 from pipeline.policy import load_policy
-from pipeline.types import Document, MediaType, Source, page_from_lines
+from pipeline.types import Choice, Document, MediaType, PersonMention, Role, Source, page_from_lines
 
 
 def _doc(*lines: str) -> Document:
@@ -71,3 +73,28 @@ def test_when_a_physician_is_named_by_surname_only_then_the_physician_is_doubtfu
     findings = find_all(_doc(*lines), load_policy(), ner_model=None)
     assert findings.physician.person is None
     assert findings.physician.ambiguous is doubtful
+
+
+def _ranked(person: PersonMention | None, p: float) -> RankedChoice:
+    return RankedChoice(person, p, "ranker reason", 0.0)
+
+
+def test_when_the_ranker_picks_someone_else_or_nobody_then_the_rules_choice_is_doubtful() -> None:
+    doctor = person("Jane Doe", Role.TREATING_PHYSICIAN, 0.9)
+    other = person("John Roe", Role.REFERRING_PHYSICIAN, 0.9)
+    for ranked in (_ranked(other, 0.8), _ranked(None, 0.2)):
+        choice = second_opinion(Choice(doctor, "rules", False), ranked)
+        assert choice.person == doctor and choice.ambiguous and "disagrees" in choice.reason
+
+
+def test_when_the_ranker_confirms_an_unlabelled_clinician_then_its_probability_is_the_confidence() -> None:
+    fallback = person("Jane Doe", Role.OTHER_CLINICIAN, 0.35)
+    choice = second_opinion(Choice(fallback, "rules", False), _ranked(fallback, 0.82))
+    assert choice.person is not None and choice.person.confidence == 0.82 and not choice.ambiguous
+    assert choice.person.evidence[0].adjustments[-1].delta == pytest.approx(0.47)
+    assert "confirms" in choice.reason
+
+
+def test_when_the_ranker_agrees_with_a_labelled_physician_then_nothing_changes() -> None:
+    doctor = person("Jane Doe", Role.TREATING_PHYSICIAN, 0.7)
+    assert second_opinion(Choice(doctor, "rules", False), _ranked(doctor, 0.95)) == Choice(doctor, "rules", False)
