@@ -729,12 +729,20 @@ def _full_name(toks: Sequence[_Tok], i: int, end: int, sur_kinds: frozenset[Matc
     if q >= len(toks) or toks[k - 1].colon:
         return None
     r_kinds = _given(toks[q], intake, comp)
+    pre_mids: list[_Tok] = []
+    if r_kinds is None and not comma:
+        # Family name first without a comma, the middle initial before the given name ("LIU R Zhiwei").
+        while q < len(toks) - 1 and len(pre_mids) < _MAX_MIDDLES and (_is_initial(toks[q])
+                                                                      or toks[q].key in intake.middles):
+            pre_mids.append(toks[q])
+            q += 1
+        r_kinds = _given(toks[q], intake, comp) if pre_mids else None
     if r_kinds is None:
         return None
-    if not comma and not (toks[q - 1].text.isupper() or toks[q].text.isupper()):
+    if not comma and not (toks[k - 1].text.isupper() or toks[q].text.isupper()):
         return None  # "Okafor Maria" without a comma only in a header printed in capitals
     r = q + 1
-    r_mids: list[_Tok] = []
+    r_mids: list[_Tok] = list(pre_mids)
     while (r < len(toks) and len(r_mids) < _MAX_MIDDLES and not toks[r - 1].comma and not toks[r - 1].colon
            and (_is_initial(toks[r]) or toks[r].key in intake.middles)):
         r_mids.append(toks[r])
@@ -916,10 +924,28 @@ class _Context:
         heading = self.heading_above(li)
         if heading is not None:
             return _Place(heading.position, heading.id, f"under a {heading.position.value} heading", heading.weight)
+        header = self._header_row_above(li, found.start)
+        if header is not None:
+            return header
         if self._has_context(li) or (self._same_page(li, li + 1) and self._has_context(li + 1, alone=True)):
             return _Place(Position.PATIENT, "patient_context", "on a line with a date of birth or record number",
                           rules.patient_context.weight)
         return _Place(Position.UNLABELLED, "unlabelled", "without a label", rules.unlabelled_weight)
+
+    def _header_row_above(self, li: int, start: int) -> _Place | None:
+        """A form's column headers: the name opens its line and the line above starts with a patient label ("Patient
+        name  Date of birth  MRN" over "VENKATARAMAN, SANJAY  March 18, 1958  77921126"), or holds a date-of-birth or
+        record-number header without naming anyone under a label."""
+        toks = self.lines[li].toks
+        if not all(_is_filler(t) for t in toks[:start]) or not self._same_page(li, li - 1) or not self.labels[li - 1]:
+            return None
+        first = self.labels[li - 1][0]
+        if first.start == 0 and first.cue is not None and first.cue.position is Position.PATIENT:
+            return _Place(Position.PATIENT, f"{first.cue.id}_header", "under a patient column header", first.cue.weight)
+        if self._has_context(li - 1, alone=True):
+            return _Place(Position.PATIENT, "patient_context_header", "under a date-of-birth or record-number header",
+                          self.rules.patient_context.weight)
+        return None
 
     def _has_context(self, li: int, *, alone: bool = False) -> bool:
         """A DOB/MRN phrase on line `li`; with `alone`, only on a line that names nobody else under a label."""

@@ -42,6 +42,16 @@ CASES = [
      Verdict.PATIENT_CONFIRMED, "Ana K. Lindqvist", MatchKind.INITIALS, Position.PATIENT),
     ("portal_account_header", ["MyHealth Portal", "Maria Okafor ▾", "Messages Appointments Billing"],
      "maria okafor", Verdict.PATIENT_CONFIRMED, "Maria Okafor", MatchKind.ANY_CASE, Position.PATIENT),
+    # regressions (varied dev split): a form's column headers above the values, and the family name first with the
+    # middle initial before the given name, without a comma
+    ("form_column_headers", ["Patient Referral Form", "Patient name Date of birth MRN",
+                             "VENKATARAMAN, SANJAY March 18, 1958 77921126"], "sanjay venkataraman",
+     Verdict.PATIENT_CONFIRMED, "VENKATARAMAN, SANJAY", MatchKind.REORDERED, Position.PATIENT),
+    ("family_first_middle_initial_no_comma", ["Intake Form", "Patient name Date of birth MRN",
+                                              "LIU R Zhiwei November 22, 1963 94234966"], "Zhiwei R Liu",
+     Verdict.PATIENT_CONFIRMED, "LIU R Zhiwei", MatchKind.REORDERED, Position.PATIENT),
+    ("dob_header_row_without_patient_label", ["Name on file DOB MRN", "Okafor, Maria 01/02/1970 123456"],
+     "Maria Okafor", Verdict.PATIENT_CONFIRMED, "Okafor, Maria", MatchKind.REORDERED, Position.PATIENT),
     # regression (varied dev split): tesseract reads the header's "▾" as "v" or "¥", and the header went unseen
     ("portal_account_header_marker_as_ocr_reads_it", ["7:37", "EO Emeka Okonkwo v Kinnect Health", "Care Team"],
      "emeka okonkwo", Verdict.PATIENT_CONFIRMED, "Emeka Okonkwo", MatchKind.ANY_CASE, Position.PATIENT),
