@@ -188,6 +188,7 @@ class AccountMarkers(StrictRuleModel):
 
     weight: float = Field(ge=0.0, le=1.0)
     glyphs: list[str] = Field(min_length=1)
+    max_line: int = Field(ge=1, le=50)  # only the first lines of a page hold an account header
 
 
 class Heading(StrictRuleModel):
@@ -851,6 +852,13 @@ class _Context:
         self.labels = [_labels(line.toks, self.comp) for line in lines]
         self.headings = [_heading(line.toks, self.comp) for line in lines]
 
+    def _line_in_page(self, li: int) -> int:
+        """How many lines of its page come before line `li`."""
+        n = 0
+        while self._same_page(li, li - n - 1):
+            n += 1
+        return n
+
     def _same_page(self, a: int, b: int) -> bool:
         return 0 <= b < len(self.lines) and self.lines[a].page == self.lines[b].page
 
@@ -918,7 +926,8 @@ class _Context:
             return _Place(Position.PROVIDER, "credential", "with a credential", rules.provider_mark_weight)
         glued = toks[found.end - 1].raw
         following = toks[found.end].raw.strip() if found.end < len(toks) else ""
-        if any(g in glued for g in comp.glyphs) or following in comp.glyphs:
+        at_top = self._line_in_page(li) < rules.account_markers.max_line
+        if at_top and (any(g in glued for g in comp.glyphs) or following in comp.glyphs):
             return _Place(Position.PATIENT, "account_header", "in a portal account header",
                           rules.account_markers.weight)
         heading = self.heading_above(li)

@@ -57,6 +57,11 @@ CASES = [
      "emeka okonkwo", Verdict.PATIENT_CONFIRMED, "Emeka Okonkwo", MatchKind.ANY_CASE, Position.PATIENT),
     ("portal_account_header_marker_as_yen", ["MyCarePath", "MD Mikkel Dahl ¥", "Home"],
      "Mikkel Dahl", Verdict.PATIENT_CONFIRMED, "Mikkel Dahl", MatchKind.EXACT, Position.PATIENT),
+    # regression: a contact card far down a provider card, "Zuzana Jovanovic V" (OCR), taken for the account header
+    ("marker_below_the_header_is_no_account_header",
+     ["Kinnect Health", "MJ Miroslav Jovanovic v", "Care Team", "Overview", "Diagnoses", "Phantom limb syndrome",
+      "Visit notes", "Contacts", "Zuzana Jovanovic V", "Daughter"], "Zuzana Jovanović", Verdict.NOT_THE_PATIENT,
+     "Zuzana Jovanovic", MatchKind.FOLDED, Position.CONTACT),
     ("after_visit_summary_with_dob_below", ["After Visit Summary", "Inés de la Vega", "DOB: 01/02/1970"],
      "Ines de la Vega", Verdict.PATIENT_CONFIRMED, "Inés de la Vega", MatchKind.FOLDED, Position.PATIENT),
     ("particles_surname_first", ["Patient: VAN DEN BROEK, PIETER"], "Pieter van den Broek",
