@@ -105,12 +105,17 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
                      people: tuple[PersonMention, ...]) -> tuple[Choice, tuple[PersonMention, ...]]:
     """The patient choice after searching the document for the intake's person, and the people list with that hit.
 
-    Kept as it is when the open extraction already chose the intake's person, or when the search confirms nobody in a
+    Kept as it is when the open extraction already chose the intake's person (made ambiguous when a patient label
+    elsewhere holds a different full name: two patients in one upload), or when the search confirms nobody in a
     patient position. Otherwise the confirmed hit becomes the patient; when a patient label elsewhere holds a different
     full name, the choice is marked ambiguous (two patients: review)."""
-    if chosen.person is not None and match_intake(intake_name, chosen.person.normalized).result is CheckResult.PASS:
-        return chosen, people
     search = search_intake_name(document, intake_name)
+    if chosen.person is not None and match_intake(intake_name, chosen.person.normalized).result is CheckResult.PASS:
+        if search.other_patient_pages and not chosen.ambiguous:
+            pages = ", ".join(map(str, search.other_patient_pages))
+            return Choice(chosen.person, f"{chosen.reason} A patient label on page {pages} holds a different name.",
+                          ambiguous=True), people
+        return chosen, people
     if search.verdict is Verdict.SURNAME_ONLY and chosen.person is None:
         # docs/POLICY.md "Status rule": the intake's surname alone may be the patient's name cut off, or a relative's.
         return Choice(None, "only the intake name's surname is printed, not the full name", ambiguous=True), people

@@ -999,6 +999,9 @@ class _Context:
                     if parsed is not None and len(_key(parsed.given)) > 1:
                         out.append((v_li, v_start, v_start + n, text))
                         break
+                else:
+                    if _misread_name(toks):  # "Name: Gra¢a da Silva": someone's name, whatever OCR made of it
+                        out.append((v_li, v_start, v_start + len(toks), " ".join(t.raw for t in toks)))
         return out
 
     def _value_after(self, li: int, lab: _LabelAt) -> tuple[int, int, list[_Tok]] | None:
@@ -1025,6 +1028,16 @@ class _Context:
 # --------------------------------------------------------------------------------------------------------------
 # The search
 # --------------------------------------------------------------------------------------------------------------
+
+def _misread_name(toks: Sequence[_Tok]) -> bool:
+    """A patient field's value that reads as a person's name with OCR damage: capitalised words of three or more
+    characters (particles aside; no initials), at least two of them, none of them a word that names no person."""
+    _, _, not_names = _name_lexicon()
+    words = [t for t in toks if not _is_particle(t)]
+    return len(words) >= 2 and all(
+        len(t.raw.strip(_EDGE)) >= 3 and t.raw.strip(_EDGE)[:1].isupper() and not _is_initial(t)
+        and t.key not in not_names for t in words)
+
 
 def search_intake_name(document: Document, intake_name: str,
                        rules: IntakeSearchRules | None = None) -> IntakeSearch:

@@ -98,3 +98,16 @@ def test_when_the_ranker_confirms_an_unlabelled_clinician_then_its_probability_i
 def test_when_the_ranker_agrees_with_a_labelled_physician_then_nothing_changes() -> None:
     doctor = person("Jane Doe", Role.TREATING_PHYSICIAN, 0.7)
     assert second_opinion(Choice(doctor, "rules", False), _ranked(doctor, 0.95)) == Choice(doctor, "rules", False)
+
+
+def test_when_the_intake_patient_is_found_but_another_page_labels_a_different_patient_then_it_is_ambiguous() -> None:
+    # regression (varied dev split): a two-page scan, William Brantley on page 1 and "Name: Graça da Silva" on page 2,
+    # came back complete (OCR read "Graça" as "Gra¢a", which the people finder does not take for a name)
+    first = page_from_lines(1, ["Statement of Services", "Name: William Brantley", "DOB: 1/2/1960",
+                                "Assessment: Fibromyalgia"], source=Source.OCR, reason="test")
+    second = page_from_lines(2, ["Statement of Services", "Name: Gra¢a da Silva", "DOB: 5/13/1981"],
+                             source=Source.OCR, reason="test")
+    document = Document(sha256="0" * 64, media_type=MediaType.PDF, size_bytes=1, pages=(first, second))
+    findings = find_all(document, load_policy(), ner_model=None, intake_name="WILLIAM BRANTLEY")
+    assert findings.patient.person is not None and findings.patient.person.normalized == "William Brantley"
+    assert findings.patient.ambiguous and "page 2" in findings.patient.reason
