@@ -92,7 +92,8 @@ def stretch_contrast(gray: Image.Image, min_spread: int = 150) -> Image.Image | 
 
 def otsu_threshold(gray: npt.NDArray[np.uint8]) -> int:
     """Otsu's global threshold of an 8-bit array: pixels <= it are ink (dark), the rest paper."""
-    # A vectorised histogram, not scikit-image's threshold_otsu: scikit-image is not a dependency (yet).
+    # A vectorised histogram, not scikit-image's threshold_otsu (same thresholds on 3,000 random images): scikit-image
+    # would add four packages for this one function, and its tifffile wants numpy >= 2, which scispaCy 0.6.2 forbids.
     hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
     total = hist.sum()
     if total == 0:
