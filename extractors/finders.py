@@ -68,9 +68,14 @@ def find_all(document: Document, policy: Policy, *, ner_model: str | None, intak
         patient, people = verified_patient(document, intake_name, patient, people)
     physician = second_opinion(physician_chooser(people), rank_treating_physician(document, people))
     if physician.person is None and (hint := surname_only_physician(parsed.text, default_name_rules())) is not None:
-        # docs/POLICY.md "Policy decisions" 6: a physician named by surname only is doubtful, not absent (review)
-        physician = Choice(None, f"a physician is named by title and surname only (page {hint.evidence.page}); "
-                                 "a person must confirm who treated the patient", ambiguous=True)
+        # docs/POLICY.md "Policy decisions" 6: a physician named by surname only is doubtful, not absent (review).
+        # The surname is reported, so the coordinator sees whom the document names.
+        doubt = (f"a physician is named by title and surname only (page {hint.evidence.page}); a person must confirm "
+                 "who treated the patient")
+        named = PersonMention(value=hint.evidence.snippet, normalized=hint.surname, role=Role.TREATING_PHYSICIAN,
+                              confidence=hint.evidence.original_score, evidence=(hint.evidence,),
+                              reason="Treating physician? named by title and surname only; not a full name.")
+        physician = Choice(named, doubt, ambiguous=True, doubt=doubt)
     return Findings(
         people=people,
         diagnoses=diagnosis_finder(parsed),

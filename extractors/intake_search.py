@@ -995,6 +995,8 @@ class _Context:
                     continue
                 for n in range(len(toks), 1, -1):
                     text = " ".join(t.raw for t in toks[:n]).strip(_EDGE)
+                    if not _capitalised(toks[0].raw, particle_ok=True) or not _capitalised(toks[n - 1].raw):
+                        continue  # "Patient denies any history of …": prose after a bare label, not a name
                     parsed = parse_person_name(text)
                     if parsed is not None and len(_key(parsed.given)) > 1:
                         out.append((v_li, v_start, v_start + n, text))
@@ -1070,6 +1072,14 @@ def search_intake_name(document: Document, intake_name: str,
         other_pages.append(ctx.lines[li].page)
     verdict, reason = _verdict(hits, tuple(dict.fromkeys(other_pages)))
     return IntakeSearch(verdict, reason, tuple(hits), tuple(dict.fromkeys(other_pages)))
+
+
+def _capitalised(raw: str, *, particle_ok: bool = False) -> bool:
+    """A printed name's words start with a capital, apart from particles ("dos Santos, Leonor", "van Dijk")."""
+    word = raw.strip(_EDGE)
+    if particle_ok and fold(word) in default_name_rules().lexicon.particles:
+        return True
+    return bool(word) and word[0].isupper()
 
 
 def _hit(document: Document, line: _Line, found: _Found, place: _Place, rules: IntakeSearchRules) -> IntakeHit:

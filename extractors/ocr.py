@@ -245,7 +245,12 @@ def prepare(image: Image.Image, engine: OcrEngine, limits: Limits = DEFAULT_LIMI
         gray, back = imaging.rotate_small(gray, angle)
         to_original = to_original.then(back)
         steps.append(f"deskewed {angle:.1f}°")
-    factor = imaging.upscale_factor(imaging.estimate_line_height(gray), gray.width, gray.height, limits.max_pixels)
+    line_height = imaging.estimate_line_height(gray)
+    gray, ruled = imaging.erase_ruling_lines(gray, line_height)
+    if ruled:
+        steps.append(f"erased {ruled} ruling line{'s' if ruled > 1 else ''}")
+        line_height = imaging.estimate_line_height(gray)  # the rules made bands of inked rows taller than text
+    factor = imaging.upscale_factor(line_height, gray.width, gray.height, limits.max_pixels)
     if factor > 1.0:
         gray, back = imaging.scale(gray, factor)
         to_original = to_original.then(back)

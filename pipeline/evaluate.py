@@ -116,12 +116,14 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
     elif physician.person is None:
         missing.append("no treating physician found")
     else:
-        if physician.person.confidence < threshold:
+        if physician.person.confidence < threshold and physician.doubt is None:
             doubtful.append(f"physician name read with low confidence ({physician.person.confidence:.2f})")
         checks.append(Check(id="treating_physician_unambiguous",
                             result=CheckResult.FAIL if physician.ambiguous else CheckResult.PASS,
                             detail=physician.reason))
-        if physician.ambiguous:
+        if physician.doubt is not None:
+            doubtful.append(physician.doubt)
+        elif physician.ambiguous:
             doubtful.append("more than one physician could be the treating physician")
 
     choice = choose_pain_diagnosis(findings.diagnoses)

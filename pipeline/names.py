@@ -160,6 +160,7 @@ class NameRules(StrictRuleModel):
     organization_words: list[str] = Field(default_factory=list)
     name_use_words: list[str] = Field(default_factory=list)
     surname_only_blockers: list[str] = Field(default_factory=list)
+    column_labels: list[str] = Field(default_factory=list)
     sections: list[Section]
     role_words: list[RoleWord]
     cues: list[Cue]

@@ -364,6 +364,9 @@ class Choice:
     person: PersonMention | None
     reason: str
     ambiguous: bool = False
+    # Why a person must look at a chosen person, when the generic doubt of `ambiguous` does not say it (a physician
+    # named by surname only is reported, but must be confirmed).
+    doubt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

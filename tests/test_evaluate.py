@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from fakes import document, dx, person
 
@@ -81,6 +83,17 @@ def test_when_findings_are_evaluated_then_the_status_follows_the_rule(case: str,
     report = evaluate(document(), findings, intake, POLICY, {})
     assert report.status is expected, report.reasons
     assert report.reasons, "every status explains itself"
+
+
+def test_when_the_physician_is_a_surname_only_then_it_is_shown_and_the_document_needs_review_for_that_reason() -> None:
+    surname = person("Ferreira", Role.TREATING_PHYSICIAN, 0.5)
+    doubt = "a physician is named by title and surname only (page 1); a person must confirm who treated the patient"
+    findings = dataclasses.replace(_findings(physician=surname), physician=Choice(surname, doubt, True, doubt))
+    report = evaluate(document(), findings, Intake(), POLICY, {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert report.fields.physician_name.value == "Ferreira"
+    assert doubt in report.reasons
+    assert not any("low confidence" in r or "more than one physician" in r for r in report.reasons)
 
 
 def test_when_pdf_has_active_content_then_a_complete_document_needs_review() -> None:

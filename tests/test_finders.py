@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fakes import person
+from fakes import linear_text, person
 
 from extractors.finders import find_all, second_opinion
+from extractors.people.surname_only import surname_only_physician
 from extractors.role_model import RankedChoice
+from pipeline.names import default_name_rules
 from pipeline.policy import load_policy
 from pipeline.types import Choice, Document, MediaType, PersonMention, Role, Source, page_from_lines
 
@@ -68,11 +70,25 @@ def test_when_only_the_intake_surname_is_printed_then_the_patient_is_absent_but_
     (("Patient: Maria Okafor", "cc: Dr. Ferreira", "Assessment: Fibromyalgia"), False),
     (("Patient: Maria Okafor", "Referred by Dr. Ferreira", "Assessment: Fibromyalgia"), False),
 ], ids=["in-running-text", "signature", "addressee", "copy", "referrer"])
-def test_when_a_physician_is_named_by_surname_only_then_the_physician_is_doubtful_unless_someone_else(
+def test_when_a_physician_is_named_by_surname_only_then_the_surname_is_reported_as_doubtful_unless_someone_else(
         lines: tuple[str, ...], doubtful: bool) -> None:
     findings = find_all(_doc(*lines), load_policy(), ner_model=None)
-    assert findings.physician.person is None
     assert findings.physician.ambiguous is doubtful
+    if doubtful:
+        assert findings.physician.person is not None and findings.physician.person.normalized == "Ferreira"
+        assert findings.physician.doubt is not None and "surname only" in findings.physician.doubt
+        assert findings.physician.person.evidence[0].snippet == "Dr. Ferreira"
+    else:
+        assert findings.physician.person is None
+
+
+def test_regression_a_titled_full_name_is_not_cut_into_a_surname_only_physician() -> None:
+    # "Dr. Itzel Ortega" matched the surname pattern as "Dr. Itze" (the regex backed off one letter to dodge the
+    # given-name check), and "Itze" was reported as the physician.
+    findings = find_all(_doc("Patient: Maria Okafor", "Message from Dr. Itzel Ortega about your refill"), load_policy(),
+                        ner_model=None)
+    assert findings.physician.person is None or findings.physician.person.normalized != "Itze"
+    assert surname_only_physician(linear_text("Message from Dr. Itzel Ortega"), default_name_rules()) is None
 
 
 def _ranked(person: PersonMention | None, p: float) -> RankedChoice:

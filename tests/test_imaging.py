@@ -400,3 +400,59 @@ def test_when_a_label_sits_in_a_grey_table_cell_then_the_fill_turns_paper_white_
 def test_when_a_page_has_no_mid_grey_fill_then_flattening_returns_it_unchanged(image: Image.Image) -> None:
     flat, share = imaging.flatten_shading(image)
     assert flat is image and share == 0.0
+
+
+# --- Ruling lines: the borders of form cells ------------------------------------------------------------------------
+
+def _ruled_form(bar: bool = False) -> Image.Image:
+    """A 200-dpi-like form: a 2×2 grid of 2-px ruled cells, each with a small label and a value; optionally a solid
+    black bar (a photo's edge, a redaction) that is not a ruling line."""
+    im = Image.new("L", (1600, 700), 255)
+    draw = ImageDraw.Draw(im)
+    small, big = ImageFont.load_default(size=22), ImageFont.load_default(size=34)
+    for row in range(2):
+        for col in range(2):
+            x0, y0 = 60 + col * 740, 60 + row * 260
+            draw.rectangle((x0, y0, x0 + 740, y0 + 260), outline=0, width=2)
+            draw.text((x0 + 20, y0 + 20), "Treating physician", fill=0, font=small)
+            draw.text((x0 + 20, y0 + 90), "Layla Al-Farsi, MD", fill=0, font=big)
+    if bar:
+        draw.rectangle((60, 600, 1540, 680), fill=0)
+    return im
+
+
+def _ink_rows(arr: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> int:
+    return int((arr[y0:y1, x0:x1] < 128).sum())
+
+
+def test_when_a_form_has_ruled_cells_then_the_rules_are_erased_and_every_glyph_stays() -> None:
+    page = _ruled_form()
+    erased, count = imaging.erase_ruling_lines(page, imaging.estimate_line_height(page))
+    before, after = np.asarray(page), np.asarray(erased)
+    assert count >= 6  # 3 horizontal rules and 3 vertical ones (shared borders are one line each)
+    assert _ink_rows(after, 0, 1600, 55, 66) == 0  # the top border
+    assert _ink_rows(after, 55, 66, 0, 600) == 0  # the left border
+    for x0, y0 in ((80, 80), (820, 340)):  # a label and a value inside two cells: untouched
+        assert _ink_rows(after, x0, x0 + 600, y0, y0 + 150) == _ink_rows(before, x0, x0 + 600, y0, y0 + 150)
+
+
+def test_when_a_page_has_a_solid_bar_then_the_bar_is_not_a_ruling_line() -> None:
+    page = _ruled_form(bar=True)
+    erased, _ = imaging.erase_ruling_lines(page, imaging.estimate_line_height(page))
+    assert np.median(np.asarray(erased)[610:670, 100:1500]) == 0
+
+
+@pytest.mark.parametrize("image", [
+    text_image(),  # plain text
+    fakes.text_image(["A long rule of underscores ______", "Body text"], px=30),  # an underscore run is short
+])
+def test_when_a_page_has_no_ruling_then_it_is_returned_unchanged(image: Image.Image) -> None:
+    erased, count = imaging.erase_ruling_lines(image, imaging.estimate_line_height(image))
+    assert erased is image and count == 0
+
+
+def test_when_a_letter_page_is_ruled_then_erasing_takes_under_300_ms() -> None:
+    page = _ruled_form().resize((1700, 2200))
+    start = time.perf_counter()
+    imaging.erase_ruling_lines(page, 30.0)
+    assert time.perf_counter() - start < 0.3

@@ -149,6 +149,21 @@ def test_when_only_a_surname_is_printed_then_the_hit_is_surname_only_with_its_po
     assert result.other_patient_pages == (1,)
 
 
+@pytest.mark.parametrize("prose", ["Patient denies any history of occipital neuralgia.",
+                                   "Patient presents for follow-up of migraines."])
+def test_regression_prose_after_a_bare_patient_label_is_not_a_second_patient(prose: str) -> None:
+    # "Patient denies any …" in a letter's body was read as a patient label holding the name "denies any", and every
+    # such letter went to review as "several different patient names in one document".
+    result = search_intake_name(document(["RE: Ana K. Lindqvist DOB 3/4/1961", prose]), "Ana Lindqvist")
+    assert result.verdict is Verdict.PATIENT_CONFIRMED
+    assert result.other_patient_pages == ()
+
+
+def test_when_a_second_patient_label_names_a_particle_surname_first_then_it_is_another_patient() -> None:
+    result = search_intake_name(document(["Patient: Ana K. Lindqvist", "Patient: van der Berg, Jan"]), "Ana Lindqvist")
+    assert result.other_patient_pages == (1,)
+
+
 def test_when_the_name_is_on_page_two_then_evidence_carries_page_box_snippet_and_finder() -> None:
     doc = document(["Cover sheet", "Fax from Riverside Pain"],
                    ["Visit note", "Chief complaint: back pain", "", "Patient: Maria Okafor DOB 1/2/1970"],

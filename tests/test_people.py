@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fakes import linear_text_from_lines
+from fakes import linear_text_from_lines, linear_text_from_rows
 
 from extractors.nlp import get_pipeline
 from extractors.people import (
@@ -561,3 +561,48 @@ def test_when_a_labelled_provider_signs_elsewhere_as_a_nurse_then_no_treating_ph
                       "Referred by: Anders Sjöberg, MD", "Electronically signed by Hervé Beaumont, RN"])
     chosen, _, _ = _unpack(choose_treating_physician(people))
     assert chosen is None
+
+
+# --- Forms: a row of labels over a row of values, paired by column ---------------------------------------------------
+
+def _form(rows: list[list[tuple[float, str]]]) -> tuple[PersonMention, ...]:
+    return find_people(get_pipeline().parse(linear_text_from_rows(rows)))
+
+
+def test_when_a_label_row_has_no_colons_then_the_name_in_the_cell_below_is_the_treating_physician() -> None:
+    people = _form([[(40, "Treating physician"), (300, "Specialty")],
+                    [(40, "Layla Al-Farsi, MD, DABPM"), (300, "Rheumatology")]])
+    assert _by_role(people, Role.TREATING_PHYSICIAN) == ["Layla Al-Farsi"]
+    assert "cell below" in next(p for p in people if p.role is Role.TREATING_PHYSICIAN).reason
+
+
+def test_when_two_labels_share_a_row_then_each_takes_the_value_under_it() -> None:
+    people = _form([[(40, "Referring provider"), (300, "Primary care physician")],
+                    [(40, "Noor Haddad, MD"), (300, "Ann Lee, DO")]])
+    assert _by_role(people, Role.REFERRING_PHYSICIAN) == ["Noor Haddad"]
+    assert _by_role(people, Role.PCP) == ["Ann Lee"]
+
+
+def test_when_the_cell_under_a_label_is_empty_then_the_neighbours_value_is_not_taken() -> None:
+    people = _form([[(40, "Referring provider"), (300, "Primary care physician")],
+                    [(300, "Ann Lee, DO")]])
+    assert _by_role(people, Role.REFERRING_PHYSICIAN) == []
+    assert _by_role(people, Role.PCP) == ["Ann Lee"]
+
+
+def test_when_a_patient_label_row_holds_other_labels_then_the_patient_is_the_first_column_value() -> None:
+    people = _form([[(40, "Patient name"), (250, "Date of birth"), (420, "MRN")],
+                    [(40, "VENKATARAMAN, SANJAY"), (250, "March 18, 1958"), (420, "77921126")]])
+    assert _by_role(people, Role.PATIENT) == ["Sanjay Venkataraman"]
+
+
+def test_when_label_and_value_share_a_row_then_the_value_beside_the_label_is_read() -> None:
+    people = _form([[(40, "Patient name"), (200, "Sanjay Venkataraman")],
+                    [(40, "Attending"), (200, "Layla Al-Farsi, MD")]])
+    assert _by_role(people, Role.PATIENT) == ["Sanjay Venkataraman"]
+
+
+def test_when_a_sentence_merely_mentions_a_treating_physician_then_no_label_is_read() -> None:
+    people = _form([[(40, "Please ask your treating physician to fax the form")],
+                    [(40, "Layla Al-Farsi, MD"), (300, "Rheumatology")]])
+    assert all("treating physician" not in p.reason.lower() for p in people)

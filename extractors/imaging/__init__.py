@@ -34,6 +34,7 @@ from extractors.imaging.prepare import (
     to_grayscale,
     upscale_factor,
 )
+from extractors.imaging.ruling import erase_ruling_lines
 
 __all__ = [
     "CAP_HEIGHT_TARGET_PX",
@@ -52,6 +53,7 @@ __all__ = [
     "Frame",
     "background_luminance",
     "check_size",
+    "erase_ruling_lines",
     "estimate_line_height",
     "estimate_skew",
     "find_dark_regions",

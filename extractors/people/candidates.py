@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from extractors.nlp import ParsedText
+from extractors.people.cells import _Cell, _cell_at, _cell_below, _Cells
 from extractors.people.lines import (
     _BULLET,
     _cue_hits,
@@ -51,17 +52,41 @@ class _Candidate:
 
 
 
+def _is_label_cell(text: str, cell: _Cell, m: _Matcher) -> bool:
+    """A form cell holding a field label: it opens with a cue ("Primary care physician") or all its words are label
+    words ("Specialty", "Date of birth", "MRN")."""
+    cell_text = text[cell.start:cell.end]
+    if m.cue_re.match(cell_text):
+        return True
+    words = [fold(w.strip(".,:;()#/")) for w in cell_text.split()]
+    return bool(words) and all(w in m.column_label_words for w in words if w)
+
+
 def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: Section | None, rules: NameRules,
-                      m: _Matcher) -> tuple[list[_Candidate], bool]:
-    """Candidates from cues on `line`; the flag says the next line was read as a label's value."""
+                      m: _Matcher, cells: _Cells | None = None) -> tuple[list[_Candidate], bool]:
+    """Candidates from cues on `line`; the flag says the next line was read as a label's value.
+
+    With `cells` (word boxes), a line of several form cells is read as a row of labels: a label's value ends at the
+    next label cell, and a label with no value beside it takes the value cell printed under it on the next line.
+    """
     line_text = line.text(text)
-    hits = _cue_hits(line_text, rules, m)
+    row = cells.of(line) if cells is not None else []
+    if len(row) < 2:
+        row = []
+    below_row = cells.of(next_line) if cells is not None and row and next_line is not None else []
+    hits = _cue_hits(line_text, rules, m, frozenset((c.start - line.start, c.end - line.start) for c in row)
+                     if below_row else frozenset())
     out: list[_Candidate] = []
     used_next = False
     for i, cue_hit in enumerate(hits):
         hit, cue, bare = cue_hit.match, cue_hit.cue, cue_hit.bare
         value_start = line.start + hit.end()
         value_end = line.start + hits[i + 1].match.start() if i + 1 < len(hits) else line.end
+        column = _cell_at(row, line.start + hit.start())
+        if column is not None:
+            later = [c for c in row[column + 1:] if _is_label_cell(text, c, m)]
+            if later:
+                value_end = min(value_end, later[0].start)  # "Treating physician    Specialty"
         use = m.name_use_re.match(text, value_start, value_end) if m.name_use_re is not None else None
         if use is not None:
             value_start = use.end()  # "Performer: Legal: Jane DOE": the name-use word is not part of the name
@@ -73,21 +98,25 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
             role, why = section.role, f"{why} under the heading of section '{section.id}'"
         span = _name_run(text, value_start, value_end, rules, m)
         cue_start = line.start + hit.start()
-        if span is None and cue.next_line and next_line is not None and not text[value_start:value_end].strip():
-            nxt = next_line.text(text)
+        below: _Cell | None = None
+        if column is not None and below_row:
+            below = _cell_below(row, column, below_row)
+        if span is None and cue.next_line and next_line is not None and not text[value_start:value_end].strip() \
+                and (column is None or not below_row or below is not None):
+            nxt_start, nxt_end = (below.start, below.end) if below is not None else (next_line.start, next_line.end)
+            nxt = text[nxt_start:nxt_end]
             if not _starts_with_label(nxt, m) and _section_of(nxt, m) is None:
-                nxt_end = next_line.end
                 first_cue = m.cue_re.search(nxt)
                 if first_cue is not None and _cues_on(nxt, m):
-                    nxt_end = next_line.start + first_cue.start()  # "DAVIS Albert Dr, Performer: DAVIS Tracy"
-                nxt_start = next_line.start
+                    nxt_end = nxt_start + first_cue.start()  # "DAVIS Albert Dr, Performer: DAVIS Tracy"
                 use_next = m.name_use_re.match(text, nxt_start, nxt_end) if m.name_use_re is not None else None
                 if use_next is not None:
                     nxt_start = use_next.end()  # "Patient⏎Legal: Jane DOE": label and value in different OCR lines
                 span = _name_run(text, nxt_start, nxt_end, rules, m)
                 if span is not None:
-                    used_next = not _cues_on(nxt, m)  # a line holding further labels is still read for them
-                    why += " (value on the next line)"
+                    # a line holding further labels is still read for them
+                    used_next = not _cues_on(next_line.text(text), m)
+                    why += " (value in the cell below)" if below is not None else " (value on the next line)"
         elif (not bare and i + 1 == len(hits) and next_line is not None
               and _wrapped(text, value_start, span, line, rules)
               and not _starts_with_label(next_line.text(text), m)):
@@ -132,7 +161,7 @@ def _family_lead_candidates(text: str, line: _Line, rules: NameRules, m: _Matche
     return out
 
 
-def _line_candidates(text: str, rules: NameRules, m: _Matcher) -> list[_Candidate]:
+def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | None = None) -> list[_Candidate]:
     lines = _lines(text)
     out: list[_Candidate] = []
     section: Section | None = None
@@ -155,7 +184,7 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher) -> list[_Candidat
             section = None
         section_seen += 1
         nxt = lines[idx + 1] if idx + 1 < len(lines) else None
-        found, used_next = _label_candidates(text, line, nxt, section, rules, m)
+        found, used_next = _label_candidates(text, line, nxt, section, rules, m, cells)
         skip_next = used_next
         found += [c for c in _family_lead_candidates(text, line, rules, m)
                   if not any(c.start < f.end and f.start < c.end for f in found)]

@@ -6,6 +6,7 @@ import dataclasses
 
 from extractors.nlp import ParsedText
 from extractors.people.candidates import _line_candidates, _spacy_candidates
+from extractors.people.cells import _Cells
 from extractors.people.matcher import _matcher
 from extractors.people.roles import _Found, _group_by_person, _merge_group, _role_priority, _to_mention
 from extractors.people.weights import SAME_PERSON_THRESHOLD
@@ -21,7 +22,7 @@ def find_people(parsed: ParsedText, rules: NameRules | None = None) -> tuple[Per
     rules = rules or default_name_rules()
     m = _matcher(rules)
     text = parsed.text
-    candidates = _line_candidates(text.text, rules, m)
+    candidates = _line_candidates(text.text, rules, m, _Cells(text))
     candidates += _spacy_candidates(parsed, [(c.start, c.end) for c in candidates], rules, m)
     items = [x for x in (_to_mention(c, text, rules) for c in candidates) if x is not None]
     layout = [x for x in items if not x.fallback]

@@ -92,8 +92,13 @@ class _CueHit:
     bare: bool
 
 
-def _cue_hits(line_text: str, rules: NameRules, m: _Matcher) -> list[_CueHit]:
-    """The cues on a line that may announce a name (colon, line position and blocking words checked)."""
+def _cue_hits(line_text: str, rules: NameRules, m: _Matcher,
+              label_cells: frozenset[tuple[int, int]] = frozenset()) -> list[_CueHit]:
+    """The cues on a line that may announce a name (colon, line position and blocking words checked).
+
+    `label_cells`: (start, end) offsets in the line of the cells of a row of form labels; a cue phrase that fills
+    one of them is a label even without its colon ("Treating physician" over the cell holding the name).
+    """
     lex = rules.lexicon
     hits: list[_CueHit] = []
     for hit in m.cue_re.finditer(line_text):
@@ -107,7 +112,9 @@ def _cue_hits(line_text: str, rules: NameRules, m: _Matcher) -> list[_CueHit]:
             continue  # "Provider Legal:" on a cue that takes no name-use word
         bare = False
         if cue.colon == "required" and colon not in (":", ";"):
-            if not (cue.bare_at_line_start and hit.group("qual") is None and not _BULLET.sub("", before).strip()):
+            fills_cell = (hit.start(), hit.start() + len(hit.group("phrase"))) in label_cells
+            if not fills_cell and not (cue.bare_at_line_start and hit.group("qual") is None
+                                       and not _BULLET.sub("", before).strip()):
                 continue
             bare = True
         placement = _Placement.LINE_START

@@ -36,6 +36,7 @@ class _Matcher:
     relation_re: re.Pattern[str]
     family_lead_re: re.Pattern[str]
     label_vocab: frozenset[str]
+    column_label_words: frozenset[str]  # folded words a form's column label may consist of ("date of birth")
 
 
 _MATCHERS: dict[int, tuple[NameRules, _Matcher]] = {}
@@ -82,6 +83,8 @@ def _matcher(rules: NameRules) -> _Matcher:
         family_lead_re=re.compile(rf"(?<![\w])(?:her|his|their|the\s+patient's|patient's|pt's|pt)\s+"
                                   rf"(?P<rel>{relations})(?![\w])\s*,?\s*", re.IGNORECASE),
         label_vocab=frozenset(vocab),
+        column_label_words=frozenset(vocab | {fold(w) for w in rules.column_labels} | rules.lexicon.not_name_words
+                                     | {fold(w).rstrip(".") for w in rules.stop_words}),
     )
     _MATCHERS[id(rules)] = (rules, m)
     return m

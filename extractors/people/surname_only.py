@@ -9,7 +9,8 @@ from extractors.people.weights import FINDER
 from pipeline.names import NameRules, fold
 from pipeline.types import Evidence, LinearText, evidence_from_span
 
-_SURNAME_AFTER_TITLE = r"\b(?:{titles})\.?[ \t]+(?P<surname>[A-Z][\w'’\-]+)(?![ \t]*,?[ \t]*[A-Z][\w'’\-]*)"
+# Possessive (`++`): "Dr. Itzel Ortega" must not match as the surname "Itze" by backing off one letter.
+_SURNAME_AFTER_TITLE = r"\b(?:{titles})\.?[ \t]+(?P<surname>[A-Z][\w'’\-]++)(?![ \t]*,?[ \t]*[A-Z][\w'’\-]*)"
 
 
 @dataclass(frozen=True, slots=True)
