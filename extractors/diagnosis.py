@@ -61,7 +61,15 @@ from spacy.tokens import Doc, Span
 from extractors.ccda import SNOMED_MAP_PATH, SnomedMapFile, parse_snomed_map, snomed_id_is_valid
 from extractors.icd_linker import Candidate, Linker, get_linker
 from extractors.ner_model import EntityRecognizer, load_recall_rules
-from extractors.nlp import LABEL_CODE, LABEL_DIAGNOSIS, ParsedText, SectionsFile, load_sections, section_of
+from extractors.nlp import (
+    LABEL_CODE,
+    LABEL_DIAGNOSIS,
+    ParsedText,
+    SectionsFile,
+    load_context_rules,
+    load_sections,
+    section_of,
+)
 from pipeline.codes import icd10_dotted
 from pipeline.errors import ConfigError
 from pipeline.policy import Lexicon, Policy, load_lexicon
@@ -182,7 +190,43 @@ def _assertion(doc: Doc, span: Span, section: SectionKind | None, sections: Sect
             a = _CONTEXT_TO_ASSERTION.get(mod.category)
             if a is not None and mod.modifies(span):
                 found.add(a)
+    status = _status_line_after(doc, span)
+    if status is not None:
+        found.add(status)
     return next((a for a in ASSERTION_PRECEDENCE if a in found), Assertion.AFFIRMED)
+
+
+_LIST_ITEM_MAX_WORDS = 12  # "Migraine without aura, not intractable, without status migrainosus" is one item
+_CODE_LINE = re.compile(r"^[A-Z]\d{2}(?:\.\w{1,4})?$")
+
+
+def _status_line_after(doc: Doc, span: Span) -> Assertion | None:
+    """The assertion a problem list's status column gives a diagnosis on a list item's line, when the status is read
+    as one of the next two lines on its own ("Resolved", "Inactive"; an ICD-10 code line may come between), or gives
+    the row's code printed on the line after the status."""
+    text = doc.text
+    line_start = text.rfind("\n", 0, span.start_char) + 1
+    line_end = text.find("\n", span.end_char)
+    statuses = load_context_rules().status_lines
+    if _CODE_LINE.match(text[line_start:len(text) if line_end < 0 else line_end].strip().upper()) and line_start:
+        # the row's code on a line of its own, after its status ("Occipital neuralgia⏎Resolved⏎M54.81")
+        above = text[text.rfind("\n", 0, line_start - 1) + 1:line_start - 1].strip(" .;:|").lower()
+        category = statuses.get(above)
+        if category is not None:
+            return _CONTEXT_TO_ASSERTION.get(category)
+    if line_end < 0 or len(text[text.rfind("\n", 0, span.start_char) + 1:line_end].split()) > _LIST_ITEM_MAX_WORDS:
+        return None  # prose, not a list item
+    pos = line_end + 1
+    for _ in range(2):
+        nxt = text.find("\n", pos)
+        line = (text[pos:] if nxt < 0 else text[pos:nxt]).strip(" .;:|").lower()
+        category = statuses.get(line)
+        if category is not None:
+            return _CONTEXT_TO_ASSERTION.get(category)
+        if nxt < 0 or not _CODE_LINE.match(line.upper()):
+            return None
+        pos = nxt + 1
+    return None
 
 
 def _same_line(doc: Doc, a: int, b: int) -> bool:

@@ -7,6 +7,8 @@ import functools
 from collections.abc import Sequence
 from typing import Protocol
 
+from rapidfuzz.distance import Levenshtein
+
 from extractors.ccda import apply_policy
 from extractors.diagnosis import find_diagnoses
 from extractors.intake_search import IntakeHit, Position, Verdict, search_intake_name
@@ -14,7 +16,7 @@ from extractors.ner_model import get_recognizer
 from extractors.nlp import ParsedText, get_pipeline
 from extractors.people import choose_patient, choose_treating_physician, find_people, surname_only_physician
 from extractors.role_model import RankedChoice, rank_treating_physician
-from pipeline.names import default_name_rules, match_intake, normalize_person_name, same_person
+from pipeline.names import default_name_rules, fold, match_intake, normalize_person_name, same_person
 from pipeline.policy import Policy
 from pipeline.types import (
     Adjustment,
@@ -116,6 +118,7 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     full name, the choice is marked ambiguous (two patients: review)."""
     search = search_intake_name(document, intake_name)
     if chosen.person is not None and match_intake(intake_name, chosen.person.normalized).result is CheckResult.PASS:
+        chosen = dataclasses.replace(chosen, person=_in_intake_spelling(chosen.person, intake_name))
         if search.other_patient_pages and not chosen.ambiguous:
             pages = ", ".join(map(str, search.other_patient_pages))
             return Choice(chosen.person, f"{chosen.reason} A patient label on page {pages} holds a different name.",
@@ -130,12 +133,46 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
               key=lambda h: h.score, default=None)
     if hit is None:
         return chosen, people
-    person = _person_of(hit)
+    person = _in_intake_spelling(_person_of(hit), intake_name)
     # Another patient only counts when a patient label holds a different full name: the open extraction's own choice
     # may be a form title read as a name ("Referral Form"), which is no second patient.
     ambiguous = chosen.ambiguous or bool(search.other_patient_pages)
     reason = f"the intake's person found in a patient position ({hit.reason})"
     return Choice(person, reason, ambiguous), (*people, person)
+
+
+def _in_intake_spelling(person: PersonMention, intake_name: str) -> PersonMention:
+    """The verified patient named as the intake spells it when the document prints the same words, only misread by
+    OCR ("Nufez" for "Núñez", "Xuv" for "Xu ▾"), without accents, in another case or in another order; the evidence
+    keeps what is printed. A nickname, an added or a missing name part keeps the printed form: those are facts of the
+    document, not reading errors."""
+    printed, wanted = normalize_person_name(person.normalized), normalize_person_name(intake_name)
+    if printed is None or wanted is None or printed == wanted:
+        return person
+    printed_words = [_spelling_key(w) for w in printed.split()]
+    wanted_words = [_spelling_key(w) for w in wanted.split()]
+    if len(printed_words) != len(wanted_words):
+        return person
+    unpaired = list(printed_words)
+    for word in wanted_words:
+        twin = next((p for p in unpaired if _misread(p, word)), None)
+        if twin is None:
+            return person
+        unpaired.remove(twin)
+    return dataclasses.replace(person, normalized=wanted,
+                               reason=f"{person.reason}; reported as the intake spells it (the printed words differ "
+                                      "only by reading errors, accents, case or order)")
+
+
+def _spelling_key(word: str) -> str:
+    return fold(word).replace(".", "")
+
+
+def _misread(printed: str, wanted: str) -> bool:
+    """One printed word is the intake word as OCR may read it: equal, one edit per four letters, or a trailing caret."""
+    if printed == wanted or (len(printed) == len(wanted) + 1 and printed.startswith(wanted) and printed[-1] in "vy"):
+        return True
+    return len(wanted) >= 4 and Levenshtein.distance(printed, wanted) <= max(1, len(wanted) // 4)
 
 
 def _person_of(hit: IntakeHit) -> PersonMention:

@@ -216,6 +216,9 @@ class OcrRules(StrictRuleModel):
     min_length: int = Field(ge=2, le=20)
     max_edits: list[EditBound] = Field(min_length=1)
     confusions: list[tuple[str, str]]
+    # Letters OCR makes of a portal header's dropdown caret ("Jian Xu ▾" read "Jian Xuv"): a printed word may carry
+    # one of them after the intake word, whatever the word's length.
+    caret_letters: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> OcrRules:
@@ -226,6 +229,8 @@ class OcrRules(StrictRuleModel):
             raise ValueError("max_edits may not start below ocr.min_length")
         if any(not a or a == b for a, b in self.confusions):
             raise ValueError("each confusion needs a non-empty source different from its target")
+        if any(len(c) != 1 or not c.isalpha() or not c.islower() for c in self.caret_letters):
+            raise ValueError("caret_letters must be single lower-case letters")
         return self
 
 
@@ -244,6 +249,7 @@ class _Compiled:
     confusions: tuple[tuple[str, str], ...]
     ocr_min_length: int
     edit_bounds: tuple[tuple[int, int], ...]
+    caret_letters: frozenset[str]
 
 
 class IntakeSearchRules(StrictRuleModel):
@@ -312,6 +318,7 @@ class IntakeSearchRules(StrictRuleModel):
                 confusions=tuple((a, b) for a, b in self.ocr.confusions),
                 ocr_min_length=self.ocr.min_length,
                 edit_bounds=tuple((b.min_length, b.edits) for b in self.ocr.max_edits),
+                caret_letters=frozenset(self.ocr.caret_letters),
             )
         return self._compiled
 
@@ -495,6 +502,8 @@ def _word(doc_key: str, doc_raw: str, want_key: str, want_raw: str,
         if doc_raw.casefold() == want_raw.casefold():
             return _ANY_CASE
         return _FOLDED
+    if doc_raw[:1].isupper() and len(want_key) >= 2 and doc_key[:-1] == want_key and doc_key[-1:] in comp.caret_letters:
+        return _OCR  # "Xuv" for "Xu ▾": the account menu's caret glued to the name
     # OCR leniency only for words of `min_length`+ letters, and not for a word printed in lower case (prose).
     if len(want_key) < comp.ocr_min_length or doc_raw[:1].islower():
         return None

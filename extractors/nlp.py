@@ -153,6 +153,9 @@ class ContextRulesFile(BaseModel):
     exclude_default_literals: frozenset[str]
     pseudo_targets: tuple[PseudoTargetSpec, ...] = ()
     context_rules: tuple[ContextRuleSpec, ...]
+    # A problem list's status column read as a line of its own under the diagnosis ("Occipital neuralgia⏎Resolved⏎
+    # M54.81"): the status word, lower case, and the assertion category it gives the diagnosis above it.
+    status_lines: dict[str, Literal["HISTORICAL", "NEGATED_EXISTENCE"]] = Field(default_factory=dict)
 
 
 @functools.cache

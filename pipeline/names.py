@@ -93,6 +93,8 @@ class Section(StrictRuleModel):
     role: Role
     weight: float = Field(ge=0.0, le=1.0)
     max_lines: int = Field(ge=1, le=50)
+    # A bare name takes the section's role only with a title or credential ("Your visit⏎Sjoberg, Bjorn, MD").
+    needs_credential: bool = False
     phrases: list[str]
 
     _check_phrases = field_validator("phrases")(nonempty_phrases)

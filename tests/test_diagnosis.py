@@ -384,3 +384,21 @@ def test_when_a_pain_diagnosis_is_ruled_out_after_it_is_named_then_it_is_negated
     # regression (varied dev split): "RSD ruled out." read as an affirmed CRPS made a document complete
     pain = [m for m in _find(text) if m.category.is_pain]
     assert pain and all(m.assertion is Assertion.NEGATED for m in pain), [(m.text, m.assertion) for m in pain]
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    ("Occipital neuralgia, bilateral\nResolved\nM54.81", Assertion.HISTORICAL),  # status, then the code line
+    ("Occipital neuralgia, bilateral\nM54.81\nInactive", Assertion.HISTORICAL),  # code, then the status line
+    ("Occipital neuralgia, bilateral\nActive\nM54.81", Assertion.AFFIRMED),
+])
+def test_when_a_problem_list_status_is_read_on_its_own_line_then_it_asserts_the_item_above(
+        rows: str, expected: Assertion) -> None:
+    found = _find("Diagnosis Code Status\n" + rows + "\nNotes from your visit")
+    pain = [d for d in found if d.category is Category.NEUROPATHIC_PAIN]
+    assert pain and {d.assertion for d in pain} == {expected}
+
+
+def test_when_a_status_word_follows_prose_then_it_does_not_assert_the_sentence_above() -> None:
+    found = _find("The patient reports occipital neuralgia flaring twice a week since the accident in March this "
+                  "year despite treatment\nPast\nPlan: nerve block")
+    assert {d.assertion for d in found if d.category is Category.NEUROPATHIC_PAIN} == {Assertion.AFFIRMED}

@@ -127,3 +127,24 @@ def test_when_the_intake_patient_is_found_but_another_page_labels_a_different_pa
     findings = find_all(document, load_policy(), ner_model=None, intake_name="WILLIAM BRANTLEY")
     assert findings.patient.person is not None and findings.patient.person.normalized == "William Brantley"
     assert findings.patient.ambiguous and "page 2" in findings.patient.reason
+
+
+@pytest.mark.parametrize(("printed", "intake", "reported"), [
+    ("Patient: José Echeverria Nufez", "josé echeverría núñez", "José Echeverría Núñez"),  # OCR lost the tildes
+    ("Patient: Katrin WeiSmann", "Katrin Weißmann", "Katrin Weißmann"),
+    ("Patient: HAKON OSTERGAARD", "Håkon Østergaard", "Håkon Østergaard"),
+    ("Patient: William Thompson", "Bill Thompson", "William Thompson"),  # a nickname is what the document says
+    ("Patient: Sanne Liesbeth Schroder", "Sanne Schröder", "Sanne Liesbeth Schroder"),  # a middle name is printed
+])
+def test_when_the_intake_person_is_verified_then_reading_errors_are_reported_in_the_intake_spelling(
+        printed: str, intake: str, reported: str) -> None:
+    findings = find_all(_doc(printed, "Assessment: Fibromyalgia"), load_policy(), ner_model=None, intake_name=intake)
+    assert findings.patient.person is not None
+    assert findings.patient.person.normalized == reported
+    assert findings.patient.person.value.endswith(printed.split(": ")[1].split()[-1])  # the printed form is kept
+
+
+def test_when_a_portal_header_caret_is_read_as_a_letter_then_the_intake_person_is_still_the_patient() -> None:
+    doc = _doc("JX Jian Xuv MyCarePath", "Care Team", "Assessment: Other chronic pain")
+    findings = find_all(doc, load_policy(), ner_model=None, intake_name="JIAN XU")
+    assert findings.patient.person is not None and findings.patient.person.normalized == "Jian Xu"

@@ -261,6 +261,10 @@ def _broken(data: dict[str, object], change: str) -> None:
         labels[0]["position"] = "unlabelled"
     elif change == "weight_above_one":
         data["unlabelled_weight"] = 1.5
+    elif change == "caret_not_a_letter":
+        ocr = data["ocr"]
+        assert isinstance(ocr, dict)
+        ocr["caret_letters"] = ["vv"]
 
 
 @pytest.mark.parametrize(("change", "problem"), [
@@ -269,6 +273,7 @@ def _broken(data: dict[str, object], change: str) -> None:
     ("duplicate_phrase", "listed in two cues"),
     ("unlabelled_label", "unlabelled position"),
     ("weight_above_one", "unlabelled_weight"),
+    ("caret_not_a_letter", "caret_letters"),
 ])
 def test_when_the_rule_file_is_invalid_then_config_error_names_the_file_and_problem(
         tmp_path: Path, change: str, problem: str) -> None:

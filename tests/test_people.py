@@ -606,3 +606,26 @@ def test_when_a_sentence_merely_mentions_a_treating_physician_then_no_label_is_r
     people = _form([[(40, "Please ask your treating physician to fax the form")],
                     [(40, "Layla Al-Farsi, MD"), (300, "Rheumatology")]])
     assert all("treating physician" not in p.reason.lower() for p in people)
+
+
+@pytest.mark.parametrize("rows", [
+    [[(40, "Your visit")], [(40, "Sjoberg, Bjorn, MD")], [(40, "Anesthesiology - Pain Management")]],
+    [[(10, "Visits"), (200, "Your visit")], [(10, "Test Results"), (200, "MCGUINNESS, DEIRDRE MD")],
+     [(200, "Headache Medicine")]],  # a portal's side menu in its own column
+    [[(40, "Appointment")], [(40, "Nguyen, Minh, MD")]],
+])
+def test_when_a_portal_visit_card_names_a_credentialed_clinician_then_it_is_the_treating_physician(
+        rows: list[list[tuple[float, str]]]) -> None:
+    people = _form(rows)
+    assert len(_by_role(people, Role.TREATING_PHYSICIAN)) == 1
+    assert "visit_card_section" in next(p for p in people if p.role is Role.TREATING_PHYSICIAN).reason
+
+
+def test_when_a_visit_card_names_someone_without_a_credential_then_it_is_not_the_treating_physician() -> None:
+    people = _form([[(40, "Your visit")], [(40, "Maria Okafor")]])
+    assert _by_role(people, Role.TREATING_PHYSICIAN) == []
+
+
+def test_when_a_side_menu_word_is_glued_before_a_name_then_it_is_not_part_of_the_name() -> None:
+    people = _people(["Your visit", "Visits Roisin O'Sullivan, MD", "Pain Medicine"])
+    assert [p.normalized for p in people] == ["Roisin O'Sullivan"]

@@ -177,6 +177,10 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | N
             section = None  # a blank line (or a page break) ends a section
             continue
         heading = _section_of(line_text, m)
+        row = cells.of(line) if cells is not None else []
+        if heading is None and len(row) > 1:
+            # "Visits    Your visit": a portal's side menu beside a card's heading
+            heading = next((h for c in row if (h := _section_of(text[c.start:c.end], m)) is not None), None)
         if heading is not None:
             section, section_seen = heading, 0
             continue
@@ -190,14 +194,23 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | N
                   if not any(c.start < f.end and f.start < c.end for f in found)]
         if not found:
             found = _bare_name_candidates(text, lines, idx, section, used_role_lines, rules, m)
+        if not found and section is not None and len(row) > 1:
+            # "Visits    MCGUINNESS, DEIRDRE MD": the name in a later cell, beside a menu item
+            for c in row[1:]:
+                found = _bare_name_candidates(text, lines, idx, section, used_role_lines, rules, m, (c.start, c.end))
+                if found:
+                    break
         out.extend(found)
     return out
 
 
 def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: Section | None,
-                          used_role_lines: set[int], rules: NameRules, m: _Matcher) -> list[_Candidate]:
-    """A line that starts with a name: "Jane Doe, MD — PCP", "Tom Smith (spouse)", or a bare name in a section."""
-    line = lines[idx]
+                          used_role_lines: set[int], rules: NameRules, m: _Matcher,
+                          cell: tuple[int, int] | None = None) -> list[_Candidate]:
+    """A line that starts with a name: "Jane Doe, MD — PCP", "Tom Smith (spouse)", or a bare name in a section.
+
+    `cell`: read only this (start, end) part of the line, a form cell."""
+    line = lines[idx] if cell is None else _Line(*cell)
     line_text = line.text(text)
     bullet = _BULLET.match(line_text)
     lead = len(bullet.group(0)) if bullet else 0
@@ -241,8 +254,19 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
                     used_role_lines.add(j)
                     return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight,
                                        f"listed in the care team with the role '{' '.join(role_line.phrase.split())}'")]
+    if section.needs_credential and not _credentialed_or_titled(text[span[0]:span[1]], rest, rules):
+        return []
     return [_Candidate(span[0], span[1], span[0], section.role, section.id, section.weight,
                        f"named under the heading of section '{section.id}'")]
+
+
+def _credentialed_or_titled(name: str, rest: str, rules: NameRules) -> bool:
+    """A name printed with a title or a credential (in the name's run or right after it: "DEIRDRE MD")."""
+    parsed = parse_person_name(name, rules)
+    if parsed is not None and (parsed.titles or parsed.credentials):
+        return True
+    first = rest.strip(" ,").split(maxsplit=1)
+    return bool(first) and credential_of(first[0].strip(",."), rules) is not None
 
 
 def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: NameRules,
