@@ -629,3 +629,15 @@ def test_when_a_visit_card_names_someone_without_a_credential_then_it_is_not_the
 def test_when_a_side_menu_word_is_glued_before_a_name_then_it_is_not_part_of_the_name() -> None:
     people = _people(["Your visit", "Visits Roisin O'Sullivan, MD", "Pain Medicine"])
     assert [p.normalized for p in people] == ["Roisin O'Sullivan"]
+
+
+@pytest.mark.parametrize(("line", "patient"), [
+    ("MyCarePath MM Mareike Muller v", ["Mareike Muller"]),
+    ("HK Hyun-woo Kim v HealthHarbor", ["Hyun-woo Kim"]),
+    ("Kinnect Health XL Ximena Lopez v", ["Ximena Lopez"]),
+    ("CareBridge Portal MD Maarten van den Berg v", []),  # 'MD' is not his initials: no account header
+    ("ER Visits Today", []),
+])
+def test_when_a_portal_header_shows_avatar_initials_then_the_matching_name_is_the_patient(
+        line: str, patient: list[str]) -> None:
+    assert _by_role(_people([line, "Visit Summary"]), Role.PATIENT) == patient

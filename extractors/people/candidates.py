@@ -194,14 +194,42 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | N
                   if not any(c.start < f.end and f.start < c.end for f in found)]
         if not found:
             found = _bare_name_candidates(text, lines, idx, section, used_role_lines, rules, m)
-        if not found and section is not None and len(row) > 1:
-            # "Visits    MCGUINNESS, DEIRDRE MD": the name in a later cell, beside a menu item
+        if not found:
+            found = _account_header_candidates(text, line, rules, m)
+        if not found and len(row) > 1:
+            # "Visits    MCGUINNESS, DEIRDRE MD", "Messages    Mareike Miller - DOB …": the name in a later cell, beside
+            # a portal's menu item
             for c in row[1:]:
                 found = _bare_name_candidates(text, lines, idx, section, used_role_lines, rules, m, (c.start, c.end))
                 if found:
                     break
         out.extend(found)
     return out
+
+
+_AVATAR = re.compile(r"(?<!\S)(?P<initials>[A-Z]{2,3})\s+(?=[A-Z])")
+
+
+def _account_header_candidates(text: str, line: _Line, rules: NameRules, m: _Matcher) -> list[_Candidate]:
+    """A portal's account header: an initials avatar, then the account holder's name ("MM Mareike Muller ▾",
+    "HK Hyun-woo Kim v HealthHarbor"). The avatar's letters must be the initials of the name after it."""
+    line_text = line.text(text)
+    for hit in _AVATAR.finditer(line_text):
+        span = _name_run(text, line.start + hit.end(), line.end, rules, m)
+        if span is None:
+            continue
+        name = parse_person_name(text[span[0]:span[1]], rules)
+        if name is None or name.titles or name.credentials:
+            continue
+        parts = [name.given, *name.middle.split(), *name.family.replace("-", " ").split()]
+        initials = {fold(name.given[:1] + name.family[:1]),
+                    fold("".join(p[:1] for p in parts if p[:1].isupper()))}
+        if fold(hit.group("initials")) in initials:
+            return [_Candidate(span[0], span[1], line.start + hit.start(), Role.PATIENT, "account_header",
+                               rules.weights.account_header,
+                               f"named in a portal's account header after the avatar initials "
+                               f"'{hit.group('initials')}'")]
+    return []
 
 
 def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: Section | None,
