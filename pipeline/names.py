@@ -380,6 +380,8 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
             return None
     if all(_is_initial(w) or _title_key(w) in lex.suffixes for w in words):
         return None
+    if all(_cred_key(w) in lex.credentials for w in words):
+        return None  # "MD, FAAPMR": a credential line wrapped under its name, not a "Last, First" name
 
     if "," not in tokens:
         tokens = _family_in_capitals_last(tokens, lex)

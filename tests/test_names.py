@@ -235,3 +235,13 @@ def test_when_the_rule_file_is_not_yaml_then_config_error(tmp_path: Path) -> Non
     path.write_text("cues: [unclosed", encoding="utf-8")
     with pytest.raises(ConfigError):
         load_name_rules(path)
+
+
+@pytest.mark.parametrize("raw", ["MD, FAAPMR", "DO, MBBS", "MD, PhD"])
+def test_when_a_line_holds_only_credentials_then_it_is_not_a_name(raw: str) -> None:
+    assert parse_person_name(raw) is None
+
+
+def test_when_a_surname_is_also_a_credential_then_the_name_still_parses() -> None:
+    name = parse_person_name("DO, MINH")
+    assert name is not None and name.given == "Minh"

@@ -641,3 +641,20 @@ def test_when_a_side_menu_word_is_glued_before_a_name_then_it_is_not_part_of_the
 def test_when_a_portal_header_shows_avatar_initials_then_the_matching_name_is_the_patient(
         line: str, patient: list[str]) -> None:
     assert _by_role(_people([line, "Visit Summary"]), Role.PATIENT) == patient
+
+
+def test_when_a_care_team_name_wraps_its_credentials_onto_the_next_line_then_the_clinician_is_found() -> None:
+    people = _people(["Care Team", "Deepika Bhattacharya,", "DP =)» MD, FAAPMR", "Pain Medicine"])
+    found = next(p for p in people if p.normalized == "Deepika Bhattacharya")
+    assert found.credentials == ("MD", "FAAPMR")
+    assert not any("Md" in p.normalized or "Faapmr" in p.normalized for p in people)
+
+
+def test_when_a_credentialed_name_stands_on_its_own_line_after_avatar_debris_then_it_is_another_clinician() -> None:
+    people = _people(["Patient: Maria Okafor", "| VK | Vikram Krishnamurthy, MD", "Pain Medicine"])
+    assert _by_role(people, Role.OTHER_CLINICIAN) == ["Vikram Krishnamurthy"]
+
+
+def test_when_a_fax_is_addressed_to_a_clinician_then_the_to_label_is_not_debris() -> None:
+    people = _people(["To: de Vries, Jurgen, MBBS", "From: Maarten Schroder, RN"])
+    assert "Jurgen Vries" not in [p.normalized for p in people]

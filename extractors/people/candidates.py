@@ -49,6 +49,7 @@ class _Candidate:
     why: str
     fallback: bool = False
     bare_label: bool = False  # the cue was printed without its colon (BARE_LABEL_PENALTY)
+    raw: str | None = None  # the name as read when it is not text[start:end] (a name wrapped over OCR debris)
 
 
 
@@ -246,6 +247,11 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
     if span is None:
         return []
     rest = _rest_after(text, span[1], line)
+    raw: str | None = None
+    if rest.strip() == "," and section is not None:
+        wrapped = _wrapped_credentials(text, lines, idx, span, rules)
+        if wrapped is not None:  # "Deepika Bhattacharya,⏎MD, FAAPMR" in a care team: the credential wrapped
+            span, raw, rest = (span[0], wrapped[0]), wrapped[1], ""
     role_word = _line_role_word(rest, m)
     if role_word is not None:
         rw = role_word.rule
@@ -282,10 +288,24 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
                     used_role_lines.add(j)
                     return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight,
                                        f"listed in the care team with the role '{' '.join(role_line.phrase.split())}'")]
-    if section.needs_credential and not _credentialed_or_titled(text[span[0]:span[1]], rest, rules):
+    if section.needs_credential and not _credentialed_or_titled(raw or text[span[0]:span[1]], rest, rules):
         return []
     return [_Candidate(span[0], span[1], span[0], section.role, section.id, section.weight,
-                       f"named under the heading of section '{section.id}'")]
+                       f"named under the heading of section '{section.id}'", raw=raw)]
+
+
+def _wrapped_credentials(text: str, lines: Sequence[_Line], idx: int, span: tuple[int, int],
+                         rules: NameRules) -> tuple[int, str] | None:
+    """(end, name as read) when the name at `span` ends its line with a comma and its credentials open the next line
+    after OCR debris ("Deepika Bhattacharya,⏎DP =)» MD, FAAPMR"); None otherwise."""
+    if idx + 1 >= len(lines):
+        return None
+    nxt = lines[idx + 1]
+    start = _after_debris(text, nxt, rules)
+    lead = _credential_lead(text, start, nxt.end, rules)
+    if lead is None:
+        return None
+    return lead, f"{text[span[0]:span[1]].rstrip(' ,')}, {text[start:lead]}"
 
 
 def _credentialed_or_titled(name: str, rest: str, rules: NameRules) -> bool:
@@ -334,4 +354,70 @@ def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: N
             out.append(_Candidate(s, e, s, Role.OTHER_CLINICIAN, "spacy_person_titled", rules.weights.spacy_titled,
                                   "a titled or credentialed name in running text, with no role label",
                                   fallback=True))
+    return out
+
+
+# OCR debris that opens a provider card's lines: an avatar's initials and its circle read as letters and
+# punctuation ("NV Vikram", "| VK | Krishnamurthy, MD,", "y) MBBS"). At most two such tokens are skipped.
+_DEBRIS_WORD = r"(?:[^\w\s]+|[A-Za-z]{1,2}[^\w\s:]*)(?=\s)"  # "To:" is a label, not debris
+_DEBRIS = re.compile(rf"\s*{_DEBRIS_WORD}(?:\s+{_DEBRIS_WORD})?\s*")
+_CREDENTIAL_RUN = re.compile(r"\s*(?:[A-Za-z][A-Za-z.\-]*,?\s*)+")
+
+
+def _after_debris(text: str, line: _Line, rules: NameRules) -> int:
+    """Where a line's text starts after leading OCR debris (kept when the debris is a title: "Dr Jane Doe")."""
+    hit = _DEBRIS.match(text, line.start, line.end)
+    if hit is None or any(is_title(w.strip(".,"), rules) for w in hit.group().split()):
+        return line.start
+    return hit.end()
+
+
+def _credential_lead(text: str, start: int, end: int, rules: NameRules) -> int | None:
+    """End of the credentials that open text[start:end] ("MD, FAAPMR"), or None when it does not open with one."""
+    hit = _CREDENTIAL_RUN.match(text, start, end)
+    if hit is None:
+        return None
+    stop = None
+    pos = start
+    for word in re.finditer(r"[A-Za-z][A-Za-z.\-]*", text[start:hit.end()]):
+        if credential_of(word.group().rstrip("."), rules) is None:
+            break
+        stop = start + word.end()
+        pos = stop
+    return stop if stop is not None and pos > start else None
+
+
+def _credentialed_line_candidates(text: str, taken: list[tuple[int, int]], rules: NameRules,
+                                  m: _Matcher) -> list[_Candidate]:
+    """Clinicians printed as a name with a credential on a line of their own, which no label, section or spaCy entity
+    gave a role: provider cards and lists. The line may open with OCR debris (an avatar read as "NV", "| VK |"), and
+    the credential may wrap onto the next line ("Deepika Bhattacharya,⏎MD, FAAPMR"). Another clinician until the
+    choice of the treating physician weighs them (a fallback, like spaCy's titled names)."""
+    lines = _lines(text)
+    out: list[_Candidate] = []
+    for idx, line in enumerate(lines):
+        if any(line.start < te and ts < line.end for ts, te in taken):
+            continue
+        start = _after_debris(text, line, rules)
+        span = _name_run(text, start, line.end, rules, m)
+        if span is None:
+            continue
+        raw = text[span[0]:span[1]]
+        end = span[1]
+        name = parse_person_name(raw, rules)
+        rest = text[span[1]:line.end].strip()
+        if (name is None or not name.credentials) and rest in ("", ","):
+            wrapped = _wrapped_credentials(text, lines, idx, span, rules)
+            if wrapped is not None:
+                end, raw = wrapped
+                name = parse_person_name(raw, rules)
+        if name is None or not name.credentials:
+            continue
+        after = text[end:lines[idx + 1].end if end > line.end else line.end]
+        if after.strip(" ,") and not _PHONE_REST.match(after):
+            continue  # more on the line: prose or a table row, which other rules read
+        out.append(_Candidate(span[0], end, span[0], Role.OTHER_CLINICIAN, "credentialed_line",
+                              rules.weights.spacy_titled,
+                              "a credentialed name on a line of its own, with no role label",
+                              fallback=True, raw=raw if end > line.end else None))
     return out

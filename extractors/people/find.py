@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from extractors.nlp import ParsedText
-from extractors.people.candidates import _line_candidates, _spacy_candidates
+from extractors.people.candidates import _credentialed_line_candidates, _line_candidates, _spacy_candidates
 from extractors.people.cells import _Cells
 from extractors.people.matcher import _matcher
 from extractors.people.roles import _Found, _group_by_person, _merge_group, _role_priority, _to_mention
@@ -24,6 +24,7 @@ def find_people(parsed: ParsedText, rules: NameRules | None = None) -> tuple[Per
     text = parsed.text
     candidates = _line_candidates(text.text, rules, m, _Cells(text))
     candidates += _spacy_candidates(parsed, [(c.start, c.end) for c in candidates], rules, m)
+    candidates += _credentialed_line_candidates(text.text, [(c.start, c.end) for c in candidates], rules, m)
     items = [x for x in (_to_mention(c, text, rules) for c in candidates) if x is not None]
     layout = [x for x in items if not x.fallback]
     # A fallback mention of someone a layout rule already found ("Dr. Doe" in the narrative after "Provider:

@@ -35,7 +35,7 @@ class _Found:
 
 
 def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> _Found | None:
-    raw = text.text[c.start:c.end]
+    raw = c.raw if c.raw is not None else text.text[c.start:c.end]
     name = parse_person_name(raw, rules)
     if name is None:
         return None
