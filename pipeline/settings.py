@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     batch_cron: str = Field(default="*/15 * * * *", description="Cron schedule of the served batch deployment.")
     prefect_port: int = Field(default=4200, ge=1, le=65535, description=(
         "Port of the local Prefect server started when no PREFECT_API_URL is configured."))
+    review_idle_s: float = Field(default=900.0, gt=0, description=(
+        "Review app: seconds without a request after which a coordinator's session ends (15 min)."))
+    review_absolute_s: float = Field(default=43_200.0, gt=0, description=(
+        "Review app: seconds after login after which a session ends however active (12 h)."))
 
     @field_validator("ner_model")
     @classmethod

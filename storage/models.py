@@ -164,3 +164,64 @@ class AuditHeadRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_single_row"),)
+
+
+REVIEW_ACTIONS = ("confirm", "correct", "mark_incomplete", "override_complete")
+
+
+class ReviewSessionRow(Base):
+    """A coordinator's login session in the review app. Only the sha256 of the cookie's token is stored, so a copy
+    of the database does not let anyone take over a session. `csrf` is the session-bound form token."""
+
+    __tablename__ = "review_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_review_sessions_user_name", "user_name"),)
+
+
+class ReviewLoginFailureRow(Base):
+    """Failed logins in a row for one user name (keyed by its sha256: a mistyped password is sometimes typed into
+    the name field) and until when further attempts are refused."""
+
+    __tablename__ = "review_login_failures"
+
+    name_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("failures >= 0", name="ck_review_login_failures_count"),)
+
+
+class ReviewDecisionRow(Base):
+    """One coordinator decision on one upload: version `seq` of the upload's decisions. Rows are only ever added.
+    `before_json`/`after_json` hold the field or status before and after (document content: it stays here and in
+    the reports table; the audit row carries only the ids and the action)."""
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    upload_id: Mapped[str] = mapped_column(String(32), ForeignKey("uploads.id", name="fk_review_decisions_upload_id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    report_version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str | None] = mapped_column(String(32))
+    status_after: Mapped[str | None] = mapped_column(String(16))
+    before_json: Mapped[str] = mapped_column(Text)
+    after_json: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("upload_id", "seq", name="uq_review_decisions_upload_seq"),
+        CheckConstraint(_in("action", REVIEW_ACTIONS), name="ck_review_decisions_action"),
+        CheckConstraint("seq >= 1", name="ck_review_decisions_seq"),
+        Index("ix_review_decisions_created_at", "created_at"),
+    )
