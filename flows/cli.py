@@ -31,6 +31,7 @@ from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 
 if TYPE_CHECKING:
+    from storage.access import Access
     from storage.store import Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -307,6 +308,101 @@ def reconcile(
     with local_prefect_api(settings):
         counts = reconcile_flow(stale_after_s=stale_after if stale_after is not None else settings.reconcile_stale_s)
     Console().print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing to do", markup=False)
+
+
+# --- people and API tokens (storage/access.py) --------------------------------------------------------------------
+
+user_app = typer.Typer(no_args_is_help=True, help="People who log in to the review app.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens for the upload API.")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+class UserRole(StrEnum):
+    uploader = "uploader"
+    coordinator = "coordinator"
+    admin = "admin"
+
+
+class TokenRole(StrEnum):
+    uploader = "uploader"
+    coordinator = "coordinator"
+
+
+def _access(ctx: typer.Context) -> Access:
+    """The store's access tables (users, tokens), the store migrated first."""
+    from flows.tasks import open_store
+    from storage.access import Access
+
+    return Access(open_store(_settings(ctx)))
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password: the first line of stdin, or typed twice at a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Login name: 1-64 letters, digits, '.', '_' or '-'.")],
+    role: Annotated[UserRole, typer.Option(help="What the person may do.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin's first "
+                                                                          "line instead of a prompt.")] = False,
+) -> None:
+    """Add a person who logs in to the review app (password hashed with argon2id)."""
+    from storage.access import AccessRole, UserExists
+
+    access = _access(ctx)
+    try:
+        user = access.add_user(name, AccessRole(role.value), _read_password(password_stdin))
+    except (ValueError, UserExists) as e:
+        err.print(f"[red]not added:[/red] {e.user_message if isinstance(e, UserExists) else e}", highlight=False)
+        raise typer.Exit(2) from None
+    Console().print(f"added {user.name} ({user.role.value})", markup=False, highlight=False)
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    role: Annotated[TokenRole, typer.Option(help="uploader: sends uploads, sees its own; coordinator: sees all.")],
+    user: Annotated[str | None, typer.Option(help="The person the token belongs to (uploads are theirs).")] = None,
+) -> None:
+    """Create an API token and print it once, on the last line alone (only its SHA-256 is stored)."""
+    from storage.access import AccessRole, UnknownUser
+
+    access = _access(ctx)
+    try:
+        record, secret = access.create_token(AccessRole(role.value), user)
+    except UnknownUser:
+        err.print("[red]no such user[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    sys.stdout.write(f"token id {record.token_id} ({record.role.value}); the token is shown only now:\n{secret}\n")
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, token_id: Annotated[str, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke an API token (exit 1 when no active token has this id)."""
+    access = _access(ctx)
+    if not access.revoke_token(token_id):
+        err.print("no active token has this id", highlight=False, markup=False)
+        raise typer.Exit(1)
+    Console().print(f"revoked {token_id}", markup=False, highlight=False)
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context) -> None:
+    """List every API token: id, role, user, created, revoked (never the secret)."""
+    access = _access(ctx)
+    table = Table(title="API tokens")
+    for column in ("id", "role", "user", "created", "revoked"):
+        table.add_column(column)
+    for t in access.list_tokens():
+        table.add_row(t.token_id, t.role.value, t.user_name or "", t.created_at.isoformat(timespec="seconds"),
+                      t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "")
+    Console(width=200).print(table)
 
 
 @app.command("eval-mtsamples")
