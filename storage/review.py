@@ -271,13 +271,13 @@ class ReviewStore:
                        & (ReportRow.version == newest.c.version))
                  .order_by(UploadRow.created_at, UploadRow.id))
         with self.store._read() as s:
-            return [(_upload(u), _report(r)) for u, r in s.execute(query).tuples()]
+            return [(_upload(u), _report(r)) for u, r in s.execute(query)]
 
     def first_report_times(self) -> dict[str, datetime]:
         """When each upload's first report was saved (the start of its wait for a decision)."""
         with self.store._read() as s:
             rows = s.execute(select(ReportRow.upload_id, ReportRow.created_at).where(ReportRow.version == 1))
-            return {upload_id: at for upload_id, at in rows.tuples()}
+            return {upload_id: at for upload_id, at in rows}
 
     def all_decisions(self) -> list[DecisionRecord]:
         """Every decision, oldest first (the dashboard's input)."""

@@ -12,7 +12,6 @@ Security (docs/THREAT-MODEL.md "Review app"):
 - Every untrusted string (file names, intake names, OCR text) is escaped by Jinja2's autoescape; URLs hold ids only.
 """
 
-from __future__ import annotations
 
 import hmac
 import secrets

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flows.review.pages import PageImage
 from pipeline.report import EvidenceReport, Report
-from pipeline.types import Payer, Status
+from pipeline.types import Payer, Source, Status
 from storage.review import DecisionRecord, FieldValue, ReviewAction, ReviewField
 from storage.store import ReportRecord, UploadRecord
 
@@ -156,7 +156,7 @@ def page_views(report: Report, fields: list[FieldView], images: tuple[PageImage,
             if fv.corrected is not None and fv.corrected.after.evidence and fv.corrected.after.evidence.bbox:
                 chosen = fv.corrected.after.evidence
                 evidence = [EvidenceReport(page=chosen.page, text=fv.corrected.after.value or "", bbox=chosen.bbox,
-                                           source=evidence[0].source if evidence else "text_layer",
+                                           source=evidence[0].source if evidence else Source.TEXT_LAYER,
                                            finder="coordinator", rule="correction", score=1.0)]
             for ev in evidence:
                 if ev.page == image.number and (box := _box(fv.key.value, ev, image)) is not None:
