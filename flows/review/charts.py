@@ -70,7 +70,7 @@ def status_mix(dash: Dashboard, *, width: float = 640, height: float = 220) -> C
     days = dash.days[-14:]
     plot_h = height - 40
     top = max((sum(d.statuses.values()) for d in days), default=0)
-    col = width / max(len(days), 1)
+    col = min(width / max(len(days), 1), 90.0)  # a few days do not become page-wide slabs
     rects: list[Rect] = []
     labels: list[Label] = []
     for i, day in enumerate(days):
@@ -95,7 +95,7 @@ def median_wait(dash: Dashboard, *, width: float = 640, height: float = 200) -> 
     days = [d for d in dash.days if d.median_minutes is not None][-14:]
     plot_h = height - 40
     top = max((d.median_minutes or 0.0 for d in days), default=0.0)
-    col = width / max(len(days), 1)
+    col = min(width / max(len(days), 1), 90.0)
     rects, labels = [], []
     for i, day in enumerate(days):
         minutes = day.median_minutes or 0.0
