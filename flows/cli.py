@@ -280,16 +280,26 @@ def serve(
     ctx: typer.Context,
     inbox: Annotated[Path | None, typer.Option(file_okay=False, help="Inbox folder the scheduled batch ingests.")]
     = None,
+    host: Annotated[str, typer.Option(help="Address the upload API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the upload API.")] = 8000,
 ) -> None:
-    """Serve the deployments: the batch on DOCVERIFY_BATCH_CRON (default every 15 min), the per-upload flow (the
-    upload API triggers it) and the reconciler every DOCVERIFY_RECONCILE_EVERY_S (default 60 s). Starts a local
-    Prefect server if none is configured."""
+    """Serve the upload API (http://HOST:PORT/api/uploads, docs/API.md) and the deployments: the batch on
+    DOCVERIFY_BATCH_CRON (default every 15 min), the per-upload flow (the upload API triggers it) and the reconciler
+    every DOCVERIFY_RECONCILE_EVERY_S (default 60 s). Starts a local Prefect server if none is configured."""
+    from flows.api import create_app
+    from flows.api.server import ApiServerError, api_server
     from flows.deploy import local_prefect_api
     from flows.deploy import serve as serve_deployments
 
     settings = _settings(ctx)
-    with local_prefect_api(settings) as url:
+    with local_prefect_api(settings) as url, contextlib.ExitStack() as running:
         err.print(f"Prefect API: {url}", highlight=False, markup=False)
+        try:
+            running.enter_context(api_server(create_app(settings), host, port))
+        except ApiServerError as e:
+            err.print(f"[red]{e.code}:[/red] {e.user_message}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+        err.print(f"Upload API: http://{host}:{port}/api/uploads", highlight=False, markup=False)
         serve_deployments(settings, str(inbox.resolve()) if inbox else None)
 
 

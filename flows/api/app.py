@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
@@ -130,9 +131,25 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
         store = open_store(settings)
     access = Access(store)
     start_run = trigger or _default_trigger
+    api_store = store
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """The outbound webhook's dispatcher lives as long as the app (flows/webhooks.py)."""
+        from flows.webhooks import WebhookDispatcher
+
+        dispatcher = WebhookDispatcher.from_settings(api_store, settings)
+        if dispatcher is not None:
+            dispatcher.start()
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+
     app = FastAPI(title="docverify upload API", version=__version__,
                   description="Upload a patient's document and read its completeness report. See docs/API.md.",
-                  responses=_ERRORS)
+                  responses=_ERRORS, lifespan=lifespan)
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + BODY_OVERHEAD_BYTES)
     app.add_middleware(NoStore)
