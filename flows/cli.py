@@ -31,6 +31,8 @@ from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from storage.access import Access
     from storage.store import Store
 
@@ -295,12 +297,22 @@ def serve(
     with local_prefect_api(settings) as url, contextlib.ExitStack() as running:
         err.print(f"Prefect API: {url}", highlight=False, markup=False)
         try:
-            running.enter_context(api_server(create_app(settings), host, port))
+            running.enter_context(api_server(_with_review_app(create_app(settings), settings), host, port))
         except ApiServerError as e:
             err.print(f"[red]{e.code}:[/red] {e.user_message}", highlight=False)
             raise typer.Exit(EXIT_FAILED) from None
         err.print(f"Upload API: http://{host}:{port}/api/uploads", highlight=False, markup=False)
+        err.print(f"Review app: http://{host}:{port}/review/", highlight=False, markup=False)
         serve_deployments(settings, str(inbox.resolve()) if inbox else None)
+
+
+def _with_review_app(api: FastAPI, settings: Settings) -> FastAPI:
+    """The upload API with the coordinators' review app mounted at /review (flows/review/)."""
+    from flows.review import review_mount
+
+    path, review = review_mount(settings)
+    api.mount(path, review)
+    return api
 
 
 @app.command()

@@ -420,3 +420,19 @@ def test_when_uploads_are_decided_then_the_dashboard_counts_straight_through_and
     assert "Verdict: 100% of 1" in page  # the incomplete verdict was upheld; needs_review is not a verdict
     assert page.count("<svg") == 5 and "<rect" in page
     assert re.search(r"min</text>", page)  # a median time-to-decision was drawn
+
+
+# --- docverify serve ------------------------------------------------------------------------------------------------
+
+def test_when_serve_builds_its_app_then_review_is_mounted_beside_the_api_and_redirects_to_login(
+        tmp_path: Path) -> None:
+    from flows.api import create_app
+    from flows.cli import _with_review_app
+
+    settings = Settings(data_dir=tmp_path / "var", ner_model="off")
+    site = _with_review_app(create_app(settings), settings)
+    with TestClient(site, base_url="https://testserver", follow_redirects=False) as client:
+        response = client.get("/review/")
+        assert response.status_code == 303 and response.headers["location"].endswith("/review/login")
+        assert client.get("/review/login").status_code == 200
+        assert client.get("/healthz").status_code == 200
