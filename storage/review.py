@@ -100,7 +100,7 @@ class DecisionRecord:
 
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
-    """Session lifetimes and the login lockout (docs/THREAT-MODEL.md "Review app")."""
+    """Session lifetimes and the login lockout (docs/THREAT-MODEL.md "Review page and API")."""
 
     idle: timedelta = timedelta(minutes=15)
     absolute: timedelta = timedelta(hours=12)

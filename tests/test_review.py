@@ -159,7 +159,7 @@ def test_when_a_name_fails_five_times_then_even_the_right_password_is_refused_un
     for _ in range(5):
         login(world.client, "coord", "wrong password!")
     locked = login(world.client, "coord", PASSWORD)
-    assert locked.status_code == 429  # type: ignore[attr-defined]
+    assert locked.status_code == 429 and locked.headers["retry-after"] == "900"  # type: ignore[attr-defined]
     assert world.client.get("/review/").status_code == 303
     world.clock.advance(minutes=16)
     assert login(world.client, "coord", PASSWORD).status_code == 303  # type: ignore[attr-defined]
@@ -206,6 +206,14 @@ def test_when_a_decision_has_no_matching_csrf_token_then_it_is_refused_and_nothi
     data = {"note": "looks fine"} | ({"csrf": csrf} if csrf is not None else {})
     response = world.client.post(f"/review/uploads/{upload_id}/override", data=data)
     assert response.status_code in (403, 422)
+    assert world.review.decisions(upload_id) == []
+
+
+@pytest.mark.parametrize("action", ["confirm", "correct", "incomplete", "override"])
+def test_when_a_decision_url_is_fetched_with_get_then_nothing_changes(world: World, action: str) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_name_mismatch.pdf"]
+    assert world.client.get(f"/review/uploads/{upload_id}/{action}").status_code == 405
     assert world.review.decisions(upload_id) == []
 
 

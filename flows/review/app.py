@@ -1,7 +1,7 @@
 """The coordinators' review app (mounted at /review): log in, work the queue of flagged uploads, look at a document's
 pages with the evidence boxes drawn on them, decide, and watch the dashboard.
 
-Security (docs/THREAT-MODEL.md "Review app"):
+Security (docs/THREAT-MODEL.md "Review page and API"):
 - Sessions are rows in the store keyed by the sha256 of a random token; the cookie holding the token is HttpOnly,
   SameSite=Strict and Secure whenever the request came over https. Idle 15 min, absolute 12 h (Settings).
 - Every form carries a CSRF token: the session's own token once logged in, a double-submit cookie on the login form.
@@ -155,14 +155,15 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
             raise Forbidden()
         if review.locked(username):
             review.record_failure(username)
-            return _login_page(request, render, error="Too many failed logins. Try again in 15 minutes.",
-                               status_code=429)
+            return _locked(_login_page(request, render, error="Too many failed logins. Try again in 15 minutes.",
+                                       status_code=429), review)
         user = users.authenticate(username, password)
         if user is None or user.role not in REVIEW_ROLES:
             locked = review.record_failure(username)
             message = ("Too many failed logins. Try again in 15 minutes." if locked
                        else "Wrong name or password, or this account may not use the review app.")
-            return _login_page(request, render, error=message, status_code=429 if locked else 401)
+            page = _login_page(request, render, error=message, status_code=429 if locked else 401)
+            return _locked(page, review) if locked else page
         review.clear_failures(username)
         token, _record = review.create_session(user.name, user.role.value)
         response = RedirectResponse(request.url_for("queue"), status_code=303)
@@ -339,6 +340,12 @@ def _login_page(request: Request, render: Callable[..., HTMLResponse], *, error:
     response = render(request, "login.html", {"csrf": token, "error": error}, status_code)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path=_cookie_path(request))
+    return response
+
+
+def _locked(response: Response, review: ReviewStore) -> Response:
+    """A 429 says when to try again (seconds)."""
+    response.headers["Retry-After"] = str(int(review.policy.lockout.total_seconds()))
     return response
 
 
