@@ -306,6 +306,27 @@ def serve(
         serve_deployments(settings, str(inbox.resolve()) if inbox else None)
 
 
+@app.command("review-labels")
+def review_labels(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(file_okay=False, help="Folder for labels.jsonl, inputs/ and reports/.")],
+) -> None:
+    """Export coordinators' decisions as labels in the samples' format; then `docverify eval OUT --reports
+    OUT/reports` scores the pipeline against what coordinators decided. OUT holds patient documents (PHI)."""
+    from collections import defaultdict
+
+    from flows.review.export import export_labels
+    from flows.tasks import open_store
+    from storage.review import DecisionRecord, ReviewStore
+
+    review = ReviewStore(open_store(_settings(ctx)))
+    by_upload: dict[str, list[DecisionRecord]] = defaultdict(list)
+    for decision in review.all_decisions():
+        by_upload[decision.upload_id].append(decision)
+    done = export_labels(review.store, review.latest_reports(), by_upload, out)
+    Console().print(f"{done.labels} labels in {done.folder / 'labels.jsonl'}", markup=False, highlight=False)
+
+
 def _with_review_app(api: FastAPI, settings: Settings) -> FastAPI:
     """The upload API with the coordinators' review app mounted at /review (flows/review/)."""
     from flows.review import review_mount

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from flows.review import MOUNT_PATH
 from flows.review.app import CSP, SESSION_COOKIE, create_review_app
 from flows.review.messages import draft_patient_message
+from flows.review.views import reason_key
 from flows.verify import check_file
 from pipeline.evaluate import Intake
 from pipeline.report import Report
@@ -217,6 +218,22 @@ def test_when_a_decision_url_is_fetched_with_get_then_nothing_changes(world: Wor
     assert world.review.decisions(upload_id) == []
 
 
+@pytest.mark.parametrize(("header", "value", "allowed"), [
+    pytest.param("origin", "https://evil.example", False, id="other-origin"),
+    pytest.param("origin", "null", False, id="opaque-origin"),
+    pytest.param("referer", "https://evil.example/page", False, id="other-referer"),
+    pytest.param("origin", "https://testserver", True, id="same-origin"),
+])
+def test_when_a_post_comes_from_another_site_then_it_is_refused_even_with_the_token(
+        world: World, header: str, value: str, allowed: bool) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_name_mismatch.pdf"]
+    response = world.client.post(f"/review/uploads/{upload_id}/override", headers={header: value},
+                                 data={"csrf": session_csrf(world.client), "note": "fine"})
+    assert (response.status_code == 303) is allowed
+    assert len(world.review.decisions(upload_id)) == (1 if allowed else 0)
+
+
 def test_when_the_login_form_token_does_not_match_its_cookie_then_login_is_refused(world: World) -> None:
     world.client.get("/review/login")
     response = world.client.post("/review/login", data={"username": "coord", "password": PASSWORD,
@@ -275,7 +292,9 @@ def test_when_file_name_intake_name_and_ocr_text_are_hostile_then_they_render_as
     pytest.param("?status=incomplete", ["visit_note_no_patient.pdf"], id="status"),
     pytest.param("?payer=medicare", ["visit_note_no_patient.pdf"], id="payer"),
     pytest.param("?payer=self_pay", [], id="payer-none"),
-    pytest.param("?reason=no+patient+name+found", ["visit_note_no_patient.pdf"], id="reason"),
+    pytest.param("?reason=" + reason_key("no patient name found"), ["visit_note_no_patient.pdf"], id="reason"),
+    pytest.param("?reason=no+patient+name+found", ["visit_note_name_mismatch.pdf", "visit_note_no_patient.pdf"],
+                 id="reason-text-is-not-a-key"),
 ])
 def test_when_the_queue_is_filtered_then_only_matching_flagged_uploads_show_oldest_first(
         world: World, query: str, expected: list[str]) -> None:
@@ -428,6 +447,59 @@ def test_when_uploads_are_decided_then_the_dashboard_counts_straight_through_and
     assert "Verdict: 100% of 1" in page  # the incomplete verdict was upheld; needs_review is not a verdict
     assert page.count("<svg") == 5 and "<rect" in page
     assert re.search(r"min</text>", page)  # a median time-to-decision was drawn
+
+
+# --- exports -------------------------------------------------------------------------------------------------------
+
+def test_when_the_queue_and_decisions_are_exported_then_formula_cells_are_neutralised_and_downloads_are_attachments(
+        world: World, sample_reports: dict[str, Report]) -> None:
+    # docs/THREAT-MODEL.md "Test plan" item 32: CSV cells a spreadsheet would run as formulas.
+    data = (SAMPLES / "visit_note_name_mismatch.pdf").read_bytes()
+    upload, _ = world.store.add_upload(data, owner="other", display_name='=HYPERLINK("http://x","y").pdf',
+                                       media_type=None, intake=Intake(patient_name=None, payer=Payer.UNKNOWN))
+    world.store.save_report(upload.id, sample_reports["visit_note_name_mismatch.pdf"], "test")
+    login(world.client)
+    queue = world.client.get("/review/export/queue.csv")
+    assert queue.status_code == 200 and queue.headers["content-disposition"].startswith("attachment")
+    assert queue.headers["cache-control"] == "no-store"
+    assert "\'=HYPERLINK(" in queue.text and ',=HYPERLINK(' not in queue.text and ',"=HYPERLINK(' not in queue.text
+    assert queue.text.count(upload.id) == 1 and world.ids["visit_note_crps.pdf"] not in queue.text
+    world.client.post(f"/review/uploads/{upload.id}/override",
+                      data={"csrf": session_csrf(world.client), "note": "-1+1 checked\r\nby phone"})
+    decisions = world.client.get("/review/export/decisions.csv").text.splitlines()
+    assert len(decisions) == 2 and "'-1+1 checked by phone" in decisions[1]
+    assert [a.action for a in world.store.audit_log() if a.action.startswith("review.export")] == [
+        "review.export.queue", "review.export.decisions"]
+
+
+def test_when_decisions_are_exported_as_labels_then_eval_scores_the_pipeline_against_the_coordinators(
+        world: World, tmp_path: Path) -> None:
+    from collections import defaultdict
+
+    from evaluation.samples import read_reports
+    from evaluation.scoring import load_labels, score
+    from flows.review.export import export_labels
+
+    login(world.client)
+    csrf = session_csrf(world.client)
+    no_patient = world.ids["visit_note_no_patient.pdf"]
+    world.client.post(f"/review/uploads/{no_patient}/correct",
+                      data={"csrf": csrf, "field": "patient_name", "value": "Naomi Okafor"})
+    world.client.post(f"/review/uploads/{no_patient}/confirm", data={"csrf": csrf})
+    world.client.post(f"/review/uploads/{world.ids['visit_note_name_mismatch.pdf']}/incomplete",
+                      data={"csrf": csrf, "message": "Please send your own document."})
+    by_upload = defaultdict(list)
+    for d in world.review.all_decisions():
+        by_upload[d.upload_id].append(d)
+    done = export_labels(world.store, world.review.latest_reports(), by_upload, tmp_path / "decided")
+    labels = load_labels(tmp_path / "decided" / "labels.jsonl")
+    assert done.labels == 2 and {lb.file for lb in labels} == {f"{no_patient}.pdf",
+                                                             f"{world.ids['visit_note_name_mismatch.pdf']}.pdf"}
+    assert all((tmp_path / "decided" / "inputs" / lb.file).read_bytes().startswith(b"%PDF") for lb in labels)
+    corrected = next(lb for lb in labels if lb.file.startswith(no_patient))
+    assert corrected.expected.status is Status.COMPLETE and corrected.expected.patient_name == "Naomi Okafor"
+    scores = score(read_reports(labels, tmp_path / "decided" / "reports"))
+    assert scores.documents == 2 and scores.status_accuracy == 0.0  # docverify said incomplete / needs_review
 
 
 # --- docverify serve ------------------------------------------------------------------------------------------------

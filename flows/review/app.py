@@ -4,7 +4,8 @@ pages with the evidence boxes drawn on them, decide, and watch the dashboard.
 Security (docs/THREAT-MODEL.md "Review page and API"):
 - Sessions are rows in the store keyed by the sha256 of a random token; the cookie holding the token is HttpOnly,
   SameSite=Strict and Secure whenever the request came over https. Idle 15 min, absolute 12 h (Settings).
-- Every form carries a CSRF token: the session's own token once logged in, a double-submit cookie on the login form.
+- Every form carries a CSRF token: the session's own token once logged in, a double-submit cookie on the login form;
+  a POST whose Origin (or Referer) is another site is refused before it reaches a handler.
 - Only coordinators and admins may log in; a user disabled or demoted since is logged out at the next request.
 - Repeated failed logins lock the name for a while (`storage.review.SessionPolicy`).
 - Every response carries a Content-Security-Policy with no inline script or style, `frame-ancestors 'none'`,
@@ -14,20 +15,23 @@ Security (docs/THREAT-MODEL.md "Review page and API"):
 
 
 import hmac
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Final
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from flows.review import charts
+from flows.review.export import decisions_csv, queue_csv
 from flows.review.messages import draft_patient_message
 from flows.review.pages import PageImage, Unrenderable, render_pages
 from flows.review.views import (
@@ -63,6 +67,7 @@ SESSION_COOKIE: Final = "dv_review_session"
 LOGIN_CSRF_COOKIE: Final = "dv_review_login_csrf"
 REVIEW_ROLES: Final = frozenset({AccessRole.COORDINATOR, AccessRole.ADMIN})
 MAX_VALUE_CHARS: Final = 255
+_REASON_KEY: Final = re.compile(r"[0-9a-f]{12}")
 
 CSP: Final = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -184,7 +189,7 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
 
     @app.get("/", name="queue")
     def queue(request: Request, record: Session, status: str = "", reason: str = "", payer: str = "") -> Response:
-        flt = QueueFilter(status=_enum(Status, status), reason=reason or None, payer=_enum(Payer, payer))
+        flt = _queue_filter(status, reason, payer)
         rows, reasons = queue_rows(review.latest_reports(), review.decided_uploads(), flt)
         return render(request, "queue.html", {"session": record, "rows": rows, "reasons": reasons,
                                               "filter": flt, "payers": list(Payer),
@@ -316,6 +321,23 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
                       before=FieldValue(status=status), after=FieldValue(status=Status.COMPLETE),
                       status_after=Status.COMPLETE, note=note)
 
+    # -- exports (CSV, formula-safe; attachments, never cached) --
+
+    @app.get("/export/queue.csv", name="export_queue")
+    def export_queue(record: Session, status: str = "", reason: str = "", payer: str = "") -> Response:
+        flt = _queue_filter(status, reason, payer)
+        rows, _reasons = queue_rows(review.latest_reports(), review.decided_uploads(), flt)
+        store.audit(actor=_audit_actor(record), action="review.export.queue", upload_id=None,
+                    outcome=f"rows{len(rows)}")
+        return _attachment(queue_csv(rows), "docverify-queue.csv")
+
+    @app.get("/export/decisions.csv", name="export_decisions")
+    def export_decisions(record: Session) -> Response:
+        decisions = review.all_decisions()
+        store.audit(actor=_audit_actor(record), action="review.export.decisions", upload_id=None,
+                    outcome=f"rows{len(decisions)}")
+        return _attachment(decisions_csv(decisions), "docverify-decisions.csv")
+
     # -- the dashboard --
 
     @app.get("/dashboard", name="dashboard")
@@ -343,6 +365,31 @@ def _login_page(request: Request, render: Callable[..., HTMLResponse], *, error:
     return response
 
 
+def _same_origin(request: Request) -> bool:
+    """A state-changing request must come from this site: its Origin (or, without one, its Referer) names our host.
+    Browsers send Origin on every cross-site POST; a request with neither header (not a browser) passes to the CSRF
+    token check."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return True
+    if source == "null":
+        return False
+    parts = urlsplit(source)
+    return (parts.scheme, parts.netloc) == (request.url.scheme, request.url.netloc)
+
+
+def _queue_filter(status: str, reason: str, payer: str) -> QueueFilter:
+    """The queue's filter from its query (unknown values mean any)."""
+    return QueueFilter(status=_enum(Status, status), reason=reason if _REASON_KEY.fullmatch(reason) else None,
+                       payer=_enum(Payer, payer))
+
+
+def _attachment(body: str, filename: str) -> Response:
+    """A CSV download (the file name is ours: it never holds document text)."""
+    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 def _locked(response: Response, review: ReviewStore) -> Response:
     """A 429 says when to try again (seconds)."""
     response.headers["Retry-After"] = str(int(review.policy.lockout.total_seconds()))
@@ -367,7 +414,10 @@ def _enum[E: (Status, Payer, ReviewField)](kind: type[E], value: str) -> E | Non
 
 
 async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
+    if request.method not in ("GET", "HEAD") and not _same_origin(request):
+        response: Response = PlainTextResponse("cross-origin request refused", status_code=403)
+    else:
+        response = await call_next(request)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response

@@ -6,6 +6,7 @@ Values here are plain data; the templates escape every string (autoescape on). B
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -36,11 +37,16 @@ class QueueRow:
 
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
-    """The queue's filters (None: any)."""
+    """The queue's filters (None: any). `reason` is a reason's key (`reason_key`), so a URL never holds its text."""
 
     status: Status | None = None
     reason: str | None = None
     payer: Payer | None = None
+
+
+def reason_key(reason: str) -> str:
+    """A reason's id in URLs: the first 12 hex digits of its sha256 (reasons may quote the document)."""
+    return hashlib.sha256(reason.encode("utf-8")).hexdigest()[:12]
 
 
 def decided_status(decisions: list[DecisionRecord]) -> Status | None:
@@ -50,20 +56,20 @@ def decided_status(decisions: list[DecisionRecord]) -> Status | None:
 
 
 def queue_rows(latest: list[tuple[UploadRecord, ReportRecord]], decided: set[str],
-               flt: QueueFilter) -> tuple[list[QueueRow], list[str]]:
+               flt: QueueFilter) -> tuple[list[QueueRow], list[tuple[str, str]]]:
     """Flagged (needs_review, incomplete) uploads without a closing decision, oldest first, filtered; and every
-    reason seen in the unfiltered queue (the reason filter's choices)."""
+    reason seen in the unfiltered queue as (key, text) (the reason filter's choices)."""
     rows: list[QueueRow] = []
     for upload, record in sorted(latest, key=lambda pair: (pair[0].created_at, pair[0].id)):
         if record.status not in QUEUE_STATUSES or upload.id in decided:
             continue
         rows.append(QueueRow(upload=upload, status=record.status, reasons=list(record.report().reasons),
                              report_version=record.version))
-    reasons = sorted({r for row in rows for r in row.reasons})
+    reasons = [(reason_key(r), r) for r in sorted({r for row in rows for r in row.reasons})]
     kept = [row for row in rows
             if (flt.status is None or row.status is flt.status)
             and (flt.payer is None or row.upload.payer is flt.payer)
-            and (flt.reason is None or flt.reason in row.reasons)]
+            and (flt.reason is None or flt.reason in {reason_key(r) for r in row.reasons})]
     return kept, reasons
 
 
