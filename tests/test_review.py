@@ -4,8 +4,11 @@ names and OCR text, the queue's filters, each decision's version and audit row, 
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +17,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from flows.review import MOUNT_PATH
 from flows.review.app import CSP, SESSION_COOKIE, create_review_app
@@ -30,6 +34,7 @@ from storage.store import Store, StoreSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "inputs"
+PG_URL = os.environ.get("DOCVERIFY_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery"
 HOSTILE_NAME = '<script>alert("name")</script><img src=x onerror=alert(1)>.pdf'
 HOSTILE_TEXT = "<img src=x onerror=alert(2)>{{7*7}}javascript:alert(3)"
@@ -73,11 +78,12 @@ class World:
     ids: dict[str, str]
 
 
-@pytest.fixture
-def world(tmp_path: Path, sample_reports: dict[str, Report]) -> Iterator[World]:
+@contextmanager
+def _world(store_settings: StoreSettings, tmp_path: Path, sample_reports: dict[str, Report]) -> Iterator[World]:
+    """Users, the three sample uploads with their reports, and the review app mounted at /review of a site."""
     clock = Clock()
     settings = Settings(data_dir=tmp_path / "var", ner_model="off")
-    store = Store(StoreSettings.of(settings), clock=clock)
+    store = Store(store_settings, clock=clock)
     store.migrate()
     access = Access(store, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     access.add_user("coord", AccessRole.COORDINATOR, PASSWORD)
@@ -92,9 +98,40 @@ def world(tmp_path: Path, sample_reports: dict[str, Report]) -> Iterator[World]:
         ids[name] = upload.id
     site = FastAPI()
     site.mount(MOUNT_PATH, create_review_app(settings, store, access=access))
-    with TestClient(site, base_url="https://testserver", follow_redirects=False) as client:
-        yield World(store, access, ReviewStore(store), clock, client, ids)
-    store.close()
+    try:
+        with TestClient(site, base_url="https://testserver", follow_redirects=False) as client:
+            yield World(store, access, ReviewStore(store), clock, client, ids)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, sample_reports: dict[str, Report]) -> Iterator[World]:
+    settings = Settings(data_dir=tmp_path / "var", ner_model="off")
+    with _world(StoreSettings.of(settings), tmp_path, sample_reports) as w:
+        yield w
+
+
+@pytest.fixture
+def pg_world(tmp_path: Path, sample_reports: dict[str, Report]) -> Iterator[World]:
+    """The same world over PostgreSQL (a fresh schema of $DOCVERIFY_TEST_PG_URL, as tests/test_store.py does)."""
+    try:
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as e:  # any failure to connect means: skip, and say why
+        pytest.skip(f"PostgreSQL unreachable: {e.__class__.__name__}")
+    schema = f"docverify_review_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        store_settings = StoreSettings(f"{PG_URL}?options=-csearch_path%3D{schema}", tmp_path / "originals")
+        with _world(store_settings, tmp_path, sample_reports) as w:
+            yield w
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def login(client: TestClient, name: str = "coord", password: str = PASSWORD) -> object:
@@ -447,6 +484,26 @@ def test_when_uploads_are_decided_then_the_dashboard_counts_straight_through_and
     assert "Verdict: 100% of 1" in page  # the incomplete verdict was upheld; needs_review is not a verdict
     assert page.count("<svg") == 5 and "<rect" in page
     assert re.search(r"min</text>", page)  # a median time-to-decision was drawn
+
+
+def test_when_the_store_is_postgresql_then_sessions_lockout_and_decision_versions_work_the_same(
+        pg_world: World) -> None:
+    w = pg_world
+    for _ in range(5):
+        login(w.client, "boss", "wrong password!")
+    assert login(w.client, "boss", PASSWORD).status_code == 429  # type: ignore[attr-defined]
+    assert login(w.client).status_code == 303  # type: ignore[attr-defined]
+    upload_id = w.ids["visit_note_no_patient.pdf"]
+    csrf = session_csrf(w.client)
+    w.client.post(f"/review/uploads/{upload_id}/correct", data={"csrf": csrf, "field": "patient_name",
+                                                                "value": "Naomi Okafor"})
+    w.client.post(f"/review/uploads/{upload_id}/confirm", data={"csrf": csrf})
+    assert [(d.seq, d.action) for d in w.review.decisions(upload_id)] == [(1, ReviewAction.CORRECT),
+                                                                          (2, ReviewAction.CONFIRM)]
+    assert w.store.verify_audit_chain()
+    assert "visit_note_no_patient.pdf" not in w.client.get("/review/").text
+    w.clock.advance(minutes=16)
+    assert w.client.get("/review/").status_code == 303
 
 
 # --- exports -------------------------------------------------------------------------------------------------------
