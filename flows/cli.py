@@ -337,6 +337,22 @@ def _with_review_app(api: FastAPI, settings: Settings) -> FastAPI:
 
 
 @app.command()
+def openapi(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option(dir_okay=False, help="Write here (docs/openapi.json) instead of "
+                                                                  "printing.")] = None,
+) -> None:
+    """Print the upload API's OpenAPI schema (checked in as docs/openapi.json; a test fails when it is stale)."""
+    from flows.api.app import openapi_json
+
+    text = openapi_json(_settings(ctx))
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@app.command()
 def reconcile(
     ctx: typer.Context,
     stale_after: Annotated[float | None, typer.Option(help="Seconds of silence after which a PROCESSING upload "

@@ -324,7 +324,12 @@ def test_when_uploads_are_listed_in_pages_then_every_upload_comes_once_in_order_
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     assert len(client.get("/api/uploads", headers=_auth(tokens["ana"]), params={"since": past}).json()["items"]) == 5
     assert _error(client.get("/api/uploads", headers=_auth(tokens["ana"]), params={"cursor": "garbage!"})) == \
-        (422, "invalid_cursor")
+        (422, "invalid_request")
+    far = client.get("/api/uploads", headers=_auth(tokens["ana"]), params={"cursor": "9" * 20 + "-" + "f" * 32})
+    assert far.status_code == 200 and far.json() == {"items": [], "next_cursor": None}
+    for bad_since in ("0.5", "2026-01-05", "2026-01-05T09:00:00", "2026-13-40T09:00:00Z"):
+        assert _error(client.get("/api/uploads", headers=_auth(tokens["ana"]), params={"since": bad_since})) == \
+            (422, "invalid_request")
 
 
 # --- errors and health --------------------------------------------------------------------------------------------

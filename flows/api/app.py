@@ -13,13 +13,15 @@ The body cap: flows/api/bodylimit.py.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
+import json
 import logging
+import re
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Final
 
 from fastapi import BackgroundTasks, Depends, FastAPI, Query, Request
@@ -44,12 +46,13 @@ from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 from storage.access import Access, AccessRole
 from storage.listing import PageQuery, page_uploads
-from storage.store import Store, UploadState
+from storage.store import Store, StoreSettings, UploadState
 
 log = logging.getLogger("docverify.api")
 
 MAX_TEXT_FIELD: Final = 255  # characters of patient_name (the store's column)
 MAX_EXTERNAL_ID: Final = 128
+NO_CONTROL_CHARACTERS: Final = "^[^\\u0000-\\u001f\\u007f]*$"  # CR/LF and friends: log and header injection
 # The body cap is the file cap plus room for the multipart framing and the text fields (a few KB in practice).
 BODY_OVERHEAD_BYTES: Final = 64 * 1024
 PAGE_LIMIT_MAX: Final = 200
@@ -94,7 +97,8 @@ class NoStore:
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text_}
-    for status, text_ in ((401, "No valid API token."), (404, "No such upload (or not yours)."),
+    for status, text_ in ((400, "Malformed request (e.g. a broken multipart body)."),
+                          (401, "No valid API token."), (404, "No such upload (or not yours)."),
                           (422, "Invalid request."), (500, "Internal error."), (503, "Store busy or down."))}
 
 
@@ -184,9 +188,11 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
                       "file": {"type": "string", "format": "binary",
                                "description": "The document: PDF, PNG, JPEG, TIFF, HEIC, WEBP, C-CDA XML or zip."},
                       "patient_name": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_FIELD,
+                                       "pattern": NO_CONTROL_CHARACTERS,
                                        "description": "The patient's name as given at intake."},
                       "payer": {"type": "string", "enum": [p.value for p in Payer]},
                       "external_id": {"type": "string", "minLength": 1, "maxLength": MAX_EXTERNAL_ID,
+                                      "pattern": NO_CONTROL_CHARACTERS,
                                       "description": "Your own reference for this upload (optional)."}}}}}}})
     async def create_upload(request: Request, background: BackgroundTasks, caller: Caller) -> JSONResponse:
         """Store the document and start its verification. 202: accepted (a new upload); 200: the same bytes were
@@ -251,9 +257,10 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
     @app.get("/api/uploads", response_model=UploadPage, tags=["uploads"], summary="List uploads")
     def list_uploads(caller: Caller,
                      status: Annotated[list[UploadStatus] | None, Query(description="Only these statuses.")] = None,
-                     since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601; UTC "
-                                                                         "when no offset).")] = None,
-                     cursor: Annotated[str | None, Query(max_length=200,
+                     since: Annotated[str | None, Query(max_length=40, json_schema_extra={"format": "date-time"},
+                                                        description="Only uploads created at or after this "
+                                                                    "time (RFC 3339, with an offset).")] = None,
+                     cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN, max_length=53,
                                                          description="next_cursor of the previous page.")] = None,
                      limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = 50) -> JSONResponse:
         """Uploads you may see, oldest first, a page at a time."""
@@ -262,7 +269,8 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
             owner=None if caller.role is not AccessRole.UPLOADER else caller.owner,
             states=frozenset(UploadState(s.value) for s in wanted if s.value in {u.value for u in UploadState}),
             statuses=frozenset(Status(s.value) for s in wanted if s.value in {u.value for u in Status}),
-            since=_utc(since) if since else None, after=_decode_cursor(cursor) if cursor else None, limit=limit + 1)
+            since=_parse_since(since) if since is not None else None,
+            after=_decode_cursor(cursor) if cursor else None, limit=limit + 1)
         rows = page_uploads(store, query)
         more = len(rows) > limit
         rows = rows[:limit]
@@ -288,6 +296,22 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
     return app
 
 
+def openapi_document(settings: Settings) -> dict[str, Any]:
+    """The API's OpenAPI document (what docs/openapi.json holds), built over a throw-away store so that no
+    configured database is touched."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(StoreSettings(f"sqlite:///{tmp}/schema.db", Path(tmp) / "originals"))
+        try:
+            return create_app(settings, store, trigger=lambda _: "").openapi()
+        finally:
+            store.close()
+
+
+def openapi_json(settings: Settings) -> str:
+    """`openapi_document` as the JSON text checked in at docs/openapi.json (indented, one trailing newline)."""
+    return json.dumps(openapi_document(settings), indent=2, ensure_ascii=False) + "\n"
+
+
 def app_from_environment() -> FastAPI:
     """An entry point for any ASGI server (`uvicorn --factory flows.api:app_from_environment`): the settings from
     DOCVERIFY_* variables, the configured store."""
@@ -299,35 +323,58 @@ def app_from_environment() -> FastAPI:
 def _text_field(value: object, name: str, max_len: int, *, required: bool) -> str | None:
     """A form field's text, or None when optional and absent. Raises ApiError (422) naming the field, never its
     value."""
-    if value is None or value == "":
+    if value is None:
         if required:
             raise ApiError(422, "invalid_request", f"Invalid or missing: {name}.")
         return None
-    if not isinstance(value, str) or len(value) > max_len or any(ord(c) < 32 or ord(c) == 127 for c in value) \
-            or not value.strip():
+    if not isinstance(value, str) or not value or len(value) > max_len \
+            or any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ApiError(422, "invalid_request", f"Invalid or missing: {name}.")
     return value
+
+
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+                      r"([Zz]|[+-][0-9]{2}:[0-9]{2})")
+
+
+def _parse_since(value: str) -> datetime:
+    """An RFC 3339 date-time, as UTC. Raises ApiError (422) for anything else (numbers, dates without a time or
+    an offset)."""
+    if not _RFC3339.fullmatch(value):
+        raise ApiError(422, "invalid_request", "Invalid or missing: query.since.")
+    text_ = value.upper().replace("Z", "+00:00")
+    text_ = re.sub(r"(\.[0-9]{6})[0-9]+", r"\1", text_)  # Python keeps microseconds
+    text_ = re.sub(r"(T[0-9]{2}:[0-9]{2}):60", r"\1:59", text_)  # a leap second
+    try:
+        return _utc(datetime.fromisoformat(text_))
+    except ValueError:
+        raise ApiError(422, "invalid_request", "Invalid or missing: query.since.") from None
 
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+CURSOR_PATTERN: Final = r"^[0-9]{1,20}-[0-9a-f]{32}$"
+"""A page cursor: the last row's created_at (microseconds since the epoch, UTC) and its id."""
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
 def _encode_cursor(created_at: datetime, upload_id: str) -> str:
-    raw = f"{_utc(created_at).isoformat()}|{upload_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    delta = _utc(created_at) - datetime(1970, 1, 1, tzinfo=UTC)
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{micros}-{upload_id}"
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """(created_at, id) of a cursor. Raises ApiError (422 invalid_cursor)."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, upload_id = raw.partition("|")
-        created_at = _utc(datetime.fromisoformat(at))
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ApiError(422, "invalid_cursor", "The cursor is not one this API gave.") from None
-    if len(upload_id) != 32:
+    """(created_at, id) of a cursor (any value matching CURSOR_PATTERN). Raises ApiError (422 invalid_cursor)."""
+    if not _CURSOR.fullmatch(cursor):
         raise ApiError(422, "invalid_cursor", "The cursor is not one this API gave.")
+    micros, _, upload_id = cursor.partition("-")
+    try:
+        created_at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros))
+    except OverflowError:
+        created_at = datetime.max.replace(tzinfo=UTC)  # past every row: an empty page
     return created_at, upload_id
 
 

@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
+from starlette.types import Scope
 
 from flows.api.bodylimit import TOO_LARGE_CODE, BodyTooLarge
 from pipeline.errors import DocverifyError, EmptyFile, FileTooLarge, RejectedUpload, UnsupportedType
@@ -68,6 +70,15 @@ def status_of(error: DocverifyError) -> int:
     return 500
 
 
+def _methods_of(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at the request's path."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(scope["path"]):
+            methods |= route.methods
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the one shape."""
 
@@ -88,10 +99,13 @@ def install(app: FastAPI) -> None:
                               {"Connection": "close"})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
         status = e.status_code
+        headers = dict(e.headers or {})
+        if status == 405:  # Starlette names the methods of the first matching route only; the path has more
+            headers["Allow"] = ", ".join(_methods_of(app, request.scope))
         return error_response(status, _CODES.get(status, f"http_{status}"),
-                              _MESSAGES.get(status, "The request failed."), dict(e.headers or {}) or None)
+                              _MESSAGES.get(status, "The request failed."), headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
