@@ -287,6 +287,9 @@ def test_when_any_page_is_served_then_it_has_the_csp_and_anti_framing_headers_an
     assert response.headers["content-security-policy"] == CSP
     assert "'unsafe-inline'" not in CSP and "script-src 'self'" in CSP and "frame-ancestors 'none'" in CSP
     assert response.headers["x-frame-options"] == "DENY"
+    # Regression: with Referrer-Policy no-referrer Chromium sends "Origin: null" on form POSTs, so the Origin check
+    # refused every login in the browser.
+    assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["cache-control"] == "no-store"
     assert re.search(r"<script(?![^>]*\bsrc=)", response.text) is None
     assert re.search(r"\sstyle=", response.text) is None and re.search(r"\son[a-z]+=", response.text) is None

@@ -22,7 +22,7 @@ from flows.review.app import create_review_app
 from flows.verify import check_file
 from pipeline.evaluate import Intake
 from pipeline.settings import Settings
-from pipeline.types import Payer
+from pipeline.types import Payer, Status
 from storage.access import Access, AccessRole
 from storage.review import FieldValue, ReviewAction, ReviewStore
 from storage.store import Store, StoreSettings
@@ -33,6 +33,7 @@ SAMPLES = ROOT / "samples" / "inputs"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "correct horse battery"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>visit.pdf"
+HOSTILE_TEXT = "<script>alert(2)</script><img src=x onerror=alert(3)>{{7*7}}"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: run `make setup` "
                                                                "(installs Debian's chromium package)")
@@ -79,6 +80,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Stor
                                      media_type="application/pdf", intake=Intake(patient_name=intake, payer=payer))
         store.save_report(upload.id, report, "test")
         ids[name] = upload.id
+    # The same bytes from another owner, with a report whose read text is an XSS payload (docs/THREAT-MODEL.md item 31).
+    base_report = check_file(SAMPLES / "visit_note_name_mismatch.pdf", Intake(patient_name=None), settings)
+    name_field = base_report.fields.patient_name
+    evidence = [e.model_copy(update={"text": HOSTILE_TEXT}) for e in name_field.evidence]
+    hostile = base_report.model_copy(update={
+        "fields": base_report.fields.model_copy(update={"patient_name": name_field.model_copy(
+            update={"value": HOSTILE_TEXT, "evidence": evidence})}),
+        "status": Status.NEEDS_REVIEW, "reasons": [HOSTILE_TEXT]})
+    upload, _ = store.add_upload((SAMPLES / "visit_note_name_mismatch.pdf").read_bytes(), owner="portal",
+                                 display_name="scan.pdf", media_type=None,
+                                 intake=Intake(patient_name=HOSTILE_TEXT, payer=Payer.UNKNOWN))
+    store.save_report(upload.id, hostile, "test")
+    ids["hostile"] = upload.id
     site = FastAPI()
     site.mount(MOUNT_PATH, create_review_app(settings, store))
     port = _free_port()
@@ -122,7 +136,7 @@ def test_when_a_coordinator_works_a_flagged_document_in_the_browser_then_the_box
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/review/")
             rows = page.locator("a.doc-link")
-            assert rows.count() == 3  # two flagged and undecided, plus the hostile-named one; complete and decided not
+            assert rows.count() == 4  # flagged and undecided (two, the hostile-named, the hostile-text); not the rest
             assert page.get_by_text(HOSTILE_NAME).count() == 1  # shown as text, not as an element
             _save_small(page.screenshot(), SCREENSHOTS / "queue.png")
 
@@ -145,6 +159,12 @@ def test_when_a_coordinator_works_a_flagged_document_in_the_browser_then_the_box
             history = page.locator(".history").inner_text()
             assert "decision v1: correct patient_name" in history and "Karen Walsh" in history
             assert page.locator(".corrected-value").inner_text() == "Karen Walsh"
+
+            page.goto(f"{base}/review/uploads/{ids['hostile']}")
+            page.click('button.field-button[data-field="patient_name"]')
+            assert page.locator("tr.field.selected .value").inner_text() == HOSTILE_TEXT  # text, not markup
+            assert page.locator("main img").count() == page.locator("figure.page").count()  # no injected <img>
+            assert page.locator("main script").count() == 0
 
             page.goto(f"{base}/review/dashboard")
             assert page.locator("svg.chart-svg").count() == 5

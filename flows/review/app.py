@@ -75,7 +75,7 @@ SECURITY_HEADERS: Final = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # not no-referrer: with it, browsers send "Origin: null" on POST
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
