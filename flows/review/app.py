@@ -67,6 +67,7 @@ SESSION_COOKIE: Final = "dv_review_session"
 LOGIN_CSRF_COOKIE: Final = "dv_review_login_csrf"
 REVIEW_ROLES: Final = frozenset({AccessRole.COORDINATOR, AccessRole.ADMIN})
 MAX_VALUE_CHARS: Final = 255
+AUDIT_ROWS_SHOWN: Final = 50  # the document page's audit trail (views are counted in the log, not shown)
 _REASON_KEY: Final = re.compile(r"[0-9a-f]{12}")
 
 CSP: Final = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -220,12 +221,13 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
         except Unrenderable:
             images, render_error = (), "The pages of this document cannot be shown as images."
         store.audit(actor=_audit_actor(record), action="review.view", upload_id=upload_id, outcome="ok")
+        audit = [a for a in store.audit_log(upload_id) if a.action != "review.view"][-AUDIT_ROWS_SHOWN:]
         return render(request, "document.html", {
             "session": record, "upload": upload, "report": report, "report_version": latest.version,
             "fields": fields, "pages": page_views(report, fields, images), "render_error": render_error,
             "choices": box_choices(report), "history": history(store.reports(upload_id), decisions),
             "decided": decided_status(decisions), "message": draft_patient_message(report),
-            "field_labels": FIELD_LABELS, "max_note": MAX_NOTE_CHARS})
+            "field_labels": FIELD_LABELS, "max_note": MAX_NOTE_CHARS, "audit": audit})
 
     @app.get("/uploads/{upload_id}/pages/{number}.png", name="page_image")
     def page_image(record: Session, upload_id: str, number: int) -> Response:
