@@ -195,6 +195,10 @@ class ReviewStore:
 
         def fail(s: Session) -> bool:
             row = s.get(ReviewLoginFailureRow, key, with_for_update=True)
+            if row is not None and row.locked_until is not None and row.locked_until > now:
+                # Attempts while locked do not extend the lockout (else anyone could keep a coordinator out).
+                self.store._audit(s, actor="anonymous", action="review.login", upload_id=None, outcome="locked")
+                return True
             if row is None or (row.locked_until is not None and row.locked_until <= now):
                 if row is not None:
                     s.delete(row)

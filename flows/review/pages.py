@@ -2,8 +2,8 @@
 
 Rendering reuses the readers' own decoders (`extractors.pdf_text.render_page` for PDFs, `extractors.imaging` for
 rasters), so a page is shown exactly as it was read, with the same caps. Evidence boxes in the report are in PDF
-points from the top-left of the page (docs/CONVENTIONS.md "Data types"); `PageImage.scale` is the one points →
-pixels factor of the page shown, used by the overlay.
+points from the top-left of the page (docs/CONVENTIONS.md "Data types"); `PageImage.scale_x`/`scale_y` are the points →
+pixels factors of the page shown, used by the overlay.
 """
 
 from __future__ import annotations
@@ -41,9 +41,14 @@ class PageImage:
     height_pt: float
 
     @property
-    def scale(self) -> float:
-        """Pixels per point of this image (the x and y scales agree to rounding)."""
+    def scale_x(self) -> float:
+        """Pixels per point across (a raster's x and y resolutions may differ)."""
         return self.width_px / self.width_pt
+
+    @property
+    def scale_y(self) -> float:
+        """Pixels per point down."""
+        return self.height_px / self.height_pt
 
 
 class Unrenderable(Exception):

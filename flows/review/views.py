@@ -147,9 +147,9 @@ def _box(field: str, ev: EvidenceReport, image: PageImage) -> Box | None:
     if ev.bbox is None or len(ev.bbox) != 4:
         return None
     x0, top, x1, bottom = ev.bbox
-    s = image.scale
-    return Box(field=field, x=round(x0 * s, 1), y=round(top * s, 1), width=round(max(1.0, (x1 - x0) * s), 1),
-               height=round(max(1.0, (bottom - top) * s), 1), label=ev.text)
+    sx, sy = image.scale_x, image.scale_y
+    return Box(field=field, x=round(x0 * sx, 1), y=round(top * sy, 1), width=round(max(1.0, (x1 - x0) * sx), 1),
+               height=round(max(1.0, (bottom - top) * sy), 1), label=ev.text)
 
 
 def page_views(report: Report, fields: list[FieldView], images: tuple[PageImage, ...]) -> list[PageView]:
