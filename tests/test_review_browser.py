@@ -153,12 +153,14 @@ def test_when_a_coordinator_works_a_flagged_document_in_the_browser_then_the_box
             assert page.locator('tr.field.selected[data-field="patient_name"]').count() == 1
             _save_small(page.screenshot(), SCREENSHOTS / "document.png")
 
-            page.select_option("#correct-field", "patient_name")
+            box.click()  # picks the box as the correction's evidence
+            assert page.locator("#correct-box").input_value() == box.get_attribute("data-box")
+            assert page.locator("#correct-field").input_value() == "patient_name"
             page.fill("#correct-value", "Karen Walsh")
             page.click("#correct-form button[type=submit]")
             page.wait_for_selector(".history .h-decision")
             history = page.locator(".history").inner_text()
-            assert "decision v1: correct patient_name" in history and "Karen Walsh" in history
+            assert "decision v1: correct patient_name" in history and "Karen Walsh · page 1 box" in history
             assert page.locator(".corrected-value").inner_text() == "Karen Walsh"
 
             page.click("#confirm-form button[type=submit]")

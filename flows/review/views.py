@@ -85,6 +85,12 @@ class Box:
     width: float
     height: float
     label: str
+    key: str  # the box in points (`box_key`): what a correction names when this box is picked
+
+
+def box_key(page: int, bbox: list[float]) -> str:
+    """`page:x0,top,x1,bottom` in points, one decimal: how a form names an evidence box."""
+    return f"{page}:" + ",".join(f"{v:.1f}" for v in bbox)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +155,7 @@ def _box(field: str, ev: EvidenceReport, image: PageImage) -> Box | None:
     x0, top, x1, bottom = ev.bbox
     sx, sy = image.scale_x, image.scale_y
     return Box(field=field, x=round(x0 * sx, 1), y=round(top * sy, 1), width=round(max(1.0, (x1 - x0) * sx), 1),
-               height=round(max(1.0, (bottom - top) * sy), 1), label=ev.text)
+               height=round(max(1.0, (bottom - top) * sy), 1), label=ev.text, key=box_key(image.number, ev.bbox))
 
 
 def page_views(report: Report, fields: list[FieldView], images: tuple[PageImage, ...]) -> list[PageView]:
@@ -184,7 +190,7 @@ def box_choices(report: Report) -> list[BoxChoice]:
     for ev in evidence:
         if ev.page is None or ev.bbox is None or len(ev.bbox) != 4:
             continue
-        key = f"{ev.page}:" + ",".join(f"{v:.1f}" for v in ev.bbox)
+        key = box_key(ev.page, ev.bbox)
         if key not in seen:
             seen.add(key)
             out.append(BoxChoice(key=key, label=f"page {ev.page}: {ev.text[:80]}"))

@@ -20,6 +20,16 @@ document.addEventListener("DOMContentLoaded", function () {
     button.addEventListener("click", function () { highlight(button.getAttribute("data-field")); });
   });
   document.querySelectorAll("rect.box").forEach(function (rect) {
-    rect.addEventListener("click", function () { highlight(rect.getAttribute("data-field")); });
+    rect.addEventListener("click", function () {
+      highlight(rect.getAttribute("data-field"));
+      // Pick this box as the evidence of a correction (the select lists every box of the report).
+      var boxes = document.getElementById("correct-box");
+      var key = rect.getAttribute("data-box");
+      if (boxes) {
+        Array.prototype.forEach.call(boxes.options, function (option) {
+          if (option.value === key) { boxes.value = key; }
+        });
+      }
+    });
   });
 });
