@@ -407,7 +407,8 @@ def test_when_a_field_is_corrected_with_an_evidence_box_then_the_box_is_stored_a
     assert decision.after.evidence is not None and decision.after.evidence.page == int(box.split(":")[0])
     assert decision.before.value is None
     page = world.client.get(f"/review/uploads/{upload_id}").text
-    assert page.count('data-field="patient_name" data-box="' + box + '"') == 1 and "corrected-value\">Naomi Okafor" in page
+    assert page.count(f'data-field="patient_name" data-box="{box}"') == 1
+    assert 'corrected-value">Naomi Okafor' in page
     forged = world.client.post(f"/review/uploads/{upload_id}/correct",
                                data={"csrf": session_csrf(world.client), "field": "patient_name", "value": "X",
                                      "box": "1:0,0,612,792"})
