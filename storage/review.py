@@ -133,6 +133,9 @@ class ReviewStore:
         now = self.now()
 
         def add(s: Session) -> SessionRecord:
+            # Sessions abandoned without logout are removed here (touch_session removes those it meets).
+            s.execute(delete(ReviewSessionRow).where((ReviewSessionRow.last_seen_at < now - self.policy.idle)
+                                                     | (ReviewSessionRow.created_at < now - self.policy.absolute)))
             s.add(ReviewSessionRow(token_sha256=_sha256(token), user_name=user_name, role=role, csrf=csrf,
                                    created_at=now, last_seen_at=now))
             self.store._audit(s, actor=_actor(user_name), action="review.login", upload_id=None, outcome="ok")
@@ -175,10 +178,10 @@ class ReviewStore:
 
         self.store._write(end)
 
-    def end_sessions_of(self, user_name: str) -> None:
-        """Delete every session of `user_name` (e.g. after the user was disabled)."""
-        self.store._write(lambda s: s.execute(delete(ReviewSessionRow)
-                                              .where(ReviewSessionRow.user_name == user_name)))
+    def live_sessions(self) -> int:
+        """Session rows in the database (expired ones are removed at the next login)."""
+        with self.store._read() as s:
+            return int(s.scalar(select(func.count()).select_from(ReviewSessionRow)) or 0)
 
     # -- lockout --
 

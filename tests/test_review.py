@@ -221,6 +221,16 @@ def test_when_time_passes_then_sessions_end_by_idle_and_absolute_limits(world: W
     assert (world.client.get("/review/").status_code == 200) is alive
 
 
+def test_when_a_session_is_abandoned_then_its_row_is_removed_at_the_next_login(world: World) -> None:
+    login(world.client)
+    abandoned = TestClient(world.client.app, base_url="https://testserver", follow_redirects=False)
+    login(abandoned, "boss")
+    assert world.review.live_sessions() == 2
+    world.clock.advance(minutes=16)
+    login(world.client)
+    assert world.review.live_sessions() == 1
+
+
 def test_when_logged_out_then_the_old_session_token_no_longer_works(world: World) -> None:
     login(world.client)
     token = world.client.cookies[SESSION_COOKIE]
