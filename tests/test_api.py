@@ -3,7 +3,8 @@ answered 202, the same bytes from the same owner 200, uploaders seeing only thei
 the body cap while the body streams (413), type by bytes (415 with the report's code), reports by version, paging,
 health, one error shape, and the Prefect trigger — reachable (a temporary Prefect server) and not (a closed port:
 the upload is still accepted and the batch verifies it). docs/THREAT-MODEL.md "Input caps"; docs/CONVENTIONS.md
-"PHI". Store-backed tests run on SQLite and on the real PostgreSQL ($DOCVERIFY_TEST_PG_URL, skipped saying why when
+"PHI"; docs/THREAT-MODEL.md "Test plan" items 1, 2, 5, 10, 34, 38 (with tests/test_api_schema.py), 41. Store-backed
+tests run on SQLite and on the real PostgreSQL ($DOCVERIFY_TEST_PG_URL, skipped saying why when
 it cannot be reached)."""
 
 from __future__ import annotations
@@ -309,6 +310,9 @@ def test_when_an_uploader_asks_for_anothers_upload_then_404_exactly_like_an_unkn
         assert theirs.json() == missing.json()
         assert client.get(path, headers=_auth(tokens["ana"])).status_code == 200
         assert client.get(path, headers=_auth(tokens["coordinator"])).status_code == 200
+    denied = [(a.actor.split(":")[0], a.outcome) for a in store.audit_log(upload_id)
+              if a.action == "upload.read_denied"]
+    assert denied == [("token", "not_owner"), ("token", "not_owner")]  # the other uploader's two attempts
     assert client.get("/api/uploads", headers=_auth(tokens["clinic"])).json()["items"] == []
     assert [u["upload_id"] for u in client.get("/api/uploads", headers=_auth(tokens["coordinator"])).json()["items"]] \
         == [upload_id]
