@@ -67,5 +67,16 @@ def test_when_schemathesis_calls_an_operation_then_there_is_no_500_and_the_answe
 
 def test_when_the_app_changes_then_docs_openapi_json_must_be_regenerated() -> None:
     checked_in = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
-    assert checked_in == openapi_document(Settings(_env_file=None)), \
-        "docs/openapi.json is stale: run `docverify openapi --out docs/openapi.json`"  # type: ignore[call-arg]
+    current = openapi_document(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert checked_in == current, "docs/openapi.json is stale: run `docverify openapi --out docs/openapi.json`"
+
+
+def test_when_docverify_openapi_writes_the_schema_then_it_is_the_checked_in_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    out = tmp_path / "openapi.json"
+    result = CliRunner().invoke(app, ["openapi", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == (ROOT / "docs" / "openapi.json").read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ import pydantic
 import pytest
 from fastapi.testclient import TestClient
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from pydantic import SecretStr
 
 from flows.api import create_app
 from flows.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookDispatcher
@@ -114,8 +115,8 @@ def test_when_an_upload_changes_status_then_each_change_is_posted_signed_with_id
     _, token = Access(store).create_token(AccessRole.UPLOADER)
     with Receiver() as receiver, \
             temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{_closed_port()}/api"}):
-        settings = Settings(_env_file=None, webhook_url=receiver.url, webhook_secret=SECRET,  # type: ignore[call-arg]
-                            webhook_backoff_s=0.05)
+        settings = Settings(_env_file=None, webhook_url=receiver.url,  # type: ignore[call-arg]
+                            webhook_secret=SecretStr(SECRET), webhook_backoff_s=0.05)
         with TestClient(create_app(settings, store)) as client:  # the app's lifespan runs the dispatcher
             response = client.post("/api/uploads", headers={"Authorization": f"Bearer {token}"},
                                    data={"patient_name": CANARY, "payer": "medicare"},

@@ -46,7 +46,7 @@ from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 from storage.access import Access, AccessRole
 from storage.listing import PageQuery, page_uploads
-from storage.store import Store, StoreSettings, UploadState
+from storage.store import Store, StoreSettings, UploadRecord, UploadState
 
 log = logging.getLogger("docverify.api")
 
@@ -158,9 +158,15 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + BODY_OVERHEAD_BYTES)
     app.add_middleware(NoStore)
     app.state.store, app.state.access, app.state.settings = store, access, settings
-    def visible(upload_id: str, caller: Principal) -> Any:
+
+    def visible(upload_id: str, caller: Principal) -> UploadRecord:
+        """The upload when the caller may see it; otherwise 404 — the same answer as for an unknown id."""
         record = store.get(upload_id)
-        if record is None or not caller.sees(record.owner):
+        if record is not None and not caller.sees(record.owner):
+            # Someone else's upload: audited (ids only), answered exactly like an unknown id.
+            store.audit(actor=caller.owner, action="upload.read_denied", upload_id=record.id, outcome="not_owner")
+            record = None
+        if record is None:
             raise ApiError(404, "not_found", "No such upload.")
         return record
 
