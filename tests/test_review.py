@@ -283,6 +283,16 @@ def test_when_a_post_comes_from_another_site_then_it_is_refused_even_with_the_to
     assert len(world.review.decisions(upload_id)) == (1 if allowed else 0)
 
 
+def test_when_a_form_field_is_too_long_then_the_answer_is_a_page_that_does_not_echo_it(world: World) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_name_mismatch.pdf"]
+    secret = "Zq" + "x" * 5000
+    response = world.client.post(f"/review/uploads/{upload_id}/override",
+                                 data={"csrf": session_csrf(world.client), "note": secret})
+    assert response.status_code == 422 and response.headers["content-type"].startswith("text/html")
+    assert "Zqxxx" not in response.text and world.review.decisions(upload_id) == []
+
+
 def test_when_the_login_form_token_does_not_match_its_cookie_then_login_is_refused(world: World) -> None:
     world.client.get("/review/login")
     response = world.client.post("/review/login", data={"username": "coord", "password": PASSWORD,

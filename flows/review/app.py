@@ -24,6 +24,7 @@ from typing import Annotated, Final
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -141,6 +142,12 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
     async def _forbidden(request: Request, _exc: Forbidden) -> Response:
         return render(request, "error.html", {"message": "This form has expired or did not come from this site. "
                                               "Go back, reload the page and try again."}, 403)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, _exc: RequestValidationError) -> Response:
+        # FastAPI's own answer would echo the submitted values (a password, a patient message) back as JSON.
+        return render(request, "error.html", {"message": "A form field is missing or too long. Go back and try "
+                                              "again."}, 422)
 
     @app.exception_handler(BadInput)
     async def _bad_input(request: Request, exc: BadInput) -> Response:

@@ -124,6 +124,6 @@ def reasons(dash: Dashboard) -> Chart:
 def agreement(dash: Dashboard) -> Chart:
     """Share of decided documents where coordinators kept docverify's reading, per field and for the verdict."""
     items = [(label, (agreed / decided) if decided else 0.0,
-              f"{agreed / decided:.0%} of {decided}" if decided else "no decisions")
+              f"{agreed / decided:.0%} of {decided}" if decided else "none to compare")
              for label, agreed, decided in dash.agreement]
     return horizontal_bars(items, maximum=1.0, label_width=200)
