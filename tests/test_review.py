@@ -4,6 +4,7 @@ names and OCR text, the queue's filters, each decision's version and audit row, 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
@@ -530,6 +531,46 @@ def test_when_the_store_is_postgresql_then_sessions_lockout_and_decision_version
     assert "visit_note_no_patient.pdf" not in w.client.get("/review/").text
     w.clock.advance(minutes=16)
     assert w.client.get("/review/").status_code == 303
+
+
+# --- page images ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("sample", "pages"), [
+    pytest.param("visit_note_crps.pdf", 1, id="text-pdf"),
+    pytest.param("scanned_note_negated.pdf", 1, id="scanned-pdf"),
+    pytest.param("mychart_phone_crps.png", 1, id="screenshot-png"),
+    pytest.param("fax_referral_neuropathy.tif", None, id="multi-frame-tiff"),
+    pytest.param("photo_visit_note_migraine.heic", 1, id="heic-photo"),
+])
+def test_when_an_original_is_rendered_then_each_page_is_a_png_in_the_readers_points_frame(
+        sample: str, pages: int | None) -> None:
+    from extractors import imaging, pdf_text
+    from flows.review.pages import MAX_VIEW_SIDE_PX, render_pages
+    from pipeline.intake import sniff
+
+    data = (SAMPLES / sample).read_bytes()
+    images = render_pages(data, hashlib.sha256(data).hexdigest())
+    media = sniff(data)
+    assert media is not None
+    if media.value == "application/pdf":
+        rendered = [pdf_text.render_page(data, i) for i in range(pdf_text.count_pages(data))]
+        expected = [(r.width_pt, r.height_pt) for r in rendered]
+    else:
+        expected = [(f.image.width * 72 / f.dpi_x, f.image.height * 72 / f.dpi_y)
+                    for f in imaging.iter_frames(data, media)]
+    assert pages is None or len(images) == pages
+    assert [(round(i.width_pt, 1), round(i.height_pt, 1)) for i in images] == \
+        [(round(w, 1), round(h, 1)) for w, h in expected]
+    for image in images:
+        assert image.png.startswith(b"\x89PNG") and max(image.width_px, image.height_px) <= MAX_VIEW_SIDE_PX
+        assert abs(image.scale_x - image.scale_y) / image.scale_x < 0.01
+
+
+def test_when_the_original_is_not_a_page_format_then_it_is_unrenderable() -> None:
+    from flows.review.pages import Unrenderable, render_pages
+
+    with pytest.raises(Unrenderable):
+        render_pages(b"<?xml version='1.0'?><ClinicalDocument xmlns='urn:hl7-org:v3'/>", "f" * 64)
 
 
 # --- exports -------------------------------------------------------------------------------------------------------
