@@ -30,7 +30,7 @@ from pipeline.report import Report
 from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 from storage.access import Access, AccessRole
-from storage.review import ReviewAction, ReviewStore
+from storage.review import FieldValue, ReviewAction, ReviewStore
 from storage.store import Store, StoreSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -640,3 +640,26 @@ def test_when_serve_builds_its_app_then_review_is_mounted_beside_the_api_and_red
         assert response.status_code == 303 and response.headers["location"].endswith("/review/login")
         assert client.get("/review/login").status_code == 200
         assert client.get("/healthz").status_code == 200
+
+
+def test_when_review_labels_runs_then_decided_uploads_become_labels_eval_can_read(
+        data_dir: Path, tmp_path: Path, sample_reports: dict[str, Report]) -> None:
+    from typer.testing import CliRunner
+
+    from evaluation.scoring import load_labels
+    from flows.cli import app
+    from flows.tasks import open_store
+
+    store = open_store(Settings(data_dir=data_dir, ner_model="off"))
+    name = "visit_note_no_patient.pdf"
+    upload, _ = store.add_upload((SAMPLES / name).read_bytes(), owner="clinic", display_name=name,
+                                 media_type=None, intake=Intake(patient_name="Naomi Okafor", payer=Payer.MEDICARE))
+    store.save_report(upload.id, sample_reports[name], "test")
+    ReviewStore(store).decide(upload.id, actor="coord", action=ReviewAction.MARK_INCOMPLETE, report_version=1,
+                              before=FieldValue(status=Status.INCOMPLETE), after=FieldValue(status=Status.INCOMPLETE),
+                              status_after=Status.INCOMPLETE, note="Please send the first page.")
+    result = CliRunner().invoke(app, ["review-labels", str(tmp_path / "decided")])
+    assert result.exit_code == 0, result.output
+    (label,) = load_labels(tmp_path / "decided" / "labels.jsonl")
+    assert label.file == f"{upload.id}.pdf" and label.expected.status is Status.INCOMPLETE
+    assert label.intake.payer is Payer.MEDICARE and "1 labels" in result.output
