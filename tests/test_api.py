@@ -490,6 +490,47 @@ def test_when_a_batch_is_reading_then_the_api_still_answers_within_a_second(
     assert all(r.state is UploadState.DONE for r in store.list_uploads(owner="inbox"))
 
 
+def test_when_any_asgi_server_runs_the_app_alone_then_it_serves_uploads_from_the_environments_settings(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    data = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DOCVERIFY_"))}
+    env.update(DOCVERIFY_DATA_DIR=str(data), PREFECT_API_URL=f"http://127.0.0.1:{_closed_port()}/api")
+    store = Store(StoreSettings(f"sqlite:///{data}/docverify.db", data / "originals"))
+    store.migrate()
+    _, token = Access(store).create_token(AccessRole.UPLOADER)
+    port = _closed_port()
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "flows.api:app_from_environment",
+                               "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "the ASGI server did not start"
+            time.sleep(0.5)
+        accepted = httpx.post(f"http://127.0.0.1:{port}/api/uploads", headers=_auth(token), timeout=30,
+                              data={"patient_name": CANARY, "payer": "tricare"},
+                              files={"file": ("n.pdf", PDF, "application/pdf")})
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert accepted.status_code == 202
+    record = store.get(accepted.json()["upload_id"])
+    assert record is not None and record.payer is Payer.TRICARE and record.state is UploadState.PENDING
+    assert CANARY.encode() not in stderr
+    store.close()
+
+
 @pytest.fixture
 def tokens_in_data_dir(data_dir: Path) -> dict[str, str]:
     from flows.tasks import open_store
