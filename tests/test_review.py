@@ -642,6 +642,15 @@ def test_when_serve_builds_its_app_then_review_is_mounted_beside_the_api_and_red
         assert client.get("/healthz").status_code == 200
 
 
+def test_when_an_asgi_server_runs_the_review_app_alone_then_it_uses_the_environments_store(data_dir: Path) -> None:
+    from flows.review import app_from_environment
+
+    with TestClient(app_from_environment(), base_url="https://testserver", follow_redirects=False) as client:
+        assert client.get("/review/").headers["location"].endswith("/review/login")
+        assert client.get("/review/login").status_code == 200
+    assert (data_dir / "docverify.db").is_file()
+
+
 def test_when_review_labels_runs_then_decided_uploads_become_labels_eval_can_read(
         data_dir: Path, tmp_path: Path, sample_reports: dict[str, Report]) -> None:
     from typer.testing import CliRunner

@@ -25,3 +25,16 @@ def review_mount(settings: Settings) -> tuple[str, FastAPI]:
     from flows.tasks import open_store
 
     return MOUNT_PATH, create_review_app(settings, open_store(settings))
+
+
+def app_from_environment() -> FastAPI:
+    """An entry point for any ASGI server (`uvicorn --factory flows.review:app_from_environment`): the settings from
+    DOCVERIFY_* variables, the configured store, the review app mounted at /review as `docverify serve` mounts it."""
+    from fastapi import FastAPI
+
+    from pipeline.settings import Settings
+
+    path, review = review_mount(Settings())
+    site = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    site.mount(path, review)
+    return site
