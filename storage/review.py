@@ -32,7 +32,7 @@ class ReviewAction(StrEnum):
 
     CONFIRM = "confirm"  # the document is complete as read (with any corrections)
     CORRECT = "correct"  # one field's value (and its evidence) corrected; the document stays open
-    MARK_INCOMPLETE = "mark_incomplete"  # something is missing: a message goes to the patient
+    MARK_INCOMPLETE = "mark_incomplete"  # something is missing: the message for the patient is the note
     OVERRIDE_COMPLETE = "override_complete"  # accepted as complete against the report, with a required note
 
     @property
