@@ -31,6 +31,9 @@ from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from storage.access import Access
     from storage.store import Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -279,17 +282,74 @@ def serve(
     ctx: typer.Context,
     inbox: Annotated[Path | None, typer.Option(file_okay=False, help="Inbox folder the scheduled batch ingests.")]
     = None,
+    host: Annotated[str, typer.Option(help="Address the upload API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the upload API.")] = 8000,
 ) -> None:
-    """Serve the deployments: the batch on DOCVERIFY_BATCH_CRON (default every 15 min), the per-upload flow (the
-    upload API triggers it) and the reconciler every DOCVERIFY_RECONCILE_EVERY_S (default 60 s). Starts a local
-    Prefect server if none is configured."""
+    """Serve the upload API (http://HOST:PORT/api/uploads, docs/API.md) and the deployments: the batch on
+    DOCVERIFY_BATCH_CRON (default every 15 min), the per-upload flow (the upload API triggers it) and the reconciler
+    every DOCVERIFY_RECONCILE_EVERY_S (default 60 s). Starts a local Prefect server if none is configured."""
+    from flows.api import create_app
+    from flows.api.server import ApiServerError, api_server
     from flows.deploy import local_prefect_api
     from flows.deploy import serve as serve_deployments
 
     settings = _settings(ctx)
-    with local_prefect_api(settings) as url:
+    with local_prefect_api(settings) as url, contextlib.ExitStack() as running:
         err.print(f"Prefect API: {url}", highlight=False, markup=False)
+        try:
+            running.enter_context(api_server(_with_review_app(create_app(settings), settings), host, port))
+        except ApiServerError as e:
+            err.print(f"[red]{e.code}:[/red] {e.user_message}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+        err.print(f"Upload API: http://{host}:{port}/api/uploads", highlight=False, markup=False)
+        err.print(f"Review app: http://{host}:{port}/review/", highlight=False, markup=False)
         serve_deployments(settings, str(inbox.resolve()) if inbox else None)
+
+
+@app.command("review-labels")
+def review_labels(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(file_okay=False, help="Folder for labels.jsonl, inputs/ and reports/.")],
+) -> None:
+    """Export coordinators' decisions as labels in the samples' format; then `docverify eval OUT --reports
+    OUT/reports` scores the pipeline against what coordinators decided. OUT holds patient documents (PHI)."""
+    from collections import defaultdict
+
+    from flows.review.export import export_labels
+    from flows.tasks import open_store
+    from storage.review import DecisionRecord, ReviewStore
+
+    review = ReviewStore(open_store(_settings(ctx)))
+    by_upload: dict[str, list[DecisionRecord]] = defaultdict(list)
+    for decision in review.all_decisions():
+        by_upload[decision.upload_id].append(decision)
+    done = export_labels(review.store, review.latest_reports(), by_upload, out)
+    Console().print(f"{done.labels} labels in {done.folder / 'labels.jsonl'}", markup=False, highlight=False)
+
+
+def _with_review_app(api: FastAPI, settings: Settings) -> FastAPI:
+    """The upload API with the coordinators' review app mounted at /review (flows/review/)."""
+    from flows.review import review_mount
+
+    path, review = review_mount(settings)
+    api.mount(path, review)
+    return api
+
+
+@app.command()
+def openapi(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option(dir_okay=False, help="Write here (docs/openapi.json) instead of "
+                                                                  "printing.")] = None,
+) -> None:
+    """Print the upload API's OpenAPI schema (checked in as docs/openapi.json; a test fails when it is stale)."""
+    from flows.api.app import openapi_json
+
+    text = openapi_json(_settings(ctx))
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
 
 
 @app.command()
@@ -307,6 +367,101 @@ def reconcile(
     with local_prefect_api(settings):
         counts = reconcile_flow(stale_after_s=stale_after if stale_after is not None else settings.reconcile_stale_s)
     Console().print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing to do", markup=False)
+
+
+# --- people and API tokens (storage/access.py) --------------------------------------------------------------------
+
+user_app = typer.Typer(no_args_is_help=True, help="People who log in to the review app.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens for the upload API.")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+class UserRole(StrEnum):
+    uploader = "uploader"
+    coordinator = "coordinator"
+    admin = "admin"
+
+
+class TokenRole(StrEnum):
+    uploader = "uploader"
+    coordinator = "coordinator"
+
+
+def _access(ctx: typer.Context) -> Access:
+    """The store's access tables (users, tokens), the store migrated first."""
+    from flows.tasks import open_store
+    from storage.access import Access
+
+    return Access(open_store(_settings(ctx)))
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password: the first line of stdin, or typed twice at a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Login name: 1-64 letters, digits, '.', '_' or '-'.")],
+    role: Annotated[UserRole, typer.Option(help="What the person may do.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin's first "
+                                                                          "line instead of a prompt.")] = False,
+) -> None:
+    """Add a person who logs in to the review app (password hashed with argon2id)."""
+    from storage.access import AccessRole, UserExists
+
+    access = _access(ctx)
+    try:
+        user = access.add_user(name, AccessRole(role.value), _read_password(password_stdin))
+    except (ValueError, UserExists) as e:
+        err.print(f"[red]not added:[/red] {e.user_message if isinstance(e, UserExists) else e}", highlight=False)
+        raise typer.Exit(2) from None
+    Console().print(f"added {user.name} ({user.role.value})", markup=False, highlight=False)
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    role: Annotated[TokenRole, typer.Option(help="uploader: sends uploads, sees its own; coordinator: sees all.")],
+    user: Annotated[str | None, typer.Option(help="The person the token belongs to (uploads are theirs).")] = None,
+) -> None:
+    """Create an API token and print it once, on the last line alone (only its SHA-256 is stored)."""
+    from storage.access import AccessRole, UnknownUser
+
+    access = _access(ctx)
+    try:
+        record, secret = access.create_token(AccessRole(role.value), user)
+    except UnknownUser:
+        err.print("[red]no such user[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    sys.stdout.write(f"token id {record.token_id} ({record.role.value}); the token is shown only now:\n{secret}\n")
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, token_id: Annotated[str, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke an API token (exit 1 when no active token has this id)."""
+    access = _access(ctx)
+    if not access.revoke_token(token_id):
+        err.print("no active token has this id", highlight=False, markup=False)
+        raise typer.Exit(1)
+    Console().print(f"revoked {token_id}", markup=False, highlight=False)
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context) -> None:
+    """List every API token: id, role, user, created, revoked (never the secret)."""
+    access = _access(ctx)
+    table = Table(title="API tokens")
+    for column in ("id", "role", "user", "created", "revoked"):
+        table.add_column(column)
+    for t in access.list_tokens():
+        table.add_row(t.token_id, t.role.value, t.user_name or "", t.created_at.isoformat(timespec="seconds"),
+                      t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "")
+    Console(width=200).print(table)
 
 
 @app.command("eval-mtsamples")

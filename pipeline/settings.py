@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -57,11 +57,30 @@ class Settings(BaseSettings):
     batch_cron: str = Field(default="*/15 * * * *", description="Cron schedule of the served batch deployment.")
     prefect_port: int = Field(default=4200, ge=1, le=65535, description=(
         "Port of the local Prefect server started when no PREFECT_API_URL is configured."))
+    webhook_url: str | None = Field(default=None, description=(
+        "URL that `docverify serve` POSTs every upload status change to (ids and status only, HMAC-signed); unset: "
+        "no webhook."))
+    webhook_secret: SecretStr | None = Field(default=None, description=(
+        "Shared secret of the webhook's HMAC-SHA256 signature (X-Docverify-Signature); required with webhook_url."))
+    webhook_max_attempts: int = Field(default=6, ge=1, le=20, description=(
+        "Delivery attempts per webhook event before it is given up (each attempt is recorded)."))
+    webhook_backoff_s: float = Field(default=2.0, gt=0, description=(
+        "Seconds before the webhook's first retry; doubled after each failed attempt (exponential backoff)."))
+    review_idle_s: float = Field(default=900.0, gt=0, description=(
+        "Review app: seconds without a request after which a coordinator's session ends (15 min)."))
+    review_absolute_s: float = Field(default=43_200.0, gt=0, description=(
+        "Review app: seconds after login after which a session ends however active (12 h)."))
 
     @field_validator("ner_model")
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip() or DEFAULT_NER_MODEL
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and (self.webhook_secret is None or not self.webhook_secret.get_secret_value()):
+            raise ValueError("DOCVERIFY_WEBHOOK_SECRET is required when DOCVERIFY_WEBHOOK_URL is set")
+        return self
 
     @property
     def data_path(self) -> Path:

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# tesseract with English and orientation data; DejaVu fonts for `make samples` (samples/generate.py).
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core)
+# tesseract with English and orientation data; DejaVu fonts for `make samples` (samples/generate.py); chromium for
+# the review app's browser tests (Playwright drives it: browsers are not downloaded).
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

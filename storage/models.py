@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -59,6 +60,7 @@ class Base(DeclarativeBase):
 UPLOAD_STATES = ("pending", "processing", "done", "failed")
 PAYERS = ("commercial", "medicare", "medicaid", "tricare", "champva", "self_pay", "unknown")
 STATUSES = ("complete", "incomplete", "needs_review", "rejected")
+ACCESS_ROLES = ("uploader", "coordinator", "admin")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -78,6 +80,7 @@ class UploadRow(Base):
     display_name: Mapped[str] = mapped_column(String(255))
     intake_patient_name: Mapped[str | None] = mapped_column(String(255))
     payer: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(128))  # the client's own reference (upload API)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[str | None] = mapped_column(String(64))
@@ -164,3 +167,117 @@ class AuditHeadRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_single_row"),)
+
+
+class UserRow(Base):
+    """A person who logs in (the review app): name, role and an argon2id password hash — never the password."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    disabled: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (CheckConstraint(_in("role", ACCESS_ROLES), name="ck_users_role"),)
+
+
+class ApiTokenRow(Base):
+    """An API token: only the SHA-256 of its secret is stored. `user_name` links it to a person (optional)."""
+
+    __tablename__ = "api_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, shown to operators
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    user_name: Mapped[str | None] = mapped_column(String(64), ForeignKey("users.name",
+                                                                         name="fk_api_tokens_user_name"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint(_in("role", ACCESS_ROLES), name="ck_api_tokens_role"),)
+
+
+class WebhookDeliveryRow(Base):
+    """One attempt to deliver one status-change event to the outbound webhook: ids, status and outcome codes only.
+    Events are the audit log's state changes, so `audit_seq` (the same for every attempt of one event) is the
+    event's id and the dispatcher's cursor; `attempt` counts from 1."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    audit_seq: Mapped[int] = mapped_column(BigInteger)  # the audit row of the status change: the event's id
+    upload_id: Mapped[str] = mapped_column(String(32))
+    upload_status: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    response_status: Mapped[int | None] = mapped_column(Integer)  # HTTP status, None when no answer came
+    outcome: Mapped[str] = mapped_column(String(64))  # "delivered", "http_503", "connect_error", ...
+
+    __table_args__ = (
+        CheckConstraint("attempt >= 1", name="ck_webhook_deliveries_attempt"),
+        Index("ix_webhook_deliveries_audit_seq", "audit_seq"),
+        Index("ix_webhook_deliveries_upload_id", "upload_id"),
+    )
+
+
+REVIEW_ACTIONS = ("confirm", "correct", "mark_incomplete", "override_complete")
+
+
+class ReviewSessionRow(Base):
+    """A coordinator's login session in the review app. Only the sha256 of the cookie's token is stored, so a copy
+    of the database does not let anyone take over a session. `csrf` is the session-bound form token."""
+
+    __tablename__ = "review_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_review_sessions_user_name", "user_name"),)
+
+
+class ReviewLoginFailureRow(Base):
+    """Failed logins in a row for one user name (keyed by its sha256: a mistyped password is sometimes typed into
+    the name field) and until when further attempts are refused."""
+
+    __tablename__ = "review_login_failures"
+
+    name_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("failures >= 0", name="ck_review_login_failures_count"),)
+
+
+class ReviewDecisionRow(Base):
+    """One coordinator decision on one upload: version `seq` of the upload's decisions. Rows are only ever added.
+    `before_json`/`after_json` hold the field or status before and after (document content: it stays here and in
+    the reports table; the audit row carries only the ids and the action)."""
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    upload_id: Mapped[str] = mapped_column(String(32), ForeignKey("uploads.id", name="fk_review_decisions_upload_id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    report_version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str | None] = mapped_column(String(32))
+    status_after: Mapped[str | None] = mapped_column(String(16))
+    before_json: Mapped[str] = mapped_column(Text)
+    after_json: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("upload_id", "seq", name="uq_review_decisions_upload_seq"),
+        CheckConstraint(_in("action", REVIEW_ACTIONS), name="ck_review_decisions_action"),
+        CheckConstraint("seq >= 1", name="ck_review_decisions_seq"),
+        Index("ix_review_decisions_created_at", "created_at"),
+    )

@@ -149,6 +149,7 @@ class UploadRecord:
     created_at: datetime
     updated_at: datetime
     worker: str | None = None
+    external_id: str | None = None  # the client's own reference, given to the upload API
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,17 +296,19 @@ class Store:
     # -- uploads --
 
     def add_upload(self, data: bytes, *, owner: str, display_name: str, media_type: str | None,
-                   intake: Intake) -> tuple[UploadRecord, bool]:
+                   intake: Intake, external_id: str | None = None) -> tuple[UploadRecord, bool]:
         """Store `data` for `owner`; returns (record, created). The same bytes from the same owner return the
-        existing record with created=False (start a run only when created). Raises ValueError on an empty owner or
-        over-long fields, StorageFull / StoreIOError when the original cannot be written, StoreBusy /
-        StoreUnavailable."""
+        existing record with created=False (start a run only when created; its `external_id` is kept). Raises
+        ValueError on an empty owner or over-long fields, StorageFull / StoreIOError when the original cannot be
+        written, StoreBusy / StoreUnavailable."""
         _check_token("owner", owner, 128)  # an account id: it is also the audit actor
         _check_text("display_name", display_name, 255)
         if intake.patient_name is not None:
             _check_text("intake patient_name", intake.patient_name, 255, allow_empty=True)
         if media_type is not None:
             _check_text("media_type", media_type, 100)
+        if external_id is not None:
+            _check_text("external_id", external_id, 128)
         sha256 = hashlib.sha256(data).hexdigest()
         # The file first, outside the write lock: every committed row then has its file.
         self._write_original(sha256, data)
@@ -322,7 +325,8 @@ class Store:
             row = UploadRow(id=uuid.uuid4().hex, owner=owner, sha256=sha256, media_type=media_type,
                             size_bytes=len(data), display_name=display_name,
                             intake_patient_name=intake.patient_name, payer=Payer(intake.payer).value,
-                            state=UploadState.PENDING.value, attempts=0, run_id=None, worker=None, error_code=None,
+                            external_id=external_id, state=UploadState.PENDING.value, attempts=0, run_id=None,
+                            worker=None, error_code=None,
                             created_at=now, updated_at=now)
             s.add(row)
             s.flush()
@@ -768,7 +772,7 @@ def _upload(row: UploadRow) -> UploadRecord:
                         intake_patient_name=row.intake_patient_name, payer=Payer(row.payer),
                         state=UploadState(row.state), attempts=row.attempts, run_id=row.run_id,
                         error_code=row.error_code, created_at=row.created_at, updated_at=row.updated_at,
-                        worker=row.worker)
+                        worker=row.worker, external_id=row.external_id)
 
 
 def _report(row: ReportRow) -> ReportRecord:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import psutil
 import pytest
 from prefect.client.orchestration import get_client
@@ -42,6 +43,7 @@ from flows.verify import check_file
 from pipeline.evaluate import Intake
 from pipeline.settings import Settings
 from pipeline.types import Payer
+from storage.access import Access, AccessRole
 from storage.store import UploadRecord, UploadState
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +58,7 @@ class Served:
     process: subprocess.Popen[bytes]
     api_url: str
     output: Path
+    upload_api: str  # base URL of the upload API that serve runs beside the deployments
 
 
 def _free_port() -> int:
@@ -90,17 +93,18 @@ def _wait_registered(served: Served) -> None:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     base = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+    port, api_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") and k != "DOCVERIFY_DATABASE_URL"}
     env.update(DOCVERIFY_DATA_DIR=str(base / "var"), DOCVERIFY_PREFECT_PORT=str(port),
                DOCVERIFY_BATCH_CRON="0 0 1 1 *", DOCVERIFY_RECONCILE_EVERY_S="3600",
                PREFECT_RUNNER_POLL_FREQUENCY="1", OMP_THREAD_LIMIT="1")
     output = base / "serve.log"
     with output.open("wb") as log:
-        process = subprocess.Popen(_command() + ["serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(_command() + ["serve", "--port", str(api_port)], cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
     api_url = f"http://127.0.0.1:{port}/api"
-    this = Served(process, api_url, output)
+    this = Served(process, api_url, output, f"http://127.0.0.1:{api_port}")
     try:
         with pytest.MonkeyPatch.context() as mp, temporary_settings(updates={PREFECT_API_URL: api_url}):
             mp.setenv("PREFECT_API_URL", api_url)
@@ -179,6 +183,33 @@ def test_when_a_run_of_ours_crashes_on_another_host_then_the_automation_reconcil
     assert len(started_by_automation) == 1 and started_by_automation[0].state_type is StateType.COMPLETED
 
 
+def test_when_serve_runs_then_an_upload_posted_to_its_api_comes_back_as_a_report(served: Served) -> None:
+    _, token = Access(open_store(Settings())).create_token(AccessRole.UPLOADER)
+    auth = {"Authorization": f"Bearer {token}"}
+    ready = httpx.get(f"{served.upload_api}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    assert httpx.post(f"{served.upload_api}/api/uploads", timeout=10).status_code == 401
+    sample = SAMPLES / "problem_list_migraine.pdf"
+    accepted = httpx.post(f"{served.upload_api}/api/uploads", headers=auth, timeout=30,
+                          data={"patient_name": CANARY, "payer": "medicare"},
+                          files={"file": ("scan.pdf", sample.read_bytes(), "application/pdf")})
+    assert accepted.status_code == 202, accepted.text
+    upload_id = accepted.json()["upload_id"]
+    record = _wait_terminal(served, upload_id)  # the API triggered the per-upload deployment; serve ran it
+    assert record.state is UploadState.DONE and record.run_id
+    report = httpx.get(f"{served.upload_api}/api/uploads/{upload_id}/report", headers=auth, timeout=10)
+    assert report.status_code == 200
+    expected = check_file(sample, Intake(CANARY, Payer.MEDICARE), Settings())
+    assert report.json()["status"] == expected.status.value
+    # A 30 MB body is refused from its declared length, before the server reads it.
+    with socket.create_connection(("127.0.0.1", int(served.upload_api.rsplit(":", 1)[1])), timeout=10) as sock:
+        sock.sendall(b"POST /api/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode()
+                     + b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 31457280\r\n\r\n"
+                     + b"0" * 65536)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413")
+
+
 def test_when_serve_is_stopped_then_it_and_its_server_exit_cleanly_leaving_no_process(served: Served) -> None:
     with get_client(sync_client=True) as client:
         kept = {name: len(client.read_automations_by_name(name)) for name in (RECONCILE_ON_CRASH, CRASH_SILENT_RUNS)}
@@ -193,6 +224,8 @@ def test_when_serve_is_stopped_then_it_and_its_server_exit_cleanly_leaving_no_pr
     _, alive = psutil.wait_procs(family, timeout=30)
     assert alive == []
     assert not healthy(served.api_url, timeout_s=1.0)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{served.upload_api}/healthz", timeout=5)
     output = served.output.read_text(errors="replace")
     assert "Traceback" not in output, output[-3000:]
     assert CANARY not in output and "Mary-Kate" not in output  # intake and document names stay in our store

@@ -1,0 +1,674 @@
+"""The coordinators' review app (flows/review/) against a real SQLite store in tmp_path, with reports made by the real
+pipeline from bundled samples: login, sessions and their expiry, CSRF, the security headers, escaping of hostile file
+names and OCR text, the queue's filters, each decision's version and audit row, and who may log in."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from flows.review import MOUNT_PATH
+from flows.review.app import CSP, SESSION_COOKIE, create_review_app
+from flows.review.messages import draft_patient_message
+from flows.review.views import reason_key
+from flows.verify import check_file
+from pipeline.evaluate import Intake
+from pipeline.report import Report
+from pipeline.settings import Settings
+from pipeline.types import Payer, Status
+from storage.access import Access, AccessRole
+from storage.review import FieldValue, ReviewAction, ReviewStore
+from storage.store import Store, StoreSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples" / "inputs"
+PG_URL = os.environ.get("DOCVERIFY_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+PASSWORD = "correct horse battery"
+HOSTILE_NAME = '<script>alert("name")</script><img src=x onerror=alert(1)>.pdf'
+HOSTILE_TEXT = "<img src=x onerror=alert(2)>{{7*7}}javascript:alert(3)"
+
+# (sample, intake name, payer, the status the pipeline gives it: samples/labels.jsonl)
+SAMPLE_CASES = [
+    ("visit_note_name_mismatch.pdf", "Karen Walsh", Payer.COMMERCIAL, Status.NEEDS_REVIEW),
+    ("visit_note_no_patient.pdf", "Naomi Okafor", Payer.MEDICARE, Status.INCOMPLETE),
+    ("visit_note_crps.pdf", "Mary-Kate O'Neil", Payer.COMMERCIAL, Status.COMPLETE),
+]
+
+
+class Clock:
+    """A settable UTC clock for the store (sessions expire by it)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def sample_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
+    """The real pipeline's reports of three bundled samples (run once for the module)."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("var"), ner_model="off")
+    return {name: check_file(SAMPLES / name, Intake(patient_name=intake, payer=payer), settings)
+            for name, intake, payer, _status in SAMPLE_CASES}
+
+
+@dataclass
+class World:
+    store: Store
+    access: Access
+    review: ReviewStore
+    clock: Clock
+    client: TestClient
+    ids: dict[str, str]
+
+
+@contextmanager
+def _world(store_settings: StoreSettings, tmp_path: Path, sample_reports: dict[str, Report]) -> Iterator[World]:
+    """Users, the three sample uploads with their reports, and the review app mounted at /review of a site."""
+    clock = Clock()
+    settings = Settings(data_dir=tmp_path / "var", ner_model="off")
+    store = Store(store_settings, clock=clock)
+    store.migrate()
+    access = Access(store, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    access.add_user("coord", AccessRole.COORDINATOR, PASSWORD)
+    access.add_user("boss", AccessRole.ADMIN, PASSWORD)
+    access.add_user("sender", AccessRole.UPLOADER, PASSWORD)
+    ids: dict[str, str] = {}
+    for name, intake, payer, _status in SAMPLE_CASES:
+        clock.advance(minutes=1)
+        upload, _ = store.add_upload((SAMPLES / name).read_bytes(), owner="clinic", display_name=name,
+                                     media_type="application/pdf", intake=Intake(patient_name=intake, payer=payer))
+        store.save_report(upload.id, sample_reports[name], "test")
+        ids[name] = upload.id
+    site = FastAPI()
+    site.mount(MOUNT_PATH, create_review_app(settings, store, access=access))
+    try:
+        with TestClient(site, base_url="https://testserver", follow_redirects=False) as client:
+            yield World(store, access, ReviewStore(store), clock, client, ids)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, sample_reports: dict[str, Report]) -> Iterator[World]:
+    settings = Settings(data_dir=tmp_path / "var", ner_model="off")
+    with _world(StoreSettings.of(settings), tmp_path, sample_reports) as w:
+        yield w
+
+
+@pytest.fixture
+def pg_world(tmp_path: Path, sample_reports: dict[str, Report]) -> Iterator[World]:
+    """The same world over PostgreSQL (a fresh schema of $DOCVERIFY_TEST_PG_URL, as tests/test_store.py does)."""
+    try:
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as e:  # any failure to connect means: skip, and say why
+        pytest.skip(f"PostgreSQL unreachable: {e.__class__.__name__}")
+    schema = f"docverify_review_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        store_settings = StoreSettings(f"{PG_URL}?options=-csearch_path%3D{schema}", tmp_path / "originals")
+        with _world(store_settings, tmp_path, sample_reports) as w:
+            yield w
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def login(client: TestClient, name: str = "coord", password: str = PASSWORD) -> object:
+    page = client.get("/review/login")
+    csrf = _hidden(page.text, "csrf")
+    return client.post("/review/login", data={"username": name, "password": password, "csrf": csrf})
+
+
+def _hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden {name} field"
+    return match.group(1)
+
+
+def session_csrf(client: TestClient) -> str:
+    return _hidden(client.get("/review/").text, "csrf")
+
+
+# --- login, sessions, roles -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/review/", "/review/dashboard", "/review/uploads/{id}",
+                                  "/review/uploads/{id}/pages/1.png"])
+def test_when_not_logged_in_then_every_page_redirects_to_login(world: World, path: str) -> None:
+    response = world.client.get(path.format(id=world.ids["visit_note_crps.pdf"]))
+    assert response.status_code == 303
+    assert response.headers["location"].endswith("/review/login")
+
+
+def test_when_a_coordinator_logs_in_then_the_cookie_is_httponly_strict_secure_and_scoped_to_review(
+        world: World) -> None:
+    response = login(world.client)
+    assert response.status_code == 303 and response.headers["location"].endswith("/review/")
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+    attrs = {a.strip().split("=")[0].lower() for a in cookie.split(";")}
+    assert {"httponly", "secure", "samesite", "path"} <= attrs
+    assert "samesite=strict" in cookie.lower() and "path=/review" in cookie.lower()
+    assert world.client.get("/review/").status_code == 200
+    assert any(a.action == "review.login" and a.outcome == "ok" and a.actor == "user:coord"
+               for a in world.store.audit_log())
+
+
+def test_when_served_over_plain_http_then_the_session_cookie_is_not_marked_secure(world: World) -> None:
+    client = TestClient(world.client.app, base_url="http://testserver", follow_redirects=False)
+    cookie = next(c for c in login(client).headers.get_list("set-cookie")  # type: ignore[attr-defined]
+                  if c.startswith(SESSION_COOKIE))
+    assert "secure" not in cookie.lower()
+
+
+@pytest.mark.parametrize(("name", "password"), [
+    pytest.param("sender", PASSWORD, id="uploader-role"),
+    pytest.param("coord", "wrong password!", id="wrong-password"),
+    pytest.param("nobody", PASSWORD, id="unknown-user"),
+])
+def test_when_the_login_is_not_a_coordinators_then_it_is_refused(world: World, name: str, password: str) -> None:
+    response = login(world.client, name, password)
+    assert response.status_code == 401  # type: ignore[attr-defined]
+    assert SESSION_COOKIE not in world.client.cookies
+    assert world.client.get("/review/").status_code == 303
+
+
+def test_when_a_name_fails_five_times_then_even_the_right_password_is_refused_until_the_lockout_ends(
+        world: World) -> None:
+    for _ in range(5):
+        login(world.client, "coord", "wrong password!")
+    locked = login(world.client, "coord", PASSWORD)
+    assert locked.status_code == 429 and locked.headers["retry-after"] == "900"  # type: ignore[attr-defined]
+    assert world.client.get("/review/").status_code == 303
+    world.clock.advance(minutes=10)
+    assert login(world.client, "coord", "wrong password!").status_code == 429  # type: ignore[attr-defined]
+    world.clock.advance(minutes=6)  # 16 min after the lock: attempts while locked did not extend it
+    assert login(world.client, "coord", PASSWORD).status_code == 303  # type: ignore[attr-defined]
+    assert world.client.get("/review/").status_code == 200
+
+
+@pytest.mark.parametrize(("steps", "alive"), [
+    pytest.param([14, 14, 14], True, id="active-every-14-min"),
+    pytest.param([16], False, id="idle-16-min"),
+    pytest.param([14] * 52, False, id="active-but-past-12-h"),
+])
+def test_when_time_passes_then_sessions_end_by_idle_and_absolute_limits(world: World, steps: list[int],
+                                                                         alive: bool) -> None:
+    login(world.client)
+    for minutes in steps[:-1]:
+        world.clock.advance(minutes=minutes)
+        assert world.client.get("/review/").status_code == 200
+    world.clock.advance(minutes=steps[-1])
+    assert (world.client.get("/review/").status_code == 200) is alive
+
+
+def test_when_a_session_is_abandoned_then_its_row_is_removed_at_the_next_login(world: World) -> None:
+    login(world.client)
+    abandoned = TestClient(world.client.app, base_url="https://testserver", follow_redirects=False)
+    login(abandoned, "boss")
+    assert world.review.live_sessions() == 2
+    world.clock.advance(minutes=16)
+    login(world.client)
+    assert world.review.live_sessions() == 1
+
+
+def test_when_logged_out_then_the_old_session_token_no_longer_works(world: World) -> None:
+    login(world.client)
+    token = world.client.cookies[SESSION_COOKIE]
+    assert world.client.post("/review/logout", data={"csrf": session_csrf(world.client)}).status_code == 303
+    world.client.cookies.set(SESSION_COOKIE, token, domain="testserver.local", path="/review")
+    assert world.client.get("/review/").status_code == 303
+    assert any(a.action == "review.logout" for a in world.store.audit_log())
+
+
+def test_when_a_user_is_disabled_then_their_live_session_ends(world: World) -> None:
+    login(world.client)
+    world.access.disable_user("coord")
+    assert world.client.get("/review/").status_code == 303
+
+
+# --- CSRF and headers -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("csrf", [None, "", "forged-token"], ids=["missing", "empty", "forged"])
+def test_when_a_decision_has_no_matching_csrf_token_then_it_is_refused_and_nothing_is_stored(
+        world: World, csrf: str | None) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_name_mismatch.pdf"]
+    data = {"note": "looks fine"} | ({"csrf": csrf} if csrf is not None else {})
+    response = world.client.post(f"/review/uploads/{upload_id}/override", data=data)
+    assert response.status_code in (403, 422)
+    assert world.review.decisions(upload_id) == []
+
+
+@pytest.mark.parametrize("action", ["confirm", "correct", "incomplete", "override"])
+def test_when_a_decision_url_is_fetched_with_get_then_nothing_changes(world: World, action: str) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_name_mismatch.pdf"]
+    assert world.client.get(f"/review/uploads/{upload_id}/{action}").status_code == 405
+    assert world.review.decisions(upload_id) == []
+
+
+@pytest.mark.parametrize(("header", "value", "allowed"), [
+    pytest.param("origin", "https://evil.example", False, id="other-origin"),
+    pytest.param("origin", "null", False, id="opaque-origin"),
+    pytest.param("referer", "https://evil.example/page", False, id="other-referer"),
+    pytest.param("origin", "https://testserver", True, id="same-origin"),
+])
+def test_when_a_post_comes_from_another_site_then_it_is_refused_even_with_the_token(
+        world: World, header: str, value: str, allowed: bool) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_name_mismatch.pdf"]
+    response = world.client.post(f"/review/uploads/{upload_id}/override", headers={header: value},
+                                 data={"csrf": session_csrf(world.client), "note": "fine"})
+    assert (response.status_code == 303) is allowed
+    assert len(world.review.decisions(upload_id)) == (1 if allowed else 0)
+
+
+def test_when_a_form_field_is_too_long_then_the_answer_is_a_page_that_does_not_echo_it(world: World) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_name_mismatch.pdf"]
+    secret = "Zq" + "x" * 5000
+    response = world.client.post(f"/review/uploads/{upload_id}/override",
+                                 data={"csrf": session_csrf(world.client), "note": secret})
+    assert response.status_code == 422 and response.headers["content-type"].startswith("text/html")
+    assert "Zqxxx" not in response.text and world.review.decisions(upload_id) == []
+
+
+def test_when_the_login_form_token_does_not_match_its_cookie_then_login_is_refused(world: World) -> None:
+    world.client.get("/review/login")
+    response = world.client.post("/review/login", data={"username": "coord", "password": PASSWORD,
+                                                        "csrf": "not-the-cookie"})
+    assert response.status_code == 403 and SESSION_COOKIE not in world.client.cookies
+
+
+@pytest.mark.parametrize("path", ["/review/login", "/review/", "/review/dashboard", "/review/uploads/{id}"])
+def test_when_any_page_is_served_then_it_has_the_csp_and_anti_framing_headers_and_no_inline_script_or_style(
+        world: World, path: str) -> None:
+    login(world.client)
+    response = world.client.get(path.format(id=world.ids["visit_note_name_mismatch.pdf"]))
+    assert response.status_code == 200
+    assert response.headers["content-security-policy"] == CSP
+    assert "'unsafe-inline'" not in CSP and "script-src 'self'" in CSP and "frame-ancestors 'none'" in CSP
+    assert response.headers["x-frame-options"] == "DENY"
+    # Regression: with Referrer-Policy no-referrer Chromium sends "Origin: null" on form POSTs, so the Origin check
+    # refused every login in the browser.
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["cache-control"] == "no-store"
+    assert re.search(r"<script(?![^>]*\bsrc=)", response.text) is None
+    assert re.search(r"\sstyle=", response.text) is None and re.search(r"\son[a-z]+=", response.text) is None
+
+
+def test_when_a_page_image_is_requested_then_it_is_a_png_never_cached(world: World) -> None:
+    login(world.client)
+    response = world.client.get(f"/review/uploads/{world.ids['visit_note_crps.pdf']}/pages/1.png")
+    assert response.status_code == 200 and response.content.startswith(b"\x89PNG")
+    assert response.headers["cache-control"] == "no-store"
+    missing = world.client.get(f"/review/uploads/{world.ids['visit_note_crps.pdf']}/pages/9.png")
+    assert missing.status_code == 404
+    assert world.client.get("/review/uploads/" + "0" * 32).status_code == 404
+
+
+# --- escaping -------------------------------------------------------------------------------------------------------
+
+def test_when_file_name_intake_name_and_ocr_text_are_hostile_then_they_render_as_text(
+        world: World, sample_reports: dict[str, Report]) -> None:
+    # docs/THREAT-MODEL.md "Test plan": untrusted text stays inert where it is shown.
+    base = sample_reports["visit_note_name_mismatch.pdf"]
+    fields = base.fields.model_copy(update={
+        "patient_name": base.fields.patient_name.model_copy(update={"value": HOSTILE_TEXT})})
+    hostile = base.model_copy(update={"fields": fields, "reasons": [HOSTILE_TEXT, *base.reasons]})
+    data = (SAMPLES / "visit_note_name_mismatch.pdf").read_bytes()
+    upload, _ = world.store.add_upload(data, owner="other", display_name=HOSTILE_NAME, media_type=None,
+                                       intake=Intake(patient_name=HOSTILE_TEXT, payer=Payer.COMMERCIAL))
+    world.store.save_report(upload.id, hostile, "test")
+    login(world.client)
+    for page in (world.client.get("/review/").text, world.client.get(f"/review/uploads/{upload.id}").text):
+        assert HOSTILE_NAME not in page and "<img src=x" not in page and "<script>alert" not in page
+        assert "&lt;img src=x onerror=alert(2)&gt;{{7*7}}javascript:alert(3)" in page
+    assert "&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;" in world.client.get("/review/").text
+
+
+# --- the queue ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("query", "expected"), [
+    pytest.param("", ["visit_note_name_mismatch.pdf", "visit_note_no_patient.pdf"], id="all-flagged-oldest-first"),
+    pytest.param("?status=incomplete", ["visit_note_no_patient.pdf"], id="status"),
+    pytest.param("?payer=medicare", ["visit_note_no_patient.pdf"], id="payer"),
+    pytest.param("?payer=self_pay", [], id="payer-none"),
+    pytest.param("?reason=" + reason_key("no patient name found"), ["visit_note_no_patient.pdf"], id="reason"),
+    pytest.param("?reason=no+patient+name+found", ["visit_note_name_mismatch.pdf", "visit_note_no_patient.pdf"],
+                 id="reason-text-is-not-a-key"),
+])
+def test_when_the_queue_is_filtered_then_only_matching_flagged_uploads_show_oldest_first(
+        world: World, query: str, expected: list[str]) -> None:
+    login(world.client)
+    page = world.client.get("/review/" + query).text
+    shown = re.findall(r'class="doc-link">([^<]+)</a>', page)
+    assert shown == expected
+
+
+def test_when_an_upload_is_decided_then_it_leaves_the_queue_and_its_reasons_were_listed(world: World) -> None:
+    login(world.client)
+    page = world.client.get("/review/").text
+    assert "no patient name found" in page
+    upload_id = world.ids["visit_note_no_patient.pdf"]
+    world.client.post(f"/review/uploads/{upload_id}/incomplete",
+                      data={"csrf": session_csrf(world.client), "message": "Please send the first page."})
+    assert "visit_note_no_patient.pdf" not in world.client.get("/review/").text
+
+
+# --- decisions ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("path", "form", "action", "status_after"), [
+    pytest.param("confirm", {}, ReviewAction.CONFIRM, Status.COMPLETE, id="confirm"),
+    pytest.param("correct", {"field": "patient_name", "value": "Karen  Walsh", "box": "typed"},
+                 ReviewAction.CORRECT, None, id="correct-typed"),
+    pytest.param("incomplete", {"message": "Your screenshot cut off your name: include the top of the page."},
+                 ReviewAction.MARK_INCOMPLETE, Status.INCOMPLETE, id="mark-incomplete"),
+    pytest.param("override", {"note": "Name confirmed by phone with the patient."},
+                 ReviewAction.OVERRIDE_COMPLETE, Status.COMPLETE, id="override"),
+])
+def test_when_a_coordinator_decides_then_a_new_decision_version_and_an_audit_row_are_stored_and_the_report_is_kept(
+        world: World, path: str, form: dict[str, str], action: ReviewAction, status_after: Status | None) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_name_mismatch.pdf"]
+    before_reports = world.store.reports(upload_id)
+    response = world.client.post(f"/review/uploads/{upload_id}/{path}", data={"csrf": session_csrf(world.client)}
+                                 | form)
+    assert response.status_code == 303
+    (decision,) = world.review.decisions(upload_id)
+    assert (decision.seq, decision.action, decision.actor, decision.status_after) == (1, action, "coord",
+                                                                                    status_after)
+    assert decision.report_version == before_reports[-1].version
+    if action is ReviewAction.CORRECT:
+        assert decision.before.value == before_reports[-1].report().fields.patient_name.value
+        assert decision.after.value == "Karen Walsh" and decision.after.evidence and decision.after.evidence.typed
+    else:
+        assert decision.before.status is Status.NEEDS_REVIEW and decision.after.status is status_after
+    audit = [a for a in world.store.audit_log(upload_id)
+             if a.action.startswith("review.") and a.action != "review.view"]
+    assert [(a.actor, a.action, a.outcome) for a in audit] == [
+        ("user:coord", f"review.{action.value}" + (".patient_name" if action is ReviewAction.CORRECT else ""),
+         "decision1")]
+    assert world.store.verify_audit_chain()
+    assert world.store.reports(upload_id) == before_reports  # the report's own verdict is never overwritten
+    page = world.client.get(f"/review/uploads/{upload_id}").text
+    assert 'id="report-status">needs_review' in page and "decision v1" in page
+
+
+def test_when_a_field_is_corrected_with_an_evidence_box_then_the_box_is_stored_and_drawn(world: World) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_no_patient.pdf"]
+    page = world.client.get(f"/review/uploads/{upload_id}").text
+    box = re.findall(r'<option value="(\d+:[0-9.,]+)">', page)[0]
+    world.client.post(f"/review/uploads/{upload_id}/correct",
+                      data={"csrf": session_csrf(world.client), "field": "patient_name", "value": "Naomi Okafor",
+                            "box": box})
+    (decision,) = world.review.decisions(upload_id)
+    assert decision.after.evidence is not None and decision.after.evidence.page == int(box.split(":")[0])
+    assert decision.before.value is None
+    page = world.client.get(f"/review/uploads/{upload_id}").text
+    assert page.count(f'data-field="patient_name" data-box="{box}"') == 1
+    assert 'corrected-value">Naomi Okafor' in page
+    forged = world.client.post(f"/review/uploads/{upload_id}/correct",
+                               data={"csrf": session_csrf(world.client), "field": "patient_name", "value": "X",
+                                     "box": "1:0,0,612,792"})
+    assert forged.status_code == 400 and len(world.review.decisions(upload_id)) == 1
+
+
+@pytest.mark.parametrize(("path", "form"), [
+    pytest.param("override", {"note": "   "}, id="override-without-note"),
+    pytest.param("confirm", {}, id="confirm-with-a-field-missing"),
+    pytest.param("correct", {"field": "not_a_field", "value": "x"}, id="correct-unknown-field"),
+])
+def test_when_a_decision_is_incomplete_then_it_is_refused_with_400(world: World, path: str,
+                                                                   form: dict[str, str]) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_no_patient.pdf"]  # its patient name is missing
+    response = world.client.post(f"/review/uploads/{upload_id}/{path}",
+                                 data={"csrf": session_csrf(world.client)} | form)
+    assert response.status_code == 400 and world.review.decisions(upload_id) == []
+
+
+def test_when_decisions_follow_each_other_then_each_is_the_next_version_with_before_and_after(world: World) -> None:
+    login(world.client)
+    upload_id = world.ids["visit_note_no_patient.pdf"]
+    csrf = session_csrf(world.client)
+    for value in ("Naomi Okafor", "Naomi A. Okafor"):
+        world.clock.advance(minutes=3)
+        world.client.post(f"/review/uploads/{upload_id}/correct",
+                          data={"csrf": csrf, "field": "patient_name", "value": value})
+    world.client.post(f"/review/uploads/{upload_id}/confirm", data={"csrf": csrf})
+    first, second, third = world.review.decisions(upload_id)
+    assert [d.seq for d in (first, second, third)] == [1, 2, 3]
+    assert second.before.value == "Naomi Okafor" and second.after.value == "Naomi A. Okafor"
+    assert third.action is ReviewAction.CONFIRM and third.before.status is Status.INCOMPLETE
+    page = world.client.get(f"/review/uploads/{upload_id}").text
+    assert 'id="report-status">incomplete' in page and 'id="decided-status">complete' in page
+
+
+def test_when_an_incomplete_document_is_opened_then_the_drafted_message_says_what_is_missing(
+        world: World, sample_reports: dict[str, Report]) -> None:
+    login(world.client)
+    page = world.client.get(f"/review/uploads/{world.ids['visit_note_no_patient.pdf']}").text
+    assert "We could not find your name on the document" in page
+    screenshot = sample_reports["visit_note_no_patient.pdf"].model_copy(update={
+        "upload": sample_reports["visit_note_no_patient.pdf"].upload.model_copy(update={"media_type": "image/png"})})
+    assert "Your screenshot cut off your name: please include the top of the page" in draft_patient_message(
+        screenshot)
+
+
+def test_when_the_document_page_is_shown_then_fields_diagnoses_people_coverage_and_boxes_are_there(
+        world: World, sample_reports: dict[str, Report]) -> None:
+    login(world.client)
+    report = sample_reports["visit_note_name_mismatch.pdf"]
+    page = world.client.get(f"/review/uploads/{world.ids['visit_note_name_mismatch.pdf']}").text
+    assert '<img src="https://testserver/review/uploads/' in page
+    assert 'class="box" data-field="patient_name"' in page
+    for person in report.people:
+        assert person.role.value in page
+    for d in report.diagnoses:
+        assert d.assertion.value in page
+    for reason in report.coverage.reasons:
+        assert reason in page
+    assert "report v1" in page
+
+
+# --- the dashboard --------------------------------------------------------------------------------------------------
+
+def test_when_uploads_are_decided_then_the_dashboard_counts_straight_through_and_agreement(world: World) -> None:
+    login(world.client)
+    csrf = session_csrf(world.client)
+    world.clock.advance(minutes=10)
+    world.client.post(f"/review/uploads/{world.ids['visit_note_no_patient.pdf']}/incomplete",
+                      data={"csrf": csrf, "message": "Please send the first page."})
+    world.client.post(f"/review/uploads/{world.ids['visit_note_name_mismatch.pdf']}/correct",
+                      data={"csrf": csrf, "field": "patient_name", "value": "Karen Walsh"})
+    world.client.post(f"/review/uploads/{world.ids['visit_note_name_mismatch.pdf']}/confirm", data={"csrf": csrf})
+    page = world.client.get("/review/dashboard").text
+    assert 'id="straight-through">1 of 3' in page
+    assert "Patient: 50% of 2" in page  # corrected on one of the two decided documents
+    assert "Verdict: 100% of 1" in page  # the incomplete verdict was upheld; needs_review is not a verdict
+    assert page.count("<svg") == 5 and "<rect" in page
+    assert re.search(r"min</text>", page)  # a median time-to-decision was drawn
+
+
+def test_when_the_store_is_postgresql_then_sessions_lockout_and_decision_versions_work_the_same(
+        pg_world: World) -> None:
+    w = pg_world
+    for _ in range(5):
+        login(w.client, "boss", "wrong password!")
+    assert login(w.client, "boss", PASSWORD).status_code == 429  # type: ignore[attr-defined]
+    assert login(w.client).status_code == 303  # type: ignore[attr-defined]
+    upload_id = w.ids["visit_note_no_patient.pdf"]
+    csrf = session_csrf(w.client)
+    w.client.post(f"/review/uploads/{upload_id}/correct", data={"csrf": csrf, "field": "patient_name",
+                                                                "value": "Naomi Okafor"})
+    w.client.post(f"/review/uploads/{upload_id}/confirm", data={"csrf": csrf})
+    assert [(d.seq, d.action) for d in w.review.decisions(upload_id)] == [(1, ReviewAction.CORRECT),
+                                                                          (2, ReviewAction.CONFIRM)]
+    assert w.store.verify_audit_chain()
+    assert "visit_note_no_patient.pdf" not in w.client.get("/review/").text
+    w.clock.advance(minutes=16)
+    assert w.client.get("/review/").status_code == 303
+
+
+# --- page images ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("sample", "pages"), [
+    pytest.param("visit_note_crps.pdf", 1, id="text-pdf"),
+    pytest.param("scanned_note_negated.pdf", 1, id="scanned-pdf"),
+    pytest.param("mychart_phone_crps.png", 1, id="screenshot-png"),
+    pytest.param("fax_referral_neuropathy.tif", None, id="multi-frame-tiff"),
+    pytest.param("photo_visit_note_migraine.heic", 1, id="heic-photo"),
+])
+def test_when_an_original_is_rendered_then_each_page_is_a_png_in_the_readers_points_frame(
+        sample: str, pages: int | None) -> None:
+    from extractors import imaging, pdf_text
+    from flows.review.pages import MAX_VIEW_SIDE_PX, render_pages
+    from pipeline.intake import sniff
+
+    data = (SAMPLES / sample).read_bytes()
+    images = render_pages(data, hashlib.sha256(data).hexdigest())
+    media = sniff(data)
+    assert media is not None
+    if media.value == "application/pdf":
+        rendered = [pdf_text.render_page(data, i) for i in range(pdf_text.count_pages(data))]
+        expected = [(r.width_pt, r.height_pt) for r in rendered]
+    else:
+        expected = [(f.image.width * 72 / f.dpi_x, f.image.height * 72 / f.dpi_y)
+                    for f in imaging.iter_frames(data, media)]
+    assert pages is None or len(images) == pages
+    assert [(round(i.width_pt, 1), round(i.height_pt, 1)) for i in images] == \
+        [(round(w, 1), round(h, 1)) for w, h in expected]
+    for image in images:
+        assert image.png.startswith(b"\x89PNG") and max(image.width_px, image.height_px) <= MAX_VIEW_SIDE_PX
+        assert abs(image.scale_x - image.scale_y) / image.scale_x < 0.01
+
+
+def test_when_the_original_is_not_a_page_format_then_it_is_unrenderable() -> None:
+    from flows.review.pages import Unrenderable, render_pages
+
+    with pytest.raises(Unrenderable):
+        render_pages(b"<?xml version='1.0'?><ClinicalDocument xmlns='urn:hl7-org:v3'/>", "f" * 64)
+
+
+# --- exports -------------------------------------------------------------------------------------------------------
+
+def test_when_the_queue_and_decisions_are_exported_then_formula_cells_are_neutralised_and_downloads_are_attachments(
+        world: World, sample_reports: dict[str, Report]) -> None:
+    # docs/THREAT-MODEL.md "Test plan" item 32: CSV cells a spreadsheet would run as formulas.
+    data = (SAMPLES / "visit_note_name_mismatch.pdf").read_bytes()
+    upload, _ = world.store.add_upload(data, owner="other", display_name='=HYPERLINK("http://x","y").pdf',
+                                       media_type=None, intake=Intake(patient_name=None, payer=Payer.UNKNOWN))
+    world.store.save_report(upload.id, sample_reports["visit_note_name_mismatch.pdf"], "test")
+    login(world.client)
+    queue = world.client.get("/review/export/queue.csv")
+    assert queue.status_code == 200 and queue.headers["content-disposition"].startswith("attachment")
+    assert queue.headers["cache-control"] == "no-store"
+    assert "\'=HYPERLINK(" in queue.text and ',=HYPERLINK(' not in queue.text and ',"=HYPERLINK(' not in queue.text
+    assert queue.text.count(upload.id) == 1 and world.ids["visit_note_crps.pdf"] not in queue.text
+    world.client.post(f"/review/uploads/{upload.id}/override",
+                      data={"csrf": session_csrf(world.client), "note": "-1+1 checked\r\nby phone"})
+    decisions = world.client.get("/review/export/decisions.csv").text.splitlines()
+    assert len(decisions) == 2 and "'-1+1 checked by phone" in decisions[1]
+    assert [a.action for a in world.store.audit_log() if a.action.startswith("review.export")] == [
+        "review.export.queue", "review.export.decisions"]
+
+
+def test_when_decisions_are_exported_as_labels_then_eval_scores_the_pipeline_against_the_coordinators(
+        world: World, tmp_path: Path) -> None:
+    from collections import defaultdict
+
+    from evaluation.samples import read_reports
+    from evaluation.scoring import load_labels, score
+    from flows.review.export import export_labels
+
+    login(world.client)
+    csrf = session_csrf(world.client)
+    no_patient = world.ids["visit_note_no_patient.pdf"]
+    world.client.post(f"/review/uploads/{no_patient}/correct",
+                      data={"csrf": csrf, "field": "patient_name", "value": "Naomi Okafor"})
+    world.client.post(f"/review/uploads/{no_patient}/confirm", data={"csrf": csrf})
+    world.client.post(f"/review/uploads/{world.ids['visit_note_name_mismatch.pdf']}/incomplete",
+                      data={"csrf": csrf, "message": "Please send your own document."})
+    by_upload = defaultdict(list)
+    for d in world.review.all_decisions():
+        by_upload[d.upload_id].append(d)
+    done = export_labels(world.store, world.review.latest_reports(), by_upload, tmp_path / "decided")
+    labels = load_labels(tmp_path / "decided" / "labels.jsonl")
+    assert done.labels == 2 and {lb.file for lb in labels} == {f"{no_patient}.pdf",
+                                                             f"{world.ids['visit_note_name_mismatch.pdf']}.pdf"}
+    assert all((tmp_path / "decided" / "inputs" / lb.file).read_bytes().startswith(b"%PDF") for lb in labels)
+    corrected = next(lb for lb in labels if lb.file.startswith(no_patient))
+    assert corrected.expected.status is Status.COMPLETE and corrected.expected.patient_name == "Naomi Okafor"
+    scores = score(read_reports(labels, tmp_path / "decided" / "reports"))
+    assert scores.documents == 2 and scores.status_accuracy == 0.0  # docverify said incomplete / needs_review
+
+
+# --- docverify serve ------------------------------------------------------------------------------------------------
+
+def test_when_serve_builds_its_app_then_review_is_mounted_beside_the_api_and_redirects_to_login(
+        tmp_path: Path) -> None:
+    from flows.api import create_app
+    from flows.cli import _with_review_app
+
+    settings = Settings(data_dir=tmp_path / "var", ner_model="off")
+    site = _with_review_app(create_app(settings), settings)
+    with TestClient(site, base_url="https://testserver", follow_redirects=False) as client:
+        response = client.get("/review/")
+        assert response.status_code == 303 and response.headers["location"].endswith("/review/login")
+        assert client.get("/review/login").status_code == 200
+        assert client.get("/healthz").status_code == 200
+
+
+def test_when_an_asgi_server_runs_the_review_app_alone_then_it_uses_the_environments_store(data_dir: Path) -> None:
+    from flows.review import app_from_environment
+
+    with TestClient(app_from_environment(), base_url="https://testserver", follow_redirects=False) as client:
+        assert client.get("/review/").headers["location"].endswith("/review/login")
+        assert client.get("/review/login").status_code == 200
+    assert (data_dir / "docverify.db").is_file()
+
+
+def test_when_review_labels_runs_then_decided_uploads_become_labels_eval_can_read(
+        data_dir: Path, tmp_path: Path, sample_reports: dict[str, Report]) -> None:
+    from typer.testing import CliRunner
+
+    from evaluation.scoring import load_labels
+    from flows.cli import app
+    from flows.tasks import open_store
+
+    store = open_store(Settings(data_dir=data_dir, ner_model="off"))
+    name = "visit_note_no_patient.pdf"
+    upload, _ = store.add_upload((SAMPLES / name).read_bytes(), owner="clinic", display_name=name,
+                                 media_type=None, intake=Intake(patient_name="Naomi Okafor", payer=Payer.MEDICARE))
+    store.save_report(upload.id, sample_reports[name], "test")
+    ReviewStore(store).decide(upload.id, actor="coord", action=ReviewAction.MARK_INCOMPLETE, report_version=1,
+                              before=FieldValue(status=Status.INCOMPLETE), after=FieldValue(status=Status.INCOMPLETE),
+                              status_after=Status.INCOMPLETE, note="Please send the first page.")
+    result = CliRunner().invoke(app, ["review-labels", str(tmp_path / "decided")])
+    assert result.exit_code == 0, result.output
+    (label,) = load_labels(tmp_path / "decided" / "labels.jsonl")
+    assert label.file == f"{upload.id}.pdf" and label.expected.status is Status.INCOMPLETE
+    assert label.intake.payer is Payer.MEDICARE and "1 labels" in result.output
