@@ -37,7 +37,7 @@ def _closed_port() -> int:
 _TMP = tempfile.TemporaryDirectory(prefix="docverify-schema-")
 _STORE = Store(StoreSettings(f"sqlite:///{_TMP.name}/docverify.db", Path(_TMP.name) / "originals"))
 _STORE.migrate()
-_, TOKEN = Access(_STORE).create_token(AccessRole.COORDINATOR)
+TOKENS = [Access(_STORE).create_token(role)[1] for role in (AccessRole.UPLOADER, AccessRole.COORDINATOR)]
 APP = create_app(Settings(_env_file=None), _STORE)  # type: ignore[call-arg]
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
@@ -61,8 +61,9 @@ def test_when_schemathesis_calls_an_operation_then_there_is_no_500_and_the_answe
     # the schema are refused with the documented 415, so "schema-valid data is accepted" does not apply there.
     excluded = {("GET", "/readyz"): [not_a_server_error],
                 ("POST", "/api/uploads"): [positive_data_acceptance]}.get((case.method, case.operation.path), [])
-    response = case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, excluded_checks=excluded)
-    assert response.status_code != 500
+    for token in TOKENS:  # an uploader (sees its own uploads) and a coordinator (sees all)
+        response = case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded)
+        assert response.status_code != 500
 
 
 def test_when_the_app_changes_then_docs_openapi_json_must_be_regenerated() -> None:
