@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: setup demo test lint typecheck samples eval model ner-eval lock clean
+.PHONY: setup demo test lint typecheck samples eval model ner-eval lock clean screenshots
 
 setup:
 	@scripts/setup.sh
@@ -24,6 +24,10 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/mypy pipeline extractors flows evaluation storage training samples
+
+## Redraw the review app's screenshots in docs/screenshots/ (README "Review app") with the browser test.
+screenshots: setup
+	DOCVERIFY_SCREENSHOTS=docs/screenshots $(VENV)/python -m pytest -q tests/test_review_browser.py
 
 ## Regenerate the synthetic samples and their labels (deterministic).
 samples: setup

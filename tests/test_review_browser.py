@@ -4,10 +4,13 @@ bundled samples. A coordinator logs in, opens the queue and a flagged document, 
 box highlighted, corrects the field and sees the correction in the history, confirms and sees both verdicts and the
 audit entries; hostile file names and read text render as text; the pages raise no CSP violation.
 
-The screenshots in docs/screenshots/ (README "Review app") are written by this test."""
+The screenshots in docs/screenshots/ (README "Review app") are written by this test when
+DOCVERIFY_SCREENSHOTS names that folder (`make screenshots`); otherwise they go to the test's temporary folder, so an
+ordinary run leaves the tracked files alone."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -31,7 +34,7 @@ from storage.store import Store, StoreSettings
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package (scripts/setup.sh); Playwright cannot download browsers here
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "inputs"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS_ENV = "DOCVERIFY_SCREENSHOTS"
 PASSWORD = "correct horse battery"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>visit.pdf"
 HOSTILE_TEXT = "<script>alert(2)</script><img src=x onerror=alert(3)>{{7*7}}"
@@ -111,15 +114,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Stor
 
 
 def test_when_a_coordinator_works_a_flagged_document_in_the_browser_then_the_box_highlights_and_the_correction_shows(
-        served: tuple[str, Store, dict[str, str]]) -> None:
+        served: tuple[str, Store, dict[str, str]], tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path)
 
     base, store, ids = served
     review = ReviewStore(store)
     # One earlier decision, so the dashboard has something to chart.
     review.decide(ids["visit_note_uncertain.pdf"], actor="coord", action=ReviewAction.OVERRIDE_COMPLETE,
                   report_version=1, before=FieldValue(), after=FieldValue(), note="confirmed with the clinic")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots.mkdir(parents=True, exist_ok=True)
     csp_errors: list[str] = []
     dialogs: list[str] = []
     with sync_playwright() as p:
@@ -139,7 +144,7 @@ def test_when_a_coordinator_works_a_flagged_document_in_the_browser_then_the_box
             rows = page.locator("a.doc-link")
             assert rows.count() == 4  # flagged and undecided (two, the hostile-named, the hostile-text); not the rest
             assert page.get_by_text(HOSTILE_NAME).count() == 1  # shown as text, not as an element
-            _save_small(page.screenshot(), SCREENSHOTS / "queue.png")
+            _save_small(page.screenshot(), shots / "queue.png")
 
             page.click("text=visit_note_name_mismatch.pdf")
             page.wait_for_selector("svg.overlay rect.box")
@@ -151,7 +156,7 @@ def test_when_a_coordinator_works_a_flagged_document_in_the_browser_then_the_box
             assert page.locator("rect.box.highlight").count() == page.locator(
                 'rect.box[data-field="patient_name"]').count()
             assert page.locator('tr.field.selected[data-field="patient_name"]').count() == 1
-            _save_small(page.screenshot(), SCREENSHOTS / "document.png")
+            _save_small(page.screenshot(), shots / "document.png")
 
             box.click()  # picks the box as the correction's evidence
             assert page.locator("#correct-box").input_value() == box.get_attribute("data-box")
@@ -178,7 +183,7 @@ def test_when_a_coordinator_works_a_flagged_document_in_the_browser_then_the_box
 
             page.goto(f"{base}/review/dashboard")
             assert page.locator("svg.chart-svg").count() == 5
-            _save_small(page.screenshot(full_page=True), SCREENSHOTS / "dashboard.png")
+            _save_small(page.screenshot(full_page=True), shots / "dashboard.png")
         finally:
             browser.close()
     assert csp_errors == [] and dialogs == []
