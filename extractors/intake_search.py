@@ -665,7 +665,16 @@ def _find_on_line(toks: Sequence[_Tok], intake: _Intake, comp: _Compiled) -> lis
             i += 1
             continue
         via_middle = False
-        run = _surname_at(toks, i, family, comp)
+        run = None
+        if middle_as_surname and _given_before(toks, i, intake, comp) is None:
+            # "ZUNIGA GARCIA, XIMENA" for "Ximena Zúñiga García": the middle name is the first of two surnames
+            # (printed surname first; "Ximena Zúñiga García" in order keeps its middle name)
+            both = middle_as_surname[-1:] + family
+            whole = _surname_at(toks, i, both, comp)
+            if whole is not None and whole[2] == len(both) and whole[0] - i >= 2:
+                run = (whole[0], whole[1], len(family), whole[3])
+        if run is None:
+            run = _surname_at(toks, i, family, comp)
         if run is None and middle_as_surname:
             run = _surname_at(toks, i, middle_as_surname, comp)
             via_middle = run is not None
@@ -740,6 +749,17 @@ def _full_name(toks: Sequence[_Tok], i: int, end: int, sur_kinds: frozenset[Matc
         return None
     r_kinds = _given(toks[q], intake, comp)
     pre_mids: list[_Tok] = []
+    if r_kinds is None and not comma:
+        # A compound surname printed in full where the intake gives its first part ("ZÚÑIGA GARCÍA, XIMENA" for
+        # "Ximena Zúñiga"): up to two more surname words, the last with the comma, then the given name.
+        p = q
+        while p < len(toks) and p - q < 2 and _name_like(toks[p], comp) and not toks[p].colon:
+            p += 1
+            if toks[p - 1].comma:
+                break
+        if p > q and toks[p - 1].comma and p < len(toks) and (g := _given(toks[p], intake, comp)) is not None:
+            q, comma, r_kinds = p, True, g
+            sur_kinds = sur_kinds | {MatchKind.COMPOUND_SURNAME}
     if r_kinds is None and not comma:
         # Family name first without a comma, the middle initial before the given name ("LIU R Zhiwei").
         while q < len(toks) - 1 and len(pre_mids) < _MAX_MIDDLES and (_is_initial(toks[q])

@@ -52,6 +52,15 @@ CASES = [
      Verdict.PATIENT_CONFIRMED, "LIU R Zhiwei", MatchKind.REORDERED, Position.PATIENT),
     ("dob_header_row_without_patient_label", ["Name on file DOB MRN", "Okafor, Maria 01/02/1970 123456"],
      "Maria Okafor", Verdict.PATIENT_CONFIRMED, "Okafor, Maria", MatchKind.REORDERED, Position.PATIENT),
+    # regressions (varied dev split): a compound surname printed surname first, in full where the intake gives its
+    # first part, and with the intake's first surname parsed as a middle name
+    ("compound_surname_first_intake_gives_first_part", ["Patient: ZÚÑIGA GARCÍA, XIMENA DOB: 10/26/1950"],
+     "Ximena Zúñiga", Verdict.PATIENT_CONFIRMED, "ZÚÑIGA GARCÍA, XIMENA", MatchKind.COMPOUND_SURNAME,
+     Position.PATIENT),
+    ("compound_surname_first_intake_in_full", ["Patient: ZUNIGA GARCIA, XIMENA"], "Ximena Zúñiga García",
+     Verdict.PATIENT_CONFIRMED, "ZUNIGA GARCIA, XIMENA", MatchKind.COMPOUND_SURNAME, Position.PATIENT),
+    ("portal_header_caret_read_as_a_letter", ["JX Jian Xuv MyCarePath", "Care Team"], "JIAN XU",
+     Verdict.PATIENT_CONFIRMED, "Jian Xuv", MatchKind.OCR, Position.PATIENT),
     # regression (varied dev split): tesseract reads the header's "▾" as "v" or "¥", and the header went unseen
     ("portal_account_header_marker_as_ocr_reads_it", ["7:37", "EO Emeka Okonkwo v Kinnect Health", "Care Team"],
      "emeka okonkwo", Verdict.PATIENT_CONFIRMED, "Emeka Okonkwo", MatchKind.ANY_CASE, Position.PATIENT),
