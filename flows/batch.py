@@ -113,11 +113,11 @@ def ingest_file(store: Store, settings: Settings, path: Path, intake: Intake, ow
         media = sniff(data)
         record, created = store.add_upload(data, owner=owner, display_name=sanitize_filename(path.name),
                                            media_type=media.value if media else None, intake=intake)
-        if created and store.claim(record.id, worker_id()) is not None:
+        if created and (claimed := store.claim(record.id, worker_id())) is not None:
             report = rejected_report(e, sha256=record.sha256, media_type=record.media_type,
                                      size_bytes=record.size_bytes, payer=intake.payer,
                                      versions=versions(settings.ner_model_name))
-            store.save_report(record.id, report, pipeline_version(settings.ner_model_name))
+            store.save_report(record.id, report, pipeline_version(settings.ner_model_name), fence=claimed.fence)
         store.remember_sha256(path, signature, record.sha256)
         return record, created, True
     record, created = store.add_upload(data, owner=owner, display_name=upload.display_name,

@@ -80,6 +80,7 @@ class UploadRow(Base):
     payer: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
+    lease: Mapped[int] = mapped_column(Integer, server_default="0")  # fencing token: +1 on every claim and requeue
     run_id: Mapped[str | None] = mapped_column(String(64))
     worker: Mapped[str | None] = mapped_column(String(128))
     error_code: Mapped[str | None] = mapped_column(String(64))

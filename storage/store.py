@@ -11,6 +11,10 @@ Guarantees (docs/THREAT-MODEL.md "HIPAA technical safeguards", "Processing relia
   its file; a crash in between leaves at most an unreferenced file (harmless: same name, same bytes next time).
   The sha256 is verified on every read.
 - Reports are versioned: every `save_report` adds version n+1, nothing is overwritten.
+- Writes of a run's outcome are fenced: `save_report` and `mark_failed` succeed only while the upload is still
+  PROCESSING under the same run id and lease (`Fence`; the lease is bumped by every claim and requeue), in one
+  conditional UPDATE. A stale writer — a run the reconciler took for lost and requeued — is refused and audited, so
+  its late result never overwrites the result of the run that holds the upload now.
 - Every state change is audited in the same transaction; the audit log is append-only and hash-chained.
 - SQLite: WAL, `synchronous=FULL`, `busy_timeout`, foreign keys on, and `BEGIN IMMEDIATE` for every write
   transaction (a deferred read transaction that later writes can fail with SQLITE_BUSY despite the timeout).
@@ -112,6 +116,15 @@ class StoreIOError(ProcessingError):
     user_message = "Your document could not be saved. Please try again later."
 
 
+class StaleWriter(ProcessingError):
+    """The run no longer holds the upload (requeued and claimed again, or finished by someone else): its result is
+    refused (audited as `report.refused` / `upload.fail_refused`)."""
+
+    code = "stale_writer"
+    retryable = False
+    user_message = "This document is being processed by another run; no action is needed."
+
+
 class StorageFull(StoreIOError):
     """The disk holding originals (or its temp space) is full: map to HTTP 507. Nothing was half-written."""
 
@@ -131,8 +144,18 @@ class UploadState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Fence:
+    """Who may write an upload's outcome: the run that claimed it and the claim's lease number (bumped by every
+    claim and requeue, so a run that lost the upload cannot write even when the run id is reused)."""
+
+    run_id: str | None
+    lease: int
+
+
+@dataclass(frozen=True, slots=True)
 class UploadRecord:
-    """One upload, as stored. `display_name` was sanitised by the caller; `worker` is who claimed it last."""
+    """One upload, as stored. `display_name` was sanitised by the caller; `worker` is who claimed it last; `lease`
+    counts claims and requeues (the fencing token of `Fence`)."""
 
     id: str
     owner: str
@@ -149,6 +172,12 @@ class UploadRecord:
     created_at: datetime
     updated_at: datetime
     worker: str | None = None
+    lease: int = 0
+
+    @property
+    def fence(self) -> Fence:
+        """The fence of the claim this record shows (pass it to `save_report` / `mark_failed`)."""
+        return Fence(self.run_id, self.lease)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +351,8 @@ class Store:
             row = UploadRow(id=uuid.uuid4().hex, owner=owner, sha256=sha256, media_type=media_type,
                             size_bytes=len(data), display_name=display_name,
                             intake_patient_name=intake.patient_name, payer=Payer(intake.payer).value,
-                            state=UploadState.PENDING.value, attempts=0, run_id=None, worker=None, error_code=None,
+                            state=UploadState.PENDING.value, attempts=0, lease=0, run_id=None, worker=None,
+                            error_code=None,
                             created_at=now, updated_at=now)
             s.add(row)
             s.flush()
@@ -456,13 +486,15 @@ class Store:
 
         return self._write(claim)
 
-    def touch(self, upload_id: str) -> bool:
+    def touch(self, upload_id: str, fence: Fence | None = None) -> bool:
         """Heartbeat of a long run: bump `updated_at` of a PROCESSING upload so `stale_processing` does not take it
-        for a vanished run. False when it is not PROCESSING any more."""
+        for a vanished run. With `fence`, only while that claim still holds it (a requeued run's beats must not
+        keep the new run's claim looking alive). False when it is not PROCESSING (under `fence`) any more."""
         def bump(s: Session) -> bool:
-            result = s.execute(update(UploadRow)
-                               .where(UploadRow.id == upload_id, UploadRow.state == UploadState.PROCESSING.value)
-                               .values(updated_at=self._clock()))
+            where = [UploadRow.id == upload_id, UploadRow.state == UploadState.PROCESSING.value]
+            if fence is not None:
+                where.append(UploadRow.lease == fence.lease)
+            result = s.execute(update(UploadRow).where(*where).values(updated_at=self._clock()))
             return bool(getattr(result, "rowcount", 0))
 
         return self._write(bump)
@@ -478,17 +510,21 @@ class Store:
 
         self._write(set_run)
 
-    def save_report(self, upload_id: str, report: Report, pipeline_version: str, *,
+    def save_report(self, upload_id: str, report: Report, pipeline_version: str, *, fence: Fence,
                     actor: str = "system") -> ReportRecord:
-        """Add the next version of the upload's report and mark the upload DONE (error_code cleared). Never
-        overwrites: saving again — a re-run, even with the same `pipeline_version` — adds another version.
-        Raises UnknownUpload, StoreIntegrityError when the report is of other bytes (its upload.sha256 differs),
-        ValueError on a bad pipeline_version."""
+        """Add the next version of the upload's report and mark the upload PROCESSING → DONE (error_code cleared),
+        only while the upload is PROCESSING under `fence` (the claim's run id and lease). Never overwrites: every
+        save adds a version. Raises UnknownUpload, StaleWriter (the run no longer holds the upload; refused and
+        audited), StoreIntegrityError when the report is of other bytes, ValueError on a bad pipeline_version."""
         _check_token("pipeline_version", pipeline_version)
         _check_token("actor", actor, 128)
         body = report.model_dump_json()
 
-        def save(s: Session) -> ReportRecord:
+        def save(s: Session) -> ReportRecord | None:
+            if not self._fenced(s, upload_id, fence, state=UploadState.DONE, error_code=None):
+                self._audit(s, actor=actor, action="report.refused", upload_id=upload_id,
+                            outcome=f"stale_lease{fence.lease}")
+                return None
             row = self._locked(s, upload_id)
             if report.upload.sha256 != row.sha256:
                 raise StoreIntegrityError(f"upload {upload_id}: report is of other bytes")
@@ -497,30 +533,38 @@ class Store:
             saved = ReportRow(upload_id=upload_id, version=(last or 0) + 1, pipeline_version=pipeline_version,
                               status=report.status.value, report_json=body, created_at=now)
             s.add(saved)
-            row.state, row.error_code, row.updated_at = UploadState.DONE.value, None, now
             s.flush()
             self._audit(s, actor=actor, action="report.save", upload_id=upload_id, outcome=f"v{saved.version}")
             return _report(saved)
 
-        return self._write(save)
+        saved = self._write(save)
+        if saved is None:
+            raise StaleWriter(f"upload {upload_id}: lease {fence.lease} no longer holds it")
+        return saved
 
-    def mark_failed(self, upload_id: str, error_code: str, *, actor: str = "system") -> None:
-        """Upload → FAILED (terminal) with a stable error code. Raises UnknownUpload, ValueError on a bad code."""
+    def mark_failed(self, upload_id: str, error_code: str, *, fence: Fence, actor: str = "system") -> bool:
+        """PROCESSING → FAILED (terminal) with a stable error code, only while the upload is PROCESSING under
+        `fence`. False when the run no longer holds it (refused and audited: a stale run cannot turn another run's
+        DONE into FAILED). Raises UnknownUpload, ValueError on a bad code."""
         _check_token("error_code", error_code)
         _check_token("actor", actor, 128)
 
-        def fail(s: Session) -> None:
-            row = self._locked(s, upload_id)
-            row.state, row.error_code, row.updated_at = UploadState.FAILED.value, error_code, self._clock()
+        def fail(s: Session) -> bool:
+            if not self._fenced(s, upload_id, fence, state=UploadState.FAILED, error_code=error_code):
+                self._audit(s, actor=actor, action="upload.fail_refused", upload_id=upload_id, outcome=error_code)
+                return False
             self._audit(s, actor=actor, action="upload.fail", upload_id=upload_id, outcome=error_code)
+            return True
 
-        self._write(fail)
+        return self._write(fail)
 
-    def requeue(self, upload_id: str, reason: str, *, actor: str = "system") -> bool:
-        """PROCESSING/FAILED → PENDING (run_id cleared; attempts kept, so callers can cap retries); DONE → PENDING
-        only when reason == "reprocess". True when this call moved it to PENDING; False when it was already
-        PENDING or is DONE without "reprocess". Audited either way. Raises UnknownUpload, ValueError (reason must
-        be a code such as "stale_processing" or "reprocess", not free text)."""
+    def requeue(self, upload_id: str, reason: str, *, expected: UploadState, fence: Fence | None = None,
+                actor: str = "system") -> bool:
+        """`expected` → PENDING (run_id cleared, lease bumped; attempts kept, so callers can cap retries), only when
+        the upload is still in `expected` (and, with `fence`, still under that claim): a requeue decided on an old
+        read never moves an upload that changed since. PROCESSING and FAILED may move; DONE only when reason ==
+        "reprocess". True when this call moved it; audited either way. Raises UnknownUpload, ValueError (reason
+        must be a code such as "stale_processing" or "reprocess", not free text)."""
         _check_token("reason", reason)
         _check_token("actor", actor, 128)
 
@@ -529,11 +573,19 @@ class Store:
             state = UploadState(row.state)
             allowed = state in (UploadState.PROCESSING, UploadState.FAILED) or (
                 state is UploadState.DONE and reason == "reprocess")
-            if allowed:
+            if state is not expected:
+                outcome = f"refused_{state.value}"
+            elif fence is not None and Fence(row.run_id, row.lease) != fence:
+                outcome = "refused_stale_lease"
+            elif not allowed:
+                outcome = f"refused_{state.value}"
+            else:
+                outcome = "requeued"
                 row.state, row.run_id, row.updated_at = UploadState.PENDING.value, None, self._clock()
+                row.lease += 1
             self._audit(s, actor=actor, action=f"upload.requeue.{reason}"[:64], upload_id=upload_id,
-                        outcome="requeued" if allowed else f"refused_{state.value}")
-            return allowed
+                        outcome=outcome)
+            return outcome == "requeued"
 
         return self._write(move)
 
@@ -630,10 +682,25 @@ class Store:
             raise UnknownUpload(f"upload {upload_id[:40]!r}")
         return row
 
+    def _fenced(self, s: Session, upload_id: str, fence: Fence, *, state: UploadState,
+                error_code: str | None) -> bool:
+        """The conditional UPDATE of a run's outcome: PROCESSING → `state` only where the run id and lease are still
+        `fence`'s. False (nothing changed) when they are not. Raises UnknownUpload for an unknown id."""
+        run_matches = UploadRow.run_id.is_(None) if fence.run_id is None else UploadRow.run_id == fence.run_id
+        result = s.execute(update(UploadRow)
+                           .where(UploadRow.id == upload_id, UploadRow.state == UploadState.PROCESSING.value,
+                                  run_matches, UploadRow.lease == fence.lease)
+                           .values(state=state.value, error_code=error_code, updated_at=self._clock()),
+                           execution_options={"synchronize_session": False})
+        if getattr(result, "rowcount", 0) == 1:
+            return True
+        self._locked(s, upload_id)  # UnknownUpload when there is no such upload
+        return False
+
     def _claim_rows(self, s: Session, where: Any, worker: str, run_id: str | None = None) -> list[UploadRecord]:
         stmt = (update(UploadRow).where(where, UploadRow.state == UploadState.PENDING.value)
                 .values(state=UploadState.PROCESSING.value, attempts=UploadRow.attempts + 1, worker=worker,
-                        run_id=run_id, error_code=None, updated_at=self._clock())
+                        run_id=run_id, error_code=None, updated_at=self._clock(), lease=UploadRow.lease + 1)
                 .returning(UploadRow))
         records = [_upload(r) for r in s.scalars(stmt, execution_options={"synchronize_session": False})]
         for record in sorted(records, key=lambda r: r.id):
@@ -768,7 +835,7 @@ def _upload(row: UploadRow) -> UploadRecord:
                         intake_patient_name=row.intake_patient_name, payer=Payer(row.payer),
                         state=UploadState(row.state), attempts=row.attempts, run_id=row.run_id,
                         error_code=row.error_code, created_at=row.created_at, updated_at=row.updated_at,
-                        worker=row.worker)
+                        worker=row.worker, lease=row.lease)
 
 
 def _report(row: ReportRow) -> ReportRecord:

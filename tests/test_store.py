@@ -39,6 +39,7 @@ from pipeline.types import Payer, Status
 from storage.models import Base
 from storage.store import (
     FileSignature,
+    StaleWriter,
     StorageFull,
     Store,
     StoreBusy,
@@ -221,8 +222,11 @@ def test_when_a_report_is_saved_again_then_a_new_version_is_added_and_the_old_on
         store: Store, first_version: str, second_version: str) -> None:
     upload_id = _add(store, b"%PDF-versioned")
     sha = store.get(upload_id).sha256  # type: ignore[union-attr]
-    first = store.save_report(upload_id, _report(sha, "empty_file"), first_version)
-    second = store.save_report(upload_id, _report(sha, "no_readable_text"), second_version)
+    first = store.save_report(upload_id, _report(sha, "empty_file"), first_version,
+                              fence=store.claim(upload_id, "w").fence)  # type: ignore[union-attr]
+    store.requeue(upload_id, "reprocess", expected=UploadState.DONE)
+    second = store.save_report(upload_id, _report(sha, "no_readable_text"), second_version,
+                               fence=store.claim(upload_id, "w").fence)  # type: ignore[union-attr]
     assert (first.version, second.version) == (1, 2)
     kept = store.reports(upload_id)
     assert [(r.version, r.pipeline_version) for r in kept] == [(1, first_version), (2, second_version)]
@@ -238,19 +242,23 @@ def test_when_a_report_does_not_belong_to_the_upload_then_it_is_refused(
         store: Store, upload: str, expected: type[Exception]) -> None:
     upload_id = _add(store, b"%PDF-mine")
     target = uuid.uuid4().hex if upload == "unknown" else upload_id
+    fence = store.claim(upload_id, "w").fence  # type: ignore[union-attr]
     with pytest.raises(expected):
-        store.save_report(target, _report("f" * 64), "0.1.0")
+        store.save_report(target, _report("f" * 64), "0.1.0", fence=fence)
     assert store.reports(upload_id) == []
 
 
 def test_when_an_upload_fails_then_it_is_terminal_and_a_later_report_clears_the_error(store: Store) -> None:
     upload_id = _add(store, b"%PDF-fails")
-    store.claim(upload_id, "worker-1")
-    store.mark_failed(upload_id, "ocr_timeout")
+    claimed = store.claim(upload_id, "worker-1")
+    assert claimed is not None and store.mark_failed(upload_id, "ocr_timeout", fence=claimed.fence)
     failed = store.get(upload_id)
     assert failed is not None and (failed.state, failed.error_code) == (UploadState.FAILED, "ocr_timeout")
     assert store.claim(upload_id, "worker-2") is None
-    store.save_report(upload_id, _report(failed.sha256), "0.1.0")
+    assert store.requeue(upload_id, "retry", expected=UploadState.FAILED)
+    again = store.claim(upload_id, "worker-2")
+    assert again is not None
+    store.save_report(upload_id, _report(failed.sha256), "0.1.0", fence=again.fence)
     done = store.get(upload_id)
     assert done is not None and (done.state, done.error_code) == (UploadState.DONE, None)
 
@@ -343,10 +351,68 @@ def test_when_a_processing_upload_is_not_touched_then_it_is_stale_until_it_is_re
     clock.advance(timedelta(minutes=20))
     assert store.touch(fresh_id)  # heartbeat of a live run
     assert [r.id for r in store.stale_processing(timedelta(minutes=15))] == [stale_id]
-    assert store.requeue(stale_id, "stale_processing")
+    assert store.requeue(stale_id, "stale_processing", expected=UploadState.PROCESSING)
     assert store.stale_processing(timedelta(minutes=15)) == []
     again = store.claim(stale_id, "worker-3")
     assert again is not None and again.attempts == 2 and again.run_id is None
+
+
+# Regression: after the reconciler requeued a silent but live run A, A's late report was accepted and B's
+# mark_failed then turned done into failed; requeue did not check the state it expected.
+def test_when_a_requeued_run_writes_late_then_its_result_is_refused_and_the_new_runs_result_stands(
+        store: Store) -> None:
+    upload_id = _add(store, b"%PDF-race")
+    sha = store.get(upload_id).sha256  # type: ignore[union-attr]
+    run_a = store.claim(upload_id, "worker-a", "run-a")
+    assert run_a is not None
+    assert store.requeue(upload_id, "stale_processing", expected=UploadState.PROCESSING, fence=run_a.fence)
+    run_b = store.claim(upload_id, "worker-b", "run-b")
+    assert run_b is not None and run_b.lease == run_a.lease + 2
+    with pytest.raises(StaleWriter):
+        store.save_report(upload_id, _report(sha, "empty_file"), "0.1.0", fence=run_a.fence)
+    assert not store.mark_failed(upload_id, "ocr_timeout", fence=run_a.fence)
+    assert store.get(upload_id).state is UploadState.PROCESSING  # type: ignore[union-attr]
+    saved = store.save_report(upload_id, _report(sha, "no_readable_text"), "0.1.0", fence=run_b.fence)
+    assert not store.mark_failed(upload_id, "internal_error", fence=run_b.fence)  # done stays done
+    final = store.get(upload_id)
+    assert final is not None and (final.state, final.error_code) == (UploadState.DONE, None)
+    assert [r.version for r in store.reports(upload_id)] == [saved.version] == [1]
+    actions = [(a.actor, a.action, a.outcome) for a in store.audit_log(upload_id)]
+    assert ("system", "report.refused", f"stale_lease{run_a.lease}") in actions
+    assert ("system", "upload.fail_refused", "ocr_timeout") in actions
+    assert ("system", "upload.fail_refused", "internal_error") in actions
+    assert store.verify_audit_chain()
+
+
+def test_when_the_same_run_id_claims_again_then_the_old_lease_still_cannot_write(store: Store) -> None:
+    upload_id = _add(store, b"%PDF-same-run")
+    first = store.claim(upload_id, "worker-a", "run-1")
+    assert first is not None
+    assert store.requeue(upload_id, "stale_processing", expected=UploadState.PROCESSING)
+    second = store.claim(upload_id, "worker-a", "run-1")  # a retry of the same flow run
+    assert second is not None and second.run_id == first.run_id and second.lease != first.lease
+    assert not store.mark_failed(upload_id, "ocr_timeout", fence=first.fence)
+    assert store.mark_failed(upload_id, "ocr_timeout", fence=second.fence)
+
+
+@pytest.mark.parametrize(("expected", "use_fence", "moved"), [
+    (UploadState.PROCESSING, "current", True),
+    (UploadState.FAILED, None, False),
+    (UploadState.PROCESSING, "stale", False),
+], ids=["as-expected", "other-state", "stale-fence"])
+def test_when_requeue_expects_another_state_or_claim_then_nothing_moves(store: Store, expected: UploadState,
+                                                                        use_fence: str | None, moved: bool) -> None:
+    upload_id = _add(store, b"%PDF-expect")
+    old = store.claim(upload_id, "worker-a", "run-a")
+    assert old is not None
+    if use_fence == "stale":
+        store.requeue(upload_id, "stale_processing", expected=UploadState.PROCESSING)
+        store.claim(upload_id, "worker-b", "run-b")
+    fence = {"current": old.fence, "stale": old.fence, None: None}[use_fence]
+    assert store.requeue(upload_id, "stale_processing", expected=expected, fence=fence) is moved
+    state = store.get(upload_id).state  # type: ignore[union-attr]
+    assert state is (UploadState.PENDING if moved else UploadState.PROCESSING)
+    assert store.audit_log(upload_id)[-1].outcome.startswith("requeued" if moved else "refused")
 
 
 def test_when_a_pending_upload_is_never_claimed_then_it_is_stale_pending(store: Store, clock: Clock) -> None:
@@ -369,18 +435,20 @@ def test_when_an_upload_is_requeued_then_only_allowed_states_move(
     if state is not UploadState.PENDING:
         store.claim(upload_id, "worker-1")
         store.set_run_id(upload_id, "run-123")
+    fence = store.get(upload_id).fence  # type: ignore[union-attr]
     if state is UploadState.FAILED:
-        store.mark_failed(upload_id, "ocr_engine_error")
+        store.mark_failed(upload_id, "ocr_engine_error", fence=fence)
     if state is UploadState.DONE:
-        store.save_report(upload_id, _report(store.get(upload_id).sha256), "0.1.0")  # type: ignore[union-attr]
-    assert store.requeue(upload_id, reason) is moved
+        store.save_report(upload_id, _report(store.get(upload_id).sha256), "0.1.0",  # type: ignore[union-attr]
+                          fence=fence)
+    assert store.requeue(upload_id, reason, expected=state) is moved
     assert store.get(upload_id).state is final  # type: ignore[union-attr]
     assert store.audit_log(upload_id)[-1].action == f"upload.requeue.{reason}"
 
 
 def test_when_an_unknown_upload_is_requeued_then_unknown_upload_is_raised(store: Store) -> None:
     with pytest.raises(UnknownUpload) as caught:
-        store.requeue(uuid.uuid4().hex, "reprocess")
+        store.requeue(uuid.uuid4().hex, "reprocess", expected=UploadState.DONE)
     assert caught.value.code == "unknown_upload"
 
 
@@ -524,7 +592,7 @@ def test_when_migrate_runs_twice_then_the_schema_is_at_head_and_matches_the_mode
     assert store.schema_revision() is None
     store.migrate()
     store.migrate()
-    assert store.schema_revision() == Store.head_revision() == "0002"
+    assert store.schema_revision() == Store.head_revision() == "0005"
     with store.engine.connect() as conn:
         assert {"uploads", "reports", "audit_log", "audit_head", "inbox_files"} <= set(inspect(conn).get_table_names())
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
@@ -536,7 +604,7 @@ def test_when_two_stores_migrate_at_once_then_both_succeed(make_store: Callable[
     stores = [make_store(), make_store()]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda s: s.migrate(), stores))
-    assert [s.schema_revision() for s in stores] == ["0002", "0002"]
+    assert [s.schema_revision() for s in stores] == ["0005", "0005"]
 
 
 def test_when_the_store_uses_sqlite_then_wal_busy_timeout_and_foreign_keys_are_on(sqlite_store: Store) -> None:

@@ -1,0 +1,25 @@
+"""Fenced writes: `uploads.lease`, bumped by every claim and requeue, so a run that lost its upload cannot write it.
+
+Revision ID: 0005
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision: str | None = "0002"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    # Existing rows start at lease 0 (a run in flight during the upgrade holds lease 0 too); the next claim makes it 1.
+    op.add_column("uploads", sa.Column("lease", sa.Integer(), nullable=False, server_default="0"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("uploads") as batch:
+        batch.drop_column("lease")
