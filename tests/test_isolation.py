@@ -279,3 +279,41 @@ def test_when_a_child_error_detail_holds_control_characters_then_only_printable_
         _raise_child_error({"kind": "error", "code": "pdf_encrypted", "detail": "a\r\nb\u202e" + "c" * 500})
     assert info.value.detail is not None and "\n" not in info.value.detail and "\u202e" not in info.value.detail
     assert len(info.value.detail) == MAX_DETAIL_CHARS
+
+
+# --- `docverify check` and `eval` read through the same bounded child (docs/THREAT-MODEL.md B5) --------------------
+
+# Regression: `docverify check` and `docverify eval` read in the calling process, with no time or memory bound; and
+# an image decode that hit the memory cap came back as unreadable_file (a rejection) instead of resource_limit.
+def test_when_check_reads_an_upload_then_the_memory_bound_of_the_reader_child_applies() -> None:
+    from flows.verify import check_bytes
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+
+    data = (SAMPLES / "jpeg_scan_migraine.jpg").read_bytes()
+    with pytest.raises(ResourceLimit):
+        check_bytes(data, "scan.jpg", Intake(), Settings(), bounds=Bounds(memory_bytes=64 * 1024**2))
+
+
+def test_when_check_reads_with_a_hanging_reader_then_it_is_killed_at_its_budget(upload) -> None:
+    from flows.verify import check_bytes
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+
+    data, up = upload
+    _pid_file(up.sha256).unlink(missing_ok=True)
+    t0 = time.monotonic()
+    with pytest.raises(ProcessingTimeout):
+        check_bytes(data, "x.pdf", Intake(), Settings(), bounds=FAST, reader=hang_reader)
+    assert time.monotonic() - t0 < FAST.budget(1) + FAST.grace_s + 10
+    assert all(_gone(int(pid)) for pid in _pid_file(up.sha256).read_text().split())
+
+
+@pytest.mark.parametrize("name", ["visit_note_crps.pdf", "scanned_note_crps_codes.pdf", "fax_fibro_ptsd.tif",
+                                  "mychart_phone_crps.png"])
+def test_when_a_sample_is_read_in_the_child_then_the_document_equals_the_in_process_read(name: str) -> None:
+    from extractors.routing import read_document
+
+    data = (SAMPLES / name).read_bytes()
+    up = accept(data, name)
+    assert read_bounded(data, up) == read_document(data, up)
