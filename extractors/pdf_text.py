@@ -7,6 +7,7 @@ Nothing in a PDF is ever executed: active content is only looked for and flagged
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
@@ -243,7 +244,11 @@ class TextLayerReader:
 
     def __exit__(self, *_: object) -> None:
         if self._pdf is not None:
-            self._pdf.close()
+            # pdfplumber's close() walks the page tree again: on a broken tree it raises the parse error once more,
+            # which replaced the translated error on its way out (found by fuzzing:
+            # tests/hostile/regressions/pdf-broken-parent-ref.pdf). The document is dropped either way.
+            with contextlib.suppress(Exception):
+                self._pdf.close()
 
     def pages(self) -> Iterator[TextLayerPage]:
         """Each page's words and verdict, in order."""

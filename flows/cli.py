@@ -197,6 +197,21 @@ def eval_corpus(
     evaluate_corpora(corpora, RunOptions(limit=limit, degrade=degrade, out=out), check, Console(), err)
 
 
+@app.command("dask-certs")
+def dask_certs(
+    directory: Annotated[Path, typer.Argument(file_okay=False, help="Folder for ca.pem, node.pem and their keys.")],
+    host: Annotated[list[str] | None, typer.Option(help="Host name or IP address the certificate is valid for "
+                                                         "(repeat; default: localhost and 127.0.0.1).")] = None,
+) -> None:
+    """Make a private CA and a node certificate for Dask over mutual TLS (scheduler, workers and the batch client);
+    then set DOCVERIFY_DASK_TLS_DIR=DIRECTORY. See README "Running the batch on a Dask cluster"."""
+    from flows.dask_tls import DEFAULT_HOSTS, generate
+
+    generate(directory, tuple(host) if host else DEFAULT_HOSTS)
+    err.print(f"wrote ca.pem, ca-key.pem, node.pem and node-key.pem (keys 0600) to {directory}", highlight=False,
+              markup=False)
+
+
 @app.command()
 def batch(
     ctx: typer.Context,
@@ -205,7 +220,7 @@ def batch(
     manifest: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
                                                   help="Intake CSV: file,patient_name,payer.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many pending uploads in this run.")] = 500,
-    dask: Annotated[str | None, typer.Option(help="Dask scheduler address (default: DOCVERIFY_DASK_ADDRESS; "
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, tls:// (default: DOCVERIFY_DASK_ADDRESS; "
                                                   "unset: a thread pool on this machine).")] = None,
 ) -> None:
     """Verify every file of INDIR through the Prefect batch flow and write the reports and summaries.
@@ -224,11 +239,15 @@ def batch(
     settings = _settings(ctx)
     if dask:
         settings = settings.model_copy(update={"dask_address": dask})
+    try:
+        flow = batch_flow_for(settings)  # a tcp:// Dask address or missing TLS files: a usage error, before anything
+    except DocverifyError as e:
+        err.print(f"[red]{e.code}:[/red] {e.user_message}", highlight=False)
+        raise typer.Exit(2) from None
     files = inbox_files(indir)
     store = open_store(settings)
     with local_prefect_api(settings), _batch_progress(store, files):
-        batch_flow_for(settings)(inbox=str(indir.resolve()), limit=limit,
-                                 manifest=str(manifest.resolve()) if manifest else None)
+        flow(inbox=str(indir.resolve()), limit=limit, manifest=str(manifest.resolve()) if manifest else None)
     results = results_for(store, files, owner="inbox")
     counts = write_outputs(results, out)
     table = Table(title=f"{len(results)} files")

@@ -105,12 +105,17 @@ def _summary_artifact(counts: Counter[str]) -> None:
 
 
 def batch_flow_for(settings: Settings) -> Flow[..., dict[str, int]]:
-    """`batch_verify` with its task runner: a DaskTaskRunner on `settings.dask_address` when set, else a thread pool
-    of `settings.batch_concurrency` threads."""
+    """`batch_verify` with its task runner: a DaskTaskRunner on `settings.dask_address` over mutual TLS (the files
+    in `settings.dask_tls_dir`) when set, else a thread pool of `settings.batch_concurrency` threads.
+    Raises DaskTlsError when the address is not tls:// or the TLS files are missing."""
     address = settings.dask_address
     if not address:
         return batch_verify.with_options(
             task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=settings.batch_concurrency)))
     from prefect_dask.task_runners import DaskTaskRunner
 
-    return batch_verify.with_options(task_runner=cast(Any, DaskTaskRunner(address=address)))
+    from flows.dask_tls import client_security
+
+    security = client_security(address, settings.dask_tls_dir)
+    return batch_verify.with_options(
+        task_runner=cast(Any, DaskTaskRunner(address=address, client_kwargs={"security": security})))

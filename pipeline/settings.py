@@ -47,7 +47,10 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description=(
         "Uploads verified at once by `docverify batch` (reading runs in one child process per upload)."))
     dask_address: str | None = Field(default=None, description=(
-        "Dask scheduler address for the batch's per-upload tasks; unset: a thread pool on this machine."))
+        "Dask scheduler address (tls:// only) for the batch's per-upload tasks; unset: a thread pool on this machine."))
+    dask_tls_dir: Path | None = Field(default=None, description=(
+        "Folder of the Dask TLS files (ca.pem, node.pem, node-key.pem; made by `docverify dask-certs DIR`); required "
+        "with dask_address."))
     heartbeat_s: float = Field(default=30.0, gt=0, description=(
         "Seconds between a reading upload's store heartbeats; keep several beats below reconcile_stale_s."))
     reconcile_stale_s: float = Field(default=180.0, gt=0, description=(
