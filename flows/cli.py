@@ -311,6 +311,60 @@ def serve(
         serve_deployments(settings, str(inbox.resolve()) if inbox else None)
 
 
+audit_app = typer.Typer(no_args_is_help=True, help="The audit chain: verify it; make its HMAC key.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Recompute the whole audit chain (HMAC under DOCVERIFY_AUDIT_KEY_FILE / DOCVERIFY_AUDIT_KEY for keyed rows) and
+    check its head. Exit 0: it verifies; 1: a row or the head was altered, removed or forged."""
+    from flows.tasks import open_store
+
+    result = open_store(_settings(ctx)).check_audit_chain()
+    Console().print(f"audit chain: {result.rows} rows, {result.keyed_rows} keyed: {result.reason}"
+                    + (f" at row {result.first_bad_seq}" if result.first_bad_seq is not None else ""), markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("init-key")
+def audit_init_key(
+    path: Annotated[Path, typer.Argument(dir_okay=False, help="Where to write the key (keep it apart from the data "
+                                                              "directory and its backups).")],
+) -> None:
+    """Write a new random HMAC key for the audit chain (0600); then set DOCVERIFY_AUDIT_KEY_FILE to it. Refuses to
+    overwrite an existing key (rows chained with it could no longer be verified)."""
+    import secrets
+
+    from pipeline.exports import write_private
+
+    if path.exists():
+        err.print("a key already exists there; not overwritten", highlight=False, markup=False)
+        raise typer.Exit(2)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(path, secrets.token_hex(32) + "\n")
+    err.print("audit key written (0600); set DOCVERIFY_AUDIT_KEY_FILE to its path", highlight=False, markup=False)
+
+
+@app.command()
+def purge(
+    ctx: typer.Context,
+    older_than: Annotated[int, typer.Option(min=1, help="Delete finished uploads created more than DAYS days ago.",
+                                            metavar="DAYS")],
+) -> None:
+    """Delete finished (done or failed) uploads older than the clinic's retention period — rows, reports and
+    originals — and sweep originals no row references (left by a crash between the file write and the row commit,
+    older than an hour). Every deletion is recorded in the audit chain; pending and processing uploads are kept."""
+    from datetime import timedelta
+
+    from flows.tasks import open_store
+
+    result = open_store(_settings(ctx)).purge(timedelta(days=older_than))
+    Console().print(f"purged {result.uploads} uploads, {result.originals} originals; swept {result.orphans} orphans",
+                    markup=False)
+
+
 @app.command()
 def reconcile(
     ctx: typer.Context,

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     batch_cron: str = Field(default="*/15 * * * *", description="Cron schedule of the served batch deployment.")
     prefect_port: int = Field(default=4200, ge=1, le=65535, description=(
         "Port of the local Prefect server started when no PREFECT_API_URL is configured."))
+    audit_key: SecretStr | None = Field(default=None, description=(
+        "Key of the audit chain's HMAC-SHA256 (at least 32 characters); prefer audit_key_file. Unset with no key "
+        "file: the chain is an unkeyed SHA-256."))
+    audit_key_file: Path | None = Field(default=None, description=(
+        "File holding the audit chain's HMAC key (0600, kept apart from the data dir and its backups); "
+        "`docverify audit init-key FILE` makes one."))
 
     @field_validator("ner_model")
     @classmethod
@@ -75,6 +81,19 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         """The application database URL: `database_url`, else SQLite under the data dir."""
         return self.database_url or f"sqlite:///{self.data_path}/docverify.db"
+
+    def audit_key_bytes(self) -> bytes | None:
+        """The audit chain's HMAC key: `audit_key`, else the contents of `audit_key_file` (stripped), else None.
+        Raises ValueError on a key shorter than 32 bytes, OSError when the file cannot be read."""
+        if self.audit_key is not None:
+            key = self.audit_key.get_secret_value().encode("utf-8")
+        elif self.audit_key_file is not None:
+            key = self.audit_key_file.read_bytes().strip()
+        else:
+            return None
+        if len(key) < 32:
+            raise ValueError("the audit key must be at least 32 bytes")
+        return key
 
     @property
     def originals_dir(self) -> Path:

@@ -132,6 +132,7 @@ class AuditRow(Base):
     outcome: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # HMAC key fingerprint; NULL: unkeyed SHA-256 (older rows)
 
     __table_args__ = (Index("ix_audit_log_upload_id", "upload_id"),)
 

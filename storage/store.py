@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -35,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -46,6 +47,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy import delete as delete_rows
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -234,11 +236,19 @@ class StoreSettings:
 
     database_url: str
     originals_dir: Path
+    audit_key: bytes | None = field(default=None, repr=False)  # HMAC key of the audit chain; None: unkeyed SHA-256
 
     @classmethod
     def of(cls, settings: Settings) -> StoreSettings:
-        """From the application settings: `settings.store_url` and `<data dir>/originals`."""
-        return cls(database_url=settings.store_url, originals_dir=settings.originals_dir)
+        """From the application settings: `settings.store_url`, `<data dir>/originals` and the audit key
+        (`Settings.audit_key_bytes`). Raises ValueError / OSError on a bad or unreadable key."""
+        return cls(database_url=settings.store_url, originals_dir=settings.originals_dir,
+                   audit_key=settings.audit_key_bytes())
+
+
+def key_id(key: bytes | None) -> str | None:
+    """The fingerprint recorded on each audit row chained with `key`: 16 hex digits (never the key)."""
+    return None if key is None else hashlib.sha256(b"docverify-audit-key-id:" + key).hexdigest()[:16]
 
 
 def original_path(originals_dir: Path, sha256: str) -> Path:
@@ -254,12 +264,46 @@ def original_path(originals_dir: Path, sha256: str) -> Path:
 
 
 def audit_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, action: str, upload_id: str | None,
-               outcome: str) -> str:
-    """sha256(prev_hash + canonical JSON of the row) — the chain link stored in `row_hash`."""
+               outcome: str, key: bytes | None = None) -> str:
+    """The chain link stored in `row_hash`: HMAC-SHA256 under `key` (or, without a key, SHA-256) of prev_hash +
+    the canonical JSON of the row. Keyed, a rewrite of the chain needs the key, which is kept apart from the data."""
     canonical = json.dumps({"seq": seq, "at": at.astimezone(UTC).isoformat(timespec="microseconds"), "actor": actor,
                             "action": action, "upload_id": upload_id, "outcome": outcome},
                            sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256((prev_hash + canonical).encode("ascii")).hexdigest()
+    message = (prev_hash + canonical).encode("ascii")
+    if key is not None:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    """What `Store.purge` removed: uploads (with their reports), original files, and orphaned originals or temp
+    files (on disk without a row)."""
+
+    uploads: int
+    originals: int
+    orphans: int
+
+
+ORPHAN_GRACE: Final = timedelta(hours=1)
+"""An original without a row is swept only when older than this: `add_upload` writes the file before its row
+commits, so a younger one may belong to an upload being added right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditVerification:
+    """What `Store.check_audit_chain` found: rows checked, how many are keyed, and the first bad row (None: ok)."""
+
+    rows: int
+    keyed_rows: int
+    first_bad_seq: int | None
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        """True when every row and the head verify."""
+        return self.first_bad_seq is None and self.reason == "ok"
 
 
 # --- the store ----------------------------------------------------------------------------------------------------
@@ -628,19 +672,110 @@ class Store:
             return [_audit(r) for r in s.scalars(query)]
 
     def verify_audit_chain(self) -> bool:
-        """True when every row's hash recomputes, each row links to the previous one, seqs are contiguous and the
-        head matches the last row. Tamper-evident against edits in this database; anchor `audit_head.hash`
-        elsewhere (e.g. a daily log line) to detect a rewrite of the whole chain."""
+        """True when the whole chain verifies (`check_audit_chain`)."""
+        return self.check_audit_chain().ok
+
+    def check_audit_chain(self) -> AuditVerification:
+        """Recompute the chain: every row's hash (HMAC under this store's key for keyed rows, SHA-256 for the unkeyed
+        rows written before a key was configured), each row's link to the previous one, contiguous seqs, and the
+        head against the last row. Unkeyed rows may only precede keyed ones (else a forger without the key could
+        append unkeyed rows); a keyed row of another key, or keyed rows with no key configured, fail. Keyed, a
+        rewrite of the whole chain needs the key, which is kept apart from the data (`Settings.audit_key_file`)."""
+        own_id = key_id(self.settings.audit_key)
         with self._read() as s:
-            prev, seq = GENESIS_HASH, 0
+            prev, seq, keyed = GENESIS_HASH, 0, 0
             for row in s.scalars(select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=1000)):
+                if row.key_id is None and keyed:
+                    return AuditVerification(seq, keyed, row.seq, "unkeyed_row_after_keyed")
+                if row.key_id is not None and row.key_id != own_id:
+                    return AuditVerification(seq, keyed, row.seq, "unknown_key")
+                key = self.settings.audit_key if row.key_id is not None else None
                 expected = audit_hash(prev, seq=row.seq, at=row.at, actor=row.actor, action=row.action,
-                                      upload_id=row.upload_id, outcome=row.outcome)
-                if row.seq != seq + 1 or row.prev_hash != prev or row.row_hash != expected:
-                    return False
-                prev, seq = row.row_hash, row.seq
+                                      upload_id=row.upload_id, outcome=row.outcome, key=key)
+                if row.seq != seq + 1 or row.prev_hash != prev or not hmac.compare_digest(row.row_hash, expected):
+                    return AuditVerification(seq, keyed, row.seq, "hash_mismatch")
+                prev, seq, keyed = row.row_hash, row.seq, keyed + (row.key_id is not None)
             head = s.get(AuditHeadRow, 1)
-            return head is not None and head.seq == seq and head.hash == prev
+            if head is None or head.seq != seq or head.hash != prev:
+                return AuditVerification(seq, keyed, seq + 1, "head_mismatch")
+            return AuditVerification(seq, keyed, None, "ok")
+
+    # -- retention --
+
+    def purge(self, older_than: timedelta, *, actor: str = "purge", orphan_grace: timedelta = ORPHAN_GRACE,
+              now: datetime | None = None) -> PurgeResult:
+        """Delete every DONE or FAILED upload created more than `older_than` ago — its row, its reports and its
+        original (unless another upload still holds the same bytes) — then sweep originals and temp files that no
+        row references and that are older than `orphan_grace`. Each deletion is audited (`upload.purge`,
+        `original.purge`, `original.orphan_swept`: ids and digests only) and the run is summed up in one
+        `purge.run` row. PENDING and PROCESSING uploads are never purged. Raises StoreBusy / StoreUnavailable,
+        StoreIOError."""
+        _check_token("actor", actor, 128)
+        cutoff = (now or self._clock()) - older_than
+        old = [r for r in self.list_uploads(limit=2**62) if r.created_at < cutoff
+               and r.state in (UploadState.DONE, UploadState.FAILED)]
+        removed_uploads, removed_files = 0, 0
+        for record in old:
+            def delete(s: Session, record: UploadRecord = record) -> bool:
+                row = s.scalars(select(UploadRow).where(UploadRow.id == record.id).with_for_update()).first()
+                if row is None or row.state not in (UploadState.DONE.value, UploadState.FAILED.value):
+                    return False  # gone, or requeued since the listing
+                s.execute(delete_rows(ReportRow).where(ReportRow.upload_id == record.id))
+                s.delete(row)
+                s.flush()
+                self._audit(s, actor=actor, action="upload.purge", upload_id=record.id, outcome=row.state)
+                return True
+
+            if not self._write(delete):
+                continue
+            removed_uploads += 1
+            if self.find_sha256(record.sha256):
+                continue  # another upload (another owner) still holds these bytes
+            if self._remove_original(record.sha256):
+                removed_files += 1
+                self.audit(actor=actor, action="original.purge", upload_id=None, outcome=record.sha256)
+        orphans = self._sweep_orphans(actor, orphan_grace)
+        self.audit(actor=actor, action="purge.run", upload_id=None,
+                   outcome=f"uploads:{removed_uploads}:originals:{removed_files}:orphans:{orphans}")
+        return PurgeResult(removed_uploads, removed_files, orphans)
+
+    def find_sha256(self, sha256: str) -> bool:
+        """True when some upload (of any owner) holds bytes with this sha256."""
+        with self._read() as s:
+            return s.scalars(select(UploadRow.id).where(UploadRow.sha256 == sha256).limit(1)).first() is not None
+
+    def _remove_original(self, sha256: str) -> bool:
+        path = original_path(self.settings.originals_dir, sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            raise StoreIOError(f"removing original: {e.__class__.__name__} errno={e.errno}") from e
+        return True
+
+    def _sweep_orphans(self, actor: str, grace: timedelta) -> int:
+        """Originals without a row (a crash between the file write and the row commit) and stale temp files, older
+        than `grace` by their mtime. Returns how many were removed."""
+        root = self.settings.originals_dir
+        limit = time.time() - grace.total_seconds()
+        swept = 0
+        for shard in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
+            for path in sorted(shard.iterdir()):
+                try:
+                    if not path.is_file() or path.is_symlink() or path.stat().st_mtime > limit:
+                        continue
+                except FileNotFoundError:
+                    continue
+                is_temp = path.name.startswith(".tmp-")
+                if not is_temp and (not _HEX64.fullmatch(path.name) or self.find_sha256(path.name)):
+                    continue  # a referenced original, or a file that is not ours: left alone
+                with suppress(FileNotFoundError):
+                    path.unlink()
+                    swept += 1
+                    self.audit(actor=actor, action="original.orphan_swept", upload_id=None,
+                               outcome="temp" if is_temp else path.name)
+        return swept
 
     # -- maintenance --
 
@@ -726,9 +861,9 @@ class Store:
         at = self._clock()
         seq = head.seq + 1
         row_hash = audit_hash(head.hash, seq=seq, at=at, actor=actor, action=action, upload_id=upload_id,
-                              outcome=outcome)
+                              outcome=outcome, key=self.settings.audit_key)
         s.add(AuditRow(seq=seq, at=at, actor=actor, action=action, upload_id=upload_id, outcome=outcome,
-                       prev_hash=head.hash, row_hash=row_hash))
+                       prev_hash=head.hash, row_hash=row_hash, key_id=key_id(self.settings.audit_key)))
         head.seq, head.hash = seq, row_hash
         s.flush()
 

@@ -79,3 +79,41 @@ def test_when_saved_reports_are_scored_below_threshold_then_eval_exits_1(tmp_pat
     result = runner.invoke(app, ["eval", str(tmp_path), "--reports", str(reports)])
     assert result.exit_code == 1
     assert "below threshold" in result.output
+
+
+def test_when_audit_verify_runs_then_it_exits_0_on_a_sound_chain_and_1_after_tampering(data_dir, tmp_path,
+                                                                                      monkeypatch) -> None:
+    from sqlalchemy import text
+
+    from flows.tasks import open_store
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+
+    key = tmp_path / "keys" / "audit.key"
+    assert runner.invoke(app, ["audit", "init-key", str(key)]).exit_code == 0
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text().strip()) == 64
+    assert runner.invoke(app, ["audit", "init-key", str(key)]).exit_code == 2  # never overwritten
+    monkeypatch.setenv("DOCVERIFY_AUDIT_KEY_FILE", str(key))
+    store = open_store(Settings())
+    store.add_upload(b"%PDF-cli", owner="t", display_name="x.pdf", media_type=None, intake=Intake())
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "1 rows, 1 keyed: ok" in ok.stdout
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else'"))
+    bad = runner.invoke(app, ["audit", "verify"])
+    assert bad.exit_code == 1 and "hash_mismatch at row 1" in bad.stdout
+
+
+def test_when_purge_runs_then_old_finished_uploads_go_and_the_run_is_audited(data_dir) -> None:
+    from flows.tasks import open_store
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+
+    store = open_store(Settings())
+    record, _ = store.add_upload(b"%PDF-cli-purge", owner="t", display_name="x.pdf", media_type=None,
+                                 intake=Intake())
+    result = runner.invoke(app, ["purge", "--older-than", "30"])
+    assert result.exit_code == 0 and "purged 0 uploads" in result.stdout  # pending and young: kept
+    assert store.get(record.id) is not None
+    assert store.audit_log()[-1].action == "purge.run"
+    assert runner.invoke(app, ["purge", "--older-than", "0"]).exit_code == 2  # at least one day

@@ -7,6 +7,7 @@ cannot be reached the PostgreSQL cases skip and say why. docs/THREAT-MODEL.md it
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import json
@@ -16,6 +17,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -47,6 +49,7 @@ from storage.store import (
     StoreSettings,
     UnknownUpload,
     UploadState,
+    audit_hash,
     original_path,
 )
 
@@ -670,3 +673,91 @@ def test_when_settings_come_from_the_environment_then_defaults_are_under_the_dat
     expected_url = f"sqlite:///{tmp_path.resolve()}/{url_suffix}" if url_suffix else env["DOCVERIFY_DATABASE_URL"]
     assert settings.database_url == expected_url
     assert settings.originals_dir == tmp_path.resolve() / originals
+
+
+# --- keyed audit chain and retention ----------------------------------------------------------------------------------
+
+KEY = b"k" * 32
+
+
+def _keyed(settings: StoreSettings, key: bytes | None, clock: Clock) -> Store:
+    store = Store(dataclasses.replace(settings, audit_key=key), clock=clock)
+    store.migrate()
+    return store
+
+
+# Regression: the audit chain was an unkeyed SHA-256 that anyone with write access to the database could recompute
+# after editing a row.
+def test_when_the_chain_is_keyed_then_a_forger_without_the_key_cannot_recompute_it(
+        settings: StoreSettings, clock: Clock) -> None:
+    store = _keyed(settings, KEY, clock)
+    upload_id = _add(store, b"%PDF-keyed")
+    store.audit(actor="coordinator-7", action="report.view", upload_id=upload_id, outcome="ok")
+    result = store.check_audit_chain()
+    assert result.ok and result.rows == result.keyed_rows == 2
+    # the forger edits the last row and recomputes its link the only way open without the key: unkeyed SHA-256
+    last = store.audit_log()[-1]
+    forged = audit_hash(last.prev_hash, seq=last.seq, at=last.at, actor="coordinator-9", action=last.action,
+                        upload_id=last.upload_id, outcome=last.outcome)
+    _sql(store, "UPDATE audit_log SET actor = 'coordinator-9', row_hash = :h WHERE seq = :s", h=forged, s=last.seq)
+    _sql(store, "UPDATE audit_head SET hash = :h WHERE id = 1", h=forged)
+    assert store.check_audit_chain().reason == "hash_mismatch"
+    assert _keyed(settings, b"o" * 32, clock).check_audit_chain().reason == "unknown_key"
+    store.close()
+
+
+def test_when_a_key_is_configured_later_then_older_unkeyed_rows_verify_but_none_may_follow_keyed_ones(
+        settings: StoreSettings, clock: Clock) -> None:
+    plain = _keyed(settings, None, clock)
+    _add(plain, b"%PDF-before-the-key")
+    keyed = _keyed(settings, KEY, clock)
+    _add(keyed, b"%PDF-after-the-key")
+    result = keyed.check_audit_chain()
+    assert result.ok and result.rows == 2 and result.keyed_rows == 1
+    _add(plain, b"%PDF-unkeyed-append")  # a writer without the key appends after keyed rows
+    assert keyed.check_audit_chain().reason == "unkeyed_row_after_keyed"
+    plain.close()
+    keyed.close()
+
+
+def test_when_finished_uploads_pass_the_retention_period_then_purge_removes_them_and_sweeps_orphans(
+        store: Store, clock: Clock) -> None:
+    old_id = _add(store, b"%PDF-old")
+    shared_id = _add(store, b"%PDF-shared", owner="user-1")
+    pending_id = _add(store, b"%PDF-old-but-pending")
+    for upload_id in (old_id, shared_id):
+        claimed = store.claim(upload_id, "w")
+        assert claimed is not None
+        store.save_report(upload_id, _report(claimed.sha256), "0.1.0", fence=claimed.fence)
+    clock.advance(timedelta(days=40))
+    young_id = _add(store, b"%PDF-young")
+    kept_copy = _add(store, b"%PDF-shared", owner="user-2")  # the same bytes, young, another owner: file stays
+    for upload_id in (young_id, kept_copy):
+        claimed = store.claim(upload_id, "w")
+        assert claimed is not None
+        store.save_report(upload_id, _report(claimed.sha256), "0.1.0", fence=claimed.fence)
+    originals = store.settings.originals_dir
+    orphan_old = original_path(originals, "a" * 64)
+    orphan_young = original_path(originals, "b" * 64)
+    stray_temp = originals / "aa" / ".tmp-crashed"
+    for path in (orphan_old, orphan_young, stray_temp):
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        path.write_bytes(b"orphan")
+    two_hours_ago = time.time() - 7200
+    os.utime(orphan_old, (two_hours_ago, two_hours_ago))
+    os.utime(stray_temp, (two_hours_ago, two_hours_ago))
+    old_sha = store.get(old_id).sha256  # type: ignore[union-attr]
+
+    result = store.purge(timedelta(days=30))
+
+    assert (result.uploads, result.originals, result.orphans) == (2, 1, 2)
+    assert store.get(old_id) is None and store.get(shared_id) is None and store.reports(old_id) == []
+    assert store.get(pending_id) is not None and store.get(young_id) is not None and store.get(kept_copy) is not None
+    assert not original_path(originals, old_sha).exists()
+    assert store.read_original(kept_copy) == b"%PDF-shared"  # the shared file stayed for the other owner
+    assert not orphan_old.exists() and not stray_temp.exists() and orphan_young.exists()  # young: maybe in flight
+    actions = [(a.action, a.upload_id) for a in store.audit_log()]
+    assert ("upload.purge", old_id) in actions and ("upload.purge", shared_id) in actions
+    assert ("original.orphan_swept", None) in actions and actions[-1] == ("purge.run", None)
+    assert store.audit_log()[-1].outcome == "uploads:2:originals:1:orphans:2"
+    assert store.verify_audit_chain()
