@@ -135,7 +135,9 @@ def child_environment(workdir: Path, environ: Mapping[str, str]) -> dict[str, st
 
 
 def _send(conn: Connection, message: dict[str, Any]) -> None:
-    conn.send_bytes(json.dumps(message, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    # NaN and infinities pass as JSON's NaN/Infinity tokens (json.loads reads them back): a coordinate a parser made
+    # of a hostile number reaches the parent as it would have in-process.
+    conn.send_bytes(json.dumps(message, ensure_ascii=False).encode("utf-8"))
 
 
 def _child(conn: Connection, reader: Reader, data: bytes, upload: Upload, limits: Limits, memory_bytes: int,
@@ -165,7 +167,10 @@ def _child(conn: Connection, reader: Reader, data: bytes, upload: Upload, limits
     except Exception as e:  # noqa: BLE001 - reported by type only: messages of third-party errors may hold text
         message = {"kind": "error", "code": ReaderCrashed.code, "detail": type(e).__name__}
     try:
-        _send(conn, message)
+        try:
+            _send(conn, message)
+        except (TypeError, ValueError):  # not JSON-encodable (e.g. a detail that is not a string): a crash, by code
+            _send(conn, {"kind": "error", "code": ReaderCrashed.code, "detail": "unencodable result"})
     except MemoryError:
         _send(conn, {"kind": "error", "code": ResourceLimit.code,
                      "detail": f"memory cap {memory_bytes} bytes (sending the result)"})

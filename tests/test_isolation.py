@@ -136,6 +136,13 @@ def structured_reader(data: bytes, upload, limits: Limits) -> Document:
     return STRUCTURED_DOCUMENT
 
 
+def nan_reader(data: bytes, upload, limits: Limits) -> Document:
+    """A word whose box a parser made of hostile numbers (NaN, infinity)."""
+    word = Word("x", BBox(float("nan"), 0.0, float("inf"), 1.0), 0, 1.0)
+    return Document(upload.sha256, upload.media_type, upload.size_bytes,
+                    (Page(1, 612.0, 792.0, Source.TEXT_LAYER, "test", (word,)),))
+
+
 def tiny_reader(data: bytes, upload, limits: Limits) -> Document:
     return Document(upload.sha256, upload.media_type, upload.size_bytes,
                     (Page(1, 612.0, 792.0, Source.TEXT_LAYER, "test", ()),))
@@ -317,3 +324,11 @@ def test_when_a_sample_is_read_in_the_child_then_the_document_equals_the_in_proc
     data = (SAMPLES / name).read_bytes()
     up = accept(data, name)
     assert read_bounded(data, up) == read_document(data, up)
+
+
+def test_when_a_parser_makes_nan_or_infinite_coordinates_then_they_cross_as_in_process(upload) -> None:
+    import math
+
+    data, up = upload
+    box = read_bounded(data, up, reader=nan_reader, bounds=FAST).pages[0].words[0].bbox
+    assert math.isnan(box.x0) and math.isinf(box.x1)
