@@ -347,6 +347,36 @@ def audit_init_key(
     err.print("audit key written (0600); set DOCVERIFY_AUDIT_KEY_FILE to its path", highlight=False, markup=False)
 
 
+keys_app = typer.Typer(no_args_is_help=True, help="Keys of the encryption at rest (DOCVERIFY_DATA_KEY_FILE).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate(ctx: typer.Context) -> None:
+    """Add a new AES-256-GCM data key to the keyring DOCVERIFY_DATA_KEY_FILE (created 0600 when missing), re-encrypt
+    every original and every report with it, then drop the old keys. A crash midway leaves the old keys in the
+    keyring, so everything stays readable; run it again."""
+    from pipeline.exports import write_private
+    from storage.crypto import Keyring, new_key
+    from storage.store import Store, StoreSettings
+
+    settings = _settings(ctx)
+    path = settings.data_key_file
+    if path is None:
+        err.print("set DOCVERIFY_DATA_KEY_FILE to the keyring's path (kept apart from the data directory)",
+                  highlight=False, markup=False)
+        raise typer.Exit(2)
+    keys = Keyring.load(path).with_new_key() if path.exists() else Keyring((new_key(),))
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(path, keys.dump())  # old and new keys: whatever is resealed so far stays readable
+    store = Store(StoreSettings.of(settings))  # the keyring just written: old keys open, the new one seals
+    store.migrate()
+    originals, reports = store.reseal_all()
+    write_private(path, keys.only_current().dump())
+    Console().print(f"data key {keys.current[0]}: {originals} originals and {reports} reports re-encrypted",
+                    markup=False)
+
+
 @app.command()
 def purge(
     ctx: typer.Context,

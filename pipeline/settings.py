@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     batch_cron: str = Field(default="*/15 * * * *", description="Cron schedule of the served batch deployment.")
     prefect_port: int = Field(default=4200, ge=1, le=65535, description=(
         "Port of the local Prefect server started when no PREFECT_API_URL is configured."))
+    data_key_file: Path | None = Field(default=None, description=(
+        "Keyring of the AES-256-GCM keys that encrypt originals and report JSON at rest (0600, kept apart from the "
+        "data dir; made and rotated by `docverify keys rotate`). Unset: stored in clear."))
     audit_key: SecretStr | None = Field(default=None, description=(
         "Key of the audit chain's HMAC-SHA256 (at least 32 characters); prefer audit_key_file. Unset with no key "
         "file: the chain is an unkeyed SHA-256."))

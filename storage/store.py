@@ -56,6 +56,7 @@ from pipeline.errors import DocverifyError, ProcessingError
 from pipeline.report import Report
 from pipeline.settings import Settings
 from pipeline.types import Payer, Status
+from storage.crypto import FILE_OVERHEAD, Keyring, SealError, open_file, open_text, seal_file, seal_text
 from storage.models import GENESIS_HASH, AuditHeadRow, AuditRow, InboxFileRow, ReportRow, UploadRow
 
 if TYPE_CHECKING:
@@ -237,13 +238,16 @@ class StoreSettings:
     database_url: str
     originals_dir: Path
     audit_key: bytes | None = field(default=None, repr=False)  # HMAC key of the audit chain; None: unkeyed SHA-256
+    data_keys: Keyring | None = field(default=None, repr=False)  # encryption at rest (storage/crypto.py); None: clear
 
     @classmethod
     def of(cls, settings: Settings) -> StoreSettings:
-        """From the application settings: `settings.store_url`, `<data dir>/originals` and the audit key
-        (`Settings.audit_key_bytes`). Raises ValueError / OSError on a bad or unreadable key."""
+        """From the application settings: `settings.store_url`, `<data dir>/originals`, the audit key
+        (`Settings.audit_key_bytes`) and the data keyring (`Settings.data_key_file`). Raises ValueError / OSError on
+        a bad or unreadable key."""
+        keys = Keyring.load(settings.data_key_file) if settings.data_key_file is not None else None
         return cls(database_url=settings.store_url, originals_dir=settings.originals_dir,
-                   audit_key=settings.audit_key_bytes())
+                   audit_key=settings.audit_key_bytes(), data_keys=keys)
 
 
 def key_id(key: bytes | None) -> str | None:
@@ -442,10 +446,10 @@ class Store:
             raise UnknownUpload(f"upload {upload_id[:40]!r}")
         try:
             path = original_path(self.settings.originals_dir, record.sha256)
-            data = path.read_bytes()
+            data = open_file(self.settings.data_keys, path.read_bytes(), record.sha256)
         except (ValueError, FileNotFoundError) as e:
-            self._audit_failure(upload_id, "missing_or_bad_path")
-            raise StoreIntegrityError(f"upload {upload_id}: original missing or path invalid") from e
+            self._audit_failure(upload_id, "seal_open_failed" if isinstance(e, SealError) else "missing_or_bad_path")
+            raise StoreIntegrityError(f"upload {upload_id}: original missing, unreadable or path invalid") from e
         except OSError as e:
             raise StoreIOError(f"upload {upload_id}: {e.__class__.__name__} errno={e.errno}") from e
         if hashlib.sha256(data).hexdigest() != record.sha256 or len(data) != record.size_bytes:
@@ -574,12 +578,14 @@ class Store:
                 raise StoreIntegrityError(f"upload {upload_id}: report is of other bytes")
             last = s.scalar(select(func.max(ReportRow.version)).where(ReportRow.upload_id == upload_id))
             now = self._clock()
-            saved = ReportRow(upload_id=upload_id, version=(last or 0) + 1, pipeline_version=pipeline_version,
-                              status=report.status.value, report_json=body, created_at=now)
+            version = (last or 0) + 1
+            saved = ReportRow(upload_id=upload_id, version=version, pipeline_version=pipeline_version,
+                              status=report.status.value, report_json=self._seal_report(body, upload_id, version),
+                              created_at=now)
             s.add(saved)
             s.flush()
             self._audit(s, actor=actor, action="report.save", upload_id=upload_id, outcome=f"v{saved.version}")
-            return _report(saved)
+            return self._report(saved)
 
         saved = self._write(save)
         if saved is None:
@@ -648,13 +654,13 @@ class Store:
         with self._read() as s:
             row = s.scalars(select(ReportRow).where(ReportRow.upload_id == upload_id)
                             .order_by(ReportRow.version.desc()).limit(1)).first()
-            return _report(row) if row else None
+            return self._report(row) if row else None
 
     def reports(self, upload_id: str) -> list[ReportRecord]:
         """Every report version of the upload, oldest (version 1) first."""
         with self._read() as s:
             rows = s.scalars(select(ReportRow).where(ReportRow.upload_id == upload_id).order_by(ReportRow.version))
-            return [_report(r) for r in rows]
+            return [self._report(r) for r in rows]
 
     # -- audit --
 
@@ -872,11 +878,58 @@ class Store:
         with suppress(DocverifyError):
             self.audit(actor="system", action="original.verify", upload_id=upload_id, outcome=outcome)
 
-    def _write_original(self, sha256: str, data: bytes) -> None:
-        """Content-addressed, atomic: temp file in the same directory, fsync, rename, fsync the directory."""
+    def _seal_report(self, body: str, upload_id: str, version: int) -> str:
+        keys = self.settings.data_keys
+        return body if keys is None else seal_text(keys, body, f"{upload_id}:{version}")
+
+    def _report(self, row: ReportRow) -> ReportRecord:
+        """The record of a report row, its JSON opened (Raises StoreIntegrityError when it does not open)."""
+        try:
+            body = open_text(self.settings.data_keys, row.report_json, f"{row.upload_id}:{row.version}")
+        except (SealError, ValueError) as e:
+            raise StoreIntegrityError(f"upload {row.upload_id}: report v{row.version} does not open") from e
+        return ReportRecord(upload_id=row.upload_id, version=row.version, pipeline_version=row.pipeline_version,
+                            status=Status(row.status), report_json=body, created_at=row.created_at)
+
+    def reseal_all(self, *, actor: str = "keys") -> tuple[int, int]:
+        """Re-encrypt every original and every report with the current data key (after `docverify keys rotate`
+        added it): (originals, reports) resealed. Each original is verified against its sha256 on the way.
+        Raises StoreIntegrityError, StoreIOError, StoreBusy / StoreUnavailable, ValueError without a keyring."""
+        keys = self.settings.data_keys
+        if keys is None:
+            raise ValueError("no data key configured")
+        originals = 0
+        one_upload_per_file = {r.sha256: r.id for r in self.list_uploads(limit=2**62)}
+        for sha256, upload_id in sorted(one_upload_per_file.items()):
+            self._write_original(sha256, self.read_original(upload_id), force=True)
+            originals += 1
+
+        def reseal(s: Session) -> int:
+            count = 0
+            for row in s.scalars(select(ReportRow).with_for_update()):
+                plain = open_text(keys, row.report_json, f"{row.upload_id}:{row.version}")
+                row.report_json = seal_text(keys, plain, f"{row.upload_id}:{row.version}")
+                count += 1
+            return count
+
+        try:
+            reports = self._write(reseal)
+        except SealError as e:
+            raise StoreIntegrityError("a report does not open with the keyring") from e
+        self.audit(actor=actor, action="keys.rotate", upload_id=None,
+                   outcome=f"key:{keys.current[0]}:originals:{originals}:reports:{reports}")
+        return originals, reports
+
+    def _write_original(self, sha256: str, data: bytes, *, force: bool = False) -> None:
+        """Content-addressed, atomic: temp file in the same directory, fsync, rename, fsync the directory. Sealed
+        with the current data key when one is configured (storage/crypto.py)."""
         path = original_path(self.settings.originals_dir, sha256)
-        if path.is_file() and path.stat().st_size == len(data):
-            return  # same name = same content (verified on read)
+        keys = self.settings.data_keys
+        stored_size = len(data) + (FILE_OVERHEAD if keys is not None else 0)
+        if not force and path.is_file() and path.stat().st_size == stored_size:
+            return  # same name = same content (verified on read); a clear file is sealed once a key is configured
+        if keys is not None:
+            data = seal_file(keys, data, sha256)
         tmp: str | None = None
         try:
             path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -971,11 +1024,6 @@ def _upload(row: UploadRow) -> UploadRecord:
                         state=UploadState(row.state), attempts=row.attempts, run_id=row.run_id,
                         error_code=row.error_code, created_at=row.created_at, updated_at=row.updated_at,
                         worker=row.worker, lease=row.lease)
-
-
-def _report(row: ReportRow) -> ReportRecord:
-    return ReportRecord(upload_id=row.upload_id, version=row.version, pipeline_version=row.pipeline_version,
-                        status=Status(row.status), report_json=row.report_json, created_at=row.created_at)
 
 
 def _audit(row: AuditRow) -> AuditRecord:

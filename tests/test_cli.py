@@ -117,3 +117,29 @@ def test_when_purge_runs_then_old_finished_uploads_go_and_the_run_is_audited(dat
     assert store.get(record.id) is not None
     assert store.audit_log()[-1].action == "purge.run"
     assert runner.invoke(app, ["purge", "--older-than", "0"]).exit_code == 2  # at least one day
+
+
+def test_when_keys_rotate_runs_twice_then_the_keyring_holds_one_new_key_and_data_still_reads(data_dir, tmp_path,
+                                                                                            monkeypatch) -> None:
+    from flows.tasks import open_store
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+    from storage.crypto import Keyring, sealed_with
+    from storage.store import Store, StoreSettings, original_path
+
+    record, _ = open_store(Settings()).add_upload(b"%PDF-rotate Zzcanary", owner="t", display_name="x.pdf",
+                                                  media_type=None, intake=Intake())
+    keyring = tmp_path / "keys" / "data.keys"
+    monkeypatch.setenv("DOCVERIFY_DATA_KEY_FILE", str(keyring))
+    ids = []
+    for _ in range(2):
+        result = runner.invoke(app, ["keys", "rotate"])
+        assert result.exit_code == 0, result.output
+        keys = Keyring.load(keyring)
+        assert len(keys.keys) == 1 and keyring.stat().st_mode & 0o777 == 0o600
+        ids.append(keys.current[0])
+    assert ids[0] != ids[1]
+    settings = Settings()
+    raw = original_path(settings.originals_dir, record.sha256).read_bytes()
+    assert sealed_with(raw) == ids[1] and b"Zzcanary" not in raw
+    assert Store(StoreSettings.of(settings)).read_original(record.id) == b"%PDF-rotate Zzcanary"

@@ -38,6 +38,7 @@ from pipeline.evaluate import Intake, rejected_report
 from pipeline.report import Report
 from pipeline.settings import Settings
 from pipeline.types import Payer, Status
+from storage.crypto import Keyring, new_key, sealed_with
 from storage.models import Base
 from storage.store import (
     FileSignature,
@@ -761,3 +762,88 @@ def test_when_finished_uploads_pass_the_retention_period_then_purge_removes_them
     assert ("original.orphan_swept", None) in actions and actions[-1] == ("purge.run", None)
     assert store.audit_log()[-1].outcome == "uploads:2:originals:1:orphans:2"
     assert store.verify_audit_chain()
+
+
+# --- encryption at rest ------------------------------------------------------------------------------------------
+
+CANARY_BYTES = b"%PDF-1.7 Zzcanary Qxj 900-00-0000"
+
+
+def _sealed_store(settings: StoreSettings, clock: Clock, keys: Keyring | None) -> Store:
+    store = Store(dataclasses.replace(settings, data_keys=keys), clock=clock)
+    store.migrate()
+    return store
+
+
+# Regression: originals and report JSON were stored in plaintext.
+def test_when_a_data_key_is_configured_then_originals_and_reports_are_sealed_and_read_back(
+        settings: StoreSettings, clock: Clock, tmp_path: Path) -> None:
+    store = _sealed_store(settings, clock, Keyring((new_key(),)))
+    upload_id = _add(store, CANARY_BYTES)
+    claimed = store.claim(upload_id, "w")
+    assert claimed is not None
+    report = _report(claimed.sha256, "Zzcanary")
+    store.save_report(upload_id, report, "0.1.0", fence=claimed.fence)
+    raw = original_path(settings.originals_dir, claimed.sha256).read_bytes()
+    assert b"Zzcanary" not in raw and sealed_with(raw) == store.settings.data_keys.current[0]  # type: ignore[union-attr]
+    assert store.read_original(upload_id) == CANARY_BYTES
+    assert store.latest_report(upload_id).report() == report  # type: ignore[union-attr]
+    with store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT report_json FROM reports")).scalar_one()
+    assert "Zzcanary" not in stored and sealed_with(stored) is not None
+    if settings.database_url.startswith("sqlite"):
+        store.close()
+        database = Path(make_url(settings.database_url).database or "")
+        files = [database, Path(f"{database}-wal")]
+        assert not any(b"Zzcanary" in f.read_bytes() for f in files if f.exists())
+
+
+@pytest.mark.parametrize("damage", ["flip-a-byte", "other-key", "report-moved-to-another-version"])
+def test_when_sealed_data_is_altered_or_the_key_is_wrong_then_it_fails_its_integrity_check(
+        settings: StoreSettings, clock: Clock, damage: str) -> None:
+    keys = Keyring((new_key(),))
+    store = _sealed_store(settings, clock, keys)
+    upload_id = _add(store, CANARY_BYTES)
+    claimed = store.claim(upload_id, "w")
+    assert claimed is not None
+    store.save_report(upload_id, _report(claimed.sha256), "0.1.0", fence=claimed.fence)
+    if damage == "flip-a-byte":
+        path = original_path(settings.originals_dir, claimed.sha256)
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 0x01
+        path.write_bytes(bytes(data))
+        with pytest.raises(StoreIntegrityError):
+            store.read_original(upload_id)
+    elif damage == "other-key":
+        with pytest.raises(StoreIntegrityError):
+            _sealed_store(settings, clock, Keyring((new_key(),))).read_original(upload_id)
+    else:
+        store.requeue(upload_id, "reprocess", expected=UploadState.DONE)
+        again = store.claim(upload_id, "w")
+        assert again is not None
+        store.save_report(upload_id, _report(claimed.sha256, "no_readable_text"), "0.1.0", fence=again.fence)
+        _sql(store, "UPDATE reports SET report_json = (SELECT report_json FROM reports WHERE version = 1) "
+                    "WHERE version = 2")
+        with pytest.raises(StoreIntegrityError):
+            store.latest_report(upload_id)
+
+
+def test_when_keys_are_rotated_then_clear_and_old_data_is_resealed_with_the_new_key(
+        settings: StoreSettings, clock: Clock) -> None:
+    plain = _sealed_store(settings, clock, None)
+    upload_id = _add(plain, CANARY_BYTES)  # written before any key existed
+    claimed = plain.claim(upload_id, "w")
+    assert claimed is not None
+    plain.save_report(upload_id, _report(claimed.sha256), "0.1.0", fence=claimed.fence)
+    first = Keyring((new_key(),))
+    assert _sealed_store(settings, clock, first).read_original(upload_id) == CANARY_BYTES  # clear data still reads
+    assert _sealed_store(settings, clock, first).reseal_all() == (1, 1)
+    rotated = first.with_new_key()
+    store = _sealed_store(settings, clock, rotated)
+    assert store.reseal_all() == (1, 1)
+    only_new = _sealed_store(settings, clock, rotated.only_current())  # the old key dropped
+    assert only_new.read_original(upload_id) == CANARY_BYTES
+    assert only_new.latest_report(upload_id).report() == _report(claimed.sha256)  # type: ignore[union-attr]
+    raw = original_path(settings.originals_dir, claimed.sha256).read_bytes()
+    assert sealed_with(raw) == rotated.current[0] != first.current[0]
+    assert only_new.audit_log()[-1].action == "keys.rotate"
