@@ -219,6 +219,13 @@ class TextLayerPage:
     verdict: Verdict
 
 
+# What pdfminer/pdfplumber raise on malformed input, translated at this boundary. LookupError (KeyError and
+# IndexError: a MediaBox of three numbers, found by fuzzing: tests/hostile/regressions/pdf-three-number-mediabox.pdf),
+# ZeroDivisionError and OverflowError (degenerate matrices and boxes) included.
+_PARSER_ERRORS = (RecursionError, ValueError, TypeError, LookupError, AttributeError, AssertionError,
+                  ZeroDivisionError, OverflowError)
+
+
 @dataclass
 class TextLayerReader:
     """Iterates the text layer page by page (each pdfplumber page closed after use) and collects active-content hits.
@@ -237,7 +244,7 @@ class TextLayerReader:
             self._pdf = pdfplumber.open(io.BytesIO(self.data))
         except PdfminerException as e:
             raise _translate_pdfminer(e) from e
-        except (RecursionError, ValueError, TypeError, KeyError, AttributeError, AssertionError) as e:
+        except _PARSER_ERRORS as e:
             raise UnreadableFile(f"pdfminer open failed: {type(e).__name__}") from e
         self.active_content = _raw_active_content(self.data) or _catalog_active_content(self._pdf.doc)
         return self
@@ -256,7 +263,7 @@ class TextLayerReader:
             pages = self._pdf.pages
         except PdfminerException as e:
             raise _translate_pdfminer(e) from e
-        except (RecursionError, ValueError, TypeError, KeyError, AttributeError, AssertionError) as e:
+        except _PARSER_ERRORS as e:
             raise UnreadableFile(f"pdfminer page tree failed: {type(e).__name__}") from e
         for page in pages:
             try:
@@ -271,7 +278,7 @@ class TextLayerReader:
                 result = TextLayerPage(page.page_number, float(page.width), float(page.height), words, verdict)
             except PdfminerException as e:
                 raise _translate_pdfminer(e) from e
-            except (RecursionError, ValueError, TypeError, KeyError, AttributeError, AssertionError) as e:
+            except _PARSER_ERRORS as e:
                 # A page pdfminer cannot parse may still render: let routing OCR it.
                 result = TextLayerPage(page.page_number, float(page.width), float(page.height), (),
                                        Verdict(False, f"text layer unreadable ({type(e).__name__})"))
