@@ -24,7 +24,7 @@ import pypdfium2.raw as pdfium_c
 from pdfminer.pdfdocument import PDFEncryptionError
 from pdfminer.pdftypes import resolve1
 from pdfminer.psparser import PSLiteral
-from pdfplumber.utils.exceptions import PdfminerException
+from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 from PIL import Image
 
 from pipeline.errors import PdfEncrypted, TooManyPages, UnreadableFile
@@ -219,11 +219,11 @@ class TextLayerPage:
     verdict: Verdict
 
 
-# What pdfminer/pdfplumber raise on malformed input, translated at this boundary. LookupError (KeyError and
-# IndexError: a MediaBox of three numbers, found by fuzzing: tests/hostile/regressions/pdf-three-number-mediabox.pdf),
-# ZeroDivisionError and OverflowError (degenerate matrices and boxes) included.
+# What pdfminer/pdfplumber raise on malformed input, translated at this boundary. Found by fuzzing
+# (tests/hostile/regressions/): LookupError (IndexError on a MediaBox of three numbers) and pdfplumber's own
+# MalformedPDFException (a MediaBox holding a name); ZeroDivisionError and OverflowError (degenerate matrices).
 _PARSER_ERRORS = (RecursionError, ValueError, TypeError, LookupError, AttributeError, AssertionError,
-                  ZeroDivisionError, OverflowError)
+                  ZeroDivisionError, OverflowError, MalformedPDFException)
 
 
 @dataclass
