@@ -677,6 +677,11 @@ class Store:
         with self._read() as s:
             return [_audit(r) for r in s.scalars(query)]
 
+    def audit_row_hash(self, seq: int) -> str | None:
+        """The stored `row_hash` of audit row `seq`, or None when there is no such row."""
+        with self._read() as s:
+            return s.scalar(select(AuditRow.row_hash).where(AuditRow.seq == seq))
+
     def verify_audit_chain(self) -> bool:
         """True when the whole chain verifies (`check_audit_chain`)."""
         return self.check_audit_chain().ok

@@ -143,3 +143,31 @@ def test_when_keys_rotate_runs_twice_then_the_keyring_holds_one_new_key_and_data
     raw = original_path(settings.originals_dir, record.sha256).read_bytes()
     assert sealed_with(raw) == ids[1] and b"Zzcanary" not in raw
     assert Store(StoreSettings.of(settings)).read_original(record.id) == b"%PDF-rotate Zzcanary"
+
+
+def test_when_an_unkeyed_chain_is_rewritten_from_the_start_then_the_anchor_outside_the_database_catches_it(
+        data_dir, tmp_path) -> None:
+    from sqlalchemy import text
+
+    from flows.tasks import open_store
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+    from storage.models import GENESIS_HASH
+    from storage.store import audit_hash
+
+    store = open_store(Settings())
+    store.add_upload(b"%PDF-anchor", owner="t", display_name="x.pdf", media_type=None, intake=Intake())
+    anchor = tmp_path / "elsewhere" / "audit.head"
+    anchor.parent.mkdir()
+    assert runner.invoke(app, ["audit", "verify", "--anchor", str(anchor)]).exit_code == 0
+    assert anchor.read_text().startswith("1 ") and anchor.stat().st_mode & 0o777 == 0o600
+    # a forger with database access (no key configured) rewrites the actor and recomputes the whole chain
+    row = store.audit_log()[0]
+    forged = audit_hash(GENESIS_HASH, seq=row.seq, at=row.at, actor="someone-else", action=row.action,
+                        upload_id=row.upload_id, outcome=row.outcome)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else', row_hash = :h WHERE seq = 1"), {"h": forged})
+        conn.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": forged})
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0  # the chain alone cannot tell
+    caught = runner.invoke(app, ["audit", "verify", "--anchor", str(anchor)])
+    assert caught.exit_code == 1 and "no longer in the chain" in caught.stdout
