@@ -189,7 +189,7 @@ def _received(raw: bytes) -> dict[str, Any]:
     """One message of the child, parsed as JSON (never unpickled). Raises ReaderCrashed when malformed."""
     try:
         message = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested deeper than the parser's stack
         raise ReaderCrashed("malformed message from the reader") from None
     if not isinstance(message, dict) or message.get("kind") not in ("pages", "ok", "error"):
         raise ReaderCrashed("malformed message from the reader")
@@ -198,7 +198,8 @@ def _received(raw: bytes) -> dict[str, Any]:
 
 def _raise_child_error(message: dict[str, Any]) -> None:
     """Raise the allowed error class for the child's code (never a class the child names). Raises it."""
-    error_class = ALLOWED_ERRORS.get(message.get("code"))  # type: ignore[arg-type]
+    code = message.get("code")
+    error_class = ALLOWED_ERRORS.get(code) if isinstance(code, str) else None
     if error_class is None:
         raise ReaderCrashed("unknown error code from the reader")
     raise error_class(_detail(message.get("detail")))

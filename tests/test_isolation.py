@@ -267,7 +267,9 @@ def test_when_a_structured_document_crosses_as_plain_data_then_the_parent_rebuil
     b'{"kind": "ok", "document": ["a", "application/pdf", 1, [], [], null, "extra"]}',
     b'{"kind": "ok", "document": ["a", "application/x-evil", 1, [], [], null]}',
     b'[1, 2]',
-], ids=["pickle", "unknown-code", "extra-field", "bad-enum", "not-an-object"])
+    b'{"kind": "error", "code": ["pdf_encrypted"], "detail": "x"}',
+    b'{"kind": "ok", "document": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+], ids=["pickle", "unknown-code", "extra-field", "bad-enum", "not-an-object", "unhashable-code", "deep-nesting"])
 def test_when_the_child_sends_a_malformed_message_then_the_parent_refuses_it(message: bytes) -> None:
     from flows.isolation import _raise_child_error, _received
     from flows.wire import WireError, decode
