@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: setup demo test lint typecheck samples eval model ner-eval lock clean screenshots
+.PHONY: setup demo test fuzz lint typecheck samples eval model ner-eval lock clean screenshots
 
 setup:
 	@scripts/setup.sh
@@ -18,6 +18,12 @@ demo: setup
 ## Lint, type-check, then the whole test suite.
 test: setup lint typecheck
 	$(VENV)/python -m pytest -q
+
+## Fuzz intake and the readers for longer than the test suite does (tests/test_fuzz.py with the Hypothesis profile
+## "fuzz": 2,000 random examples per property instead of 25 fixed ones; failing examples kept in .hypothesis/).
+## A crash found becomes a named file in tests/hostile/regressions/ (see its README.md).
+fuzz: setup
+	$(VENV)/python -m pytest -q tests/test_fuzz.py --hypothesis-profile=fuzz
 
 lint: setup
 	$(VENV)/ruff check pipeline extractors flows evaluation storage tests samples benchmarks scripts training

@@ -137,17 +137,24 @@ def main() -> None:
             record, _ = store.add_upload(path.read_bytes(), owner="bench", display_name=name, media_type=None,
                                          intake=Intake())
 
+            def requeue(upload_id: str) -> None:
+                current = store.get(upload_id)
+                assert current is not None
+                store.requeue(upload_id, "reprocess", expected=current.state)
+
             def steps(upload_id: str = record.id) -> object:
-                store.requeue(upload_id, "reprocess")
-                store.claim(upload_id, worker_id())
-                return verify_claimed(store, upload_id, settings)
+                requeue(upload_id)
+                claimed = store.claim(upload_id, worker_id())
+                assert claimed is not None
+                return verify_claimed(store, upload_id, settings, claimed.fence)
 
             def flow_run(upload_id: str = record.id) -> object:
-                store.requeue(upload_id, "reprocess")
+                requeue(upload_id)
                 return run_flow(verify_upload(upload_id))
 
-            store.claim(record.id, worker_id())
-            store.mark_failed(record.id, "bench_setup")  # FAILED → requeue-able by every runner below
+            setup = store.claim(record.id, worker_id())
+            assert setup is not None
+            store.mark_failed(record.id, "bench_setup", fence=setup.fence)  # FAILED: requeue-able by every runner
             check = _median(lambda p=path: check_file(p, Intake(), settings), args.runs)
             plain = _median(steps, args.runs)
             flow = _median(flow_run, args.runs)
@@ -164,7 +171,7 @@ def main() -> None:
         def batch() -> object:
             for r in store.list_uploads(owner="bench"):
                 if r.state is not UploadState.PENDING:
-                    store.requeue(r.id, "reprocess")
+                    store.requeue(r.id, "reprocess", expected=r.state)
             return run_flow(serial_batch())
 
         batch_s = _median(batch, args.runs)
@@ -210,13 +217,14 @@ def all_samples(runs: int, flow_heartbeat: bool = True) -> None:
         ids = [r.id for r in store.list_uploads(limit=10_000)]
 
         def requeue_all() -> None:
-            for upload_id in ids:
-                store.requeue(upload_id, "reprocess")
+            for record in store.list_uploads(limit=10_000):
+                store.requeue(record.id, "reprocess", expected=record.state)
 
         def one(upload_id: str) -> object:
-            if not claim(store, upload_id, None):
+            fence = claim(store, upload_id, None)
+            if fence is None:
                 raise RuntimeError("not pending")
-            return verify_claimed(store, upload_id, settings)
+            return verify_claimed(store, upload_id, settings, fence)
 
         def direct() -> None:
             with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -42,6 +42,7 @@ from evaluation.checking import CheckMany, Job
 from evaluation.degrade import CORPUS_SCAN, degrade
 from evaluation.scoring import FieldScore, _name_key, read_jsonl
 from pipeline.evaluate import Intake
+from pipeline.exports import private_folder, write_private
 from pipeline.names import credential_of, match_intake, normalize_person_name
 from pipeline.report import Report
 from pipeline.types import Assertion, CheckResult, Role, Status
@@ -444,7 +445,7 @@ def run_corpus(corpus: Path, opts: RunOptions, check: CheckMany,
         by_path = {p: r for (r, _), p in zip(rows, inputs, strict=True)}
         reports_dir = opts.out / "reports" / f"{corpus.name}-{mode}" if opts.out else None
         if reports_dir:
-            reports_dir.mkdir(parents=True, exist_ok=True)
+            private_folder(reports_dir)
         if tick:
             tick(len(inputs))
         results: list[DocResult] = []
@@ -453,7 +454,7 @@ def run_corpus(corpus: Path, opts: RunOptions, check: CheckMany,
             row = by_path[outcome.job.path]
             results.append(judge(row, outcome.report))
             if reports_dir and outcome.report is not None:
-                (reports_dir / f"{outcome.job.path.name}.json").write_text(outcome.report.model_dump_json(indent=2))
+                write_private(reports_dir / f"{outcome.job.path.name}.json", outcome.report.model_dump_json(indent=2))
             if tick:
                 tick(0)
     return summarise(corpus.name, mode, results, time.monotonic() - started)

@@ -15,6 +15,7 @@ from rich.table import Table
 from evaluation.checking import CheckMany, Job
 from evaluation.scoring import Label, Scores
 from pipeline.evaluate import Intake
+from pipeline.exports import private_folder, write_private
 from pipeline.report import Report
 from pipeline.types import Field, Status
 
@@ -27,7 +28,7 @@ def run_labeled(labels: list[Label], inputs: Path, out: Path | None, check: Chec
     by_file = {lb.file: lb for lb in labels}
     pairs: list[tuple[Label, Report]] = []
     if out:
-        out.mkdir(parents=True, exist_ok=True)
+        private_folder(out)
     with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=progress_console, transient=True) as progress:
         task = progress.add_task("check", total=len(jobs))
@@ -39,7 +40,7 @@ def run_labeled(labels: list[Label], inputs: Path, out: Path | None, check: Chec
                 continue
             pairs.append((by_file[name], outcome.report))
             if out:
-                (out / f"{name}.json").write_text(outcome.report.model_dump_json(indent=2) + "\n")
+                write_private(out / f"{name}.json", outcome.report.model_dump_json(indent=2) + "\n")
     pairs.sort(key=lambda p: p[0].file)
     return pairs
 

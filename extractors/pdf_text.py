@@ -7,6 +7,7 @@ Nothing in a PDF is ever executed: active content is only looked for and flagged
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import math
@@ -23,7 +24,7 @@ import pypdfium2.raw as pdfium_c
 from pdfminer.pdfdocument import PDFEncryptionError
 from pdfminer.pdftypes import resolve1
 from pdfminer.psparser import PSLiteral
-from pdfplumber.utils.exceptions import PdfminerException
+from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 from PIL import Image
 
 from pipeline.errors import PdfEncrypted, TooManyPages, UnreadableFile
@@ -218,6 +219,13 @@ class TextLayerPage:
     verdict: Verdict
 
 
+# What pdfminer/pdfplumber raise on malformed input, translated at this boundary. Found by fuzzing
+# (tests/hostile/regressions/): LookupError (IndexError on a MediaBox of three numbers) and pdfplumber's own
+# MalformedPDFException (a MediaBox holding a name); ZeroDivisionError and OverflowError (degenerate matrices).
+_PARSER_ERRORS = (RecursionError, ValueError, TypeError, LookupError, AttributeError, AssertionError,
+                  ZeroDivisionError, OverflowError, MalformedPDFException)
+
+
 @dataclass
 class TextLayerReader:
     """Iterates the text layer page by page (each pdfplumber page closed after use) and collects active-content hits.
@@ -236,14 +244,18 @@ class TextLayerReader:
             self._pdf = pdfplumber.open(io.BytesIO(self.data))
         except PdfminerException as e:
             raise _translate_pdfminer(e) from e
-        except (RecursionError, ValueError, TypeError, KeyError, AttributeError, AssertionError) as e:
+        except _PARSER_ERRORS as e:
             raise UnreadableFile(f"pdfminer open failed: {type(e).__name__}") from e
         self.active_content = _raw_active_content(self.data) or _catalog_active_content(self._pdf.doc)
         return self
 
     def __exit__(self, *_: object) -> None:
         if self._pdf is not None:
-            self._pdf.close()
+            # pdfplumber's close() walks the page tree again: on a broken tree it raises the parse error once more,
+            # which replaced the translated error on its way out (found by fuzzing:
+            # tests/hostile/regressions/pdf-broken-parent-ref.pdf). The document is dropped either way.
+            with contextlib.suppress(Exception):
+                self._pdf.close()
 
     def pages(self) -> Iterator[TextLayerPage]:
         """Each page's words and verdict, in order."""
@@ -251,7 +263,7 @@ class TextLayerReader:
             pages = self._pdf.pages
         except PdfminerException as e:
             raise _translate_pdfminer(e) from e
-        except (RecursionError, ValueError, TypeError, KeyError, AttributeError, AssertionError) as e:
+        except _PARSER_ERRORS as e:
             raise UnreadableFile(f"pdfminer page tree failed: {type(e).__name__}") from e
         for page in pages:
             try:
@@ -266,7 +278,7 @@ class TextLayerReader:
                 result = TextLayerPage(page.page_number, float(page.width), float(page.height), words, verdict)
             except PdfminerException as e:
                 raise _translate_pdfminer(e) from e
-            except (RecursionError, ValueError, TypeError, KeyError, AttributeError, AssertionError) as e:
+            except _PARSER_ERRORS as e:
                 # A page pdfminer cannot parse may still render: let routing OCR it.
                 result = TextLayerPage(page.page_number, float(page.width), float(page.height), (),
                                        Verdict(False, f"text layer unreadable ({type(e).__name__})"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from prefect.cache_policies import NONE
 from flows.tasks import open_store, pipeline_version, worker_id
 from pipeline.errors import DocverifyError, RejectedUpload
 from pipeline.evaluate import Intake, rejected_report
+from pipeline.exports import private_folder, write_private
 from pipeline.intake import accept, sanitize_filename, sniff
 from pipeline.limits import DEFAULT_LIMITS, NO_LIMIT, Limits
 from pipeline.report import Report
@@ -113,11 +115,11 @@ def ingest_file(store: Store, settings: Settings, path: Path, intake: Intake, ow
         media = sniff(data)
         record, created = store.add_upload(data, owner=owner, display_name=sanitize_filename(path.name),
                                            media_type=media.value if media else None, intake=intake)
-        if created and store.claim(record.id, worker_id()) is not None:
+        if created and (claimed := store.claim(record.id, worker_id())) is not None:
             report = rejected_report(e, sha256=record.sha256, media_type=record.media_type,
                                      size_bytes=record.size_bytes, payer=intake.payer,
                                      versions=versions(settings.ner_model_name))
-            store.save_report(record.id, report, pipeline_version(settings.ner_model_name))
+            store.save_report(record.id, report, pipeline_version(settings.ner_model_name), fence=claimed.fence)
         store.remember_sha256(path, signature, record.sha256)
         return record, created, True
     record, created = store.add_upload(data, owner=owner, display_name=upload.display_name,
@@ -208,20 +210,22 @@ def _environment() -> Environment:
 
 
 def write_outputs(results: list[FileResult], out: Path) -> Counter[str]:
-    """OUTDIR/<file>.json per report, summary.csv and summary.html; returns counts by status."""
-    out.mkdir(parents=True, exist_ok=True)
+    """OUTDIR/<file>.json per report, summary.csv and summary.html, each 0600 in OUTDIR made 0700 (they hold PHI:
+    pipeline/exports.py); returns counts by status."""
+    private_folder(out)
     for r in results:
         if r.report is not None:
-            (out / f"{r.file}.json").write_text(r.report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    with (out / "summary.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["file", "status", "reasons"])
-        for r in results:
-            writer.writerow([csv_safe(r.file), csv_safe(r.status), csv_safe("; ".join(r.reasons))])
+            write_private(out / f"{r.file}.json", r.report.model_dump_json(indent=2) + "\n")
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["file", "status", "reasons"])
+    for r in results:
+        writer.writerow([csv_safe(r.file), csv_safe(r.status), csv_safe("; ".join(r.reasons))])
+    write_private(out / "summary.csv", table.getvalue())
     counts = Counter(r.status for r in results)
     html = _environment().get_template("summary.html").render(results=results, counts=sorted(counts.items()),
                                                               total=len(results))
-    (out / "summary.html").write_text(html, encoding="utf-8")
+    write_private(out / "summary.html", html)
     return counts
 
 

@@ -200,6 +200,21 @@ def eval_corpus(
     evaluate_corpora(corpora, RunOptions(limit=limit, degrade=degrade, out=out), check, Console(), err)
 
 
+@app.command("dask-certs")
+def dask_certs(
+    directory: Annotated[Path, typer.Argument(file_okay=False, help="Folder for ca.pem, node.pem and their keys.")],
+    host: Annotated[list[str] | None, typer.Option(help="Host name or IP address the certificate is valid for "
+                                                         "(repeat; default: localhost and 127.0.0.1).")] = None,
+) -> None:
+    """Make a private CA and a node certificate for Dask over mutual TLS (scheduler, workers and the batch client);
+    then set DOCVERIFY_DASK_TLS_DIR=DIRECTORY. See README "Running the batch on a Dask cluster"."""
+    from flows.dask_tls import DEFAULT_HOSTS, generate
+
+    generate(directory, tuple(host) if host else DEFAULT_HOSTS)
+    err.print(f"wrote ca.pem, ca-key.pem, node.pem and node-key.pem (keys 0600) to {directory}", highlight=False,
+              markup=False)
+
+
 @app.command()
 def batch(
     ctx: typer.Context,
@@ -208,7 +223,7 @@ def batch(
     manifest: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
                                                   help="Intake CSV: file,patient_name,payer.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many pending uploads in this run.")] = 500,
-    dask: Annotated[str | None, typer.Option(help="Dask scheduler address (default: DOCVERIFY_DASK_ADDRESS; "
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, tls:// (default: DOCVERIFY_DASK_ADDRESS; "
                                                   "unset: a thread pool on this machine).")] = None,
 ) -> None:
     """Verify every file of INDIR through the Prefect batch flow and write the reports and summaries.
@@ -227,11 +242,15 @@ def batch(
     settings = _settings(ctx)
     if dask:
         settings = settings.model_copy(update={"dask_address": dask})
+    try:
+        flow = batch_flow_for(settings)  # a tcp:// Dask address or missing TLS files: a usage error, before anything
+    except DocverifyError as e:
+        err.print(f"[red]{e.code}:[/red] {e.user_message}", highlight=False)
+        raise typer.Exit(2) from None
     files = inbox_files(indir)
     store = open_store(settings)
     with local_prefect_api(settings), _batch_progress(store, files):
-        batch_flow_for(settings)(inbox=str(indir.resolve()), limit=limit,
-                                 manifest=str(manifest.resolve()) if manifest else None)
+        flow(inbox=str(indir.resolve()), limit=limit, manifest=str(manifest.resolve()) if manifest else None)
     results = results_for(store, files, owner="inbox")
     counts = write_outputs(results, out)
     table = Table(title=f"{len(results)} files")
@@ -350,6 +369,109 @@ def openapi(
         sys.stdout.write(text)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+audit_app = typer.Typer(no_args_is_help=True, help="The audit chain: verify it; make its HMAC key.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    anchor: Annotated[Path | None, typer.Option(dir_okay=False, help="A file outside the database (another disk or "
+                                                                     "host) holding the head seen last time: the "
+                                                                     "chain must still contain it; then it is "
+                                                                     "updated to the head seen now.")] = None,
+) -> None:
+    """Recompute the whole audit chain (HMAC under DOCVERIFY_AUDIT_KEY_FILE / DOCVERIFY_AUDIT_KEY for keyed rows) and
+    check its head; with --anchor, also that the head recorded there last time is still in the chain (a chain
+    rewritten from the start — possible without a key — no longer holds it). Exit 0: it verifies; 1: a row or the
+    head was altered, removed or forged, or the anchored head is gone."""
+    from flows.tasks import open_store
+    from pipeline.exports import write_private
+
+    store = open_store(_settings(ctx))
+    result = store.check_audit_chain()
+    Console().print(f"audit chain: {result.rows} rows, {result.keyed_rows} keyed: {result.reason}"
+                    + (f" at row {result.first_bad_seq}" if result.first_bad_seq is not None else ""), markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+    if anchor is None:
+        return
+    if anchor.exists():
+        seq_text, _, anchored = anchor.read_text(encoding="ascii").strip().partition(" ")
+        if not seq_text.isdigit() or store.audit_row_hash(int(seq_text)) != anchored:
+            Console().print(f"anchored head (row {seq_text}) is no longer in the chain", markup=False)
+            raise typer.Exit(1)
+    if result.rows:
+        write_private(anchor, f"{result.rows} {store.audit_row_hash(result.rows)}\n")
+
+
+@audit_app.command("init-key")
+def audit_init_key(
+    path: Annotated[Path, typer.Argument(dir_okay=False, help="Where to write the key (keep it apart from the data "
+                                                              "directory and its backups).")],
+) -> None:
+    """Write a new random HMAC key for the audit chain (0600); then set DOCVERIFY_AUDIT_KEY_FILE to it. Refuses to
+    overwrite an existing key (rows chained with it could no longer be verified)."""
+    import secrets
+
+    from pipeline.exports import write_private
+
+    if path.exists():
+        err.print("a key already exists there; not overwritten", highlight=False, markup=False)
+        raise typer.Exit(2)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(path, secrets.token_hex(32) + "\n")
+    err.print("audit key written (0600); set DOCVERIFY_AUDIT_KEY_FILE to its path", highlight=False, markup=False)
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="Keys of the encryption at rest (DOCVERIFY_DATA_KEY_FILE).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate(ctx: typer.Context) -> None:
+    """Add a new AES-256-GCM data key to the keyring DOCVERIFY_DATA_KEY_FILE (created 0600 when missing), re-encrypt
+    every original and every report with it, then drop the old keys. A crash midway leaves the old keys in the
+    keyring, so everything stays readable; run it again."""
+    from pipeline.exports import write_private
+    from storage.crypto import Keyring, new_key
+    from storage.store import Store, StoreSettings
+
+    settings = _settings(ctx)
+    path = settings.data_key_file
+    if path is None:
+        err.print("set DOCVERIFY_DATA_KEY_FILE to the keyring's path (kept apart from the data directory)",
+                  highlight=False, markup=False)
+        raise typer.Exit(2)
+    keys = Keyring.load(path).with_new_key() if path.exists() else Keyring((new_key(),))
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(path, keys.dump())  # old and new keys: whatever is resealed so far stays readable
+    store = Store(StoreSettings.of(settings))  # the keyring just written: old keys open, the new one seals
+    store.migrate()
+    originals, reports = store.reseal_all()
+    write_private(path, keys.only_current().dump())
+    Console().print(f"data key {keys.current[0]}: {originals} originals and {reports} reports re-encrypted",
+                    markup=False)
+
+
+@app.command()
+def purge(
+    ctx: typer.Context,
+    older_than: Annotated[int, typer.Option(min=1, help="Delete finished uploads created more than DAYS days ago.",
+                                            metavar="DAYS")],
+) -> None:
+    """Delete finished (done or failed) uploads older than the clinic's retention period — rows, reports and
+    originals — and sweep originals no row references (left by a crash between the file write and the row commit,
+    older than an hour). Every deletion is recorded in the audit chain; pending and processing uploads are kept."""
+    from datetime import timedelta
+
+    from flows.tasks import open_store
+
+    result = open_store(_settings(ctx)).purge(timedelta(days=older_than))
+    Console().print(f"purged {result.uploads} uploads, {result.originals} originals; swept {result.orphans} orphans",
+                    markup=False)
 
 
 @app.command()

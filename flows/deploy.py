@@ -2,8 +2,13 @@
 
 `docverify serve` and `docverify batch` need a Prefect API. When none is configured (no PREFECT_API_URL), a local
 server (SQLite under `<data dir>/prefect`) is started in the background on 127.0.0.1 (`Settings.prefect_port`,
-default 4200) — or one already running there is reused — instead of Prefect's ephemeral in-process server, which
-prints tracebacks on shutdown.
+default 4200) instead of Prefect's ephemeral in-process server, which prints tracebacks on shutdown.
+
+The local server is locked down (docs/THREAT-MODEL.md B7): basic auth with a generated auth string kept 0600 in
+`<data dir>/secrets/prefect-auth` (the server gets it as PREFECT_SERVER_API_AUTH_STRING, our clients as
+PREFECT_API_AUTH_STRING), CSRF protection on, CORS limited to its own origin. A server already answering on the port
+is reused only when it is ours: it refuses a request without the auth string and accepts ours. Anything else there
+(a stranger's Prefect that merely answers /health) is left alone and ours starts on a free port.
 
 Worker death on another host (docs/THREAT-MODEL.md items 39–41): `serve` also keeps two Prefect automations, by name:
 a flow run of ours that goes silent (no Prefect heartbeat for three beats) is marked Crashed, and a run of ours that
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -29,6 +35,7 @@ from uuid import UUID
 import httpx
 
 from pipeline.errors import DocverifyError
+from pipeline.exports import private_folder, write_private
 from pipeline.settings import Settings
 
 HOST = "127.0.0.1"
@@ -47,6 +54,10 @@ LOCAL_SERVER_SETTINGS = {
 }
 
 
+AUTH_USER = "docverify"
+AUTH_FILE = Path("secrets") / "prefect-auth"  # under the data dir; 0600 in a 0700 folder
+
+
 class PrefectServerError(DocverifyError):
     """The local Prefect server did not start."""
 
@@ -61,6 +72,50 @@ def healthy(api_url: str, timeout_s: float = 2.0) -> bool:
         return httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout_s).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def auth_string(data_path: Path) -> str:
+    """The local server's auth string ("docverify:<random>"), generated once and kept 0600 in
+    `<data dir>/secrets/prefect-auth` (a file of another mode is tightened). Raises OSError."""
+    path = data_path / AUTH_FILE
+    private_folder(path.parent)
+    with contextlib.suppress(FileNotFoundError):
+        if (path.stat().st_mode & 0o777) != 0o600:
+            path.chmod(0o600)
+        existing = path.read_text(encoding="ascii").strip()
+        if existing.startswith(f"{AUTH_USER}:") and len(existing) > len(AUTH_USER) + 20:
+            return existing
+    fresh = f"{AUTH_USER}:{secrets.token_urlsafe(32)}"
+    write_private(path, fresh + "\n")
+    return fresh
+
+
+def ours(api_url: str, auth: str, timeout_s: float = 2.0) -> bool:
+    """True when the Prefect API at `api_url` is our local server: it refuses a request without credentials (401)
+    and accepts one with `auth` (/health answers anyone, so it proves nothing)."""
+    probe = f"{api_url.rstrip('/')}/admin/version"
+    user, _, password = auth.partition(":")
+    try:
+        anonymous = httpx.get(probe, timeout=timeout_s)
+        authorised = httpx.get(probe, timeout=timeout_s, auth=(user, password))
+    except httpx.HTTPError:
+        return False
+    return anonymous.status_code == 401 and authorised.status_code == 200
+
+
+def server_environment(environ: dict[str, str], home: Path, port: int, auth: str) -> dict[str, str]:
+    """The environment of the local server: Prefect's own settings (LOCAL_SERVER_SETTINGS, overridable), the
+    caller's environment without PREFECT_API_URL and DOCVERIFY_* (the server needs neither our database URL nor our
+    settings), and the lock-down, which an operator's environment cannot loosen: the auth string, CSRF protection
+    on, CORS limited to the server's own origin."""
+    env = {**LOCAL_SERVER_SETTINGS, **{k: v for k, v in environ.items()
+                                       if k != "PREFECT_API_URL" and not k.startswith("DOCVERIFY_")}}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PREFECT_SERVER_API_AUTH_STRING=auth,
+               PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED="true",
+               PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS=f"http://{HOST}:{port}",
+               PREFECT_API_AUTH_STRING=auth)  # the server's own services call its API too
+    return env
 
 
 def _free_port() -> int:
@@ -78,12 +133,12 @@ def _port_open(port: int) -> bool:
 @contextlib.contextmanager
 def local_prefect_api(settings: Settings, home: Path | None = None, port: int | None = None,
                       startup_timeout_s: float = 90.0) -> Iterator[str]:
-    """The Prefect API URL to use: PREFECT_API_URL when configured; else a local server on 127.0.0.1 (reused when
-    one answers on `port` — default `settings.prefect_port` — otherwise started with PREFECT_HOME=`home`, default
-    `<data dir>/prefect`, and stopped on exit). Inside the block the URL is the process's Prefect setting and in
-    os.environ (for child
-    processes). Raises PrefectServerError."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    """The Prefect API URL to use: PREFECT_API_URL when configured; else our local server on 127.0.0.1 (reused when
+    the server on `port` — default `settings.prefect_port` — is ours (`ours`), otherwise started with
+    PREFECT_HOME=`home`, default `<data dir>/prefect`, on that port or a free one, and stopped on exit). Inside the
+    block the URL and the auth string are the process's Prefect settings and in os.environ (for the flow-run
+    processes the runner starts). Raises PrefectServerError."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     configured = os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()
     if configured:
@@ -91,23 +146,25 @@ def local_prefect_api(settings: Settings, home: Path | None = None, port: int | 
         return
     if port is None:
         port = settings.prefect_port
+    auth = auth_string(settings.data_path)
     url = f"http://{HOST}:{port}/api"
     process: subprocess.Popen[bytes] | None = None
-    if not healthy(url):
-        if _port_open(port):  # something else holds the port: use another one
+    if not ours(url, auth):
+        if _port_open(port):  # a stranger (or a server of another data dir) holds the port: never reuse it
             port = _free_port()
             url = f"http://{HOST}:{port}/api"
-        process = _start_server(home or settings.data_path / "prefect", port, url, startup_timeout_s)
-    previous = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = url
+        process = _start_server(home or settings.data_path / "prefect", port, url, auth, startup_timeout_s)
+    previous = {key: os.environ.get(key) for key in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")}
+    os.environ.update(PREFECT_API_URL=url, PREFECT_API_AUTH_STRING=auth)
     try:
-        with temporary_settings(updates={PREFECT_API_URL: url}):
+        with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_API_AUTH_STRING: auth}):
             yield url
     finally:
-        if previous is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = previous
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         if process is not None:
             _drain_to_api()
             stop_server(process)
@@ -124,10 +181,9 @@ def _drain_to_api(timeout_s: float = 10.0) -> None:
             worker.drain_all(timeout=timeout_s)
 
 
-def _start_server(home: Path, port: int, url: str, timeout_s: float) -> subprocess.Popen[bytes]:
-    home.mkdir(parents=True, exist_ok=True)
-    env = {**LOCAL_SERVER_SETTINGS, **{k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+def _start_server(home: Path, port: int, url: str, auth: str, timeout_s: float) -> subprocess.Popen[bytes]:
+    private_folder(home)  # Prefect's database: flow-run metadata (ids and codes, but still ours to keep)
+    env = server_environment(dict(os.environ), home, port, auth)
     log = (home / "server.log").open("ab")
     process = subprocess.Popen(  # own session: a Ctrl-C in the terminal reaches us, and we stop it cleanly
         [sys.executable, "-m", "prefect", "server", "start", "--host", HOST, "--port", str(port), "--analytics-off"],
@@ -135,7 +191,7 @@ def _start_server(home: Path, port: int, url: str, timeout_s: float) -> subproce
     log.close()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if healthy(url):
+        if healthy(url) and ours(url, auth):
             return process
         if process.poll() is not None:
             break

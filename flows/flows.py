@@ -43,17 +43,18 @@ def verify_upload(upload_id: str) -> Outcome:
     A processing failure marks the upload FAILED with its code and fails the run (message: the code only). An entry
     point: a runner starts it in a fresh process, so it builds the settings from the environment."""
     settings = Settings()
-    if not claim_task(upload_id, flow_run.get_id(), settings):
+    fence = claim_task(upload_id, flow_run.get_id(), settings)
+    if fence is None:
         return Outcome.SKIPPED
     try:
         document_or_rejection = read_task(upload_id, settings)
         if isinstance(document_or_rejection, Report):
-            return persist_task(upload_id, _quoted(document_or_rejection), settings)
+            return persist_task(upload_id, _quoted(document_or_rejection), settings, fence)
         findings = find_task(upload_id, _quoted(document_or_rejection), settings)
         report = evaluate_task(upload_id, _quoted(document_or_rejection), _quoted(findings), settings)
-        return persist_task(upload_id, _quoted(report), settings)
+        return persist_task(upload_id, _quoted(report), settings, fence)
     except DocverifyError as e:
-        fail_task(upload_id, e.code, settings)
+        fail_task(upload_id, e.code, settings, fence)
         raise
 
 
@@ -90,7 +91,7 @@ def _collect(upload_ids: list[str], futures: list[PrefectFuture[Outcome]], run_i
             code = e.code if isinstance(e, DocverifyError) else "internal_error"
             record = store.get(upload_id)
             if record is not None and record.state is UploadState.PROCESSING and record.run_id == run_id:
-                store.mark_failed(upload_id, code)
+                store.mark_failed(upload_id, code, fence=record.fence)  # refused if requeued meanwhile
             outcome = Outcome.FAILED
         counts[Outcome(outcome).value] += 1
     return counts
@@ -104,12 +105,17 @@ def _summary_artifact(counts: Counter[str]) -> None:
 
 
 def batch_flow_for(settings: Settings) -> Flow[..., dict[str, int]]:
-    """`batch_verify` with its task runner: a DaskTaskRunner on `settings.dask_address` when set, else a thread pool
-    of `settings.batch_concurrency` threads."""
+    """`batch_verify` with its task runner: a DaskTaskRunner on `settings.dask_address` over mutual TLS (the files
+    in `settings.dask_tls_dir`) when set, else a thread pool of `settings.batch_concurrency` threads.
+    Raises DaskTlsError when the address is not tls:// or the TLS files are missing."""
     address = settings.dask_address
     if not address:
         return batch_verify.with_options(
             task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=settings.batch_concurrency)))
     from prefect_dask.task_runners import DaskTaskRunner
 
-    return batch_verify.with_options(task_runner=cast(Any, DaskTaskRunner(address=address)))
+    from flows.dask_tls import client_security
+
+    security = client_security(address, settings.dask_tls_dir)
+    return batch_verify.with_options(
+        task_runner=cast(Any, DaskTaskRunner(address=address, client_kwargs={"security": security})))

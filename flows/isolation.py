@@ -2,22 +2,30 @@
 
 Why a process: Prefect's task timeout cannot interrupt blocking C code (pdfminer loops, pdfium, a stuck tesseract),
 and a decompression bomb must not take the worker down with it (docs/THREAT-MODEL.md items 22, 23, 42). The child runs
-in its own session (process group) so a kill also reaches the tesseract processes it started.
+in its own session (process group) so a kill also reaches the tesseract processes it started. It writes only to its
+own temp folder (0700, removed by the parent), sees only the environment it needs, and answers in plain data: the
+parent never unpickles what the child sends, nor raises a class the child names (docs/THREAT-MODEL.md B5).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import os
 import resource
+import shutil
 import signal
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
+from flows import wire
+from pipeline import errors as domain_errors
 from pipeline.errors import DocverifyError, UnreadableFile
 from pipeline.intake import Upload
 from pipeline.limits import DEFAULT_LIMITS, Limits
@@ -103,29 +111,98 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _child(conn: Connection, reader: Reader, data: bytes, upload: Upload, limits: Limits, memory_bytes: int) -> None:
-    """Child body: cap memory, report the page count, read, send back ("ok", Document) or ("error", class, detail)."""
+# The child's whole environment (docs/THREAT-MODEL.md B5): what tesseract and the parsers need, and its private temp
+# folder as TMPDIR. Never the database URL, tokens or anything else the worker holds.
+CHILD_ENV_KEYS = ("PATH", "LANG", "OMP_THREAD_LIMIT", "TESSDATA_PREFIX")
+MAX_MESSAGE_BYTES = 512 * 1024**2  # a Document of 1,000,000 characters is ~60 MB as plain data; longer is refused
+MAX_DETAIL_CHARS = 200
+
+# The only errors the parent raises for a child: looked up by code. Anything else the child names is ReaderCrashed.
+_RAISABLE: tuple[type[DocverifyError], ...] = (
+    domain_errors.EmptyFile, domain_errors.UnsupportedType, domain_errors.FileTooLarge, domain_errors.UnreadableFile,
+    domain_errors.UnsafeXml, domain_errors.PdfEncrypted, domain_errors.TooManyPages, domain_errors.TooMuchText,
+    domain_errors.ImageTooLarge, domain_errors.TooManyFrames, domain_errors.NoReadableText, domain_errors.OcrTimeout,
+    domain_errors.OcrEngineError, ResourceLimit, ReaderCrashed,
+)
+ALLOWED_ERRORS: Mapping[str, type[DocverifyError]] = {cls.code: cls for cls in _RAISABLE}
+
+
+def child_environment(workdir: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The reader child's environment: the CHILD_ENV_KEYS present in `environ`, and TMPDIR = `workdir`."""
+    env = {key: environ[key] for key in CHILD_ENV_KEYS if key in environ}
+    env["TMPDIR"] = str(workdir)
+    return env
+
+
+def _send(conn: Connection, message: dict[str, Any]) -> None:
+    # NaN and infinities pass as JSON's NaN/Infinity tokens (json.loads reads them back): a coordinate a parser made
+    # of a hostile number reaches the parent as it would have in-process.
+    conn.send_bytes(json.dumps(message, ensure_ascii=False).encode("utf-8"))
+
+
+def _child(conn: Connection, reader: Reader, data: bytes, upload: Upload, limits: Limits, memory_bytes: int,
+           workdir: str, env: dict[str, str]) -> None:
+    """Child body: private temp folder and environment, cap memory, report the page count, read, send back the
+    Document as plain data ({"kind": "ok"}) or an error code ({"kind": "error"})."""
     os.setsid()  # own process group: the parent's kill reaches tesseract too
     _die_with_parent()
+    os.umask(0o077)  # whatever the child or tesseract writes is owner-only
+    os.environ.clear()  # unsetenv: tesseract and anything else started from here inherits only `env`
+    os.environ.update(env)
+    tempfile.tempdir = workdir  # pytesseract's page images and TSV files go here, not the shared temp folder
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    message: tuple[Any, ...]
+    message: dict[str, Any]
     try:
-        conn.send(("pages", _page_estimate(data, upload, limits)))
-        message = ("ok", reader(data, upload, limits))
+        _send(conn, {"kind": "pages", "pages": _page_estimate(data, upload, limits)})
+        document = reader(data, upload, limits)
+        if not isinstance(document, Document):
+            raise wire.WireError("the reader did not return a Document")
+        message = {"kind": "ok", "document": wire.encode(document)}
     except DocverifyError as e:
-        message = ("error", type(e), e.detail)
+        message = {"kind": "error", "code": e.code, "detail": e.detail}
     except MemoryError:
-        message = ("error", ResourceLimit, f"memory cap {memory_bytes} bytes")
+        message = {"kind": "error", "code": ResourceLimit.code, "detail": f"memory cap {memory_bytes} bytes"}
     except RecursionError:  # circular XObjects and the like (pdfminer.six#1113)
-        message = ("error", UnreadableFile, "recursion limit while parsing")
+        message = {"kind": "error", "code": UnreadableFile.code, "detail": "recursion limit while parsing"}
     except Exception as e:  # noqa: BLE001 - reported by type only: messages of third-party errors may hold text
-        message = ("error", ReaderCrashed, type(e).__name__)
+        message = {"kind": "error", "code": ReaderCrashed.code, "detail": type(e).__name__}
     try:
-        conn.send(message)
+        try:
+            _send(conn, message)
+        except (TypeError, ValueError):  # not JSON-encodable (e.g. a detail that is not a string): a crash, by code
+            _send(conn, {"kind": "error", "code": ReaderCrashed.code, "detail": "unencodable result"})
     except MemoryError:
-        conn.send(("error", ResourceLimit, f"memory cap {memory_bytes} bytes (sending the result)"))
+        _send(conn, {"kind": "error", "code": ResourceLimit.code,
+                     "detail": f"memory cap {memory_bytes} bytes (sending the result)"})
     finally:
         conn.close()
+
+
+def _detail(value: Any) -> str | None:
+    """An error detail from the child, kept to printable ASCII and MAX_DETAIL_CHARS (it is logged)."""
+    if not isinstance(value, str):
+        return None
+    return "".join(c if " " <= c <= "~" else "?" for c in value[:MAX_DETAIL_CHARS])
+
+
+def _received(raw: bytes) -> dict[str, Any]:
+    """One message of the child, parsed as JSON (never unpickled). Raises ReaderCrashed when malformed."""
+    try:
+        message = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: arrays nested deeper than the parser's stack
+        raise ReaderCrashed("malformed message from the reader") from None
+    if not isinstance(message, dict) or message.get("kind") not in ("pages", "ok", "error"):
+        raise ReaderCrashed("malformed message from the reader")
+    return message
+
+
+def _raise_child_error(message: dict[str, Any]) -> None:
+    """Raise the allowed error class for the child's code (never a class the child names). Raises it."""
+    code = message.get("code")
+    error_class = ALLOWED_ERRORS.get(code) if isinstance(code, str) else None
+    if error_class is None:
+        raise ReaderCrashed("unknown error code from the reader")
+    raise error_class(_detail(message.get("detail")))
 
 
 # What the forkserver imports once, so each reader child starts in milliseconds: the readers, and flows.cli —
@@ -158,16 +235,35 @@ def read_bounded(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, *
                  bounds: Bounds = DEFAULT_BOUNDS) -> Document:
     """Read `data` in a child process under `bounds`; returns the Document.
 
-    Raises ProcessingTimeout (wall clock), ResourceLimit (memory cap, or the child was killed), ReaderCrashed, and
-    whatever DocverifyError the reader raised (RejectedUpload subclasses, OcrTimeout, OcrEngineError).
+    The child gets a private temp folder (0700, umask 077, removed here even after a kill) and a scrubbed
+    environment (`child_environment`); its result comes back as plain data (`flows.wire`), its errors as codes
+    looked up in ALLOWED_ERRORS.
+
+    Raises ProcessingTimeout (wall clock), ResourceLimit (memory cap, or the child was killed), ReaderCrashed (also
+    for a malformed message or an error code not in ALLOWED_ERRORS), and the allowed DocverifyError the reader
+    raised (RejectedUpload subclasses, OcrTimeout, OcrEngineError).
     """
     if multiprocessing.current_process().daemon:
         raise ReaderCrashed("daemonic worker process cannot start the reader child (set the Dask worker "
                             "option distributed.worker.daemon=False)")
     ctx = _context()
+    # The child's private temp folder: mkdtemp makes it 0700; removed below whatever happens to the child.
+    workdir = Path(tempfile.mkdtemp(prefix="docverify-read-"))
+    try:
+        return _read_in_child(ctx, data, upload, limits, reader, bounds, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir.exists():  # a killed tesseract was still closing a file: once more
+            time.sleep(0.1)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _read_in_child(ctx: multiprocessing.context.ForkServerContext, data: bytes, upload: Upload, limits: Limits,
+                   reader: Reader, bounds: Bounds, workdir: Path) -> Document:
     receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(sender, reader, data, upload, limits, bounds.memory_bytes),
-                          name="docverify-reader", daemon=True)
+    env = child_environment(workdir, os.environ)
+    process = ctx.Process(target=_child, name="docverify-reader", daemon=True,
+                          args=(sender, reader, data, upload, limits, bounds.memory_bytes, str(workdir), env))
     process.start()  # returns once forked: the first call also boots the forkserver, not counted in the budget
     started = time.monotonic()
     sender.close()  # the child holds the only writing end: EOF on our side means it died
@@ -182,19 +278,24 @@ def read_bounded(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, *
             if not receiver.poll(min(remaining, 1.0)):
                 continue
             try:
-                message = receiver.recv()
-            except (EOFError, OSError):
+                raw = receiver.recv_bytes(MAX_MESSAGE_BYTES)
+            except (EOFError, OSError):  # OSError also when the message is longer than MAX_MESSAGE_BYTES
                 process.join(bounds.grace_s)
                 raise ResourceLimit(f"reader exited with {process.exitcode}") from None
-            if message[0] == "pages":
-                pages = int(message[1])
+            message = _received(raw)
+            if message["kind"] == "pages":
+                count = message.get("pages")
+                if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                    raise ReaderCrashed("malformed page count from the reader")
+                pages = count
                 deadline = started + bounds.budget(pages)
                 continue
-            if message[0] == "ok":
-                document: Document = message[1]
-                return document
-            error_class, detail = message[1], message[2]
-            raise error_class(detail)
+            if message["kind"] == "ok":
+                try:
+                    return wire.decode(Document, message.get("document"))
+                except (wire.WireError, TypeError):
+                    raise ReaderCrashed("malformed document from the reader") from None
+            _raise_child_error(message)
     finally:
         receiver.close()
         if process.is_alive():

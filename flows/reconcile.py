@@ -89,7 +89,7 @@ def reconcile_once(store: Store, client: SyncPrefectClient, stale_after: timedel
         reason = "stale_processing" if verdict in (RunVerdict.ALIVE, RunVerdict.UNKNOWN) else f"run_{verdict.value}"
         if _give_up(store, record, max_attempts):
             counts["failed"] += 1
-        elif store.requeue(record.id, reason, actor=ACTOR):
+        elif store.requeue(record.id, reason, expected=UploadState.PROCESSING, fence=record.fence, actor=ACTOR):
             counts["requeued"] += 1
             requeued.append(record.id)
     store.audit(actor=ACTOR, action="reconcile.run", upload_id=None,
@@ -100,7 +100,8 @@ def reconcile_once(store: Store, client: SyncPrefectClient, stale_after: timedel
 def _give_up(store: Store, record: UploadRecord, max_attempts: int) -> bool:
     if record.attempts < max_attempts:
         return False
-    store.mark_failed(record.id, "attempts_exhausted", actor=ACTOR)
+    # Fenced: a run that finished since the listing keeps its result (then this is refused, and audited).
+    store.mark_failed(record.id, "attempts_exhausted", fence=record.fence, actor=ACTOR)
     return True
 
 

@@ -36,7 +36,7 @@ from pipeline.policy import load_policy
 from pipeline.report import Report
 from pipeline.settings import Settings
 from pipeline.types import Document, Findings, Status
-from storage.store import Store, StoreSettings, UploadRecord, UploadState
+from storage.store import Fence, StaleWriter, Store, StoreSettings, UploadRecord, UploadState
 
 RETRIES = 2
 RETRY_DELAYS_S: list[float] = [5.0, 30.0]
@@ -119,7 +119,7 @@ def translated_errors() -> Iterator[None]:
 
 
 @contextmanager
-def heartbeat(store: Store, upload_id: str, every_s: float) -> Iterator[None]:
+def heartbeat(store: Store, upload_id: str, every_s: float, fence: Fence | None = None) -> Iterator[None]:
     """While the block runs, `store.touch(upload_id)` every `every_s` seconds (`Settings.heartbeat_s`) from a daemon
     thread, so a long legitimate read (up to the 15-min cap) is not taken for a lost run. Stopped in a finally;
     a failed touch is logged by exception type and retried at the next beat, never raised into the block."""
@@ -129,7 +129,7 @@ def heartbeat(store: Store, upload_id: str, every_s: float) -> Iterator[None]:
     def beat() -> None:
         while not stop.wait(interval):
             try:
-                if not store.touch(upload_id):
+                if not store.touch(upload_id, fence):
                     return  # no longer PROCESSING (requeued or failed by someone else): nothing to keep alive
             except Exception as e:  # noqa: BLE001 - a heartbeat must not kill the read; logged by type only
                 _log.warning("heartbeat of upload %s failed: %s", upload_id, type(e).__name__)
@@ -146,10 +146,12 @@ def heartbeat(store: Store, upload_id: str, every_s: float) -> Iterator[None]:
 # --- plain steps (used by both flows) -------------------------------------------------------------------------
 
 
-def claim(store: Store, upload_id: str, run_id: str | None) -> bool:
-    """PENDING → PROCESSING for this run (worker and run id recorded in the same write); False when it is not
-    PENDING (another run has it, or it is terminal)."""
-    return store.claim(upload_id, worker_id(), run_id or None) is not None
+def claim(store: Store, upload_id: str, run_id: str | None) -> Fence | None:
+    """PENDING → PROCESSING for this run (worker and run id recorded in the same write): the claim's fence, which
+    every later write of this run's outcome must present; None when it is not PENDING (another run has it, or it is
+    terminal)."""
+    record = store.claim(upload_id, worker_id(), run_id or None)
+    return record.fence if record is not None else None
 
 
 def load(store: Store, upload_id: str) -> Loaded:
@@ -197,23 +199,27 @@ def evaluate_upload(record: UploadRecord, document: Document, findings: Findings
     return evaluate(document, findings, intake_of(record), load_policy(), versions(settings.ner_model_name))
 
 
-def persist(store: Store, upload_id: str, report: Report, settings: Settings) -> Outcome:
-    """Save the report as the upload's next version (upload → DONE)."""
-    store.save_report(upload_id, report, pipeline_version(settings.ner_model_name))
+def persist(store: Store, upload_id: str, report: Report, settings: Settings, fence: Fence) -> Outcome:
+    """Save the report as the upload's next version (upload → DONE) while this run's claim (`fence`) holds it;
+    SKIPPED when another run holds it now (the late result is refused and audited by the store)."""
+    try:
+        store.save_report(upload_id, report, pipeline_version(settings.ner_model_name), fence=fence)
+    except StaleWriter:
+        _log.warning("upload %s: result of a run that no longer holds it refused", upload_id)
+        return Outcome.SKIPPED
     return Outcome.of(report.status)
 
 
-def fail(store: Store, upload_id: str, error: DocverifyError) -> Outcome:
-    """Upload → FAILED with the error's code."""
-    store.mark_failed(upload_id, error.code)
-    return Outcome.FAILED
+def fail(store: Store, upload_id: str, error: DocverifyError, fence: Fence) -> Outcome:
+    """Upload → FAILED with the error's code, while this run's claim holds it (else SKIPPED: refused, audited)."""
+    return Outcome.FAILED if store.mark_failed(upload_id, error.code, fence=fence) else Outcome.SKIPPED
 
 
-def verify_claimed(store: Store, upload_id: str, settings: Settings, bounds: Bounds = DEFAULT_BOUNDS,
+def verify_claimed(store: Store, upload_id: str, settings: Settings, fence: Fence, bounds: Bounds = DEFAULT_BOUNDS,
                    reader: Reader = default_reader) -> Outcome:
-    """All steps for one claimed upload: load → read (bounded) → find → evaluate → persist, with a heartbeat on the
-    upload until its report is ready. Raises DocverifyError."""
-    with heartbeat(store, upload_id, settings.heartbeat_s):
+    """All steps for one upload claimed under `fence`: load → read (bounded) → find → evaluate → persist, with a
+    heartbeat on the upload until its report is ready. Raises DocverifyError."""
+    with heartbeat(store, upload_id, settings.heartbeat_s, fence):
         loaded = load(store, upload_id)
         read_result = read(loaded, settings, bounds=bounds, reader=reader)
         if isinstance(read_result, Report):
@@ -222,7 +228,7 @@ def verify_claimed(store: Store, upload_id: str, settings: Settings, bounds: Bou
             # may wait for _NLP_LOCK behind other uploads: still beating
             findings = find(read_result, settings, loaded.record.intake_patient_name)
             report = evaluate_upload(loaded.record, read_result, findings, settings)
-    return persist(store, upload_id, report, settings)
+    return persist(store, upload_id, report, settings, fence)
 
 
 # --- retry policy ----------------------------------------------------------------------------------------------
@@ -243,12 +249,12 @@ def is_retryable(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
 
 
 @task(name="claim", persist_result=False, cache_policy=NONE)
-def claim_task(upload_id: str, run_id: str | None, settings: Settings) -> bool:
-    """Claim the upload for this run."""
+def claim_task(upload_id: str, run_id: str | None, settings: Settings) -> Fence | None:
+    """Claim the upload for this run: the claim's fence (run id and lease: no PHI), or None when not claimed."""
     with translated_errors():
-        claimed = claim(open_store(settings), upload_id, run_id)
-    get_run_logger().info("upload %s claimed=%s", upload_id, claimed)
-    return claimed
+        fence = claim(open_store(settings), upload_id, run_id)
+    get_run_logger().info("upload %s claimed=%s", upload_id, fence is not None)
+    return fence
 
 
 @task(name="load-and-read", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS_S, retry_condition_fn=is_retryable,
@@ -297,20 +303,20 @@ def evaluate_task(upload_id: str, document: Document, findings: Findings, settin
 
 @task(name="persist", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS_S, retry_condition_fn=is_retryable,
       persist_result=False, cache_policy=NONE)
-def persist_task(upload_id: str, report: Report, settings: Settings) -> Outcome:
-    """Save the report as the upload's next version."""
+def persist_task(upload_id: str, report: Report, settings: Settings, fence: Fence) -> Outcome:
+    """Save the report as the upload's next version, fenced by this run's claim."""
     with translated_errors():
-        outcome = persist(open_store(settings), upload_id, report, settings)
+        outcome = persist(open_store(settings), upload_id, report, settings, fence)
     get_run_logger().info("upload %s saved: %s", upload_id, outcome.value)
     return outcome
 
 
 @task(name="mark-failed", persist_result=False, cache_policy=NONE)
-def fail_task(upload_id: str, code: str, settings: Settings) -> Outcome:
-    """Record a terminal processing failure by code."""
-    open_store(settings).mark_failed(upload_id, code)
-    get_run_logger().warning("upload %s failed: %s", upload_id, code)
-    return Outcome.FAILED
+def fail_task(upload_id: str, code: str, settings: Settings, fence: Fence) -> Outcome:
+    """Record a terminal processing failure by code, fenced by this run's claim."""
+    failed = open_store(settings).mark_failed(upload_id, code, fence=fence)
+    get_run_logger().warning("upload %s failed: %s%s", upload_id, code, "" if failed else " (refused: not held)")
+    return Outcome.FAILED if failed else Outcome.SKIPPED
 
 
 # --- the per-upload task of batch_verify (all steps inside: only the outcome leaves it) ---------------------------
@@ -326,10 +332,11 @@ def verify_one_task(upload_id: str, run_id: str | None, settings: Settings) -> O
         # A retry of this task finds the upload still claimed by this run: go on without claiming again.
         ours = (record is not None and record.state is UploadState.PROCESSING and record.worker == worker_id()
                 and record.run_id == run_id)
-        if not ours and not claim(store, upload_id, run_id):
+        fence = record.fence if ours and record is not None else claim(store, upload_id, run_id)
+        if fence is None:
             get_run_logger().info("upload %s skipped: not pending", upload_id)
             return Outcome.SKIPPED
-        outcome = verify_claimed(store, upload_id, settings)
+        outcome = verify_claimed(store, upload_id, settings, fence)
     get_run_logger().info("upload %s: %s", upload_id, outcome.value)
     return outcome
 

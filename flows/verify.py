@@ -1,6 +1,8 @@
 """The core path, one upload in and one report out: intake → read → find → evaluate → report.
 
-Plain functions: the CLI calls them directly, and the Prefect flows wrap them as tasks.
+Plain functions: the CLI calls them directly, and the Prefect flows wrap them as tasks. Reading runs in the bounded
+reader child (flows/isolation.py) here too, so `docverify check` and `docverify eval` have the same time and memory
+bounds, private temp folder and scrubbed environment as the Prefect path.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from extractors.finders import find_all, model_versions
-from extractors.routing import read_document
+from flows.isolation import DEFAULT_BOUNDS, Bounds, Reader, default_reader, read_bounded
 from pipeline import __version__
 from pipeline.errors import RejectedUpload
 from pipeline.evaluate import Intake, evaluate, rejected_report
@@ -28,15 +30,17 @@ def versions(ner_model: str | None) -> dict[str, str]:
 
 
 def check_bytes(data: bytes, filename: str, intake: Intake, settings: Settings, *, policy: Policy | None = None,
-                limits: Limits = DEFAULT_LIMITS) -> Report:
-    """The completeness report for one upload; unreadable input gives a `rejected` report.
+                limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAULT_BOUNDS,
+                reader: Reader = default_reader) -> Report:
+    """The completeness report for one upload, read by `reader` in the bounded reader child under `bounds`;
+    unreadable input gives a `rejected` report.
 
-    Raises ProcessingError (retryable: OCR timeout or engine failure) — not the document's fault.
+    Raises ProcessingTimeout, ResourceLimit, ReaderCrashed, OcrTimeout, OcrEngineError — not the document's fault.
     """
     policy = policy or load_policy()
     try:
         upload = accept(data, filename, limits)
-        document = read_document(data, upload, limits)
+        document = read_bounded(data, upload, limits, reader=reader, bounds=bounds)
     except RejectedUpload as e:
         media = sniff(data)
         return rejected_report(e, sha256=hashlib.sha256(data).hexdigest(), media_type=media.value if media else None,
@@ -46,8 +50,8 @@ def check_bytes(data: bytes, filename: str, intake: Intake, settings: Settings, 
 
 
 def check_file(path: Path, intake: Intake, settings: Settings, *, policy: Policy | None = None,
-               limits: Limits = DEFAULT_LIMITS) -> Report:
+               limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAULT_BOUNDS) -> Report:
     """`check_bytes` on a file; the size cap is enforced before the whole file is read."""
     with path.open("rb") as fh:
         data = fh.read(limits.max_bytes + 1)
-    return check_bytes(data, path.name, intake, settings, policy=policy, limits=limits)
+    return check_bytes(data, path.name, intake, settings, policy=policy, limits=limits, bounds=bounds)

@@ -85,9 +85,12 @@ class ProcessingError(DocverifyError):
 
 
 class OcrTimeout(ProcessingError):
+    # Not retryable: the same page times out again, and each try would cost a whole time budget (one hostile page
+    # costs at most one budget: docs/THREAT-MODEL.md "Input caps").
     code = "ocr_timeout"
-    retryable = True
-    user_message = "Reading the document took too long. We will try again; no action is needed."
+    retryable = False
+    user_message = ("Reading this document took too long. Please upload a clearer or shorter copy, for example only "
+                    "the pages that show your diagnosis.")
 
 
 class OcrEngineError(ProcessingError):

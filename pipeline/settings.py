@@ -47,7 +47,10 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description=(
         "Uploads verified at once by `docverify batch` (reading runs in one child process per upload)."))
     dask_address: str | None = Field(default=None, description=(
-        "Dask scheduler address for the batch's per-upload tasks; unset: a thread pool on this machine."))
+        "Dask scheduler address (tls:// only) for the batch's per-upload tasks; unset: a thread pool on this machine."))
+    dask_tls_dir: Path | None = Field(default=None, description=(
+        "Folder of the Dask TLS files (ca.pem, node.pem, node-key.pem; made by `docverify dask-certs DIR`); required "
+        "with dask_address."))
     heartbeat_s: float = Field(default=30.0, gt=0, description=(
         "Seconds between a reading upload's store heartbeats; keep several beats below reconcile_stale_s."))
     reconcile_stale_s: float = Field(default=180.0, gt=0, description=(
@@ -70,6 +73,15 @@ class Settings(BaseSettings):
         "Review app: seconds without a request after which a coordinator's session ends (15 min)."))
     review_absolute_s: float = Field(default=43_200.0, gt=0, description=(
         "Review app: seconds after login after which a session ends however active (12 h)."))
+    data_key_file: Path | None = Field(default=None, description=(
+        "Keyring of the AES-256-GCM keys that encrypt originals and report JSON at rest (0600, kept apart from the "
+        "data dir; made and rotated by `docverify keys rotate`). Unset: stored in clear."))
+    audit_key: SecretStr | None = Field(default=None, description=(
+        "Key of the audit chain's HMAC-SHA256 (at least 32 characters); prefer audit_key_file. Unset with no key "
+        "file: the chain is an unkeyed SHA-256."))
+    audit_key_file: Path | None = Field(default=None, description=(
+        "File holding the audit chain's HMAC key (0600, kept apart from the data dir and its backups); "
+        "`docverify audit init-key FILE` makes one."))
 
     @field_validator("ner_model")
     @classmethod
@@ -91,6 +103,19 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         """The application database URL: `database_url`, else SQLite under the data dir."""
         return self.database_url or f"sqlite:///{self.data_path}/docverify.db"
+
+    def audit_key_bytes(self) -> bytes | None:
+        """The audit chain's HMAC key: `audit_key`, else the contents of `audit_key_file` (stripped), else None.
+        Raises ValueError on a key shorter than 32 bytes, OSError when the file cannot be read."""
+        if self.audit_key is not None:
+            key = self.audit_key.get_secret_value().encode("utf-8")
+        elif self.audit_key_file is not None:
+            key = self.audit_key_file.read_bytes().strip()
+        else:
+            return None
+        if len(key) < 32:
+            raise ValueError("the audit key must be at least 32 bytes")
+        return key
 
     @property
     def originals_dir(self) -> Path:

@@ -83,6 +83,7 @@ class UploadRow(Base):
     external_id: Mapped[str | None] = mapped_column(String(128))  # the client's own reference (upload API)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
+    lease: Mapped[int] = mapped_column(Integer, server_default="0")  # fencing token: +1 on every claim and requeue
     run_id: Mapped[str | None] = mapped_column(String(64))
     worker: Mapped[str | None] = mapped_column(String(128))
     error_code: Mapped[str | None] = mapped_column(String(64))
@@ -134,6 +135,7 @@ class AuditRow(Base):
     outcome: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))  # HMAC key fingerprint; NULL: unkeyed SHA-256 (older rows)
 
     __table_args__ = (Index("ix_audit_log_upload_id", "upload_id"),)
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.types import Status
 from storage.models import ReportRow, ReviewDecisionRow, ReviewLoginFailureRow, ReviewSessionRow, UploadRow
-from storage.store import ReportRecord, Store, UploadRecord, _report, _upload
+from storage.store import ReportRecord, Store, UploadRecord, _upload
 
 MAX_NOTE_CHARS: Final = 4000
 """A decision's note or patient message, characters."""
@@ -278,7 +278,7 @@ class ReviewStore:
                        & (ReportRow.version == newest.c.version))
                  .order_by(UploadRow.created_at, UploadRow.id))
         with self.store._read() as s:
-            return [(_upload(u), _report(r)) for u, r in s.execute(query)]
+            return [(_upload(u), self.store._report(r)) for u, r in s.execute(query)]  # decrypted at rest
 
     def first_report_times(self) -> dict[str, datetime]:
         """When each upload's first report was saved (the start of its wait for a decision)."""

@@ -11,6 +11,10 @@ Guarantees (docs/THREAT-MODEL.md "HIPAA technical safeguards", "Processing relia
   its file; a crash in between leaves at most an unreferenced file (harmless: same name, same bytes next time).
   The sha256 is verified on every read.
 - Reports are versioned: every `save_report` adds version n+1, nothing is overwritten.
+- Writes of a run's outcome are fenced: `save_report` and `mark_failed` succeed only while the upload is still
+  PROCESSING under the same run id and lease (`Fence`; the lease is bumped by every claim and requeue), in one
+  conditional UPDATE. A stale writer — a run the reconciler took for lost and requeued — is refused and audited, so
+  its late result never overwrites the result of the run that holds the upload now.
 - Every state change is audited in the same transaction; the audit log is append-only and hash-chained.
 - SQLite: WAL, `synchronous=FULL`, `busy_timeout`, foreign keys on, and `BEGIN IMMEDIATE` for every write
   transaction (a deferred read transaction that later writes can fail with SQLITE_BUSY despite the timeout).
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -31,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -42,6 +47,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy import delete as delete_rows
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -50,6 +56,7 @@ from pipeline.errors import DocverifyError, ProcessingError
 from pipeline.report import Report
 from pipeline.settings import Settings
 from pipeline.types import Payer, Status
+from storage.crypto import FILE_OVERHEAD, Keyring, SealError, open_file, open_text, seal_file, seal_text
 from storage.models import GENESIS_HASH, AuditHeadRow, AuditRow, InboxFileRow, ReportRow, UploadRow
 
 if TYPE_CHECKING:
@@ -112,6 +119,15 @@ class StoreIOError(ProcessingError):
     user_message = "Your document could not be saved. Please try again later."
 
 
+class StaleWriter(ProcessingError):
+    """The run no longer holds the upload (requeued and claimed again, or finished by someone else): its result is
+    refused (audited as `report.refused` / `upload.fail_refused`)."""
+
+    code = "stale_writer"
+    retryable = False
+    user_message = "This document is being processed by another run; no action is needed."
+
+
 class StorageFull(StoreIOError):
     """The disk holding originals (or its temp space) is full: map to HTTP 507. Nothing was half-written."""
 
@@ -131,8 +147,18 @@ class UploadState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Fence:
+    """Who may write an upload's outcome: the run that claimed it and the claim's lease number (bumped by every
+    claim and requeue, so a run that lost the upload cannot write even when the run id is reused)."""
+
+    run_id: str | None
+    lease: int
+
+
+@dataclass(frozen=True, slots=True)
 class UploadRecord:
-    """One upload, as stored. `display_name` was sanitised by the caller; `worker` is who claimed it last."""
+    """One upload, as stored. `display_name` was sanitised by the caller; `worker` is who claimed it last; `lease`
+    counts claims and requeues (the fencing token of `Fence`)."""
 
     id: str
     owner: str
@@ -150,6 +176,12 @@ class UploadRecord:
     updated_at: datetime
     worker: str | None = None
     external_id: str | None = None  # the client's own reference, given to the upload API
+    lease: int = 0
+
+    @property
+    def fence(self) -> Fence:
+        """The fence of the claim this record shows (pass it to `save_report` / `mark_failed`)."""
+        return Fence(self.run_id, self.lease)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,11 +238,22 @@ class StoreSettings:
 
     database_url: str
     originals_dir: Path
+    audit_key: bytes | None = field(default=None, repr=False)  # HMAC key of the audit chain; None: unkeyed SHA-256
+    data_keys: Keyring | None = field(default=None, repr=False)  # encryption at rest (storage/crypto.py); None: clear
 
     @classmethod
     def of(cls, settings: Settings) -> StoreSettings:
-        """From the application settings: `settings.store_url` and `<data dir>/originals`."""
-        return cls(database_url=settings.store_url, originals_dir=settings.originals_dir)
+        """From the application settings: `settings.store_url`, `<data dir>/originals`, the audit key
+        (`Settings.audit_key_bytes`) and the data keyring (`Settings.data_key_file`). Raises ValueError / OSError on
+        a bad or unreadable key."""
+        keys = Keyring.load(settings.data_key_file) if settings.data_key_file is not None else None
+        return cls(database_url=settings.store_url, originals_dir=settings.originals_dir,
+                   audit_key=settings.audit_key_bytes(), data_keys=keys)
+
+
+def key_id(key: bytes | None) -> str | None:
+    """The fingerprint recorded on each audit row chained with `key`: 16 hex digits (never the key)."""
+    return None if key is None else hashlib.sha256(b"docverify-audit-key-id:" + key).hexdigest()[:16]
 
 
 def original_path(originals_dir: Path, sha256: str) -> Path:
@@ -226,12 +269,46 @@ def original_path(originals_dir: Path, sha256: str) -> Path:
 
 
 def audit_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, action: str, upload_id: str | None,
-               outcome: str) -> str:
-    """sha256(prev_hash + canonical JSON of the row) — the chain link stored in `row_hash`."""
+               outcome: str, key: bytes | None = None) -> str:
+    """The chain link stored in `row_hash`: HMAC-SHA256 under `key` (or, without a key, SHA-256) of prev_hash +
+    the canonical JSON of the row. Keyed, a rewrite of the chain needs the key, which is kept apart from the data."""
     canonical = json.dumps({"seq": seq, "at": at.astimezone(UTC).isoformat(timespec="microseconds"), "actor": actor,
                             "action": action, "upload_id": upload_id, "outcome": outcome},
                            sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256((prev_hash + canonical).encode("ascii")).hexdigest()
+    message = (prev_hash + canonical).encode("ascii")
+    if key is not None:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    """What `Store.purge` removed: uploads (with their reports), original files, and orphaned originals or temp
+    files (on disk without a row)."""
+
+    uploads: int
+    originals: int
+    orphans: int
+
+
+ORPHAN_GRACE: Final = timedelta(hours=1)
+"""An original without a row is swept only when older than this: `add_upload` writes the file before its row
+commits, so a younger one may belong to an upload being added right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditVerification:
+    """What `Store.check_audit_chain` found: rows checked, how many are keyed, and the first bad row (None: ok)."""
+
+    rows: int
+    keyed_rows: int
+    first_bad_seq: int | None
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        """True when every row and the head verify."""
+        return self.first_bad_seq is None and self.reason == "ok"
 
 
 # --- the store ----------------------------------------------------------------------------------------------------
@@ -325,8 +402,8 @@ class Store:
             row = UploadRow(id=uuid.uuid4().hex, owner=owner, sha256=sha256, media_type=media_type,
                             size_bytes=len(data), display_name=display_name,
                             intake_patient_name=intake.patient_name, payer=Payer(intake.payer).value,
-                            external_id=external_id, state=UploadState.PENDING.value, attempts=0, run_id=None,
-                            worker=None, error_code=None,
+                            external_id=external_id, state=UploadState.PENDING.value, attempts=0, lease=0,
+                            run_id=None, worker=None, error_code=None,
                             created_at=now, updated_at=now)
             s.add(row)
             s.flush()
@@ -372,10 +449,10 @@ class Store:
             raise UnknownUpload(f"upload {upload_id[:40]!r}")
         try:
             path = original_path(self.settings.originals_dir, record.sha256)
-            data = path.read_bytes()
+            data = open_file(self.settings.data_keys, path.read_bytes(), record.sha256)
         except (ValueError, FileNotFoundError) as e:
-            self._audit_failure(upload_id, "missing_or_bad_path")
-            raise StoreIntegrityError(f"upload {upload_id}: original missing or path invalid") from e
+            self._audit_failure(upload_id, "seal_open_failed" if isinstance(e, SealError) else "missing_or_bad_path")
+            raise StoreIntegrityError(f"upload {upload_id}: original missing, unreadable or path invalid") from e
         except OSError as e:
             raise StoreIOError(f"upload {upload_id}: {e.__class__.__name__} errno={e.errno}") from e
         if hashlib.sha256(data).hexdigest() != record.sha256 or len(data) != record.size_bytes:
@@ -460,13 +537,15 @@ class Store:
 
         return self._write(claim)
 
-    def touch(self, upload_id: str) -> bool:
+    def touch(self, upload_id: str, fence: Fence | None = None) -> bool:
         """Heartbeat of a long run: bump `updated_at` of a PROCESSING upload so `stale_processing` does not take it
-        for a vanished run. False when it is not PROCESSING any more."""
+        for a vanished run. With `fence`, only while that claim still holds it (a requeued run's beats must not
+        keep the new run's claim looking alive). False when it is not PROCESSING (under `fence`) any more."""
         def bump(s: Session) -> bool:
-            result = s.execute(update(UploadRow)
-                               .where(UploadRow.id == upload_id, UploadRow.state == UploadState.PROCESSING.value)
-                               .values(updated_at=self._clock()))
+            where = [UploadRow.id == upload_id, UploadRow.state == UploadState.PROCESSING.value]
+            if fence is not None:
+                where.append(UploadRow.lease == fence.lease)
+            result = s.execute(update(UploadRow).where(*where).values(updated_at=self._clock()))
             return bool(getattr(result, "rowcount", 0))
 
         return self._write(bump)
@@ -482,49 +561,63 @@ class Store:
 
         self._write(set_run)
 
-    def save_report(self, upload_id: str, report: Report, pipeline_version: str, *,
+    def save_report(self, upload_id: str, report: Report, pipeline_version: str, *, fence: Fence,
                     actor: str = "system") -> ReportRecord:
-        """Add the next version of the upload's report and mark the upload DONE (error_code cleared). Never
-        overwrites: saving again — a re-run, even with the same `pipeline_version` — adds another version.
-        Raises UnknownUpload, StoreIntegrityError when the report is of other bytes (its upload.sha256 differs),
-        ValueError on a bad pipeline_version."""
+        """Add the next version of the upload's report and mark the upload PROCESSING → DONE (error_code cleared),
+        only while the upload is PROCESSING under `fence` (the claim's run id and lease). Never overwrites: every
+        save adds a version. Raises UnknownUpload, StaleWriter (the run no longer holds the upload; refused and
+        audited), StoreIntegrityError when the report is of other bytes, ValueError on a bad pipeline_version."""
         _check_token("pipeline_version", pipeline_version)
         _check_token("actor", actor, 128)
         body = report.model_dump_json()
 
-        def save(s: Session) -> ReportRecord:
+        def save(s: Session) -> ReportRecord | None:
+            if not self._fenced(s, upload_id, fence, state=UploadState.DONE, error_code=None):
+                self._audit(s, actor=actor, action="report.refused", upload_id=upload_id,
+                            outcome=f"stale_lease{fence.lease}")
+                return None
             row = self._locked(s, upload_id)
             if report.upload.sha256 != row.sha256:
                 raise StoreIntegrityError(f"upload {upload_id}: report is of other bytes")
             last = s.scalar(select(func.max(ReportRow.version)).where(ReportRow.upload_id == upload_id))
             now = self._clock()
-            saved = ReportRow(upload_id=upload_id, version=(last or 0) + 1, pipeline_version=pipeline_version,
-                              status=report.status.value, report_json=body, created_at=now)
+            version = (last or 0) + 1
+            saved = ReportRow(upload_id=upload_id, version=version, pipeline_version=pipeline_version,
+                              status=report.status.value, report_json=self._seal_report(body, upload_id, version),
+                              created_at=now)
             s.add(saved)
-            row.state, row.error_code, row.updated_at = UploadState.DONE.value, None, now
             s.flush()
             self._audit(s, actor=actor, action="report.save", upload_id=upload_id, outcome=f"v{saved.version}")
-            return _report(saved)
+            return self._report(saved)
 
-        return self._write(save)
+        saved = self._write(save)
+        if saved is None:
+            raise StaleWriter(f"upload {upload_id}: lease {fence.lease} no longer holds it")
+        return saved
 
-    def mark_failed(self, upload_id: str, error_code: str, *, actor: str = "system") -> None:
-        """Upload → FAILED (terminal) with a stable error code. Raises UnknownUpload, ValueError on a bad code."""
+    def mark_failed(self, upload_id: str, error_code: str, *, fence: Fence, actor: str = "system") -> bool:
+        """PROCESSING → FAILED (terminal) with a stable error code, only while the upload is PROCESSING under
+        `fence`. False when the run no longer holds it (refused and audited: a stale run cannot turn another run's
+        DONE into FAILED). Raises UnknownUpload, ValueError on a bad code."""
         _check_token("error_code", error_code)
         _check_token("actor", actor, 128)
 
-        def fail(s: Session) -> None:
-            row = self._locked(s, upload_id)
-            row.state, row.error_code, row.updated_at = UploadState.FAILED.value, error_code, self._clock()
+        def fail(s: Session) -> bool:
+            if not self._fenced(s, upload_id, fence, state=UploadState.FAILED, error_code=error_code):
+                self._audit(s, actor=actor, action="upload.fail_refused", upload_id=upload_id, outcome=error_code)
+                return False
             self._audit(s, actor=actor, action="upload.fail", upload_id=upload_id, outcome=error_code)
+            return True
 
-        self._write(fail)
+        return self._write(fail)
 
-    def requeue(self, upload_id: str, reason: str, *, actor: str = "system") -> bool:
-        """PROCESSING/FAILED → PENDING (run_id cleared; attempts kept, so callers can cap retries); DONE → PENDING
-        only when reason == "reprocess". True when this call moved it to PENDING; False when it was already
-        PENDING or is DONE without "reprocess". Audited either way. Raises UnknownUpload, ValueError (reason must
-        be a code such as "stale_processing" or "reprocess", not free text)."""
+    def requeue(self, upload_id: str, reason: str, *, expected: UploadState, fence: Fence | None = None,
+                actor: str = "system") -> bool:
+        """`expected` → PENDING (run_id cleared, lease bumped; attempts kept, so callers can cap retries), only when
+        the upload is still in `expected` (and, with `fence`, still under that claim): a requeue decided on an old
+        read never moves an upload that changed since. PROCESSING and FAILED may move; DONE only when reason ==
+        "reprocess". True when this call moved it; audited either way. Raises UnknownUpload, ValueError (reason
+        must be a code such as "stale_processing" or "reprocess", not free text)."""
         _check_token("reason", reason)
         _check_token("actor", actor, 128)
 
@@ -533,11 +626,19 @@ class Store:
             state = UploadState(row.state)
             allowed = state in (UploadState.PROCESSING, UploadState.FAILED) or (
                 state is UploadState.DONE and reason == "reprocess")
-            if allowed:
+            if state is not expected:
+                outcome = f"refused_{state.value}"
+            elif fence is not None and Fence(row.run_id, row.lease) != fence:
+                outcome = "refused_stale_lease"
+            elif not allowed:
+                outcome = f"refused_{state.value}"
+            else:
+                outcome = "requeued"
                 row.state, row.run_id, row.updated_at = UploadState.PENDING.value, None, self._clock()
+                row.lease += 1
             self._audit(s, actor=actor, action=f"upload.requeue.{reason}"[:64], upload_id=upload_id,
-                        outcome="requeued" if allowed else f"refused_{state.value}")
-            return allowed
+                        outcome=outcome)
+            return outcome == "requeued"
 
         return self._write(move)
 
@@ -556,13 +657,13 @@ class Store:
         with self._read() as s:
             row = s.scalars(select(ReportRow).where(ReportRow.upload_id == upload_id)
                             .order_by(ReportRow.version.desc()).limit(1)).first()
-            return _report(row) if row else None
+            return self._report(row) if row else None
 
     def reports(self, upload_id: str) -> list[ReportRecord]:
         """Every report version of the upload, oldest (version 1) first."""
         with self._read() as s:
             rows = s.scalars(select(ReportRow).where(ReportRow.upload_id == upload_id).order_by(ReportRow.version))
-            return [_report(r) for r in rows]
+            return [self._report(r) for r in rows]
 
     # -- audit --
 
@@ -579,20 +680,116 @@ class Store:
         with self._read() as s:
             return [_audit(r) for r in s.scalars(query)]
 
-    def verify_audit_chain(self) -> bool:
-        """True when every row's hash recomputes, each row links to the previous one, seqs are contiguous and the
-        head matches the last row. Tamper-evident against edits in this database; anchor `audit_head.hash`
-        elsewhere (e.g. a daily log line) to detect a rewrite of the whole chain."""
+    def audit_row_hash(self, seq: int) -> str | None:
+        """The stored `row_hash` of audit row `seq`, or None when there is no such row."""
         with self._read() as s:
-            prev, seq = GENESIS_HASH, 0
+            return s.scalar(select(AuditRow.row_hash).where(AuditRow.seq == seq))
+
+    def verify_audit_chain(self) -> bool:
+        """True when the whole chain verifies (`check_audit_chain`)."""
+        return self.check_audit_chain().ok
+
+    def check_audit_chain(self) -> AuditVerification:
+        """Recompute the chain: every row's hash (HMAC under this store's key for keyed rows, SHA-256 for the unkeyed
+        rows written before a key was configured), each row's link to the previous one, contiguous seqs, and the
+        head against the last row. Unkeyed rows may only precede keyed ones (else a forger without the key could
+        append unkeyed rows); a keyed row of another key, or keyed rows with no key configured, fail. Keyed, a
+        rewrite of the whole chain needs the key, which is kept apart from the data (`Settings.audit_key_file`)."""
+        own_id = key_id(self.settings.audit_key)
+        with self._read() as s:
+            prev, seq, keyed = GENESIS_HASH, 0, 0
             for row in s.scalars(select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=1000)):
+                if row.key_id is None and keyed:
+                    return AuditVerification(seq, keyed, row.seq, "unkeyed_row_after_keyed")
+                if row.key_id is not None and row.key_id != own_id:
+                    return AuditVerification(seq, keyed, row.seq, "unknown_key")
+                key = self.settings.audit_key if row.key_id is not None else None
                 expected = audit_hash(prev, seq=row.seq, at=row.at, actor=row.actor, action=row.action,
-                                      upload_id=row.upload_id, outcome=row.outcome)
-                if row.seq != seq + 1 or row.prev_hash != prev or row.row_hash != expected:
-                    return False
-                prev, seq = row.row_hash, row.seq
+                                      upload_id=row.upload_id, outcome=row.outcome, key=key)
+                if row.seq != seq + 1 or row.prev_hash != prev or not hmac.compare_digest(row.row_hash, expected):
+                    return AuditVerification(seq, keyed, row.seq, "hash_mismatch")
+                prev, seq, keyed = row.row_hash, row.seq, keyed + (row.key_id is not None)
             head = s.get(AuditHeadRow, 1)
-            return head is not None and head.seq == seq and head.hash == prev
+            if head is None or head.seq != seq or head.hash != prev:
+                return AuditVerification(seq, keyed, seq + 1, "head_mismatch")
+            return AuditVerification(seq, keyed, None, "ok")
+
+    # -- retention --
+
+    def purge(self, older_than: timedelta, *, actor: str = "purge", orphan_grace: timedelta = ORPHAN_GRACE,
+              now: datetime | None = None) -> PurgeResult:
+        """Delete every DONE or FAILED upload created more than `older_than` ago — its row, its reports and its
+        original (unless another upload still holds the same bytes) — then sweep originals and temp files that no
+        row references and that are older than `orphan_grace`. Each deletion is audited (`upload.purge`,
+        `original.purge`, `original.orphan_swept`: ids and digests only) and the run is summed up in one
+        `purge.run` row. PENDING and PROCESSING uploads are never purged. Raises StoreBusy / StoreUnavailable,
+        StoreIOError."""
+        _check_token("actor", actor, 128)
+        cutoff = (now or self._clock()) - older_than
+        old = [r for r in self.list_uploads(limit=2**62) if r.created_at < cutoff
+               and r.state in (UploadState.DONE, UploadState.FAILED)]
+        removed_uploads, removed_files = 0, 0
+        for record in old:
+            def delete(s: Session, record: UploadRecord = record) -> bool:
+                row = s.scalars(select(UploadRow).where(UploadRow.id == record.id).with_for_update()).first()
+                if row is None or row.state not in (UploadState.DONE.value, UploadState.FAILED.value):
+                    return False  # gone, or requeued since the listing
+                s.execute(delete_rows(ReportRow).where(ReportRow.upload_id == record.id))
+                s.delete(row)
+                s.flush()
+                self._audit(s, actor=actor, action="upload.purge", upload_id=record.id, outcome=row.state)
+                return True
+
+            if not self._write(delete):
+                continue
+            removed_uploads += 1
+            if self.find_sha256(record.sha256):
+                continue  # another upload (another owner) still holds these bytes
+            if self._remove_original(record.sha256):
+                removed_files += 1
+                self.audit(actor=actor, action="original.purge", upload_id=None, outcome=record.sha256)
+        orphans = self._sweep_orphans(actor, orphan_grace)
+        self.audit(actor=actor, action="purge.run", upload_id=None,
+                   outcome=f"uploads:{removed_uploads}:originals:{removed_files}:orphans:{orphans}")
+        return PurgeResult(removed_uploads, removed_files, orphans)
+
+    def find_sha256(self, sha256: str) -> bool:
+        """True when some upload (of any owner) holds bytes with this sha256."""
+        with self._read() as s:
+            return s.scalars(select(UploadRow.id).where(UploadRow.sha256 == sha256).limit(1)).first() is not None
+
+    def _remove_original(self, sha256: str) -> bool:
+        path = original_path(self.settings.originals_dir, sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            raise StoreIOError(f"removing original: {e.__class__.__name__} errno={e.errno}") from e
+        return True
+
+    def _sweep_orphans(self, actor: str, grace: timedelta) -> int:
+        """Originals without a row (a crash between the file write and the row commit) and stale temp files, older
+        than `grace` by their mtime. Returns how many were removed."""
+        root = self.settings.originals_dir
+        limit = time.time() - grace.total_seconds()
+        swept = 0
+        for shard in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
+            for path in sorted(shard.iterdir()):
+                try:
+                    if not path.is_file() or path.is_symlink() or path.stat().st_mtime > limit:
+                        continue
+                except FileNotFoundError:
+                    continue
+                is_temp = path.name.startswith(".tmp-")
+                if not is_temp and (not _HEX64.fullmatch(path.name) or self.find_sha256(path.name)):
+                    continue  # a referenced original, or a file that is not ours: left alone
+                with suppress(FileNotFoundError):
+                    path.unlink()
+                    swept += 1
+                    self.audit(actor=actor, action="original.orphan_swept", upload_id=None,
+                               outcome="temp" if is_temp else path.name)
+        return swept
 
     # -- maintenance --
 
@@ -634,10 +831,25 @@ class Store:
             raise UnknownUpload(f"upload {upload_id[:40]!r}")
         return row
 
+    def _fenced(self, s: Session, upload_id: str, fence: Fence, *, state: UploadState,
+                error_code: str | None) -> bool:
+        """The conditional UPDATE of a run's outcome: PROCESSING → `state` only where the run id and lease are still
+        `fence`'s. False (nothing changed) when they are not. Raises UnknownUpload for an unknown id."""
+        run_matches = UploadRow.run_id.is_(None) if fence.run_id is None else UploadRow.run_id == fence.run_id
+        result = s.execute(update(UploadRow)
+                           .where(UploadRow.id == upload_id, UploadRow.state == UploadState.PROCESSING.value,
+                                  run_matches, UploadRow.lease == fence.lease)
+                           .values(state=state.value, error_code=error_code, updated_at=self._clock()),
+                           execution_options={"synchronize_session": False})
+        if getattr(result, "rowcount", 0) == 1:
+            return True
+        self._locked(s, upload_id)  # UnknownUpload when there is no such upload
+        return False
+
     def _claim_rows(self, s: Session, where: Any, worker: str, run_id: str | None = None) -> list[UploadRecord]:
         stmt = (update(UploadRow).where(where, UploadRow.state == UploadState.PENDING.value)
                 .values(state=UploadState.PROCESSING.value, attempts=UploadRow.attempts + 1, worker=worker,
-                        run_id=run_id, error_code=None, updated_at=self._clock())
+                        run_id=run_id, error_code=None, updated_at=self._clock(), lease=UploadRow.lease + 1)
                 .returning(UploadRow))
         records = [_upload(r) for r in s.scalars(stmt, execution_options={"synchronize_session": False})]
         for record in sorted(records, key=lambda r: r.id):
@@ -663,9 +875,9 @@ class Store:
         at = self._clock()
         seq = head.seq + 1
         row_hash = audit_hash(head.hash, seq=seq, at=at, actor=actor, action=action, upload_id=upload_id,
-                              outcome=outcome)
+                              outcome=outcome, key=self.settings.audit_key)
         s.add(AuditRow(seq=seq, at=at, actor=actor, action=action, upload_id=upload_id, outcome=outcome,
-                       prev_hash=head.hash, row_hash=row_hash))
+                       prev_hash=head.hash, row_hash=row_hash, key_id=key_id(self.settings.audit_key)))
         head.seq, head.hash = seq, row_hash
         s.flush()
 
@@ -674,11 +886,58 @@ class Store:
         with suppress(DocverifyError):
             self.audit(actor="system", action="original.verify", upload_id=upload_id, outcome=outcome)
 
-    def _write_original(self, sha256: str, data: bytes) -> None:
-        """Content-addressed, atomic: temp file in the same directory, fsync, rename, fsync the directory."""
+    def _seal_report(self, body: str, upload_id: str, version: int) -> str:
+        keys = self.settings.data_keys
+        return body if keys is None else seal_text(keys, body, f"{upload_id}:{version}")
+
+    def _report(self, row: ReportRow) -> ReportRecord:
+        """The record of a report row, its JSON opened (Raises StoreIntegrityError when it does not open)."""
+        try:
+            body = open_text(self.settings.data_keys, row.report_json, f"{row.upload_id}:{row.version}")
+        except (SealError, ValueError) as e:
+            raise StoreIntegrityError(f"upload {row.upload_id}: report v{row.version} does not open") from e
+        return ReportRecord(upload_id=row.upload_id, version=row.version, pipeline_version=row.pipeline_version,
+                            status=Status(row.status), report_json=body, created_at=row.created_at)
+
+    def reseal_all(self, *, actor: str = "keys") -> tuple[int, int]:
+        """Re-encrypt every original and every report with the current data key (after `docverify keys rotate`
+        added it): (originals, reports) resealed. Each original is verified against its sha256 on the way.
+        Raises StoreIntegrityError, StoreIOError, StoreBusy / StoreUnavailable, ValueError without a keyring."""
+        keys = self.settings.data_keys
+        if keys is None:
+            raise ValueError("no data key configured")
+        originals = 0
+        one_upload_per_file = {r.sha256: r.id for r in self.list_uploads(limit=2**62)}
+        for sha256, upload_id in sorted(one_upload_per_file.items()):
+            self._write_original(sha256, self.read_original(upload_id), force=True)
+            originals += 1
+
+        def reseal(s: Session) -> int:
+            count = 0
+            for row in s.scalars(select(ReportRow).with_for_update()):
+                plain = open_text(keys, row.report_json, f"{row.upload_id}:{row.version}")
+                row.report_json = seal_text(keys, plain, f"{row.upload_id}:{row.version}")
+                count += 1
+            return count
+
+        try:
+            reports = self._write(reseal)
+        except SealError as e:
+            raise StoreIntegrityError("a report does not open with the keyring") from e
+        self.audit(actor=actor, action="keys.rotate", upload_id=None,
+                   outcome=f"key:{keys.current[0]}:originals:{originals}:reports:{reports}")
+        return originals, reports
+
+    def _write_original(self, sha256: str, data: bytes, *, force: bool = False) -> None:
+        """Content-addressed, atomic: temp file in the same directory, fsync, rename, fsync the directory. Sealed
+        with the current data key when one is configured (storage/crypto.py)."""
         path = original_path(self.settings.originals_dir, sha256)
-        if path.is_file() and path.stat().st_size == len(data):
-            return  # same name = same content (verified on read)
+        keys = self.settings.data_keys
+        stored_size = len(data) + (FILE_OVERHEAD if keys is not None else 0)
+        if not force and path.is_file() and path.stat().st_size == stored_size:
+            return  # same name = same content (verified on read); a clear file is sealed once a key is configured
+        if keys is not None:
+            data = seal_file(keys, data, sha256)
         tmp: str | None = None
         try:
             path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -772,12 +1031,7 @@ def _upload(row: UploadRow) -> UploadRecord:
                         intake_patient_name=row.intake_patient_name, payer=Payer(row.payer),
                         state=UploadState(row.state), attempts=row.attempts, run_id=row.run_id,
                         error_code=row.error_code, created_at=row.created_at, updated_at=row.updated_at,
-                        worker=row.worker, external_id=row.external_id)
-
-
-def _report(row: ReportRow) -> ReportRecord:
-    return ReportRecord(upload_id=row.upload_id, version=row.version, pipeline_version=row.pipeline_version,
-                        status=Status(row.status), report_json=row.report_json, created_at=row.created_at)
+                        worker=row.worker, external_id=row.external_id, lease=row.lease)
 
 
 def _audit(row: AuditRow) -> AuditRecord:

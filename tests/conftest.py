@@ -31,3 +31,14 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DOCVERIFY_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("DOCVERIFY_DATABASE_URL", raising=False)
     return tmp_path / "var"
+
+
+# --- Hypothesis (tests/test_fuzz.py) -------------------------------------------------------------------------------
+# "suite": what every test run uses, a few fixed examples (derandomized, no example database); "fuzz": `make fuzz`
+# (--hypothesis-profile=fuzz, applied after this file is loaded), many random examples, failures kept in .hypothesis/.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("suite", max_examples=25, derandomize=True, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")

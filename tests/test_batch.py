@@ -23,6 +23,7 @@ from flows.verify import check_file
 from pipeline.evaluate import Intake
 from pipeline.limits import Limits
 from pipeline.settings import Settings
+from pipeline.types import Payer
 from storage.store import UploadState
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "inputs"
@@ -60,6 +61,8 @@ def test_when_batch_runs_then_reports_equal_check_and_summaries_are_safe(prefect
     html = (out / "summary.html").read_text()
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    assert (out.stat().st_mode & 0o777) == 0o700
+    assert {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()} == {p.name: 0o600 for p in out.iterdir()}
 
 
 def test_when_batch_ran_then_the_artifact_holds_counts_by_status_only(prefect_api, data_dir, inbox) -> None:
@@ -215,3 +218,24 @@ def test_when_no_prefect_api_is_configured_then_batch_starts_and_stops_a_local_s
     if not already_running:
         assert (tmp_path / "var" / "prefect" / "prefect.db").exists()
         assert not healthy(url)
+
+
+# Regression: exported reports and summaries were written 0644 (readable by every local user) although they hold PHI.
+def test_when_outputs_are_written_into_an_open_folder_then_files_are_0600_and_the_folder_0700(tmp_path) -> None:
+    from flows.batch import FileResult, write_outputs
+    from pipeline.errors import EmptyFile
+    from pipeline.evaluate import rejected_report
+
+    out = tmp_path / "out"
+    out.mkdir(mode=0o755)
+    out.chmod(0o755)
+    stale = out / "summary.csv"
+    stale.write_text("old")
+    stale.chmod(0o644)
+    report = rejected_report(EmptyFile("0 bytes"), sha256="0" * 64, media_type=None, size_bytes=0, payer=Payer.UNKNOWN,
+                             versions={})
+    write_outputs([FileResult("x.pdf", None, "rejected", ("empty",), report)], out)
+    assert (out.stat().st_mode & 0o777) == 0o700
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
+    assert modes == {"x.pdf.json": 0o600, "summary.csv": 0o600, "summary.html": 0o600}
+    assert stale.read_text().startswith("file,status,reasons")

@@ -79,3 +79,95 @@ def test_when_saved_reports_are_scored_below_threshold_then_eval_exits_1(tmp_pat
     result = runner.invoke(app, ["eval", str(tmp_path), "--reports", str(reports)])
     assert result.exit_code == 1
     assert "below threshold" in result.output
+
+
+def test_when_audit_verify_runs_then_it_exits_0_on_a_sound_chain_and_1_after_tampering(data_dir, tmp_path,
+                                                                                      monkeypatch) -> None:
+    from sqlalchemy import text
+
+    from flows.tasks import open_store
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+
+    key = tmp_path / "keys" / "audit.key"
+    assert runner.invoke(app, ["audit", "init-key", str(key)]).exit_code == 0
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text().strip()) == 64
+    assert runner.invoke(app, ["audit", "init-key", str(key)]).exit_code == 2  # never overwritten
+    monkeypatch.setenv("DOCVERIFY_AUDIT_KEY_FILE", str(key))
+    store = open_store(Settings())
+    store.add_upload(b"%PDF-cli", owner="t", display_name="x.pdf", media_type=None, intake=Intake())
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "1 rows, 1 keyed: ok" in ok.stdout
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else'"))
+    bad = runner.invoke(app, ["audit", "verify"])
+    assert bad.exit_code == 1 and "hash_mismatch at row 1" in bad.stdout
+
+
+def test_when_purge_runs_then_old_finished_uploads_go_and_the_run_is_audited(data_dir) -> None:
+    from flows.tasks import open_store
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+
+    store = open_store(Settings())
+    record, _ = store.add_upload(b"%PDF-cli-purge", owner="t", display_name="x.pdf", media_type=None,
+                                 intake=Intake())
+    result = runner.invoke(app, ["purge", "--older-than", "30"])
+    assert result.exit_code == 0 and "purged 0 uploads" in result.stdout  # pending and young: kept
+    assert store.get(record.id) is not None
+    assert store.audit_log()[-1].action == "purge.run"
+    assert runner.invoke(app, ["purge", "--older-than", "0"]).exit_code == 2  # at least one day
+
+
+def test_when_keys_rotate_runs_twice_then_the_keyring_holds_one_new_key_and_data_still_reads(data_dir, tmp_path,
+                                                                                            monkeypatch) -> None:
+    from flows.tasks import open_store
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+    from storage.crypto import Keyring, sealed_with
+    from storage.store import Store, StoreSettings, original_path
+
+    record, _ = open_store(Settings()).add_upload(b"%PDF-rotate Zzcanary", owner="t", display_name="x.pdf",
+                                                  media_type=None, intake=Intake())
+    keyring = tmp_path / "keys" / "data.keys"
+    monkeypatch.setenv("DOCVERIFY_DATA_KEY_FILE", str(keyring))
+    ids = []
+    for _ in range(2):
+        result = runner.invoke(app, ["keys", "rotate"])
+        assert result.exit_code == 0, result.output
+        keys = Keyring.load(keyring)
+        assert len(keys.keys) == 1 and keyring.stat().st_mode & 0o777 == 0o600
+        ids.append(keys.current[0])
+    assert ids[0] != ids[1]
+    settings = Settings()
+    raw = original_path(settings.originals_dir, record.sha256).read_bytes()
+    assert sealed_with(raw) == ids[1] and b"Zzcanary" not in raw
+    assert Store(StoreSettings.of(settings)).read_original(record.id) == b"%PDF-rotate Zzcanary"
+
+
+def test_when_an_unkeyed_chain_is_rewritten_from_the_start_then_the_anchor_outside_the_database_catches_it(
+        data_dir, tmp_path) -> None:
+    from sqlalchemy import text
+
+    from flows.tasks import open_store
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+    from storage.models import GENESIS_HASH
+    from storage.store import audit_hash
+
+    store = open_store(Settings())
+    store.add_upload(b"%PDF-anchor", owner="t", display_name="x.pdf", media_type=None, intake=Intake())
+    anchor = tmp_path / "elsewhere" / "audit.head"
+    anchor.parent.mkdir()
+    assert runner.invoke(app, ["audit", "verify", "--anchor", str(anchor)]).exit_code == 0
+    assert anchor.read_text().startswith("1 ") and anchor.stat().st_mode & 0o777 == 0o600
+    # a forger with database access (no key configured) rewrites the actor and recomputes the whole chain
+    row = store.audit_log()[0]
+    forged = audit_hash(GENESIS_HASH, seq=row.seq, at=row.at, actor="someone-else", action=row.action,
+                        upload_id=row.upload_id, outcome=row.outcome)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else', row_hash = :h WHERE seq = 1"), {"h": forged})
+        conn.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": forged})
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0  # the chain alone cannot tell
+    caught = runner.invoke(app, ["audit", "verify", "--anchor", str(anchor)])
+    assert caught.exit_code == 1 and "no longer in the chain" in caught.stdout

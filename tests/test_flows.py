@@ -18,7 +18,7 @@ from flows.flows import verify_upload
 from flows.isolation import ProcessingTimeout
 from flows.tasks import Outcome, is_retryable, open_store, read_task, verify_claimed, worker_id
 from flows.verify import check_file
-from pipeline.errors import OcrTimeout, PdfEncrypted
+from pipeline.errors import OcrEngineError, OcrTimeout, PdfEncrypted
 from pipeline.evaluate import Intake
 from pipeline.limits import Limits
 from pipeline.settings import Settings
@@ -72,8 +72,10 @@ def test_when_the_upload_is_not_pending_then_verify_upload_skips_it(prefect_api,
 @pytest.mark.parametrize(("error", "runs", "code"), [
     (ProcessingTimeout("test"), 1, "processing_timeout"),
     (PdfEncrypted("test"), 1, "pdf_encrypted"),
-    (OcrTimeout("test"), 3, "ocr_timeout"),
-], ids=["permanent-timeout", "typed-permanent", "transient-ocr"])
+    # Regression: an OCR timeout was retryable, so one hostile page cost three full timeouts.
+    (OcrTimeout("test"), 1, "ocr_timeout"),
+    (OcrEngineError("test"), 3, "ocr_engine_error"),
+], ids=["permanent-timeout", "typed-permanent", "ocr-timeout-once", "transient-engine"])
 def test_when_reading_fails_then_only_retryable_errors_are_retried_and_the_upload_fails_by_code(
         prefect_api, data_dir, monkeypatch, error, runs, code) -> None:
     calls: list[str] = []
@@ -94,7 +96,8 @@ def test_when_reading_fails_then_only_retryable_errors_are_retried_and_the_uploa
 
 
 @pytest.mark.parametrize(("state", "retry"), [
-    (Failed(data=OcrTimeout("x")), True),
+    (Failed(data=OcrTimeout("x")), False),
+    (Failed(data=OcrEngineError("x")), True),
     (Failed(data=ProcessingTimeout("x")), False),
     (Failed(data=ValueError("x")), False),
     (Completed(data=None), False),
@@ -184,7 +187,9 @@ def test_when_a_read_is_slow_then_the_heartbeat_keeps_the_processing_upload_fres
     bound = timedelta(seconds=1.0)
     seen: list[bool] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(verify_claimed, store, upload_id, Settings(heartbeat_s=heartbeat_s), reader=slow_reader)
+        fence = store.get(upload_id).fence  # type: ignore[union-attr]
+        future = pool.submit(verify_claimed, store, upload_id, Settings(heartbeat_s=heartbeat_s), fence,
+                             reader=slow_reader)
         while not future.done():
             seen.append(upload_id in {r.id for r in store.stale_processing(bound)})
             time.sleep(0.1)

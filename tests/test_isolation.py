@@ -3,6 +3,7 @@ reader's own errors come back typed. Failures are injected through the `reader` 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,19 +12,60 @@ import time
 from pathlib import Path
 
 import pytest
+from fakes import evidence
 
-from flows.isolation import Bounds, ProcessingTimeout, ReaderCrashed, ResourceLimit, read_bounded
+from flows.isolation import CHILD_ENV_KEYS, Bounds, ProcessingTimeout, ReaderCrashed, ResourceLimit, read_bounded
 from pipeline.errors import DocverifyError, PdfEncrypted
 from pipeline.intake import accept
 from pipeline.limits import DEFAULT_LIMITS, Limits
-from pipeline.types import Document, Page, Source
+from pipeline.types import (
+    Assertion,
+    BBox,
+    Category,
+    Choice,
+    DiagnosisMention,
+    Document,
+    Evidence,
+    Findings,
+    MediaType,
+    Page,
+    PersonMention,
+    Role,
+    SectionKind,
+    Source,
+    Word,
+)
+
+_EVIDENCE = Evidence(finder="ccda", rule="problem", page=None, bbox=None, snippet="Zzcanary", source=Source.STRUCTURED,
+                     original_score=1, adjustments=())
+_PERSON = PersonMention(value="Qxj Zzcanary", normalized="Qxj Zzcanary", role=Role.PATIENT, confidence=0.9,
+                        evidence=(evidence("Qxj"),), reason="header", credentials=("MD",))
+STRUCTURED_DOCUMENT = Document(
+    "a" * 64, MediaType.CCDA_XML, 123,
+    (Page(1, 612, 792.5, Source.STRUCTURED, "structured",
+          (Word("Zzcanary", BBox(0.5, 1, 2, 3.25), 0, 1.0), Word("é\u202e<b>", BBox(0, 0, 1, 1), 1, 0.5))),),
+    ("active_content",),
+    Findings(people=(_PERSON,),
+             diagnoses=(DiagnosisMention(text="CRPS", icd10="G90.50", description=None, category=Category.CRPS,
+                                         assertion=Assertion.AFFIRMED, section=SectionKind.ASSESSMENT,
+                                         confidence=1.0, evidence=(_EVIDENCE,), link_score=0.0),),
+             patient=Choice(_PERSON, "only", ambiguous=True), physician=Choice(None, "none")))
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "inputs"
 FAST = Bounds(per_page_s=1.0, margin_s=1.0, cap_s=3.0, count_s=10.0, grace_s=5.0)
 
 
+# Where test readers leave their probes: the shared temp folder as the test process sees it (the reader child's own
+# temp folder is private and removed after the read). Computed at import, before the child redirects its temp folder.
+PROBE_DIR = Path(tempfile.gettempdir())
+
+
 def _pid_file(sha256: str) -> Path:
-    return Path(tempfile.gettempdir()) / f"docverify-hang-{sha256[:16]}.pid"
+    return PROBE_DIR / f"docverify-hang-{sha256[:16]}.pid"
+
+
+def _probe_file(sha256: str) -> Path:
+    return PROBE_DIR / f"docverify-probe-{sha256[:16]}.json"
 
 
 def hang_reader(data: bytes, upload, limits: Limits) -> Document:
@@ -52,6 +94,53 @@ def encrypted_reader(data: bytes, upload, limits: Limits) -> Document:
 
 def leaky_reader(data: bytes, upload, limits: Limits) -> Document:
     raise KeyError("Zzcanary Qxj")  # a third-party error whose message holds document text
+
+
+def temp_writing_hang_reader(data: bytes, upload, limits: Limits) -> Document:
+    """Writes a page image into the temp folder the way pytesseract does, records where, then hangs."""
+    with tempfile.NamedTemporaryFile(prefix="tess_", suffix=".png", delete=False) as f:
+        f.write(b"\0" * 1_000_000)
+    plain = Path(tempfile.gettempdir()) / "plain-open.tsv"  # created with open(): its mode follows the umask
+    plain.write_text("level\tpage_num")
+    folder = Path(tempfile.gettempdir())
+    _probe_file(upload.sha256).write_text(json.dumps({
+        "image": f.name, "plain": str(plain), "folder": str(folder), "folder_mode": folder.stat().st_mode & 0o777,
+        "plain_mode": plain.stat().st_mode & 0o777}))
+    while True:
+        time.sleep(1)
+
+
+def environment_reader(data: bytes, upload, limits: Limits) -> Document:
+    """Returns its own environment in the page's reason (how a test sees the child's environment)."""
+    return Document(upload.sha256, upload.media_type, upload.size_bytes,
+                    (Page(1, 612.0, 792.0, Source.TEXT_LAYER, json.dumps(dict(os.environ)), ()),))
+
+
+class HostileError(DocverifyError):
+    """An error class the parent does not know: a child must not make the parent raise it."""
+
+    code = "hostile_code"
+
+
+def unknown_error_reader(data: bytes, upload, limits: Limits) -> Document:
+    raise HostileError("from the child")
+
+
+def spoofing_error_reader(data: bytes, upload, limits: Limits) -> Document:
+    error = PdfEncrypted("x\nSSN 123-45-6789 \u202e" + "y" * 1000)
+    return error  # type: ignore[return-value]  # not a Document: refused
+
+
+def structured_reader(data: bytes, upload, limits: Limits) -> Document:
+    """A Document holding every kind of domain value the C-CDA reader returns (findings, evidence, enums)."""
+    return STRUCTURED_DOCUMENT
+
+
+def nan_reader(data: bytes, upload, limits: Limits) -> Document:
+    """A word whose box a parser made of hostile numbers (NaN, infinity)."""
+    word = Word("x", BBox(float("nan"), 0.0, float("inf"), 1.0), 0, 1.0)
+    return Document(upload.sha256, upload.media_type, upload.size_bytes,
+                    (Page(1, 612.0, 792.0, Source.TEXT_LAYER, "test", (word,)),))
 
 
 def tiny_reader(data: bytes, upload, limits: Limits) -> Document:
@@ -125,3 +214,123 @@ def test_when_the_real_reader_reads_a_text_pdf_then_words_come_back() -> None:
 @pytest.mark.parametrize(("pages", "expected"), [(1, 90.0), (5, 330.0), (500, 900.0)])
 def test_when_a_document_has_n_pages_then_the_budget_is_min_of_cap_and_per_page(pages: int, expected: float) -> None:
     assert Bounds().budget(pages) == expected
+
+
+# Regression: tesseract's page images were written under the default umask into the shared temp folder and an
+# 8 MB page image stayed there after a ProcessingTimeout killed the reader (docs/THREAT-MODEL.md B5).
+def test_when_the_reader_is_killed_on_timeout_then_its_private_temp_folder_is_gone(upload) -> None:
+    data, up = upload
+    probe = _probe_file(up.sha256)
+    probe.unlink(missing_ok=True)
+    with pytest.raises(ProcessingTimeout):
+        read_bounded(data, up, reader=temp_writing_hang_reader, bounds=FAST)
+    seen = json.loads(probe.read_text())
+    probe.unlink()
+    assert seen["folder_mode"] == 0o700 and seen["plain_mode"] == 0o600
+    assert Path(seen["folder"]) != PROBE_DIR and Path(seen["image"]).parent == Path(seen["folder"])
+    assert not Path(seen["image"]).exists() and not Path(seen["plain"]).exists()
+    assert not Path(seen["folder"]).exists()
+
+
+def test_when_the_reader_runs_then_its_environment_holds_only_what_it_needs(upload, monkeypatch) -> None:
+    data, up = upload
+    monkeypatch.setenv("DOCVERIFY_DATABASE_URL", "postgresql://docverify:Zzsecret@db/docverify")
+    monkeypatch.setenv("PREFECT_API_AUTH_STRING", "admin:Zzsecret")
+    monkeypatch.setenv("TESSDATA_PREFIX", str(PROBE_DIR))
+    document = read_bounded(data, up, reader=environment_reader, bounds=FAST)
+    env = json.loads(document.pages[0].reason)
+    assert set(env) <= {*CHILD_ENV_KEYS, "TMPDIR"}
+    assert "Zzsecret" not in json.dumps(env)
+    assert env["TESSDATA_PREFIX"] == str(PROBE_DIR) and env["PATH"] == os.environ["PATH"]
+    assert Path(env["TMPDIR"]).name.startswith("docverify-read-") and not Path(env["TMPDIR"]).exists()
+
+
+@pytest.mark.parametrize("reader", [unknown_error_reader, spoofing_error_reader],
+                         ids=["unknown-class", "not-a-document"])
+def test_when_the_child_names_a_class_the_parent_does_not_allow_then_reader_crashed_is_raised(upload,
+                                                                                            reader) -> None:
+    data, up = upload
+    with pytest.raises(DocverifyError) as info:
+        read_bounded(data, up, reader=reader, bounds=FAST)
+    assert type(info.value) is ReaderCrashed
+    assert "SSN" not in str(info.value) and "from the child" not in str(info.value)
+
+
+def test_when_a_structured_document_crosses_as_plain_data_then_the_parent_rebuilds_it_equal(upload) -> None:
+    data, up = upload
+    assert read_bounded(data, up, reader=structured_reader, bounds=FAST) == STRUCTURED_DOCUMENT
+
+
+@pytest.mark.parametrize("message", [
+    b"\x80\x04\x95",  # a pickle
+    b'{"kind": "error", "code": "hostile_code", "detail": "x"}',
+    b'{"kind": "ok", "document": ["a", "application/pdf", 1, [], [], null, "extra"]}',
+    b'{"kind": "ok", "document": ["a", "application/x-evil", 1, [], [], null]}',
+    b'[1, 2]',
+    b'{"kind": "error", "code": ["pdf_encrypted"], "detail": "x"}',
+    b'{"kind": "ok", "document": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+], ids=["pickle", "unknown-code", "extra-field", "bad-enum", "not-an-object", "unhashable-code", "deep-nesting"])
+def test_when_the_child_sends_a_malformed_message_then_the_parent_refuses_it(message: bytes) -> None:
+    from flows.isolation import _raise_child_error, _received
+    from flows.wire import WireError, decode
+
+    with pytest.raises((ReaderCrashed, WireError)):
+        parsed = _received(message)
+        if parsed["kind"] == "error":
+            _raise_child_error(parsed)
+        decode(Document, parsed["document"])
+
+
+def test_when_a_child_error_detail_holds_control_characters_then_only_printable_ascii_is_kept() -> None:
+    from flows.isolation import MAX_DETAIL_CHARS, _raise_child_error
+
+    with pytest.raises(PdfEncrypted) as info:
+        _raise_child_error({"kind": "error", "code": "pdf_encrypted", "detail": "a\r\nb\u202e" + "c" * 500})
+    assert info.value.detail is not None and "\n" not in info.value.detail and "\u202e" not in info.value.detail
+    assert len(info.value.detail) == MAX_DETAIL_CHARS
+
+
+# --- `docverify check` and `eval` read through the same bounded child (docs/THREAT-MODEL.md B5) --------------------
+
+# Regression: `docverify check` and `docverify eval` read in the calling process, with no time or memory bound; and
+# an image decode that hit the memory cap came back as unreadable_file (a rejection) instead of resource_limit.
+def test_when_check_reads_an_upload_then_the_memory_bound_of_the_reader_child_applies() -> None:
+    from flows.verify import check_bytes
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+
+    data = (SAMPLES / "jpeg_scan_migraine.jpg").read_bytes()
+    with pytest.raises(ResourceLimit):
+        check_bytes(data, "scan.jpg", Intake(), Settings(), bounds=Bounds(memory_bytes=64 * 1024**2))
+
+
+def test_when_check_reads_with_a_hanging_reader_then_it_is_killed_at_its_budget(upload) -> None:
+    from flows.verify import check_bytes
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+
+    data, up = upload
+    _pid_file(up.sha256).unlink(missing_ok=True)
+    t0 = time.monotonic()
+    with pytest.raises(ProcessingTimeout):
+        check_bytes(data, "x.pdf", Intake(), Settings(), bounds=FAST, reader=hang_reader)
+    assert time.monotonic() - t0 < FAST.budget(1) + FAST.grace_s + 10
+    assert all(_gone(int(pid)) for pid in _pid_file(up.sha256).read_text().split())
+
+
+@pytest.mark.parametrize("name", ["visit_note_crps.pdf", "scanned_note_crps_codes.pdf", "fax_fibro_ptsd.tif",
+                                  "mychart_phone_crps.png"])
+def test_when_a_sample_is_read_in_the_child_then_the_document_equals_the_in_process_read(name: str) -> None:
+    from extractors.routing import read_document
+
+    data = (SAMPLES / name).read_bytes()
+    up = accept(data, name)
+    assert read_bounded(data, up) == read_document(data, up)
+
+
+def test_when_a_parser_makes_nan_or_infinite_coordinates_then_they_cross_as_in_process(upload) -> None:
+    import math
+
+    data, up = upload
+    box = read_bounded(data, up, reader=nan_reader, bounds=FAST).pages[0].words[0].bbox
+    assert math.isnan(box.x0) and math.isinf(box.x1)

@@ -108,7 +108,7 @@ def test_when_an_upload_lost_its_worker_too_often_then_it_fails_instead_of_loopi
                                  intake=Intake())
     for _ in range(3):
         store.claim(record.id, worker_id())
-        store.requeue(record.id, "test")
+        store.requeue(record.id, "test", expected=UploadState.PROCESSING)
     store.claim(record.id, worker_id())
     with get_client(sync_client=True) as client:
         counts, _ = reconcile_once(store, client, timedelta(0), max_attempts=3)

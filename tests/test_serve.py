@@ -27,13 +27,14 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import StateType
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from prefect.states import Crashed, Running
 
 from flows.deploy import (
     CRASH_SILENT_RUNS,
     LOCAL_SERVER_SETTINGS,
     RECONCILE_ON_CRASH,
+    auth_string,
     healthy,
 )
 from flows.flows import verify_upload
@@ -99,6 +100,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                DOCVERIFY_BATCH_CRON="0 0 1 1 *", DOCVERIFY_RECONCILE_EVERY_S="3600",
                PREFECT_RUNNER_POLL_FREQUENCY="1", OMP_THREAD_LIMIT="1")
     output = base / "serve.log"
+    auth = auth_string(base / "var")  # the auth string serve's local server will require (created here first)
     with output.open("wb") as log:
         process = subprocess.Popen(_command() + ["serve", "--port", str(api_port)], cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT,
@@ -106,8 +108,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     api_url = f"http://127.0.0.1:{port}/api"
     this = Served(process, api_url, output, f"http://127.0.0.1:{api_port}")
     try:
-        with pytest.MonkeyPatch.context() as mp, temporary_settings(updates={PREFECT_API_URL: api_url}):
+        with pytest.MonkeyPatch.context() as mp, temporary_settings(updates={PREFECT_API_URL: api_url,
+                                                                            PREFECT_API_AUTH_STRING: auth}):
             mp.setenv("PREFECT_API_URL", api_url)
+            mp.setenv("PREFECT_API_AUTH_STRING", auth)
             mp.setenv("DOCVERIFY_DATA_DIR", str(base / "var"))  # the test's store is serve's store
             mp.delenv("DOCVERIFY_DATABASE_URL", raising=False)
             _wait_registered(this)

@@ -15,8 +15,10 @@ from pipeline.settings import DEFAULT_NER_MODEL, Settings
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("pipeline", "extractors", "evaluation", "storage", "flows")
 # The only places that write os.environ, and why (docs/CONVENTIONS.md "Settings"): tesseract is a child program
-# configured only through its environment; Prefect's child processes find the API URL of the server we started.
-ALLOWED_WRITERS = {("extractors/ocr.py", "limit_tesseract_threads"), ("flows/deploy.py", "local_prefect_api")}
+# configured only through its environment; Prefect's child processes find the API URL of the server we started;
+# the reader child replaces its whole environment with the scrubbed one (docs/THREAT-MODEL.md B5).
+ALLOWED_WRITERS = {("extractors/ocr.py", "limit_tesseract_threads"), ("flows/deploy.py", "local_prefect_api"),
+                   ("flows/isolation.py", "_child")}
 
 
 def test_when_variables_are_set_then_settings_read_them_at_construction(monkeypatch: pytest.MonkeyPatch,

@@ -7,6 +7,7 @@ cannot be reached the PostgreSQL cases skip and say why. docs/THREAT-MODEL.md it
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import json
@@ -16,6 +17,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -36,9 +38,11 @@ from pipeline.evaluate import Intake, rejected_report
 from pipeline.report import Report
 from pipeline.settings import Settings
 from pipeline.types import Payer, Status
+from storage.crypto import Keyring, new_key, sealed_with
 from storage.models import Base
 from storage.store import (
     FileSignature,
+    StaleWriter,
     StorageFull,
     Store,
     StoreBusy,
@@ -46,6 +50,7 @@ from storage.store import (
     StoreSettings,
     UnknownUpload,
     UploadState,
+    audit_hash,
     original_path,
 )
 
@@ -221,8 +226,11 @@ def test_when_a_report_is_saved_again_then_a_new_version_is_added_and_the_old_on
         store: Store, first_version: str, second_version: str) -> None:
     upload_id = _add(store, b"%PDF-versioned")
     sha = store.get(upload_id).sha256  # type: ignore[union-attr]
-    first = store.save_report(upload_id, _report(sha, "empty_file"), first_version)
-    second = store.save_report(upload_id, _report(sha, "no_readable_text"), second_version)
+    first = store.save_report(upload_id, _report(sha, "empty_file"), first_version,
+                              fence=store.claim(upload_id, "w").fence)  # type: ignore[union-attr]
+    store.requeue(upload_id, "reprocess", expected=UploadState.DONE)
+    second = store.save_report(upload_id, _report(sha, "no_readable_text"), second_version,
+                               fence=store.claim(upload_id, "w").fence)  # type: ignore[union-attr]
     assert (first.version, second.version) == (1, 2)
     kept = store.reports(upload_id)
     assert [(r.version, r.pipeline_version) for r in kept] == [(1, first_version), (2, second_version)]
@@ -238,19 +246,23 @@ def test_when_a_report_does_not_belong_to_the_upload_then_it_is_refused(
         store: Store, upload: str, expected: type[Exception]) -> None:
     upload_id = _add(store, b"%PDF-mine")
     target = uuid.uuid4().hex if upload == "unknown" else upload_id
+    fence = store.claim(upload_id, "w").fence  # type: ignore[union-attr]
     with pytest.raises(expected):
-        store.save_report(target, _report("f" * 64), "0.1.0")
+        store.save_report(target, _report("f" * 64), "0.1.0", fence=fence)
     assert store.reports(upload_id) == []
 
 
 def test_when_an_upload_fails_then_it_is_terminal_and_a_later_report_clears_the_error(store: Store) -> None:
     upload_id = _add(store, b"%PDF-fails")
-    store.claim(upload_id, "worker-1")
-    store.mark_failed(upload_id, "ocr_timeout")
+    claimed = store.claim(upload_id, "worker-1")
+    assert claimed is not None and store.mark_failed(upload_id, "ocr_timeout", fence=claimed.fence)
     failed = store.get(upload_id)
     assert failed is not None and (failed.state, failed.error_code) == (UploadState.FAILED, "ocr_timeout")
     assert store.claim(upload_id, "worker-2") is None
-    store.save_report(upload_id, _report(failed.sha256), "0.1.0")
+    assert store.requeue(upload_id, "retry", expected=UploadState.FAILED)
+    again = store.claim(upload_id, "worker-2")
+    assert again is not None
+    store.save_report(upload_id, _report(failed.sha256), "0.1.0", fence=again.fence)
     done = store.get(upload_id)
     assert done is not None and (done.state, done.error_code) == (UploadState.DONE, None)
 
@@ -343,10 +355,68 @@ def test_when_a_processing_upload_is_not_touched_then_it_is_stale_until_it_is_re
     clock.advance(timedelta(minutes=20))
     assert store.touch(fresh_id)  # heartbeat of a live run
     assert [r.id for r in store.stale_processing(timedelta(minutes=15))] == [stale_id]
-    assert store.requeue(stale_id, "stale_processing")
+    assert store.requeue(stale_id, "stale_processing", expected=UploadState.PROCESSING)
     assert store.stale_processing(timedelta(minutes=15)) == []
     again = store.claim(stale_id, "worker-3")
     assert again is not None and again.attempts == 2 and again.run_id is None
+
+
+# Regression: after the reconciler requeued a silent but live run A, A's late report was accepted and B's
+# mark_failed then turned done into failed; requeue did not check the state it expected.
+def test_when_a_requeued_run_writes_late_then_its_result_is_refused_and_the_new_runs_result_stands(
+        store: Store) -> None:
+    upload_id = _add(store, b"%PDF-race")
+    sha = store.get(upload_id).sha256  # type: ignore[union-attr]
+    run_a = store.claim(upload_id, "worker-a", "run-a")
+    assert run_a is not None
+    assert store.requeue(upload_id, "stale_processing", expected=UploadState.PROCESSING, fence=run_a.fence)
+    run_b = store.claim(upload_id, "worker-b", "run-b")
+    assert run_b is not None and run_b.lease == run_a.lease + 2
+    with pytest.raises(StaleWriter):
+        store.save_report(upload_id, _report(sha, "empty_file"), "0.1.0", fence=run_a.fence)
+    assert not store.mark_failed(upload_id, "ocr_timeout", fence=run_a.fence)
+    assert store.get(upload_id).state is UploadState.PROCESSING  # type: ignore[union-attr]
+    saved = store.save_report(upload_id, _report(sha, "no_readable_text"), "0.1.0", fence=run_b.fence)
+    assert not store.mark_failed(upload_id, "internal_error", fence=run_b.fence)  # done stays done
+    final = store.get(upload_id)
+    assert final is not None and (final.state, final.error_code) == (UploadState.DONE, None)
+    assert [r.version for r in store.reports(upload_id)] == [saved.version] == [1]
+    actions = [(a.actor, a.action, a.outcome) for a in store.audit_log(upload_id)]
+    assert ("system", "report.refused", f"stale_lease{run_a.lease}") in actions
+    assert ("system", "upload.fail_refused", "ocr_timeout") in actions
+    assert ("system", "upload.fail_refused", "internal_error") in actions
+    assert store.verify_audit_chain()
+
+
+def test_when_the_same_run_id_claims_again_then_the_old_lease_still_cannot_write(store: Store) -> None:
+    upload_id = _add(store, b"%PDF-same-run")
+    first = store.claim(upload_id, "worker-a", "run-1")
+    assert first is not None
+    assert store.requeue(upload_id, "stale_processing", expected=UploadState.PROCESSING)
+    second = store.claim(upload_id, "worker-a", "run-1")  # a retry of the same flow run
+    assert second is not None and second.run_id == first.run_id and second.lease != first.lease
+    assert not store.mark_failed(upload_id, "ocr_timeout", fence=first.fence)
+    assert store.mark_failed(upload_id, "ocr_timeout", fence=second.fence)
+
+
+@pytest.mark.parametrize(("expected", "use_fence", "moved"), [
+    (UploadState.PROCESSING, "current", True),
+    (UploadState.FAILED, None, False),
+    (UploadState.PROCESSING, "stale", False),
+], ids=["as-expected", "other-state", "stale-fence"])
+def test_when_requeue_expects_another_state_or_claim_then_nothing_moves(store: Store, expected: UploadState,
+                                                                        use_fence: str | None, moved: bool) -> None:
+    upload_id = _add(store, b"%PDF-expect")
+    old = store.claim(upload_id, "worker-a", "run-a")
+    assert old is not None
+    if use_fence == "stale":
+        store.requeue(upload_id, "stale_processing", expected=UploadState.PROCESSING)
+        store.claim(upload_id, "worker-b", "run-b")
+    fence = {"current": old.fence, "stale": old.fence, None: None}[use_fence]
+    assert store.requeue(upload_id, "stale_processing", expected=expected, fence=fence) is moved
+    state = store.get(upload_id).state  # type: ignore[union-attr]
+    assert state is (UploadState.PENDING if moved else UploadState.PROCESSING)
+    assert store.audit_log(upload_id)[-1].outcome.startswith("requeued" if moved else "refused")
 
 
 def test_when_a_pending_upload_is_never_claimed_then_it_is_stale_pending(store: Store, clock: Clock) -> None:
@@ -369,18 +439,20 @@ def test_when_an_upload_is_requeued_then_only_allowed_states_move(
     if state is not UploadState.PENDING:
         store.claim(upload_id, "worker-1")
         store.set_run_id(upload_id, "run-123")
+    fence = store.get(upload_id).fence  # type: ignore[union-attr]
     if state is UploadState.FAILED:
-        store.mark_failed(upload_id, "ocr_engine_error")
+        store.mark_failed(upload_id, "ocr_engine_error", fence=fence)
     if state is UploadState.DONE:
-        store.save_report(upload_id, _report(store.get(upload_id).sha256), "0.1.0")  # type: ignore[union-attr]
-    assert store.requeue(upload_id, reason) is moved
+        store.save_report(upload_id, _report(store.get(upload_id).sha256), "0.1.0",  # type: ignore[union-attr]
+                          fence=fence)
+    assert store.requeue(upload_id, reason, expected=state) is moved
     assert store.get(upload_id).state is final  # type: ignore[union-attr]
     assert store.audit_log(upload_id)[-1].action == f"upload.requeue.{reason}"
 
 
 def test_when_an_unknown_upload_is_requeued_then_unknown_upload_is_raised(store: Store) -> None:
     with pytest.raises(UnknownUpload) as caught:
-        store.requeue(uuid.uuid4().hex, "reprocess")
+        store.requeue(uuid.uuid4().hex, "reprocess", expected=UploadState.DONE)
     assert caught.value.code == "unknown_upload"
 
 
@@ -524,7 +596,7 @@ def test_when_migrate_runs_twice_then_the_schema_is_at_head_and_matches_the_mode
     assert store.schema_revision() is None
     store.migrate()
     store.migrate()
-    assert store.schema_revision() == Store.head_revision() == "0004"
+    assert store.schema_revision() == Store.head_revision() == "0005"
     with store.engine.connect() as conn:
         assert {"uploads", "reports", "audit_log", "audit_head", "inbox_files", "users", "api_tokens",
                 "webhook_deliveries"} <= set(inspect(conn).get_table_names())
@@ -537,7 +609,7 @@ def test_when_two_stores_migrate_at_once_then_both_succeed(make_store: Callable[
     stores = [make_store(), make_store()]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda s: s.migrate(), stores))
-    assert [s.schema_revision() for s in stores] == ["0004", "0004"]
+    assert [s.schema_revision() for s in stores] == ["0005", "0005"]
 
 
 def test_when_the_store_uses_sqlite_then_wal_busy_timeout_and_foreign_keys_are_on(sqlite_store: Store) -> None:
@@ -603,3 +675,176 @@ def test_when_settings_come_from_the_environment_then_defaults_are_under_the_dat
     expected_url = f"sqlite:///{tmp_path.resolve()}/{url_suffix}" if url_suffix else env["DOCVERIFY_DATABASE_URL"]
     assert settings.database_url == expected_url
     assert settings.originals_dir == tmp_path.resolve() / originals
+
+
+# --- keyed audit chain and retention ----------------------------------------------------------------------------------
+
+KEY = b"k" * 32
+
+
+def _keyed(settings: StoreSettings, key: bytes | None, clock: Clock) -> Store:
+    store = Store(dataclasses.replace(settings, audit_key=key), clock=clock)
+    store.migrate()
+    return store
+
+
+# Regression: the audit chain was an unkeyed SHA-256 that anyone with write access to the database could recompute
+# after editing a row.
+def test_when_the_chain_is_keyed_then_a_forger_without_the_key_cannot_recompute_it(
+        settings: StoreSettings, clock: Clock) -> None:
+    store = _keyed(settings, KEY, clock)
+    upload_id = _add(store, b"%PDF-keyed")
+    store.audit(actor="coordinator-7", action="report.view", upload_id=upload_id, outcome="ok")
+    result = store.check_audit_chain()
+    assert result.ok and result.rows == result.keyed_rows == 2
+    # the forger edits the last row and recomputes its link the only way open without the key: unkeyed SHA-256
+    last = store.audit_log()[-1]
+    forged = audit_hash(last.prev_hash, seq=last.seq, at=last.at, actor="coordinator-9", action=last.action,
+                        upload_id=last.upload_id, outcome=last.outcome)
+    _sql(store, "UPDATE audit_log SET actor = 'coordinator-9', row_hash = :h WHERE seq = :s", h=forged, s=last.seq)
+    _sql(store, "UPDATE audit_head SET hash = :h WHERE id = 1", h=forged)
+    assert store.check_audit_chain().reason == "hash_mismatch"
+    assert _keyed(settings, b"o" * 32, clock).check_audit_chain().reason == "unknown_key"
+    store.close()
+
+
+def test_when_a_key_is_configured_later_then_older_unkeyed_rows_verify_but_none_may_follow_keyed_ones(
+        settings: StoreSettings, clock: Clock) -> None:
+    plain = _keyed(settings, None, clock)
+    _add(plain, b"%PDF-before-the-key")
+    keyed = _keyed(settings, KEY, clock)
+    _add(keyed, b"%PDF-after-the-key")
+    result = keyed.check_audit_chain()
+    assert result.ok and result.rows == 2 and result.keyed_rows == 1
+    _add(plain, b"%PDF-unkeyed-append")  # a writer without the key appends after keyed rows
+    assert keyed.check_audit_chain().reason == "unkeyed_row_after_keyed"
+    plain.close()
+    keyed.close()
+
+
+def test_when_finished_uploads_pass_the_retention_period_then_purge_removes_them_and_sweeps_orphans(
+        store: Store, clock: Clock) -> None:
+    old_id = _add(store, b"%PDF-old")
+    shared_id = _add(store, b"%PDF-shared", owner="user-1")
+    pending_id = _add(store, b"%PDF-old-but-pending")
+    for upload_id in (old_id, shared_id):
+        claimed = store.claim(upload_id, "w")
+        assert claimed is not None
+        store.save_report(upload_id, _report(claimed.sha256), "0.1.0", fence=claimed.fence)
+    clock.advance(timedelta(days=40))
+    young_id = _add(store, b"%PDF-young")
+    kept_copy = _add(store, b"%PDF-shared", owner="user-2")  # the same bytes, young, another owner: file stays
+    for upload_id in (young_id, kept_copy):
+        claimed = store.claim(upload_id, "w")
+        assert claimed is not None
+        store.save_report(upload_id, _report(claimed.sha256), "0.1.0", fence=claimed.fence)
+    originals = store.settings.originals_dir
+    orphan_old = original_path(originals, "a" * 64)
+    orphan_young = original_path(originals, "b" * 64)
+    stray_temp = originals / "aa" / ".tmp-crashed"
+    for path in (orphan_old, orphan_young, stray_temp):
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        path.write_bytes(b"orphan")
+    two_hours_ago = time.time() - 7200
+    os.utime(orphan_old, (two_hours_ago, two_hours_ago))
+    os.utime(stray_temp, (two_hours_ago, two_hours_ago))
+    old_sha = store.get(old_id).sha256  # type: ignore[union-attr]
+
+    result = store.purge(timedelta(days=30))
+
+    assert (result.uploads, result.originals, result.orphans) == (2, 1, 2)
+    assert store.get(old_id) is None and store.get(shared_id) is None and store.reports(old_id) == []
+    assert store.get(pending_id) is not None and store.get(young_id) is not None and store.get(kept_copy) is not None
+    assert not original_path(originals, old_sha).exists()
+    assert store.read_original(kept_copy) == b"%PDF-shared"  # the shared file stayed for the other owner
+    assert not orphan_old.exists() and not stray_temp.exists() and orphan_young.exists()  # young: maybe in flight
+    actions = [(a.action, a.upload_id) for a in store.audit_log()]
+    assert ("upload.purge", old_id) in actions and ("upload.purge", shared_id) in actions
+    assert ("original.orphan_swept", None) in actions and actions[-1] == ("purge.run", None)
+    assert store.audit_log()[-1].outcome == "uploads:2:originals:1:orphans:2"
+    assert store.verify_audit_chain()
+
+
+# --- encryption at rest ------------------------------------------------------------------------------------------
+
+CANARY_BYTES = b"%PDF-1.7 Zzcanary Qxj 900-00-0000"
+
+
+def _sealed_store(settings: StoreSettings, clock: Clock, keys: Keyring | None) -> Store:
+    store = Store(dataclasses.replace(settings, data_keys=keys), clock=clock)
+    store.migrate()
+    return store
+
+
+# Regression: originals and report JSON were stored in plaintext.
+def test_when_a_data_key_is_configured_then_originals_and_reports_are_sealed_and_read_back(
+        settings: StoreSettings, clock: Clock, tmp_path: Path) -> None:
+    store = _sealed_store(settings, clock, Keyring((new_key(),)))
+    upload_id = _add(store, CANARY_BYTES)
+    claimed = store.claim(upload_id, "w")
+    assert claimed is not None
+    report = _report(claimed.sha256, "Zzcanary")
+    store.save_report(upload_id, report, "0.1.0", fence=claimed.fence)
+    raw = original_path(settings.originals_dir, claimed.sha256).read_bytes()
+    assert b"Zzcanary" not in raw and sealed_with(raw) == store.settings.data_keys.current[0]  # type: ignore[union-attr]
+    assert store.read_original(upload_id) == CANARY_BYTES
+    assert store.latest_report(upload_id).report() == report  # type: ignore[union-attr]
+    with store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT report_json FROM reports")).scalar_one()
+    assert "Zzcanary" not in stored and sealed_with(stored) is not None
+    if settings.database_url.startswith("sqlite"):
+        store.close()
+        database = Path(make_url(settings.database_url).database or "")
+        files = [database, Path(f"{database}-wal")]
+        assert not any(b"Zzcanary" in f.read_bytes() for f in files if f.exists())
+
+
+@pytest.mark.parametrize("damage", ["flip-a-byte", "other-key", "report-moved-to-another-version"])
+def test_when_sealed_data_is_altered_or_the_key_is_wrong_then_it_fails_its_integrity_check(
+        settings: StoreSettings, clock: Clock, damage: str) -> None:
+    keys = Keyring((new_key(),))
+    store = _sealed_store(settings, clock, keys)
+    upload_id = _add(store, CANARY_BYTES)
+    claimed = store.claim(upload_id, "w")
+    assert claimed is not None
+    store.save_report(upload_id, _report(claimed.sha256), "0.1.0", fence=claimed.fence)
+    if damage == "flip-a-byte":
+        path = original_path(settings.originals_dir, claimed.sha256)
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 0x01
+        path.write_bytes(bytes(data))
+        with pytest.raises(StoreIntegrityError):
+            store.read_original(upload_id)
+    elif damage == "other-key":
+        with pytest.raises(StoreIntegrityError):
+            _sealed_store(settings, clock, Keyring((new_key(),))).read_original(upload_id)
+    else:
+        store.requeue(upload_id, "reprocess", expected=UploadState.DONE)
+        again = store.claim(upload_id, "w")
+        assert again is not None
+        store.save_report(upload_id, _report(claimed.sha256, "no_readable_text"), "0.1.0", fence=again.fence)
+        _sql(store, "UPDATE reports SET report_json = (SELECT report_json FROM reports WHERE version = 1) "
+                    "WHERE version = 2")
+        with pytest.raises(StoreIntegrityError):
+            store.latest_report(upload_id)
+
+
+def test_when_keys_are_rotated_then_clear_and_old_data_is_resealed_with_the_new_key(
+        settings: StoreSettings, clock: Clock) -> None:
+    plain = _sealed_store(settings, clock, None)
+    upload_id = _add(plain, CANARY_BYTES)  # written before any key existed
+    claimed = plain.claim(upload_id, "w")
+    assert claimed is not None
+    plain.save_report(upload_id, _report(claimed.sha256), "0.1.0", fence=claimed.fence)
+    first = Keyring((new_key(),))
+    assert _sealed_store(settings, clock, first).read_original(upload_id) == CANARY_BYTES  # clear data still reads
+    assert _sealed_store(settings, clock, first).reseal_all() == (1, 1)
+    rotated = first.with_new_key()
+    store = _sealed_store(settings, clock, rotated)
+    assert store.reseal_all() == (1, 1)
+    only_new = _sealed_store(settings, clock, rotated.only_current())  # the old key dropped
+    assert only_new.read_original(upload_id) == CANARY_BYTES
+    assert only_new.latest_report(upload_id).report() == _report(claimed.sha256)  # type: ignore[union-attr]
+    raw = original_path(settings.originals_dir, claimed.sha256).read_bytes()
+    assert sealed_with(raw) == rotated.current[0] != first.current[0]
+    assert only_new.audit_log()[-1].action == "keys.rotate"

@@ -75,7 +75,8 @@ def _decoding(media_type: MediaType, limits: Limits) -> Iterator[None]:
             yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageTooLarge(f"pillow bomb guard, limit {limits.max_pixels} px") from e
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as e:
+    # MemoryError is not translated: in the reader child it is the memory cap (resource_limit), not a broken file.
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error) as e:
         raise UnreadableFile(f"{media_type.value} decode failed: {type(e).__name__}") from e
 
 
