@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
+from pipeline.report import Report
 from pipeline.types import (
     Assertion,
     BBox,
@@ -25,6 +26,7 @@ from pipeline.types import (
     linearize,
     page_from_lines,
 )
+from storage.store import ReportRecord, Store, UploadState
 
 PAGE_BREAK = "\f"  # a line holding only this starts a new page
 
@@ -104,3 +106,16 @@ def encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
     buf = io.BytesIO()
     im.save(buf, format=fmt, **kw)  # type: ignore[arg-type]
     return buf.getvalue()
+
+
+def save_as_a_run(store: Store, upload_id: str, report: Report, pipeline_version: str = "test") -> ReportRecord:
+    """Save `report` as a worker run would: claim the upload (requeued first when it is done; as it is when already
+    claimed), then write under the claim's fence (storage/store.py fenced writes)."""
+    record = store.get(upload_id)
+    if record is not None and record.state is UploadState.PROCESSING:
+        return store.save_report(upload_id, report, pipeline_version, fence=record.fence)  # already claimed
+    if record is not None and record.state is UploadState.DONE:
+        store.requeue(upload_id, "reprocess", expected=UploadState.DONE)
+    claimed = store.claim(upload_id, "test")
+    assert claimed is not None, "the upload could not be claimed"
+    return store.save_report(upload_id, report, pipeline_version, fence=claimed.fence)

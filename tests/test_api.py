@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import save_as_a_run
 from fastapi.testclient import TestClient
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, text
@@ -143,7 +144,7 @@ def _save_rejected_report(store: Store, upload_id: str) -> Report:
     assert record is not None and store.claim(upload_id, "test-worker") is not None
     report = rejected_report(EmptyFile("test"), sha256=record.sha256, media_type=record.media_type,
                              size_bytes=record.size_bytes, payer=record.payer, versions={"docverify": "test"})
-    store.save_report(upload_id, report, "test")
+    save_as_a_run(store, upload_id, report)
     return report
 
 
@@ -326,7 +327,7 @@ def test_when_reports_are_saved_then_the_upload_shows_the_newest_status_and_each
     assert _error(client.get(f"/api/uploads/{upload_id}/report", headers=_auth(tokens["ana"]))) == \
         (404, "report_not_found")
     first = _save_rejected_report(store, upload_id)
-    store.requeue(upload_id, "reprocess")
+    store.requeue(upload_id, "reprocess", expected=UploadState.DONE)
     _save_rejected_report(store, upload_id)
     view = client.get(f"/api/uploads/{upload_id}", headers=_auth(tokens["ana"])).json()
     assert (view["status"], view["state"], view["report_version"], view["payer"], view["external_id"]) == \

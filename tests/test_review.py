@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from fakes import save_as_a_run
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -95,7 +96,7 @@ def _world(store_settings: StoreSettings, tmp_path: Path, sample_reports: dict[s
         clock.advance(minutes=1)
         upload, _ = store.add_upload((SAMPLES / name).read_bytes(), owner="clinic", display_name=name,
                                      media_type="application/pdf", intake=Intake(patient_name=intake, payer=payer))
-        store.save_report(upload.id, sample_reports[name], "test")
+        save_as_a_run(store, upload.id, sample_reports[name])
         ids[name] = upload.id
     site = FastAPI()
     site.mount(MOUNT_PATH, create_review_app(settings, store, access=access))
@@ -340,7 +341,7 @@ def test_when_file_name_intake_name_and_ocr_text_are_hostile_then_they_render_as
     data = (SAMPLES / "visit_note_name_mismatch.pdf").read_bytes()
     upload, _ = world.store.add_upload(data, owner="other", display_name=HOSTILE_NAME, media_type=None,
                                        intake=Intake(patient_name=HOSTILE_TEXT, payer=Payer.COMMERCIAL))
-    world.store.save_report(upload.id, hostile, "test")
+    save_as_a_run(world.store, upload.id, hostile)
     login(world.client)
     for page in (world.client.get("/review/").text, world.client.get(f"/review/uploads/{upload.id}").text):
         assert HOSTILE_NAME not in page and "<img src=x" not in page and "<script>alert" not in page
@@ -581,7 +582,7 @@ def test_when_the_queue_and_decisions_are_exported_then_formula_cells_are_neutra
     data = (SAMPLES / "visit_note_name_mismatch.pdf").read_bytes()
     upload, _ = world.store.add_upload(data, owner="other", display_name='=HYPERLINK("http://x","y").pdf',
                                        media_type=None, intake=Intake(patient_name=None, payer=Payer.UNKNOWN))
-    world.store.save_report(upload.id, sample_reports["visit_note_name_mismatch.pdf"], "test")
+    save_as_a_run(world.store, upload.id, sample_reports["visit_note_name_mismatch.pdf"])
     login(world.client)
     queue = world.client.get("/review/export/queue.csv")
     assert queue.status_code == 200 and queue.headers["content-disposition"].startswith("attachment")
@@ -663,7 +664,7 @@ def test_when_review_labels_runs_then_decided_uploads_become_labels_eval_can_rea
     name = "visit_note_no_patient.pdf"
     upload, _ = store.add_upload((SAMPLES / name).read_bytes(), owner="clinic", display_name=name,
                                  media_type=None, intake=Intake(patient_name="Naomi Okafor", payer=Payer.MEDICARE))
-    store.save_report(upload.id, sample_reports[name], "test")
+    save_as_a_run(store, upload.id, sample_reports[name])
     ReviewStore(store).decide(upload.id, actor="coord", action=ReviewAction.MARK_INCOMPLETE, report_version=1,
                               before=FieldValue(status=Status.INCOMPLETE), after=FieldValue(status=Status.INCOMPLETE),
                               status_after=Status.INCOMPLETE, note="Please send the first page.")

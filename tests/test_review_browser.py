@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from fakes import save_as_a_run
 from fastapi import FastAPI
 
 from flows.review import MOUNT_PATH
@@ -82,7 +83,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Stor
         display = HOSTILE_NAME if name == "visit_note_negated.pdf" else name
         upload, _ = store.add_upload((SAMPLES / name).read_bytes(), owner="clinic", display_name=display,
                                      media_type="application/pdf", intake=Intake(patient_name=intake, payer=payer))
-        store.save_report(upload.id, report, "test")
+        save_as_a_run(store, upload.id, report)
         ids[name] = upload.id
     # The same bytes from another owner, with a report whose read text is an XSS payload (docs/THREAT-MODEL.md item 31).
     base_report = check_file(SAMPLES / "visit_note_name_mismatch.pdf", Intake(patient_name=None), settings)
@@ -95,7 +96,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Stor
     upload, _ = store.add_upload((SAMPLES / "visit_note_name_mismatch.pdf").read_bytes(), owner="portal",
                                  display_name="scan.pdf", media_type=None,
                                  intake=Intake(patient_name=HOSTILE_TEXT, payer=Payer.UNKNOWN))
-    store.save_report(upload.id, hostile, "test")
+    save_as_a_run(store, upload.id, hostile)
     ids["hostile"] = upload.id
     site = FastAPI()
     site.mount(MOUNT_PATH, create_review_app(settings, store))

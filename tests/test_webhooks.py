@@ -100,7 +100,7 @@ def _finish_rejected(store: Store, upload_id: str) -> None:
     assert record is not None
     store.save_report(upload_id, rejected_report(EmptyFile("t"), sha256=record.sha256, media_type=record.media_type,
                                                  size_bytes=record.size_bytes, payer=record.payer,
-                                                 versions={"docverify": "test"}), "test")
+                                                 versions={"docverify": "test"}), "test", fence=record.fence)
 
 
 def _wait(predicate: Any, timeout_s: float = 15.0) -> None:
