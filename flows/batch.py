@@ -229,6 +229,28 @@ def write_outputs(results: list[FileResult], out: Path) -> Counter[str]:
     return counts
 
 
+def operator_id() -> str:
+    """Who runs this command, as an audit actor: `cli:<login name>` (characters outside the store's token alphabet
+    replaced); `cli:unknown` when the system cannot tell."""
+    import getpass
+    import re
+
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError):
+        login = "unknown"
+    return "cli:" + (re.sub(r"[^A-Za-z0-9_.@-]", "_", login)[:100] or "unknown")
+
+
+def audit_exports(store: Store, results: list[FileResult], actor: str) -> int:
+    """One `report.export` audit row per exported report (who exported which upload's report, with its status);
+    returns how many (docs/THREAT-MODEL.md "HIPAA technical safeguards": exports are audited with the person)."""
+    exported = [r for r in results if r.report is not None and r.upload_id is not None]
+    for r in exported:
+        store.audit(actor=actor, action="report.export", upload_id=r.upload_id, outcome=r.status)
+    return len(exported)
+
+
 def iter_statuses(results: list[FileResult]) -> Iterator[tuple[str, str]]:
     """(file, status) pairs, for printing."""
     for r in results:

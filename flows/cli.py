@@ -228,7 +228,15 @@ def batch(
 ) -> None:
     """Verify every file of INDIR through the Prefect batch flow and write the reports and summaries.
     Exit 0: every file has a report; 4: some failed on our side (see summary.csv)."""
-    from flows.batch import ManifestError, inbox_files, load_manifest, results_for, write_outputs
+    from flows.batch import (
+        ManifestError,
+        audit_exports,
+        inbox_files,
+        load_manifest,
+        operator_id,
+        results_for,
+        write_outputs,
+    )
     from flows.deploy import local_prefect_api
     from flows.flows import batch_flow_for
     from flows.tasks import open_store
@@ -253,6 +261,7 @@ def batch(
         flow(inbox=str(indir.resolve()), limit=limit, manifest=str(manifest.resolve()) if manifest else None)
     results = results_for(store, files, owner="inbox")
     counts = write_outputs(results, out)
+    audit_exports(store, results, operator_id())
     table = Table(title=f"{len(results)} files")
     table.add_column("status")
     table.add_column("files", justify="right")

@@ -63,6 +63,11 @@ def test_when_batch_runs_then_reports_equal_check_and_summaries_are_safe(prefect
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert (out.stat().st_mode & 0o777) == 0o700
     assert {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()} == {p.name: 0o600 for p in out.iterdir()}
+    # every exported report is audited with who exported it
+    store = open_store(Settings())
+    exports = [a for a in store.audit_log() if a.action == "report.export"]
+    reported = {r.id for r in store.list_uploads() if store.latest_report(r.id) is not None}
+    assert {a.upload_id for a in exports} == reported and all(a.actor.startswith("cli:") for a in exports)
 
 
 def test_when_batch_ran_then_the_artifact_holds_counts_by_status_only(prefect_api, data_dir, inbox) -> None:
