@@ -77,7 +77,11 @@ def test_when_a_local_server_is_started_then_it_needs_our_auth_refuses_csrf_and_
     monkeypatch.delenv("PREFECT_API_AUTH_STRING", raising=False)
     monkeypatch.setenv("DOCVERIFY_DATA_DIR", str(tmp_path / "var"))
     settings = Settings()
-    with local_prefect_api(settings, port=stranger, startup_timeout_s=180) as url:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # A session's test Prefect server (tests/conftest.py prefect_api) may be configured already: start from none.
+    with temporary_settings(updates={PREFECT_API_URL: None}), \
+            local_prefect_api(settings, port=stranger, startup_timeout_s=180) as url:
         port = int(url.rsplit(":", 1)[1].split("/")[0])
         assert port != stranger  # the stranger's port was not reused
         auth = (tmp_path / "var" / "secrets" / "prefect-auth").read_text().strip()
@@ -95,8 +99,6 @@ def test_when_a_local_server_is_started_then_it_needs_our_auth_refuses_csrf_and_
         assert preflight.headers.get("access-control-allow-origin") not in ("*", "http://evil.example")
         # Our own server on its port is reused (no second server: the same URL comes back)
         os.environ.pop("PREFECT_API_URL")  # as a fresh `docverify batch` sees it (restored by the outer block)
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
         with temporary_settings(updates={PREFECT_API_URL: None}), local_prefect_api(settings, port=port) as again:
             assert again == url
     with socket.socket() as s:  # stopped on exit
