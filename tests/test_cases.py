@@ -1,0 +1,184 @@
+"""Cases: several uploads of one patient judged together (docs/POLICY.md "Cases").
+
+Every case here is built from real reports: the generated screenshots and PDFs of `samples/generator/multi.py` are
+run through the real pipeline (`flows.verify.check_case_upload`) once per module, then judged by
+`pipeline.cases.judge_case`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from extractors.identifiers import find_identifiers
+from flows.verify import check_case_upload
+from pipeline.cases import CaseIntake, CaseUpload, judge_case
+from pipeline.evaluate import Intake
+from pipeline.policy import load_policy
+from pipeline.settings import Settings
+from pipeline.types import (
+    CheckResult,
+    Document,
+    IdentifierKind,
+    Identity,
+    MediaType,
+    Payer,
+    Source,
+    Status,
+    page_from_lines,
+)
+from samples.generator.multi import case_samples
+
+SETTINGS = Settings()
+SAMPLES = {c.case_id: c for c in case_samples()}
+
+
+@pytest.fixture(scope="module")
+def uploads() -> dict[str, list[CaseUpload]]:
+    """Each sample case's uploads, checked by the real pipeline with the case's intake (upload id = file name)."""
+    out: dict[str, list[CaseUpload]] = {}
+    for c in SAMPLES.values():
+        intake = Intake(patient_name=c.patient_name, payer=Payer(c.payer))
+        out[c.case_id] = [check_case_upload(f.make(), f.name, f.name, intake, SETTINGS) for f in c.files]
+    return out
+
+
+@pytest.mark.parametrize("case_id", list(SAMPLES))
+def test_when_a_sample_case_is_judged_then_its_status_is_the_labelled_one(
+        uploads: dict[str, list[CaseUpload]], case_id: str) -> None:
+    c = SAMPLES[case_id]
+    report = judge_case(CaseIntake(c.patient_name, Payer(c.payer)), uploads[case_id], load_policy(), {})
+    assert report.status.value == c.status, report.reasons
+    if c.status == "complete":
+        assert report.fields.physician_name.value == c.physician_name
+        assert report.fields.pain_diagnosis.icd10 == c.pain_icd10
+
+
+def test_when_facts_are_spread_over_three_screenshots_then_the_case_is_complete_and_each_field_names_its_screenshot(
+        uploads: dict[str, list[CaseUpload]]) -> None:
+    ups = uploads["portal_split"]
+    assert all(u.report.status is Status.INCOMPLETE for u in ups)  # judged one by one, none is complete
+    report = judge_case(CaseIntake("Dolores Whitcombe", Payer.COMMERCIAL), ups, load_policy(), {})
+    assert report.status is Status.COMPLETE
+    f = report.fields
+    assert {e.file_name for e in f.physician_name.evidence} == {"portal_split_2_care_team.png"}
+    assert {e.file_name for e in f.pain_diagnosis.evidence} == {"portal_split_3_problems.png"}
+    assert "portal_split_1_profile.png" in {e.file_name for e in f.patient_name.evidence}
+    cited = f.physician_name.evidence + f.pain_diagnosis.evidence
+    assert all(e.upload_id == e.file_name and e.page == 1 for e in cited)
+    assert [u.report for u in report.uploads] == [u.report for u in ups]  # each upload's own report is kept
+    assert report.coverage.insurance_billable is True
+
+
+def test_when_the_name_is_cropped_off_the_diagnosis_screenshot_then_the_case_needs_review_naming_it(
+        uploads: dict[str, list[CaseUpload]]) -> None:
+    report = judge_case(CaseIntake("Dolores Whitcombe", Payer.COMMERCIAL), uploads["portal_split_cropped"],
+                        load_policy(), {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert report.upload("portal_cropped_3_problems.png").identity is Identity.UNNAMED  # type: ignore[union-attr]
+    assert any("portal_cropped_3_problems.png" in r and "ties it to the case's patient" in r for r in report.reasons)
+    assert report.fields.pain_diagnosis.value is None  # the fact is not counted
+
+
+@pytest.mark.parametrize("position", [0, 1, 3])
+def test_when_a_case_holds_a_strangers_screenshot_then_it_is_never_complete(
+        uploads: dict[str, list[CaseUpload]], position: int) -> None:
+    ups = list(uploads["portal_stranger"])
+    stranger = ups.pop(3)
+    ups.insert(position, stranger)
+    assert judge_case(CaseIntake("Harold Kettering", Payer.COMMERCIAL), ups[:3] if position == 3 else [
+        u for u in ups if u is not stranger], load_policy(), {}).status is Status.COMPLETE  # complete without it
+    report = judge_case(CaseIntake("Harold Kettering", Payer.COMMERCIAL), ups, load_policy(), {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert report.upload("stranger_4_other_account.png").identity is Identity.OTHER_PATIENT  # type: ignore[union-attr]
+    assert report.check("uploads_same_patient").result is CheckResult.FAIL  # type: ignore[union-attr]
+    assert any("stranger_4_other_account.png" in r and "different patient" in r for r in report.reasons)
+
+
+def test_when_a_stranger_is_the_only_other_upload_of_an_incomplete_case_then_it_still_needs_review(
+        uploads: dict[str, list[CaseUpload]]) -> None:
+    ups = [uploads["portal_stranger"][0], uploads["portal_stranger"][3]]
+    report = judge_case(CaseIntake("Harold Kettering", Payer.COMMERCIAL), ups, load_policy(), {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert "no upload of the patient shows the treating physician" in report.reasons
+
+
+def test_when_two_uploads_name_different_treating_physicians_then_the_case_needs_review(
+        uploads: dict[str, list[CaseUpload]]) -> None:
+    report = judge_case(CaseIntake("Trevor Lindahl", Payer.COMMERCIAL), uploads["portal_two_physicians"],
+                        load_policy(), {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert report.check("single_treating_physician").result is CheckResult.FAIL  # type: ignore[union-attr]
+    assert any(r.startswith("different treating physicians") for r in report.reasons)
+
+
+def test_when_a_diagnosis_is_affirmed_on_one_upload_and_negated_on_another_then_the_case_needs_review(
+        uploads: dict[str, list[CaseUpload]]) -> None:
+    report = judge_case(CaseIntake("Leonard Baptiste", Payer.COMMERCIAL), uploads["diagnosis_negated"],
+                        load_policy(), {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert report.check("pain_diagnosis_consistent").result is CheckResult.FAIL  # type: ignore[union-attr]
+    assert any("affirmed on" in r and "negated on" in r and "negated_1_note.pdf" in r for r in report.reasons)
+
+
+def test_when_a_name_cannot_be_compared_but_its_dob_matches_an_upload_with_the_intake_name_then_it_counts(
+        uploads: dict[str, list[CaseUpload]]) -> None:
+    profile, note = uploads["note_initial_linked"]
+    assert note.report.status is Status.NEEDS_REVIEW  # alone, "R. Calloway" cannot be compared with the intake
+    report = judge_case(CaseIntake("Ruth Calloway", Payer.MEDICARE), [profile, note], load_policy(), {})
+    assert report.upload("linked_2_note.pdf").identity is Identity.LINKED  # type: ignore[union-attr]
+    assert report.status is Status.COMPLETE
+    assert report.coverage.insurance_billable is False  # Medicare: superbill only
+    # Without the shared date of birth nothing ties the note to the patient: its facts lead to review at most.
+    unlinked = replace(note, identifiers=())
+    report = judge_case(CaseIntake("Ruth Calloway", Payer.MEDICARE), [profile, unlinked], load_policy(), {})
+    assert report.upload("linked_2_note.pdf").identity is Identity.UNCONFIRMED  # type: ignore[union-attr]
+    assert report.status is Status.NEEDS_REVIEW
+
+
+def test_when_a_case_has_one_upload_then_it_is_judged_like_that_upload(
+        uploads: dict[str, list[CaseUpload]]) -> None:
+    note = uploads["diagnosis_negated"][0]
+    assert note.report.status is Status.COMPLETE
+    report = judge_case(CaseIntake("Leonard Baptiste", Payer.COMMERCIAL), [note], load_policy(), {})
+    assert report.status is Status.COMPLETE
+    assert report.fields.physician_name.value == note.report.fields.physician_name.value
+    assert report.coverage == note.report.coverage
+
+
+def test_when_no_name_was_given_for_the_case_then_it_is_never_complete(
+        uploads: dict[str, list[CaseUpload]]) -> None:
+    report = judge_case(CaseIntake(None, Payer.COMMERCIAL), uploads["portal_split"], load_policy(), {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert all(u.identity is Identity.UNCONFIRMED for u in report.uploads)
+
+
+def test_when_every_upload_is_unreadable_then_the_case_is_rejected_and_one_unreadable_upload_needs_review(
+        uploads: dict[str, list[CaseUpload]]) -> None:
+    intake = Intake(patient_name="Dolores Whitcombe", payer=Payer.COMMERCIAL)
+    bad = check_case_upload(b"not a document", "broken.png", "broken", intake, SETTINGS)
+    assert bad.report.status is Status.REJECTED
+    policy = load_policy()
+    assert judge_case(CaseIntake("Dolores Whitcombe"), [bad], policy, {}).status is Status.REJECTED
+    report = judge_case(CaseIntake("Dolores Whitcombe"), [*uploads["portal_split"], bad], policy, {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert any("broken.png" in r and "could not be read" in r for r in report.reasons)
+    assert judge_case(CaseIntake("Dolores Whitcombe"), [], policy, {}).status is Status.INCOMPLETE
+
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    pytest.param(["Patient: Ann Lee   DOB: 03/14/1962"], [("date_of_birth", "1962-03-14")], id="dob-us"),
+    pytest.param(["Date of Birth", "1962-03-14"], [("date_of_birth", "1962-03-14")], id="label-above-value"),
+    pytest.param(["Born March 4, 1950"], [("date_of_birth", "1950-03-04")], id="dob-words"),
+    pytest.param(["MRN: 00-482-913"], [("mrn", "00482913")], id="mrn-separators"),
+    pytest.param(["Medical Record Number #A77120"], [("mrn", "A77120")], id="mrn-long-label"),
+    pytest.param(["Visit date 03/14/2024", "Account 1234567"], [], id="unlabelled-values-ignored"),
+    pytest.param(["DOB: 02/30/1962"], [], id="impossible-date"),
+])
+def test_when_identifiers_are_labelled_then_they_are_found_normalised(lines: list[str],
+                                                                       expected: list[tuple[str, str]]) -> None:
+    doc = Document("0" * 64, MediaType.PDF, 1, (page_from_lines(1, lines, source=Source.TEXT_LAYER, reason="t"),))
+    found = find_identifiers(doc)
+    assert [(x.kind.value, x.value) for x in found] == expected
+    assert all(isinstance(x.kind, IdentifierKind) and x.page == 1 for x in found)
