@@ -23,6 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evaluation.scoring import load_labels, score
+from pipeline.case_report import render_case_text
+from pipeline.cases import CaseIntake
 from pipeline.errors import DocverifyError
 from pipeline.evaluate import Intake
 from pipeline.limits import NO_LIMIT
@@ -63,23 +65,36 @@ def _settings(ctx: typer.Context, *, ner: bool = True) -> Settings:
 @app.command()
 def check(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The uploaded file.")],
+    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True,
+                                                help="The uploaded file; several files are one patient's case.")],
     patient_name: Annotated[str | None, typer.Option(help="Patient name given at upload, to cross-check.")] = None,
     payer: Annotated[Payer, typer.Option(help="Payer class given at upload.")] = Payer.UNKNOWN,
     fmt: Annotated[Format, typer.Option("--format", help="json (the contract) or text (for people).")] = Format.json,
+    external_id: Annotated[str | None, typer.Option(help="The case's id in another system (several files).")]
+    = None,
 ) -> None:
-    """Print the completeness report of one upload. Exit 0: a report; 2: usage error; 3: input rejected."""
-    from flows.verify import check_file
+    """Print the completeness report of one upload, or of a case when several files are given (judged together:
+    docs/POLICY.md "Cases"). Exit 0: a report; 2: usage error; 3: input rejected (every file, for a case)."""
+    from flows.verify import check_case, check_file
 
     try:
-        report = check_file(path, Intake(patient_name=patient_name, payer=payer), _settings(ctx))
+        if len(paths) > 1:
+            case = check_case(paths, CaseIntake(patient_name=patient_name, payer=payer, external_id=external_id),
+                              _settings(ctx))
+        else:
+            report = check_file(paths[0], Intake(patient_name=patient_name, payer=payer), _settings(ctx))
     except DocverifyError as e:
         err.print(f"[red]failed ({e.code}):[/red] {e.user_message}", markup=True, highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
+    if len(paths) > 1:
+        sys.stdout.write((case.model_dump_json(indent=2) if fmt is Format.json else render_case_text(case)) + "\n")
+        if case.status is Status.REJECTED:
+            raise typer.Exit(EXIT_REJECTED)
+        return
     if fmt is Format.json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
-        sys.stdout.write(render_text(report, path.name) + "\n")
+        sys.stdout.write(render_text(report, paths[0].name) + "\n")
     if report.status is Status.REJECTED:
         raise typer.Exit(EXIT_REJECTED)
 

@@ -7,7 +7,9 @@ run through the real pipeline (`flows.verify.check_case_upload`) once per module
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -182,3 +184,32 @@ def test_when_identifiers_are_labelled_then_they_are_found_normalised(lines: lis
     found = find_identifiers(doc)
     assert [(x.kind.value, x.value) for x in found] == expected
     assert all(isinstance(x.kind, IdentifierKind) and x.page == 1 for x in found)
+
+
+# --- the command line: `docverify check a.png b.png c.png` reports the case -------------------------------------
+
+
+def test_when_check_is_given_several_files_then_it_prints_the_case_report(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    c = SAMPLES["portal_split"]
+    paths = []
+    for f in c.files:
+        (tmp_path / f.name).write_bytes(f.make())
+        paths.append(str(tmp_path / f.name))
+    runner = CliRunner()
+    result = runner.invoke(app, ["check", *paths, "--patient-name", c.patient_name, "--payer", c.payer,
+                                 "--external-id", "REQ-1"])
+    assert result.exit_code == 0, result.output
+    case = json.loads(result.stdout)
+    assert case["kind"] == "case" and case["status"] == "complete"
+    assert case["intake"]["external_id"] == "REQ-1"
+    assert [u["file_name"] for u in case["uploads"]] == [f.name for f in c.files]
+    assert [u["upload_id"] for u in case["uploads"]] == ["1", "2", "3"]
+    assert {e["file_name"] for e in case["fields"]["physician_name"]["evidence"]} == {c.files[1].name}
+    text = runner.invoke(app, ["check", *paths, "--patient-name", c.patient_name, "--format", "text"])
+    assert text.exit_code == 0
+    assert text.stdout.startswith("case: COMPLETE")
+    assert f"(on {c.files[2].name} page 1)" in text.stdout
