@@ -198,9 +198,24 @@ def evaluate_upload(record: UploadRecord, document: Document, findings: Findings
 
 
 def persist(store: Store, upload_id: str, report: Report, settings: Settings) -> Outcome:
-    """Save the report as the upload's next version (upload → DONE)."""
+    """Save the report as the upload's next version (upload → DONE); a case holding the upload is judged again
+    (docs/POLICY.md "Cases")."""
+    from flows.cases import rejudge
+    from storage.cases import CaseStore
+
     store.save_report(upload_id, report, pipeline_version(settings.ner_model_name))
+    case_id = CaseStore(store).case_of(upload_id)
+    if case_id is not None:
+        rejudge(store, case_id, settings, actor="system", upload_id=upload_id)
     return Outcome.of(report.status)
+
+
+def remember_identifiers(store: Store, upload_id: str, document: Document) -> None:
+    """Record the dates of birth and MRNs the document prints, which tie a case's uploads together."""
+    from extractors.identifiers import find_identifiers
+    from storage.cases import CaseStore
+
+    CaseStore(store).save_identifiers(upload_id, find_identifiers(document))
 
 
 def fail(store: Store, upload_id: str, error: DocverifyError) -> Outcome:
@@ -222,6 +237,7 @@ def verify_claimed(store: Store, upload_id: str, settings: Settings, bounds: Bou
             # may wait for _NLP_LOCK behind other uploads: still beating
             findings = find(read_result, settings, loaded.record.intake_patient_name)
             report = evaluate_upload(loaded.record, read_result, findings, settings)
+            remember_identifiers(store, upload_id, read_result)
     return persist(store, upload_id, report, settings)
 
 
@@ -291,6 +307,7 @@ def evaluate_task(upload_id: str, document: Document, findings: Findings, settin
 
             raise UnknownUpload(upload_id[:40])
         report = evaluate_upload(record, document, findings, settings)
+        remember_identifiers(store, upload_id, document)
     get_run_logger().info("upload %s evaluated: %s", upload_id, report.status.value)
     return report
 

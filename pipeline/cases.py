@@ -308,7 +308,7 @@ def _empty_case(intake: CaseIntakeReport, entries: list[CaseUploadReport], uploa
                         pain_diagnosis=CaseDiagnosisField(value=None, confidence=0.0, evidence=[], icd10=None,
                                                           category=None))
     if not uploads:
-        status, reasons = Status.INCOMPLETE, ["the case has no uploads yet"]
+        status, reasons = Status.INCOMPLETE, ["no upload of the case has been read yet"]
     else:
         status = Status.REJECTED
         reasons = [f"{_cite(u)}: {u.report.reasons[0] if u.report.reasons else 'could not be read'}" for u in uploads]

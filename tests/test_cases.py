@@ -8,12 +8,16 @@ run through the real pipeline (`flows.verify.check_case_upload`) once per module
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from extractors.identifiers import find_identifiers
+from flows.api import create_app
 from flows.verify import check_case_upload
 from pipeline.cases import CaseIntake, CaseUpload, judge_case
 from pipeline.evaluate import Intake
@@ -31,6 +35,8 @@ from pipeline.types import (
     page_from_lines,
 )
 from samples.generator.multi import case_samples
+from storage.access import Access, AccessRole
+from storage.store import Store, StoreSettings
 
 SETTINGS = Settings()
 SAMPLES = {c.case_id: c for c in case_samples()}
@@ -213,3 +219,109 @@ def test_when_check_is_given_several_files_then_it_prints_the_case_report(tmp_pa
     assert text.exit_code == 0
     assert text.stdout.startswith("case: COMPLETE")
     assert f"(on {c.files[2].name} page 1)" in text.stdout
+
+
+# --- the store and the API: cases stored, judged again on each upload, decisions kept -------------------------------
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[TestClient, Store, dict[str, str]]]:
+    """The upload API over a migrated SQLite store, with an uploader's and a coordinator's token; Prefect
+    unreachable, so uploads stay pending until the test verifies them with the production step
+    (`flows.tasks.verify_claimed`)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    store = Store(StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals"))
+    store.migrate()
+    access = Access(store)
+    _, uploader = access.create_token(AccessRole.UPLOADER)
+    _, other = access.create_token(AccessRole.UPLOADER)
+    _, coordinator = access.create_token(AccessRole.COORDINATOR)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}), \
+            TestClient(create_app(Settings(_env_file=None), store)) as client:  # type: ignore[call-arg]
+        yield client, store, {"uploader": uploader, "other": other, "coordinator": coordinator}
+    store.close()
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _verify(store: Store, upload_id: str) -> None:
+    from flows.tasks import verify_claimed, worker_id
+
+    assert store.claim(upload_id, worker_id()) is not None
+    verify_claimed(store, upload_id, SETTINGS)
+
+
+def test_when_uploads_are_added_to_a_case_then_each_one_judges_it_again_and_a_decision_is_kept_beside_the_verdict(
+        api: tuple[TestClient, Store, dict[str, str]]) -> None:
+    client, store, tokens = api
+    c = SAMPLES["portal_split"]
+    created = client.post("/api/cases", json={"patient_name": c.patient_name, "payer": c.payer,
+                                              "external_id": "REQ-7"}, headers=_bearer(tokens["uploader"]))
+    assert created.status_code == 201, created.text
+    case_id = created.json()["case_id"]
+    assert c.patient_name not in created.text  # ids only in the answer
+
+    ids = []
+    for f in c.files[:2]:
+        r = client.post(f"/api/cases/{case_id}/uploads", files={"file": (f.name, f.make(), "image/png")},
+                        headers=_bearer(tokens["uploader"]))
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["upload_id"])
+        view = client.get(f"/api/cases/{case_id}/report", headers=_bearer(tokens["uploader"])).json()
+        assert view["state"] == "processing" and r.json()["upload_id"] in view["pending_uploads"]
+        _verify(store, ids[-1])
+    view = client.get(f"/api/cases/{case_id}/report", headers=_bearer(tokens["uploader"])).json()
+    assert view["state"] == "done" and view["version"] == 4  # judged when each upload was added and read
+    assert view["status"] == "incomplete"  # no diagnosis yet
+    assert [u["upload_id"] for u in view["report"]["uploads"]] == ids
+
+    decided = client.post(f"/api/cases/{case_id}/decision", json={"status": "incomplete", "note": "asked for the "
+                                                                  "problem list"},
+                          headers=_bearer(tokens["coordinator"]))
+    assert decided.status_code == 200, decided.text
+    assert client.post(f"/api/cases/{case_id}/decision", json={"status": "complete"},
+                       headers=_bearer(tokens["uploader"])).status_code == 403
+
+    f = c.files[2]
+    r = client.post(f"/api/cases/{case_id}/uploads", files={"file": (f.name, f.make(), "image/png")},
+                    headers=_bearer(tokens["uploader"]))
+    assert r.status_code == 202 and r.json()["position"] == 3
+    _verify(store, r.json()["upload_id"])
+    view = client.get(f"/api/cases/{case_id}/report", headers=_bearer(tokens["uploader"])).json()
+    assert view["status"] == "complete" and view["version"] == 6
+    evidence = view["report"]["fields"]["pain_diagnosis"]["evidence"]
+    assert {e["upload_id"] for e in evidence} == {r.json()["upload_id"]}
+    # The coordinator's decision was made on version 4: it is kept and shown beside the new verdict.
+    assert view["decision"]["status"] == "incomplete"
+    assert view["decision"]["report_version"] == 4 and view["decision"]["on_earlier_version"] is True
+
+    audit = [a for a in store.audit_log() if a.action.startswith("case.")]
+    assert [a.action for a in audit].count("case.evaluate") == 6
+    assert all(c.patient_name not in a.outcome for a in audit)
+    # Another uploader's token does not see the case (the same answer as an unknown id).
+    assert client.get(f"/api/cases/{case_id}/report", headers=_bearer(tokens["other"])).status_code == 404
+    assert client.get("/api/cases/0123/report", headers=_bearer(tokens["uploader"])).status_code == 404
+
+
+def test_when_an_upload_of_a_case_is_sent_again_to_another_case_then_it_is_refused(
+        api: tuple[TestClient, Store, dict[str, str]]) -> None:
+    client, _, tokens = api
+    f = SAMPLES["portal_split"].files[0]
+    first, second = (client.post("/api/cases", json={"patient_name": "Dolores Whitcombe", "payer": "commercial"},
+                                 headers=_bearer(tokens["uploader"])).json()["case_id"] for _ in range(2))
+    data = f.make()
+    assert client.post(f"/api/cases/{first}/uploads", files={"file": (f.name, data, "image/png")},
+                       headers=_bearer(tokens["uploader"])).status_code == 202
+    again = client.post(f"/api/cases/{first}/uploads", files={"file": (f.name, data, "image/png")},
+                        headers=_bearer(tokens["uploader"]))
+    assert again.status_code == 200 and again.json()["position"] == 1
+    refused = client.post(f"/api/cases/{second}/uploads", files={"file": (f.name, data, "image/png")},
+                          headers=_bearer(tokens["uploader"]))
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "case_upload_refused"
