@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from enum import StrEnum
@@ -221,21 +222,31 @@ def batch(
     indir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of uploads (the inbox).")],
     out: Annotated[Path, typer.Option(help="Write OUT/<file>.json, OUT/summary.csv and OUT/summary.html.")],
     manifest: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
-                                                  help="Intake CSV: file,patient_name,payer.")] = None,
+                                                  help="Intake CSV: file,patient_name,payer[,case] (files "
+                                                       "sharing a case are judged together).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many pending uploads in this run.")] = 500,
     dask: Annotated[str | None, typer.Option(help="Dask scheduler address (default: DOCVERIFY_DASK_ADDRESS; "
                                                   "unset: a thread pool on this machine).")] = None,
 ) -> None:
     """Verify every file of INDIR through the Prefect batch flow and write the reports and summaries.
     Exit 0: every file has a report; 4: some failed on our side (see summary.csv)."""
-    from flows.batch import ManifestError, inbox_files, load_manifest, results_for, write_outputs
+    from flows.batch import (
+        ManifestError,
+        case_results,
+        inbox_files,
+        load_manifest,
+        load_manifest_cases,
+        results_for,
+        write_outputs,
+    )
     from flows.deploy import local_prefect_api
     from flows.flows import batch_flow_for
     from flows.tasks import open_store
 
     try:
-        if manifest is not None:
-            load_manifest(manifest)  # a usage error before anything starts
+        # usage errors before anything starts
+        intakes = load_manifest(manifest) if manifest is not None else {}
+        case_of = load_manifest_cases(manifest) if manifest is not None else {}
     except ManifestError as e:
         err.print(f"[red]manifest invalid:[/red] {e.detail}", highlight=False)
         raise typer.Exit(2) from None
@@ -248,13 +259,21 @@ def batch(
         batch_flow_for(settings)(inbox=str(indir.resolve()), limit=limit,
                                  manifest=str(manifest.resolve()) if manifest else None)
     results = results_for(store, files, owner="inbox")
-    counts = write_outputs(results, out)
+    cases = case_results(store, results, case_of, intakes, settings)
+    counts = write_outputs(results, out, cases)
     table = Table(title=f"{len(results)} files")
     table.add_column("status")
     table.add_column("files", justify="right")
     for status, n in sorted(counts.items()):
         table.add_row(status, str(n))
     Console().print(table)
+    if cases:
+        case_table = Table(title=f"{len(cases)} cases (cases.csv)")
+        case_table.add_column("status")
+        case_table.add_column("cases", justify="right")
+        for status, n in sorted(Counter(c.status for c in cases).items()):
+            case_table.add_row(status, str(n))
+        Console().print(case_table)
     if any(r.status not in {s.value for s in Status} for r in results):
         raise typer.Exit(EXIT_FAILED)
 

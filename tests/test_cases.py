@@ -325,3 +325,60 @@ def test_when_an_upload_of_a_case_is_sent_again_to_another_case_then_it_is_refus
                           headers=_bearer(tokens["uploader"]))
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "case_upload_refused"
+
+
+# --- batch: the manifest's optional `case` column ------------------------------------------------------------------
+
+
+def test_when_manifest_rows_share_a_case_then_batch_outputs_judge_them_together(tmp_path: Path) -> None:
+    from flows.batch import case_results, ingest_folder, load_manifest, load_manifest_cases, results_for, write_outputs
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = ["file,patient_name,payer,case"]
+    for case_id in ("portal_split", "portal_split_cropped"):
+        c = SAMPLES[case_id]
+        for f in c.files:
+            (inbox / f.name).write_bytes(f.make())
+            rows.append(f"{f.name},{c.patient_name},{c.payer},=req-{case_id}")  # a formula-like id: escaped in CSV
+    lone = SAMPLES["diagnosis_negated"].files[0]
+    (inbox / lone.name).write_bytes(lone.make())
+    rows.append(f"{lone.name},Leonard Baptiste,commercial,")
+    manifest = tmp_path / "intake.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+
+    store = Store(StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals"))
+    store.migrate()
+    intakes, cases = load_manifest(manifest), load_manifest_cases(manifest)
+    assert lone.name not in cases and len(set(cases.values())) == 2
+    ingest_folder(store, SETTINGS, inbox, intakes, "inbox")
+    for record in store.list_uploads():
+        _verify(store, record.id)
+    files = sorted(inbox.iterdir())
+    results = results_for(store, files, owner="inbox")
+    judged = {c.case_id: c for c in case_results(store, results, cases, intakes, SETTINGS)}
+    assert judged["=req-portal_split"].status == "complete"
+    assert judged["=req-portal_split_cropped"].status == "needs_review"
+    out = tmp_path / "out"
+    write_outputs(results, out, list(judged.values()))
+    lines = (out / "cases.csv").read_text().splitlines()
+    assert lines[0] == "case,status,files,reasons"
+    assert any(line.startswith("'=req-portal_split,complete,") for line in lines)
+    saved = json.loads((out / "cases" / "_req-portal_split.case.json").read_text())
+    assert saved["kind"] == "case" and saved["status"] == "complete"
+    assert "<h2>Cases</h2>" in (out / "summary.html").read_text()
+    assert (out / f"{lone.name}.json").is_file()  # the file outside any case keeps its own report
+    store.close()
+
+
+def test_when_rows_of_one_case_name_different_patients_then_the_manifest_is_refused(tmp_path: Path) -> None:
+    from flows.batch import ManifestError, load_manifest_cases
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("file,patient_name,payer,case\na.png,Ann Lee,commercial,c1\nb.png,Bob Roe,commercial,c1\n")
+    with pytest.raises(ManifestError) as e:
+        load_manifest_cases(manifest)
+    assert "row 3" in e.value.detail and "Bob" not in e.value.detail
+    plain = tmp_path / "plain.csv"
+    plain.write_text("file,patient_name,payer\na.png,Ann Lee,commercial\n")
+    assert load_manifest_cases(plain) == {}
