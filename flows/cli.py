@@ -135,9 +135,37 @@ def _evaluate_folder(directory: Path, out: Path | None, reports: Path | None, wo
     print_scores(scores, {lb.file: r for lb, r in pairs}, Console())
     failed = below_thresholds(scores, min_f1=min_f1, min_status_accuracy=min_status_accuracy,
                               max_wrongly_complete=max_wrongly_complete)
+    if (directory / "cases" / "labels.jsonl").is_file():
+        failed += _evaluate_cases(directory / "cases", out, reports, settings, min_status_accuracy=min_status_accuracy,
+                                  max_wrongly_complete=max_wrongly_complete)
     if failed:
         err.print("[red]below threshold:[/red] " + "; ".join(failed), highlight=False)
         raise typer.Exit(1)
+
+
+def _evaluate_cases(directory: Path, out: Path | None, reports: Path | None, settings: Settings, *,
+                    min_status_accuracy: float, max_wrongly_complete: int) -> list[str]:
+    """Judge and score the multi-upload cases of DIRECTORY (labels.jsonl, inputs/): what is below threshold."""
+    from evaluation.cases import (
+        case_below_thresholds,
+        load_case_labels,
+        print_case_scores,
+        read_case_reports,
+        run_cases,
+        score_cases,
+    )
+    from flows.verify import check_case
+
+    labels = load_case_labels(directory / "labels.jsonl")
+    if reports is not None:
+        pairs = read_case_reports(labels, reports)
+    else:
+        pairs = run_cases(labels, directory / "inputs", out,
+                          lambda files, intake: check_case(files, intake, settings))
+    scores = score_cases(pairs)
+    print_case_scores(scores, pairs, Console())
+    return case_below_thresholds(scores, min_status_accuracy=min_status_accuracy,
+                                 max_wrongly_complete=max_wrongly_complete)
 
 
 class Split(StrEnum):

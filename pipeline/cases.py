@@ -93,11 +93,13 @@ def judge_case(intake: CaseIntake, uploads: Sequence[CaseUpload], policy: Policy
                               f"the name given for the case, shown on {len(counted)} of {len(uploads)} uploads")
     else:
         patient = CaseNameField(value=None, confidence=0.0, evidence=[], reason="no upload shows the patient's name")
-        named = [u for u in untied if u.report.fields.patient_name.value is not None]
-        if named:
-            doubts += [f"{_cite(u)} names a patient who cannot be tied to the case's patient" for u in named]
-        elif intake.patient_name is not None or not others:
-            missing.append("no upload shows the patient's name")
+    # A name that cannot be tied to the case's patient may be somebody else's: a person must look, even when the
+    # other uploads show everything.
+    named = [u for u in untied if u.report.fields.patient_name.value is not None]
+    doubts += [f"{_cite(u)} names a patient who cannot be tied to the case's patient "
+               f"({ids[uploads.index(u)][1]})" for u in named]
+    if not anchors and not named and (intake.patient_name is not None or not others):
+        missing.append("no upload shows the patient's name")
     checks.append(Check(id="uploads_same_patient",
                         result=CheckResult.FAIL if others else (CheckResult.PASS if not untied and not unreadable
                                                                 else CheckResult.UNKNOWN),
@@ -107,9 +109,9 @@ def judge_case(intake: CaseIntake, uploads: Sequence[CaseUpload], policy: Policy
     physician = _physician(counted, untied, missing, doubts, checks, policy.thresholds.name_match_min)
     pain = _pain(counted, untied, missing, doubts, checks)
 
-    # Doubts an upload of the patient raised about itself (low confidence, a near tie, active content, ...). A pain
-    # doubt (only uncertain, only a complaint) does not count when another upload of the patient affirms a diagnosis.
-    for u in counted:
+    # Doubts an upload raised about itself (low confidence, a near tie, only the patient's surname, active content,
+    # ...). A pain doubt (only uncertain, only a complaint) does not count when an upload of the patient affirms one.
+    for u in counted + untied:  # an untied upload's doubt ("only the surname is printed") may be about the patient
         for reason in _own_doubts(u.report):
             if pain.value is not None and reason in (UNCERTAIN_ONLY, WEAK_ONLY):
                 continue

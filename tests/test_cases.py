@@ -382,3 +382,60 @@ def test_when_rows_of_one_case_name_different_patients_then_the_manifest_is_refu
     plain = tmp_path / "plain.csv"
     plain.write_text("file,patient_name,payer\na.png,Ann Lee,commercial\n")
     assert load_manifest_cases(plain) == {}
+
+
+# --- samples and evaluation: the bundled cases, scored by `docverify eval` -----------------------------------------
+
+
+def test_when_the_bundled_cases_are_regenerated_then_they_are_identical_and_labelled(tmp_path: Path) -> None:
+    from evaluation.cases import load_case_labels
+    from samples.generator.multi import write_cases
+
+    bundled = Path(__file__).resolve().parents[1] / "samples" / "cases"
+    write_cases(tmp_path)
+    assert sorted(p.name for p in (tmp_path / "inputs").iterdir()) == sorted(
+        p.name for p in (bundled / "inputs").iterdir())
+    for p in (tmp_path / "inputs").iterdir():
+        assert p.read_bytes() == (bundled / "inputs" / p.name).read_bytes(), p.name
+    labels = load_case_labels(bundled / "labels.jsonl")
+    assert [lb.case for lb in labels] == list(SAMPLES)
+    assert {lb.expected.status.value for lb in labels} == {"complete", "needs_review", "incomplete"}
+
+
+def test_when_eval_scores_saved_case_reports_then_a_wrongly_complete_case_fails_it(
+        uploads: dict[str, list[CaseUpload]], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from evaluation.cases import load_case_labels, score_cases
+    from flows.cli import app
+
+    bundled = Path(__file__).resolve().parents[1] / "samples" / "cases"
+    labels = load_case_labels(bundled / "labels.jsonl")
+    pairs = [(lb, judge_case(CaseIntake(lb.intake.patient_name, lb.intake.payer), uploads[lb.case], load_policy(),
+                             {})) for lb in labels]
+    scores = score_cases(pairs)
+    assert scores.status_accuracy == 1.0 and scores.wrongly_complete == ()
+    assert scores.physician_correct == scores.physician_expected > 0
+    assert scores.pain_correct == scores.pain_expected > 0
+
+    # A folder in eval's shape whose only case is labelled needs_review but whose saved report says complete.
+    (tmp_path / "labels.jsonl").write_text("")
+    (tmp_path / "cases").mkdir()
+    wrong = labels[1].model_copy(update={"case": "portal_split"})  # the cropped case's label on the complete case
+    (tmp_path / "cases" / "labels.jsonl").write_text(wrong.model_dump_json() + "\n")
+    saved = tmp_path / "reports" / "cases"
+    saved.mkdir(parents=True)
+    (saved / "portal_split.case.json").write_text(pairs[0][1].model_dump_json())
+    result = CliRunner().invoke(app, ["eval", str(tmp_path), "--reports", str(tmp_path / "reports")])
+    assert result.exit_code == 1
+    assert "1 cases wrongly complete > 0" in result.output
+
+
+def test_when_an_unnamed_upload_shows_only_the_patients_surname_then_the_case_is_not_complete(
+        uploads: dict[str, list[CaseUpload]]) -> None:
+    ups = uploads["portal_surname_only"]
+    assert judge_case(CaseIntake("Dolores Whitcombe", Payer.COMMERCIAL), ups[:3], load_policy(),
+                      {}).status is Status.COMPLETE
+    report = judge_case(CaseIntake("Dolores Whitcombe", Payer.COMMERCIAL), ups, load_policy(), {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert any(r.startswith('upload "surname_4_problems.png"') and "surname" in r for r in report.reasons)

@@ -7,8 +7,11 @@ and `docverify eval` (docs/POLICY.md "Cases").
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .layouts import Card, Line, Screen
 from .paper import pdf_bytes
@@ -125,9 +128,49 @@ def case_samples() -> list[CaseSample]:
                        Line("Low back pain (M54.50)"), Line("No fibromyalgia."))),
                     CaseFile("negated_2_problems.png", _problems(lb, ("Fibromyalgia", "M79.7")))),
                    "needs_review", "Camille Duarte", None),
+        CaseSample("portal_surname_only", "The three portal screenshots plus a fourth whose header shows only the "
+                   "surname (a relative's account, or the name cut off): never complete", dw, "commercial",
+                   (CaseFile("surname_1_profile.png", _profile(dw, "03/14/1962", "00482913")),
+                    CaseFile("surname_2_care_team.png", _care_team(dw, "Rafael Ostrowski, MD")),
+                    CaseFile("surname_3_problems.png", _problems(dw, ("Fibromyalgia", "M79.7"))),
+                    CaseFile("surname_4_problems.png", _problems("Whitcombe", ("Fibromyalgia", "M79.7")))),
+                   "needs_review", "Rafael Ostrowski", "M79.7"),
         CaseSample("portal_no_diagnosis", "Profile and care team only: no diagnosis on any screenshot", dw,
                    "commercial",
                    (CaseFile("nodx_1_profile.png", _profile(dw, "03/14/1962", "00482913")),
                     CaseFile("nodx_2_care_team.png", _care_team(dw, "Rafael Ostrowski, MD"))),
                    "incomplete", "Rafael Ostrowski", None),
     ]
+
+
+def write_cases(out: Path) -> int:
+    """Write every case's files to OUT/inputs/, its labels to OUT/labels.jsonl and the catalog OUT/README.md;
+    the number of files written."""
+    samples = case_samples()
+    names = [f.name for c in samples for f in c.files]
+    assert len(names) == len(set(names)), "duplicate file names"  # noqa: S101 (a generator invariant)
+    inputs = out / "inputs"
+    if inputs.exists():
+        shutil.rmtree(inputs)
+    inputs.mkdir(parents=True)
+    for c in samples:
+        for f in c.files:
+            (inputs / f.name).write_bytes(f.make())
+    with (out / "labels.jsonl").open("w", encoding="utf-8") as fh:
+        for c in samples:
+            fh.write(json.dumps({
+                "case": c.case_id, "purpose": c.purpose, "files": [f.name for f in c.files],
+                "intake": {"patient_name": c.patient_name, "payer": c.payer},
+                "expected": {"status": c.status, "physician_name": c.physician_name, "pain_icd10": c.pain_icd10},
+            }, ensure_ascii=False) + "\n")
+    rows = "\n".join(f"| `{c.case_id}` | {', '.join(f'`{f.name}`' for f in c.files)} | {c.purpose} | `{c.status}` |"
+                     for c in samples)
+    (out / "README.md").write_text(
+        "# Multi-upload cases (generated)\n\n"
+        "Written by `make samples` (`samples/generator/multi.py`); do not edit by hand. Each case is one patient's\n"
+        "several uploads, judged together (docs/POLICY.md \"Cases\") and labelled at case level in `labels.jsonl`\n"
+        "(`case`, `files` in the order sent, `intake`, `expected`: `status`, and `physician_name` and `pain_icd10`\n"
+        "when a field is expected). Portal screenshots are phone screenshots drawn with Pillow (`screens.py`),\n"
+        "letters and notes text PDFs (fpdf2). `docverify eval samples` scores them beside the single uploads.\n\n"
+        "| case | files | what it tests | expected status |\n|---|---|---|---|\n" + rows + "\n", encoding="utf-8")
+    return len(names)
