@@ -157,6 +157,11 @@ def _evaluate_cases(directory: Path, out: Path | None, reports: Path | None, set
     from flows.verify import check_case
 
     labels = load_case_labels(directory / "labels.jsonl")
+    if reports is not None and not (reports / "cases").is_dir():
+        # Saved reports of single uploads (`docverify batch`, `make demo`) hold no case reports: nothing to score.
+        err.print(f"{len(labels)} cases not scored: no case reports saved in REPORTS/cases (`eval --out` saves "
+                  "them)", highlight=False, markup=False)
+        return []
     if reports is not None:
         pairs = read_case_reports(labels, reports)
     else:

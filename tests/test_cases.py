@@ -439,3 +439,19 @@ def test_when_an_unnamed_upload_shows_only_the_patients_surname_then_the_case_is
     report = judge_case(CaseIntake("Dolores Whitcombe", Payer.COMMERCIAL), ups, load_policy(), {})
     assert report.status is Status.NEEDS_REVIEW
     assert any(r.startswith('upload "surname_4_problems.png"') and "surname" in r for r in report.reasons)
+
+
+def test_when_saved_reports_hold_no_case_reports_then_eval_says_cases_are_not_scored(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    # Regression: `make demo` scores the batch's saved reports, which hold no case reports; eval must not crash.
+    (tmp_path / "labels.jsonl").write_text("")
+    (tmp_path / "cases").mkdir()
+    bundled = Path(__file__).resolve().parents[1] / "samples" / "cases" / "labels.jsonl"
+    (tmp_path / "cases" / "labels.jsonl").write_text(bundled.read_text())
+    (tmp_path / "reports").mkdir()
+    result = CliRunner().invoke(app, ["eval", str(tmp_path), "--reports", str(tmp_path / "reports")])
+    assert isinstance(result.exception, SystemExit | None), result.exception  # no crash (no single labels: exit 1)
+    assert f"{len(SAMPLES)} cases not scored" in result.output
