@@ -92,6 +92,8 @@ class CaseReport(_Model):
     coverage: Coverage
     uploads: list[CaseUploadReport]
     versions: dict[str, str]
+    # What to tell the patient when the case is not complete: which piece is still missing, in plain words.
+    patient_message: str | None = None
 
     def check(self, check_id: str) -> Check | None:
         """The check with this id, if it was run."""
@@ -114,6 +116,8 @@ def render_case_text(report: CaseReport) -> str:
     """A readable summary of a case for a person at a terminal (plain text; callers escape for other media)."""
     lines = [f"case: {_STATUS_WORDS[report.status]}"]
     lines += [f"  - {r}" for r in report.reasons]
+    if report.patient_message:
+        lines.append(f"  For the patient: {report.patient_message}")
     f = report.fields
     for label, value, confidence, evidence in (
             ("Patient", f.patient_name.value, f.patient_name.confidence, f.patient_name.evidence),

@@ -124,10 +124,37 @@ def judge_case(intake: CaseIntake, uploads: Sequence[CaseUpload], policy: Policy
     else:
         status = Status.COMPLETE
         reasons = ["together, the uploads of the patient show the treating physician and an affirmed pain diagnosis"]
+    message = None if status is Status.COMPLETE else _patient_message(patient, physician, pain, untied, others)
     return CaseReport(status=status, reasons=reasons, intake=intake_report,
                       fields=CaseFields(patient_name=patient, physician_name=physician, pain_diagnosis=pain),
                       checks=checks, coverage=_coverage(intake.payer, pain, counted, untied, policy),
-                      uploads=entries, versions=versions)
+                      uploads=entries, versions=versions, patient_message=message)
+
+
+def _patient_message(patient: CaseNameField, physician: CaseNameField, pain: CaseDiagnosisField,
+                     untied: list[CaseUpload], others: list[CaseUpload]) -> str:
+    """Which piece is still missing, for the patient ("we have your diagnosis and your doctor's name, but no page
+    shows your name"). Names no file and no value: the patient knows what they sent."""
+    have = [what for what, shown in (("your name", patient.value), ("your doctor's name", physician.value),
+                                     ("your diagnosis", pain.value)) if shown]
+    problems: list[str] = []
+    if patient.value is None:
+        problems.append("no page shows your name")
+    for what, shown, fact in (("your doctor's name", physician.value, "physician_name"),
+                              ("your diagnosis", pain.value, "pain_diagnosis")):
+        if shown is not None:
+            continue
+        if any(getattr(u.report.fields, fact).value for u in untied) and patient.value is not None:
+            problems.append(f"the page that shows {what} does not show your name")
+        else:
+            problems.append(f"no page shows {what}")
+    if others:
+        problems.append("a page shows another person's name")
+    if not problems:
+        problems.append("a coordinator needs to check your pages")
+    text = " and ".join(filter(None, [", ".join(have[:-1]), have[-1]])) if have else ""
+    sentence = f"We have {text}, but {'; '.join(problems)}." if text else f"{'; '.join(problems)}."
+    return sentence[0].upper() + sentence[1:]
 
 
 def _identify(intake: CaseIntake, uploads: Sequence[CaseUpload], threshold: float) -> list[tuple[Identity, str]]:

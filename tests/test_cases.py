@@ -455,3 +455,16 @@ def test_when_saved_reports_hold_no_case_reports_then_eval_says_cases_are_not_sc
     result = CliRunner().invoke(app, ["eval", str(tmp_path), "--reports", str(tmp_path / "reports")])
     assert isinstance(result.exception, SystemExit | None), result.exception  # no crash (no single labels: exit 1)
     assert f"{len(SAMPLES)} cases not scored" in result.output
+
+
+@pytest.mark.parametrize(("case_id", "message"), [
+    ("portal_split_cropped", "We have your name and your doctor's name, but the page that shows your diagnosis does "
+                             "not show your name."),
+    ("portal_no_diagnosis", "We have your name and your doctor's name, but no page shows your diagnosis."),
+    ("portal_split", None),
+])
+def test_when_a_case_is_not_complete_then_the_patient_message_says_which_piece_is_missing(
+        uploads: dict[str, list[CaseUpload]], case_id: str, message: str | None) -> None:
+    c = SAMPLES[case_id]
+    report = judge_case(CaseIntake(c.patient_name, Payer(c.payer)), uploads[case_id], load_policy(), {})
+    assert report.patient_message == message
