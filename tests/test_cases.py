@@ -8,6 +8,7 @@ run through the real pipeline (`flows.verify.check_case_upload`) once per module
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
@@ -258,7 +259,8 @@ def _verify(store: Store, upload_id: str) -> None:
 
 
 def test_when_uploads_are_added_to_a_case_then_each_one_judges_it_again_and_a_decision_is_kept_beside_the_verdict(
-        api: tuple[TestClient, Store, dict[str, str]]) -> None:
+        api: tuple[TestClient, Store, dict[str, str]], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     client, store, tokens = api
     c = SAMPLES["portal_split"]
     created = client.post("/api/cases", json={"patient_name": c.patient_name, "payer": c.payer,
@@ -307,6 +309,10 @@ def test_when_uploads_are_added_to_a_case_then_each_one_judges_it_again_and_a_de
     # Another uploader's token does not see the case (the same answer as an unknown id).
     assert client.get(f"/api/cases/{case_id}/report", headers=_bearer(tokens["other"])).status_code == 404
     assert client.get("/api/cases/0123/report", headers=_bearer(tokens["uploader"])).status_code == 404
+    # PHI: the intake name and the file names reach the store and the report, never a log line (docs/CONVENTIONS.md
+    # "PHI").
+    assert c.patient_name not in caplog.text and "Whitcombe" not in caplog.text
+    assert all(f.name not in caplog.text for f in c.files)
 
 
 def test_when_an_upload_of_a_case_is_sent_again_to_another_case_then_it_is_refused(
