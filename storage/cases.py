@@ -217,6 +217,36 @@ class CaseStore:
                                                                Status(row.status), row.note, row.actor,
                                                                row.created_at)
 
+    def waiting(self) -> list[tuple[CaseRecord, CaseReportRecord]]:
+        """Cases whose newest report is needs_review or incomplete and that no coordinator decided on since that
+        version: the review queue's cases, oldest first."""
+        out = []
+        with self.store._read() as s:
+            newest = (select(CaseReportRow.case_id, func.max(CaseReportRow.version).label("version"))
+                      .group_by(CaseReportRow.case_id).subquery())
+            rows = s.execute(select(CaseRow, CaseReportRow)
+                             .join(newest, newest.c.case_id == CaseRow.id)
+                             .join(CaseReportRow, (CaseReportRow.case_id == CaseRow.id)
+                                   & (CaseReportRow.version == newest.c.version))
+                             .where(CaseReportRow.status.in_([Status.NEEDS_REVIEW.value, Status.INCOMPLETE.value]))
+                             .order_by(CaseRow.created_at, CaseRow.id)).all()
+            for case_row, report_row in rows:
+                decided = s.scalar(select(func.max(CaseDecisionRow.report_version))
+                                   .where(CaseDecisionRow.case_id == case_row.id))
+                if decided is not None and decided >= report_row.version:
+                    continue
+                ids = tuple(s.scalars(select(CaseUploadRow.upload_id).where(CaseUploadRow.case_id == case_row.id)
+                                      .order_by(CaseUploadRow.position)))
+                out.append((_case(case_row, ids), CaseReportRecord(report_row.case_id, report_row.version,
+                                                                   Status(report_row.status), report_row.report_json,
+                                                                   report_row.created_at)))
+        return out
+
+    def in_cases(self) -> set[str]:
+        """Ids of every upload that belongs to a case."""
+        with self.store._read() as s:
+            return set(s.scalars(select(CaseUploadRow.upload_id)))
+
 
 def _case(row: CaseRow, upload_ids: tuple[str, ...]) -> CaseRecord:
     return CaseRecord(row.id, row.owner, CaseIntake(patient_name=row.patient_name, payer=Payer(row.payer),

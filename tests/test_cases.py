@@ -474,3 +474,58 @@ def test_when_a_case_is_not_complete_then_the_patient_message_says_which_piece_i
     c = SAMPLES[case_id]
     report = judge_case(CaseIntake(c.patient_name, Payer(c.payer)), uploads[case_id], load_policy(), {})
     assert report.patient_message == message
+
+
+# --- the review app: a case is one item of the queue, its uploads side by side with the evidence boxes -------------
+
+
+def test_when_a_case_waits_then_the_review_app_shows_it_as_one_item_with_its_uploads_side_by_side(
+        uploads: dict[str, list[CaseUpload]], tmp_path: Path) -> None:
+    import re
+
+    from argon2 import PasswordHasher
+    from fastapi import FastAPI
+
+    from flows.cases import rejudge
+    from flows.review import MOUNT_PATH
+    from flows.review.app import create_review_app
+    from storage.cases import CaseStore
+
+    store = Store(StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals"))
+    store.migrate()
+    access = Access(store, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    access.add_user("coord", AccessRole.COORDINATOR, "correct horse battery")
+    c = SAMPLES["portal_split_cropped"]
+    cases = CaseStore(store)
+    case = cases.create("clinic", CaseIntake(c.patient_name, Payer(c.payer), external_id="REQ-9"), actor="test")
+    hostile = "<script>alert(1)</script>.png"  # a file name is the uploader's text: shown escaped
+    ids = []
+    for i, (f, checked) in enumerate(zip(c.files, uploads[c.case_id], strict=True)):
+        record, _ = store.add_upload(f.make(), owner="clinic", display_name=hostile if i == 0 else f.name,
+                                     media_type="image/png", intake=Intake(c.patient_name, Payer(c.payer)))
+        store.save_report(record.id, checked.report, "test")
+        cases.save_identifiers(record.id, checked.identifiers)
+        cases.add_upload(case.id, record.id, actor="test")
+        ids.append(record.id)
+    rejudge(store, case.id, SETTINGS, actor="test", upload_id=ids[-1])
+
+    site = FastAPI()
+    site.mount(MOUNT_PATH, create_review_app(SETTINGS, store, access=access))
+    with TestClient(site, base_url="https://testserver", follow_redirects=False) as client:
+        page = client.get("/review/login")
+        csrf = re.search(r'name="csrf" value="([^"]*)"', page.text)
+        assert csrf is not None
+        assert client.post("/review/login", data={"username": "coord", "password": "correct horse battery",
+                                                  "csrf": csrf.group(1)}).status_code == 303
+        queue = client.get("/review/").text
+        assert all(f"/review/uploads/{i}" not in queue for i in ids)  # not one item per upload
+        case_queue = client.get("/review/cases").text
+        assert f"/review/cases/{case.id}" in case_queue and "REQ-9" in case_queue
+        html = client.get(f"/review/cases/{case.id}").text
+    assert html.count('class="case-upload"') == 3
+    assert all(f"/review/uploads/{i}/pages/1.png" in html for i in ids)
+    assert 'data-field="physician_name"' in html and 'data-field="patient_name"' in html
+    assert "the page that shows your diagnosis does not show your name" in html
+    assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt;.png" in html
+    assert any(a.action == "review.case_view" for a in store.audit_log())
+    store.close()
