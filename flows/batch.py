@@ -228,7 +228,7 @@ def results_for(store: Store, files: list[Path], owner: str) -> list[FileResult]
 
 @dataclass(frozen=True, slots=True)
 class CaseResult:
-    """One case of the manifest: its files, and its report once every file has one (`failed` otherwise)."""
+    """One case of the manifest: its files and its report (a file without a report keeps the case from complete)."""
 
     case_id: str
     files: tuple[str, ...]
@@ -242,7 +242,7 @@ def case_results(store: Store, results: list[FileResult], cases: dict[str, str],
     """Each manifest case judged from its files' stored reports and identifiers (docs/POLICY.md "Cases"), in the
     order its first file appears."""
     from flows.verify import versions
-    from pipeline.cases import CaseIntake, CaseUpload, judge_case
+    from pipeline.cases import CaseIntake, CaseUpload, FailedUpload, judge_case
     from pipeline.policy import load_policy
     from storage.cases import CaseStore
 
@@ -253,20 +253,16 @@ def case_results(store: Store, results: list[FileResult], cases: dict[str, str],
     identifiers = CaseStore(store)
     out: list[CaseResult] = []
     for case_id, members in by_case.items():
-        files = tuple(r.file for r in members)
-        without = [r.file for r in members if r.report is None or r.upload_id is None]
-        if without:
-            out.append(CaseResult(case_id, files, "failed",
-                                  tuple(f"{f}: no report ({r.status})" for f, r in zip(files, members, strict=True)
-                                        if f in without), None))
-            continue
         intake = intakes.get(members[0].file, Intake())
         uploads = [CaseUpload(upload_id=r.upload_id or "", file_name=r.file, report=r.report,
                               identifiers=identifiers.identifiers(r.upload_id or ""))
-                   for r in members if r.report is not None]
+                   for r in members if r.report is not None and r.upload_id is not None]
+        failed = [FailedUpload(r.upload_id or "", r.file, r.status) for r in members
+                  if r.report is None or r.upload_id is None]
         report = judge_case(CaseIntake(patient_name=intake.patient_name, payer=intake.payer), uploads,
-                            load_policy(), versions(settings.ner_model_name))
-        out.append(CaseResult(case_id, files, report.status.value, tuple(report.reasons), report))
+                            load_policy(), versions(settings.ner_model_name), failed=failed)
+        out.append(CaseResult(case_id, tuple(r.file for r in members), report.status.value, tuple(report.reasons),
+                              report))
     return out
 
 

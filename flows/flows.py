@@ -23,6 +23,7 @@ from flows.tasks import (
     open_store,
     persist_task,
     read_task,
+    rejudge_case_of,
     verify_one_task,
 )
 from pipeline.errors import DocverifyError
@@ -91,6 +92,7 @@ def _collect(upload_ids: list[str], futures: list[PrefectFuture[Outcome]], run_i
             record = store.get(upload_id)
             if record is not None and record.state is UploadState.PROCESSING and record.run_id == run_id:
                 store.mark_failed(upload_id, code)
+                rejudge_case_of(store, upload_id, settings)
             outcome = Outcome.FAILED
         counts[Outcome(outcome).value] += 1
     return counts

@@ -200,13 +200,8 @@ def evaluate_upload(record: UploadRecord, document: Document, findings: Findings
 def persist(store: Store, upload_id: str, report: Report, settings: Settings) -> Outcome:
     """Save the report as the upload's next version (upload → DONE); a case holding the upload is judged again
     (docs/POLICY.md "Cases")."""
-    from flows.cases import rejudge
-    from storage.cases import CaseStore
-
     store.save_report(upload_id, report, pipeline_version(settings.ner_model_name))
-    case_id = CaseStore(store).case_of(upload_id)
-    if case_id is not None:
-        rejudge(store, case_id, settings, actor="system", upload_id=upload_id)
+    rejudge_case_of(store, upload_id, settings)
     return Outcome.of(report.status)
 
 
@@ -218,10 +213,22 @@ def remember_identifiers(store: Store, upload_id: str, document: Document) -> No
     CaseStore(store).save_identifiers(upload_id, find_identifiers(document))
 
 
-def fail(store: Store, upload_id: str, error: DocverifyError) -> Outcome:
-    """Upload → FAILED with the error's code."""
+def fail(store: Store, upload_id: str, error: DocverifyError, settings: Settings | None = None) -> Outcome:
+    """Upload → FAILED with the error's code; with `settings`, a case holding the upload is judged again."""
     store.mark_failed(upload_id, error.code)
+    if settings is not None:
+        rejudge_case_of(store, upload_id, settings)
     return Outcome.FAILED
+
+
+def rejudge_case_of(store: Store, upload_id: str, settings: Settings) -> None:
+    """Judge again the case holding the upload, if any (docs/POLICY.md "Cases")."""
+    from flows.cases import rejudge
+    from storage.cases import CaseStore
+
+    case_id = CaseStore(store).case_of(upload_id)
+    if case_id is not None:
+        rejudge(store, case_id, settings, actor="system", upload_id=upload_id)
 
 
 def verify_claimed(store: Store, upload_id: str, settings: Settings, bounds: Bounds = DEFAULT_BOUNDS,
@@ -325,7 +332,9 @@ def persist_task(upload_id: str, report: Report, settings: Settings) -> Outcome:
 @task(name="mark-failed", persist_result=False, cache_policy=NONE)
 def fail_task(upload_id: str, code: str, settings: Settings) -> Outcome:
     """Record a terminal processing failure by code."""
-    open_store(settings).mark_failed(upload_id, code)
+    store = open_store(settings)
+    store.mark_failed(upload_id, code)
+    rejudge_case_of(store, upload_id, settings)
     get_run_logger().warning("upload %s failed: %s", upload_id, code)
     return Outcome.FAILED
 

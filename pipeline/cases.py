@@ -58,9 +58,19 @@ _COUNTED = (Identity.INTAKE_NAME, Identity.LINKED)
 _UNTIED = (Identity.UNNAMED, Identity.UNCONFIRMED)
 
 
-def judge_case(intake: CaseIntake, uploads: Sequence[CaseUpload], policy: Policy,
-               versions: dict[str, str]) -> CaseReport:
-    """The case report for these uploads (in the order they were received); never raises for document content."""
+@dataclass(frozen=True, slots=True)
+class FailedUpload:
+    """An upload of the case that has no report because processing failed on our side (by its error code)."""
+
+    upload_id: str
+    file_name: str
+    error_code: str
+
+
+def judge_case(intake: CaseIntake, uploads: Sequence[CaseUpload], policy: Policy, versions: dict[str, str], *,
+               failed: Sequence[FailedUpload] = ()) -> CaseReport:
+    """The case report for these uploads (in the order they were received); `failed` uploads, which have no report,
+    keep the case from complete. Never raises for document content."""
     ids = _identify(intake, uploads, policy.thresholds.name_match_min)
     entries = [CaseUploadReport(upload_id=u.upload_id, file_name=u.file_name, identity=ids[i][0],
                                 identity_reason=ids[i][1],
@@ -74,7 +84,7 @@ def judge_case(intake: CaseIntake, uploads: Sequence[CaseUpload], policy: Policy
     intake_report = CaseIntakeReport(patient_name=intake.patient_name, payer=intake.payer,
                                      external_id=intake.external_id)
 
-    if not uploads or len(unreadable) == len(uploads):
+    if not failed and (not uploads or len(unreadable) == len(uploads)):
         return _empty_case(intake_report, entries, uploads, policy, versions)
 
     missing: list[str] = []
@@ -82,6 +92,8 @@ def judge_case(intake: CaseIntake, uploads: Sequence[CaseUpload], policy: Policy
                          for u in others]
     doubts += [f"{_cite(u)} could not be read ({u.report.error.code if u.report.error else 'rejected'})"
                for u in unreadable]
+    doubts += [f'upload "{_one_line(f.file_name)}" ({f.upload_id}) could not be processed ({f.error_code})'
+               for f in failed]
     checks: list[Check] = []
 
     # The patient: shown on an upload that identifies them.
@@ -117,7 +129,7 @@ def judge_case(intake: CaseIntake, uploads: Sequence[CaseUpload], policy: Policy
                 continue
             doubts.append(f"{_cite(u)}: {reason}")
 
-    if missing and not others:
+    if missing and not others and not failed:  # another patient's upload, or one we failed to read: a person looks
         status, reasons = Status.INCOMPLETE, missing + doubts
     elif missing or doubts:
         status, reasons = Status.NEEDS_REVIEW, doubts + missing
@@ -200,10 +212,13 @@ def _identify(intake: CaseIntake, uploads: Sequence[CaseUpload], threshold: floa
     return out
 
 
+def _one_line(name: str) -> str:
+    return name.replace("\n", " ").replace("\r", " ")
+
+
 def _cite(u: CaseUpload) -> str:
     """How a reason names an upload: its file name (one line) and id."""
-    name = u.file_name.replace("\n", " ").replace("\r", " ")
-    return f'upload "{name}" ({u.upload_id})'
+    return f'upload "{_one_line(u.file_name)}" ({u.upload_id})'
 
 
 def _tagged(u: CaseUpload, evidence: list[EvidenceReport]) -> list[CaseEvidenceReport]:

@@ -529,3 +529,33 @@ def test_when_a_case_waits_then_the_review_app_shows_it_as_one_item_with_its_upl
     assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt;.png" in html
     assert any(a.action == "review.case_view" for a in store.audit_log())
     store.close()
+
+
+def test_when_an_upload_of_a_case_fails_on_our_side_then_the_case_is_judged_again_and_not_complete(
+        uploads: dict[str, list[CaseUpload]], tmp_path: Path) -> None:
+    from flows.cases import case_uploads
+    from flows.tasks import rejudge_case_of, worker_id
+    from storage.cases import CaseStore
+
+    store = Store(StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals"))
+    store.migrate()
+    cases = CaseStore(store)
+    c = SAMPLES["portal_split"]
+    case = cases.create("clinic", CaseIntake(c.patient_name, Payer(c.payer)), actor="test")
+    ids = []
+    for f, checked in zip(c.files, uploads[c.case_id], strict=True):
+        record, _ = store.add_upload(f.make(), owner="clinic", display_name=f.name, media_type="image/png",
+                                     intake=Intake(c.patient_name, Payer(c.payer)))
+        cases.add_upload(case.id, record.id, actor="test")
+        ids.append(record.id)
+    for upload_id, checked in zip(ids[:2], uploads[c.case_id][:2], strict=True):
+        store.save_report(upload_id, checked.report, "test")
+    store.claim(ids[2], worker_id())
+    store.mark_failed(ids[2], "processing_timeout")
+    rejudge_case_of(store, ids[2], SETTINGS)
+    judged, waiting, failed = case_uploads(store, case.id)
+    assert len(judged) == 2 and waiting == [] and [f.upload_id for f in failed] == [ids[2]]
+    latest = cases.latest_report(case.id)
+    assert latest is not None and latest.status is Status.NEEDS_REVIEW
+    assert any("could not be processed (processing_timeout)" in r for r in latest.report().reasons)
+    store.close()

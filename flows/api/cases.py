@@ -122,6 +122,8 @@ class CaseView(BaseModel):
     case_id: str
     state: CaseState
     pending_uploads: list[str] = Field(description="Uploads of the case without their own report yet.")
+    failed_uploads: list[str] = Field(description="Uploads whose processing failed on our side (the case is not "
+                                                  "complete while they are part of it).")
     version: int | None = Field(description="The newest case report's version; null before the first.")
     status: Status | None
     report: CaseReport | None
@@ -220,11 +222,12 @@ def install(app: FastAPI, *, store: Store, settings: Settings, limits: Limits, c
         """The newest case report (each field's evidence names its upload and page; each upload's own report
         inside), whether uploads are still being read, and the coordinator's last decision beside it."""
         record = visible(case_id, who)
-        _, waiting = case_uploads(store, record.id)
+        _, waiting, failed = case_uploads(store, record.id)
         latest = cases.latest_report(record.id)
         decision = cases.latest_decision(record.id)
         view = CaseView(case_id=record.id, state=CaseState.PROCESSING if waiting else CaseState.DONE,
-                        pending_uploads=waiting, version=latest.version if latest else None,
+                        pending_uploads=waiting, failed_uploads=[f.upload_id for f in failed],
+                        version=latest.version if latest else None,
                         status=latest.status if latest else None, report=latest.report() if latest else None,
                         decision=DecisionView.of(decision, latest.version if latest else None) if decision else None)
         return JSONResponse(view.model_dump(mode="json"))
