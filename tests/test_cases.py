@@ -522,12 +522,22 @@ def test_when_a_case_waits_then_the_review_app_shows_it_as_one_item_with_its_upl
         case_queue = client.get("/review/cases").text
         assert f"/review/cases/{case.id}" in case_queue and "REQ-9" in case_queue
         html = client.get(f"/review/cases/{case.id}").text
+        form_csrf = re.search(r'name="csrf" value="([^"]*)"', html)
+        assert form_csrf is not None
+        assert client.post(f"/review/cases/{case.id}/decide",
+                           data={"csrf": "forged", "status": "complete"}).status_code == 403
+        decided = client.post(f"/review/cases/{case.id}/decide",
+                              data={"csrf": form_csrf.group(1), "status": "incomplete", "note": "asked again"})
+        assert decided.status_code == 303
+        assert f"/review/cases/{case.id}" not in client.get("/review/cases").text  # decided: leaves the queue
+        assert 'id="case-decision">incomplete' in client.get(f"/review/cases/{case.id}").text
     assert html.count('class="case-upload"') == 3
     assert all(f"/review/uploads/{i}/pages/1.png" in html for i in ids)
     assert 'data-field="physician_name"' in html and 'data-field="patient_name"' in html
     assert "the page that shows your diagnosis does not show your name" in html
     assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt;.png" in html
     assert any(a.action == "review.case_view" for a in store.audit_log())
+    assert any(a.action == "case.decide" and a.actor == "user:coord" for a in store.audit_log())
     store.close()
 
 

@@ -353,7 +353,7 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
 
     # -- the dashboard --
 
-    case_pages.install(app, store=store, session=session, render=render, actor=_audit_actor)
+    case_pages.install(app, store=store, session=session, render=render, actor=_audit_actor, check_csrf=check_csrf)
 
     @app.get("/dashboard", name="dashboard")
     def dashboard_page(request: Request, record: Session) -> Response:

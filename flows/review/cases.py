@@ -1,23 +1,25 @@
 """The review app's case pages: a case (one patient's several uploads) is one item of the queue, and its page shows
 the uploads side by side, each with the boxes of the case's evidence found on it (docs/POLICY.md "Cases").
 
-Read-only: the coordinator's decision on a case is recorded through the upload API (`POST
-/api/cases/{id}/decision`) and shown here beside the newest verdict.
+A coordinator decides on a case here (or through `POST /api/cases/{id}/decision`): the decision is stored on the
+newest case report version and shown beside any later verdict, never replaced by it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import Response
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
 from flows.review.pages import Unrenderable, render_pages
 from flows.review.views import Box, PageView, _box
 from pipeline.case_report import CaseEvidenceReport, CaseReport, CaseUploadReport
+from pipeline.types import Status
 from storage.cases import CaseStore
+from storage.review import MAX_NOTE_CHARS
 from storage.store import Store
 
 _FIELDS = (("patient_name", "Patient"), ("physician_name", "Treating physician"), ("pain_diagnosis", "Pain diagnosis"))
@@ -65,9 +67,14 @@ class _NoCase(Exception):
     """No case with this id, or it has no report yet."""
 
 
+DECISIONS = (Status.COMPLETE, Status.INCOMPLETE, Status.NEEDS_REVIEW)
+"""What a coordinator may settle a case at."""
+
+
 def install(app: FastAPI, *, store: Store, session: Callable[..., Any],
-            render: Callable[[Request, str, dict[str, object], int], Response], actor: Callable[[Any], str]) -> None:
-    """Register the case queue (/cases) and the case page (/cases/{case_id}) on the review app."""
+            render: Callable[[Request, str, dict[str, object], int], Response], actor: Callable[[Any], str],
+            check_csrf: Callable[[Any, str], None]) -> None:
+    """Register the case queue (/cases), the case page (/cases/{case_id}) and its decision form on the review app."""
     cases = CaseStore(store)
 
     @app.exception_handler(_NoCase)
@@ -91,4 +98,15 @@ def install(app: FastAPI, *, store: Store, session: Callable[..., Any],
         return render(request, "case.html", {
             "session": record, "case": case, "report": report, "version": latest.version, "decision": decision,
             "fields": [(label, getattr(report.fields, key)) for key, label in _FIELDS],
-            "columns": columns(store, report)}, 200)
+            "columns": columns(store, report), "decisions": DECISIONS, "max_note": MAX_NOTE_CHARS}, 200)
+
+    @app.post("/cases/{case_id}/decide", name="case_decide")
+    def case_decide(request: Request, case_id: str, csrf: Annotated[str, Form(max_length=200)],
+                    status: Annotated[Status, Form()],
+                    note: Annotated[str, Form(max_length=MAX_NOTE_CHARS)] = "",
+                    record: Any = Depends(session)) -> Response:  # noqa: B008 (FastAPI idiom)
+        check_csrf(record, csrf)
+        if status not in DECISIONS or (cases.get(case_id) if len(case_id) <= 64 else None) is None:
+            raise _NoCase()
+        cases.decide(case_id, status, actor=actor(record), note=note or None)
+        return RedirectResponse(request.url_for("case", case_id=case_id), status_code=303)
