@@ -93,6 +93,11 @@ def _name_key(name: str | None) -> str | None:
     return " ".join(sorted(folded.replace(",", " ").replace(".", " ").split()))
 
 
+def same_name(a: str | None, b: str | None) -> bool:
+    """Whether two names are the same by the scoring's rule (case, accents, punctuation and word order ignored)."""
+    return _name_key(a) is not None and _name_key(a) == _name_key(b)
+
+
 @dataclass(frozen=True, slots=True)
 class FieldScore:
     """Counts of one field or decision. With nothing to count, precision and recall are 1.0 (no wrong claim, nothing

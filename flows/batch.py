@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows.tasks import open_store, pipeline_version, worker_id
+from pipeline.case_report import CaseReport
 from pipeline.errors import DocverifyError, RejectedUpload
 from pipeline.evaluate import Intake, rejected_report
 from pipeline.exports import private_folder, write_private
@@ -27,6 +29,9 @@ from pipeline.types import Payer
 from storage.store import FileSignature, Store, UploadRecord, UploadState
 
 MANIFEST_COLUMNS = ("file", "patient_name", "payer")
+CASE_COLUMN = "case"
+"""Optional manifest column: files sharing a case id are one patient's case, judged together (docs/POLICY.md
+"Cases")."""
 
 
 class ManifestError(DocverifyError):
@@ -64,6 +69,34 @@ def load_manifest(path: Path) -> dict[str, Intake]:
                     raise ManifestError(f"row {number}: unknown payer") from None
                 name = (row.get("patient_name") or "").strip() or None
                 out[(row.get("file") or "").strip()] = Intake(patient_name=name, payer=payer)
+            return out
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ManifestError(type(e).__name__) from None
+
+
+def load_manifest_cases(path: Path) -> dict[str, str]:
+    """file name → case id, for the rows whose optional `case` cell is filled. Raises ManifestError when rows of one
+    case disagree on the patient name or the payer (by row number, never by value)."""
+    intakes = load_manifest(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or CASE_COLUMN not in reader.fieldnames:
+                return {}
+            out: dict[str, str] = {}
+            first: dict[str, Intake] = {}
+            for number, row in enumerate(reader, start=2):
+                case_id = (row.get(CASE_COLUMN) or "").strip()
+                file = (row.get("file") or "").strip()
+                if not case_id:
+                    continue
+                if len(case_id) > 128 or any(ord(c) < 32 for c in case_id):
+                    raise ManifestError(f"row {number}: case id longer than 128 characters or with control "
+                                        f"characters")
+                intake = intakes.get(file, Intake())
+                if first.setdefault(case_id, intake) != intake:
+                    raise ManifestError(f"row {number}: patient_name or payer differs from the case's first row")
+                out[file] = case_id
             return out
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise ManifestError(type(e).__name__) from None
@@ -195,6 +228,52 @@ def results_for(store: Store, files: list[Path], owner: str) -> list[FileResult]
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """One case of the manifest: its files and its report (a file without a report keeps the case from complete)."""
+
+    case_id: str
+    files: tuple[str, ...]
+    status: str
+    reasons: tuple[str, ...]
+    report: CaseReport | None
+
+
+def case_results(store: Store, results: list[FileResult], cases: dict[str, str], intakes: dict[str, Intake],
+                 settings: Settings) -> list[CaseResult]:
+    """Each manifest case judged from its files' stored reports and identifiers (docs/POLICY.md "Cases"), in the
+    order its first file appears."""
+    from flows.verify import versions
+    from pipeline.cases import CaseIntake, CaseUpload, FailedUpload, judge_case
+    from pipeline.policy import load_policy
+    from storage.cases import CaseStore
+
+    by_case: dict[str, list[FileResult]] = {}
+    for r in results:
+        if r.file in cases:
+            by_case.setdefault(cases[r.file], []).append(r)
+    identifiers = CaseStore(store)
+    out: list[CaseResult] = []
+    for case_id, members in by_case.items():
+        intake = intakes.get(members[0].file, Intake())
+        uploads = [CaseUpload(upload_id=r.upload_id or "", file_name=r.file, report=r.report,
+                              identifiers=identifiers.identifiers(r.upload_id or ""))
+                   for r in members if r.report is not None and r.upload_id is not None]
+        failed = [FailedUpload(r.upload_id or "", r.file, r.status) for r in members
+                  if r.report is None or r.upload_id is None]
+        report = judge_case(CaseIntake(patient_name=intake.patient_name, payer=intake.payer), uploads,
+                            load_policy(), versions(settings.ner_model_name), failed=failed)
+        out.append(CaseResult(case_id, tuple(r.file for r in members), report.status.value, tuple(report.reasons),
+                              report))
+    return out
+
+
+def case_file_name(case_id: str) -> str:
+    """A file name for a case's report: the case id with every character but letters, digits, '.', '_' and '-'
+    replaced (a case id is the operator's text)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", case_id).lstrip(".")[:120] + ".case.json"
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -209,9 +288,10 @@ def _environment() -> Environment:
     return Environment(loader=PackageLoader("flows", "templates"), autoescape=select_autoescape(["html"]))
 
 
-def write_outputs(results: list[FileResult], out: Path) -> Counter[str]:
-    """OUTDIR/<file>.json per report, summary.csv and summary.html, each 0600 in OUTDIR made 0700 (they hold PHI:
-    pipeline/exports.py); returns counts by status."""
+def write_outputs(results: list[FileResult], out: Path, cases: list[CaseResult] | None = None) -> Counter[str]:
+    """OUTDIR/<file>.json per report, summary.csv and summary.html; with cases, also OUTDIR/cases/<case>.case.json
+    per case report and cases.csv, and the cases in summary.html. Each file 0600 in folders made 0700 (they hold
+    PHI: pipeline/exports.py). Returns counts of files by status."""
     private_folder(out)
     for r in results:
         if r.report is not None:
@@ -222,9 +302,20 @@ def write_outputs(results: list[FileResult], out: Path) -> Counter[str]:
     for r in results:
         writer.writerow([csv_safe(r.file), csv_safe(r.status), csv_safe("; ".join(r.reasons))])
     write_private(out / "summary.csv", table.getvalue())
+    if cases:
+        private_folder(out / "cases")
+        case_table = io.StringIO(newline="")
+        writer = csv.writer(case_table)
+        writer.writerow(["case", "status", "files", "reasons"])
+        for c in cases:
+            if c.report is not None:
+                write_private(out / "cases" / case_file_name(c.case_id), c.report.model_dump_json(indent=2) + "\n")
+            writer.writerow([csv_safe(c.case_id), csv_safe(c.status), csv_safe("; ".join(c.files)),
+                             csv_safe("; ".join(c.reasons))])
+        write_private(out / "cases.csv", case_table.getvalue())
     counts = Counter(r.status for r in results)
     html = _environment().get_template("summary.html").render(results=results, counts=sorted(counts.items()),
-                                                              total=len(results))
+                                                              total=len(results), cases=cases or [])
     write_private(out / "summary.html", html)
     return counts
 

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from enum import StrEnum
@@ -23,6 +24,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evaluation.scoring import load_labels, score
+from pipeline.case_report import render_case_text
+from pipeline.cases import CaseIntake
 from pipeline.errors import DocverifyError
 from pipeline.evaluate import Intake
 from pipeline.limits import NO_LIMIT
@@ -63,23 +66,36 @@ def _settings(ctx: typer.Context, *, ner: bool = True) -> Settings:
 @app.command()
 def check(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The uploaded file.")],
+    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True,
+                                                help="The uploaded file; several files are one patient's case.")],
     patient_name: Annotated[str | None, typer.Option(help="Patient name given at upload, to cross-check.")] = None,
     payer: Annotated[Payer, typer.Option(help="Payer class given at upload.")] = Payer.UNKNOWN,
     fmt: Annotated[Format, typer.Option("--format", help="json (the contract) or text (for people).")] = Format.json,
+    external_id: Annotated[str | None, typer.Option(help="The case's id in another system (several files).")]
+    = None,
 ) -> None:
-    """Print the completeness report of one upload. Exit 0: a report; 2: usage error; 3: input rejected."""
-    from flows.verify import check_file
+    """Print the completeness report of one upload, or of a case when several files are given (judged together:
+    docs/POLICY.md "Cases"). Exit 0: a report; 2: usage error; 3: input rejected (every file, for a case)."""
+    from flows.verify import check_case, check_file
 
     try:
-        report = check_file(path, Intake(patient_name=patient_name, payer=payer), _settings(ctx))
+        if len(paths) > 1:
+            case = check_case(paths, CaseIntake(patient_name=patient_name, payer=payer, external_id=external_id),
+                              _settings(ctx))
+        else:
+            report = check_file(paths[0], Intake(patient_name=patient_name, payer=payer), _settings(ctx))
     except DocverifyError as e:
         err.print(f"[red]failed ({e.code}):[/red] {e.user_message}", markup=True, highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
+    if len(paths) > 1:
+        sys.stdout.write((case.model_dump_json(indent=2) if fmt is Format.json else render_case_text(case)) + "\n")
+        if case.status is Status.REJECTED:
+            raise typer.Exit(EXIT_REJECTED)
+        return
     if fmt is Format.json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:
-        sys.stdout.write(render_text(report, path.name) + "\n")
+        sys.stdout.write(render_text(report, paths[0].name) + "\n")
     if report.status is Status.REJECTED:
         raise typer.Exit(EXIT_REJECTED)
 
@@ -119,9 +135,42 @@ def _evaluate_folder(directory: Path, out: Path | None, reports: Path | None, wo
     print_scores(scores, {lb.file: r for lb, r in pairs}, Console())
     failed = below_thresholds(scores, min_f1=min_f1, min_status_accuracy=min_status_accuracy,
                               max_wrongly_complete=max_wrongly_complete)
+    if (directory / "cases" / "labels.jsonl").is_file():
+        failed += _evaluate_cases(directory / "cases", out, reports, settings, min_status_accuracy=min_status_accuracy,
+                                  max_wrongly_complete=max_wrongly_complete)
     if failed:
         err.print("[red]below threshold:[/red] " + "; ".join(failed), highlight=False)
         raise typer.Exit(1)
+
+
+def _evaluate_cases(directory: Path, out: Path | None, reports: Path | None, settings: Settings, *,
+                    min_status_accuracy: float, max_wrongly_complete: int) -> list[str]:
+    """Judge and score the multi-upload cases of DIRECTORY (labels.jsonl, inputs/): what is below threshold."""
+    from evaluation.cases import (
+        case_below_thresholds,
+        load_case_labels,
+        print_case_scores,
+        read_case_reports,
+        run_cases,
+        score_cases,
+    )
+    from flows.verify import check_case
+
+    labels = load_case_labels(directory / "labels.jsonl")
+    if reports is not None and not (reports / "cases").is_dir():
+        # Saved reports of single uploads (`docverify batch`, `make demo`) hold no case reports: nothing to score.
+        err.print(f"{len(labels)} cases not scored: no case reports saved in REPORTS/cases (`eval --out` saves "
+                  "them)", highlight=False, markup=False)
+        return []
+    if reports is not None:
+        pairs = read_case_reports(labels, reports)
+    else:
+        pairs = run_cases(labels, directory / "inputs", out,
+                          lambda files, intake: check_case(files, intake, settings))
+    scores = score_cases(pairs)
+    print_case_scores(scores, pairs, Console())
+    return case_below_thresholds(scores, min_status_accuracy=min_status_accuracy,
+                                 max_wrongly_complete=max_wrongly_complete)
 
 
 class Split(StrEnum):
@@ -221,7 +270,8 @@ def batch(
     indir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of uploads (the inbox).")],
     out: Annotated[Path, typer.Option(help="Write OUT/<file>.json, OUT/summary.csv and OUT/summary.html.")],
     manifest: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
-                                                  help="Intake CSV: file,patient_name,payer.")] = None,
+                                                  help="Intake CSV: file,patient_name,payer[,case] (files "
+                                                       "sharing a case are judged together).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many pending uploads in this run.")] = 500,
     dask: Annotated[str | None, typer.Option(help="Dask scheduler address, tls:// (default: DOCVERIFY_DASK_ADDRESS; "
                                                   "unset: a thread pool on this machine).")] = None,
@@ -231,8 +281,10 @@ def batch(
     from flows.batch import (
         ManifestError,
         audit_exports,
+        case_results,
         inbox_files,
         load_manifest,
+        load_manifest_cases,
         operator_id,
         results_for,
         write_outputs,
@@ -242,8 +294,9 @@ def batch(
     from flows.tasks import open_store
 
     try:
-        if manifest is not None:
-            load_manifest(manifest)  # a usage error before anything starts
+        # usage errors before anything starts
+        intakes = load_manifest(manifest) if manifest is not None else {}
+        case_of = load_manifest_cases(manifest) if manifest is not None else {}
     except ManifestError as e:
         err.print(f"[red]manifest invalid:[/red] {e.detail}", highlight=False)
         raise typer.Exit(2) from None
@@ -260,7 +313,8 @@ def batch(
     with local_prefect_api(settings), _batch_progress(store, files):
         flow(inbox=str(indir.resolve()), limit=limit, manifest=str(manifest.resolve()) if manifest else None)
     results = results_for(store, files, owner="inbox")
-    counts = write_outputs(results, out)
+    cases = case_results(store, results, case_of, intakes, settings)
+    counts = write_outputs(results, out, cases)
     audit_exports(store, results, operator_id())
     table = Table(title=f"{len(results)} files")
     table.add_column("status")
@@ -268,6 +322,13 @@ def batch(
     for status, n in sorted(counts.items()):
         table.add_row(status, str(n))
     Console().print(table)
+    if cases:
+        case_table = Table(title=f"{len(cases)} cases (cases.csv)")
+        case_table.add_column("status")
+        case_table.add_column("cases", justify="right")
+        for status, n in sorted(Counter(c.status for c in cases).items()):
+            case_table.add_row(status, str(n))
+        Console().print(case_table)
     if any(r.status not in {s.value for s in Status} for r in results):
         raise typer.Exit(EXIT_FAILED)
 

@@ -23,6 +23,7 @@ from flows.tasks import (
     open_store,
     persist_task,
     read_task,
+    rejudge_case_of,
     verify_one_task,
 )
 from pipeline.errors import DocverifyError
@@ -90,8 +91,10 @@ def _collect(upload_ids: list[str], futures: list[PrefectFuture[Outcome]], run_i
         except Exception as e:  # noqa: BLE001 - a failed or crashed task: recorded by code, never by message
             code = e.code if isinstance(e, DocverifyError) else "internal_error"
             record = store.get(upload_id)
-            if record is not None and record.state is UploadState.PROCESSING and record.run_id == run_id:
-                store.mark_failed(upload_id, code, fence=record.fence)  # refused if requeued meanwhile
+            held = record is not None and record.state is UploadState.PROCESSING and record.run_id == run_id
+            # mark_failed is refused if the upload was requeued meanwhile
+            if held and record is not None and store.mark_failed(upload_id, code, fence=record.fence):
+                rejudge_case_of(store, upload_id, settings)
             outcome = Outcome.FAILED
         counts[Outcome(outcome).value] += 1
     return counts

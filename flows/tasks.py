@@ -201,18 +201,44 @@ def evaluate_upload(record: UploadRecord, document: Document, findings: Findings
 
 def persist(store: Store, upload_id: str, report: Report, settings: Settings, fence: Fence) -> Outcome:
     """Save the report as the upload's next version (upload → DONE) while this run's claim (`fence`) holds it;
-    SKIPPED when another run holds it now (the late result is refused and audited by the store)."""
+    SKIPPED when another run holds it now (the late result is refused and audited by the store). A case holding the
+    upload is judged again (docs/POLICY.md "Cases")."""
     try:
         store.save_report(upload_id, report, pipeline_version(settings.ner_model_name), fence=fence)
     except StaleWriter:
         _log.warning("upload %s: result of a run that no longer holds it refused", upload_id)
         return Outcome.SKIPPED
+    rejudge_case_of(store, upload_id, settings)
     return Outcome.of(report.status)
 
 
-def fail(store: Store, upload_id: str, error: DocverifyError, fence: Fence) -> Outcome:
-    """Upload → FAILED with the error's code, while this run's claim holds it (else SKIPPED: refused, audited)."""
-    return Outcome.FAILED if store.mark_failed(upload_id, error.code, fence=fence) else Outcome.SKIPPED
+def remember_identifiers(store: Store, upload_id: str, document: Document) -> None:
+    """Record the dates of birth and MRNs the document prints, which tie a case's uploads together."""
+    from extractors.identifiers import find_identifiers
+    from storage.cases import CaseStore
+
+    CaseStore(store).save_identifiers(upload_id, find_identifiers(document))
+
+
+def fail(store: Store, upload_id: str, error: DocverifyError, fence: Fence,
+         settings: Settings | None = None) -> Outcome:
+    """Upload → FAILED with the error's code, while this run's claim holds it (else SKIPPED: refused, audited); with
+    `settings`, a case holding the upload is judged again."""
+    if not store.mark_failed(upload_id, error.code, fence=fence):
+        return Outcome.SKIPPED
+    if settings is not None:
+        rejudge_case_of(store, upload_id, settings)
+    return Outcome.FAILED
+
+
+def rejudge_case_of(store: Store, upload_id: str, settings: Settings) -> None:
+    """Judge again the case holding the upload, if any (docs/POLICY.md "Cases")."""
+    from flows.cases import rejudge
+    from storage.cases import CaseStore
+
+    case_id = CaseStore(store).case_of(upload_id)
+    if case_id is not None:
+        rejudge(store, case_id, settings, actor="system", upload_id=upload_id)
 
 
 def verify_claimed(store: Store, upload_id: str, settings: Settings, fence: Fence, bounds: Bounds = DEFAULT_BOUNDS,
@@ -228,6 +254,7 @@ def verify_claimed(store: Store, upload_id: str, settings: Settings, fence: Fenc
             # may wait for _NLP_LOCK behind other uploads: still beating
             findings = find(read_result, settings, loaded.record.intake_patient_name)
             report = evaluate_upload(loaded.record, read_result, findings, settings)
+            remember_identifiers(store, upload_id, read_result)
     return persist(store, upload_id, report, settings, fence)
 
 
@@ -297,6 +324,7 @@ def evaluate_task(upload_id: str, document: Document, findings: Findings, settin
 
             raise UnknownUpload(upload_id[:40])
         report = evaluate_upload(record, document, findings, settings)
+        remember_identifiers(store, upload_id, document)
     get_run_logger().info("upload %s evaluated: %s", upload_id, report.status.value)
     return report
 
@@ -313,8 +341,12 @@ def persist_task(upload_id: str, report: Report, settings: Settings, fence: Fenc
 
 @task(name="mark-failed", persist_result=False, cache_policy=NONE)
 def fail_task(upload_id: str, code: str, settings: Settings, fence: Fence) -> Outcome:
-    """Record a terminal processing failure by code, fenced by this run's claim."""
-    failed = open_store(settings).mark_failed(upload_id, code, fence=fence)
+    """Record a terminal processing failure by code, fenced by this run's claim; a case holding the upload is judged
+    again."""
+    store = open_store(settings)
+    failed = store.mark_failed(upload_id, code, fence=fence)
+    if failed:
+        rejudge_case_of(store, upload_id, settings)
     get_run_logger().warning("upload %s failed: %s%s", upload_id, code, "" if failed else " (refused: not held)")
     return Outcome.FAILED if failed else Outcome.SKIPPED
 

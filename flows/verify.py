@@ -12,8 +12,11 @@ from functools import cache
 from pathlib import Path
 
 from extractors.finders import find_all, model_versions
+from extractors.identifiers import find_identifiers
 from flows.isolation import DEFAULT_BOUNDS, Bounds, Reader, default_reader, read_bounded
 from pipeline import __version__
+from pipeline.case_report import CaseReport
+from pipeline.cases import CaseIntake, CaseUpload, judge_case
 from pipeline.errors import RejectedUpload
 from pipeline.evaluate import Intake, evaluate, rejected_report
 from pipeline.intake import accept, sniff
@@ -37,16 +40,49 @@ def check_bytes(data: bytes, filename: str, intake: Intake, settings: Settings, 
 
     Raises ProcessingTimeout, ResourceLimit, ReaderCrashed, OcrTimeout, OcrEngineError — not the document's fault.
     """
+    return check_case_upload(data, filename, "", intake, settings, policy=policy, limits=limits, bounds=bounds,
+                             reader=reader).report
+
+
+def check_case_upload(data: bytes, filename: str, upload_id: str, intake: Intake, settings: Settings, *,
+                      policy: Policy | None = None, limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAULT_BOUNDS,
+                      reader: Reader = default_reader) -> CaseUpload:
+    """One upload of a case: its report (as `check_bytes` makes it, read in the bounded reader child) and the
+    identifiers it prints.
+
+    Raises ProcessingTimeout, ResourceLimit, ReaderCrashed, OcrTimeout, OcrEngineError — not the document's fault.
+    """
     policy = policy or load_policy()
     try:
         upload = accept(data, filename, limits)
         document = read_bounded(data, upload, limits, reader=reader, bounds=bounds)
     except RejectedUpload as e:
         media = sniff(data)
-        return rejected_report(e, sha256=hashlib.sha256(data).hexdigest(), media_type=media.value if media else None,
-                               size_bytes=len(data), payer=intake.payer, versions=versions(settings.ner_model_name))
+        report = rejected_report(e, sha256=hashlib.sha256(data).hexdigest(),
+                                 media_type=media.value if media else None, size_bytes=len(data),
+                                 payer=intake.payer, versions=versions(settings.ner_model_name))
+        return CaseUpload(upload_id=upload_id, file_name=filename, report=report)
     findings = find_all(document, policy, ner_model=settings.ner_model_name, intake_name=intake.patient_name)
-    return evaluate(document, findings, intake, policy, versions(settings.ner_model_name))
+    report = evaluate(document, findings, intake, policy, versions(settings.ner_model_name))
+    return CaseUpload(upload_id=upload_id, file_name=filename, report=report,
+                      identifiers=find_identifiers(document))
+
+
+def check_case(files: list[Path], intake: CaseIntake, settings: Settings, *, policy: Policy | None = None,
+               limits: Limits = DEFAULT_LIMITS, bounds: Bounds = DEFAULT_BOUNDS) -> CaseReport:
+    """The case report for several files of one patient, judged together (docs/POLICY.md "Cases").
+
+    Each file's upload id is its position in the list ("1", "2", ...). Raises ProcessingError like `check_bytes`.
+    """
+    policy = policy or load_policy()
+    upload_intake = Intake(patient_name=intake.patient_name, payer=intake.payer)
+    uploads = []
+    for i, path in enumerate(files, start=1):
+        with path.open("rb") as fh:
+            data = fh.read(limits.max_bytes + 1)
+        uploads.append(check_case_upload(data, path.name, str(i), upload_intake, settings, policy=policy,
+                                         limits=limits, bounds=bounds))
+    return judge_case(intake, uploads, policy, versions(settings.ner_model_name))
 
 
 def check_file(path: Path, intake: Intake, settings: Settings, *, policy: Policy | None = None,

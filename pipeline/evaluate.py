@@ -53,6 +53,13 @@ class Intake:
     payer: Payer = Payer.UNKNOWN
 
 
+# Reasons that other stages recognise (a case reads its uploads' reports: docs/POLICY.md "Cases").
+NO_PATIENT = "no patient name found"
+NO_PHYSICIAN = "no treating physician found"
+NAME_DIFFERS = "the patient name on the document does not match the name given at upload"
+UNCERTAIN_ONLY = "the only pain diagnosis is uncertain (possible / rule-out)"
+WEAK_ONLY = "pain is named only as a complaint or plan item, not as a diagnosis"
+
 _PAYER_NAMES = {Payer.MEDICARE: "Medicare", Payer.MEDICAID: "Medicaid", Payer.TRICARE: "TRICARE",
                 Payer.CHAMPVA: "CHAMPVA", Payer.SELF_PAY: "self-pay", Payer.COMMERCIAL: "commercial",
                 Payer.UNKNOWN: "unknown"}
@@ -103,7 +110,7 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
     if patient.person is None and patient.ambiguous:
         doubtful.append(patient.reason)  # e.g. only the intake's surname is printed: a person must look
     elif patient.person is None:
-        missing.append("no patient name found")
+        missing.append(NO_PATIENT)
     else:
         if patient.person.confidence < threshold:
             doubtful.append(f"patient name read with low confidence ({patient.person.confidence:.2f})")
@@ -114,7 +121,7 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
     if physician.person is None and physician.ambiguous:
         doubtful.append(physician.reason)  # e.g. "Dr. Ferreira" alone: a physician, but not named well enough
     elif physician.person is None:
-        missing.append("no treating physician found")
+        missing.append(NO_PHYSICIAN)
     else:
         if physician.person.confidence < threshold and physician.doubt is None:
             doubtful.append(f"physician name read with low confidence ({physician.person.confidence:.2f})")
@@ -129,11 +136,11 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
     choice = choose_pain_diagnosis(findings.diagnoses)
     pain, uncertain = choice.chosen, choice.uncertain
     if pain is None and choice.weak_only is not None:
-        doubtful.append("pain is named only as a complaint or plan item, not as a diagnosis")
+        doubtful.append(WEAK_ONLY)
     elif pain is None and not uncertain:
         missing.append(_no_pain_reason(findings.diagnoses, choice.complaint_only))
     elif pain is None:
-        doubtful.append("the only pain diagnosis is uncertain (possible / rule-out)")
+        doubtful.append(UNCERTAIN_ONLY)
     elif pain.confidence < threshold:
         doubtful.append(f"pain diagnosis read with low confidence ({pain.confidence:.2f})")
     checks.append(Check(id="pain_diagnosis_affirmed",
@@ -149,7 +156,7 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
             m = match_intake(intake.patient_name, patient.person.normalized, policy.thresholds.name_match_min)
             checks.append(Check(id="patient_name_matches_intake", result=m.result, detail=m.detail))
             if m.result is not CheckResult.PASS:
-                doubtful.append("the patient name on the document does not match the name given at upload")
+                doubtful.append(NAME_DIFFERS)
 
     if "active_content" in document.flags:
         checks.append(Check(id="active_content", result=CheckResult.FAIL,
@@ -195,7 +202,7 @@ def coverage(payer: Payer, diagnoses: tuple[DiagnosisMention, ...], policy: Poli
     pain, uncertain = choice.chosen, choice.uncertain or choice.weak_only is not None
     mental = any(d.category is Category.MENTAL_HEALTH and d.assertion is Assertion.AFFIRMED for d in diagnoses)
     if payer in policy.non_billable_payers:
-        return Coverage(payer=payer, insurance_billable=False, reasons=[f"superbill only: {_PAYER_NAMES[payer]}"])
+        return Coverage(payer=payer, insurance_billable=False, reasons=[superbill_reason(payer)])
     if pain is None:
         if mental:
             return Coverage(payer=payer, insurance_billable=False,
@@ -208,6 +215,11 @@ def coverage(payer: Payer, diagnoses: tuple[DiagnosisMention, ...], policy: Poli
                         reasons=["payer unknown", f"affirmed pain diagnosis ({pain.category})"])
     return Coverage(payer=payer, insurance_billable=True,
                     reasons=["commercial payer", f"affirmed pain diagnosis ({pain.category})"])
+
+
+def superbill_reason(payer: Payer) -> str:
+    """The coverage reason for a payer that is never billed to insurance (`coverage.non_billable_payers`)."""
+    return f"superbill only: {_PAYER_NAMES[payer]}"
 
 
 def rejected_report(error: DocverifyError, *, sha256: str, media_type: str | None, size_bytes: int,

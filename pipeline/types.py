@@ -377,3 +377,30 @@ class Findings:
     diagnoses: tuple[DiagnosisMention, ...]
     patient: Choice
     physician: Choice
+
+
+class IdentifierKind(StrEnum):
+    """A patient identifier printed beside the name, used to tie a case's uploads together."""
+
+    DATE_OF_BIRTH = "date_of_birth"
+    MRN = "mrn"
+
+
+@dataclass(frozen=True, slots=True)
+class PatientIdentifier:
+    """A date of birth (ISO 8601 when the year has four digits) or a record number (upper case, no separators)."""
+
+    kind: IdentifierKind
+    value: str
+    page: int | None
+
+
+class Identity(StrEnum):
+    """How an upload of a case is tied to the case's patient (docs/POLICY.md "Cases")."""
+
+    INTAKE_NAME = "intake_name"  # shows the name given at intake
+    LINKED = "linked"  # the same name and date of birth or MRN as an upload showing the intake name
+    UNNAMED = "unnamed"  # names no patient: its facts can lead to needs_review at most
+    UNCONFIRMED = "unconfirmed"  # names a patient who cannot be tied to the intake name
+    OTHER_PATIENT = "other_patient"  # names a different patient, or several: the case needs review
+    UNREADABLE = "unreadable"  # rejected: could not be read

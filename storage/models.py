@@ -283,3 +283,97 @@ class ReviewDecisionRow(Base):
         CheckConstraint("seq >= 1", name="ck_review_decisions_seq"),
         Index("ix_review_decisions_created_at", "created_at"),
     )
+
+
+IDENTIFIER_KINDS = ("date_of_birth", "mrn")
+
+
+class CaseRow(Base):
+    """One case: a coverage request of one owner — the intake (patient name, payer, external id) and its uploads."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, server-generated
+    owner: Mapped[str] = mapped_column(String(128))
+    patient_name: Mapped[str | None] = mapped_column(String(255))
+    payer: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint(_in("payer", PAYERS), name="ck_cases_payer"),
+        Index("ix_cases_owner_created_at", "owner", "created_at"),
+    )
+
+
+class CaseUploadRow(Base):
+    """An upload of a case, in the order received (`position` 1, 2, …). An upload belongs to at most one case."""
+
+    __tablename__ = "case_uploads"
+
+    case_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.id", name="fk_case_uploads_case_id"),
+                                         primary_key=True)
+    upload_id: Mapped[str] = mapped_column(String(32), ForeignKey("uploads.id", name="fk_case_uploads_upload_id"),
+                                           primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("upload_id", name="uq_case_uploads_upload_id"),
+        UniqueConstraint("case_id", "position", name="uq_case_uploads_position"),
+        CheckConstraint("position >= 1", name="ck_case_uploads_position"),
+    )
+
+
+class UploadIdentifierRow(Base):
+    """A date of birth or MRN an upload prints (`extractors/identifiers.py`), replaced each time it is read."""
+
+    __tablename__ = "upload_identifiers"
+
+    upload_id: Mapped[str] = mapped_column(String(32), ForeignKey("uploads.id",
+                                                                  name="fk_upload_identifiers_upload_id"),
+                                           primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    page: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint(_in("kind", IDENTIFIER_KINDS), name="ck_upload_identifiers_kind"),)
+
+
+class CaseReportRow(Base):
+    """One version of a case's report; a new version each time the case is judged again. Only ever added."""
+
+    __tablename__ = "case_reports"
+
+    case_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.id", name="fk_case_reports_case_id"),
+                                         primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16))
+    report_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("version >= 1", name="ck_case_reports_version"),
+        CheckConstraint(_in("status", STATUSES), name="ck_case_reports_status"),
+    )
+
+
+class CaseDecisionRow(Base):
+    """A coordinator's decision on a case (version `seq`), made on report version `report_version`. A later report
+    version never replaces it: both are shown side by side."""
+
+    __tablename__ = "case_decisions"
+
+    case_id: Mapped[str] = mapped_column(String(32), ForeignKey("cases.id", name="fk_case_decisions_case_id"),
+                                         primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    report_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("seq >= 1", name="ck_case_decisions_seq"),
+        CheckConstraint(_in("status", STATUSES), name="ck_case_decisions_status"),
+    )

@@ -32,7 +32,7 @@ from sqlalchemy import text
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flows.api import errors
+from flows.api import cases, errors
 from flows.api.bodylimit import BodyLimit
 from flows.api.errors import ApiError, ErrorBody
 from flows.api.models import Accepted, Health, UploadPage, UploadStatus, UploadView, links_of
@@ -299,6 +299,7 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
         return JSONResponse(Health(status="ready" if ready else "not_ready", checks=checks).model_dump(),
                             status_code=200 if ready else 503)
 
+    cases.install(app, store=store, settings=settings, limits=limits, caller=principal, start=start)
     return app
 
 

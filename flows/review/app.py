@@ -31,6 +31,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware.base import BaseHTTPMiddleware
 
+from flows.review import cases as case_pages
 from flows.review import charts
 from flows.review.export import decisions_csv, queue_csv
 from flows.review.messages import draft_patient_message
@@ -51,6 +52,7 @@ from pipeline.report import Report
 from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 from storage.access import Access, AccessRole
+from storage.cases import CaseStore
 from storage.review import (
     MAX_NOTE_CHARS,
     EvidenceChoice,
@@ -198,7 +200,9 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
     @app.get("/", name="queue")
     def queue(request: Request, record: Session, status: str = "", reason: str = "", payer: str = "") -> Response:
         flt = _queue_filter(status, reason, payer)
-        rows, reasons = queue_rows(review.latest_reports(), review.decided_uploads(), flt)
+        in_cases = CaseStore(store).in_cases()  # a case's uploads are one item of the case queue (/cases)
+        rows, reasons = queue_rows([(u, r) for u, r in review.latest_reports() if u.id not in in_cases],
+                                   review.decided_uploads(), flt)
         return render(request, "queue.html", {"session": record, "rows": rows, "reasons": reasons,
                                               "filter": flt, "payers": list(Payer),
                                               "statuses": [Status.NEEDS_REVIEW, Status.INCOMPLETE]})
@@ -348,6 +352,8 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
         return _attachment(decisions_csv(decisions), "docverify-decisions.csv")
 
     # -- the dashboard --
+
+    case_pages.install(app, store=store, session=session, render=render, actor=_audit_actor, check_csrf=check_csrf)
 
     @app.get("/dashboard", name="dashboard")
     def dashboard_page(request: Request, record: Session) -> Response:

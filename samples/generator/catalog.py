@@ -21,6 +21,9 @@ image metadata, so reruns are byte-identical (HEIC depends on the installed x265
 hand: change the data model in `generate.py` and rerun. Needs fpdf2, Pillow, pillow-heif and the DejaVu fonts in
 `/usr/share/fonts/truetype/dejavu/`.
 
+Multi-upload **cases** (one patient's several screenshots or letters, judged together and labelled at case level)
+are in `cases/`, with their own catalog `cases/README.md` (`samples/generator/multi.py`).
+
 ## Label schema (`labels.jsonl`, one object per input)
 
 ```json

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .cases import SAMPLES
 from .catalog import write_labels, write_manifest, write_readme
+from .multi import write_cases
 from .renderers import render
 
 SEED = 20260314
@@ -34,4 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     write_manifest(args.out / "manifest.csv", SAMPLES)
     total = sum(p.stat().st_size for p in inputs.iterdir())
     print(f"wrote {len(SAMPLES)} inputs ({total / 1e6:.1f} MB) to {inputs}", file=sys.stderr)
+    n_case_files = write_cases(args.out / "cases")
+    print(f"wrote {n_case_files} case files to {args.out / 'cases'}", file=sys.stderr)
     return 0
