@@ -46,7 +46,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text, update
 from sqlalchemy import delete as delete_rows
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -66,6 +66,7 @@ T = TypeVar("T")
 
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+SQLITE_MIGRATE_BUSY_TIMEOUT_MS: Final = 120_000  # waiting for another process's migrations (Store.migrate)
 """How long one SQLite statement waits for the write lock before SQLITE_BUSY (docs/THREAT-MODEL.md: ≥ 5 s)."""
 BUSY_ATTEMPTS: Final = 3
 """Whole write transactions tried this many times on a busy/locked database before `StoreBusy` is raised."""
@@ -144,6 +145,27 @@ class UploadState(StrEnum):
     PROCESSING = "processing"
     DONE = "done"
     FAILED = "failed"
+
+
+class UploadStatus(StrEnum):
+    """Where an upload is: waiting, being read, failed on our side, or its newest report's status."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    FAILED = "failed"
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"
+    NEEDS_REVIEW = "needs_review"
+    REJECTED = "rejected"
+
+    @classmethod
+    def of(cls, state: UploadState, report_status: Status | None) -> UploadStatus:
+        """A DONE upload has its report's status; the others their state."""
+        if state is UploadState.DONE and report_status is not None:
+            return cls(report_status.value)
+        if state is UploadState.DONE:  # a report saved and then deleted is impossible; read it as failed
+            return cls.FAILED
+        return cls(state.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,11 +374,20 @@ class Store:
         Raises StoreBusy / StoreUnavailable."""
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        with _translated(), self._write_engine.begin() as conn:
-            if self._dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATE_LOCK})
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with _translated(), self._write_engine.connect() as conn:
+            if self._dialect == "sqlite":
+                # Another process may be running every migration in its write transaction: wait for it longer than
+                # for an ordinary write (a loaded machine took more than the usual timeout for six revisions).
+                _sqlite_busy_timeout(conn, SQLITE_MIGRATE_BUSY_TIMEOUT_MS)
+            try:
+                with conn.begin():
+                    if self._dialect == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATE_LOCK})
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            finally:
+                if self._dialect == "sqlite":
+                    _sqlite_busy_timeout(conn, SQLITE_BUSY_TIMEOUT_MS)
 
     def schema_revision(self) -> str | None:
         """The database's current migration revision (None before `migrate`)."""
@@ -964,6 +995,16 @@ class Store:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+
+def _sqlite_busy_timeout(conn: Connection, ms: int) -> None:
+    """Set SQLite's busy timeout on the driver connection itself (outside any transaction: a statement through
+    SQLAlchemy would autobegin one, and the write engine begins IMMEDIATE)."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={int(ms)}")
+    finally:
+        cursor.close()
+
 
 def _install_sqlite_hooks(engine: Engine) -> None:
     """Pragmas on every connection; our own BEGIN (IMMEDIATE for writes) instead of pysqlite's implicit one."""

@@ -7,28 +7,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from pipeline.types import Status
 from storage.models import AuditHeadRow, AuditRow, ReportRow, WebhookDeliveryRow
-from storage.store import Store, _check_token
+from storage.store import Store, UploadStatus, _check_token
 
 _VERSION = re.compile(r"v([0-9]+)")
-
-
-class EventStatus(StrEnum):
-    """An upload's status after a change: its state, or its new report's status once DONE (as the API shows it)."""
-
-    PENDING = "pending"
-    PROCESSING = "processing"
-    FAILED = "failed"
-    COMPLETE = "complete"
-    INCOMPLETE = "incomplete"
-    NEEDS_REVIEW = "needs_review"
-    REJECTED = "rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +24,7 @@ class StatusEvent:
 
     seq: int
     upload_id: str
-    status: EventStatus
+    status: UploadStatus
     at: datetime
 
 
@@ -55,8 +42,8 @@ class DeliveryRecord:
 
 
 # audit action → the status it means (report.save: the saved version's report status, looked up)
-_STATE_ACTIONS = {"upload.create": EventStatus.PENDING, "upload.claim": EventStatus.PROCESSING,
-                  "upload.fail": EventStatus.FAILED}
+_STATE_ACTIONS = {"upload.create": UploadStatus.PENDING, "upload.claim": UploadStatus.PROCESSING,
+                  "upload.fail": UploadStatus.FAILED}
 
 
 def status_events_after(store: Store, seq: int, limit: int = 100) -> list[StatusEvent]:
@@ -79,9 +66,9 @@ def status_events_after(store: Store, seq: int, limit: int = 100) -> list[Status
                     if version else None
                 if saved is None:
                     continue
-                status = EventStatus(Status(saved).value)
+                status = UploadStatus(Status(saved).value)
             else:
-                status = EventStatus.PENDING  # requeued
+                status = UploadStatus.PENDING  # requeued
             events.append(StatusEvent(seq=row.seq, upload_id=row.upload_id, status=status, at=row.at))
     return events
 

@@ -4,8 +4,6 @@ when $DOCVERIFY_TEST_PG_URL — default postgresql+psycopg://root@127.0.0.1:5432
 
 from __future__ import annotations
 
-import functools
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +11,9 @@ from typing import Literal
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from stores import KINDS, migrated_store
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -23,49 +21,16 @@ from storage.access import Access, AccessRole, UnknownUser, UserExists, secret_d
 from storage.models import ApiTokenRow, UserRow
 from storage.store import Store, StoreSettings
 
-PG_URL = os.environ.get("DOCVERIFY_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery"
 # Cheap argon2id parameters for tests that hash many times (the defaults cost ~50 ms and 64 MiB per hash).
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-@functools.cache
-def _pg_unreachable() -> str | None:
-    try:
-        engine = create_engine(PG_URL, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as e:  # any failure to connect means: skip, and say why
-        return f"PostgreSQL at {make_url(PG_URL).render_as_string(hide_password=True)} unreachable: " \
-               f"{e.__class__.__name__}"
-    return None
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals"))
-        s.migrate()
+    """A migrated store: SQLite in tmp_path, or a fresh schema of the real PostgreSQL (tests/stores.py)."""
+    with migrated_store(request.param, tmp_path) as s:
         yield s
-        s.close()
-        return
-    reason = _pg_unreachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"docverify_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    s = Store(StoreSettings(f"{PG_URL}?options=-csearch_path%3D{schema}", tmp_path / "originals"))
-    try:
-        s.migrate()
-        yield s
-    finally:
-        s.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ it cannot be reached)."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import os
@@ -25,8 +24,7 @@ import pytest
 from fakes import save_as_a_run
 from fastapi.testclient import TestClient
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from stores import KINDS, migrated_store
 
 from flows.api import create_app
 from flows.api.app import BODY_OVERHEAD_BYTES
@@ -44,7 +42,6 @@ SAMPLES = ROOT / "samples" / "inputs"
 PDF = (SAMPLES / "problem_list_migraine.pdf").read_bytes()
 CANARY = "Zzcanary Qxjwick"  # an intake name: it must reach the store and no response, header or log line
 PASSWORD = "correct horse battery"
-PG_URL = os.environ.get("DOCVERIFY_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
 
 def _closed_port() -> int:
@@ -53,44 +50,11 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])  # closed again when the socket is: nothing listens there
 
 
-@functools.cache
-def _pg_unreachable() -> str | None:
-    try:
-        engine = create_engine(PG_URL, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as e:  # any failure to connect means: skip, and say why
-        return f"PostgreSQL at {make_url(PG_URL).render_as_string(hide_password=True)} unreachable: " \
-               f"{e.__class__.__name__}"
-    return None
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A migrated store: SQLite in tmp_path, or a fresh schema of the real PostgreSQL (as tests/test_store.py)."""
-    if request.param == "sqlite":
-        s = Store(StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals"))
-        s.migrate()
+    """A migrated store: SQLite in tmp_path, or a fresh schema of the real PostgreSQL (tests/stores.py)."""
+    with migrated_store(request.param, tmp_path) as s:
         yield s
-        s.close()
-        return
-    reason = _pg_unreachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"docverify_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    s = Store(StoreSettings(f"{PG_URL}?options=-csearch_path%3D{schema}", tmp_path / "originals"))
-    try:
-        s.migrate()
-        yield s
-    finally:
-        s.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

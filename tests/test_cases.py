@@ -255,8 +255,9 @@ def _bearer(token: str) -> dict[str, str]:
 def _verify(store: Store, upload_id: str) -> None:
     from flows.tasks import verify_claimed, worker_id
 
-    assert store.claim(upload_id, worker_id()) is not None
-    verify_claimed(store, upload_id, SETTINGS)
+    claimed = store.claim(upload_id, worker_id())
+    assert claimed is not None
+    verify_claimed(store, upload_id, SETTINGS, claimed.fence)
 
 
 def test_when_uploads_are_added_to_a_case_then_each_one_judges_it_again_and_a_decision_is_kept_beside_the_verdict(

@@ -5,9 +5,7 @@ names and OCR text, the queue's filters, each decision's version and audit row, 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ from argon2 import PasswordHasher
 from fakes import save_as_a_run
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from stores import store_settings
 
 from flows.review import MOUNT_PATH
 from flows.review.app import CSP, SESSION_COOKIE, create_review_app
@@ -36,7 +34,6 @@ from storage.store import Store, StoreSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "inputs"
-PG_URL = os.environ.get("DOCVERIFY_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery"
 HOSTILE_NAME = '<script>alert("name")</script><img src=x onerror=alert(1)>.pdf'
 HOSTILE_TEXT = "<img src=x onerror=alert(2)>{{7*7}}javascript:alert(3)"
@@ -116,24 +113,9 @@ def world(tmp_path: Path, sample_reports: dict[str, Report]) -> Iterator[World]:
 
 @pytest.fixture
 def pg_world(tmp_path: Path, sample_reports: dict[str, Report]) -> Iterator[World]:
-    """The same world over PostgreSQL (a fresh schema of $DOCVERIFY_TEST_PG_URL, as tests/test_store.py does)."""
-    try:
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as e:  # any failure to connect means: skip, and say why
-        pytest.skip(f"PostgreSQL unreachable: {e.__class__.__name__}")
-    schema = f"docverify_review_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        store_settings = StoreSettings(f"{PG_URL}?options=-csearch_path%3D{schema}", tmp_path / "originals")
-        with _world(store_settings, tmp_path, sample_reports) as w:
-            yield w
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    """The same world over PostgreSQL (a fresh schema of $DOCVERIFY_TEST_PG_URL: tests/stores.py)."""
+    with store_settings("postgresql", tmp_path) as pg, _world(pg, tmp_path, sample_reports) as w:
+        yield w
 
 
 def login(client: TestClient, name: str = "coord", password: str = PASSWORD) -> object:

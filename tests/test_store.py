@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import functools
 import json
 import os
 import sqlite3
@@ -29,8 +28,9 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import make_url
+from stores import KINDS, store_settings
 
 import storage.store as store_module
 from pipeline.errors import EmptyFile
@@ -55,7 +55,6 @@ from storage.store import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("DOCVERIFY_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
@@ -76,38 +75,10 @@ class Clock:
             self.now += delta
 
 
-@functools.cache
-def _pg_unreachable() -> str | None:
-    try:
-        engine = create_engine(PG_URL, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as e:  # any failure to connect means: skip, and say why
-        return f"PostgreSQL at {make_url(PG_URL).render_as_string(hide_password=True)} unreachable: " \
-               f"{e.__class__.__name__}"
-    return None
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
-    if request.param == "sqlite":
-        yield StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals")
-        return
-    reason = _pg_unreachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"docverify_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        # libpq `options`: every connection of the store works in the fresh schema (alembic_version included).
-        yield StoreSettings(f"{PG_URL}?options=-csearch_path%3D{schema}", tmp_path / "originals")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with store_settings(request.param, tmp_path) as s:
+        yield s
 
 
 @pytest.fixture

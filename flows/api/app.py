@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from flows.api import cases, errors
 from flows.api.bodylimit import BodyLimit
 from flows.api.errors import ApiError, ErrorBody
-from flows.api.models import Accepted, Health, UploadPage, UploadStatus, UploadView, links_of
+from flows.api.models import Accepted, Health, UploadPage, UploadView, links_of
 from pipeline import __version__
 from pipeline.errors import RejectedUpload
 from pipeline.evaluate import Intake
@@ -46,7 +46,7 @@ from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 from storage.access import Access, AccessRole
 from storage.listing import PageQuery, page_uploads
-from storage.store import Store, StoreSettings, UploadRecord, UploadState
+from storage.store import Store, StoreSettings, UploadRecord, UploadState, UploadStatus
 
 log = logging.getLogger("docverify.api")
 

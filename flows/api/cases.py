@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from flows.api.errors import ApiError, ErrorBody
-from flows.api.models import Links, UploadStatus, links_of
+from flows.api.models import Links, links_of
 from pipeline.case_report import CaseReport
 from pipeline.cases import CaseIntake
 from pipeline.errors import RejectedUpload
@@ -31,7 +31,7 @@ from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 from storage.access import AccessRole
 from storage.cases import CaseDecisionRecord, CaseFull, CaseRecord, CaseStore
-from storage.store import Store
+from storage.store import Store, UploadStatus
 
 MAX_NOTE: int = 4000
 _TEXT = "^[^\\u0000-\\u001f\\u007f]*$"  # no control characters (log and header injection)

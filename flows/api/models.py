@@ -3,33 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.types import MediaType, Payer, Status
-from storage.store import UploadRecord, UploadState
-
-
-class UploadStatus(StrEnum):
-    """Where an upload is: waiting, being read, failed on our side, or its newest report's status."""
-
-    PENDING = "pending"
-    PROCESSING = "processing"
-    FAILED = "failed"
-    COMPLETE = "complete"
-    INCOMPLETE = "incomplete"
-    NEEDS_REVIEW = "needs_review"
-    REJECTED = "rejected"
-
-    @classmethod
-    def of(cls, state: UploadState, report_status: Status | None) -> UploadStatus:
-        """A DONE upload has its report's status; the others their state."""
-        if state is UploadState.DONE and report_status is not None:
-            return cls(report_status.value)
-        if state is UploadState.DONE:  # a report saved and then deleted is impossible; read it as failed
-            return cls.FAILED
-        return cls(state.value)
+from storage.store import UploadRecord, UploadState, UploadStatus
 
 
 class Links(BaseModel):
