@@ -273,3 +273,20 @@ def test_when_a_run_of_ours_goes_silent_then_it_is_crashed_and_the_reconcile_dep
         state = client.read_flow_run(run.id).state
     assert state is not None and state.type is StateType.CRASHED and state.message == "No heartbeat for 12 s."
     assert [r.parameters for r in _reconcile_runs(reconcile_deployment)] == [{"resubmit": True}]
+
+
+def test_when_the_reconciler_runs_then_it_verifies_the_audit_chain_and_reports_a_broken_one(prefect_api,
+                                                                                           data_dir) -> None:
+    store = open_store(Settings())
+    store.add_upload(b"%PDF-1.4 audited", owner="t", display_name="x.pdf", media_type="application/pdf",
+                     intake=Intake())
+    with get_client(sync_client=True) as client:
+        counts, _ = reconcile_once(store, client, timedelta(hours=1))
+    assert counts["audit_chain_broken"] == 0
+    assert store.audit_log()[-1].outcome.endswith("audit:ok")
+    with store.engine.begin() as conn:  # someone edits a row behind the store's back
+        conn.exec_driver_sql("UPDATE audit_log SET outcome = 'granted' WHERE seq = 1")
+    with get_client(sync_client=True) as client:
+        counts, _ = reconcile_once(store, client, timedelta(hours=1))
+    assert counts["audit_chain_broken"] == 1
+    assert store.audit_log()[-1].outcome.endswith("audit:broken")
