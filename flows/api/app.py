@@ -29,15 +29,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flows.api import cases, errors
 from flows.api.bodylimit import BodyLimit
 from flows.api.errors import ApiError, ErrorBody
+from flows.api.forms import document_form
 from flows.api.models import Accepted, Health, UploadPage, UploadView, links_of
 from pipeline import __version__
-from pipeline.errors import RejectedUpload
 from pipeline.evaluate import Intake
 from pipeline.intake import accept
 from pipeline.limits import DEFAULT_LIMITS, Limits
@@ -203,24 +203,8 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
     async def create_upload(request: Request, background: BackgroundTasks, caller: Caller) -> JSONResponse:
         """Store the document and start its verification. 202: accepted (a new upload); 200: the same bytes were
         uploaded by you before (the same upload_id)."""
-        form = await request.form(max_files=1, max_fields=8)
-        try:
-            file = form.get("file")
-            if not isinstance(file, UploadFile):
-                raise ApiError(422, "invalid_request", "Invalid or missing: file.")
-            patient_name = _text_field(form.get("patient_name"), "patient_name", MAX_TEXT_FIELD, required=True)
-            payer_text = _text_field(form.get("payer"), "payer", 32, required=True)
-            external_id = _text_field(form.get("external_id"), "external_id", MAX_EXTERNAL_ID, required=False)
-            if payer_text not in {p.value for p in Payer}:
-                raise ApiError(422, "invalid_request", "Invalid or missing: payer.")
-            data = await file.read()
-            filename = file.filename or "upload"
-        finally:
-            await form.close()
-        try:
-            upload = accept(data, filename, limits)
-        except RejectedUpload:
-            raise  # 413 / 415 / 422 with its code and the patient's message (errors.status_of)
+        data, filename, (patient_name, payer_text, external_id) = await document_form(request, 8, _intake_fields)
+        upload = accept(data, filename, limits)  # RejectedUpload: 413 / 415 / 422 with its code (errors.status_of)
         intake = Intake(patient_name=patient_name, payer=Payer(payer_text))
         record, created = await run_in_threadpool(
             store.add_upload, data, owner=caller.owner, display_name=upload.display_name,
@@ -326,6 +310,16 @@ def app_from_environment() -> FastAPI:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+
+def _intake_fields(form: FormData) -> tuple[str | None, str, str | None]:
+    """patient_name, payer and the optional external_id of an upload form. Raises ApiError 422."""
+    patient_name = _text_field(form.get("patient_name"), "patient_name", MAX_TEXT_FIELD, required=True)
+    payer_text = _text_field(form.get("payer"), "payer", 32, required=True)
+    external_id = _text_field(form.get("external_id"), "external_id", MAX_EXTERNAL_ID, required=False)
+    if payer_text is None or payer_text not in {p.value for p in Payer}:
+        raise ApiError(422, "invalid_request", "Invalid or missing: payer.")
+    return patient_name, payer_text, external_id
+
 
 def _text_field(value: object, name: str, max_len: int, *, required: bool) -> str | None:
     """A form field's text, or None when optional and absent. Raises ApiError (422) naming the field, never its

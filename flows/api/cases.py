@@ -17,13 +17,12 @@ from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.datastructures import UploadFile
 
 from flows.api.errors import ApiError, ErrorBody
+from flows.api.forms import document_form
 from flows.api.models import Links, links_of
 from pipeline.case_report import CaseReport
 from pipeline.cases import CaseIntake
-from pipeline.errors import RejectedUpload
 from pipeline.evaluate import Intake
 from pipeline.intake import accept
 from pipeline.limits import Limits
@@ -186,19 +185,8 @@ def install(app: FastAPI, *, store: Store, settings: Settings, limits: Limits, c
         """Store the document as an upload with the case's intake, add it to the case, start its verification and
         judge the case again (a new report version; again when the upload's own report is ready)."""
         record = await run_in_threadpool(visible, case_id, who)
-        form = await request.form(max_files=1, max_fields=2)
-        try:
-            file = form.get("file")
-            if not isinstance(file, UploadFile):
-                raise ApiError(422, "invalid_request", "Invalid or missing: file.")
-            data = await file.read()
-            filename = file.filename or "upload"
-        finally:
-            await form.close()
-        try:
-            upload = accept(data, filename, limits)
-        except RejectedUpload:
-            raise  # 413 / 415 / 422 with its code and the patient's message
+        data, filename, _ = await document_form(request, 2, lambda form: None)
+        upload = accept(data, filename, limits)  # RejectedUpload: 413 / 415 / 422 with its code
         intake = Intake(patient_name=record.intake.patient_name, payer=record.intake.payer)
         stored, created = await run_in_threadpool(
             store.add_upload, data, owner=who.owner, display_name=upload.display_name,
