@@ -28,7 +28,15 @@ from pipeline.case_report import (
     CaseUploadReport,
     IdentifierReport,
 )
-from pipeline.evaluate import NAME_DIFFERS, NO_PATIENT, NO_PHYSICIAN, UNCERTAIN_ONLY, WEAK_ONLY, superbill_reason
+from pipeline.evaluate import (
+    NAME_DIFFERS,
+    NO_PATIENT,
+    NO_PHYSICIAN,
+    UNCERTAIN_ONLY,
+    WEAK_ONLY,
+    billability,
+    superbill_reason,
+)
 from pipeline.names import match_intake, same_person
 from pipeline.policy import Policy
 from pipeline.report import Check, Coverage, EvidenceReport, NameField, Report
@@ -326,22 +334,13 @@ def _own_doubts(r: Report) -> list[str]:
 def _coverage(payer: Payer, pain: CaseDiagnosisField, counted: list[CaseUpload], untied: list[CaseUpload],
               policy: Policy) -> Coverage:
     """Insurance billability of the case: the upload rule (docs/POLICY.md "Billable rule") over counted facts."""
-    if payer in policy.non_billable_payers:
-        return Coverage(payer=payer, insurance_billable=False, reasons=[superbill_reason(payer)])
-    if pain.value is None:
-        if any(d.category is Category.MENTAL_HEALTH and d.assertion is Assertion.AFFIRMED
-               for u in counted for d in u.report.diagnoses):
-            return Coverage(payer=payer, insurance_billable=False, reasons=["superbill only: mental-health diagnosis"])
-        if any(u.report.fields.pain_diagnosis.value or (
-                (c := u.report.check("pain_diagnosis_affirmed")) is not None and c.result is CheckResult.UNKNOWN)
-               for u in counted + untied):
-            return Coverage(payer=payer, insurance_billable=None, reasons=["pain diagnosis uncertain"])
-        return Coverage(payer=payer, insurance_billable=False, reasons=["no pain diagnosis found"])
-    if payer is Payer.UNKNOWN:
-        return Coverage(payer=payer, insurance_billable=None,
-                        reasons=["payer unknown", f"affirmed pain diagnosis ({pain.category})"])
-    return Coverage(payer=payer, insurance_billable=True,
-                    reasons=["commercial payer", f"affirmed pain diagnosis ({pain.category})"])
+    mental = any(d.category is Category.MENTAL_HEALTH and d.assertion is Assertion.AFFIRMED
+                 for u in counted for d in u.report.diagnoses)
+    uncertain = any(u.report.fields.pain_diagnosis.value or (
+        (c := u.report.check("pain_diagnosis_affirmed")) is not None and c.result is CheckResult.UNKNOWN)
+        for u in counted + untied)
+    return billability(payer, pain.category if pain.value is not None else None, mental=mental,
+                       uncertain=uncertain, policy=policy)
 
 
 def _empty_case(intake: CaseIntakeReport, entries: list[CaseUploadReport], uploads: Sequence[CaseUpload],

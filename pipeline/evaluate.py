@@ -199,8 +199,15 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
 def coverage(payer: Payer, diagnoses: tuple[DiagnosisMention, ...], policy: Policy) -> Coverage:
     """Insurance billability: a commercial payer and an affirmed pain diagnosis (docs/POLICY.md)."""
     choice = choose_pain_diagnosis(diagnoses)
-    pain, uncertain = choice.chosen, choice.uncertain or choice.weak_only is not None
     mental = any(d.category is Category.MENTAL_HEALTH and d.assertion is Assertion.AFFIRMED for d in diagnoses)
+    return billability(payer, choice.chosen.category if choice.chosen else None, mental=mental,
+                       uncertain=choice.uncertain or choice.weak_only is not None, policy=policy)
+
+
+def billability(payer: Payer, pain: Category | None, *, mental: bool, uncertain: bool, policy: Policy) -> Coverage:
+    """The billable rule (docs/POLICY.md) on what was found: the affirmed pain diagnosis's category (None: none),
+    whether an affirmed mental-health diagnosis stands, and whether a pain diagnosis is only uncertain. One upload's
+    report and a case's report both decide by it."""
     if payer in policy.non_billable_payers:
         return Coverage(payer=payer, insurance_billable=False, reasons=[superbill_reason(payer)])
     if pain is None:
@@ -212,9 +219,9 @@ def coverage(payer: Payer, diagnoses: tuple[DiagnosisMention, ...], policy: Poli
         return Coverage(payer=payer, insurance_billable=False, reasons=["no pain diagnosis found"])
     if payer is Payer.UNKNOWN:
         return Coverage(payer=payer, insurance_billable=None,
-                        reasons=["payer unknown", f"affirmed pain diagnosis ({pain.category})"])
+                        reasons=["payer unknown", f"affirmed pain diagnosis ({pain})"])
     return Coverage(payer=payer, insurance_billable=True,
-                    reasons=["commercial payer", f"affirmed pain diagnosis ({pain.category})"])
+                    reasons=["commercial payer", f"affirmed pain diagnosis ({pain})"])
 
 
 def superbill_reason(payer: Payer) -> str:
