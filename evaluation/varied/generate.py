@@ -1,6 +1,6 @@
 """CLI: write a split of varied documents with labels, intake manifest and catalog.
 
-    python -m evaluation.varied.generate --split dev|test --out DIR [--count N] [--jobs J]
+    python -m evaluation.varied.generate --split dev|test|train --out DIR [--count N] [--jobs J]
 """
 
 # ruff: noqa: S311 -- seeded random.Random is the point here: reproducible synthetic data, not secrets.
@@ -44,10 +44,11 @@ from evaluation.varied.render import (
     tiff_bytes,
 )
 
-# Seed spaces: dev document i uses DEV_BASE + i, test document i uses TEST_BASE + i. The spaces never meet for
-# fewer than SPACE documents, so no test document shares a generator state with a dev document.
+# Seed spaces: dev document i uses seed 1_000_000 + i, test document i 2_000_000 + i, train document i 3_000_000 + i.
+# The spaces never meet for fewer than SPACE documents, so no document shares a generator state with another split's.
+# train: what learned models (training/roles.py) are fitted on, so that dev figures are not scored on training data.
 SPACE = 1_000_000
-SEED_BASE = {"dev": 1_000_000, "test": 2_000_000}
+SEED_BASE = {"dev": 1_000_000, "test": 2_000_000, "train": 3_000_000}
 DEFAULT_COUNT = 120
 # Status shares per block of 20 documents: 9 complete (45%), 7 incomplete (35%), 4 needs_review (20%).
 STATUS_BLOCK = ("complete",) * 9 + ("incomplete",) * 7 + ("needs_review",) * 4
@@ -67,7 +68,7 @@ class Planned:
 def plan(split: str, index: int) -> Planned:
     """Document i of a split; independent of how many documents are generated (a prefix is always the same)."""
     if split not in SEED_BASE:
-        raise ValueError(f"unknown split {split!r}: dev or test")
+        raise ValueError(f"unknown split {split!r}: dev, test or train")
     if not 0 <= index < SPACE:
         raise ValueError("index outside the seed space")
     kinds = list(KINDS)
