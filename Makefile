@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: setup demo test fuzz lint typecheck samples eval model ner-eval lock clean screenshots
+.PHONY: setup demo test fuzz load lint typecheck samples eval model ner-eval lock clean screenshots
 
 setup:
 	@scripts/setup.sh
@@ -24,6 +24,13 @@ test: setup lint typecheck
 ## A crash found becomes a named file in tests/hostile/regressions/ (see its README.md).
 fuzz: setup
 	$(VENV)/python -m pytest -q tests/test_fuzz.py --hypothesis-profile=fuzz
+
+## Load on loopback (benchmarks/load/run.py; ~30 min): on SQLite, then on PostgreSQL ($$DOCVERIFY_TEST_PG_URL, default
+## the local test database), 20 uploaders for 5 minutes then a burst of 100 clients against `uvicorn` alone, a worker
+## verifying meanwhile and draining the queue after. Checks: no 5xx but 503 with Retry-After, no "database is locked",
+## accept p95 <= 1 s, burst answered 2xx/429/503 only, every accepted upload DONE. Results: out/load/results.json.
+load: setup
+	$(VENV)/python benchmarks/load/run.py --out out/load/results.json
 
 lint: setup
 	$(VENV)/ruff check pipeline extractors flows evaluation storage tests samples benchmarks scripts training

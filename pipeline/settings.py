@@ -73,6 +73,18 @@ class Settings(BaseSettings):
         "Review app: seconds without a request after which a coordinator's session ends (15 min)."))
     review_absolute_s: float = Field(default=43_200.0, gt=0, description=(
         "Review app: seconds after login after which a session ends however active (12 h)."))
+    api_uploads_per_minute: float = Field(default=30.0, gt=0, description=(
+        "Upload API: documents one API token may upload a minute on average (POST /api/uploads and "
+        "/api/cases/{id}/uploads); past it, 429 with Retry-After. Kept per API process."))
+    api_upload_burst: int = Field(default=10, ge=1, description=(
+        "Upload API: documents one API token may upload at once before api_uploads_per_minute applies."))
+    api_requests_per_minute: float = Field(default=600.0, gt=0, description=(
+        "Upload API: other requests (reads, cases, decisions) one API token may make a minute on average; past it, "
+        "429 with Retry-After. Kept per API process."))
+    api_request_burst: int = Field(default=100, ge=1, description=(
+        "Upload API: other requests one API token may make at once before api_requests_per_minute applies."))
+    api_max_concurrent_uploads: int = Field(default=8, ge=1, description=(
+        "Upload API: uploads read and stored at once by one API process; one more answers 503 with Retry-After."))
     data_key_file: Path | None = Field(default=None, description=(
         "Keyring of the AES-256-GCM keys that encrypt originals and report JSON at rest (0600, kept apart from the "
         "data dir; made and rotated by `docverify keys rotate`). Unset: stored in clear."))

@@ -50,6 +50,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, select, t
 from sqlalchemy import delete as delete_rows
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from pipeline.errors import DocverifyError, ProcessingError
@@ -545,9 +546,15 @@ class Store:
             return []
 
         def claim(s: Session) -> list[UploadRecord]:
-            ids = (select(UploadRow.id).where(UploadRow.state == UploadState.PENDING.value)
-                   .order_by(UploadRow.created_at, UploadRow.id).limit(limit).with_for_update(skip_locked=True))
-            rows = self._claim_rows(s, UploadRow.id.in_(ids.scalar_subquery()), worker)
+            # The ids first, locked, then the UPDATE of exactly those: as a subquery of the UPDATE
+            # (`WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`) PostgreSQL ran the SELECT again for each
+            # row it scanned, each run skipping the rows already locked, and one claim of 1 took every pending row.
+            ids = list(s.scalars(select(UploadRow.id).where(UploadRow.state == UploadState.PENDING.value)
+                                 .order_by(UploadRow.created_at, UploadRow.id).limit(limit)
+                                 .with_for_update(skip_locked=True)))
+            if not ids:
+                return []
+            rows = self._claim_rows(s, UploadRow.id.in_(ids), worker)
             return sorted(rows, key=lambda r: (r.created_at, r.id))
 
         return self._write(claim)
@@ -1043,6 +1050,8 @@ def _translated() -> Iterator[None]:
         if any(m in message for m in _BUSY_MARKERS) or sqlstate in _PG_BUSY_SQLSTATES:
             raise StoreBusy(f"{e.orig.__class__.__name__} sqlstate={sqlstate}") from e
         raise StoreUnavailable(f"{e.orig.__class__.__name__} sqlstate={sqlstate}") from e
+    except PoolTimeout as e:  # every pooled connection in use for longer than the pool's timeout: busy, not broken
+        raise StoreBusy("connection pool timeout") from e
     except DBAPIError as e:
         sqlstate = getattr(e.orig, "sqlstate", None)
         if sqlstate in _PG_BUSY_SQLSTATES:

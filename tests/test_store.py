@@ -261,6 +261,19 @@ def test_when_four_workers_claim_fifty_uploads_then_each_is_claimed_exactly_once
     assert store.verify_audit_chain()
 
 
+# Regression: on PostgreSQL one claim_pending(1) claimed every pending upload — the UPDATE's
+# `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` subquery ran again for each row scanned, each run skipping the rows
+# already locked — so a worker asking for one upload held them all (found by the load run, benchmarks/load/).
+@pytest.mark.parametrize("limit", [1, 3])
+def test_when_pending_uploads_are_claimed_then_one_claim_takes_at_most_its_limit(store: Store, limit: int) -> None:
+    ids = {_add(store, f"limit doc {i}".encode()) for i in range(8)}
+    first = store.claim_pending(limit, "worker-1")
+    second = store.claim_pending(limit, "worker-2")
+    assert (len(first), len(second)) == (limit, limit)
+    assert {r.id for r in first}.isdisjoint({r.id for r in second}) and {r.id for r in first + second} <= ids
+    assert len(store.list_uploads(UploadState.PENDING)) == 8 - 2 * limit
+
+
 # Runs in a separate interpreter (importing only storage.store, ~1 s): claim in small batches until none is pending.
 DRAIN = """
 import json, sys

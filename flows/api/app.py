@@ -37,6 +37,7 @@ from flows.api.bodylimit import BodyLimit
 from flows.api.errors import ApiError, ErrorBody
 from flows.api.forms import document_form
 from flows.api.models import Accepted, Health, UploadPage, UploadView, links_of
+from flows.api.ratelimit import Rate, TokenBuckets, UploadSlots, too_many_requests
 from pipeline import __version__
 from pipeline.evaluate import Intake
 from pipeline.intake import accept
@@ -99,20 +100,55 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text_}
     for status, text_ in ((400, "Malformed request (e.g. a broken multipart body)."),
                           (401, "No valid API token."), (404, "No such upload (or not yours)."),
-                          (422, "Invalid request."), (500, "Internal error."), (503, "Store busy or down."))}
+                          (422, "Invalid request."),
+                          (429, "Too many requests for this token: wait `Retry-After` seconds."),
+                          (500, "Internal error."),
+                          (503, "Busy (every upload slot taken, or the store busy) or the store down: retry after "
+                                "`Retry-After` seconds."))}
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `docverify token create`.")
 
 
+@dataclass(frozen=True, slots=True)
+class TokenRates:
+    """The per-token limits of one API process: document uploads, and every other request."""
+
+    uploads: TokenBuckets
+    requests: TokenBuckets
+
+    @classmethod
+    def of(cls, settings: Settings) -> TokenRates:
+        """The limits configured in `settings` (DOCVERIFY_API_*)."""
+        return cls(uploads=TokenBuckets(Rate(settings.api_uploads_per_minute, settings.api_upload_burst)),
+                   requests=TokenBuckets(Rate(settings.api_requests_per_minute, settings.api_request_burst)))
+
+    def check(self, token_id: str, *, document_upload: bool) -> None:
+        """Count one request of the token with this id (never the token itself). Raises ApiError 429 with
+        Retry-After when its bucket is empty."""
+        wait_s = (self.uploads if document_upload else self.requests).take(token_id)
+        if wait_s > 0:
+            raise too_many_requests(wait_s)
+
+
+def is_document_upload(request: Request) -> bool:
+    """POST /api/uploads or POST /api/cases/{id}/uploads: a request that carries a document to store."""
+    path = request.url.path
+    return request.method == "POST" and (path == "/api/uploads" or
+                                         (path.startswith("/api/cases/") and path.endswith("/uploads")))
+
+
 def principal(request: Request,
               credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    """The caller of a request, from its bearer token. Raises ApiError (401) when the token is missing, unknown,
-    revoked or of a disabled user."""
+    """The caller of a request, from its bearer token, counted against the token's rate limit (before the body is
+    read). Raises ApiError 401 when the token is missing, unknown, revoked or of a disabled user; 429 with
+    Retry-After when the token is over its limit."""
     access: Access = request.app.state.access
     token = access.resolve_token(credentials.credentials) if credentials is not None else None
     if token is None:
         raise ApiError(401, "unauthorized", "A valid API token is required.", {"WWW-Authenticate": "Bearer"})
+    rates: TokenRates = request.app.state.rates
+    rates.check(token.token_id, document_upload=is_document_upload(request))
     return Principal(owner=token.user_name or f"token:{token.token_id}", role=token.role, token_id=token.token_id)
 
 
@@ -158,6 +194,8 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + BODY_OVERHEAD_BYTES)
     app.add_middleware(NoStore)
     app.state.store, app.state.access, app.state.settings = store, access, settings
+    app.state.rates = TokenRates.of(settings)
+    app.state.upload_slots = upload_slots = UploadSlots(settings.api_max_concurrent_uploads)
 
     def visible(upload_id: str, caller: Principal) -> UploadRecord:
         """The upload when the caller may see it; otherwise 404 — the same answer as for an unknown id."""
@@ -203,12 +241,14 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
     async def create_upload(request: Request, background: BackgroundTasks, caller: Caller) -> JSONResponse:
         """Store the document and start its verification. 202: accepted (a new upload); 200: the same bytes were
         uploaded by you before (the same upload_id)."""
-        data, filename, (patient_name, payer_text, external_id) = await document_form(request, 8, _intake_fields)
-        upload = accept(data, filename, limits)  # RejectedUpload: 413 / 415 / 422 with its code (errors.status_of)
-        intake = Intake(patient_name=patient_name, payer=Payer(payer_text))
-        record, created = await run_in_threadpool(
-            store.add_upload, data, owner=caller.owner, display_name=upload.display_name,
-            media_type=upload.media_type.value, intake=intake, external_id=external_id)
+        with upload_slots.slot():  # 503 server_busy when every slot is taken: answered before the body is read
+            data, filename, (patient_name, payer_text, external_id) = await document_form(request, 8,
+                                                                                          _intake_fields)
+            upload = accept(data, filename, limits)  # RejectedUpload: 413 / 415 / 422 (errors.status_of)
+            intake = Intake(patient_name=patient_name, payer=Payer(payer_text))
+            record, created = await run_in_threadpool(
+                store.add_upload, data, owner=caller.owner, display_name=upload.display_name,
+                media_type=upload.media_type.value, intake=intake, external_id=external_id)
         if created:
             background.add_task(start, record.id)
             log.info("upload %s accepted (%d bytes)", record.id, record.size_bytes)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from flows.api.errors import ApiError, ErrorBody
 from flows.api.forms import document_form
 from flows.api.models import Links, links_of
+from flows.api.ratelimit import UploadSlots
 from pipeline.case_report import CaseReport
 from pipeline.cases import CaseIntake
 from pipeline.evaluate import Intake
@@ -185,12 +186,14 @@ def install(app: FastAPI, *, store: Store, settings: Settings, limits: Limits, c
         """Store the document as an upload with the case's intake, add it to the case, start its verification and
         judge the case again (a new report version; again when the upload's own report is ready)."""
         record = await run_in_threadpool(visible, case_id, who)
-        data, filename, _ = await document_form(request, 2, lambda form: None)
-        upload = accept(data, filename, limits)  # RejectedUpload: 413 / 415 / 422 with its code
-        intake = Intake(patient_name=record.intake.patient_name, payer=record.intake.payer)
-        stored, created = await run_in_threadpool(
-            store.add_upload, data, owner=who.owner, display_name=upload.display_name,
-            media_type=upload.media_type.value, intake=intake, external_id=record.intake.external_id)
+        slots: UploadSlots = request.app.state.upload_slots
+        with slots.slot():  # 503 server_busy when every slot is taken (flows/api/ratelimit.py)
+            data, filename, _ = await document_form(request, 2, lambda form: None)
+            upload = accept(data, filename, limits)  # RejectedUpload: 413 / 415 / 422 with its code
+            intake = Intake(patient_name=record.intake.patient_name, payer=record.intake.payer)
+            stored, created = await run_in_threadpool(
+                store.add_upload, data, owner=who.owner, display_name=upload.display_name,
+                media_type=upload.media_type.value, intake=intake, external_id=record.intake.external_id)
         try:
             position = await run_in_threadpool(cases.add_upload, record.id, stored.id, actor=who.owner)
         except CaseFull as e:
