@@ -404,6 +404,7 @@ def review_labels(
     OUT/reports` scores the pipeline against what coordinators decided. OUT holds patient documents (PHI)."""
     from collections import defaultdict
 
+    from flows.batch import operator_id
     from flows.review.export import export_labels
     from flows.tasks import open_store
     from storage.review import DecisionRecord, ReviewStore
@@ -413,6 +414,9 @@ def review_labels(
     for decision in review.all_decisions():
         by_upload[decision.upload_id].append(decision)
     done = export_labels(review.store, review.latest_reports(), by_upload, out)
+    actor = operator_id()
+    for upload_id in done.upload_ids:  # each original and report written out, audited with who exported it
+        review.store.audit(actor=actor, action="review.export.label", upload_id=upload_id, outcome="written")
     Console().print(f"{done.labels} labels in {done.folder / 'labels.jsonl'}", markup=False, highlight=False)
 
 

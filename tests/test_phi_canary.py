@@ -352,6 +352,7 @@ def sweep(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             http("GET", f"/api/uploads/{up['upload_id']}", expect=200, headers=bearer)
             report = http("GET", f"/api/uploads/{up['upload_id']}/report", expect=200, headers=coord)
             result.report_json += report.text
+        http("GET", f"/api/uploads/{up_png['upload_id']}/report", expect=200, headers=bearer)
         http("GET", "/api/uploads?limit=5", expect=200, headers=coord)
         http("GET", f"/api/uploads/{up_pdf['upload_id']}/report?version=99", expect=404, headers=bearer)
         http("GET", f"/api/cases/{case['case_id']}/report", expect=200, headers=coord)
@@ -464,4 +465,11 @@ def test_when_the_sweep_ran_then_the_canary_reached_the_report_and_every_entry_p
     assert len(sweep.places["access logs"]) > 30
     assert sweep.webhook_bodies and all(b"upload_id" in b for b in sweep.webhook_bodies)
     assert "ok" in sweep.audit_verify
+    # Every read of PHI was audited with who read it: API reports and case reports (owner or person, and token),
+    # the review app's document pages, page images and exports (the coordinator's login).
+    actions = {(actor.split(":")[0], action) for actor, action, _ in sweep.audit_actions}
+    assert {("token", "report.read"), ("coord", "report.read"), ("token", "case.read"), ("coord", "case.read"),
+            ("user", "review.view"), ("user", "review.page_view"), ("user", "review.case_view"),
+            ("user", "review.export.queue"), ("user", "review.export.decisions"),
+            ("cli", "report.export")} <= actions
     assert len(sweep.places["error bodies"]) >= 15
