@@ -819,3 +819,12 @@ def test_when_keys_are_rotated_then_clear_and_old_data_is_resealed_with_the_new_
     raw = original_path(settings.originals_dir, claimed.sha256).read_bytes()
     assert sealed_with(raw) == rotated.current[0] != first.current[0]
     assert only_new.audit_log()[-1].action == "keys.rotate"
+    assert only_new.get(upload_id).intake_patient_name == "Ana Garcia"  # type: ignore[union-attr]
+    if settings.database_url.startswith("sqlite"):
+        # Regression: an intake name written before the key stayed in clear after `keys rotate` (only reports and
+        # originals were resealed).
+        with only_new.engine.connect() as conn:  # the other stores of this test stay open: checkpoint the WAL
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        only_new.close()
+        database = Path(make_url(settings.database_url).database or "")
+        assert not any(b"Ana Garcia" in f.read_bytes() for f in database.parent.glob(database.name + "*"))
