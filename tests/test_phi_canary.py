@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NAME = "Zorbex Canarywell"
 DOB = "07/29/1931"
 MRN = "CNRY-58213-QX"
+SSN = "900-00-0000"  # SSN-shaped (docs/THREAT-MODEL.md item 49)
 DIAGNOSIS = "quixotal flare of the left flank"
 FILE_NAME = "Canarywell Zorbex visit.pdf"
 SHOT_NAME = "Canarywell_Zorbex_portal.png"
@@ -53,6 +54,7 @@ NEEDLES: tuple[str, ...] = (
     "07/29/1931", "1931-07-29", "07-29-1931", "19310729",  # the date of birth as printed, as ISO, as digits
     "cnry-58213-qx", "cnry58213qx",              # the MRN as printed and as normalised (extractors/identifiers.py)
     "quixotal",                                  # the diagnosis text
+    SSN,                                         # as printed (no dashes would match stray digits)
 )
 _NEEDLE_BYTES = tuple(n.encode() for n in NEEDLES)
 
@@ -89,7 +91,7 @@ def canary_pdf() -> bytes:
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("Helvetica", size=12)
-    for line in ("Riverside Pain Clinic - Visit Note", f"Patient: {NAME}   DOB: {DOB}   MRN: {MRN}",
+    for line in ("Riverside Pain Clinic - Visit Note", f"Patient: {NAME}   DOB: {DOB}   MRN: {MRN}   SSN: {SSN}",
                  "Attending: Priya Raman, MD", "Assessment:", f"1. Fibromyalgia (M79.7), {DIAGNOSIS}",
                  "Signed: Priya Raman, MD"):
         pdf.cell(0, 10, line, new_x="LMARGIN", new_y="NEXT")
