@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from storage.crypto import Keyring, SealError, open_text, seal_text, sealed_with
+from storage.crypto import Keyring, SealError, open_text, seal_text
 from storage.models import (
     CaseDecisionRow,
     CaseReportRow,
@@ -32,7 +32,7 @@ from storage.models import (
 )
 
 __all__ = ["SEALED_COLUMNS", "SealError", "SealedColumn", "match_digest", "open_optional", "open_value",
-           "seal_optional", "seal_value", "sealed_with"]
+           "seal_optional", "seal_value"]
 
 _MATCH_KEY_LABEL: Final = b"docverify upload_identifiers match v1"
 
