@@ -475,3 +475,6 @@ def test_when_the_sweep_ran_then_the_canary_reached_the_report_and_every_entry_p
             ("user", "review.export.queue"), ("user", "review.export.decisions"),
             ("cli", "report.export")} <= actions
     assert len(sweep.places["error bodies"]) >= 15
+    # Prefect recorded the batch flow run and its run logger's lines: the database searched is the one written.
+    prefect = b"".join(c if isinstance(c, bytes) else c.encode() for _, c in sweep.places["prefect database and logs"])
+    assert b"batch-verify" in prefect and b"batch: " in prefect
