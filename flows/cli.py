@@ -507,8 +507,8 @@ app.add_typer(keys_app, name="keys")
 @keys_app.command("rotate")
 def keys_rotate(ctx: typer.Context) -> None:
     """Add a new AES-256-GCM data key to the keyring DOCVERIFY_DATA_KEY_FILE (created 0600 when missing), re-encrypt
-    every original and every report with it, then drop the old keys. A crash midway leaves the old keys in the
-    keyring, so everything stays readable; run it again."""
+    every original, every report and every PHI column of the database with it, then drop the old keys. A crash
+    midway leaves the old keys in the keyring, so everything stays readable; run it again."""
     from pipeline.exports import write_private
     from storage.crypto import Keyring, new_key
     from storage.store import Store, StoreSettings
