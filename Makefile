@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: setup demo test fuzz load lint typecheck samples eval model ner-eval lock clean screenshots
+.PHONY: setup demo test canary fuzz load lint typecheck samples eval model ner-eval lock clean screenshots
 
 setup:
 	@scripts/setup.sh
@@ -18,6 +18,11 @@ demo: setup
 ## Lint, type-check, then the whole test suite.
 test: setup lint typecheck
 	$(VENV)/python -m pytest -q
+
+## The PHI canary sweep alone (tests/test_phi_canary.py, ~50 s; also part of `make test`): canary documents through
+## every entry point, then logs, access logs, Prefect, temp and cache folders, error bodies, URLs and the store searched.
+canary: setup
+	$(VENV)/python -m pytest -q tests/test_phi_canary.py
 
 ## Fuzz intake and the readers for longer than the test suite does (tests/test_fuzz.py with the Hypothesis profile
 ## "fuzz": 2,000 random examples per property instead of 25 fixed ones; failing examples kept in .hypothesis/).

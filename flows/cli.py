@@ -404,6 +404,7 @@ def review_labels(
     OUT/reports` scores the pipeline against what coordinators decided. OUT holds patient documents (PHI)."""
     from collections import defaultdict
 
+    from flows.batch import operator_id
     from flows.review.export import export_labels
     from flows.tasks import open_store
     from storage.review import DecisionRecord, ReviewStore
@@ -413,6 +414,9 @@ def review_labels(
     for decision in review.all_decisions():
         by_upload[decision.upload_id].append(decision)
     done = export_labels(review.store, review.latest_reports(), by_upload, out)
+    actor = operator_id()
+    for upload_id in done.upload_ids:  # each original and report written out, audited with who exported it
+        review.store.audit(actor=actor, action="review.export.label", upload_id=upload_id, outcome="written")
     Console().print(f"{done.labels} labels in {done.folder / 'labels.jsonl'}", markup=False, highlight=False)
 
 
@@ -503,8 +507,8 @@ app.add_typer(keys_app, name="keys")
 @keys_app.command("rotate")
 def keys_rotate(ctx: typer.Context) -> None:
     """Add a new AES-256-GCM data key to the keyring DOCVERIFY_DATA_KEY_FILE (created 0600 when missing), re-encrypt
-    every original and every report with it, then drop the old keys. A crash midway leaves the old keys in the
-    keyring, so everything stays readable; run it again."""
+    every original, every report and every PHI column of the database with it, then drop the old keys. A crash
+    midway leaves the old keys in the keyring, so everything stays readable; run it again."""
     from pipeline.exports import write_private
     from storage.crypto import Keyring, new_key
     from storage.store import Store, StoreSettings

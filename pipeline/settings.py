@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     api_max_concurrent_uploads: int = Field(default=8, ge=1, description=(
         "Upload API: uploads read and stored at once by one API process; one more answers 503 with Retry-After."))
     data_key_file: Path | None = Field(default=None, description=(
-        "Keyring of the AES-256-GCM keys that encrypt originals and report JSON at rest (0600, kept apart from the "
-        "data dir; made and rotated by `docverify keys rotate`). Unset: stored in clear."))
+        "Keyring of the AES-256-GCM keys that encrypt originals, report JSON and the database's PHI columns at rest "
+        "(0600, kept apart from the data dir; made and rotated by `docverify keys rotate`). Unset: stored in clear."))
     audit_key: SecretStr | None = Field(default=None, description=(
         "Key of the audit chain's HMAC-SHA256 (at least 32 characters); prefer audit_key_file. Unset with no key "
         "file: the chain is an unkeyed SHA-256."))

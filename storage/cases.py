@@ -2,7 +2,9 @@
 and coordinators' decisions (docs/POLICY.md "Cases").
 
 Every write is one transaction with one audit row (actor, action, upload id, an outcome made of the case id, a
-version and a status code — never a name). Report versions and decisions are only ever added: a new verdict after a
+version and a status code — never a name). The intake name, identifiers, case reports and notes are sealed at rest
+with the data keyring (storage/sealed.py); identifiers are kept unique by their keyed digest, never their value.
+Report versions and decisions are only ever added: a new verdict after a
 new upload is version n+1, and the coordinator's last decision stays beside it.
 """
 
@@ -19,8 +21,10 @@ from pipeline.case_report import CaseReport
 from pipeline.cases import CaseIntake
 from pipeline.errors import DocverifyError
 from pipeline.types import IdentifierKind, PatientIdentifier, Payer, Status
+from storage.crypto import Keyring
 from storage.models import CaseDecisionRow, CaseReportRow, CaseRow, CaseUploadRow, UploadIdentifierRow, UploadRow
-from storage.store import Store, UnknownUpload, _check_text
+from storage.sealed import SealError, match_digest, open_optional, open_value, seal_optional, seal_value
+from storage.store import Store, StoreIntegrityError, UnknownUpload, _check_text
 
 MAX_CASE_UPLOADS = 50
 """Uploads one case may hold: a visit's screenshots are a handful; more is a mistake or abuse."""
@@ -83,8 +87,9 @@ class CaseStore:
     """The cases' view of the store (one write transaction each, audited)."""
 
     def __init__(self, store: Store) -> None:
-        """Wrap `store` (migrated to revision 0006 or later)."""
+        """Wrap `store` (migrated to revision 0007 or later)."""
         self.store = store
+        self.keys = store.settings.data_keys
 
     def create(self, owner: str, intake: CaseIntake, *, actor: str) -> CaseRecord:
         """A new empty case. Raises ValueError for an over-long or control-character intake field."""
@@ -96,7 +101,8 @@ class CaseStore:
 
         def insert(s: Session) -> CaseRecord:
             now = self.store._clock()
-            s.add(CaseRow(id=case_id, owner=owner, patient_name=intake.patient_name, payer=intake.payer.value,
+            s.add(CaseRow(id=case_id, owner=owner, payer=intake.payer.value,
+                          patient_name=seal_optional(self.keys, intake.patient_name, f"cases.patient_name:{case_id}"),
                           external_id=intake.external_id, created_at=now))
             s.flush()
             self.store._audit(s, actor=actor, action="case.create", upload_id=None, outcome=f"case:{case_id}")
@@ -112,7 +118,7 @@ class CaseStore:
                 return None
             ids = s.scalars(select(CaseUploadRow.upload_id).where(CaseUploadRow.case_id == case_id)
                             .order_by(CaseUploadRow.position))
-            return _case(row, tuple(ids))
+            return _case(row, tuple(ids), self.keys)
 
     def case_of(self, upload_id: str) -> str | None:
         """The id of the case holding the upload, or None."""
@@ -152,16 +158,23 @@ class CaseStore:
         def save(s: Session) -> None:
             s.execute(delete(UploadIdentifierRow).where(UploadIdentifierRow.upload_id == upload_id))
             for x in {(x.kind, x.value): x for x in identifiers if len(x.value) <= 64}.values():
-                s.add(UploadIdentifierRow(upload_id=upload_id, kind=x.kind.value, value=x.value, page=x.page))
+                s.add(UploadIdentifierRow(upload_id=upload_id, kind=x.kind.value, page=x.page,
+                                          value_hmac=match_digest(self.keys, x.kind.value, x.value),
+                                          value=seal_value(self.keys, x.value,
+                                                           f"upload_identifiers.value:{upload_id}:{x.kind.value}")))
 
         self.store._write(save)
 
     def identifiers(self, upload_id: str) -> tuple[PatientIdentifier, ...]:
         """The identifiers recorded for the upload, by kind and value."""
         with self.store._read() as s:
-            rows = s.scalars(select(UploadIdentifierRow).where(UploadIdentifierRow.upload_id == upload_id)
-                             .order_by(UploadIdentifierRow.kind, UploadIdentifierRow.value))
-            return tuple(PatientIdentifier(IdentifierKind(r.kind), r.value, r.page) for r in rows)
+            rows = s.scalars(select(UploadIdentifierRow).where(UploadIdentifierRow.upload_id == upload_id))
+            try:
+                found = [PatientIdentifier(IdentifierKind(r.kind), open_value(
+                    self.keys, r.value, f"upload_identifiers.value:{upload_id}:{r.kind}"), r.page) for r in rows]
+            except (SealError, ValueError) as e:
+                raise StoreIntegrityError(f"upload {upload_id}: an identifier does not open") from e
+            return tuple(sorted(found, key=lambda x: (x.kind.value, x.value)))
 
     def save_report(self, case_id: str, report: CaseReport, *, actor: str, upload_id: str | None) -> int:
         """Store the next version of the case's report (audited with the upload that caused it); its version."""
@@ -171,7 +184,9 @@ class CaseStore:
                 raise UnknownCase(f"case {case_id[:40]!r}")
             last = s.scalar(select(func.max(CaseReportRow.version)).where(CaseReportRow.case_id == case_id)) or 0
             s.add(CaseReportRow(case_id=case_id, version=last + 1, status=report.status.value,
-                                report_json=report.model_dump_json(), created_at=self.store._clock()))
+                                report_json=seal_value(self.keys, report.model_dump_json(),
+                                                       f"case_reports.report_json:{case_id}:{last + 1}"),
+                                created_at=self.store._clock()))
             s.flush()
             self.store._audit(s, actor=actor, action="case.evaluate", upload_id=upload_id,
                               outcome=f"case:{case_id}:v{last + 1}:{report.status.value}")
@@ -184,8 +199,7 @@ class CaseStore:
         with self.store._read() as s:
             row = s.scalars(select(CaseReportRow).where(CaseReportRow.case_id == case_id)
                             .order_by(CaseReportRow.version.desc())).first()
-            return None if row is None else CaseReportRecord(row.case_id, row.version, Status(row.status),
-                                                             row.report_json, row.created_at)
+            return None if row is None else self._case_report(row)
 
     def decide(self, case_id: str, status: Status, *, actor: str, note: str | None = None) -> CaseDecisionRecord:
         """Record a coordinator's decision on the case's latest report version. Raises UnknownCase (also when the
@@ -199,7 +213,8 @@ class CaseStore:
                 raise UnknownCase(f"case {case_id[:40]!r} has no report yet")
             seq = (s.scalar(select(func.max(CaseDecisionRow.seq)).where(CaseDecisionRow.case_id == case_id)) or 0) + 1
             now = self.store._clock()
-            s.add(CaseDecisionRow(case_id=case_id, seq=seq, report_version=version, status=status.value, note=note,
+            s.add(CaseDecisionRow(case_id=case_id, seq=seq, report_version=version, status=status.value,
+                                  note=seal_optional(self.keys, note, f"case_decisions.note:{case_id}:{seq}"),
                                   actor=actor, created_at=now))
             s.flush()
             self.store._audit(s, actor=actor, action="case.decide", upload_id=None,
@@ -213,9 +228,14 @@ class CaseStore:
         with self.store._read() as s:
             row = s.scalars(select(CaseDecisionRow).where(CaseDecisionRow.case_id == case_id)
                             .order_by(CaseDecisionRow.seq.desc())).first()
-            return None if row is None else CaseDecisionRecord(row.case_id, row.seq, row.report_version,
-                                                               Status(row.status), row.note, row.actor,
-                                                               row.created_at)
+            if row is None:
+                return None
+            try:
+                note = open_optional(self.keys, row.note, f"case_decisions.note:{row.case_id}:{row.seq}")
+            except (SealError, ValueError) as e:
+                raise StoreIntegrityError(f"case {case_id}: a decision's note does not open") from e
+            return CaseDecisionRecord(row.case_id, row.seq, row.report_version, Status(row.status), note, row.actor,
+                                      row.created_at)
 
     def waiting(self) -> list[tuple[CaseRecord, CaseReportRecord]]:
         """Cases whose newest report is needs_review or incomplete and that no coordinator decided on since that
@@ -237,10 +257,15 @@ class CaseStore:
                     continue
                 ids = tuple(s.scalars(select(CaseUploadRow.upload_id).where(CaseUploadRow.case_id == case_row.id)
                                       .order_by(CaseUploadRow.position)))
-                out.append((_case(case_row, ids), CaseReportRecord(report_row.case_id, report_row.version,
-                                                                   Status(report_row.status), report_row.report_json,
-                                                                   report_row.created_at)))
+                out.append((_case(case_row, ids, self.keys), self._case_report(report_row)))
         return out
+
+    def _case_report(self, row: CaseReportRow) -> CaseReportRecord:
+        try:
+            body = open_value(self.keys, row.report_json, f"case_reports.report_json:{row.case_id}:{row.version}")
+        except (SealError, ValueError) as e:
+            raise StoreIntegrityError(f"case {row.case_id}: report v{row.version} does not open") from e
+        return CaseReportRecord(row.case_id, row.version, Status(row.status), body, row.created_at)
 
     def in_cases(self) -> set[str]:
         """Ids of every upload that belongs to a case."""
@@ -248,6 +273,10 @@ class CaseStore:
             return set(s.scalars(select(CaseUploadRow.upload_id)))
 
 
-def _case(row: CaseRow, upload_ids: tuple[str, ...]) -> CaseRecord:
-    return CaseRecord(row.id, row.owner, CaseIntake(patient_name=row.patient_name, payer=Payer(row.payer),
+def _case(row: CaseRow, upload_ids: tuple[str, ...], keys: Keyring | None) -> CaseRecord:
+    try:
+        name = open_optional(keys, row.patient_name, f"cases.patient_name:{row.id}")
+    except (SealError, ValueError) as e:
+        raise StoreIntegrityError(f"case {row.id}: the intake name does not open") from e
+    return CaseRecord(row.id, row.owner, CaseIntake(patient_name=name, payer=Payer(row.payer),
                                                     external_id=row.external_id), row.created_at, upload_ids)

@@ -11,7 +11,7 @@ from sqlalchemy import ScalarSelect, and_, or_, select
 
 from pipeline.types import Status
 from storage.models import ReportRow, UploadRow
-from storage.store import Store, UploadRecord, UploadState, _upload
+from storage.store import Store, UploadRecord, UploadState
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,4 +61,4 @@ def page_uploads(store: Store, query: PageQuery) -> list[ListedUpload]:
         at, last_id = query.after
         stmt = stmt.where(or_(UploadRow.created_at > at, and_(UploadRow.created_at == at, UploadRow.id > last_id)))
     with store._read() as s:  # noqa: SLF001 - the store's read session, shared by its own modules
-        return [ListedUpload(_upload(row), v, Status(st) if st else None) for row, v, st in s.execute(stmt)]
+        return [ListedUpload(store._upload(row), v, Status(st) if st else None) for row, v, st in s.execute(stmt)]

@@ -4,6 +4,8 @@ Alembic migrations in `storage/migrations/versions/`; a test compares the migrat
 Conventions: every time is UTC and timezone-aware in Python (`UTCDateTime`); states and payers are short strings
 guarded by CHECK constraints (not native enums, so adding a value is a one-line migration on both SQLite and
 PostgreSQL); tables hold ids, hashes, codes and the intake fields — document text lives only in `reports.report_json`.
+Columns that can hold PHI (names, file names, identifiers, reports, notes) are Text and, with a data key configured,
+hold values sealed with AES-256-GCM: `storage/sealed.py` lists them (`SEALED_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -77,8 +79,8 @@ class UploadRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     media_type: Mapped[str | None] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    display_name: Mapped[str] = mapped_column(String(255))
-    intake_patient_name: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(Text)  # sealed (storage/sealed.py)
+    intake_patient_name: Mapped[str | None] = mapped_column(Text)  # sealed
     payer: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str | None] = mapped_column(String(128))  # the client's own reference (upload API)
     state: Mapped[str] = mapped_column(String(16))
@@ -295,7 +297,7 @@ class CaseRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, server-generated
     owner: Mapped[str] = mapped_column(String(128))
-    patient_name: Mapped[str | None] = mapped_column(String(255))
+    patient_name: Mapped[str | None] = mapped_column(Text)  # sealed (storage/sealed.py)
     payer: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -326,7 +328,8 @@ class CaseUploadRow(Base):
 
 
 class UploadIdentifierRow(Base):
-    """A date of birth or MRN an upload prints (`extractors/identifiers.py`), replaced each time it is read."""
+    """A date of birth or MRN an upload prints (`extractors/identifiers.py`), replaced each time it is read. The
+    value is sealed; `value_hmac`, its keyed digest (`storage.sealed.match_digest`), keeps it unique per upload."""
 
     __tablename__ = "upload_identifiers"
 
@@ -334,7 +337,8 @@ class UploadIdentifierRow(Base):
                                                                   name="fk_upload_identifiers_upload_id"),
                                            primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_hmac: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # sealed
     page: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (CheckConstraint(_in("kind", IDENTIFIER_KINDS), name="ck_upload_identifiers_kind"),)

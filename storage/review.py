@@ -20,8 +20,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pipeline.types import Status
+from storage.crypto import Keyring
 from storage.models import ReportRow, ReviewDecisionRow, ReviewLoginFailureRow, ReviewSessionRow, UploadRow
-from storage.store import ReportRecord, Store, UploadRecord, _upload
+from storage.sealed import SealError, open_optional, open_value, seal_optional, seal_value
+from storage.store import ReportRecord, Store, StoreIntegrityError, UploadRecord
 
 MAX_NOTE_CHARS: Final = 4000
 """A decision's note or patient message, characters."""
@@ -240,17 +242,23 @@ class ReviewStore:
         def add(s: Session) -> DecisionRecord:
             self.store._locked(s, upload_id)  # the upload exists; concurrent decisions on it are serialised
             last = s.scalar(select(func.max(ReviewDecisionRow.seq)).where(ReviewDecisionRow.upload_id == upload_id))
-            row = ReviewDecisionRow(upload_id=upload_id, seq=(last or 0) + 1, report_version=report_version,
+            seq = (last or 0) + 1
+            keys = self.store.settings.data_keys
+            row = ReviewDecisionRow(upload_id=upload_id, seq=seq, report_version=report_version,
                                     action=action.value, field=field.value if field else None,
                                     status_after=status_after.value if status_after else None,
-                                    before_json=before.model_dump_json(), after_json=after.model_dump_json(),
-                                    note=note, actor=actor, created_at=now)
+                                    before_json=seal_value(keys, before.model_dump_json(),
+                                                           f"review_decisions.before_json:{upload_id}:{seq}"),
+                                    after_json=seal_value(keys, after.model_dump_json(),
+                                                          f"review_decisions.after_json:{upload_id}:{seq}"),
+                                    note=seal_optional(keys, note, f"review_decisions.note:{upload_id}:{seq}"),
+                                    actor=actor, created_at=now)
             s.add(row)
             s.flush()
             what = f"review.{action.value}" + (f".{field.value}" if field else "")
             self.store._audit(s, actor=_actor(actor), action=what, upload_id=upload_id,
                               outcome=f"decision{row.seq}")
-            return _decision(row)
+            return self._decision(row)
 
         return self.store._write(add)
 
@@ -259,7 +267,10 @@ class ReviewStore:
         with self.store._read() as s:
             rows = s.scalars(select(ReviewDecisionRow).where(ReviewDecisionRow.upload_id == upload_id)
                              .order_by(ReviewDecisionRow.seq))
-            return [_decision(r) for r in rows]
+            return [self._decision(r) for r in rows]
+
+    def _decision(self, row: ReviewDecisionRow) -> DecisionRecord:
+        return _decision(row, self.store.settings.data_keys)
 
     def decided_uploads(self) -> set[str]:
         """Ids of uploads with a closing decision (confirm, mark incomplete, override)."""
@@ -278,7 +289,7 @@ class ReviewStore:
                        & (ReportRow.version == newest.c.version))
                  .order_by(UploadRow.created_at, UploadRow.id))
         with self.store._read() as s:
-            return [(_upload(u), self.store._report(r)) for u, r in s.execute(query)]  # decrypted at rest
+            return [(self.store._upload(u), self.store._report(r)) for u, r in s.execute(query)]  # decrypted at rest
 
     def first_report_times(self) -> dict[str, datetime]:
         """When each upload's first report was saved (the start of its wait for a decision)."""
@@ -291,7 +302,7 @@ class ReviewStore:
         with self.store._read() as s:
             rows = s.scalars(select(ReviewDecisionRow).order_by(ReviewDecisionRow.created_at,
                                                                 ReviewDecisionRow.id))
-            return [_decision(r) for r in rows]
+            return [self._decision(r) for r in rows]
 
 
 def _actor(user_name: str) -> str:
@@ -302,10 +313,18 @@ def _actor(user_name: str) -> str:
     return f"user-sha256:{_sha256(user_name)[:16]}"
 
 
-def _decision(row: ReviewDecisionRow) -> DecisionRecord:
+def _decision(row: ReviewDecisionRow, keys: Keyring | None) -> DecisionRecord:
+    """The record of a decision row, its sealed values opened. Raises StoreIntegrityError when one does not open."""
+    where = f"{row.upload_id}:{row.seq}"
+    try:
+        before = open_value(keys, row.before_json, f"review_decisions.before_json:{where}")
+        after = open_value(keys, row.after_json, f"review_decisions.after_json:{where}")
+        note = open_optional(keys, row.note, f"review_decisions.note:{where}")
+    except (SealError, ValueError) as e:
+        raise StoreIntegrityError(f"upload {row.upload_id}: decision {row.seq} does not open") from e
     return DecisionRecord(upload_id=row.upload_id, seq=row.seq, report_version=row.report_version,
                           action=ReviewAction(row.action), field=ReviewField(row.field) if row.field else None,
                           status_after=Status(row.status_after) if row.status_after else None,
-                          before=FieldValue.model_validate(json.loads(row.before_json)),
-                          after=FieldValue.model_validate(json.loads(row.after_json)), note=row.note,
+                          before=FieldValue.model_validate(json.loads(before)),
+                          after=FieldValue.model_validate(json.loads(after)), note=note,
                           actor=row.actor, created_at=row.created_at)

@@ -28,6 +28,7 @@ import errno
 import hashlib
 import hmac
 import json
+import logging
 import os
 import random
 import re
@@ -58,7 +59,16 @@ from pipeline.report import Report
 from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 from storage.crypto import FILE_OVERHEAD, Keyring, SealError, open_file, open_text, seal_file, seal_text
-from storage.models import GENESIS_HASH, AuditHeadRow, AuditRow, InboxFileRow, ReportRow, UploadRow
+from storage.models import (
+    GENESIS_HASH,
+    AuditHeadRow,
+    AuditRow,
+    InboxFileRow,
+    ReportRow,
+    UploadIdentifierRow,
+    UploadRow,
+)
+from storage.sealed import SEALED_COLUMNS, match_digest, open_optional, open_value, seal_optional, seal_value
 
 if TYPE_CHECKING:
     from pipeline.evaluate import Intake
@@ -79,6 +89,13 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+-]*")
 (log injection), no free text that could carry PHI."""
 _WRITE = "docverify_write"  # execution option that makes SQLite open the transaction with BEGIN IMMEDIATE
 _PG_MIGRATE_LOCK = 0x646F6376  # pg_advisory_xact_lock key serialising concurrent migrate() calls ("docv")
+
+# SQLAlchemy's engine logger writes every statement's parameters at INFO and every fetched row at DEBUG — intake
+# names, file names, identifiers and notes — so any DEBUG or INFO logging configuration (ours, Prefect's, an
+# operator's) would copy PHI into logs. Cap it at WARNING where the engines are made; statements are also built with
+# `hide_parameters`, which keeps parameters out of database error messages too (docs/CONVENTIONS.md "PHI").
+# Regression: tests/test_phi_canary.py (the canary name found in sqlalchemy.engine.Engine records).
+logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 
 # --- errors -------------------------------------------------------------------------------------------------------
@@ -355,10 +372,10 @@ class Store:
                 db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.close(os.open(db_path, os.O_CREAT | os.O_RDWR, 0o600))
             self._engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                            "check_same_thread": False})
+                                                            "check_same_thread": False}, hide_parameters=True)
             _install_sqlite_hooks(self._engine)
         else:
-            self._engine = create_engine(url, pool_pre_ping=True)
+            self._engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
         self._write_engine = self._engine.execution_options(**{_WRITE: True})
         settings.originals_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -429,18 +446,23 @@ class Store:
             row = existing(s)
             if row is not None:
                 self._audit(s, actor=owner, action="upload.duplicate", upload_id=row.id, outcome="existing")
-                return _upload(row), False
+                return self._upload(row), False
             now = self._clock()
-            row = UploadRow(id=uuid.uuid4().hex, owner=owner, sha256=sha256, media_type=media_type,
-                            size_bytes=len(data), display_name=display_name,
-                            intake_patient_name=intake.patient_name, payer=Payer(intake.payer).value,
+            upload_id = uuid.uuid4().hex
+            keys = self.settings.data_keys
+            row = UploadRow(id=upload_id, owner=owner, sha256=sha256, media_type=media_type,
+                            size_bytes=len(data),
+                            display_name=seal_value(keys, display_name, f"uploads.display_name:{upload_id}"),
+                            intake_patient_name=seal_optional(keys, intake.patient_name,
+                                                              f"uploads.intake_patient_name:{upload_id}"),
+                            payer=Payer(intake.payer).value,
                             external_id=external_id, state=UploadState.PENDING.value, attempts=0, lease=0,
                             run_id=None, worker=None, error_code=None,
                             created_at=now, updated_at=now)
             s.add(row)
             s.flush()
             self._audit(s, actor=owner, action="upload.create", upload_id=row.id, outcome="created")
-            return _upload(row), True
+            return self._upload(row), True
 
         try:
             return self._write(insert)
@@ -454,13 +476,13 @@ class Store:
             return None
         with self._read() as s:
             row = s.get(UploadRow, upload_id)
-            return _upload(row) if row else None
+            return self._upload(row) if row else None
 
     def find_upload(self, owner: str, sha256: str) -> UploadRecord | None:
         """`owner`'s upload of the bytes with this sha256, or None."""
         with self._read() as s:
             row = s.scalars(select(UploadRow).where(UploadRow.owner == owner, UploadRow.sha256 == sha256)).first()
-            return _upload(row) if row else None
+            return self._upload(row) if row else None
 
     def list_uploads(self, state: UploadState | None = None, limit: int = 1000, *,
                      owner: str | None = None) -> list[UploadRecord]:
@@ -471,7 +493,7 @@ class Store:
         if owner is not None:
             query = query.where(UploadRow.owner == owner)
         with self._read() as s:
-            return [_upload(r) for r in s.scalars(query)]
+            return [self._upload(r) for r in s.scalars(query)]
 
     def read_original(self, upload_id: str) -> bytes:
         """The original bytes, verified against the recorded sha256. Raises UnknownUpload, StoreIntegrityError
@@ -889,7 +911,7 @@ class Store:
                 .values(state=UploadState.PROCESSING.value, attempts=UploadRow.attempts + 1, worker=worker,
                         run_id=run_id, error_code=None, updated_at=self._clock(), lease=UploadRow.lease + 1)
                 .returning(UploadRow))
-        records = [_upload(r) for r in s.scalars(stmt, execution_options={"synchronize_session": False})]
+        records = [self._upload(r) for r in s.scalars(stmt, execution_options={"synchronize_session": False})]
         for record in sorted(records, key=lambda r: r.id):
             self._audit(s, actor=worker, action="upload.claim", upload_id=record.id,
                         outcome=f"attempt{record.attempts}")
@@ -900,7 +922,7 @@ class Store:
         with self._read() as s:
             rows = s.scalars(select(UploadRow).where(UploadRow.state == state.value, UploadRow.updated_at < cutoff)
                              .order_by(UploadRow.updated_at))
-            return [_upload(r) for r in rows]
+            return [self._upload(r) for r in rows]
 
     def _audit(self, s: Session, *, actor: str, action: str, upload_id: str | None, outcome: str) -> None:
         # Always the last lock a transaction takes (after any upload rows), so lock order is fixed: no deadlocks.
@@ -928,6 +950,10 @@ class Store:
         keys = self.settings.data_keys
         return body if keys is None else seal_text(keys, body, f"{upload_id}:{version}")
 
+    def _upload(self, row: UploadRow) -> UploadRecord:
+        """The record of an upload row, its sealed fields opened (Raises StoreIntegrityError)."""
+        return _upload(row, self.settings.data_keys)
+
     def _report(self, row: ReportRow) -> ReportRecord:
         """The record of a report row, its JSON opened (Raises StoreIntegrityError when it does not open)."""
         try:
@@ -938,8 +964,9 @@ class Store:
                             status=Status(row.status), report_json=body, created_at=row.created_at)
 
     def reseal_all(self, *, actor: str = "keys") -> tuple[int, int]:
-        """Re-encrypt every original and every report with the current data key (after `docverify keys rotate`
-        added it): (originals, reports) resealed. Each original is verified against its sha256 on the way.
+        """Re-encrypt every original, every report and every other sealed column (storage/sealed.py) with the current
+        data key (after `docverify keys rotate` added it), and recompute the identifiers' keyed digests: (originals,
+        reports) resealed. Each original is verified against its sha256 on the way.
         Raises StoreIntegrityError, StoreIOError, StoreBusy / StoreUnavailable, ValueError without a keyring."""
         keys = self.settings.data_keys
         if keys is None:
@@ -950,20 +977,27 @@ class Store:
             self._write_original(sha256, self.read_original(upload_id), force=True)
             originals += 1
 
-        def reseal(s: Session) -> int:
-            count = 0
-            for row in s.scalars(select(ReportRow).with_for_update()):
-                plain = open_text(keys, row.report_json, f"{row.upload_id}:{row.version}")
-                row.report_json = seal_text(keys, plain, f"{row.upload_id}:{row.version}")
-                count += 1
-            return count
+        def reseal(s: Session) -> tuple[int, int]:
+            counts = {"reports": 0, "fields": 0}
+            for sealed in SEALED_COLUMNS:
+                for row in s.scalars(select(sealed.model).with_for_update()):
+                    stored = getattr(row, sealed.column)
+                    if stored is None:
+                        continue
+                    plain = open_text(keys, stored, sealed.context(row))
+                    setattr(row, sealed.column, seal_text(keys, plain, sealed.context(row)))
+                    counts["reports" if sealed.model is ReportRow else "fields"] += 1
+            # The identifiers' digests are keyed by the current data key: recomputed with it.
+            for ident in s.scalars(select(UploadIdentifierRow).with_for_update()):
+                ident.value_hmac = match_digest(keys, ident.kind, open_text(keys, ident.value, _ident_context(ident)))
+            return counts["reports"], counts["fields"]
 
         try:
-            reports = self._write(reseal)
-        except SealError as e:
-            raise StoreIntegrityError("a report does not open with the keyring") from e
+            reports, fields = self._write(reseal)
+        except (SealError, ValueError) as e:
+            raise StoreIntegrityError("a sealed value does not open with the keyring") from e
         self.audit(actor=actor, action="keys.rotate", upload_id=None,
-                   outcome=f"key:{keys.current[0]}:originals:{originals}:reports:{reports}")
+                   outcome=f"key:{keys.current[0]}:originals:{originals}:reports:{reports}:fields:{fields}")
         return originals, reports
 
     def _write_original(self, sha256: str, data: bytes, *, force: bool = False) -> None:
@@ -1002,6 +1036,10 @@ class Store:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+
+def _ident_context(row: UploadIdentifierRow) -> str:
+    return next(c for c in SEALED_COLUMNS if c.model is UploadIdentifierRow).context(row)
+
 
 def _sqlite_busy_timeout(conn: Connection, ms: int) -> None:
     """Set SQLite's busy timeout on the driver connection itself (outside any transaction: a statement through
@@ -1075,10 +1113,16 @@ def _check_token(name: str, value: str, max_len: int = 64) -> None:
         raise ValueError(f"{name} must be an id or code: letters, digits and _.:@/+- (≤ {max_len} characters)")
 
 
-def _upload(row: UploadRow) -> UploadRecord:
+def _upload(row: UploadRow, keys: Keyring | None) -> UploadRecord:
+    """The record of an upload row, its sealed fields opened. Raises StoreIntegrityError when one does not open."""
+    try:
+        display_name = open_value(keys, row.display_name, f"uploads.display_name:{row.id}")
+        patient_name = open_optional(keys, row.intake_patient_name, f"uploads.intake_patient_name:{row.id}")
+    except (SealError, ValueError) as e:
+        raise StoreIntegrityError(f"upload {row.id}: a sealed field does not open") from e
     return UploadRecord(id=row.id, owner=row.owner, sha256=row.sha256, media_type=row.media_type,
-                        size_bytes=row.size_bytes, display_name=row.display_name,
-                        intake_patient_name=row.intake_patient_name, payer=Payer(row.payer),
+                        size_bytes=row.size_bytes, display_name=display_name,
+                        intake_patient_name=patient_name, payer=Payer(row.payer),
                         state=UploadState(row.state), attempts=row.attempts, run_id=row.run_id,
                         error_code=row.error_code, created_at=row.created_at, updated_at=row.updated_at,
                         worker=row.worker, external_id=row.external_id, lease=row.lease)

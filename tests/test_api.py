@@ -112,6 +112,28 @@ def _save_rejected_report(store: Store, upload_id: str) -> Report:
     return report
 
 
+# --- reads audited ------------------------------------------------------------------------------------------------
+
+# Regression: reading a report through the API left no trace of who read it (docs/THREAT-MODEL.md item 48).
+def test_when_a_report_is_read_then_the_read_is_audited_with_the_reader_and_token_and_the_chain_verifies(
+        client: TestClient, store: Store, tokens: dict[str, str]) -> None:
+    upload_id = _post(client, tokens["ana"]).json()["upload_id"]
+    assert client.get(f"/api/uploads/{upload_id}/report", headers=_auth(tokens["ana"])).status_code == 404
+    _save_rejected_report(store, upload_id)
+    access = Access(store)
+    ana, coordinator = (access.resolve_token(tokens[k]) for k in ("ana", "coordinator"))
+    assert ana is not None and coordinator is not None
+    assert client.get(f"/api/uploads/{upload_id}/report", headers=_auth(tokens["ana"])).status_code == 200
+    assert client.get(f"/api/uploads/{upload_id}/report?version=1",
+                      headers=_auth(tokens["coordinator"])).status_code == 200
+    assert client.get(f"/api/uploads/{upload_id}/report?version=2",
+                      headers=_auth(tokens["coordinator"])).status_code == 404  # nothing read: not audited
+    reads = [(a.actor, a.upload_id, a.outcome) for a in store.audit_log(upload_id) if a.action == "report.read"]
+    assert reads == [("ana", upload_id, f"v1:token:{ana.token_id}"),
+                     (f"token:{coordinator.token_id}", upload_id, f"v1:token:{coordinator.token_id}")]
+    assert store.verify_audit_chain()
+
+
 # --- POST /api/uploads --------------------------------------------------------------------------------------------
 
 def test_when_an_uploader_posts_a_pdf_then_it_is_stored_first_and_answered_202_with_ids_only(

@@ -572,3 +572,66 @@ def test_when_an_upload_of_a_case_fails_on_our_side_then_the_case_is_judged_agai
     assert latest is not None and latest.status is Status.NEEDS_REVIEW
     assert any("could not be processed (processing_timeout)" in r for r in latest.report().reasons)
     store.close()
+
+
+# Regression: intake names, file names, the identifiers that link a case's uploads, case reports and notes were
+# stored in clear even with a data key configured (docs/THREAT-MODEL.md item 50; found by tests/test_phi_canary.py).
+def test_when_a_data_key_is_configured_then_a_case_links_by_its_dob_with_nothing_in_clear_before_and_after_rotation(
+        uploads: dict[str, list[CaseUpload]], tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from flows.cases import rejudge
+    from storage.cases import CaseStore
+    from storage.crypto import Keyring, new_key
+    from storage.review import FieldValue, ReviewAction, ReviewStore
+
+    c = SAMPLES["note_initial_linked"]
+    database = tmp_path / "docverify.db"
+    settings = StoreSettings(f"sqlite:///{database}", tmp_path / "originals", data_keys=Keyring((new_key(),)))
+    store = Store(settings)
+    store.migrate()
+    cases = CaseStore(store)
+    case = cases.create("clinic", CaseIntake(c.patient_name, Payer(c.payer)), actor="test")
+    ids = []
+    for f, checked in zip(c.files, uploads[c.case_id], strict=True):
+        record, _ = store.add_upload(f.make(), owner="clinic", display_name=f"{c.patient_name} {f.name}",
+                                     media_type=None, intake=Intake(c.patient_name, Payer(c.payer)))
+        save_as_a_run(store, record.id, checked.report)
+        cases.save_identifiers(record.id, checked.identifiers)
+        cases.add_upload(case.id, record.id, actor="test")
+        ids.append(record.id)
+    dob = next(x.value for x in uploads[c.case_id][1].identifiers if x.kind is IdentifierKind.DATE_OF_BIRTH)
+    report = rejudge(store, case.id, SETTINGS, actor="test", upload_id=ids[-1]).report()
+    assert report.status is Status.COMPLETE
+    assert report.upload(ids[1]).identity is Identity.LINKED  # type: ignore[union-attr]  # by the DOB
+    cases.decide(case.id, Status.COMPLETE, actor="coord", note=f"{c.patient_name} confirmed by phone")
+    ReviewStore(store).decide(ids[1], actor="coord", action=ReviewAction.MARK_INCOMPLETE, report_version=1,
+                              before=FieldValue(status=Status.NEEDS_REVIEW),
+                              after=FieldValue(status=Status.INCOMPLETE), note=f"{c.patient_name}, DOB {dob}")
+
+    def digests() -> list[str]:
+        with store.engine.connect() as conn:
+            return sorted(conn.execute(text("SELECT value_hmac FROM upload_identifiers")).scalars())
+
+    def in_clear() -> list[str]:
+        store.close()
+        raw = b"".join(p.read_bytes() for p in tmp_path.glob("docverify.db*"))
+        return [n for n in (c.patient_name, c.patient_name.split()[-1], dob, dob.replace("-", "/"), "linked_2_note")
+                if n.lower().encode() in raw.lower()]
+
+    assert in_clear() == []
+    before = digests()
+    rotated = settings.data_keys.with_new_key()  # type: ignore[union-attr]
+    store = Store(StoreSettings(settings.database_url, settings.originals_dir, data_keys=rotated))
+    store.reseal_all()
+    store = Store(StoreSettings(settings.database_url, settings.originals_dir, data_keys=rotated.only_current()))
+    cases = CaseStore(store)
+    assert digests() != before and len(digests()) == len(before)  # re-keyed with the new data key
+    assert set(cases.identifiers(ids[1])) == set(uploads[c.case_id][1].identifiers)
+    again = rejudge(store, case.id, SETTINGS, actor="test", upload_id=None).report()
+    assert again.status is Status.COMPLETE and again.upload(ids[1]).identity is Identity.LINKED  # type: ignore[union-attr]
+    assert cases.get(case.id).intake.patient_name == c.patient_name  # type: ignore[union-attr]
+    assert store.get(ids[0]).display_name == f"{c.patient_name} linked_1_profile.png"  # type: ignore[union-attr]
+    assert cases.latest_decision(case.id).note == f"{c.patient_name} confirmed by phone"  # type: ignore[union-attr]
+    assert ReviewStore(store).decisions(ids[1])[0].note == f"{c.patient_name}, DOB {dob}"
+    assert in_clear() == []

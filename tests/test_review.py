@@ -311,6 +311,26 @@ def test_when_a_page_image_is_requested_then_it_is_a_png_never_cached(world: Wor
     assert world.client.get("/review/uploads/" + "0" * 32).status_code == 404
 
 
+# Regression: reads of PHI in the review app (page images of the original) were not audited; only the document
+# page was (docs/THREAT-MODEL.md item 48: every view and download audited with the person).
+def test_when_a_coordinator_reads_a_document_its_pages_and_the_exports_then_each_read_is_audited_with_their_login(
+        world: World) -> None:
+    upload_id = world.ids["visit_note_crps.pdf"]
+    login(world.client)
+    start = len(world.store.audit_log(limit=100_000))
+    assert world.client.get(f"/review/uploads/{upload_id}").status_code == 200
+    assert world.client.get(f"/review/uploads/{upload_id}/pages/1.png").status_code == 200
+    assert world.client.get(f"/review/uploads/{upload_id}/pages/9.png").status_code == 404  # nothing read
+    assert world.client.get("/review/export/queue.csv").status_code == 200
+    assert world.client.get("/review/export/decisions.csv").status_code == 200
+    reads = [(a.actor, a.action, a.upload_id, a.outcome) for a in world.store.audit_log(limit=100_000)[start:]]
+    assert reads == [("user:coord", "review.view", upload_id, "ok"),
+                     ("user:coord", "review.page_view", upload_id, "page1"),
+                     ("user:coord", "review.export.queue", None, reads[2][3]),
+                     ("user:coord", "review.export.decisions", None, "rows0")]
+    assert world.store.verify_audit_chain()
+
+
 # --- escaping -------------------------------------------------------------------------------------------------------
 
 def test_when_file_name_intake_name_and_ocr_text_are_hostile_then_they_render_as_text(
@@ -655,3 +675,9 @@ def test_when_review_labels_runs_then_decided_uploads_become_labels_eval_can_rea
     (label,) = load_labels(tmp_path / "decided" / "labels.jsonl")
     assert label.file == f"{upload.id}.pdf" and label.expected.status is Status.INCOMPLETE
     assert label.intake.payer is Payer.MEDICARE and "1 labels" in result.output
+    # Regression: the originals and reports written out were neither audited nor private.
+    exported = [a for a in store.audit_log() if a.action == "review.export.label"]
+    assert [(a.upload_id, a.actor.startswith("cli:")) for a in exported] == [(upload.id, True)]
+    written = [p for p in (tmp_path / "decided").rglob("*")]
+    assert {p.stat().st_mode & 0o777 for p in written if p.is_file()} == {0o600}
+    assert {p.stat().st_mode & 0o777 for p in written if p.is_dir()} == {0o700}

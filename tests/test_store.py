@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
 import json
 import os
 import sqlite3
@@ -580,7 +581,7 @@ def test_when_migrate_runs_twice_then_the_schema_is_at_head_and_matches_the_mode
     assert store.schema_revision() is None
     store.migrate()
     store.migrate()
-    assert store.schema_revision() == Store.head_revision() == "0006"
+    assert store.schema_revision() == Store.head_revision() == "0007"
     with store.engine.connect() as conn:
         assert {"uploads", "reports", "audit_log", "audit_head", "inbox_files", "users", "api_tokens",
                 "webhook_deliveries"} <= set(inspect(conn).get_table_names())
@@ -589,11 +590,53 @@ def test_when_migrate_runs_twice_then_the_schema_is_at_head_and_matches_the_mode
     assert store.verify_audit_chain()
 
 
+def test_when_a_0006_database_with_clear_names_is_migrated_then_they_read_back_and_rotation_seals_them(
+        settings: StoreSettings, clock: Clock) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from storage.cases import CaseStore
+    from storage.store import MIGRATIONS_DIR
+
+    old = Store(settings, clock=clock)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with old.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+    upload_id = uuid.uuid4().hex
+    sha = hashlib.sha256(CANARY_BYTES).hexdigest()
+    original_path(settings.originals_dir, sha).parent.mkdir(parents=True, exist_ok=True)
+    original_path(settings.originals_dir, sha).write_bytes(CANARY_BYTES)
+    _sql(old, "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "') ON CONFLICT DO NOTHING")
+    _sql(old, f"INSERT INTO uploads (id, owner, sha256, media_type, size_bytes, display_name, intake_patient_name, "
+              f"payer, state, attempts, lease, created_at, updated_at) VALUES ('{upload_id}', 'o', '{sha}', NULL, "
+              f"{len(CANARY_BYTES)}, 'Zzcanary scan.pdf', 'Zzcanary Qxj', 'unknown', 'pending', 0, 0, "
+              f"'2026-01-01 00:00:00', '2026-01-01 00:00:00')")
+    _sql(old, f"INSERT INTO upload_identifiers (upload_id, kind, value, page) VALUES ('{upload_id}', 'mrn', "
+              f"'CANARY7', 1)")
+    old.close()
+    keys = Keyring((new_key(),))
+    store = _sealed_store(settings, clock, keys)  # migrates 0006 → head
+    record = store.get(upload_id)
+    assert record is not None and (record.display_name, record.intake_patient_name) == \
+        ("Zzcanary scan.pdf", "Zzcanary Qxj")  # clear values written before the key still read
+    assert [x.value for x in CaseStore(store).identifiers(upload_id)] == ["CANARY7"]
+    store.reseal_all()
+    with store.engine.connect() as conn:
+        row = conn.execute(text("SELECT display_name, intake_patient_name FROM uploads")).one()
+        ident = conn.execute(text("SELECT value, value_hmac FROM upload_identifiers")).one()
+    assert all(sealed_with(v) == keys.current[0] for v in (*row, ident[0]))
+    assert ident[1] != hashlib.sha256(b"mrn:CANARY7").hexdigest()  # the unkeyed digest of the migration, re-keyed
+    assert store.get(upload_id).intake_patient_name == "Zzcanary Qxj"  # type: ignore[union-attr]
+    assert [x.value for x in CaseStore(store).identifiers(upload_id)] == ["CANARY7"]
+
+
 def test_when_two_stores_migrate_at_once_then_both_succeed(make_store: Callable[[], Store]) -> None:
     stores = [make_store(), make_store()]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda s: s.migrate(), stores))
-    assert [s.schema_revision() for s in stores] == ["0006", "0006"]
+    assert [s.schema_revision() for s in stores] == ["0007", "0007"]
 
 
 def test_when_the_store_uses_sqlite_then_wal_busy_timeout_and_foreign_keys_are_on(sqlite_store: Store) -> None:
@@ -832,3 +875,12 @@ def test_when_keys_are_rotated_then_clear_and_old_data_is_resealed_with_the_new_
     raw = original_path(settings.originals_dir, claimed.sha256).read_bytes()
     assert sealed_with(raw) == rotated.current[0] != first.current[0]
     assert only_new.audit_log()[-1].action == "keys.rotate"
+    assert only_new.get(upload_id).intake_patient_name == "Ana Garcia"  # type: ignore[union-attr]
+    if settings.database_url.startswith("sqlite"):
+        # Regression: an intake name written before the key stayed in clear after `keys rotate` (only reports and
+        # originals were resealed).
+        with only_new.engine.connect() as conn:  # the other stores of this test stay open: checkpoint the WAL
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        only_new.close()
+        database = Path(make_url(settings.database_url).database or "")
+        assert not any(b"Ana Garcia" in f.read_bytes() for f in database.parent.glob(database.name + "*"))

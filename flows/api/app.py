@@ -74,6 +74,11 @@ class Principal:
         """Whether this caller may see an upload of `owner` (uploaders: only their own)."""
         return self.role is not AccessRole.UPLOADER or owner == self.owner
 
+    @property
+    def token(self) -> str:
+        """The token the caller used, as an audit outcome part (`token:<id>`; never the secret)."""
+        return f"token:{self.token_id}"
+
 
 class NoStore:
     """Pure ASGI: every response says `Cache-Control: no-store` (answers hold patient data) and `nosniff`."""
@@ -281,6 +286,9 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
             found = next((r for r in store.reports(record.id) if r.version == version), None)
         if found is None:
             raise ApiError(404, "report_not_found", "No report (yet) for this upload and version.")
+        # A read of PHI, audited with who read it (docs/THREAT-MODEL.md item 48): the owner or person, the token.
+        store.audit(actor=caller.owner, action="report.read", upload_id=record.id,
+                    outcome=f"v{found.version}:{caller.token}")
         return Response(found.report_json, media_type="application/json",
                         headers={"X-Report-Version": str(found.version)})
 

@@ -216,6 +216,10 @@ def install(app: FastAPI, *, store: Store, settings: Settings, limits: Limits, c
         _, waiting, failed = case_uploads(store, record.id)
         latest = cases.latest_report(record.id)
         decision = cases.latest_decision(record.id)
+        # A read of PHI (the case report, the coordinator's note), audited with who read it (the person, or the
+        # token when it belongs to none; an outcome has no room for both ids).
+        store.audit(actor=who.owner, action="case.read", upload_id=None,
+                    outcome=f"case:{record.id}:v{latest.version if latest else 0}")
         view = CaseView(case_id=record.id, state=CaseState.PROCESSING if waiting else CaseState.DONE,
                         pending_uploads=waiting, failed_uploads=[f.upload_id for f in failed],
                         version=latest.version if latest else None,

@@ -250,6 +250,9 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
         image = next((i for i in images if i.number == number), None)
         if image is None:
             raise _NotFound()
+        # Each page image shown is a read of the original, audited with the coordinator's login.
+        store.audit(actor=_audit_actor(record), action="review.page_view", upload_id=upload_id,
+                    outcome=f"page{image.number}")
         return Response(image.png, media_type="image/png",
                         headers={"Cache-Control": "no-store", "Content-Disposition": "inline"})
 

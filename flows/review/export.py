@@ -17,6 +17,7 @@ from pathlib import Path
 from evaluation.scoring import Expected, Label, LabelIntake
 from flows.batch import csv_safe
 from flows.review.views import QueueRow, decided_status, field_views
+from pipeline.exports import private_folder, write_private
 from pipeline.intake import sniff
 from pipeline.report import Report
 from pipeline.types import MediaType, Status
@@ -67,6 +68,7 @@ class LabelExport:
 
     labels: int
     folder: Path
+    upload_ids: tuple[str, ...] = ()  # the uploads whose original and report were written (audited by the caller)
 
 
 def decision_label(upload: UploadRecord, report: Report, decisions: list[DecisionRecord], file: str) -> Label | None:
@@ -98,10 +100,13 @@ def export_labels(store: Store, latest: list[tuple[UploadRecord, ReportRecord]],
                   decisions: dict[str, list[DecisionRecord]], folder: Path) -> LabelExport:
     """Write FOLDER/labels.jsonl, FOLDER/inputs/<upload id>.<ext> (the originals) and FOLDER/reports/<file>.json
     (the report the coordinators decided on), for `docverify eval FOLDER [--reports FOLDER/reports]`. Files are
-    named by upload id, never by the uploaded file name. Raises StoreIntegrityError for an altered original."""
-    (folder / "inputs").mkdir(parents=True, exist_ok=True)
-    (folder / "reports").mkdir(exist_ok=True)
+    named by upload id, never by the uploaded file name; files 0600 in 0700 folders (they hold PHI). Raises
+    StoreIntegrityError for an altered original."""
+    private_folder(folder / "inputs")
+    private_folder(folder)
+    private_folder(folder / "reports")
     lines: list[str] = []
+    written: list[str] = []
     for upload, record in latest:
         ds = decisions.get(upload.id, [])
         data = store.read_original(upload.id) if ds else b""
@@ -110,10 +115,10 @@ def export_labels(store: Store, latest: list[tuple[UploadRecord, ReportRecord]],
         label = decision_label(upload, record.report(), ds, file)
         if label is None:
             continue
-        (folder / "inputs" / file).write_bytes(data)
-        (folder / "reports" / f"{file}.json").write_text(record.report().model_dump_json(indent=2) + "\n",
-                                                        encoding="utf-8")
+        write_private(folder / "inputs" / file, data)
+        write_private(folder / "reports" / f"{file}.json", record.report().model_dump_json(indent=2) + "\n")
         lines.append(json.dumps(label.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False))
-    (folder / "labels.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return LabelExport(labels=len(lines), folder=folder)
+        written.append(upload.id)
+    write_private(folder / "labels.jsonl", "".join(line + "\n" for line in lines))
+    return LabelExport(labels=len(lines), folder=folder, upload_ids=tuple(written))
 

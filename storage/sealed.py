@@ -1,0 +1,96 @@
+"""PHI in the database's columns, sealed at rest with the data keyring (storage/crypto.py, AES-256-GCM), and the keyed
+digests that stand in for identifiers where rows must be matched or kept unique.
+
+Every column that can hold PHI — a name, a file name, a date of birth or MRN, a report, a coordinator's note or
+correction — is listed in `SEALED_COLUMNS` with the context its values are bound to (a table, a column and the row's
+ids), so a sealed value copied into another row or column fails to open. `docverify keys rotate` re-seals every one
+of them (`Store.reseal_all`). Without a keyring the values are stored in clear, as before; values written in clear
+before a key was configured are read as they are and sealed by the next rotation.
+
+Identifiers (upload_identifiers) are kept unique per upload by `match_digest`: an HMAC-SHA256 of the kind and the
+normalised value under a key derived from the current data key (a plain SHA-256 without a keyring), so the clear
+value is never a key or an index of the table. The digest changes with the key; rotation recomputes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from storage.crypto import Keyring, SealError, open_text, seal_text
+from storage.models import (
+    CaseDecisionRow,
+    CaseReportRow,
+    CaseRow,
+    ReportRow,
+    ReviewDecisionRow,
+    UploadIdentifierRow,
+    UploadRow,
+)
+
+__all__ = ["SEALED_COLUMNS", "SealError", "SealedColumn", "match_digest", "open_optional", "open_value",
+           "seal_optional", "seal_value"]
+
+_MATCH_KEY_LABEL: Final = b"docverify upload_identifiers match v1"
+
+
+@dataclass(frozen=True, slots=True)
+class SealedColumn:
+    """One column that holds PHI sealed: its model, its attribute and the context of a row's value."""
+
+    model: type[Any]
+    column: str
+    context: Callable[[Any], str]
+
+
+def _upload_field(name: str) -> Callable[[Any], str]:
+    return lambda row: f"uploads.{name}:{row.id}"
+
+
+SEALED_COLUMNS: Final[tuple[SealedColumn, ...]] = (
+    SealedColumn(ReportRow, "report_json", lambda r: f"{r.upload_id}:{r.version}"),  # the format of storage/crypto.py
+    SealedColumn(UploadRow, "display_name", _upload_field("display_name")),
+    SealedColumn(UploadRow, "intake_patient_name", _upload_field("intake_patient_name")),
+    SealedColumn(CaseRow, "patient_name", lambda r: f"cases.patient_name:{r.id}"),
+    SealedColumn(CaseReportRow, "report_json", lambda r: f"case_reports.report_json:{r.case_id}:{r.version}"),
+    SealedColumn(CaseDecisionRow, "note", lambda r: f"case_decisions.note:{r.case_id}:{r.seq}"),
+    SealedColumn(ReviewDecisionRow, "before_json", lambda r: f"review_decisions.before_json:{r.upload_id}:{r.seq}"),
+    SealedColumn(ReviewDecisionRow, "after_json", lambda r: f"review_decisions.after_json:{r.upload_id}:{r.seq}"),
+    SealedColumn(ReviewDecisionRow, "note", lambda r: f"review_decisions.note:{r.upload_id}:{r.seq}"),
+    SealedColumn(UploadIdentifierRow, "value", lambda r: f"upload_identifiers.value:{r.upload_id}:{r.kind}"),
+)
+"""Every database column that holds PHI (docs/THREAT-MODEL.md "HIPAA technical safeguards", encryption at rest)."""
+
+
+def seal_value(keys: Keyring | None, value: str, context: str) -> str:
+    """`value` sealed with the current key and bound to `context`; as it is without a keyring."""
+    return value if keys is None else seal_text(keys, value, context)
+
+
+def seal_optional(keys: Keyring | None, value: str | None, context: str) -> str | None:
+    """`seal_value`, None staying None."""
+    return None if value is None else seal_value(keys, value, context)
+
+
+def open_value(keys: Keyring | None, stored: str, context: str) -> str:
+    """The clear value of a stored column value (clear values written before a key are returned as they are).
+    Raises SealError (altered, moved to another row, or an unknown key)."""
+    return open_text(keys, stored, context)
+
+
+def open_optional(keys: Keyring | None, stored: str | None, context: str) -> str | None:
+    """`open_value`, None staying None."""
+    return None if stored is None else open_value(keys, stored, context)
+
+
+def match_digest(keys: Keyring | None, kind: str, value: str) -> str:
+    """The keyed digest of an identifier (64 hex digits): HMAC-SHA256 of "<kind>:<normalised value>" under a key
+    derived from the current data key; SHA-256 without a keyring."""
+    message = f"{kind}:{value}".encode()
+    if keys is None:
+        return hashlib.sha256(message).hexdigest()
+    derived = hmac.new(keys.current[1], _MATCH_KEY_LABEL, hashlib.sha256).digest()
+    return hmac.new(derived, message, hashlib.sha256).hexdigest()
