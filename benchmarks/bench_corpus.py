@@ -45,7 +45,7 @@ class Size:
     ladder: tuple[int, ...]
 
 
-FULL = Size(scans=10, screens=6, texts=10, export_pages=300, ladder=(1, 10, 100))
+FULL = Size(scans=6, screens=4, texts=6, export_pages=300, ladder=(1, 10, 100))
 QUICK = Size(scans=1, screens=1, texts=1, export_pages=12, ladder=(1, 3))
 
 

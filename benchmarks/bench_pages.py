@@ -60,6 +60,7 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 def env_for(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCVERIFY_", "PREFECT_"))}
     env["OMP_THREAD_LIMIT"] = "1"
+    env["PYTHONPATH"] = str(ROOT)  # this tree's code, whatever checkout the venv's editable install points at
     env.update(extra)
     return env
 
