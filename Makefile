@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: setup demo test canary fuzz load lint typecheck samples eval model ner-eval lock clean screenshots
+.PHONY: setup demo test canary fuzz load lint typecheck samples eval model ner-eval lock clean screenshots bench
 
 setup:
 	@scripts/setup.sh
@@ -62,6 +62,12 @@ model: setup
 ner-eval: setup
 	PYTHONPATH=. $(VENV)/python -m training.evaluate models/docverify_ner_bc5cdr
 	PYTHONPATH=. $(VENV)/python -m training.evaluate models/docverify_ner_ncbi
+
+## Pages per minute against the OCR floor (benchmarks/README.md "bench_pages.py"): generates the fixed corpus under
+## out/bench/, measures docverify and the baselines side by side, writes out/bench/latest.json and prints a table.
+## QUICK=1: a few pages (about two minutes).
+bench: setup
+	nice -n 10 $(VENV)/python benchmarks/bench_pages.py $(if $(QUICK),--quick,)
 
 ## Re-pin every transitive dependency from the current .venv.
 lock:

@@ -173,8 +173,10 @@ class _Raw:
     runner_up: Candidate | None = None
 
 
-def _assertion(doc: Doc, span: Span, section: SectionKind | None, sections: SectionsFile,
+def _assertion(doc: Doc, text: str, span: Span, section: SectionKind | None, sections: SectionsFile,
                from_context: bool) -> Assertion:
+    """The assertion of `span`; `text` is `doc.text`, built once per document by the caller (spaCy joins every
+    token for each `Doc.text`: per mention, that made a long record's parse quadratic)."""
     found: set[Assertion] = set()
     implied = sections.implies.get(section) if section is not None else None
     if implied is not None:
@@ -190,7 +192,7 @@ def _assertion(doc: Doc, span: Span, section: SectionKind | None, sections: Sect
             a = _CONTEXT_TO_ASSERTION.get(mod.category)
             if a is not None and mod.modifies(span):
                 found.add(a)
-    status = _status_line_after(doc, span)
+    status = _status_line_after(text, span)
     if status is not None:
         found.add(status)
     return next((a for a in ASSERTION_PRECEDENCE if a in found), Assertion.AFFIRMED)
@@ -200,11 +202,10 @@ _LIST_ITEM_MAX_WORDS = 12  # "Migraine without aura, not intractable, without st
 _CODE_LINE = re.compile(r"^[A-Z]\d{2}(?:\.\w{1,4})?$")
 
 
-def _status_line_after(doc: Doc, span: Span) -> Assertion | None:
+def _status_line_after(text: str, span: Span) -> Assertion | None:
     """The assertion a problem list's status column gives a diagnosis on a list item's line, when the status is read
     as one of the next two lines on its own ("Resolved", "Inactive"; an ICD-10 code line may come between), or gives
-    the row's code printed on the line after the status."""
-    text = doc.text
+    the row's code printed on the line after the status. `text` is the document's text."""
     line_start = text.rfind("\n", 0, span.start_char) + 1
     line_end = text.find("\n", span.end_char)
     statuses = load_context_rules().status_lines
@@ -282,6 +283,8 @@ def _lexicon_mentions(parsed: ParsedText, linker: Linker, lexicon: Lexicon) -> t
         best: Span | None = None
         for c in codes:
             gap = c.start - s.end if c.start >= s.end else s.start - c.end
+            if not 0 <= gap <= CODE_ADJACENCY_TOKENS:
+                continue  # checked first: the scan of `spans` below made long records quadratic
             lo, hi = (s.end, c.start) if c.start >= s.end else (c.end, s.start)
             between = any(o.label_ == LABEL_DIAGNOSIS and lo <= o.start < hi for o in spans)
             if 0 <= gap <= CODE_ADJACENCY_TOKENS and valid_codes.get(c.start) and _same_line(doc, s.start, c.start) \
@@ -547,6 +550,7 @@ def _mentions(parsed: ParsedText, raws: list[_Raw], policy: Policy,
     """Scored mentions of `raws` (section, assertion, confidence, evidence), each with its token range."""
     doc = parsed.doc
     target_starts = {(s.start, s.end): s for s in parsed.diagnosis_spans}
+    text = doc.text
     out: list[tuple[tuple[int, int], DiagnosisMention]] = []
     for raw in sorted(raws, key=lambda r: (r.start, r.end)):
         target = target_starts.get((raw.start, raw.end))
@@ -554,7 +558,7 @@ def _mentions(parsed: ParsedText, raws: list[_Raw], policy: Policy,
         section = section_of(doc, raw.start)
         if _is_unsectioned_symptom(raw, section, policy):
             continue
-        assertion = _assertion(doc, span, section, secs, from_context=target is not None)
+        assertion = _assertion(doc, text, span, section, secs, from_context=target is not None)
         confidence, adjustments = _score(parsed, raw, section, secs, policy)
         evidence: Evidence = evidence_from_span(parsed.text, span.start_char, span.end_char, finder=FINDER,
                                                 rule=raw.rule, score=raw.candidate.score, adjustments=adjustments)

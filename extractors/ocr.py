@@ -211,6 +211,13 @@ class OcrResult:
 def prepare(image: Image.Image, engine: OcrEngine, limits: Limits = DEFAULT_LIMITS) -> Prepared:
     """Grayscale → dark-mode inversion → contrast stretch → local inversion of dark bars → OSD rotation → deskew →
     upscale. Raises OcrTimeout, OcrEngineError (from the engine's OSD)."""
+    gray, steps = _cleaned(image)
+    gray, to_original, turned = _oriented(gray, engine, limits)
+    return _finished(gray, to_original, steps + turned, limits)
+
+
+def _cleaned(image: Image.Image) -> tuple[Image.Image, tuple[str, ...]]:
+    """The page in grey, dark text on light: the preparation steps before orientation (pixels do not move)."""
     steps: list[str] = []
     gray = imaging.to_grayscale(image)
     if imaging.is_dark_mode(gray):
@@ -230,39 +237,73 @@ def prepare(image: Image.Image, engine: OcrEngine, limits: Limits = DEFAULT_LIMI
     gray, shaded = imaging.flatten_shading(gray)
     if shaded:
         steps.append(f"flattened shading ({shaded:.0%} of the page)")
-    to_original = IDENTITY
-    if imaging.ink_share(gray) >= OSD_MIN_INK:
-        probe = gray
-        if gray.width * gray.height > OSD_MAX_PIXELS:
-            probe, _ = imaging.scale(gray, (OSD_MAX_PIXELS / (gray.width * gray.height)) ** 0.5)
-        found = _guarded(engine.orientation, probe, limits.ocr_timeout_s)
-        if found is not None and found.rotate in (90, 180, 270) and found.confidence >= OSD_MIN_CONFIDENCE:
-            gray, back = imaging.rotate_quadrant(gray, found.rotate)
-            to_original = to_original.then(back)
-            steps.append(f"rotated {found.rotate}° (osd confidence {found.confidence:.1f})")
+    return gray, tuple(steps)
+
+
+def _oriented(gray: Image.Image, engine: OcrEngine, limits: Limits) -> tuple[Image.Image, Affine, tuple[str, ...]]:
+    """The page turned upright by the engine's OSD (when it is sure), the map back, and the step taken."""
+    if imaging.ink_share(gray) < OSD_MIN_INK:
+        return gray, IDENTITY, ()
+    probe = gray
+    if gray.width * gray.height > OSD_MAX_PIXELS:
+        probe, _ = imaging.scale(gray, (OSD_MAX_PIXELS / (gray.width * gray.height)) ** 0.5)
+    found = _guarded(engine.orientation, probe, limits.ocr_timeout_s)
+    if found is not None and found.rotate in (90, 180, 270) and found.confidence >= OSD_MIN_CONFIDENCE:
+        turned, back = imaging.rotate_quadrant(gray, found.rotate)
+        return turned, back, (f"rotated {found.rotate}° (osd confidence {found.confidence:.1f})",)
+    return gray, IDENTITY, ()
+
+
+def _finished(gray: Image.Image, to_original: Affine, steps: tuple[str, ...], limits: Limits) -> Prepared:
+    """Deskew, ruling lines erased, upscale: the preparation steps after orientation."""
+    out = list(steps)
     angle = imaging.estimate_skew(gray)
     if angle:
         gray, back = imaging.rotate_small(gray, angle)
         to_original = to_original.then(back)
-        steps.append(f"deskewed {angle:.1f}°")
+        out.append(f"deskewed {angle:.1f}°")
     line_height = imaging.estimate_line_height(gray)
     gray, ruled = imaging.erase_ruling_lines(gray, line_height)
     if ruled:
-        steps.append(f"erased {ruled} ruling line{'s' if ruled > 1 else ''}")
+        out.append(f"erased {ruled} ruling line{'s' if ruled > 1 else ''}")
         line_height = imaging.estimate_line_height(gray)  # the rules made bands of inked rows taller than text
     factor = imaging.upscale_factor(line_height, gray.width, gray.height, limits.max_pixels)
     if factor > 1.0:
         gray, back = imaging.scale(gray, factor)
         to_original = to_original.then(back)
-        steps.append(f"upscaled x{factor:.1f}")
-    return Prepared(gray, to_original, tuple(steps))
+        out.append(f"upscaled x{factor:.1f}")
+    return Prepared(gray, to_original, tuple(out))
+
+
+# A read this good shows the page upright, so tesseract's OSD (a second pass over the page, ~1.2-1.6 s on a 200-dpi
+# letter scan: as much as the read itself; benchmarks/README.md "bench_pages.py") is not asked. A page turned 90° or
+# 180° reads as a few low-confidence fragments, far below both marks.
+UPRIGHT_MIN_WORDS = 20
+UPRIGHT_MIN_MEDIAN_CONF = 70.0  # tesseract's 0..100 word confidence
+
+
+def reads_upright(raw: list[OcrWord]) -> bool:
+    """True when a read of the page as it is already shows upright text: enough words, read confidently."""
+    if len(raw) < UPRIGHT_MIN_WORDS:
+        return False
+    confs = sorted(w.conf for w in raw)
+    return confs[len(confs) // 2] >= UPRIGHT_MIN_MEDIAN_CONF
 
 
 def read_image(image: Image.Image, dpi_x: float, dpi_y: float, engine: OcrEngine,
                limits: Limits = DEFAULT_LIMITS) -> OcrResult:
-    """OCR one page image whose pixels are `dpi_x` × `dpi_y` per inch. Raises OcrTimeout, OcrEngineError."""
-    prepared = prepare(image, engine, limits)
+    """OCR one page image whose pixels are `dpi_x` × `dpi_y` per inch. Raises OcrTimeout, OcrEngineError.
+
+    Orientation is found cheaply: the page is read as it is first; only when that read does not look upright
+    (`reads_upright`) is the engine's OSD asked, and the page read again if OSD turns it."""
+    gray, steps = _cleaned(image)
+    prepared = _finished(gray, IDENTITY, steps, limits)
     raw = _guarded(engine.read, prepared.image, limits.ocr_timeout_s)
+    if not reads_upright(raw):
+        turned, to_original, rotated = _oriented(gray, engine, limits)
+        if rotated:
+            prepared = _finished(turned, to_original, steps + rotated, limits)
+            raw = _guarded(engine.read, prepared.image, limits.ocr_timeout_s)
     page = pixels_to_points(0, 0, image.width, image.height, dpi_x, dpi_y)
     words = to_page_words(raw, prepared.to_original, dpi_x, dpi_y, page.x1, page.bottom)
     return OcrResult(words, prepared.steps, page.x1, page.bottom)

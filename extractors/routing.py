@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from extractors import ccda, imaging, pdf_text
 from extractors.ocr import OcrEngine, TesseractEngine, read_image
-from pipeline.errors import NoReadableText, TooMuchText, UnreadableFile
+from pipeline.errors import NoReadableText, OcrTimeout, TooMuchText, UnreadableFile
 from pipeline.intake import Upload, sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.types import Document, MediaType, Page, Source
@@ -30,6 +30,8 @@ def read_document(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, 
         flags = (pdf_text.ACTIVE_CONTENT,) if active else ()
     else:
         pages = _read_image(data, upload.media_type, ocr, limits)
+    if all(page.unread for page in pages):
+        raise OcrTimeout(f"{len(pages)} pages, every one timed out")  # nothing read: a failure, not a report
     if not any(page.words for page in pages):
         raise NoReadableText(f"{len(pages)} pages, 0 words")
     chars = sum(len(w.text) + 1 for page in pages for w in page.words)  # ~ the linearised text (pipeline.types)
@@ -50,9 +52,13 @@ def _read_pdf(data: bytes, engine: OcrEngine, limits: Limits) -> tuple[list[Page
                                   source=Source.TEXT_LAYER, reason=layer.verdict.reason, words=layer.words))
                 continue
             rendered = pdf_text.render_page(data, layer.number - 1, limits)
-            result = read_image(rendered.image, rendered.dpi, rendered.dpi, engine, limits)
-            reason = "; ".join((f"ocr: {layer.verdict.reason}", f"rendered at {rendered.dpi:.0f} dpi",
-                                *result.steps))
+            head = (f"ocr: {layer.verdict.reason}", f"rendered at {rendered.dpi:.0f} dpi")
+            try:
+                result = read_image(rendered.image, rendered.dpi, rendered.dpi, engine, limits)
+            except OcrTimeout as e:
+                pages.append(_unread(layer.number, rendered.width_pt, rendered.height_pt, head, e, limits))
+                continue
+            reason = "; ".join((*head, *result.steps))
             pages.append(Page(number=layer.number, width=rendered.width_pt, height=rendered.height_pt,
                               source=Source.OCR, reason=reason, words=result.words))
         active = reader.active_content
@@ -63,9 +69,23 @@ def _read_image(data: bytes, media_type: MediaType, engine: OcrEngine, limits: L
     """Pages of a raster upload: one per frame, all OCR'd."""
     pages: list[Page] = []
     for number, frame in enumerate(imaging.iter_frames(data, media_type, limits), start=1):
-        result = read_image(frame.image, frame.dpi_x, frame.dpi_y, engine, limits)
         dpi_note = f"{frame.dpi_x:.0f} dpi" + (" (assumed)" if frame.dpi_assumed else "")
+        try:
+            result = read_image(frame.image, frame.dpi_x, frame.dpi_y, engine, limits)
+        except OcrTimeout as e:
+            width, height = frame.image.width * 72.0 / frame.dpi_x, frame.image.height * 72.0 / frame.dpi_y  # points
+            pages.append(_unread(number, width, height, ("ocr: image", dpi_note), e, limits))
+            continue
         reason = "; ".join(("ocr: image", dpi_note, *result.steps))
         pages.append(Page(number=number, width=result.width, height=result.height, source=Source.OCR,
                           reason=reason, words=result.words))
     return pages
+
+
+def _unread(number: int, width: float, height: float, head: tuple[str, ...], error: OcrTimeout,
+            limits: Limits) -> Page:
+    """A page whose OCR ran out of time: kept without words, its error code and the bound in its reason, so the
+    other pages are still read and the report says which page was not (docs/POLICY.md "Status rule")."""
+    return Page(number=number, width=width, height=height, source=Source.OCR,
+                reason="; ".join((*head, f"not read: ocr timed out (> {limits.ocr_timeout_s:g} s)")), words=(),
+                unread=error.code)

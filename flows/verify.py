@@ -7,12 +7,14 @@ bounds, private temp folder and scrubbed environment as the Prefect path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sys
+import threading
 from functools import cache
 from pathlib import Path
 
-from extractors.finders import find_all, model_versions
-from extractors.identifiers import find_identifiers
+from extractors.model_info import model_tags
 from flows.isolation import DEFAULT_BOUNDS, Bounds, Reader, default_reader, read_bounded
 from pipeline import __version__
 from pipeline.case_report import CaseReport
@@ -29,7 +31,27 @@ from pipeline.settings import Settings
 @cache
 def versions(ner_model: str | None) -> dict[str, str]:
     """Pipeline, model and rule-file versions recorded in every report, so any report can be reproduced."""
-    return {"docverify": __version__, **model_versions(ner_model), **rules_versions()}
+    return {"docverify": __version__, **model_tags(ner_model), **rules_versions()}
+
+
+def _warm(ner_model: str | None) -> None:
+    """Import the finders and build the NLP pipeline and the NER model (each once per process)."""
+    from extractors.finders import model_versions
+
+    with contextlib.suppress(Exception):  # a broken rule file or model: find_all raises it again, by its own path
+        model_versions(ner_model)
+        load_policy()
+
+
+def _warm_finders(settings: Settings) -> threading.Thread | None:
+    """In a cold process, the finders' models loaded in a thread while the reader child reads (the parent only waits
+    on the child's pipe then): a cold `docverify check` pays the longer of the two, not their sum. None when they
+    are loaded already (a worker's second upload)."""
+    if "extractors.finders" in sys.modules:
+        return None
+    thread = threading.Thread(target=_warm, args=(settings.ner_model_name,), name="docverify-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def check_bytes(data: bytes, filename: str, intake: Intake, settings: Settings, *, policy: Policy | None = None,
@@ -52,9 +74,12 @@ def check_case_upload(data: bytes, filename: str, upload_id: str, intake: Intake
 
     Raises ProcessingTimeout, ResourceLimit, ReaderCrashed, OcrTimeout, OcrEngineError — not the document's fault.
     """
-    policy = policy or load_policy()
+    # The finders (spaCy, medspaCy, scikit-learn: seconds to import) are imported only once there is a document to
+    # parse, so an upload rejected at intake is answered without them (a cold `docverify check` of an empty file).
+    warming: threading.Thread | None = None
     try:
         upload = accept(data, filename, limits)
+        warming = _warm_finders(settings)
         document = read_bounded(data, upload, limits, reader=reader, bounds=bounds)
     except RejectedUpload as e:
         media = sniff(data)
@@ -62,6 +87,12 @@ def check_case_upload(data: bytes, filename: str, upload_id: str, intake: Intake
                                  media_type=media.value if media else None, size_bytes=len(data),
                                  payer=intake.payer, versions=versions(settings.ner_model_name))
         return CaseUpload(upload_id=upload_id, file_name=filename, report=report)
+    if warming is not None:
+        warming.join()
+    from extractors.finders import find_all
+    from extractors.identifiers import find_identifiers
+
+    policy = policy or load_policy()
     findings = find_all(document, policy, ner_model=settings.ner_model_name, intake_name=intake.patient_name)
     report = evaluate(document, findings, intake, policy, versions(settings.ner_model_name))
     return CaseUpload(upload_id=upload_id, file_name=filename, report=report,

@@ -163,8 +163,18 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
                             detail="the PDF contains scripts, actions or embedded files"))
         doubtful.append("the PDF contains active content (scripts or embedded files)")
 
-    if missing:
+    unread = [p for p in document.pages if p.unread]
+    if unread:
+        listed = ", ".join(f"page {p.number} ({p.unread})" for p in unread)
+        checks.append(Check(id="every_page_read", result=CheckResult.FAIL, detail=f"not read: {listed}"))
+        if missing:
+            # A missing field could be on a page that was not read: a person must look (docs/POLICY.md "Status rule").
+            doubtful.append(f"{listed} could not be read; what is missing may be on it")
+    if missing and not unread:
         status = Status.INCOMPLETE
+        reasons = missing + doubtful
+    elif missing:
+        status = Status.NEEDS_REVIEW
         reasons = missing + doubtful
     elif doubtful:
         status = Status.NEEDS_REVIEW
@@ -172,6 +182,8 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
     else:
         status = Status.COMPLETE
         reasons = ["patient, treating physician and an affirmed pain diagnosis found"]
+        if unread:
+            reasons.append(f"{listed} could not be read; nothing required is missing")
 
     return Report(
         status=status,
@@ -189,7 +201,7 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
         coverage=coverage(intake.payer, findings.diagnoses, policy),
         checks=checks,
         pages=[PageReport(page=p.number, source=p.source, reason=p.reason, words=len(p.words),
-                          mean_confidence=round(p.mean_confidence, 3)) for p in document.pages],
+                          mean_confidence=round(p.mean_confidence, 3), unread=p.unread) for p in document.pages],
         flags=list(document.flags),
         error=None,
         versions=versions,

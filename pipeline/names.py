@@ -467,6 +467,7 @@ def _nicknamer() -> NickNamer:
     return NickNamer()
 
 
+@functools.lru_cache(maxsize=65_536)  # pure; called for every pair of names compared (people of long records)
 def _word_key(w: str) -> str:
     """Comparison form of one name word: folded, apostrophes and periods removed ("O'Neil" ≡ "ONeil")."""
     return fold(w).replace("'", "").replace(".", "")

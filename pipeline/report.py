@@ -137,6 +137,7 @@ class PageReport(_Model):
     reason: str
     words: int
     mean_confidence: float
+    unread: str | None = None  # the error code of a page that could not be read (e.g. "ocr_timeout"); None: read
 
 
 class UploadReport(_Model):

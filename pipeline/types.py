@@ -7,6 +7,8 @@ top-left of the page, x to the right, y downwards. Readers convert into this fra
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -198,6 +200,9 @@ class Page:
     source: Source
     reason: str
     words: tuple[Word, ...] = ()
+    # The error code when the page could not be read (e.g. "ocr_timeout"): it is kept, without words, while the
+    # other pages are read (docs/POLICY.md "Status rule": a missing field could be on it). None: read.
+    unread: str | None = None
 
     @property
     def mean_confidence(self) -> float:
@@ -242,9 +247,10 @@ class LinearText:
     def words_between(self, start: int, end: int) -> list[tuple[int, Word]]:
         """(page number, word) for each word overlapping the character range [start, end)."""
         out: list[tuple[int, Word]] = []
-        for span in self.spans:
-            if span.end <= start:
-                continue
+        # Spans are in text order (starts and ends both increasing): bisect to the first one ending after `start`
+        # rather than walk from the first word (per finding, that walk made long records quadratic).
+        first = bisect.bisect_right(self.spans, start, key=lambda span: span.end)
+        for span in itertools.islice(self.spans, first, None):
             if span.start >= end:
                 break
             page = self.document.pages[span.page - 1]

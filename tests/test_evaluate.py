@@ -15,11 +15,14 @@ from pipeline.types import (
     CheckResult,
     Choice,
     DiagnosisMention,
+    Document,
     Findings,
+    Page,
     Payer,
     PersonMention,
     Role,
     SectionKind,
+    Source,
     Status,
 )
 
@@ -101,6 +104,34 @@ def test_when_pdf_has_active_content_then_a_complete_document_needs_review() -> 
     assert report.status is Status.NEEDS_REVIEW
     check = report.check("active_content")
     assert check is not None and check.result is CheckResult.FAIL
+
+
+def _with_unread_page() -> Document:
+    """`document()` followed by a page 2 whose OCR timed out (kept without words: extractors/routing.py)."""
+    doc = document()
+    unread = Page(2, 612.0, 792.0, Source.OCR, "ocr: image; not read: ocr timed out (> 60 s)", (), "ocr_timeout")
+    return dataclasses.replace(doc, pages=(*doc.pages, unread))
+
+
+UNREAD = [
+    ("a_field_missing", _findings(physician=None), Status.NEEDS_REVIEW, "could not be read; what is missing"),
+    ("nothing_missing", _findings(), Status.COMPLETE, "could not be read; nothing required is missing"),
+]
+
+
+@pytest.mark.parametrize(("case", "findings", "expected", "reason"), UNREAD, ids=[c[0] for c in UNREAD])
+def test_when_a_page_timed_out_then_the_report_says_which_and_a_missing_field_needs_review(
+        case: str, findings: Findings, expected: Status, reason: str) -> None:
+    report = evaluate(_with_unread_page(), findings, Intake(), POLICY, {})
+    assert report.status is expected
+    assert any("page 2 (ocr_timeout)" in r and reason in r for r in report.reasons), report.reasons
+    check = report.check("every_page_read")
+    assert check is not None and check.result is CheckResult.FAIL and "page 2" in check.detail
+    assert [(p.page, p.unread) for p in report.pages] == [(1, None), (2, "ocr_timeout")]
+
+
+def test_when_every_page_was_read_then_no_page_check_is_added() -> None:
+    assert evaluate(document(), _findings(), Intake(), POLICY, {}).check("every_page_read") is None
 
 
 COVERAGE = [

@@ -225,7 +225,10 @@ class HangingEngine:
 
 
 class BrokenOsdEngine(HangingEngine):
-    """OSD fails hard (engine missing): that must not be swallowed."""
+    """OSD fails hard (engine missing): that must not be swallowed. Its read finds nothing, so OSD is asked."""
+
+    def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
+        return []
 
     def orientation(self, image: Image.Image, timeout: float) -> Orientation | None:
         raise OcrEngineError("tesseract binary not found")
@@ -300,3 +303,43 @@ def test_when_a_header_label_sits_in_a_shaded_table_cell_then_tesseract_reads_th
     assert any(s.startswith("flattened shading") for s in result.steps)
     assert texts[:3] == ["Patient", "Legal:", "Eve"]
     assert "Guardian" in texts and "Author" in texts
+
+
+# --- Orientation found cheaply: OSD only when the read does not look upright ---------------------------------------
+
+class CountingEngine:
+    """Tesseract, counting how often OSD and reading are asked (the OcrEngine seam)."""
+
+    def __init__(self) -> None:
+        self.inner = TesseractEngine()
+        self.osd = 0
+        self.reads = 0
+
+    def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
+        self.reads += 1
+        return self.inner.read(image, timeout)
+
+    def orientation(self, image: Image.Image, timeout: float) -> Orientation | None:
+        self.osd += 1
+        return self.inner.orientation(image, timeout)
+
+
+def _dense_page() -> Image.Image:
+    """A page of 16 lines of plain prose (~130 words) at 28 px: enough for both a confident read and OSD."""
+    im = Image.new("L", (1500, 1000), 255)
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=28)
+    line = "The patient reports chronic pain in the lower back since the accident last spring"
+    for i in range(16):
+        draw.text((40, 40 + i * 56), line, fill=0, font=font)
+    return im
+
+
+@pytest.mark.parametrize(("turn", "osd_asked", "reads"), [(0, 0, 1), (180, 1, 2)], ids=["upright", "upside-down"])
+def test_when_a_page_reads_upright_then_osd_is_not_asked_and_a_turned_page_is_still_turned_back(
+        turn: int, osd_asked: int, reads: int) -> None:
+    engine = CountingEngine()
+    result = ocr.read_image(_dense_page().rotate(turn, expand=True), 200, 200, engine)
+    assert (engine.osd, engine.reads) == (osd_asked, reads)
+    assert {"patient", "chronic", "accident"} <= {w.text.lower() for w in result.words}
+    assert any(s.startswith("rotated 180") for s in result.steps) == (turn == 180)

@@ -215,6 +215,51 @@ def test_when_injected_engine_fails_then_read_document_raises_typed_error(engine
         read(encode(text_image(), "PNG"), engine=engine)
 
 
+class SecondPageTimesOutEngine(FixedEngine):
+    """Reads every page but the second, whose OCR times out."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
+        self.reads += 1
+        if self.reads == 2:
+            raise OcrTimeout(f"fake > {timeout} s")
+        return super().read(image, timeout)
+
+
+def _three_frame_tiff() -> bytes:
+    buf = io.BytesIO()
+    frames = [text_image() for _ in range(3)]
+    frames[0].save(buf, "TIFF", dpi=(200, 200), save_all=True, append_images=frames[1:])
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["pdf", "tiff"])
+def test_when_one_page_times_out_then_it_is_kept_unread_with_its_reason_and_the_others_are_read(kind: str) -> None:
+    data = image_only_pdf(_three_page_pdf()) if kind == "pdf" else _three_frame_tiff()
+    doc = read(data, engine=SecondPageTimesOutEngine())
+    assert [p.number for p in doc.pages] == [1, 2, 3]
+    assert [p.unread for p in doc.pages] == [None, "ocr_timeout", None]
+    assert doc.pages[1].words == () and "not read: ocr timed out" in doc.pages[1].reason
+    assert all(texts(doc, i) == {"Hello"} for i in (0, 2))
+    assert doc.pages[1].width > 0 and doc.pages[1].height > 0  # the page keeps its size in points
+
+
+def _three_page_pdf() -> bytes:
+    pdf = FPDF(unit="pt", format="letter")
+    pdf.set_font("Helvetica", size=14)
+    for i in range(3):
+        pdf.add_page()
+        pdf.text(72, 72, f"Page {i + 1}: Patient: Jane Doe")
+    return bytes(pdf.output())
+
+
+def test_when_every_page_times_out_then_the_read_fails_with_ocr_timeout() -> None:
+    with pytest.raises(OcrTimeout):
+        read(_three_frame_tiff(), engine=TimingOutEngine())
+
+
 def test_when_injected_engine_reads_then_its_words_become_the_page() -> None:
     doc = read(image_only_pdf(text_pdf(), dpi=72), engine=FixedEngine())
     word = doc.pages[0].words[0]
