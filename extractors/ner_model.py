@@ -29,12 +29,13 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from extractors.model_info import MODELS_DIR as BUNDLED_MODELS_DIR
 from pipeline.errors import ConfigError
 from pipeline.rulefiles import parse_rule_model, read_rule_file, rule_path
 from pipeline.settings import DEFAULT_NER_MODEL
 from pipeline.types import SectionKind
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+MODELS_DIR = BUNDLED_MODELS_DIR
 RECALL_RULES_PATH = rule_path("ner_recall.yaml")
 DEFAULT_MODEL = DEFAULT_NER_MODEL
 

