@@ -23,7 +23,7 @@ from pipeline.errors import DocverifyError
 from pipeline.types import IdentifierKind, PatientIdentifier, Payer, Status
 from storage.crypto import Keyring
 from storage.models import CaseDecisionRow, CaseReportRow, CaseRow, CaseUploadRow, UploadIdentifierRow, UploadRow
-from storage.sealed import SealError, match_digest, open_optional, open_value, seal_optional, seal_value
+from storage.sealed import SealError, column_context, match_digest, open_column, open_value, seal_row
 from storage.store import Store, StoreIntegrityError, UnknownUpload, _check_text
 
 MAX_CASE_UPLOADS = 50
@@ -101,9 +101,9 @@ class CaseStore:
 
         def insert(s: Session) -> CaseRecord:
             now = self.store._clock()
-            s.add(CaseRow(id=case_id, owner=owner, payer=intake.payer.value,
-                          patient_name=seal_optional(self.keys, intake.patient_name, f"cases.patient_name:{case_id}"),
-                          external_id=intake.external_id, created_at=now))
+            s.add(seal_row(self.keys, CaseRow(id=case_id, owner=owner, payer=intake.payer.value,
+                                              patient_name=intake.patient_name, external_id=intake.external_id,
+                                              created_at=now)))
             s.flush()
             self.store._audit(s, actor=actor, action="case.create", upload_id=None, outcome=f"case:{case_id}")
             return CaseRecord(case_id, owner, intake, now, ())
@@ -158,10 +158,9 @@ class CaseStore:
         def save(s: Session) -> None:
             s.execute(delete(UploadIdentifierRow).where(UploadIdentifierRow.upload_id == upload_id))
             for x in {(x.kind, x.value): x for x in identifiers if len(x.value) <= 64}.values():
-                s.add(UploadIdentifierRow(upload_id=upload_id, kind=x.kind.value, page=x.page,
-                                          value_hmac=match_digest(self.keys, x.kind.value, x.value),
-                                          value=seal_value(self.keys, x.value,
-                                                           f"upload_identifiers.value:{upload_id}:{x.kind.value}")))
+                s.add(seal_row(self.keys, UploadIdentifierRow(
+                    upload_id=upload_id, kind=x.kind.value, page=x.page, value=x.value,
+                    value_hmac=match_digest(self.keys, x.kind.value, x.value))))
 
         self.store._write(save)
 
@@ -170,8 +169,9 @@ class CaseStore:
         with self.store._read() as s:
             rows = s.scalars(select(UploadIdentifierRow).where(UploadIdentifierRow.upload_id == upload_id))
             try:
-                found = [PatientIdentifier(IdentifierKind(r.kind), open_value(
-                    self.keys, r.value, f"upload_identifiers.value:{upload_id}:{r.kind}"), r.page) for r in rows]
+                found = [PatientIdentifier(IdentifierKind(r.kind), open_value(self.keys, r.value,
+                                                                              column_context(r, "value")), r.page)
+                         for r in rows]
             except (SealError, ValueError) as e:
                 raise StoreIntegrityError(f"upload {upload_id}: an identifier does not open") from e
             return tuple(sorted(found, key=lambda x: (x.kind.value, x.value)))
@@ -183,10 +183,9 @@ class CaseStore:
             if s.get(CaseRow, case_id) is None:
                 raise UnknownCase(f"case {case_id[:40]!r}")
             last = s.scalar(select(func.max(CaseReportRow.version)).where(CaseReportRow.case_id == case_id)) or 0
-            s.add(CaseReportRow(case_id=case_id, version=last + 1, status=report.status.value,
-                                report_json=seal_value(self.keys, report.model_dump_json(),
-                                                       f"case_reports.report_json:{case_id}:{last + 1}"),
-                                created_at=self.store._clock()))
+            s.add(seal_row(self.keys, CaseReportRow(case_id=case_id, version=last + 1, status=report.status.value,
+                                                    report_json=report.model_dump_json(),
+                                                    created_at=self.store._clock())))
             s.flush()
             self.store._audit(s, actor=actor, action="case.evaluate", upload_id=upload_id,
                               outcome=f"case:{case_id}:v{last + 1}:{report.status.value}")
@@ -213,9 +212,8 @@ class CaseStore:
                 raise UnknownCase(f"case {case_id[:40]!r} has no report yet")
             seq = (s.scalar(select(func.max(CaseDecisionRow.seq)).where(CaseDecisionRow.case_id == case_id)) or 0) + 1
             now = self.store._clock()
-            s.add(CaseDecisionRow(case_id=case_id, seq=seq, report_version=version, status=status.value,
-                                  note=seal_optional(self.keys, note, f"case_decisions.note:{case_id}:{seq}"),
-                                  actor=actor, created_at=now))
+            s.add(seal_row(self.keys, CaseDecisionRow(case_id=case_id, seq=seq, report_version=version,
+                                                      status=status.value, note=note, actor=actor, created_at=now)))
             s.flush()
             self.store._audit(s, actor=actor, action="case.decide", upload_id=None,
                               outcome=f"case:{case_id}:v{version}:{status.value}")
@@ -231,7 +229,7 @@ class CaseStore:
             if row is None:
                 return None
             try:
-                note = open_optional(self.keys, row.note, f"case_decisions.note:{row.case_id}:{row.seq}")
+                note = open_column(self.keys, row, "note")
             except (SealError, ValueError) as e:
                 raise StoreIntegrityError(f"case {case_id}: a decision's note does not open") from e
             return CaseDecisionRecord(row.case_id, row.seq, row.report_version, Status(row.status), note, row.actor,
@@ -262,7 +260,7 @@ class CaseStore:
 
     def _case_report(self, row: CaseReportRow) -> CaseReportRecord:
         try:
-            body = open_value(self.keys, row.report_json, f"case_reports.report_json:{row.case_id}:{row.version}")
+            body = open_value(self.keys, row.report_json, column_context(row, "report_json"))
         except (SealError, ValueError) as e:
             raise StoreIntegrityError(f"case {row.case_id}: report v{row.version} does not open") from e
         return CaseReportRecord(row.case_id, row.version, Status(row.status), body, row.created_at)
@@ -275,7 +273,7 @@ class CaseStore:
 
 def _case(row: CaseRow, upload_ids: tuple[str, ...], keys: Keyring | None) -> CaseRecord:
     try:
-        name = open_optional(keys, row.patient_name, f"cases.patient_name:{row.id}")
+        name = open_column(keys, row, "patient_name")
     except (SealError, ValueError) as e:
         raise StoreIntegrityError(f"case {row.id}: the intake name does not open") from e
     return CaseRecord(row.id, row.owner, CaseIntake(patient_name=name, payer=Payer(row.payer),

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from pipeline.types import Status
 from storage.crypto import Keyring
 from storage.models import ReportRow, ReviewDecisionRow, ReviewLoginFailureRow, ReviewSessionRow, UploadRow
-from storage.sealed import SealError, open_optional, open_value, seal_optional, seal_value
+from storage.sealed import SealError, column_context, open_column, open_value, seal_row
 from storage.store import ReportRecord, Store, StoreIntegrityError, UploadRecord
 
 MAX_NOTE_CHARS: Final = 4000
@@ -244,15 +244,11 @@ class ReviewStore:
             last = s.scalar(select(func.max(ReviewDecisionRow.seq)).where(ReviewDecisionRow.upload_id == upload_id))
             seq = (last or 0) + 1
             keys = self.store.settings.data_keys
-            row = ReviewDecisionRow(upload_id=upload_id, seq=seq, report_version=report_version,
-                                    action=action.value, field=field.value if field else None,
-                                    status_after=status_after.value if status_after else None,
-                                    before_json=seal_value(keys, before.model_dump_json(),
-                                                           f"review_decisions.before_json:{upload_id}:{seq}"),
-                                    after_json=seal_value(keys, after.model_dump_json(),
-                                                          f"review_decisions.after_json:{upload_id}:{seq}"),
-                                    note=seal_optional(keys, note, f"review_decisions.note:{upload_id}:{seq}"),
-                                    actor=actor, created_at=now)
+            row = seal_row(keys, ReviewDecisionRow(
+                upload_id=upload_id, seq=seq, report_version=report_version, action=action.value,
+                field=field.value if field else None, status_after=status_after.value if status_after else None,
+                before_json=before.model_dump_json(), after_json=after.model_dump_json(), note=note, actor=actor,
+                created_at=now))
             s.add(row)
             s.flush()
             what = f"review.{action.value}" + (f".{field.value}" if field else "")
@@ -315,11 +311,10 @@ def _actor(user_name: str) -> str:
 
 def _decision(row: ReviewDecisionRow, keys: Keyring | None) -> DecisionRecord:
     """The record of a decision row, its sealed values opened. Raises StoreIntegrityError when one does not open."""
-    where = f"{row.upload_id}:{row.seq}"
     try:
-        before = open_value(keys, row.before_json, f"review_decisions.before_json:{where}")
-        after = open_value(keys, row.after_json, f"review_decisions.after_json:{where}")
-        note = open_optional(keys, row.note, f"review_decisions.note:{where}")
+        before = open_value(keys, row.before_json, column_context(row, "before_json"))
+        after = open_value(keys, row.after_json, column_context(row, "after_json"))
+        note = open_column(keys, row, "note")
     except (SealError, ValueError) as e:
         raise StoreIntegrityError(f"upload {row.upload_id}: decision {row.seq} does not open") from e
     return DecisionRecord(upload_id=row.upload_id, seq=row.seq, report_version=row.report_version,

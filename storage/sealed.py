@@ -31,8 +31,8 @@ from storage.models import (
     UploadRow,
 )
 
-__all__ = ["SEALED_COLUMNS", "SealError", "SealedColumn", "match_digest", "open_optional", "open_value",
-           "seal_optional", "seal_value"]
+__all__ = ["SEALED_COLUMNS", "SealError", "SealedColumn", "column_context", "match_digest", "open_column",
+           "open_optional", "open_value", "seal_row", "seal_value"]
 
 _MATCH_KEY_LABEL: Final = b"docverify upload_identifiers match v1"
 
@@ -70,11 +70,6 @@ def seal_value(keys: Keyring | None, value: str, context: str) -> str:
     return value if keys is None else seal_text(keys, value, context)
 
 
-def seal_optional(keys: Keyring | None, value: str | None, context: str) -> str | None:
-    """`seal_value`, None staying None."""
-    return None if value is None else seal_value(keys, value, context)
-
-
 def open_value(keys: Keyring | None, stored: str, context: str) -> str:
     """The clear value of a stored column value (clear values written before a key are returned as they are).
     Raises SealError (altered, moved to another row, or an unknown key)."""
@@ -84,6 +79,29 @@ def open_value(keys: Keyring | None, stored: str, context: str) -> str:
 def open_optional(keys: Keyring | None, stored: str | None, context: str) -> str | None:
     """`open_value`, None staying None."""
     return None if stored is None else open_value(keys, stored, context)
+
+
+_BY_COLUMN: Final[dict[tuple[type[Any], str], SealedColumn]] = {(c.model, c.column): c for c in SEALED_COLUMNS}
+
+
+def seal_row[R](keys: Keyring | None, row: R) -> R:
+    """`row` (ids set, values in clear) with every listed column of its model sealed in place, each bound to the
+    context `SEALED_COLUMNS` gives it; as it is without a keyring."""
+    for sealed in SEALED_COLUMNS:
+        if type(row) is sealed.model and (value := getattr(row, sealed.column)) is not None:
+            setattr(row, sealed.column, seal_value(keys, value, sealed.context(row)))
+    return row
+
+
+def column_context(row: Any, column: str) -> str:
+    """The context a listed column's value of `row` is sealed with (`SEALED_COLUMNS`)."""
+    return _BY_COLUMN[(type(row), column)].context(row)
+
+
+def open_column(keys: Keyring | None, row: Any, column: str) -> str | None:
+    """The clear value of one listed column of a stored row (None staying None). Raises SealError (altered, moved
+    to another row, or an unknown key)."""
+    return open_optional(keys, getattr(row, column), column_context(row, column))
 
 
 def match_digest(keys: Keyring | None, kind: str, value: str) -> str:

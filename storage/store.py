@@ -68,7 +68,7 @@ from storage.models import (
     UploadIdentifierRow,
     UploadRow,
 )
-from storage.sealed import SEALED_COLUMNS, match_digest, open_optional, open_value, seal_optional, seal_value
+from storage.sealed import SEALED_COLUMNS, column_context, match_digest, open_column, open_value, seal_row
 
 if TYPE_CHECKING:
     from pipeline.evaluate import Intake
@@ -452,14 +452,12 @@ class Store:
             keys = self.settings.data_keys
             row = UploadRow(id=upload_id, owner=owner, sha256=sha256, media_type=media_type,
                             size_bytes=len(data),
-                            display_name=seal_value(keys, display_name, f"uploads.display_name:{upload_id}"),
-                            intake_patient_name=seal_optional(keys, intake.patient_name,
-                                                              f"uploads.intake_patient_name:{upload_id}"),
+                            display_name=display_name, intake_patient_name=intake.patient_name,
                             payer=Payer(intake.payer).value,
                             external_id=external_id, state=UploadState.PENDING.value, attempts=0, lease=0,
                             run_id=None, worker=None, error_code=None,
                             created_at=now, updated_at=now)
-            s.add(row)
+            s.add(seal_row(keys, row))
             s.flush()
             self._audit(s, actor=owner, action="upload.create", upload_id=row.id, outcome="created")
             return self._upload(row), True
@@ -989,7 +987,8 @@ class Store:
                     counts["reports" if sealed.model is ReportRow else "fields"] += 1
             # The identifiers' digests are keyed by the current data key: recomputed with it.
             for ident in s.scalars(select(UploadIdentifierRow).with_for_update()):
-                ident.value_hmac = match_digest(keys, ident.kind, open_text(keys, ident.value, _ident_context(ident)))
+                plain = open_text(keys, ident.value, column_context(ident, "value"))
+                ident.value_hmac = match_digest(keys, ident.kind, plain)
             return counts["reports"], counts["fields"]
 
         try:
@@ -1036,10 +1035,6 @@ class Store:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
-
-def _ident_context(row: UploadIdentifierRow) -> str:
-    return next(c for c in SEALED_COLUMNS if c.model is UploadIdentifierRow).context(row)
-
 
 def _sqlite_busy_timeout(conn: Connection, ms: int) -> None:
     """Set SQLite's busy timeout on the driver connection itself (outside any transaction: a statement through
@@ -1116,8 +1111,8 @@ def _check_token(name: str, value: str, max_len: int = 64) -> None:
 def _upload(row: UploadRow, keys: Keyring | None) -> UploadRecord:
     """The record of an upload row, its sealed fields opened. Raises StoreIntegrityError when one does not open."""
     try:
-        display_name = open_value(keys, row.display_name, f"uploads.display_name:{row.id}")
-        patient_name = open_optional(keys, row.intake_patient_name, f"uploads.intake_patient_name:{row.id}")
+        display_name = open_value(keys, row.display_name, column_context(row, "display_name"))
+        patient_name = open_column(keys, row, "intake_patient_name")
     except (SealError, ValueError) as e:
         raise StoreIntegrityError(f"upload {row.id}: a sealed field does not open") from e
     return UploadRecord(id=row.id, owner=row.owner, sha256=row.sha256, media_type=row.media_type,
