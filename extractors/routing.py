@@ -30,7 +30,7 @@ def read_document(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, 
         flags = (pdf_text.ACTIVE_CONTENT,) if active else ()
     else:
         pages = _read_image(data, upload.media_type, ocr, limits)
-    if all(page.unread for page in pages):
+    if pages and all(page.unread for page in pages):
         raise OcrTimeout(f"{len(pages)} pages, every one timed out")  # nothing read: a failure, not a report
     if not any(page.words for page in pages):
         raise NoReadableText(f"{len(pages)} pages, 0 words")
