@@ -53,14 +53,16 @@ def test_when_same_seed_generated_twice_then_files_are_byte_identical(dev_dir: P
 def test_when_splits_planned_then_seed_spaces_are_disjoint_and_fixed() -> None:
     dev = [plan("dev", i) for i in range(500)]
     test = [plan("test", i) for i in range(500)]
+    train = [plan("train", i) for i in range(500)]
     assert not {p.seed for p in dev} & {p.seed for p in test}
+    assert not {p.seed for p in train} & ({p.seed for p in dev} | {p.seed for p in test})
     assert [p.seed for p in dev] == [SEED_BASE["dev"] + i for i in range(500)]
     # The plan is a pure function of (split, index): asking again gives the same kind, status and seed.
     assert dev == [plan("dev", i) for i in range(500)]
     # The two splits are different documents, not the same ones renamed.
     assert [make_case(p).patient for p in dev[:20]] != [make_case(p).patient for p in test[:20]]
     with pytest.raises(ValueError):
-        plan("train", 0)
+        plan("holdout", 0)
 
 
 def test_when_count_is_smaller_then_documents_are_a_prefix(tmp_path: Path, labels: list[dict]) -> None:
