@@ -1054,8 +1054,10 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         dbapi_conn.isolation_level = None  # pysqlite must not emit BEGIN itself; the "begin" hook below does
         cursor = dbapi_conn.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            # The wait first: switching to WAL needs a lock another process's migration may hold (a fresh database
+            # is still in rollback-journal mode), and pysqlite's own wait is only 5 s.
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=FULL")  # WAL + FULL: a committed upload survives a power cut
         finally:
