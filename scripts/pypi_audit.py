@@ -23,6 +23,7 @@ import json
 import os
 import re
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -115,17 +116,24 @@ def parse_vulnerabilities(payload: dict[str, object]) -> list[Vulnerability]:
     return out
 
 
-def http_fetch(timeout: float) -> Fetch:
+def http_fetch(timeout: float, attempts: int = 3) -> Fetch:
     def fetch(url: str) -> tuple[int, bytes]:
         if not url.startswith(("https://", "http://")):
             raise ValueError(f"not an http(s) index URL: {url}")
         headers = {"Accept": "application/json", "User-Agent": "docverify-audit"}
         req = urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) only, checked above
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) only
-                return resp.status, resp.read()
-        except urllib.error.HTTPError as e:
-            return e.code, b""
+        for attempt in range(attempts):
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) only
+                    return resp.status, resp.read()
+            except urllib.error.HTTPError as e:
+                if e.code < 500 or attempt == attempts - 1:
+                    return e.code, b""
+            except OSError:  # refused, reset, timed out, name not resolved: tried again, then "unchecked"
+                if attempt == attempts - 1:
+                    raise
+            time.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     return fetch
 
@@ -177,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     required = os.environ.get("AUDIT_REQUIRED") == "1"
 
     try:
-        pins = [p for f in args.requirements for p in parse_lock(f.read_text())]
+        # The same pin in two files (numpy in lock.txt and train.txt) is checked once.
+        unique = {(normalize(n), v): (n, v) for f in args.requirements for n, v in parse_lock(f.read_text())}
+        pins = list(unique.values())
         ignored = parse_ignore(args.ignore.read_text()) if args.ignore.exists() else {}
     except (OSError, ValueError) as e:
         print(f"pypi_audit: {e}", file=sys.stderr)
