@@ -119,6 +119,7 @@ def run(pages: int, window_chars: int | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         document = read_bounded(data, accept(data, "export.pdf", limits), limits)
         t1 = time.perf_counter()
+        after_read = psutil.Process().memory_info().rss
         findings = find_in_windows(document, policy, ner_model=settings.ner_model_name,
                                    window_chars=limits.window_chars)
         t2 = time.perf_counter()
@@ -132,7 +133,7 @@ def run(pages: int, window_chars: int | None = None) -> dict[str, Any]:
         "build_s": round(build_s, 2), "model_load_s": round(load_s, 2),
         "read_s": round(t1 - t0, 2), "find_s": round(t2 - t1, 2), "evaluate_s": round(t3 - t2, 2),
         "total_s": round(t3 - t0, 2), "pages_per_s": round(len(document.pages) / (t3 - t0), 2),
-        "rss_before_read_mib": round(before / MIB), "peak_rss_mib": round(peak.own / MIB),
+        "rss_before_read_mib": round(before / MIB), "rss_after_read_mib": round(after_read / MIB), "peak_rss_mib": round(peak.own / MIB),
         "peak_reader_child_rss_mib": round(peak.children / MIB),
     }
 
