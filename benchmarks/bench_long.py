@@ -133,7 +133,8 @@ def run(pages: int, window_chars: int | None = None) -> dict[str, Any]:
         "build_s": round(build_s, 2), "model_load_s": round(load_s, 2),
         "read_s": round(t1 - t0, 2), "find_s": round(t2 - t1, 2), "evaluate_s": round(t3 - t2, 2),
         "total_s": round(t3 - t0, 2), "pages_per_s": round(len(document.pages) / (t3 - t0), 2),
-        "rss_before_read_mib": round(before / MIB), "rss_after_read_mib": round(after_read / MIB), "peak_rss_mib": round(peak.own / MIB),
+        "rss_before_read_mib": round(before / MIB), "rss_after_read_mib": round(after_read / MIB),
+        "peak_rss_mib": round(peak.own / MIB),
         "peak_reader_child_rss_mib": round(peak.children / MIB),
     }
 
