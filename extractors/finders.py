@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from rapidfuzz.distance import Levenshtein
@@ -14,7 +14,13 @@ from extractors.diagnosis import find_diagnoses
 from extractors.intake_search import IntakeHit, Position, Verdict, search_intake_name
 from extractors.ner_model import get_recognizer
 from extractors.nlp import ParsedText, get_pipeline
-from extractors.people import choose_patient, choose_treating_physician, find_people, surname_only_physician
+from extractors.people import (
+    SurnameOnly,
+    choose_patient,
+    choose_treating_physician,
+    find_people,
+    surname_only_physician,
+)
 from extractors.role_model import RankedChoice, rank_treating_physician
 from pipeline.names import default_name_rules, fold, match_intake, normalize_person_name, same_person
 from pipeline.policy import Policy
@@ -25,6 +31,7 @@ from pipeline.types import (
     DiagnosisMention,
     Document,
     Findings,
+    LinearText,
     PersonMention,
     Role,
     linearize,
@@ -55,21 +62,38 @@ def find_all(document: Document, policy: Policy, *, ner_model: str | None, intak
     None for none. With `intake_name`, the document is also searched for that person the way a coordinator does
     (extractors/intake_search.py): when the open extraction found no patient, or one who is not the intake's person,
     and the intake's person stands in a patient position, that hit is the patient (docs/POLICY.md "Status rule").
+    A long record is read in page windows instead (extractors/windows.py), which ends in `choose_findings` too.
     """
     if document.structured is not None:
         return apply_policy(document.structured, policy)
-    parsed = get_pipeline().parse(linearize(document))
+    text = linearize(document)
+    people, diagnoses = find_mentions(text, policy, ner_model=ner_model)
+    return choose_findings(document, people, diagnoses, intake_name=intake_name,
+                           surname_hint=lambda: surname_only_physician(text, default_name_rules()))
+
+
+def find_mentions(text: LinearText, policy: Policy, *,
+                  ner_model: str | None) -> tuple[tuple[PersonMention, ...], tuple[DiagnosisMention, ...]]:
+    """One parse of `text` (a whole document, or one window of a long one) and every person and diagnosis in it."""
+    parsed = get_pipeline().parse(text)
     recognizer = get_recognizer(ner_model)
     people_finder: Finder[PersonMention] = find_people
     diagnosis_finder: Finder[DiagnosisMention] = functools.partial(find_diagnoses, policy=policy, recognizer=recognizer)
+    return people_finder(parsed), diagnosis_finder(parsed)
+
+
+def choose_findings(document: Document, people: tuple[PersonMention, ...], diagnoses: tuple[DiagnosisMention, ...],
+                    *, intake_name: str | None, surname_hint: Callable[[], SurnameOnly | None]) -> Findings:
+    """The patient and the treating physician chosen among `people` of `document` (see `find_all`).
+
+    `surname_hint`: the physician named by title and surname only, asked for only when nobody else is chosen."""
     patient_chooser: Chooser = choose_patient
     physician_chooser: Chooser = choose_treating_physician
-    people = people_finder(parsed)
     patient = patient_chooser(people)
     if intake_name:
         patient, people = verified_patient(document, intake_name, patient, people)
     physician = second_opinion(physician_chooser(people), rank_treating_physician(document, people))
-    if physician.person is None and (hint := surname_only_physician(parsed.text, default_name_rules())) is not None:
+    if physician.person is None and (hint := surname_hint()) is not None:
         # docs/POLICY.md "Policy decisions" 6: a physician named by surname only is doubtful, not absent (review).
         # The surname is reported, so the coordinator sees whom the document names.
         doubt = (f"a physician is named by title and surname only (page {hint.evidence.page}); a person must confirm "
@@ -78,12 +102,7 @@ def find_all(document: Document, policy: Policy, *, ner_model: str | None, intak
                               confidence=hint.evidence.original_score, evidence=(hint.evidence,),
                               reason="Treating physician? named by title and surname only; not a full name.")
         physician = Choice(named, doubt, ambiguous=True, doubt=doubt)
-    return Findings(
-        people=people,
-        diagnoses=diagnosis_finder(parsed),
-        patient=patient,
-        physician=physician,
-    )
+    return Findings(people=people, diagnoses=diagnoses, patient=patient, physician=physician)
 
 
 def second_opinion(rules: Choice, ranked: RankedChoice) -> Choice:

@@ -208,6 +208,18 @@ def _image_cover(page: Any) -> float:
     return min(best, 1.0)
 
 
+def _image_boxes(page: Any, origin_x: float, origin_top: float) -> tuple[BBox, ...]:
+    """The boxes of the page's images, clipped to the page, in the project frame; empty ones left out."""
+    x0, top, x1, bottom = (float(v) for v in page.bbox)
+    out: list[BBox] = []
+    for im in page.images:
+        box = BBox(max(float(im["x0"]), x0) - origin_x, max(float(im["top"]), top) - origin_top,
+                   min(float(im["x1"]), x1) - origin_x, min(float(im["bottom"]), bottom) - origin_top)
+        if box.x1 > box.x0 and box.bottom > box.top:
+            out.append(box)
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class TextLayerPage:
     """What the text layer of one page holds, and whether to use it."""
@@ -217,6 +229,40 @@ class TextLayerPage:
     height: float  # points
     words: tuple[Word, ...]
     verdict: Verdict
+    images: tuple[BBox, ...] = ()  # where the page draws images (points, top-left origin, clipped to the page)
+
+
+# A picture this big on a page whose text layer is used is read by OCR too (a scanned letter pasted into a generated
+# export): at least this share of the page, and holding fewer text-layer words than `TRANSCRIBED_WORDS_PER_SQIN` per
+# square inch (a searchable scan's invisible OCR layer covers its image with words: already transcribed).
+EMBEDDED_SCAN_SHARE = 0.2
+TRANSCRIBED_WORDS_PER_SQIN = 2.0
+
+
+def embedded_scans(layer: TextLayerPage) -> tuple[BBox, ...]:
+    """The image regions of a usable text-layer page to OCR: large (`EMBEDDED_SCAN_SHARE` of the page or more) and
+    not already transcribed by the text layer (few of its words inside), largest first."""
+    area = layer.width * layer.height
+    if area <= 0:
+        return ()
+    out: list[BBox] = []
+    for box in sorted(layer.images, key=_area, reverse=True):
+        if _area(box) < EMBEDDED_SCAN_SHARE * area or any(_inside(box, b) for b in out):
+            continue
+        inside = sum(1 for w in layer.words if _inside(w.bbox, box))
+        if inside < TRANSCRIBED_WORDS_PER_SQIN * _area(box) / (72.0 * 72.0):
+            out.append(box)
+    return tuple(out)
+
+
+def _area(box: BBox) -> float:
+    return max(0.0, box.x1 - box.x0) * max(0.0, box.bottom - box.top)
+
+
+def _inside(inner: BBox, outer: BBox) -> bool:
+    """True when the centre of `inner` lies in `outer`."""
+    cx, cy = (inner.x0 + inner.x1) / 2, (inner.top + inner.bottom) / 2
+    return outer.x0 <= cx <= outer.x1 and outer.top <= cy <= outer.bottom
 
 
 # What pdfminer/pdfplumber raise on malformed input, translated at this boundary. Found by fuzzing
@@ -275,7 +321,8 @@ class TextLayerReader:
                 x0, top = float(page.bbox[0]), float(page.bbox[1])
                 words = group_lines(raw, x0, top)
                 verdict = judge_text_layer([str(w["text"]) for w in raw], cover)
-                result = TextLayerPage(page.page_number, float(page.width), float(page.height), words, verdict)
+                result = TextLayerPage(page.page_number, float(page.width), float(page.height), words, verdict,
+                                       _image_boxes(page, x0, top))
             except PdfminerException as e:
                 raise _translate_pdfminer(e) from e
             except _PARSER_ERRORS as e:

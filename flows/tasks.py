@@ -183,13 +183,14 @@ def read(loaded: Loaded, settings: Settings, limits: Limits = DEFAULT_LIMITS, bo
                                payer=record.payer, versions=versions(settings.ner_model_name))
 
 
-def find(document: Document, settings: Settings, intake_name: str | None) -> Findings:
-    """People and diagnoses, from one parse (the NLP pipeline is built once per process), the document also searched
-    for the intake's person."""
-    from extractors.finders import find_all
+def find(document: Document, settings: Settings, intake_name: str | None, limits: Limits = DEFAULT_LIMITS) -> Findings:
+    """People and diagnoses, from one parse (the NLP pipeline is built once per process) or one per page window of a
+    long record (extractors/windows.py), the document also searched for the intake's person."""
+    from extractors.windows import find_in_windows
 
     with _NLP_LOCK:
-        return find_all(document, load_policy(), ner_model=settings.ner_model_name, intake_name=intake_name)
+        return find_in_windows(document, load_policy(), ner_model=settings.ner_model_name, intake_name=intake_name,
+                               window_chars=limits.window_chars)
 
 
 def evaluate_upload(record: UploadRecord, document: Document, findings: Findings, settings: Settings) -> Report:

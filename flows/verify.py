@@ -38,7 +38,7 @@ def _warm(ner_model: str | None) -> None:
     """Import the finders and build the NLP pipeline and the NER model (each once per process)."""
     from extractors.finders import model_versions
 
-    with contextlib.suppress(Exception):  # a broken rule file or model: find_all raises it again, by its own path
+    with contextlib.suppress(Exception):  # a broken rule file or model: the finders raise it again, by their own path
         model_versions(ner_model)
         load_policy()
 
@@ -89,11 +89,12 @@ def check_case_upload(data: bytes, filename: str, upload_id: str, intake: Intake
         return CaseUpload(upload_id=upload_id, file_name=filename, report=report)
     if warming is not None:
         warming.join()
-    from extractors.finders import find_all
     from extractors.identifiers import find_identifiers
+    from extractors.windows import find_in_windows
 
     policy = policy or load_policy()
-    findings = find_all(document, policy, ner_model=settings.ner_model_name, intake_name=intake.patient_name)
+    findings = find_in_windows(document, policy, ner_model=settings.ner_model_name, intake_name=intake.patient_name,
+                               window_chars=limits.window_chars)
     report = evaluate(document, findings, intake, policy, versions(settings.ner_model_name))
     return CaseUpload(upload_id=upload_id, file_name=filename, report=report,
                       identifiers=find_identifiers(document))

@@ -16,10 +16,15 @@ class Limits:
     max_tiff_frames: int = 50
     ocr_timeout_s: float = 60.0  # per page
     render_dpi: int = 300
-    # Characters of text read from one document (words + separators), checked before NLP. spaCy refuses more than
-    # its max_length (1,000,000) and the parse grows with it: 1.2 M characters took 20 s and 3.5 GB here.
-    max_text_chars: int = 1_000_000
-
+    # Characters of text read from one document (words + separators) and from one page, checked as pages are read.
+    # A long record is parsed in page windows of `window_chars` (extractors/windows.py: one window's parse is what
+    # bounds memory, not the record), so the record cap only bounds the Document itself: ~3 M characters is a
+    # 500-page chart export at ~6,000 characters a page. One page is a window of its own when it is longer than a
+    # window, so the page cap (a dense letter page holds ~8,000) also keeps every parse far below spaCy's max_length
+    # (1,000,000; 1.2 M characters in one parse took 20 s and 3.5 GB here).
+    max_text_chars: int = 3_000_000
+    max_page_chars: int = 200_000
+    window_chars: int = 100_000
 
 DEFAULT_LIMITS = Limits()
 

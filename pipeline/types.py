@@ -188,6 +188,9 @@ class Word:
     bbox: BBox
     line: int
     confidence: float  # 0..1; 1.0 for a text layer
+    # How this word was read when not as the rest of its page: OCR of an embedded scan on a text-layer page
+    # (extractors/routing.py). None: the page's source.
+    source: Source | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,10 +324,12 @@ def evidence_from_span(text: LinearText, start: int, end: int, *, finder: str, r
     hits = text.words_between(start, end)
     page_no = hits[0][0] if hits else None
     bbox: BBox | None = None
+    word_source: Source | None = None
     for p, w in hits:
         if p == page_no:
             bbox = w.bbox if bbox is None else bbox.union(w.bbox)
-    source = text.document.pages[page_no - 1].source if page_no else Source.STRUCTURED
+            word_source = word_source or w.source
+    source = word_source or (text.document.pages[page_no - 1].source if page_no else Source.STRUCTURED)
     return Evidence(finder=finder, rule=rule, page=page_no, bbox=bbox, snippet=text.text[start:end], source=source,
                     original_score=score, adjustments=adjustments)
 

@@ -43,7 +43,8 @@ _PERSON = PersonMention(value="Qxj Zzcanary", normalized="Qxj Zzcanary", role=Ro
 STRUCTURED_DOCUMENT = Document(
     "a" * 64, MediaType.CCDA_XML, 123,
     (Page(1, 612, 792.5, Source.STRUCTURED, "structured",
-          (Word("Zzcanary", BBox(0.5, 1, 2, 3.25), 0, 1.0), Word("é\u202e<b>", BBox(0, 0, 1, 1), 1, 0.5))),),
+          (Word("Zzcanary", BBox(0.5, 1, 2, 3.25), 0, 1.0),
+           Word("é\u202e<b>", BBox(0, 0, 1, 1), 1, 0.5, Source.OCR))),),
     ("active_content",),
     Findings(people=(_PERSON,),
              diagnoses=(DiagnosisMention(text="CRPS", icd10="G90.50", description=None, category=Category.CRPS,

@@ -285,3 +285,114 @@ def test_when_text_exceeds_the_character_cap_then_check_gives_a_rejected_report(
     report = check_bytes(text_pdf(), "long.pdf", Intake(None, Payer.UNKNOWN), Settings(),
                          limits=Limits(max_text_chars=40))
     assert report.status.value == "rejected" and report.error is not None and report.error.code == "too_much_text"
+
+
+def test_when_a_page_holds_more_text_than_the_page_cap_then_too_much_text_names_the_page() -> None:
+    from pipeline.errors import TooMuchText
+
+    with pytest.raises(TooMuchText) as info:
+        read(text_pdf(), Limits(max_page_chars=40))
+    assert "page 1" in str(info.value)
+
+
+# ------------------------------------------------------------------------------------ embedded scans (text layer)
+
+TEXT_LINES = ["Visit summary for the clinic visit of March 3", "Attending physician: Robert Smith, MD",
+              "Assessment: chronic migraine without aura"]
+SCAN_LINES = ["Patient name: Jane Example", "Date of birth: 04/05/1971"]
+SCAN_PX, SCAN_SCALE, SCAN_X, SCAN_Y = 30, 2 / 3, 36.0, 300.0  # font px; points per pixel; where the image sits
+
+
+def pdf_with_scan(transcribed: bool = False) -> bytes:
+    """A text-layer page carrying a pasted scan (840x300 px, 23% of the page) of SCAN_LINES. `transcribed`: the scan's
+    words are also in the text layer, invisible, at the place the scan shows them (a searchable scan)."""
+    from fpdf.enums import TextMode
+    from PIL import ImageFont
+
+    pdf = FPDF(unit="pt", format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    for i, line in enumerate(TEXT_LINES):
+        pdf.text(72, 100 + 20 * i, line)
+    image = fakes.text_image(SCAN_LINES, SCAN_PX, (840, 300))
+    pdf.image(io.BytesIO(encode(image, "PNG")), x=SCAN_X, y=SCAN_Y, w=840 * SCAN_SCALE, h=300 * SCAN_SCALE)
+    if transcribed:
+        font = ImageFont.load_default(size=SCAN_PX)
+        pdf.text_mode = TextMode.INVISIBLE
+        pdf.set_font("Helvetica", size=SCAN_PX * SCAN_SCALE)
+        for i, line in enumerate(SCAN_LINES):
+            end = 0
+            for word in line.split():
+                start = line.index(word, end)
+                end = start + len(word)
+                x = SCAN_X + (SCAN_PX + font.getlength(line[:start])) * SCAN_SCALE
+                baseline = SCAN_Y + (SCAN_PX + i * int(SCAN_PX * 1.6) + 0.8 * SCAN_PX) * SCAN_SCALE
+                pdf.text(x, baseline, word)
+    return bytes(pdf.output())
+
+
+def test_when_a_text_layer_page_carries_a_large_scan_then_the_scan_is_read_and_its_words_labelled_ocr() -> None:
+    page = read(pdf_with_scan()).pages[0]
+    assert page.source is Source.TEXT_LAYER and page.unread is None
+    assert "ocr of an embedded image (23% of the page)" in page.reason
+    scanned = [w for w in page.words if w.source is Source.OCR]
+    assert {"Jane", "Example"} <= {w.text for w in scanned}
+    assert all(w.bbox.top >= SCAN_Y - 1 and w.bbox.x0 >= SCAN_X - 1 for w in scanned)  # where the scan sits
+    assert {"Robert", "Smith,"} <= {w.text for w in page.words if w.source is None}  # the text layer is kept
+
+
+def test_when_a_scan_repeats_the_text_layer_then_no_word_is_added_twice() -> None:
+    page = read(pdf_with_scan(transcribed=True)).pages[0]
+    assert "0 words added (8 already in the text layer)" in page.reason  # read by OCR, every word already there
+    texts_read = [w.text for w in page.words]
+    assert texts_read.count("Jane") == 1 and texts_read.count("Example") == 1
+    assert all(w.source is None for w in page.words)
+
+
+def test_when_a_scan_on_a_text_layer_page_names_the_patient_then_the_report_finds_them_with_ocr_evidence() -> None:
+    from flows.verify import check_bytes
+    from pipeline.evaluate import Intake
+    from pipeline.types import Payer
+
+    report = check_bytes(pdf_with_scan(), "letter.pdf", Intake(None, Payer.UNKNOWN), Settings())
+    assert report.fields.patient_name.value == "Jane Example"
+    assert [e.source for e in report.fields.patient_name.evidence] == [Source.OCR]
+    assert [e.source for e in report.fields.physician_name.evidence] == [Source.TEXT_LAYER]
+
+
+def test_when_the_ocr_of_a_scan_on_a_text_layer_page_times_out_then_its_text_layer_is_kept_and_it_is_unread() -> None:
+    doc = read(pdf_with_scan(), engine=TimingOutEngine())
+    page = doc.pages[0]
+    assert page.unread == "ocr_timeout" and "embedded image (23% of the page) not read: ocr timed out" in page.reason
+    assert {"Robert", "Smith,"} <= {w.text for w in page.words}
+
+
+def _text_scan_text_pdf() -> bytes:
+    """Page 1: the patient (text layer); page 2: a scan of the physician's line; page 3: the diagnosis (text)."""
+    pdf = FPDF(unit="pt", format="letter")
+    pdf.set_font("Helvetica", size=14)
+    pdf.add_page()
+    pdf.text(72, 72, "Patient name: Jane Example, seen in the pain clinic")
+    pdf.add_page()
+    scan = fakes.text_image(["Attending physician: Robert Smith, MD"], 30, (900, 200))
+    pdf.image(io.BytesIO(encode(scan, "PNG")), x=0, y=0, w=pdf.w, h=pdf.h)
+    pdf.add_page()
+    pdf.text(72, 72, "Assessment: chronic migraine without aura, stable")
+    return bytes(pdf.output())
+
+
+def test_when_the_page_naming_the_physician_times_out_then_the_report_names_that_page_and_needs_review() -> None:
+    from extractors.windows import find_in_windows
+    from pipeline.evaluate import Intake, evaluate
+    from pipeline.policy import load_policy
+    from pipeline.types import Payer, Status
+
+    doc = read(_text_scan_text_pdf(), engine=TimingOutEngine())
+    assert [(p.number, p.source, p.unread) for p in doc.pages] == [
+        (1, Source.TEXT_LAYER, None), (2, Source.OCR, "ocr_timeout"), (3, Source.TEXT_LAYER, None)]
+    policy = load_policy()
+    report = evaluate(doc, find_in_windows(doc, policy, ner_model=None), Intake(None, Payer.UNKNOWN), policy, {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert report.fields.patient_name.value == "Jane Example" and report.fields.physician_name.value is None
+    assert any("page 2 (ocr_timeout) could not be read; what is missing may be on it" in r for r in report.reasons)
+    assert [(p.page, p.unread) for p in report.pages] == [(1, None), (2, "ocr_timeout"), (3, None)]
