@@ -98,7 +98,7 @@ def run(pages: int, window_chars: int | None = None) -> dict[str, Any]:
     build_s = time.perf_counter() - started
 
     from extractors.finders import model_versions
-    from extractors.windows import find_in_windows, page_chars, page_windows
+    from extractors.windows import find_in_windows, page_windows
     from flows.isolation import read_bounded
     from flows.verify import versions
     from pipeline.evaluate import Intake, evaluate
@@ -106,7 +106,7 @@ def run(pages: int, window_chars: int | None = None) -> dict[str, Any]:
     from pipeline.limits import DEFAULT_LIMITS
     from pipeline.policy import load_policy
     from pipeline.settings import Settings
-    from pipeline.types import Payer
+    from pipeline.types import Payer, page_chars
 
     settings = Settings()
     t = time.perf_counter()

@@ -10,7 +10,7 @@ from extractors.ocr import OcrEngine, TesseractEngine, read_image
 from pipeline.errors import NoReadableText, OcrTimeout, TooMuchText, UnreadableFile
 from pipeline.intake import Upload, sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
-from pipeline.types import BBox, Document, MediaType, Page, Source, Word
+from pipeline.types import BBox, Document, MediaType, Page, Source, Word, page_chars
 
 
 def read_document(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, *,
@@ -128,7 +128,7 @@ def _counted(page: Page, total: int, limits: Limits) -> int:
     """`total` characters of text so far plus `page`'s (~ the linearised text of pipeline.types: words and their
     separators). Raises TooMuchText when the page, or the pages so far, hold more than the caps: checked as each page
     is read, so a hostile file stops early and no NLP ever sees more than a bounded amount."""
-    chars = sum(len(w.text) + 1 for w in page.words)
+    chars = page_chars(page)
     if chars > limits.max_page_chars:
         raise TooMuchText(f"page {page.number}: {chars} characters of text > {limits.max_page_chars}")
     if total + chars > limits.max_text_chars:

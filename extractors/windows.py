@@ -20,12 +20,7 @@ from extractors.people import SurnameOnly, surname_only_physician
 from pipeline.limits import DEFAULT_LIMITS
 from pipeline.names import default_name_rules
 from pipeline.policy import Policy
-from pipeline.types import DiagnosisMention, Document, Evidence, Findings, Page, PersonMention, linearize
-
-
-def page_chars(page: Page) -> int:
-    """Characters one page adds to the linear text (words and their separators, as `pipeline.types.linearize`)."""
-    return sum(len(w.text) + 1 for w in page.words)
+from pipeline.types import DiagnosisMention, Document, Evidence, Findings, PersonMention, linearize, page_chars
 
 
 def page_windows(document: Document, window_chars: int) -> list[range]:

@@ -274,6 +274,11 @@ def page_from_lines(number: int, lines: list[str], *, source: Source, reason: st
     return Page(number, 612.0, 792.0, source, reason, tuple(words))
 
 
+def page_chars(page: Page) -> int:
+    """Characters one page adds to the linear text (its words and their separators, as `linearize` joins them)."""
+    return sum(len(w.text) + 1 for w in page.words)
+
+
 def linearize(document: Document) -> LinearText:
     """Flatten a document into `LinearText` (see its docstring for the joining convention)."""
     parts: list[str] = []

@@ -6,13 +6,13 @@ import pytest
 from fpdf import FPDF
 
 from extractors.finders import find_all
-from extractors.windows import find_in_windows, page_chars, page_windows
+from extractors.windows import find_in_windows, page_windows
 from flows.verify import check_bytes
 from pipeline.evaluate import Intake
 from pipeline.limits import Limits
 from pipeline.policy import load_policy
 from pipeline.settings import Settings
-from pipeline.types import Document, MediaType, Payer, Source, Status, page_from_lines
+from pipeline.types import Document, MediaType, Payer, Source, Status, page_chars, page_from_lines
 
 FILLER = [f"Vital signs were recorded at visit {i}; blood pressure and pulse were within normal limits." for i in
           range(12)]
