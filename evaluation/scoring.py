@@ -9,7 +9,6 @@ expected value with no prediction is a false negative.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.errors import ConfigError
+from pipeline.names import fold
 from pipeline.report import Report
 from pipeline.types import Category, Field, Payer, Status
 
@@ -88,8 +88,7 @@ def _name_key(name: str | None) -> str | None:
     """Names compare equal when they differ only in case, accents, punctuation spacing or word order."""
     if not name:
         return None
-    folded = unicodedata.normalize("NFKD", name.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = fold(name)  # case and accents, ø/æ/ß spelled out (pipeline.names.strip_accents)
     return " ".join(sorted(folded.replace(",", " ").replace(".", " ").split()))
 
 

@@ -246,11 +246,23 @@ def default_name_rules() -> NameRules:
 # Folding helpers
 # --------------------------------------------------------------------------------------------------------------
 
+# Latin letters that Unicode does not decompose into a base letter and an accent, written the way the names are
+# spelled without them (Bjørn → Bjorn, Łukasz → Lukasz, Ærø → Aero, Weiß → Weiss): a portal or an intake form
+# that cannot type them writes them so, and OCR often loses the stroke.
+_UNDECOMPOSED = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
+                               "ħ": "h", "Ħ": "H", "ı": "i", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
+                               "ß": "ss", "þ": "th", "Þ": "TH"})
+
+
+def strip_accents(s: str) -> str:
+    """`s` with its accents removed and its undecomposable letters spelled out (ø → o, æ → ae, ß → ss); case kept."""
+    decomposed = unicodedata.normalize("NFKD", s)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_UNDECOMPOSED)
+
+
 def fold(s: str) -> str:
     """Casefolded, accents removed, whitespace collapsed: the comparison form of a word or phrase."""
-    decomposed = unicodedata.normalize("NFKD", s)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
+    return " ".join(strip_accents(s).casefold().split())
 
 
 def _cred_key(s: str) -> str:

@@ -51,6 +51,14 @@ def test_when_names_differ_only_in_order_accents_or_case_then_they_match() -> No
     assert score(pairs).fields[Field.PHYSICIAN_NAME].tp == 1
 
 
+def test_when_names_differ_only_in_letters_unicode_does_not_decompose_then_they_match() -> None:
+    # regression: "Bjørn Ødegård" printed, "Bjorn Odegard" reported, counted as a miss (NFKD keeps ø whole)
+    pairs = [(_label("a", Status.COMPLETE, "Bjørn Ødegård", "Łucja Bæk", None),
+              _report(Status.COMPLETE, "Bjorn Odegard", "LUCJA BAEK", None))]
+    assert score(pairs).fields[Field.PATIENT_NAME].tp == 1
+    assert score(pairs).fields[Field.PHYSICIAN_NAME].tp == 1
+
+
 def test_when_a_wrong_name_is_predicted_then_it_counts_as_false_positive_and_false_negative() -> None:
     s = score([(_label("a", Status.COMPLETE, "Ana Diaz", None, None),
                 _report(Status.COMPLETE, "Tom Diaz", None, None))])
