@@ -134,6 +134,7 @@ class IntakeHit:
     reason: str
     score: float
     kinds: frozenset[MatchKind] = frozenset()
+    another_person: bool = False  # the surname with a different first or middle name or suffix: someone else
 
     @property
     def full_name(self) -> bool:
@@ -533,6 +534,7 @@ class _Found:
     end: int
     kinds: frozenset[MatchKind]
     notes: tuple[str, ...] = ()  # extra reason phrases (no names)
+    another_person: bool = False  # a surname printed with a different first, middle name or suffix
 
 
 def _is_particle(tok: _Tok) -> bool:
@@ -693,12 +695,13 @@ def _find_on_line(toks: Sequence[_Tok], intake: _Intake, comp: _Compiled) -> lis
             i = hit.end
             continue
         if not via_middle and toks[i].text[:1].isupper():
-            found.append(_surname_only(toks, i, end, sur_kinds, intake))
+            found.append(_surname_only(toks, i, end, sur_kinds, intake, comp))
         i = end
     return found
 
 
-def _surname_only(toks: Sequence[_Tok], i: int, end: int, kinds: frozenset[MatchKind], intake: _Intake) -> _Found:
+def _surname_only(toks: Sequence[_Tok], i: int, end: int, kinds: frozenset[MatchKind], intake: _Intake,
+                  comp: _Compiled) -> _Found:
     start = i
     while start > 0 and _is_particle(toks[start - 1]):
         start -= 1
@@ -710,6 +713,12 @@ def _surname_only(toks: Sequence[_Tok], i: int, end: int, kinds: frozenset[Match
     elif (after is not None and _is_initial(after) and after.key == intake.given[0]
           and (toks[end - 1].comma or toks[end - 1].colon)):
         end, notes = end + 1, ("first name only as an initial",)
+    elif ((before is not None and not before.comma and not _is_initial(before) and _name_like(before, comp))
+          or (after is not None and toks[end - 1].comma and not _is_initial(after) and _name_like(after, comp))):
+        # "Lakshmi Krishnamurthy" or "KRISHNAMURTHY, LAKSHMI" for the intake "Arjun Krishnamurthy": a relative who
+        # shares the surname, not the patient named by surname only
+        return _Found(start, end, kinds | {MatchKind.SURNAME_ONLY}, ("printed with another first name",),
+                      another_person=True)
     return _Found(start, end, kinds | {MatchKind.SURNAME_ONLY}, notes)
 
 
@@ -817,7 +826,7 @@ def _assemble(start: int, end: int, g_kinds: frozenset[MatchKind], sur_kinds: fr
     s_kinds = _suffix_kinds(suffix, intake)
     if m_kinds is None or s_kinds is None:
         note = "middle name differs" if m_kinds is None else "generational suffix differs"
-        return _Found(start, end, frozenset({MatchKind.SURNAME_ONLY}), (note,))
+        return _Found(start, end, frozenset({MatchKind.SURNAME_ONLY}), (note,), another_person=True)
     kinds = set(g_kinds | sur_kinds | m_kinds | s_kinds | _particle_kinds(particles, intake))
     if reordered:
         kinds.add(MatchKind.REORDERED)
@@ -1138,7 +1147,7 @@ def _hit(document: Document, line: _Line, found: _Found, place: _Place, rules: I
     reason = f"{'; '.join(phrases)}; {place.phrase}"
     value = " ".join(t.raw for t in toks).strip(_EDGE)
     return IntakeHit(value_as_printed=value, page=line.page, evidence=evidence, match=match, position=place.position,
-                     reason=reason, score=score, kinds=kinds)
+                     reason=reason, score=score, kinds=kinds, another_person=found.another_person)
 
 
 def _pages(hits: Sequence[IntakeHit]) -> str:
@@ -1167,8 +1176,11 @@ def _verdict(hits: Sequence[IntakeHit], other_pages: tuple[int, ...]) -> tuple[V
         return Verdict.UNLABELLED, (
             f"The intake name is printed in full ({_pages(full)}) but not where the document names its patient; a "
             "person must confirm whose name it is.")
-    if hits:
+    if any(not h.another_person for h in hits):
         return Verdict.SURNAME_ONLY, (
             f"Only the intake surname is printed ({_pages(hits)}), without the matching first name; that does not "
             "identify the patient.")
+    if hits:
+        return Verdict.NOT_FOUND, (
+            f"The intake name is not printed; its surname is, only as part of another person's name ({_pages(hits)}).")
     return Verdict.NOT_FOUND, "The intake name is not printed in the document."

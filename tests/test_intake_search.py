@@ -115,6 +115,16 @@ CASES = [
      "Maria Okafor", MatchKind.EXACT, Position.UNLABELLED),
     ("surname_only_with_title", ["Dear Ms. Okafor,", "Your infusion is scheduled."], "Maria Okafor",
      Verdict.SURNAME_ONLY, None, None, None),
+    # regression (varied dev split): a relative sharing the surname sent documents without the patient's name to
+    # review as "only the surname is printed"; another first name (or middle name, or suffix) is another person
+    ("relative_shares_the_surname", ["Emergency contact", "Lakshmi Krishnamurthy (mother)"], "Arjun Krishnamurthy",
+     Verdict.NOT_FOUND, None, None, None),
+    ("relative_surname_first", ["Family history: KRISHNAMURTHY, LAKSHMI - diabetes"], "Arjun Krishnamurthy",
+     Verdict.NOT_FOUND, None, None, None),
+    ("relative_with_other_suffix", ["Contact: Rene Dubois Sr"], "Rene Dubois Jr", Verdict.NOT_FOUND, None, None,
+     None),
+    ("surname_with_title_and_a_relative", ["Dear Mr. Krishnamurthy,", "cc: Lakshmi Krishnamurthy"],
+     "Arjun Krishnamurthy", Verdict.SURNAME_ONLY, None, None, None),
     ("first_initial_only", ["Patient: M. Okafor"], "Maria Okafor", Verdict.SURNAME_ONLY, None, None, None),
     ("other_patient_label", ["Patient: John Smith"], "Maria Okafor", Verdict.OTHER_PATIENT, None, None, None),
     ("other_patient_and_intake_as_contact", ["Patient: John Smith", "Emergency contact: Maria Okafor"],
