@@ -407,9 +407,10 @@ def write_model(model: Fitted, threshold: float, records: Sequence[DocRecord], f
         "intercept": round(model.intercept, 6),
         "threshold": round(threshold, 4),
         "training": {
-            "data": (f"evaluation.varied train split (out/varied/train, {TRAIN_COUNT} generated uploads) and the bundled samples "
-                     "(samples/inputs); people from extractors.people.find_people; target: the labelled treating "
-                     "physician; balanced L2 logistic regression, C and threshold by 5-fold GroupKFold CV"),
+            "data": (f"evaluation.varied train split (out/varied/train, {TRAIN_COUNT} generated uploads) and the "
+                     "bundled samples (samples/inputs); people from extractors.people.find_people; target: the "
+                     "labelled treating physician; balanced L2 logistic regression, C and threshold by 5-fold "
+                     "GroupKFold CV"),
             "documents": len(records),
             "candidates": sum(len(r.targets) for r in records),
             "trained_on": dt.date.today().isoformat(),
