@@ -7,9 +7,13 @@ is translated here.
 
 from __future__ import annotations
 
+import functools
 import os
+import shlex
 import subprocess
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import pytesseract
@@ -18,11 +22,16 @@ from pytesseract import Output
 
 from extractors import imaging
 from extractors.imaging import IDENTITY, Affine
+from extractors.script_reread import reread_names
 from pipeline.errors import DocverifyError, OcrEngineError, OcrTimeout
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.types import BBox, Word
 
 TESSERACT_CONFIG = "--oem 1 --psm 3"  # LSTM engine; automatic page segmentation without OSD
+SCRIPT_MODEL = "Latin"  # models/tessdata/SOURCE.md: re-reads name lines for accented letters
+SCRIPT_DIR = Path(__file__).resolve().parents[1] / "models" / "tessdata"
+SCRIPT_CONFIG = f"--oem 1 --psm 6 --tessdata-dir {shlex.quote(str(SCRIPT_DIR))}"  # stacked lines: one uniform block
+SCRIPT_MIN_SECONDS = 2.0  # the re-read is skipped when less of the page's OCR time is left
 OSD_MIN_CONFIDENCE = 2.0  # tesseract's orientation confidence; below it we keep the page as it is
 OSD_MIN_INK = 0.005  # share of ink pixels below which OSD is not even tried (it fails on sparse pages)
 OSD_MAX_PIXELS = 4_000_000  # OSD reads a copy at most this big: enough for its 300-dpi-ish training, and cheap
@@ -93,15 +102,31 @@ def limit_tesseract_threads() -> None:
 class TesseractEngine:
     """The production engine: the tesseract binary through pytesseract, English, LSTM."""
 
-    def __init__(self, lang: str = "eng", config: str = TESSERACT_CONFIG) -> None:
+    def __init__(self, lang: str = "eng", config: str = TESSERACT_CONFIG, script: str | None = SCRIPT_MODEL) -> None:
         limit_tesseract_threads()
         self.lang = lang
         self.config = config
+        self.script = script  # re-reads the name lines (extractors/script_reread.py); None: no re-read
 
     def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
-        """Words of `image`. Raises OcrTimeout, OcrEngineError."""
+        """Words of `image`, the name lines' spellings re-read with the script model when it is installed. Raises
+        OcrTimeout, OcrEngineError (only for the main read: the re-read is best effort)."""
+        start = time.monotonic()
+        words = self._read(image, self.lang, self.config, timeout)
+        if self.script is None or not has_language(self.script):
+            return words
+        remaining = timeout - (time.monotonic() - start)
+        if remaining < SCRIPT_MIN_SECONDS:
+            return words
         try:
-            data = pytesseract.image_to_data(_uncompressed(image), lang=self.lang, config=self.config,
+            return reread_names(image, words, lambda strips: self._read(strips, self.script or "", SCRIPT_CONFIG,
+                                                                         remaining))
+        except (OcrTimeout, OcrEngineError):
+            return words  # the English read stands
+
+    def _read(self, image: Image.Image, lang: str, config: str, timeout: float) -> list[OcrWord]:
+        try:
+            data = pytesseract.image_to_data(_uncompressed(image), lang=lang, config=config,
                                              output_type=Output.DICT, timeout=_positive(timeout))
         except RuntimeError as e:  # pytesseract kills the child, then raises RuntimeError('Tesseract process timeout')
             if "timeout" in str(e).lower():
@@ -130,6 +155,12 @@ class TesseractEngine:
             return Orientation(rotate=int(osd["rotate"]) % 360, confidence=float(osd["orientation_conf"]))
         except (KeyError, TypeError, ValueError):
             return None
+
+
+@functools.cache
+def has_language(lang: str) -> bool:
+    """True when the bundled tessdata folder (models/tessdata) holds the traineddata of `lang`."""
+    return (SCRIPT_DIR / f"{lang}.traineddata").is_file()
 
 
 def _positive(timeout: float) -> float:

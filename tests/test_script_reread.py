@@ -1,0 +1,108 @@
+"""The Latin-script re-read of name lines (extractors/script_reread.py, models/tessdata/SOURCE.md): accented letters
+that tesseract's English model misreads are spelled as printed, and nothing else about the words changes."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from evaluation.varied.render import font_dir
+from extractors import ocr
+from extractors.ocr import OcrWord, TesseractEngine, has_language
+from extractors.script_reread import MAX_LINES, Strip, better_spelling, merge, name_lines, stack
+
+LINES = ["Patient: Bjørn Müller", "Physician: Rocío Castañeda, MD", "Signed by Ingrid Søndergaard, DO",
+         "Follow up in six weeks"]
+
+
+def page(lines: list[str] = LINES, px: int = 24) -> Image.Image:
+    im = Image.new("L", (1100, 40 + len(lines) * int(px * 1.6)), 255)
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.truetype(str(font_dir() / "DejaVuSans.ttf"), px)
+    for i, line in enumerate(lines):
+        draw.text((px, px + i * int(px * 1.6)), line, fill=0, font=font)
+    return im
+
+
+def word(text: str, left: int, line: int = 1, top: int = 10) -> OcrWord:
+    return OcrWord(text, left, top, 10 * len(text), 20, 90.0, block=1, par=1, line=line)
+
+
+@pytest.mark.parametrize(("english", "latin", "expected"), [
+    ("Miller", "Müller", "Müller"),
+    ("Bjgrnstad,", "Bjørnstad,", "Bjørnstad,"),  # ø read as g; the comma stays the English read's
+    ("Castaiieda", "Castañeda", "Castañeda"),  # ñ read as "ii": two edits in ten letters
+    ("S@ndergaard", "Søndergaard", "Søndergaard"),
+    ("(Villasefor)", "Villaseñor", "(Villaseñor)"),
+])
+def test_when_the_latin_read_only_adds_accented_letters_then_its_spelling_is_taken(english: str, latin: str,
+                                                                                   expected: str) -> None:
+    assert better_spelling(english, latin) == expected
+
+
+@pytest.mark.parametrize(("english", "latin"), [
+    ("Smith", "Smith"),  # the same
+    ("Miller", "Miller"),  # no letter outside ASCII: nothing to add
+    ("Muller", "Mañanaz"),  # a different word
+    ("Okafor", "Øk4før"),  # a digit is no letter
+    ("Lee", "Léééé"),  # length off by more than two
+    ("Müller", "Müllér"),  # the English read already has accents: not ours to second-guess
+    ("12:30", "12:3ö"),
+])
+def test_when_the_latin_read_differs_in_more_than_accents_then_the_english_read_stands(english: str,
+                                                                                       latin: str) -> None:
+    assert better_spelling(english, latin) is None
+
+
+def test_when_a_line_has_two_capitalised_words_side_by_side_then_it_is_a_name_line() -> None:
+    words = [word("Patient:", 0, 1), word("Bjgrn", 100, 1), word("Miller", 200, 1),
+             word("Follow", 0, 2), word("up", 100, 2), word("in", 200, 2),
+             word("Signed", 0, 3), word("by", 100, 3), word("Ingrid", 200, 3), word("S@ndergaard,", 300, 3),
+             word("12:30", 0, 4), word("PM", 100, 4)]
+    assert name_lines(words) == [(0, 1, 2), (6, 7, 8, 9)]
+
+
+def test_when_a_page_has_more_name_lines_than_the_cap_then_only_the_first_are_reread() -> None:
+    words = [w for n in range(MAX_LINES + 5) for w in (word("Ana", 0, n), word("Diaz", 60, n))]
+    assert len(name_lines(words)) == MAX_LINES
+
+
+def test_when_lines_are_stacked_then_each_keeps_its_x_and_its_band_maps_back_to_the_page() -> None:
+    im = page()
+    words = TesseractEngine(script=None).read(im, 30)
+    lines = name_lines(words)
+    canvas, strips = stack(im, words, lines)
+    assert canvas.width == im.width and canvas.height < im.height * 2
+    for strip in strips:
+        first = words[strip.words[0]]
+        assert strip.top <= first.top + strip.shift <= strip.bottom
+        cut = im.crop((0, strip.top - strip.shift, im.width, strip.bottom - strip.shift))
+        assert canvas.crop((0, strip.top, im.width, strip.bottom)).tobytes() == cut.tobytes()
+
+
+def test_when_two_latin_words_overlap_one_english_word_then_the_english_read_stands() -> None:
+    english = [word("Miller", 100)]
+    strip = Strip((0,), 0, 40, 0)
+    split = [OcrWord("Mü", 100, 10, 20, 20, 90.0), OcrWord("ller", 125, 10, 40, 20, 90.0)]
+    assert merge(english, [strip], split) == english
+    whole = [OcrWord("Müller", 102, 11, 58, 20, 80.0)]
+    assert [(w.text, w.left, w.conf) for w in merge(english, [strip], whole)] == [("Müller", 100, 90.0)]
+
+
+def test_when_a_page_prints_accented_names_then_the_read_spells_them_as_printed() -> None:
+    assert has_language("Latin"), "models/tessdata/Latin.traineddata is missing (models/tessdata/SOURCE.md)"
+    english_only = ocr.read_image(page(), 72, 72, TesseractEngine(script=None))
+    reread = ocr.read_image(page(), 72, 72, TesseractEngine())
+    texts = {w.text.strip(",:") for w in reread.words}
+    assert {"Bjørn", "Müller", "Rocío", "Castañeda", "Søndergaard"} <= texts
+    assert not {"Müller", "Søndergaard"} & {w.text.strip(",:") for w in english_only.words}  # English misreads them
+    # the same words in the same places: only spellings change
+    assert [(w.bbox, w.line) for w in reread.words] == [(w.bbox, w.line) for w in english_only.words]
+    assert {w.text for w in reread.words if w.text.startswith(("Follow", "weeks", "MD"))} == {
+        w.text for w in english_only.words if w.text.startswith(("Follow", "weeks", "MD"))}
+
+
+def test_when_the_script_model_is_absent_then_the_english_read_is_kept() -> None:
+    assert not has_language("NoSuchScript")
+    english_only = TesseractEngine(script=None).read(page(), 30)
+    assert TesseractEngine(script="NoSuchScript").read(page(), 30) == english_only
