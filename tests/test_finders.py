@@ -91,6 +91,18 @@ def test_regression_a_titled_full_name_is_not_cut_into_a_surname_only_physician(
     assert surname_only_physician(linear_text("Message from Dr. Itzel Ortega"), default_name_rules()) is None
 
 
+@pytest.mark.parametrize(("line", "surname"), [
+    ("Seen today by Dr. Østergaard in clinic.", "Østergaard"),  # regression: [A-Z] missed a capital Ø
+    ("Sincerely, Dr. Łukasiewicz", "Łukasiewicz"),
+    ("Seen today by Dr. Østergaard Åsa in clinic.", None),  # a capitalised word after it: a given name, surname first
+    ("seen by dr. jones today", None),  # no capital: no name
+])
+def test_when_a_surname_only_physician_is_spelled_with_letters_outside_ascii_then_it_is_found(
+        line: str, surname: str | None) -> None:
+    found = surname_only_physician(linear_text(line), default_name_rules())
+    assert (found.surname if found else None) == surname
+
+
 def _ranked(person: PersonMention | None, p: float) -> RankedChoice:
     return RankedChoice(person, p, "ranker reason", 0.0)
 

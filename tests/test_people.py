@@ -658,3 +658,19 @@ def test_when_a_credentialed_name_stands_on_its_own_line_after_avatar_debris_the
 def test_when_a_fax_is_addressed_to_a_clinician_then_the_to_label_is_not_debris() -> None:
     people = _people(["To: de Vries, Jurgen, MBBS", "From: Maarten Schroder, RN"])
     assert "Jurgen Vries" not in [p.normalized for p in people]
+
+
+# regression (varied dev split, provider cards): "el-Khoury" opens with a lowercase particle, so the name run
+# stopped at "Karim" and the card's physician was never a candidate
+@pytest.mark.parametrize(("lines", "name"), [
+    (["Care Team", "Y Karim el-Khoury, MD,", "Pain Medicine"], "Karim el-Khoury"),
+    (["Physician: Lucia d'Angelo, MD"], "Lucia d'Angelo"),
+    (["Signed by Omar al-Hassan, DO"], "Omar al-Hassan"),
+])
+def test_when_a_surname_joins_its_lowercase_particle_with_a_hyphen_or_apostrophe_then_the_name_is_whole(
+        lines: list[str], name: str) -> None:
+    assert name in [p.normalized for p in _people(lines)]
+
+
+def test_when_a_lowercase_word_with_a_hyphen_follows_a_name_then_it_is_not_part_of_the_name() -> None:
+    assert "Maria Okafor" in [p.normalized for p in _people(["Patient: Maria Okafor follow-up visit"])]

@@ -73,9 +73,15 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
         return _Step.STOP
     if state.names >= 1 and key in lex.particles and core.islower():
         return _Step.PARTICLE
-    if _NAME_WORD.match(core) and core[0].isupper():
+    if _NAME_WORD.match(core) and (core[0].isupper() or (state.names >= 1 and _particle_joined(core, rules))):
         return _Step.NAME
     return _Step.STOP
+
+
+def _particle_joined(core: str, rules: NameRules) -> bool:
+    """A surname whose lowercase particle is joined to it: "el-Khoury", "al-Hassan", "d'Angelo"."""
+    head, sep, rest = core.replace("’", "'").partition("-") if "-" in core else core.partition("'")
+    return bool(sep) and rest[:1].isupper() and (fold(head) in rules.lexicon.particles or head == "d")
 
 
 def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) -> tuple[int, int] | None:

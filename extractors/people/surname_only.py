@@ -10,7 +10,9 @@ from pipeline.names import NameRules, fold
 from pipeline.types import Evidence, LinearText, evidence_from_span
 
 # Possessive (`++`): "Dr. Itzel Ortega" must not match as the surname "Itze" by backing off one letter.
-_SURNAME_AFTER_TITLE = r"\b(?:{titles})\.?[ \t]+(?P<surname>[A-Z][\w'’\-]++)(?![ \t]*,?[ \t]*[A-Z][\w'’\-]*)"
+# Any script's letters ("Dr. Østergaard"): the capital is checked in code, as `re` has no class for it.
+_SURNAME_AFTER_TITLE = r"\b(?:{titles})\.?[ \t]+(?P<surname>[^\W\d_][\w'’\-]++)"
+_NEXT_WORD = re.compile(r"[ \t]*,?[ \t]*([^\W\d_])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,11 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
         words = set(re.findall(r"[^\W\d_]+", fold(line)))
         if not words & blockers:
             for m in pattern.finditer(line):
-                if fold(m.group("surname")) in not_names:
+                surname = m.group("surname")
+                given = _NEXT_WORD.match(line, m.end())
+                if not surname[0].isupper() or (given is not None and given.group(1).isupper()):
+                    continue  # "Dr. jones" is no name; "Dr. Itzel Ortega" has a given name
+                if fold(surname) in not_names:
                     continue
                 s, e = start + m.start(), start + m.end()
                 return SurnameOnly(m.group("surname"), evidence_from_span(text, s, e, finder=FINDER,
