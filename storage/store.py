@@ -809,7 +809,22 @@ class Store:
         orphans = self._sweep_orphans(actor, orphan_grace)
         self.audit(actor=actor, action="purge.run", upload_id=None,
                    outcome=f"uploads:{removed_uploads}:originals:{removed_files}:orphans:{orphans}")
+        self._truncate_wal()
         return PurgeResult(removed_uploads, removed_files, orphans)
+
+    def _truncate_wal(self) -> None:
+        """SQLite: copy the WAL into the database and empty it. The WAL keeps older versions of the pages secure_delete
+        zeroed (the purged rows as they were inserted) until it wraps; a checkpoint that a reader holds back is retried
+        by the next purge. PostgreSQL: nothing (its own vacuum reclaims dead rows)."""
+        if self._dialect != "sqlite":
+            return
+        with _translated(), self._engine.connect() as conn:
+            cursor = conn.connection.cursor()  # outside any transaction: a checkpoint cannot run inside one
+            try:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                cursor.fetchall()
+            finally:
+                cursor.close()
 
     def find_sha256(self, sha256: str) -> bool:
         """True when some upload (of any owner) holds bytes with this sha256."""
@@ -1060,6 +1075,9 @@ def _install_sqlite_hooks(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=FULL")  # WAL + FULL: a committed upload survives a power cut
+            # Deleted content is overwritten with zeros, so a purged upload's PHI does not stay in freed pages until
+            # SQLite reuses them (docs/THREAT-MODEL.md B6). Purge also truncates the WAL (Store._truncate_wal).
+            cursor.execute("PRAGMA secure_delete=ON")
         finally:
             cursor.close()
 

@@ -792,6 +792,34 @@ def test_when_finished_uploads_pass_the_retention_period_then_purge_removes_them
     assert store.verify_audit_chain()
 
 
+# Regression: a purged upload's intake name, file name and report stayed readable in the SQLite file's freed pages
+# (and in the WAL's older frames) until SQLite happened to reuse them (docs/THREAT-MODEL.md B6).
+def test_when_an_upload_is_purged_then_its_phi_is_in_neither_the_database_file_nor_its_wal(
+        tmp_path: Path, clock: Clock) -> None:
+    database = tmp_path / "docverify.db"
+    store = Store(StoreSettings(f"sqlite:///{database}", tmp_path / "originals"), clock=clock)  # no data key: clear
+    store.migrate()
+    record, _ = store.add_upload(b"%PDF-purged", owner="user-1", display_name="Zzcanary-Qxj.pdf",
+                                 media_type="application/pdf",
+                                 intake=Intake(patient_name="Zzcanary Qxj", payer=Payer.COMMERCIAL))
+    claimed = store.claim(record.id, "w")
+    assert claimed is not None
+    store.save_report(record.id, _report(claimed.sha256, "Zzcanary"), "0.1.0", fence=claimed.fence)
+    files = [database, Path(f"{database}-wal")]
+    assert any(b"Zzcanary" in f.read_bytes() for f in files if f.exists())  # stored in clear: the probe sees it
+    clock.advance(timedelta(days=40))
+    kept = _add(store, b"%PDF-young")  # a young upload shares the pages the purged rows lived in
+
+    assert store.purge(timedelta(days=30)).uploads == 1
+    assert store.get(kept) is not None
+
+    # while the store stays open (an API or a worker keeps it open for days)...
+    assert [f.name for f in files if f.exists() and b"Zzcanary" in f.read_bytes()] == []
+    store.close()
+    # ...and once it is closed
+    assert [f.name for f in files if f.exists() and b"Zzcanary" in f.read_bytes()] == []
+
+
 # --- encryption at rest ------------------------------------------------------------------------------------------
 
 CANARY_BYTES = b"%PDF-1.7 Zzcanary Qxj 900-00-0000"
