@@ -82,7 +82,10 @@ class UploadRow(Base):
     display_name: Mapped[str] = mapped_column(Text)  # sealed (storage/sealed.py)
     intake_patient_name: Mapped[str | None] = mapped_column(Text)  # sealed
     payer: Mapped[str] = mapped_column(String(16))
-    external_id: Mapped[str | None] = mapped_column(String(128))  # the client's own reference (upload API)
+    # The client's own reference (upload API), often an MRN: sealed, and found by its keyed digest
+    # (storage.sealed.external_id_digest), never by its clear value.
+    external_id: Mapped[str | None] = mapped_column(Text)
+    external_id_hmac: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
     lease: Mapped[int] = mapped_column(Integer, server_default="0")  # fencing token: +1 on every claim and requeue
@@ -101,6 +104,7 @@ class UploadRow(Base):
         Index("ix_uploads_state_updated_at", "state", "updated_at"),
         Index("ix_uploads_owner_created_at", "owner", "created_at"),
         Index("ix_uploads_sha256", "sha256"),
+        Index("ix_uploads_owner_external_id_hmac", "owner", "external_id_hmac"),
     )
 
 
@@ -299,12 +303,14 @@ class CaseRow(Base):
     owner: Mapped[str] = mapped_column(String(128))
     patient_name: Mapped[str | None] = mapped_column(Text)  # sealed (storage/sealed.py)
     payer: Mapped[str] = mapped_column(String(16))
-    external_id: Mapped[str | None] = mapped_column(String(128))
+    external_id: Mapped[str | None] = mapped_column(Text)  # sealed, like uploads.external_id
+    external_id_hmac: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         CheckConstraint(_in("payer", PAYERS), name="ck_cases_payer"),
         Index("ix_cases_owner_created_at", "owner", "created_at"),
+        Index("ix_cases_owner_external_id_hmac", "owner", "external_id_hmac"),
     )
 
 
