@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -387,3 +388,15 @@ class CaseDecisionRow(Base):
         CheckConstraint("seq >= 1", name="ck_case_decisions_seq"),
         CheckConstraint(_in("status", STATUSES), name="ck_case_decisions_status"),
     )
+
+
+class RateBucketRow(Base):
+    """One token bucket of the upload API's rate limits, shared by every API process on this database
+    (flows/api/ratelimit.py `SharedTokenBuckets`): the units left at `at` (wall-clock seconds since the epoch).
+    `key` is "<limit>:<API token id>", never the token."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    units: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float)
