@@ -418,6 +418,9 @@ def review_labels(
     for upload_id in done.upload_ids:  # each original and report written out, audited with who exported it
         review.store.audit(actor=actor, action="review.export.label", upload_id=upload_id, outcome="written")
     Console().print(f"{done.labels} labels in {done.folder / 'labels.jsonl'}", markup=False, highlight=False)
+    if done.undecodable:
+        Console().print(f"{len(done.undecodable)} decided images left out: their pixels could not be decoded, and "
+                        "they are never written with their metadata", markup=False, highlight=False)
 
 
 def _with_review_app(api: FastAPI, settings: Settings) -> FastAPI:

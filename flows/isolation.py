@@ -10,16 +10,24 @@ parent never unpickles what the child sends, nor raises a class the child names 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import multiprocessing
+import multiprocessing.forkserver
+import multiprocessing.popen_forkserver
+import multiprocessing.process
 import os
 import resource
 import shutil
 import signal
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from multiprocessing import connection as mp_connection
+from multiprocessing import context as mp_context
+from multiprocessing import reduction, resource_tracker, spawn, util
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -101,14 +109,28 @@ def _page_estimate(data: bytes, upload: Upload, limits: Limits) -> int:
     return 1
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this child when its parent (the forkserver, which exits with the worker) dies, so a killed
-    worker leaves no reader running. Best effort elsewhere."""
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+
+
+def _prctl(option: int, value: int) -> None:
+    """Linux prctl(2) through libc; best effort elsewhere (no libc prctl: nothing done)."""
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this child when its parent (the forkserver, which exits with the worker) dies, so a killed
+    worker leaves no reader running. Best effort elsewhere."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _not_dumpable() -> None:
+    """Linux: no core file of this child (it holds the document), and its memory and /proc files are closed to
+    processes of the same user without CAP_SYS_PTRACE (docs/THREAT-MODEL.md B5). An execve (tesseract) resets it."""
+    _prctl(PR_SET_DUMPABLE, 0)
 
 
 # The child's whole environment (docs/THREAT-MODEL.md B5): what tesseract and the parsers need, and its private temp
@@ -125,6 +147,18 @@ _RAISABLE: tuple[type[DocverifyError], ...] = (
     domain_errors.OcrEngineError, ResourceLimit, ReaderCrashed,
 )
 ALLOWED_ERRORS: Mapping[str, type[DocverifyError]] = {cls.code: cls for cls in _RAISABLE}
+
+
+# The forkserver's whole environment: the child's keys, and PYTHONPATH (where the modules it preloads are found; a
+# search path, not a secret). Every reader child is forked from it, and fork copies the initial environment block that
+# /proc/<pid>/environ shows: what the forkserver is started with is what a reader child could read, whatever
+# os.environ says later.
+FORKSERVER_ENV_KEYS = (*CHILD_ENV_KEYS, "PYTHONPATH")
+
+
+def forkserver_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The forkserver's environment: the FORKSERVER_ENV_KEYS present in `environ`."""
+    return {key: environ[key] for key in FORKSERVER_ENV_KEYS if key in environ}
 
 
 def child_environment(workdir: Path, environ: Mapping[str, str]) -> dict[str, str]:
@@ -146,6 +180,7 @@ def _child(conn: Connection, reader: Reader, data: bytes, upload: Upload, limits
     Document as plain data ({"kind": "ok"}) or an error code ({"kind": "error"})."""
     os.setsid()  # own process group: the parent's kill reaches tesseract too
     _die_with_parent()
+    _not_dumpable()
     os.umask(0o077)  # whatever the child or tesseract writes is owner-only
     os.environ.clear()  # unsetenv: tesseract and anything else started from here inherits only `env`
     os.environ.update(env)
@@ -212,12 +247,112 @@ def _raise_child_error(message: dict[str, Any]) -> None:
 FORKSERVER_PRELOAD = ["extractors.routing", "flows.isolation", "flows.cli"]
 
 
+class _ScrubbedForkServer(multiprocessing.forkserver.ForkServer):
+    """multiprocessing's forkserver, started with `forkserver_environment` instead of the worker's whole environment.
+
+    The standard one is spawned with the caller's environment (database URL, Prefect auth string, webhook secret),
+    which then stays in its initial environment block and in that of every child forked from it. `ensure_running` is
+    CPython 3.12's (the pinned runtime, requirements/python.toml), with the environment passed to fork_exec; the
+    server itself is the standard `multiprocessing.forkserver.main`. The rest of the worker's multiprocessing (the
+    eval process pool of flows/runner.py) keeps the standard server.
+    """
+
+    def ensure_running(self) -> None:
+        with self._lock:  # type: ignore[attr-defined]
+            resource_tracker.ensure_running()
+            if self._forkserver_pid is not None:  # type: ignore[has-type]
+                pid, _ = os.waitpid(self._forkserver_pid, os.WNOHANG)  # type: ignore[has-type]
+                if not pid:
+                    return  # still alive
+                os.close(self._forkserver_alive_fd)  # type: ignore[has-type]
+                self._forkserver_address = None
+                self._forkserver_alive_fd = None
+                self._forkserver_pid = None
+            cmd = "from multiprocessing.forkserver import main; main(%d, %d, %r, **%r)"
+            data: dict[str, Any] = {}
+            if self._preload_modules:  # type: ignore[attr-defined]
+                data = {k: v for k, v in spawn.get_preparation_data("ignore").items()
+                        if k in ("main_path", "sys_path")}
+            with socket.socket(socket.AF_UNIX) as listener:
+                address = mp_connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]
+                listener.bind(address)
+                if not util.is_abstract_socket_namespace(address):
+                    os.chmod(address, 0o600)
+                listener.listen()
+                alive_r, alive_w = os.pipe()  # every client owns the write end: EOF tells the server to exit
+                try:
+                    cmd %= (listener.fileno(), alive_r, self._preload_modules, data)  # type: ignore[attr-defined]
+                    exe = spawn.get_executable()
+                    args = [exe, *util._args_from_interpreter_flags(), "-c", cmd]  # type: ignore[attr-defined]
+                    pid = _spawn_with_env(exe, args, [listener.fileno(), alive_r], forkserver_environment(os.environ))
+                except BaseException:
+                    os.close(alive_w)
+                    raise
+                finally:
+                    os.close(alive_r)
+                self._forkserver_address = address
+                self._forkserver_alive_fd = alive_w
+                self._forkserver_pid = pid
+
+
+def _spawn_with_env(path: str, args: list[str], passfds: list[int], env: Mapping[str, str]) -> int:
+    """multiprocessing.util.spawnv_passfds with an explicit environment (that one passes the caller's)."""
+    import _posixsubprocess
+    import subprocess
+
+    fork_exec: Any = _posixsubprocess.fork_exec  # typeshed wants str and a callable where None means "unset"
+    env_list = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
+    errpipe_read, errpipe_write = os.pipe()
+    try:
+        pid: int = fork_exec(
+            args, [os.fsencode(path)], True, tuple(sorted(passfds)), None, env_list,
+            -1, -1, -1, -1, -1, -1, errpipe_read, errpipe_write,
+            False, False, -1, None, None, None, -1, None,
+            subprocess._USE_VFORK)
+        return pid
+    finally:
+        os.close(errpipe_read)
+        os.close(errpipe_write)
+
+
+_SERVER = _ScrubbedForkServer()
+_SERVER.set_forkserver_preload(FORKSERVER_PRELOAD)
+
+
+class _ReaderPopen(multiprocessing.popen_forkserver.Popen):
+    """Starts a process through _SERVER (the standard Popen asks the module-wide forkserver)."""
+
+    def _launch(self, process_obj: multiprocessing.process.BaseProcess) -> None:
+        prep_data = spawn.get_preparation_data(process_obj._name)  # type: ignore[attr-defined]
+        buf = io.BytesIO()
+        mp_context.set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            mp_context.set_spawning_popen(None)
+        self.sentinel, w = _SERVER.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        parent_w = os.dup(w)  # the child's sentinel of its parent, as in the standard Popen
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = multiprocessing.forkserver.read_signed(self.sentinel)
+
+
+class _ReaderProcess(multiprocessing.process.BaseProcess):
+    """A reader child, forked from _SERVER."""
+
+    _start_method = "forkserver"
+
+    @staticmethod
+    def _Popen(process_obj: multiprocessing.process.BaseProcess) -> _ReaderPopen:
+        return _ReaderPopen(process_obj)
+
+
 def _context() -> multiprocessing.context.ForkServerContext:
     # forkserver: children fork from a clean single-threaded server (the worker has threads: plain fork is unsafe),
-    # and the server imports FORKSERVER_PRELOAD once.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
-    return ctx
+    # and the server imports FORKSERVER_PRELOAD once. The context gives the pipe; processes are _ReaderProcess.
+    return multiprocessing.get_context("forkserver")
 
 
 def _kill(process: multiprocessing.process.BaseProcess, grace_s: float) -> None:
@@ -262,8 +397,8 @@ def _read_in_child(ctx: multiprocessing.context.ForkServerContext, data: bytes, 
                    reader: Reader, bounds: Bounds, workdir: Path) -> Document:
     receiver, sender = ctx.Pipe(duplex=False)
     env = child_environment(workdir, os.environ)
-    process = ctx.Process(target=_child, name="docverify-reader", daemon=True,
-                          args=(sender, reader, data, upload, limits, bounds.memory_bytes, str(workdir), env))
+    process = _ReaderProcess(target=_child, name="docverify-reader", daemon=True,
+                             args=(sender, reader, data, upload, limits, bounds.memory_bytes, str(workdir), env))
     process.start()  # returns once forked: the first call also boots the forkserver, not counted in the budget
     started = time.monotonic()
     sender.close()  # the child holds the only writing end: EOF on our side means it died

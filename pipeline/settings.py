@@ -75,14 +75,17 @@ class Settings(BaseSettings):
         "Review app: seconds after login after which a session ends however active (12 h)."))
     api_uploads_per_minute: float = Field(default=30.0, gt=0, description=(
         "Upload API: documents one API token may upload a minute on average (POST /api/uploads and "
-        "/api/cases/{id}/uploads); past it, 429 with Retry-After. Kept per API process."))
+        "/api/cases/{id}/uploads); past it, 429 with Retry-After. Kept per API process unless api_shared_rate_limits."))
     api_upload_burst: int = Field(default=10, ge=1, description=(
         "Upload API: documents one API token may upload at once before api_uploads_per_minute applies."))
     api_requests_per_minute: float = Field(default=600.0, gt=0, description=(
         "Upload API: other requests (reads, cases, decisions) one API token may make a minute on average; past it, "
-        "429 with Retry-After. Kept per API process."))
+        "429 with Retry-After. Kept per API process unless api_shared_rate_limits."))
     api_request_burst: int = Field(default=100, ge=1, description=(
         "Upload API: other requests one API token may make at once before api_requests_per_minute applies."))
+    api_shared_rate_limits: bool = Field(default=False, description=(
+        "Upload API: keep the per-token limits in the store's database, so several API processes on one database "
+        "count a token's requests together (one write per request); off: each process keeps its own."))
     api_max_concurrent_uploads: int = Field(default=8, ge=1, description=(
         "Upload API: uploads read and stored at once by one API process; one more answers 503 with Retry-After."))
     data_key_file: Path | None = Field(default=None, description=(

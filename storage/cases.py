@@ -23,7 +23,16 @@ from pipeline.errors import DocverifyError
 from pipeline.types import IdentifierKind, PatientIdentifier, Payer, Status
 from storage.crypto import Keyring
 from storage.models import CaseDecisionRow, CaseReportRow, CaseRow, CaseUploadRow, UploadIdentifierRow, UploadRow
-from storage.sealed import SealError, column_context, match_digest, open_column, open_value, seal_row
+from storage.sealed import (
+    SealError,
+    column_context,
+    external_id_digest,
+    external_id_digests,
+    match_digest,
+    open_column,
+    open_value,
+    seal_row,
+)
 from storage.store import Store, StoreIntegrityError, UnknownUpload, _check_text
 
 MAX_CASE_UPLOADS = 50
@@ -103,6 +112,7 @@ class CaseStore:
             now = self.store._clock()
             s.add(seal_row(self.keys, CaseRow(id=case_id, owner=owner, payer=intake.payer.value,
                                               patient_name=intake.patient_name, external_id=intake.external_id,
+                                              external_id_hmac=external_id_digest(self.keys, intake.external_id),
                                               created_at=now)))
             s.flush()
             self.store._audit(s, actor=actor, action="case.create", upload_id=None, outcome=f"case:{case_id}")
@@ -119,6 +129,21 @@ class CaseStore:
             ids = s.scalars(select(CaseUploadRow.upload_id).where(CaseUploadRow.case_id == case_id)
                             .order_by(CaseUploadRow.position))
             return _case(row, tuple(ids), self.keys)
+
+    def find_by_external_id(self, owner: str, external_id: str) -> list[CaseRecord]:
+        """`owner`'s cases opened with this external_id, oldest first: found by its keyed digest
+        (storage/sealed.py), never by the clear value, which is sealed."""
+        query = (select(CaseRow)
+                 .where(CaseRow.owner == owner,
+                        CaseRow.external_id_hmac.in_(external_id_digests(self.keys, external_id)))
+                 .order_by(CaseRow.created_at, CaseRow.id))
+        with self.store._read() as s:
+            found = []
+            for row in s.scalars(query):
+                ids = s.scalars(select(CaseUploadRow.upload_id).where(CaseUploadRow.case_id == row.id)
+                                .order_by(CaseUploadRow.position))
+                found.append(_case(row, tuple(ids), self.keys))
+            return [c for c in found if c.intake.external_id == external_id]
 
     def case_of(self, upload_id: str) -> str | None:
         """The id of the case holding the upload, or None."""
@@ -274,7 +299,8 @@ class CaseStore:
 def _case(row: CaseRow, upload_ids: tuple[str, ...], keys: Keyring | None) -> CaseRecord:
     try:
         name = open_column(keys, row, "patient_name")
+        external_id = open_column(keys, row, "external_id")
     except (SealError, ValueError) as e:
-        raise StoreIntegrityError(f"case {row.id}: the intake name does not open") from e
+        raise StoreIntegrityError(f"case {row.id}: the intake name or external id does not open") from e
     return CaseRecord(row.id, row.owner, CaseIntake(patient_name=name, payer=Payer(row.payer),
-                                                    external_id=row.external_id), row.created_at, upload_ids)
+                                                    external_id=external_id), row.created_at, upload_ids)

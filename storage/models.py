@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -82,7 +83,10 @@ class UploadRow(Base):
     display_name: Mapped[str] = mapped_column(Text)  # sealed (storage/sealed.py)
     intake_patient_name: Mapped[str | None] = mapped_column(Text)  # sealed
     payer: Mapped[str] = mapped_column(String(16))
-    external_id: Mapped[str | None] = mapped_column(String(128))  # the client's own reference (upload API)
+    # The client's own reference (upload API), often an MRN: sealed, and found by its keyed digest
+    # (storage.sealed.external_id_digest), never by its clear value.
+    external_id: Mapped[str | None] = mapped_column(Text)
+    external_id_hmac: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
     lease: Mapped[int] = mapped_column(Integer, server_default="0")  # fencing token: +1 on every claim and requeue
@@ -101,6 +105,7 @@ class UploadRow(Base):
         Index("ix_uploads_state_updated_at", "state", "updated_at"),
         Index("ix_uploads_owner_created_at", "owner", "created_at"),
         Index("ix_uploads_sha256", "sha256"),
+        Index("ix_uploads_owner_external_id_hmac", "owner", "external_id_hmac"),
     )
 
 
@@ -299,12 +304,14 @@ class CaseRow(Base):
     owner: Mapped[str] = mapped_column(String(128))
     patient_name: Mapped[str | None] = mapped_column(Text)  # sealed (storage/sealed.py)
     payer: Mapped[str] = mapped_column(String(16))
-    external_id: Mapped[str | None] = mapped_column(String(128))
+    external_id: Mapped[str | None] = mapped_column(Text)  # sealed, like uploads.external_id
+    external_id_hmac: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         CheckConstraint(_in("payer", PAYERS), name="ck_cases_payer"),
         Index("ix_cases_owner_created_at", "owner", "created_at"),
+        Index("ix_cases_owner_external_id_hmac", "owner", "external_id_hmac"),
     )
 
 
@@ -381,3 +388,15 @@ class CaseDecisionRow(Base):
         CheckConstraint("seq >= 1", name="ck_case_decisions_seq"),
         CheckConstraint(_in("status", STATUSES), name="ck_case_decisions_status"),
     )
+
+
+class RateBucketRow(Base):
+    """One token bucket of the upload API's rate limits, shared by every API process on this database
+    (flows/api/ratelimit.py `SharedTokenBuckets`): the units left at `at` (wall-clock seconds since the epoch).
+    `key` is "<limit>:<API token id>", never the token."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    units: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float)

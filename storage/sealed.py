@@ -10,6 +10,9 @@ before a key was configured are read as they are and sealed by the next rotation
 Identifiers (upload_identifiers) are kept unique per upload by `match_digest`: an HMAC-SHA256 of the kind and the
 normalised value under a key derived from the current data key (a plain SHA-256 without a keyring), so the clear
 value is never a key or an index of the table. The digest changes with the key; rotation recomputes it.
+
+The client's `external_id` of uploads and cases (often an MRN) is sealed too, and found by the same kind of digest
+(`external_id_digest`), indexed with the owner.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from storage.models import (
     UploadRow,
 )
 
-__all__ = ["SEALED_COLUMNS", "SealError", "SealedColumn", "column_context", "match_digest", "open_column",
-           "open_optional", "open_value", "seal_row", "seal_value"]
+__all__ = ["SEALED_COLUMNS", "SealError", "SealedColumn", "column_context", "external_id_digest",
+           "external_id_digests", "match_digest", "open_column", "open_optional", "open_value", "seal_row",
+           "seal_value"]
 
 _MATCH_KEY_LABEL: Final = b"docverify upload_identifiers match v1"
 
@@ -54,6 +58,8 @@ SEALED_COLUMNS: Final[tuple[SealedColumn, ...]] = (
     SealedColumn(ReportRow, "report_json", lambda r: f"{r.upload_id}:{r.version}"),  # the format of storage/crypto.py
     SealedColumn(UploadRow, "display_name", _upload_field("display_name")),
     SealedColumn(UploadRow, "intake_patient_name", _upload_field("intake_patient_name")),
+    SealedColumn(UploadRow, "external_id", _upload_field("external_id")),
+    SealedColumn(CaseRow, "external_id", lambda r: f"cases.external_id:{r.id}"),
     SealedColumn(CaseRow, "patient_name", lambda r: f"cases.patient_name:{r.id}"),
     SealedColumn(CaseReportRow, "report_json", lambda r: f"case_reports.report_json:{r.case_id}:{r.version}"),
     SealedColumn(CaseDecisionRow, "note", lambda r: f"case_decisions.note:{r.case_id}:{r.seq}"),
@@ -112,3 +118,19 @@ def match_digest(keys: Keyring | None, kind: str, value: str) -> str:
         return hashlib.sha256(message).hexdigest()
     derived = hmac.new(keys.current[1], _MATCH_KEY_LABEL, hashlib.sha256).digest()
     return hmac.new(derived, message, hashlib.sha256).hexdigest()
+
+
+EXTERNAL_ID_KIND: Final = "external_id"
+
+
+def external_id_digest(keys: Keyring | None, external_id: str | None) -> str | None:
+    """The keyed digest an external_id is stored and found by (`match_digest`); None for None."""
+    return None if external_id is None else match_digest(keys, EXTERNAL_ID_KIND, external_id)
+
+
+def external_id_digests(keys: Keyring | None, external_id: str) -> tuple[str, ...]:
+    """Every digest a stored row of `external_id` may carry: the keyed one, and the unkeyed one that migration 0008
+    gave the values it found (until `docverify keys rotate` re-keys them)."""
+    unkeyed = match_digest(None, EXTERNAL_ID_KIND, external_id)
+    keyed = match_digest(keys, EXTERNAL_ID_KIND, external_id)
+    return (keyed,) if keyed == unkeyed else (keyed, unkeyed)

@@ -63,12 +63,22 @@ from storage.models import (
     GENESIS_HASH,
     AuditHeadRow,
     AuditRow,
+    CaseRow,
     InboxFileRow,
     ReportRow,
     UploadIdentifierRow,
     UploadRow,
 )
-from storage.sealed import SEALED_COLUMNS, column_context, match_digest, open_column, open_value, seal_row
+from storage.sealed import (
+    SEALED_COLUMNS,
+    column_context,
+    external_id_digest,
+    external_id_digests,
+    match_digest,
+    open_column,
+    open_value,
+    seal_row,
+)
 
 if TYPE_CHECKING:
     from pipeline.evaluate import Intake
@@ -454,7 +464,8 @@ class Store:
                             size_bytes=len(data),
                             display_name=display_name, intake_patient_name=intake.patient_name,
                             payer=Payer(intake.payer).value,
-                            external_id=external_id, state=UploadState.PENDING.value, attempts=0, lease=0,
+                            external_id=external_id, external_id_hmac=external_id_digest(keys, external_id),
+                            state=UploadState.PENDING.value, attempts=0, lease=0,
                             run_id=None, worker=None, error_code=None,
                             created_at=now, updated_at=now)
             s.add(seal_row(keys, row))
@@ -481,6 +492,16 @@ class Store:
         with self._read() as s:
             row = s.scalars(select(UploadRow).where(UploadRow.owner == owner, UploadRow.sha256 == sha256)).first()
             return self._upload(row) if row else None
+
+    def find_by_external_id(self, owner: str, external_id: str) -> list[UploadRecord]:
+        """`owner`'s uploads given this external_id, oldest first: found by its keyed digest (storage/sealed.py),
+        never by the clear value, which is sealed. Raises StoreIntegrityError when a sealed field does not open."""
+        query = (select(UploadRow)
+                 .where(UploadRow.owner == owner,
+                        UploadRow.external_id_hmac.in_(external_id_digests(self.settings.data_keys, external_id)))
+                 .order_by(UploadRow.created_at, UploadRow.id))
+        with self._read() as s:
+            return [r for r in map(self._upload, s.scalars(query)) if r.external_id == external_id]
 
     def list_uploads(self, state: UploadState | None = None, limit: int = 1000, *,
                      owner: str | None = None) -> list[UploadRecord]:
@@ -809,7 +830,22 @@ class Store:
         orphans = self._sweep_orphans(actor, orphan_grace)
         self.audit(actor=actor, action="purge.run", upload_id=None,
                    outcome=f"uploads:{removed_uploads}:originals:{removed_files}:orphans:{orphans}")
+        self._truncate_wal()
         return PurgeResult(removed_uploads, removed_files, orphans)
+
+    def _truncate_wal(self) -> None:
+        """SQLite: copy the WAL into the database and empty it. The WAL keeps older versions of the pages secure_delete
+        zeroed (the purged rows as they were inserted) until it wraps; a checkpoint that a reader holds back is retried
+        by the next purge. PostgreSQL: nothing (its own vacuum reclaims dead rows)."""
+        if self._dialect != "sqlite":
+            return
+        with _translated(), self._engine.connect() as conn:
+            cursor = conn.connection.cursor()  # outside any transaction: a checkpoint cannot run inside one
+            try:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                cursor.fetchall()
+            finally:
+                cursor.close()
 
     def find_sha256(self, sha256: str) -> bool:
         """True when some upload (of any owner) holds bytes with this sha256."""
@@ -985,10 +1021,15 @@ class Store:
                     plain = open_text(keys, stored, sealed.context(row))
                     setattr(row, sealed.column, seal_text(keys, plain, sealed.context(row)))
                     counts["reports" if sealed.model is ReportRow else "fields"] += 1
-            # The identifiers' digests are keyed by the current data key: recomputed with it.
+            # The identifiers' and external ids' digests are keyed by the current data key: recomputed with it.
             for ident in s.scalars(select(UploadIdentifierRow).with_for_update()):
                 plain = open_text(keys, ident.value, column_context(ident, "value"))
                 ident.value_hmac = match_digest(keys, ident.kind, plain)
+            external: list[UploadRow | CaseRow] = [
+                *s.scalars(select(UploadRow).where(UploadRow.external_id.is_not(None)).with_for_update()),
+                *s.scalars(select(CaseRow).where(CaseRow.external_id.is_not(None)).with_for_update())]
+            for row in external:
+                row.external_id_hmac = external_id_digest(keys, open_column(keys, row, "external_id"))
             return counts["reports"], counts["fields"]
 
         try:
@@ -1060,6 +1101,9 @@ def _install_sqlite_hooks(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=FULL")  # WAL + FULL: a committed upload survives a power cut
+            # Deleted content is overwritten with zeros, so a purged upload's PHI does not stay in freed pages until
+            # SQLite reuses them (docs/THREAT-MODEL.md B6). Purge also truncates the WAL (Store._truncate_wal).
+            cursor.execute("PRAGMA secure_delete=ON")
         finally:
             cursor.close()
 
@@ -1115,6 +1159,7 @@ def _upload(row: UploadRow, keys: Keyring | None) -> UploadRecord:
     try:
         display_name = open_value(keys, row.display_name, column_context(row, "display_name"))
         patient_name = open_column(keys, row, "intake_patient_name")
+        external_id = open_column(keys, row, "external_id")
     except (SealError, ValueError) as e:
         raise StoreIntegrityError(f"upload {row.id}: a sealed field does not open") from e
     return UploadRecord(id=row.id, owner=row.owner, sha256=row.sha256, media_type=row.media_type,
@@ -1122,7 +1167,7 @@ def _upload(row: UploadRow, keys: Keyring | None) -> UploadRecord:
                         intake_patient_name=patient_name, payer=Payer(row.payer),
                         state=UploadState(row.state), attempts=row.attempts, run_id=row.run_id,
                         error_code=row.error_code, created_at=row.created_at, updated_at=row.updated_at,
-                        worker=row.worker, external_id=row.external_id, lease=row.lease)
+                        worker=row.worker, external_id=external_id, lease=row.lease)
 
 
 def _audit(row: AuditRow) -> AuditRecord:

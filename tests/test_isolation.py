@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -115,6 +117,34 @@ def environment_reader(data: bytes, upload, limits: Limits) -> Document:
     """Returns its own environment in the page's reason (how a test sees the child's environment)."""
     return Document(upload.sha256, upload.media_type, upload.size_bytes,
                     (Page(1, 612.0, 792.0, Source.TEXT_LAYER, json.dumps(dict(os.environ)), ()),))
+
+
+def environ_block_reader(data: bytes, upload, limits: Limits) -> Document:
+    """Reports what a reader taken over by a parser exploit could read of the worker's secrets: its own initial
+    environment block (/proc/self/environ: what its process was started with, whatever os.environ now says), its
+    forkserver's, and whether it may be dumped (prctl PR_GET_DUMPABLE)."""
+    import ctypes
+
+    server = os.getppid()
+    seen = {"self": Path("/proc/self/environ").read_bytes().decode("utf-8", "replace"),
+            "server": Path(f"/proc/{server}/environ").read_bytes().decode("utf-8", "replace"),
+            "server_pid": server, "dumpable": ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)}
+    return Document(upload.sha256, upload.media_type, upload.size_bytes,
+                    (Page(1, 612.0, 792.0, Source.TEXT_LAYER, json.dumps(seen), ()),))
+
+
+def core_dumping_reader(data: bytes, upload, limits: Limits) -> Document:
+    """Aborts the way a crashing parser does, after raising its core-file limit (which any code in the child may do)
+    and moving to the probe folder: a dumpable process leaves `core` there, with the document in its memory."""
+    import resource
+
+    os.chdir(_core_dir(upload.sha256))
+    resource.setrlimit(resource.RLIMIT_CORE, (1024**2, 1024**2))
+    os.abort()
+
+
+def _core_dir(sha256: str) -> Path:
+    return PROBE_DIR / f"docverify-core-{sha256[:16]}"
 
 
 class HostileError(DocverifyError):
@@ -244,6 +274,59 @@ def test_when_the_reader_runs_then_its_environment_holds_only_what_it_needs(uplo
     assert "Zzsecret" not in json.dumps(env)
     assert env["TESSDATA_PREFIX"] == str(PROBE_DIR) and env["PATH"] == os.environ["PATH"]
     assert Path(env["TMPDIR"]).name.startswith("docverify-read-") and not Path(env["TMPDIR"]).exists()
+
+
+# Regression: the forkserver was started with the worker's whole environment, so the initial environment block of
+# the forkserver and of every reader child (/proc/<pid>/environ, fork copies it) held the database URL and tokens even
+# though os.environ in the child was scrubbed (docs/THREAT-MODEL.md B5). A fresh worker process, as in production:
+# its forkserver starts with the secret in the worker's environment.
+def test_when_a_worker_holds_secrets_then_no_reader_process_has_them_in_its_environment_block() -> None:
+    root = Path(__file__).resolve().parents[1]
+    script = (
+        "import json, sys\n"
+        f"sys.path[:0] = [{str(root / 'tests')!r}, {str(root)!r}]\n"
+        "from pathlib import Path\n"
+        "from test_isolation import SAMPLES, environ_block_reader\n"
+        "from flows.isolation import read_bounded\n"
+        "from pipeline.intake import accept\n"
+        "data = (SAMPLES / 'problem_list_migraine.pdf').read_bytes()\n"
+        "document = read_bounded(data, accept(data, 'p.pdf'), reader=environ_block_reader)\n"
+        "seen = json.loads(document.pages[0].reason)\n"
+        "server = Path(f\"/proc/{seen['server_pid']}/environ\")\n"
+        "seen['server_outside'] = server.read_bytes().decode('utf-8', 'replace')\n"
+        "print(json.dumps(seen))\n")
+    env = {**os.environ, "DOCVERIFY_DATABASE_URL": "postgresql://docverify:Zzsecret@db/docverify",
+           "PREFECT_API_AUTH_STRING": "admin:Zzsecret", "DOCVERIFY_WEBHOOK_SECRET": "Zzsecret"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True,
+                          timeout=300, check=True)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["self"] and seen["server"] and seen["server_outside"]  # the blocks were read...
+    assert "PATH=" in seen["server_outside"]
+    for block in ("self", "server", "server_outside"):  # ...and hold none of the worker's secrets
+        assert "Zzsecret" not in seen[block], block
+        assert "DOCVERIFY_DATABASE_URL" not in seen[block] and "PREFECT_API_AUTH_STRING" not in seen[block], block
+    assert seen["dumpable"] == 0
+
+
+# Regression: a reader child that crashed could leave a core file holding the document it was reading, and its memory
+# could be read by any process of the same user allowed to ptrace (docs/THREAT-MODEL.md B5): it is now non-dumpable.
+def test_when_the_reader_crashes_then_it_leaves_no_core_file(upload) -> None:
+    data, up = upload
+    folder = _core_dir(up.sha256)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    try:
+        # Control: on this machine a dumpable process that aborts the same way does leave a core file.
+        subprocess.run([sys.executable, "-c", "import os, resource; resource.setrlimit(resource.RLIMIT_CORE, "
+                        "(1024**2, 1024**2)); os.abort()"], cwd=folder, capture_output=True, check=False)
+        if not (folder / "core").exists():
+            pytest.skip("this machine writes no core files to the crashing process's folder (core_pattern)")
+        (folder / "core").unlink()
+        with pytest.raises(ResourceLimit):
+            read_bounded(data, up, reader=core_dumping_reader, bounds=FAST)
+        assert list(folder.iterdir()) == []
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.parametrize("reader", [unknown_error_reader, spoofing_error_reader],

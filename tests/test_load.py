@@ -24,20 +24,22 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from stores import KINDS, PG_URL, migrated_store, pg_unreachable
+from stores import KINDS, PG_URL, migrated_store, pg_unreachable, store_settings
 
 from flows.api import create_app
 from flows.api.errors import ApiError
-from flows.api.ratelimit import Rate, TokenBuckets, UploadSlots, retry_after
+from flows.api.ratelimit import Rate, SharedTokenBuckets, TokenBuckets, UploadSlots, retry_after
 from flows.api.server import api_server
 from pipeline.settings import Settings
 from storage.access import Access, AccessRole
+from storage.ratelimits import RateBuckets
 from storage.store import Store, StoreSettings, UploadState
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,9 +64,24 @@ def _free_port() -> int:
 
 # --- the limiter ----------------------------------------------------------------------------------------------------
 
-def test_when_a_token_spends_its_burst_then_the_next_request_waits_for_the_refill() -> None:
+@contextmanager
+def _buckets(kind: str, rate: Rate, clock: FakeClock, tmp_path: Path) -> Iterator[TokenBuckets | SharedTokenBuckets]:
+    """In-process buckets, or buckets kept in a store's database (`kind` "sqlite" or "postgresql")."""
+    if kind == "memory":
+        yield TokenBuckets(rate, clock=clock)
+        return
+    with migrated_store(kind, tmp_path) as store:
+        yield SharedTokenBuckets(rate, RateBuckets(store), "uploads", clock=clock)
+
+
+@pytest.mark.parametrize("kind", ["memory", *KINDS])
+def test_when_a_token_spends_its_burst_then_the_next_request_waits_for_the_refill(kind: str, tmp_path: Path) -> None:
     clock = FakeClock()
-    buckets = TokenBuckets(Rate(per_minute=30, burst=3), clock=clock)  # one unit every 2 s
+    with _buckets(kind, Rate(per_minute=30, burst=3), clock, tmp_path) as buckets:  # one unit every 2 s
+        _spend_the_burst_and_refill(buckets, clock)
+
+
+def _spend_the_burst_and_refill(buckets: TokenBuckets | SharedTokenBuckets, clock: FakeClock) -> None:
     assert [buckets.take("tok-a") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert buckets.take("tok-a") == pytest.approx(2.0)
     clock.now += 1.5
@@ -76,12 +93,36 @@ def test_when_a_token_spends_its_burst_then_the_next_request_waits_for_the_refil
     assert [buckets.take("tok-a") for _ in range(4)][-1] == pytest.approx(2.0)
 
 
-def test_when_one_token_is_over_its_limit_then_another_token_is_not() -> None:
+@pytest.mark.parametrize("kind", ["memory", *KINDS])
+def test_when_one_token_is_over_its_limit_then_another_token_is_not(kind: str, tmp_path: Path) -> None:
     clock = FakeClock()
-    buckets = TokenBuckets(Rate(per_minute=60, burst=1), clock=clock)
-    assert buckets.take("tok-a") == 0.0
-    assert buckets.take("tok-a") == pytest.approx(1.0)
-    assert buckets.take("tok-b") == 0.0
+    with _buckets(kind, Rate(per_minute=60, burst=1), clock, tmp_path) as buckets:
+        assert buckets.take("tok-a") == 0.0
+        assert buckets.take("tok-a") == pytest.approx(1.0)
+        assert buckets.take("tok-b") == 0.0
+
+
+# Regression: the limits were kept per API process, so two API processes behind one address let a token make twice
+# its requests (docs/ARCHITECTURE.md "Rate limits and overload").
+@pytest.mark.parametrize("kind", KINDS)
+def test_when_two_api_processes_share_the_store_then_a_token_is_limited_across_both(kind: str,
+                                                                                   tmp_path: Path) -> None:
+    with store_settings(kind, tmp_path) as shared:
+        first, second = Store(shared), Store(shared)  # two processes' stores on one database
+        first.migrate()
+        _, secret = Access(first).create_token(AccessRole.UPLOADER)
+        settings = Settings(_env_file=None, api_requests_per_minute=0.01, api_request_burst=4,  # type: ignore[call-arg]
+                            api_shared_rate_limits=True)
+        try:
+            with TestClient(create_app(settings, first, trigger=lambda _: "")) as one, \
+                    TestClient(create_app(settings, second, trigger=lambda _: "")) as two:
+                auth = {"Authorization": f"Bearer {secret}"}
+                codes = [client.get("/api/uploads/" + "0" * 32, headers=auth).status_code
+                         for client in (one, two, one, two, one, two)]
+                assert codes == [404, 404, 404, 404, 429, 429]  # four in all, whichever process answers
+        finally:
+            first.close()
+            second.close()
 
 
 @pytest.mark.parametrize(("wait_s", "header"), [(0.01, "1"), (1.0, "1"), (1.2, "2"), (59.5, "60")],

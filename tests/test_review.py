@@ -629,6 +629,128 @@ def test_when_decisions_are_exported_as_labels_then_eval_scores_the_pipeline_aga
     assert scores.documents == 2 and scores.status_accuracy == 0.0  # docverify said incomplete / needs_review
 
 
+# --- metadata of uploaded images (docs/THREAT-MODEL.md "Assets": EXIF, GPS, device, names) ----------------------
+
+META_CANARY = "Zzcanary Qxj"
+# PNG chunks that carry pixels and their geometry; anything else (tEXt, zTXt, iTXt, eXIf, iCCP, tIME, ...) is metadata.
+PIXEL_CHUNKS = {b"IHDR", b"PLTE", b"tRNS", b"pHYs", b"IDAT", b"IEND"}
+# TIFF tags of pixels, their layout and resolution (baseline TIFF 6.0); ImageDescription, Make, Model, Software,
+# DateTime, Artist, XMP, IPTC, EXIF and GPS IFDs, ICC profiles and the rest are metadata.
+TIFF_PIXEL_TAGS = {254, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279, 282, 283, 284, 292, 293, 296, 297, 317,
+                   320, 322, 323, 324, 325, 338, 339}
+
+
+def _exif() -> bytes:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010E] = f"{META_CANARY} description"  # ImageDescription
+    exif[0x013B] = f"{META_CANARY} artist"  # Artist
+    exif[0x0110] = f"{META_CANARY} phone"  # Model
+    return exif.tobytes()
+
+
+def _canary_images() -> dict[str, bytes]:
+    """A page (a black bar on white) as PNG with tEXt, XMP (iTXt), eXIf and an ICC profile; as JPEG with EXIF, a
+    comment and XMP; and as a two-frame TIFF with ImageDescription and Artist tags. Every one holds META_CANARY."""
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    page = Image.new("RGB", (320, 240), "white")
+    page.paste((0, 0, 0), (40, 100, 280, 120))
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Author", META_CANARY)
+    text.add_itxt("XML:com.adobe.xmp", f"<x:xmpmeta>{META_CANARY}</x:xmpmeta>")
+    out = {}
+    for name, kwargs in [
+        ("png", {"format": "PNG", "pnginfo": text, "exif": _exif(), "icc_profile": f"icc {META_CANARY}".encode()}),
+        ("jpg", {"format": "JPEG", "exif": _exif(), "comment": META_CANARY.encode(), "quality": 95,
+                 "xmp": f"<x:xmpmeta>{META_CANARY}</x:xmpmeta>".encode()}),
+        ("tif", {"format": "TIFF", "tiffinfo": {270: f"{META_CANARY} description", 315: META_CANARY},
+                 "save_all": True, "append_images": [page.rotate(180)], "dpi": (200, 200)}),
+    ]:
+        buf = io.BytesIO()
+        page.save(buf, **kwargs)
+        out[name] = buf.getvalue()
+        assert META_CANARY.encode() in out[name], name  # the probe: the canary is there in clear
+    return out
+
+
+def _metadata_of(data: bytes) -> list[str]:
+    """What an exported or served image carries besides its pixels: canary hits in its bytes, in its decoded
+    metadata, and for PNG its non-pixel chunks (iCCP and zTXt are compressed: the raw bytes would not show them)."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    found = [f"bytes:{META_CANARY}"] if META_CANARY.encode() in data else []
+    with Image.open(io.BytesIO(data)) as im:
+        for frame in range(getattr(im, "n_frames", 1)):
+            im.seek(frame)
+            found += [f"info:{k}" for k in im.info if k not in ("dpi", "compression")]
+            if hasattr(im, "tag_v2"):  # TIFF (its getexif() is the frame's tags): any tag pixels do not need
+                found += [f"tiff:{tag}" for tag in im.tag_v2 if tag not in TIFF_PIXEL_TAGS]
+            else:
+                found += [f"exif:{tag}" for tag in im.getexif()]
+    if data.startswith(b"\x89PNG"):
+        at = 8
+        while at < len(data):
+            length, kind = struct.unpack(">I4s", data[at:at + 8])
+            if kind not in PIXEL_CHUNKS:
+                found.append(f"png:{kind.decode('latin-1')}")
+            at += 12 + length
+    return found
+
+
+# Regression: a page image the review app served kept the upload's ICC profile (an iCCP chunk), and the originals
+# `review-labels` exported were the uploaded bytes, EXIF (GPS, device, names), XMP, PNG text and TIFF tags included.
+def test_when_an_image_with_metadata_is_shown_or_exported_then_only_its_pixels_leave_the_store(
+        world: World, tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image, ImageChops
+
+    from flows.review.export import export_labels
+
+    report = world.review.latest_reports()[0][1].report()
+    ids = {}
+    for name, data in _canary_images().items():
+        upload, _ = world.store.add_upload(data, owner="clinic", display_name=f"scan.{name}", media_type=None,
+                                           intake=Intake(patient_name="Ana Garcia", payer=Payer.COMMERCIAL))
+        of_these_bytes = report.model_copy(update={"upload": report.upload.model_copy(  # type: ignore[union-attr]
+            update={"sha256": upload.sha256})})
+        save_as_a_run(world.store, upload.id, of_these_bytes)
+        world.review.decide(upload.id, actor="coord", action=ReviewAction.MARK_INCOMPLETE, report_version=1,
+                            before=FieldValue(status=Status.COMPLETE), after=FieldValue(status=Status.INCOMPLETE),
+                            status_after=Status.INCOMPLETE, note="Please send the first page.")
+        ids[name] = upload.id
+    login(world.client)
+    for name, upload_id in ids.items():
+        for number in (1, 2) if name == "tif" else (1,):
+            served = world.client.get(f"/review/uploads/{upload_id}/pages/{number}.png")
+            assert served.status_code == 200
+            assert _metadata_of(served.content) == [], (name, number)
+
+    by_upload = {upload_id: world.review.decisions(upload_id) for upload_id in ids.values()}
+    done = export_labels(world.store, world.review.latest_reports(), by_upload, tmp_path / "decided")
+    assert set(done.upload_ids) == set(ids.values())
+    for name, upload_id in ids.items():
+        (exported,) = (tmp_path / "decided" / "inputs").glob(f"{upload_id}.*")
+        assert _metadata_of(exported.read_bytes()) == [], name
+        # ...and the pixels are the upload's, every frame (JPEG: decoded once, then kept losslessly)
+        with Image.open(io.BytesIO(_canary_images()[name])) as original, Image.open(exported) as copy:
+            assert getattr(copy, "n_frames", 1) == getattr(original, "n_frames", 1)
+            for frame in range(getattr(original, "n_frames", 1)):
+                original.seek(frame)
+                copy.seek(frame)
+                diff = ImageChops.difference(original.convert("RGB"), copy.convert("RGB"))
+                assert diff.getbbox() is None, (name, frame)
+            if name == "tif":
+                assert copy.info["dpi"] == (200, 200)  # the resolution the reader's page size depends on stays
+
+
 # --- docverify serve ------------------------------------------------------------------------------------------------
 
 def test_when_serve_builds_its_app_then_review_is_mounted_beside_the_api_and_redirects_to_login(

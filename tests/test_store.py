@@ -581,7 +581,7 @@ def test_when_migrate_runs_twice_then_the_schema_is_at_head_and_matches_the_mode
     assert store.schema_revision() is None
     store.migrate()
     store.migrate()
-    assert store.schema_revision() == Store.head_revision() == "0007"
+    assert store.schema_revision() == Store.head_revision() == "0009"
     with store.engine.connect() as conn:
         assert {"uploads", "reports", "audit_log", "audit_head", "inbox_files", "users", "api_tokens",
                 "webhook_deliveries"} <= set(inspect(conn).get_table_names())
@@ -636,7 +636,7 @@ def test_when_two_stores_migrate_at_once_then_both_succeed(make_store: Callable[
     stores = [make_store(), make_store()]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda s: s.migrate(), stores))
-    assert [s.schema_revision() for s in stores] == ["0007", "0007"]
+    assert [s.schema_revision() for s in stores] == ["0009", "0009"]
 
 
 def test_when_the_store_uses_sqlite_then_wal_busy_timeout_and_foreign_keys_are_on(sqlite_store: Store) -> None:
@@ -792,6 +792,34 @@ def test_when_finished_uploads_pass_the_retention_period_then_purge_removes_them
     assert store.verify_audit_chain()
 
 
+# Regression: a purged upload's intake name, file name and report stayed readable in the SQLite file's freed pages
+# (and in the WAL's older frames) until SQLite happened to reuse them (docs/THREAT-MODEL.md B6).
+def test_when_an_upload_is_purged_then_its_phi_is_in_neither_the_database_file_nor_its_wal(
+        tmp_path: Path, clock: Clock) -> None:
+    database = tmp_path / "docverify.db"
+    store = Store(StoreSettings(f"sqlite:///{database}", tmp_path / "originals"), clock=clock)  # no data key: clear
+    store.migrate()
+    record, _ = store.add_upload(b"%PDF-purged", owner="user-1", display_name="Zzcanary-Qxj.pdf",
+                                 media_type="application/pdf",
+                                 intake=Intake(patient_name="Zzcanary Qxj", payer=Payer.COMMERCIAL))
+    claimed = store.claim(record.id, "w")
+    assert claimed is not None
+    store.save_report(record.id, _report(claimed.sha256, "Zzcanary"), "0.1.0", fence=claimed.fence)
+    files = [database, Path(f"{database}-wal")]
+    assert any(b"Zzcanary" in f.read_bytes() for f in files if f.exists())  # stored in clear: the probe sees it
+    clock.advance(timedelta(days=40))
+    kept = _add(store, b"%PDF-young")  # a young upload shares the pages the purged rows lived in
+
+    assert store.purge(timedelta(days=30)).uploads == 1
+    assert store.get(kept) is not None
+
+    # while the store stays open (an API or a worker keeps it open for days)...
+    assert [f.name for f in files if f.exists() and b"Zzcanary" in f.read_bytes()] == []
+    store.close()
+    # ...and once it is closed
+    assert [f.name for f in files if f.exists() and b"Zzcanary" in f.read_bytes()] == []
+
+
 # --- encryption at rest ------------------------------------------------------------------------------------------
 
 CANARY_BYTES = b"%PDF-1.7 Zzcanary Qxj 900-00-0000"
@@ -824,6 +852,89 @@ def test_when_a_data_key_is_configured_then_originals_and_reports_are_sealed_and
         database = Path(make_url(settings.database_url).database or "")
         files = [database, Path(f"{database}-wal")]
         assert not any(b"Zzcanary" in f.read_bytes() for f in files if f.exists())
+
+
+EXTERNAL_ID = "ZZMRN-4471"  # the client's own reference: often the patient's MRN
+
+
+def _external_ids(store: Store) -> tuple[list[str], list[str]]:
+    """(uploads found, cases found) for the owner `clinic` and EXTERNAL_ID."""
+    from storage.cases import CaseStore
+
+    return ([r.id for r in store.find_by_external_id("clinic", EXTERNAL_ID)],
+            [c.id for c in CaseStore(store).find_by_external_id("clinic", EXTERNAL_ID)])
+
+
+# Regression: the client's external_id (an MRN, often) was stored in clear in uploads and cases, even with a data key.
+def test_when_a_data_key_is_configured_then_an_external_id_is_sealed_and_still_finds_its_upload_and_case(
+        tmp_path: Path, clock: Clock) -> None:
+    from pipeline.cases import CaseIntake
+    from storage.cases import CaseStore
+
+    database = tmp_path / "docverify.db"
+    settings = StoreSettings(f"sqlite:///{database}", tmp_path / "originals")
+    keys = Keyring((new_key(),))
+    store = _sealed_store(settings, clock, keys)
+    record, _ = store.add_upload(b"%PDF-ext", owner="clinic", display_name="n.pdf", media_type=None,
+                                 intake=Intake(), external_id=EXTERNAL_ID)
+    store.add_upload(b"%PDF-ext-other", owner="clinic", display_name="n.pdf", media_type=None, intake=Intake(),
+                     external_id="ZZMRN-9999")
+    store.add_upload(b"%PDF-ext", owner="clinic-2", display_name="n.pdf", media_type=None, intake=Intake(),
+                     external_id=EXTERNAL_ID)  # another owner's upload with the same reference: not theirs to find
+    again, created = store.add_upload(b"%PDF-ext", owner="clinic", display_name="n.pdf", media_type=None,
+                                      intake=Intake(), external_id=EXTERNAL_ID)
+    assert (again.id, created) == (record.id, False)
+    case = CaseStore(store).create("clinic", CaseIntake("Ana Garcia", Payer.COMMERCIAL, external_id=EXTERNAL_ID),
+                                   actor="t")
+    assert store.get(record.id).external_id == EXTERNAL_ID  # type: ignore[union-attr]  # shown back
+    assert CaseStore(store).get(case.id).intake.external_id == EXTERNAL_ID  # type: ignore[union-attr]
+    assert _external_ids(store) == ([record.id], [case.id])
+    rotated = _sealed_store(settings, clock, keys.with_new_key())
+    rotated.reseal_all()  # the digests are keyed by the current data key: recomputed with the new one
+    assert _external_ids(rotated) == ([record.id], [case.id])
+    assert rotated.get(record.id).external_id == EXTERNAL_ID  # type: ignore[union-attr]
+    store.close()
+    rotated.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("docverify.db*"))
+    assert EXTERNAL_ID.encode() not in raw and b"ZZMRN-9999" not in raw
+
+
+def test_when_a_0007_database_with_clear_external_ids_is_migrated_then_they_are_found_and_rotation_seals_them(
+        settings: StoreSettings, clock: Clock) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from storage.store import MIGRATIONS_DIR
+
+    old = Store(settings, clock=clock)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with old.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    upload_id, case_id = uuid.uuid4().hex, uuid.uuid4().hex
+    sha = hashlib.sha256(b"%PDF-0007").hexdigest()
+    original_path(settings.originals_dir, sha).parent.mkdir(parents=True, exist_ok=True)
+    original_path(settings.originals_dir, sha).write_bytes(b"%PDF-0007")
+    _sql(old, f"INSERT INTO uploads (id, owner, sha256, media_type, size_bytes, display_name, payer, external_id, "
+              f"state, attempts, lease, created_at, updated_at) VALUES ('{upload_id}', 'clinic', '{sha}', NULL, "
+              f"9, 'n.pdf', 'unknown', '{EXTERNAL_ID}', 'pending', 0, 0, '2026-01-01 00:00:00', "
+              f"'2026-01-01 00:00:00')")
+    _sql(old, f"INSERT INTO cases (id, owner, patient_name, payer, external_id, created_at) VALUES ('{case_id}', "
+              f"'clinic', NULL, 'unknown', '{EXTERNAL_ID}', '2026-01-01 00:00:00')")
+    old.close()
+    keys = Keyring((new_key(),))
+    store = _sealed_store(settings, clock, keys)  # migrates 0007 → head
+    assert store.get(upload_id).external_id == EXTERNAL_ID  # type: ignore[union-attr]  # clear values still read
+    assert _external_ids(store) == ([upload_id], [case_id])  # by the migration's unkeyed digest
+    store.reseal_all()
+    with store.engine.connect() as conn:
+        stored = [*conn.execute(text("SELECT external_id, external_id_hmac FROM uploads")).one(),
+                  *conn.execute(text("SELECT external_id, external_id_hmac FROM cases")).one()]
+    assert sealed_with(stored[0]) == sealed_with(stored[2]) == keys.current[0]
+    assert EXTERNAL_ID not in "".join(stored)
+    assert _external_ids(store) == ([upload_id], [case_id])  # by the keyed digest
+    store.close()
 
 
 @pytest.mark.parametrize("damage", ["flip-a-byte", "other-key", "report-moved-to-another-version"])

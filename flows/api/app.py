@@ -37,7 +37,7 @@ from flows.api.bodylimit import BodyLimit
 from flows.api.errors import ApiError, ErrorBody
 from flows.api.forms import document_form
 from flows.api.models import Accepted, Health, UploadPage, UploadView, links_of
-from flows.api.ratelimit import Rate, TokenBuckets, UploadSlots, too_many_requests
+from flows.api.ratelimit import Rate, SharedTokenBuckets, TokenBuckets, UploadSlots, too_many_requests
 from pipeline import __version__
 from pipeline.evaluate import Intake
 from pipeline.intake import accept
@@ -47,6 +47,7 @@ from pipeline.settings import Settings
 from pipeline.types import Payer, Status
 from storage.access import Access, AccessRole
 from storage.listing import PageQuery, page_uploads
+from storage.ratelimits import RateBuckets
 from storage.store import Store, StoreSettings, UploadRecord, UploadState, UploadStatus
 
 log = logging.getLogger("docverify.api")
@@ -119,14 +120,20 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `docverify
 class TokenRates:
     """The per-token limits of one API process: document uploads, and every other request."""
 
-    uploads: TokenBuckets
-    requests: TokenBuckets
+    uploads: TokenBuckets | SharedTokenBuckets
+    requests: TokenBuckets | SharedTokenBuckets
 
     @classmethod
-    def of(cls, settings: Settings) -> TokenRates:
-        """The limits configured in `settings` (DOCVERIFY_API_*)."""
-        return cls(uploads=TokenBuckets(Rate(settings.api_uploads_per_minute, settings.api_upload_burst)),
-                   requests=TokenBuckets(Rate(settings.api_requests_per_minute, settings.api_request_burst)))
+    def of(cls, settings: Settings, store: Store) -> TokenRates:
+        """The limits configured in `settings` (DOCVERIFY_API_*): in this process, or in `store`'s database when
+        api_shared_rate_limits is on."""
+        uploads = Rate(settings.api_uploads_per_minute, settings.api_upload_burst)
+        requests = Rate(settings.api_requests_per_minute, settings.api_request_burst)
+        if settings.api_shared_rate_limits:
+            shared = RateBuckets(store)
+            return cls(uploads=SharedTokenBuckets(uploads, shared, "uploads"),
+                       requests=SharedTokenBuckets(requests, shared, "requests"))
+        return cls(uploads=TokenBuckets(uploads), requests=TokenBuckets(requests))
 
     def check(self, token_id: str, *, document_upload: bool) -> None:
         """Count one request of the token with this id (never the token itself). Raises ApiError 429 with
@@ -199,7 +206,7 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
     app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + BODY_OVERHEAD_BYTES)
     app.add_middleware(NoStore)
     app.state.store, app.state.access, app.state.settings = store, access, settings
-    app.state.rates = TokenRates.of(settings)
+    app.state.rates = TokenRates.of(settings, store)
     app.state.upload_slots = upload_slots = UploadSlots(settings.api_max_concurrent_uploads)
 
     def visible(upload_id: str, caller: Principal) -> UploadRecord:

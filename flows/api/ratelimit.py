@@ -5,6 +5,9 @@ test plan item 37; docs/ARCHITECTURE.md "Rate limits and overload").
   `per_minute / 60` per second up to `burst`. A request takes one unit; an empty bucket answers how long until the
   next unit is there, which becomes `Retry-After`. In-process: each API process keeps its own buckets, so N
   processes behind one address allow up to N times the limit (documented in docs/ARCHITECTURE.md).
+- `SharedTokenBuckets`: the same buckets kept in the store's database (`storage/ratelimits.py`), so API processes
+  on one database count a token's requests together; one write transaction per request
+  (`DOCVERIFY_API_SHARED_RATE_LIMITS`).
 - `UploadSlots`: at most `size` uploads are read and stored at once; one more is refused at once (503 with
   `Retry-After`) instead of queueing behind the others until the client times out.
 """
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from flows.api.errors import ApiError
+from storage.ratelimits import RateBuckets
 
 MAX_KEYS: Final = 10_000
 """Buckets kept (least recently used dropped first): a forgotten key starts full again, which only ever allows more."""
@@ -75,6 +79,24 @@ class TokenBuckets:
                 bucket.units -= 1.0
                 return 0.0
             return (1.0 - bucket.units) / self._per_s
+
+
+class SharedTokenBuckets:
+    """Token buckets by key kept in the store's database, under `name` (one name per limit). `clock` returns
+    wall-clock seconds, the same in every process (tests pass a fake one)."""
+
+    def __init__(self, rate: Rate, buckets: RateBuckets, name: str, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.rate = rate
+        self._buckets = buckets
+        self._name = name
+        self._clock = clock
+        self._per_s = rate.per_minute / 60.0
+
+    def take(self, key: str) -> float:
+        """Take one unit from `key`'s bucket: 0.0 when taken, else the seconds until one is there (nothing taken).
+        Raises StoreBusy / StoreUnavailable (the API answers 503 with Retry-After)."""
+        return self._buckets.take(f"{self._name}:{key}", per_s=self._per_s, burst=self.rate.burst, now=self._clock())
 
 
 def retry_after(wait_s: float) -> str:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from evaluation.scoring import Expected, Label, LabelIntake
 from flows.batch import csv_safe
+from flows.review.pixels import scrubbed_original
 from flows.review.views import QueueRow, decided_status, field_views
+from pipeline.errors import RejectedUpload
 from pipeline.exports import private_folder, write_private
-from pipeline.intake import sniff
 from pipeline.report import Report
 from pipeline.types import MediaType, Status
 from storage.review import DecisionRecord, ReviewField
@@ -69,6 +70,7 @@ class LabelExport:
     labels: int
     folder: Path
     upload_ids: tuple[str, ...] = ()  # the uploads whose original and report were written (audited by the caller)
+    undecodable: tuple[str, ...] = ()  # decided images whose pixels could not be decoded: not written, no label
 
 
 def decision_label(upload: UploadRecord, report: Report, decisions: list[DecisionRecord], file: str) -> Label | None:
@@ -100,17 +102,25 @@ def export_labels(store: Store, latest: list[tuple[UploadRecord, ReportRecord]],
                   decisions: dict[str, list[DecisionRecord]], folder: Path) -> LabelExport:
     """Write FOLDER/labels.jsonl, FOLDER/inputs/<upload id>.<ext> (the originals) and FOLDER/reports/<file>.json
     (the report the coordinators decided on), for `docverify eval FOLDER [--reports FOLDER/reports]`. Files are
-    named by upload id, never by the uploaded file name; files 0600 in 0700 folders (they hold PHI). Raises
-    StoreIntegrityError for an altered original."""
+    named by upload id, never by the uploaded file name; files 0600 in 0700 folders (they hold PHI). Images are
+    written as their pixels only (`flows.review.pixels.scrubbed_original`: no EXIF, GPS, XMP, ICC profile, text
+    chunks or TIFF tags; PNG, or TIFF for a TIFF); one that cannot be decoded is left out (`undecodable`) rather
+    than written with its metadata. Raises StoreIntegrityError for an altered original."""
     private_folder(folder / "inputs")
     private_folder(folder)
     private_folder(folder / "reports")
     lines: list[str] = []
     written: list[str] = []
+    undecodable: list[str] = []
     for upload, record in latest:
         ds = decisions.get(upload.id, [])
-        data = store.read_original(upload.id) if ds else b""
-        media = sniff(data) if data else None
+        if decided_status(ds) is None:
+            continue
+        try:
+            data, media = scrubbed_original(store.read_original(upload.id))
+        except RejectedUpload:
+            undecodable.append(upload.id)
+            continue
         file = upload.id + (_EXTENSIONS.get(media, ".bin") if media else ".bin")
         label = decision_label(upload, record.report(), ds, file)
         if label is None:
@@ -120,5 +130,5 @@ def export_labels(store: Store, latest: list[tuple[UploadRecord, ReportRecord]],
         lines.append(json.dumps(label.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False))
         written.append(upload.id)
     write_private(folder / "labels.jsonl", "".join(line + "\n" for line in lines))
-    return LabelExport(labels=len(lines), folder=folder, upload_ids=tuple(written))
+    return LabelExport(labels=len(lines), folder=folder, upload_ids=tuple(written), undecodable=tuple(undecodable))
 

@@ -9,7 +9,6 @@ pixels factors of the page shown, used by the overlay.
 from __future__ import annotations
 
 import dataclasses
-import io
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Final
 from PIL import Image
 
 from extractors import imaging, pdf_text
+from flows.review.pixels import encode_png
 from pipeline.intake import sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.types import MediaType
@@ -105,7 +105,6 @@ def _page(number: int, image: Image.Image, width_pt: float, height_pt: float) ->
     if factor < 1.0:
         image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
                              Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return PageImage(number=number, png=out.getvalue(), width_px=image.width, height_px=image.height,
+    # Pixels only: the upload's ICC profile, EXIF, XMP or text would otherwise ride along (flows/review/pixels.py).
+    return PageImage(number=number, png=encode_png(image), width_px=image.width, height_px=image.height,
                      width_pt=width_pt, height_pt=height_pt)
