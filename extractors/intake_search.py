@@ -165,8 +165,17 @@ class LabelCue(StrictRuleModel):
     colon: Literal["required", "optional"]
     inherit: bool = False
     phrases: list[str]
+    # Words that may stand between the label and the name ("Re: Records for OKAFOR, MARIA"), compared folded.
+    lead_words: list[str] = []
 
     _check_phrases = field_validator("phrases")(nonempty_phrases)
+
+    @field_validator("lead_words")
+    @classmethod
+    def _check_lead_words(cls, words: list[str]) -> list[str]:
+        if any(len(w.split()) != 1 for w in words):
+            raise ValueError("lead_words are single words")
+        return words
 
     @model_validator(mode="after")
     def _check_position(self) -> LabelCue:
@@ -700,6 +709,13 @@ def _find_on_line(toks: Sequence[_Tok], intake: _Intake, comp: _Compiled) -> lis
     return found
 
 
+# Words that follow a "SURNAME," cell in a form row ("ZUNIGA-MCCARTHY, Nov 25, 1943"): a date, not a first name.
+_DATE_WORDS = frozenset({"jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june",
+                         "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov",
+                         "november", "dec", "december", "mon", "monday", "tue", "tuesday", "wed", "wednesday", "thu",
+                         "thursday", "fri", "friday", "sat", "saturday", "sun", "sunday"})
+
+
 def _surname_only(toks: Sequence[_Tok], i: int, end: int, kinds: frozenset[MatchKind], intake: _Intake,
                   comp: _Compiled) -> _Found:
     start = i
@@ -713,8 +729,11 @@ def _surname_only(toks: Sequence[_Tok], i: int, end: int, kinds: frozenset[Match
     elif (after is not None and _is_initial(after) and after.key == intake.given[0]
           and (toks[end - 1].comma or toks[end - 1].colon)):
         end, notes = end + 1, ("first name only as an initial",)
-    elif ((before is not None and not before.comma and not _is_initial(before) and _name_like(before, comp))
-          or (after is not None and toks[end - 1].comma and not _is_initial(after) and _name_like(after, comp))):
+    elif ((before is not None and not before.comma and not _is_initial(before) and _name_like(before, comp)
+           and before.key not in _DATE_WORDS)
+          or (after is not None and toks[end - 1].comma and not _is_initial(after) and _name_like(after, comp)
+              and after.key not in _DATE_WORDS and not (end + 1 < len(toks) and any(
+                  ch.isdigit() for ch in toks[end + 1].raw)))):
         # "Lakshmi Krishnamurthy" or "KRISHNAMURTHY, LAKSHMI" for the intake "Arjun Krishnamurthy": a relative who
         # shares the surname, not the patient named by surname only
         return _Found(start, end, kinds | {MatchKind.SURNAME_ONLY}, ("printed with another first name",),
@@ -906,7 +925,9 @@ class _Context:
         toks = self.lines[li].toks
         for lab in reversed(self.labels[li]):
             if lab.end <= start:
-                if lab.cue is not None and all(_is_filler(t) for t in toks[lab.end:start]):
+                lead = frozenset(_key(w) for w in lab.cue.lead_words) if lab.cue is not None else frozenset()
+                between = toks[lab.end:start]
+                if lab.cue is not None and all(_is_filler(t) or (t.key in lead and not t.colon) for t in between):
                     return lab
                 break
         if all(_is_filler(t) for t in toks[:start]) and self._same_page(li, li - 1) and self.labels[li - 1]:

@@ -123,6 +123,15 @@ CASES = [
      Verdict.NOT_FOUND, None, None, None),
     ("relative_with_other_suffix", ["Contact: Rene Dubois Sr"], "Rene Dubois Jr", Verdict.NOT_FOUND, None, None,
      None),
+    # regression: the date after a "SURNAME," form cell ("Nov 25, 1943") was taken for a relative's first name
+    ("surname_cell_then_date", ["Patient name Date of birth MRN", "ZUNIGA-MCCARTHY, Nov 25, 1943 24398346",
+                                "GUADALUPE A"], "Guadalupe Ana Zúñiga-McCarthy", Verdict.SURNAME_ONLY, None, None,
+     None),
+    # regression (varied dev split): a fax cover's subject line names the patient after "Records for"
+    ("subject_line_lead_words", ["Re: Records for ZUNIGA-MCCARTHY, GUADALUPE A"], "Guadalupe Ana Zúñiga-McCarthy",
+     Verdict.PATIENT_CONFIRMED, "ZUNIGA-MCCARTHY, GUADALUPE A", MatchKind.INITIALS, Position.PATIENT),
+    ("subject_line_other_words_break_the_label", ["Re: Billing dispute Maria Okafor"], "Maria Okafor",
+     Verdict.UNLABELLED, "Maria Okafor", MatchKind.EXACT, Position.UNLABELLED),
     ("surname_with_title_and_a_relative", ["Dear Mr. Krishnamurthy,", "cc: Lakshmi Krishnamurthy"],
      "Arjun Krishnamurthy", Verdict.SURNAME_ONLY, None, None, None),
     ("first_initial_only", ["Patient: M. Okafor"], "Maria Okafor", Verdict.SURNAME_ONLY, None, None, None),
