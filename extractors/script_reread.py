@@ -30,6 +30,8 @@ PAD = 6  # pixels kept around a line's words when it is cut out
 GAP = 12  # white pixels between two stacked lines
 
 _CAPITALISED = re.compile(r"^\W*[A-ZÀ-ÖØ-Þ]\S+$")  # a capital first, then anything OCR made of the letters
+# Letters the Latin model reads into noise on plain capitals: "Đ" is a "D" with a speck on a fax.
+_LOOKALIKES = frozenset("ĐđÐð")
 _CORE = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
 
 
@@ -95,11 +97,23 @@ def better_spelling(english: str, latin: str) -> str | None:
     _, l_core, _ = _split(latin)
     if not core or not l_core or core == l_core or not core.isascii() or l_core.isascii():
         return None
-    if not all(ch.isalpha() or ch in "-'’." for ch in l_core) or abs(len(l_core) - len(core)) > 2:
+    if not all(ch.isalpha() or ch in "-'’." for ch in l_core) or not len(core) - 2 <= len(l_core) <= len(core):
+        return None  # English reads an accented letter as one or two others ("ñ" as "ii"), never as nothing
+    if any(ch in _LOOKALIKES for ch in l_core):
         return None
-    if Levenshtein.distance(fold(l_core), core.casefold()) > max(1, len(core) // 4):
+    # every edit between the two reads must fall on a letter the Latin read spells outside ASCII
+    latin_folded = "".join(fold(ch)[:1] or ch for ch in l_core)  # one character per character, for the alignment
+    ops = Levenshtein.editops(latin_folded, core.casefold())
+    if len(ops) > max(1, len(core) // 4) or not all(_on_accent(l_core, op.tag, op.src_pos) for op in ops):
         return None
     return f"{lead}{l_core}{tail}"
+
+
+def _on_accent(latin: str, tag: str, pos: int) -> bool:
+    """An edit at `pos` of the Latin read touches one of its letters outside ASCII (an insertion may sit right after
+    it: "ñ" read as "ii" is a replacement and an insertion)."""
+    near = (pos - 1, pos) if tag == "insert" else (pos,)
+    return any(0 <= p < len(latin) and not latin[p].isascii() for p in near)
 
 
 def _overlap(a0: int, a1: int, b0: int, b1: int) -> float:
