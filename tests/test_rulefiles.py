@@ -8,8 +8,8 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.errors import ConfigError
 from pipeline import rulefiles
+from pipeline.errors import ConfigError
 from pipeline.rulefiles import load_yaml, parse_rule_model, read_rule_file, rule_files, rule_path
 
 
