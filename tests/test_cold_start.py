@@ -111,3 +111,20 @@ def test_when_check_is_cold_then_a_one_page_text_pdf_is_reported_within_the_thre
     rc, _wall, cpu, _load = _cold_check(SAMPLES / "visit_note_crps.pdf")
     assert rc == 0
     assert cpu < ONE_PAGE_BUDGET_S
+
+
+def test_when_models_warm_in_background_then_the_caller_is_free_meanwhile_and_they_are_built_after_the_join() -> None:
+    # `docverify batch` starts this before the local Prefect server, whose start the main thread only polls: the two
+    # overlap (benchmarks/README.md "bench_batch_start.py").
+    code = ("import json, sys, time\nfrom flows.verify import warm_in_background\nfrom pipeline.settings import "
+            "Settings\nt0 = time.monotonic()\nthread = warm_in_background(Settings())\nstarted = time.monotonic() - "
+            "t0\nbusy = thread.is_alive()\nthread.join()\nfrom extractors.nlp import get_pipeline\n"
+            "from pipeline.policy import _load_cached\n"
+            "print(json.dumps({'started_s': started, 'busy': busy, 'loaded': time.monotonic() - t0,\n"
+            "                  'pipeline': get_pipeline.cache_info().currsize,\n"
+            "                  'policy': _load_cached.cache_info().currsize}))")
+    proc = _python(code)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["busy"] and out["started_s"] < 0.5 < out["loaded"]  # returned at once; the loading took its time
+    assert out["pipeline"] == 1 and out["policy"] == 1  # built once, by the thread, before the join returned
