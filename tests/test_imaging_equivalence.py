@@ -3,9 +3,10 @@
 The previous implementations of the steps that were rewritten for speed (benchmarks/README.md "bench_prepare.py") are
 kept here as references: Pillow's MaxFilter/MinFilter closing in `flatten_shading`, `np.percentile` in
 `stretch_contrast`, Otsu and the median from `np.bincount` with two comparisons in `ink_mask`, the cumulative-sum
-`_long_runs`, float row sums in the skew search, and one ink mask per step in `_finished`. Generated pages that go
-through every step (shaded cells, ruling lines, skew, dim contrast, dark bars) are prepared with the references
-swapped in and without them: the pixels, size, steps and map back must be equal.
+`_long_runs` and `erase_ruling_lines` (thickness runs over the whole page), the float product over the whole page
+in `flatten_shading`, float row sums in the skew search, and one ink mask per step in `_finished`. Generated pages
+that go through every step (shaded cells, ruling lines, skew, dim contrast, dark bars) are prepared with the
+references swapped in and without them: the pixels, size, steps and map back must be equal.
 """
 
 from __future__ import annotations
@@ -101,6 +102,24 @@ def old_long_runs(mask: npt.NDArray[np.bool_], length: int) -> npt.NDArray[np.bo
     return kept[:, 1:-1]
 
 
+def old_erase_ruling_lines(gray: Image.Image, line_height_px: float | None) -> tuple[Image.Image, int]:
+    height = line_height_px or 0.0
+    run = max(ruling._MIN_RUN_PX, round(ruling.RUN_PER_LINE_HEIGHT * height))
+    thick = max(ruling._MIN_THICK_PX, round(ruling.THICK_PER_LINE_HEIGHT * height))
+    arr = np.asarray(gray)
+    ink = old_ink_mask(gray)
+    horizontal = old_long_runs(ink, run)
+    horizontal &= ~old_long_runs(horizontal.T, thick).T
+    vertical = old_long_runs(ink.T, run).T
+    vertical &= ~old_long_runs(vertical, thick)
+    lines = horizontal | vertical
+    if lines.mean() < ruling._MIN_LINE_SHARE:
+        return gray, 0
+    out = arr.copy()
+    out[ruling._grow(lines)] = np.uint8(old_median_tone(arr))
+    return Image.fromarray(out, "L"), ruling._bands(horizontal.any(axis=1)) + ruling._bands(vertical.any(axis=0))
+
+
 def old_profile_score(mask_img: Image.Image, degrees: float) -> float:
     rotated = mask_img.rotate(degrees, resample=Image.Resampling.NEAREST, expand=True, fillcolor=0)
     rows = np.asarray(rotated, dtype=np.float64).sum(axis=1)
@@ -135,8 +154,7 @@ def previous_code(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "ink_mask", old_ink_mask, raising=False)
     monkeypatch.setattr(imaging, "flatten_shading", old_flatten_shading)
     monkeypatch.setattr(imaging, "stretch_contrast", old_stretch_contrast)
-    monkeypatch.setattr(ruling, "_long_runs", old_long_runs)
-    monkeypatch.setattr(ruling, "median_tone", old_median_tone)
+    monkeypatch.setattr(imaging, "erase_ruling_lines", old_erase_ruling_lines)
     monkeypatch.setattr(deskew, "_profile_score", old_profile_score)
     monkeypatch.setattr(ocr, "_finished", lambda gray, _to, steps, _limits: old_finished(gray, steps))
 
@@ -246,6 +264,10 @@ def test_each_rewritten_step_equals_its_previous_implementation(seed: int) -> No
     for length in (4, 40, 97):
         assert np.array_equal(ruling._long_runs(ink, length), old_long_runs(ink, length))
         assert np.array_equal(ruling._long_runs(ink.T, length), old_long_runs(ink.T, length))
+    for line_height in (None, 12.0, 30.0):
+        new_erased = imaging.erase_ruling_lines(page, line_height)
+        old_erased = old_erase_ruling_lines(page, line_height)
+        assert new_erased[1] == old_erased[1] and new_erased[0].tobytes() == old_erased[0].tobytes()
     mask_img = Image.fromarray((ink * 255).astype(np.uint8), "L")
     for degrees in (-5.0, -0.3, 0.0, 2.5):
         assert deskew._profile_score(mask_img, degrees) == old_profile_score(mask_img, degrees)

@@ -82,8 +82,13 @@ def flatten_shading(gray: Image.Image) -> tuple[Image.Image, float]:
     gain_cells = np.where(cells, paper / np.maximum(closed, 1.0), 1.0).astype(np.float32)
     # Each cell's gain covers its own f x f pixels (nearest): the fill's edge is a cell edge already.
     gain = np.asarray(Image.fromarray(gain_cells, "F").resize(gray.size, Image.Resampling.NEAREST), dtype=np.float32)
-    arr = np.asarray(gray, dtype=np.float32)
-    return Image.fromarray(np.clip(arr * gain, 0, 255).astype(np.uint8), "L"), share
+    # Only the shaded pixels change (a gain of exactly 1.0 gives each pixel back): the float product, clipped and
+    # truncated as before, is taken on them alone.
+    arr = np.asarray(gray)
+    out = arr.copy()
+    shaded = gain != 1.0
+    out[shaded] = np.clip(arr[shaded].astype(np.float32) * gain[shaded], 0, 255).astype(np.uint8)
+    return Image.fromarray(out, "L"), share
 
 
 def stretch_contrast(gray: Image.Image, min_spread: int = 150) -> Image.Image | None:
