@@ -293,4 +293,7 @@ def test_ink_mask_one_comparison_equals_both_bounds_on_every_paper_tone() -> Non
         image = Image.fromarray(arr, "L")
         assert np.array_equal(imaging.ink_mask(image), old_ink_mask(image)), paper
     assert not imaging.ink_mask(Image.new("L", (0, 0))).size
+    for arr in (rng.integers(0, 256, (40, 50), dtype=np.uint8), rng.integers(0, 256, 999, dtype=np.uint8),
+                np.asfortranarray(rng.integers(0, 256, (33, 21), dtype=np.uint8))):
+        assert np.array_equal(prepare.histogram(arr), np.bincount(arr.ravel(), minlength=256))
     assert math.isnan(prepare.median_tone(np.zeros(0, dtype=np.uint8)))

@@ -103,7 +103,7 @@ def stretch_contrast(gray: Image.Image, min_spread: int = 150) -> Image.Image | 
 def histogram(arr: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
     """The 256-bin histogram of an 8-bit array: Pillow's, which counts bytes (np.bincount first widens every pixel
     to a 64-bit index: 4x slower on a page)."""
-    if arr.ndim != 2 or not arr.size:
+    if arr.ndim != 2 or arr.dtype != np.uint8 or not arr.size:
         return np.bincount(arr.ravel(), minlength=256)
     return np.asarray(Image.fromarray(np.ascontiguousarray(arr), "L").histogram(), dtype=np.intp)
 
