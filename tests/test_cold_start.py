@@ -99,10 +99,10 @@ def test_when_check_is_cold_then_a_non_document_is_rejected_within_one_second_of
 def test_when_check_is_cold_then_a_one_page_text_pdf_is_reported_within_a_bounded_time() -> None:
     rc, wall, cpu, load = _cold_check(SAMPLES / "visit_note_crps.pdf")
     assert rc == 0
-    # Measured 3.5-3.6 CPU-s (3.8 before the C YAML parser), 4.6-8 s wall at load 2.5-5 on 2 cores: the guard is
-    # that measurement with a margin; the 3-s goal is the test below.
-    assert cpu < 4.5
-    assert wall < 4.5 * load + 1.0
+    # Measured 3.4-3.9 CPU-s, 5-8 s wall at load 2.5-5 on 2 cores (benchmarks/README.md "bench_cold.py"): the guard
+    # is that measurement with a margin for CPU time inflated by a busy machine; the 3-s goal is the test below.
+    assert cpu < 5.0
+    assert wall < 5.0 * load + 1.0
 
 
 @pytest.mark.xfail(strict=True, reason="goal not met yet: importing spaCy, medspaCy (nltk, scipy.stats, scikit-learn)"
