@@ -73,7 +73,7 @@ from extractors.nlp import (
 from pipeline.codes import icd10_dotted
 from pipeline.errors import ConfigError
 from pipeline.policy import Lexicon, Policy, load_lexicon
-from pipeline.rulefiles import read_rule_file
+from pipeline.rulefiles import load_yaml, read_rule_file
 from pipeline.types import (
     COMPLAINT_SECTIONS,
     DIAGNOSTIC_SECTIONS,
@@ -147,7 +147,7 @@ def load_snomed_displays(path: Path = SNOMED_MAP_PATH) -> dict[str, SnomedDispla
     raw = read_rule_file(path, "map file")
     parse_snomed_map(raw, path)  # the same validation ccda applies (Verhoeff, ICD-10-CM codes, duplicates)
     try:
-        model = SnomedMapFile.model_validate(yaml.safe_load(raw))
+        model = SnomedMapFile.model_validate(load_yaml(raw))
     except (yaml.YAMLError, ValidationError) as e:  # unreachable after parse_snomed_map; kept for mypy and safety
         raise ConfigError(f"{path.name}: invalid map file ({type(e).__name__})") from e
     out: dict[str, SnomedDisplay] = {}

@@ -293,8 +293,9 @@ def _finished(gray: Image.Image, to_original: Affine, steps: tuple[str, ...], li
         gray, back = imaging.rotate_small(gray, angle)
         to_original = to_original.then(back)
         out.append(f"deskewed {angle:.1f}°")
-    line_height = imaging.estimate_line_height(gray)
-    gray, ruled = imaging.erase_ruling_lines(gray, line_height)
+    ink = imaging.ink_mask(gray)  # one mask for both: the line height and the ruling lines
+    line_height = imaging.estimate_line_height(gray, ink)
+    gray, ruled = imaging.erase_ruling_lines(gray, line_height, ink)
     if ruled:
         out.append(f"erased {ruled} ruling line{'s' if ruled > 1 else ''}")
         line_height = imaging.estimate_line_height(gray)  # the rules made bands of inked rows taller than text

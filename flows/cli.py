@@ -292,6 +292,7 @@ def batch(
     from flows.deploy import local_prefect_api
     from flows.flows import batch_flow_for
     from flows.tasks import open_store
+    from flows.verify import warm_in_background
 
     try:
         # usage errors before anything starts
@@ -310,7 +311,11 @@ def batch(
         raise typer.Exit(2) from None
     files = inbox_files(indir)
     store = open_store(settings)
+    # Without Dask the flow's tasks check in this process: its models load while the local Prefect server starts.
+    warming = None if settings.dask_address else warm_in_background(settings)
     with local_prefect_api(settings), _batch_progress(store, files):
+        if warming is not None:
+            warming.join()
         flow(inbox=str(indir.resolve()), limit=limit, manifest=str(manifest.resolve()) if manifest else None)
     results = results_for(store, files, owner="inbox")
     cases = case_results(store, results, case_of, intakes, settings)

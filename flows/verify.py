@@ -49,6 +49,14 @@ def _warm_finders(settings: Settings) -> threading.Thread | None:
     are loaded already (a worker's second upload)."""
     if "extractors.finders" in sys.modules:
         return None
+    return warm_in_background(settings)
+
+
+def warm_in_background(settings: Settings) -> threading.Thread:
+    """Start importing the finders, building the NLP pipeline and the NER model and loading the policy in a daemon
+    thread, and return it: the caller joins it before the first document is checked. `docverify batch` starts it
+    before the local Prefect server (a child process: the parent only polls its health meanwhile), so the two
+    overlap instead of adding up (benchmarks/README.md "bench_batch_start.py")."""
     thread = threading.Thread(target=_warm, args=(settings.ner_model_name,), name="docverify-warm", daemon=True)
     thread.start()
     return thread

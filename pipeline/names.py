@@ -22,7 +22,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 from rapidfuzz import fuzz
 
 from pipeline.errors import ConfigError
-from pipeline.rulefiles import StrictRuleModel, nonempty_phrases, rule_path
+from pipeline.rulefiles import StrictRuleModel, load_yaml, nonempty_phrases, rule_path
 from pipeline.types import CheckResult, Role
 
 DEFAULT_NAME_RULES_PATH = rule_path("name_rules.yaml")
@@ -225,7 +225,7 @@ class NameRules(StrictRuleModel):
 def load_name_rules(path: Path = DEFAULT_NAME_RULES_PATH) -> NameRules:
     """Load and validate a name-rule file. Raises ConfigError when it is unreadable or invalid."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
         raise ConfigError(f"name rules unreadable: {path.name}") from e
     try:

@@ -56,11 +56,22 @@ def validation_summary(e: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
 
 
+# libyaml's C parser when PyYAML was built with it (the wheels are): the same documents as the pure-Python SafeLoader
+# (every bundled file: tests/test_rulefiles.py), parsed 4-5x faster — ~0.15 s of a cold `docverify check`.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(raw: bytes | str) -> object:
+    """`yaml.safe_load(raw)`, with the C parser when available. Raises yaml.YAMLError (and ValueError on bad
+    encodings) like safe_load."""
+    return yaml.load(raw, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader (SafeLoader or its C twin)
+
+
 def parse_rule_model[M: BaseModel](raw: bytes, path: Path, model: type[M]) -> M:
     """Parse YAML (or JSON, by the file's suffix) into `model`; raises ConfigError naming the file and the problem."""
     is_json = path.suffix == ".json"
     try:
-        data = json.loads(raw) if is_json else yaml.safe_load(raw)
+        data = json.loads(raw) if is_json else load_yaml(raw)
     except (yaml.YAMLError, ValueError) as e:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ConfigError(f"{path.name}: not valid {'JSON' if is_json else 'YAML'} ({type(e).__name__})") from e
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "inputs"
 HEAVY = ("spacy", "medspacy", "sklearn", "prefect", "fastapi", "starlette", "sqlalchemy", "alembic")
 
 
@@ -48,3 +49,82 @@ def test_when_check_is_given_a_non_document_then_it_is_rejected_fast_without_loa
     assert report["status"] == "rejected" and report["versions"]["spacy_model"].startswith("en_")
     # 0.7 s measured on a loaded 2-core machine (was 8 s); generous for a shared machine
     assert seconds < 6.0
+
+
+# The issue's cold-start goals (issue 16): a non-document rejected in < 1 s, a one-page text PDF reported in < 3 s.
+REJECT_BUDGET_S = 1.0
+ONE_PAGE_BUDGET_S = 3.0
+
+CHECK = """\
+import json, resource, sys
+from flows.cli import app
+sys.argv = ["docverify", "check", sys.argv[1]]
+try:
+    app()
+    rc = 0
+except SystemExit as e:
+    rc = e.code
+r = resource.getrusage(resource.RUSAGE_SELF)
+sys.stderr.write("\\n" + json.dumps({"rc": rc, "cpu_s": r.ru_utime + r.ru_stime}) + "\\n")
+"""
+
+
+def _load_factor() -> float:
+    """How much slower than idle this machine may be now: runnable processes per core (1-minute load), at least 1."""
+    return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+
+
+def _cold_check(path: Path) -> tuple[int, float, float, float]:
+    """A cold `docverify check path` (what the console script runs): exit code, wall seconds from process start to
+    exit, the checking process's own CPU seconds (not its reader child's), and the load factor over the run."""
+    before = _load_factor()
+    t0 = time.monotonic()
+    proc = _python(CHECK, str(path), timeout=120.0)
+    wall = time.monotonic() - t0
+    tail = json.loads(proc.stderr.strip().splitlines()[-1])
+    return tail["rc"], wall, tail["cpu_s"], max(before, _load_factor())
+
+
+def test_when_check_is_cold_then_a_non_document_is_rejected_within_one_second_of_work(tmp_path: Path) -> None:
+    # CPU seconds of the checking process are the budget on idle cores and barely move with other processes' load;
+    # wall seconds are held to the same budget scaled by the load (benchmarks/README.md "bench_cold.py").
+    path = tmp_path / "empty.pdf"
+    path.write_bytes(b"")
+    rc, wall, cpu, load = _cold_check(path)
+    assert rc == 3
+    assert cpu < REJECT_BUDGET_S
+    assert wall < REJECT_BUDGET_S * load + 0.5  # + interpreter start and exit under load
+
+
+def test_when_check_is_cold_then_a_one_page_text_pdf_is_reported_within_a_bounded_time() -> None:
+    rc, wall, cpu, load = _cold_check(SAMPLES / "visit_note_crps.pdf")
+    assert rc == 0
+    # Measured 3.4-3.9 CPU-s, 5-8 s wall at load 2.5-5 on 2 cores (benchmarks/README.md "bench_cold.py"): the guard
+    # is that measurement with a margin for CPU time inflated by a busy machine; the issue's 3-s goal is the test below.
+    assert cpu < 5.0
+    assert wall < 5.0 * load + 1.0
+
+
+@pytest.mark.xfail(strict=True, reason="goal not met yet: importing spaCy, medspaCy (nltk, scipy.stats, scikit-learn)"
+                   " and building the pipeline cost ~3.5 CPU-s in the checking process (benchmarks/README.md)")
+def test_when_check_is_cold_then_a_one_page_text_pdf_is_reported_within_the_three_second_goal() -> None:
+    rc, _wall, cpu, _load = _cold_check(SAMPLES / "visit_note_crps.pdf")
+    assert rc == 0
+    assert cpu < ONE_PAGE_BUDGET_S
+
+
+def test_when_models_warm_in_background_then_the_caller_is_free_meanwhile_and_they_are_built_after_the_join() -> None:
+    # `docverify batch` starts this before the local Prefect server, whose start the main thread only polls: the two
+    # overlap (benchmarks/README.md "bench_batch_start.py").
+    code = ("import json, sys, time\nfrom flows.verify import warm_in_background\nfrom pipeline.settings import "
+            "Settings\nt0 = time.monotonic()\nthread = warm_in_background(Settings())\nstarted = time.monotonic() - "
+            "t0\nbusy = thread.is_alive()\nthread.join()\nfrom extractors.nlp import get_pipeline\n"
+            "from pipeline.policy import _load_cached\n"
+            "print(json.dumps({'started_s': started, 'busy': busy, 'loaded': time.monotonic() - t0,\n"
+            "                  'pipeline': get_pipeline.cache_info().currsize,\n"
+            "                  'policy': _load_cached.cache_info().currsize}))")
+    proc = _python(code)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["busy"] and out["started_s"] < 0.5 < out["loaded"]  # returned at once; the loading took its time
+    assert out["pipeline"] == 1 and out["policy"] == 1  # built once, by the thread, before the join returned

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageOps
 from scipy import ndimage
 
 from extractors.imaging.dark_regions import DARK_REGION, erode
@@ -68,7 +68,12 @@ def flatten_shading(gray: Image.Image) -> tuple[Image.Image, float]:
     f = max(1, round(_SHADE_CELL_PX * max(gray.width, gray.height) / 2200))  # ~4 px cells on a 200-dpi letter page
     small = gray.reduce(f) if f > 1 else gray
     k = max(3, round(_SHADE_WINDOW_PX / f) | 1)  # odd window, in cells
-    closed = np.asarray(small.filter(ImageFilter.MaxFilter(k)).filter(ImageFilter.MinFilter(k)), dtype=np.float32)
+    # scipy's separable max/min filters, edges replicated ("nearest"): the same pixels as Pillow's MaxFilter and
+    # MinFilter (which pad by replicating the edge too) at a twentieth of the cost (benchmarks/README.md
+    # "bench_prepare.py"; tests/test_imaging_equivalence.py).
+    reduced = np.asarray(small)
+    closed = ndimage.minimum_filter(ndimage.maximum_filter(reduced, size=k, mode="nearest"), size=k,
+                                    mode="nearest").astype(np.float32)
     paper = float(np.median(closed))
     cells = erode((closed < paper - _SHADE_MIN_DELTA) & (closed >= DARKEST_SHADE))
     share = float(cells.mean())
@@ -77,24 +82,57 @@ def flatten_shading(gray: Image.Image) -> tuple[Image.Image, float]:
     gain_cells = np.where(cells, paper / np.maximum(closed, 1.0), 1.0).astype(np.float32)
     # Each cell's gain covers its own f x f pixels (nearest): the fill's edge is a cell edge already.
     gain = np.asarray(Image.fromarray(gain_cells, "F").resize(gray.size, Image.Resampling.NEAREST), dtype=np.float32)
-    arr = np.asarray(gray, dtype=np.float32)
-    return Image.fromarray(np.clip(arr * gain, 0, 255).astype(np.uint8), "L"), share
+    # Only the shaded pixels change (a gain of exactly 1.0 gives each pixel back): the float product, clipped and
+    # truncated as before, is taken on them alone.
+    arr = np.asarray(gray)
+    out = arr.copy()
+    shaded = gain != 1.0
+    out[shaded] = np.clip(arr[shaded].astype(np.float32) * gain[shaded], 0, 255).astype(np.uint8)
+    return Image.fromarray(out, "L"), share
 
 
 def stretch_contrast(gray: Image.Image, min_spread: int = 150) -> Image.Image | None:
     """A contrast-stretched copy when the 1st..99th percentile spread is below `min_spread` (dim photos), else None."""
-    arr = np.asarray(gray)
-    lo, hi = np.percentile(arr, [1, 99])
+    counts = np.cumsum(histogram(np.asarray(gray)))
+    lo, hi = percentile_of_counts(counts, 1.0), percentile_of_counts(counts, 99.0)
     if hi - lo >= min_spread or hi - lo < 8:  # fine already, or a blank page: nothing to stretch
         return None
     return ImageOps.autocontrast(gray, cutoff=1)
 
 
-def otsu_threshold(gray: npt.NDArray[np.uint8]) -> int:
-    """Otsu's global threshold of an 8-bit array: pixels <= it are ink (dark), the rest paper."""
+def histogram(arr: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
+    """The 256-bin histogram of an 8-bit array: Pillow's, which counts bytes (np.bincount first widens every pixel
+    to a 64-bit index: 4x slower on a page)."""
+    if arr.ndim != 2 or arr.dtype != np.uint8 or not arr.size:
+        return np.bincount(arr.ravel(), minlength=256)
+    return np.asarray(Image.fromarray(np.ascontiguousarray(arr), "L").histogram(), dtype=np.intp)
+
+
+def percentile_of_counts(counts: npt.NDArray[np.intp], q: float) -> float:
+    """`np.percentile(arr, q)` (linear method) of the 8-bit array whose cumulative histogram is `counts`.
+
+    The two order statistics around the virtual index are looked up in the cumulative histogram instead of
+    partitioning the page's pixels, and interpolated with numpy's own formula (its `_lerp`), so the value is the same
+    to the last bit (tests/test_imaging_equivalence.py)."""
+    n = int(counts[-1])
+    if n == 0:
+        return float("nan")
+    virtual = np.float64(q) / np.float64(100) * np.float64(n - 1)
+    below = np.floor(virtual)
+    gamma = virtual - below
+    i = int(below)
+    a = np.uint8(np.searchsorted(counts, i, side="right"))  # the value at sorted index i
+    b = np.uint8(np.searchsorted(counts, min(i + 1, n - 1), side="right"))
+    diff = np.subtract(b, a)
+    return float(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
+
+
+def otsu_threshold(gray: npt.NDArray[np.uint8], hist: npt.NDArray[np.intp] | None = None) -> int:
+    """Otsu's global threshold of an 8-bit array: pixels <= it are ink (dark), the rest paper. `hist`: the array's
+    `histogram`, when the caller has it already."""
     # A vectorised histogram, not scikit-image's threshold_otsu (same thresholds on 3,000 random images): scikit-image
     # would add four packages for this one function, and its tifffile wants numpy >= 2, which scispaCy 0.6.2 forbids.
-    hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    hist = (histogram(gray) if hist is None else hist).astype(np.float64)
     total = hist.sum()
     if total == 0:
         return 127
@@ -109,9 +147,10 @@ def otsu_threshold(gray: npt.NDArray[np.uint8]) -> int:
     return int(np.argmax(between))
 
 
-def median_tone(arr: npt.NDArray[np.uint8]) -> float:
-    """`np.median` of an 8-bit array from its histogram: the same value, without sorting a page's pixels."""
-    counts = np.cumsum(np.bincount(arr.ravel(), minlength=256))
+def median_tone(arr: npt.NDArray[np.uint8], hist: npt.NDArray[np.intp] | None = None) -> float:
+    """`np.median` of an 8-bit array from its histogram: the same value, without sorting a page's pixels. `hist`: the
+    array's `histogram`, when the caller has it already."""
+    counts = np.cumsum(histogram(arr) if hist is None else hist)
     n = int(counts[-1])
     if n == 0:
         return float("nan")
@@ -123,9 +162,13 @@ def median_tone(arr: npt.NDArray[np.uint8]) -> float:
 def ink_mask(gray: Image.Image) -> npt.NDArray[np.bool_]:
     """Boolean array, True where a pixel is ink (darker than Otsu's threshold and clearly darker than the paper)."""
     arr = np.asarray(gray)
-    t = otsu_threshold(arr)
-    paper = median_tone(arr)
-    return (arr <= t) & (arr < paper - 30)
+    if not arr.size:
+        return np.zeros(arr.shape, dtype=bool)
+    hist = histogram(arr)
+    t = otsu_threshold(arr, hist)
+    paper = median_tone(arr, hist)
+    # (arr <= t) & (arr < paper - 30) in one comparison: for integer tones, v < x  ⇔  v <= ceil(x) - 1.
+    return arr <= min(t, math.ceil(paper - 30) - 1)
 
 
 def ink_share(gray: Image.Image) -> float:
@@ -134,13 +177,14 @@ def ink_share(gray: Image.Image) -> float:
     small.thumbnail((1000, 1000))
     return float(ink_mask(small).mean())
 
-def estimate_line_height(gray: Image.Image) -> float | None:
+def estimate_line_height(gray: Image.Image, ink: npt.NDArray[np.bool_] | None = None) -> float | None:
     """Median height in px of the bands of consecutive rows that contain ink (≈ one text line each), or None.
 
     Cheaper than a first tesseract pass: one threshold and one row sum. Works on an upright, deskewed image; bands
-    shorter than 4 px (rules, noise) and taller than a fifth of the image (photos, big logos) are ignored.
+    shorter than 4 px (rules, noise) and taller than a fifth of the image (photos, big logos) are ignored. `ink`:
+    `ink_mask(gray)`, when the caller has it already.
     """
-    mask = ink_mask(gray)
+    mask = ink_mask(gray) if ink is None else ink
     rows = mask.sum(axis=1) >= max(2, int(mask.shape[1] * 0.002))
     bands, _ = ndimage.label(rows)  # each run of inked rows is one band, numbered top to bottom
     heights = [h for h in np.bincount(bands)[1:].tolist() if 4 <= h <= mask.shape[0] // 5]
