@@ -1,13 +1,13 @@
-"""A second read of a page's name lines with tesseract's Latin-script model, for the letters English reads wrong.
+"""A second read of what may be names with tesseract's Latin-script model, for the letters English reads wrong.
 
 Tesseract's English model has never seen most accented letters: it reads "Bjørnstad" as "Bjgrnstad", "Müller" as
 "Miller", "Castañeda" as "Castaiieda", with high confidence, so nothing downstream can tell the word is misread and a
-correctly found name is reported misspelt. The Latin-script model (Debian's `tesseract-ocr-script-latn`) reads those
-letters but is slower and no better elsewhere, so it re-reads only the lines that may hold a name (two or more
-capitalised words side by side), cut out of the prepared page and stacked into one strip image: one extra engine call
-per page. A word is replaced only when the Latin read of the same place spells it with a letter outside ASCII and
-differs from the English read by at most one edit in four letters (accents folded): the re-read fixes spellings, it
-never adds, drops or moves words (docs/ARCHITECTURE.md "Reading").
+correctly found name is reported misspelt. The Latin-script model (tessdata_fast, bundled in models/tessdata/) reads
+those letters but is no better elsewhere, so it re-reads only what may be a name (runs of two or more capitalised
+words side by side on a line), cut out of the prepared page and stacked into one image: one extra engine call per
+page. A word takes the Latin spelling only when the Latin read of the same place spells it with letters outside ASCII
+and every difference from the English read falls on those letters (at most one edit in four letters): the re-read
+fixes spellings, it never adds, drops or moves words (docs/ARCHITECTURE.md "Accented letters in names").
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pipeline.names import fold
 if TYPE_CHECKING:
     from extractors.ocr import OcrWord
 
-MAX_LINES = 40  # per page: a dense page of tables keeps the re-read bounded (the first lines in reading order)
+MAX_LINES = 40  # runs per page: a dense page keeps the re-read bounded (the first runs in reading order)
 PAD = 6  # pixels kept around a line's words when it is cut out
 GAP = 12  # white pixels between two stacked lines
 
@@ -37,12 +37,13 @@ _CORE = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
 
 @dataclass(frozen=True, slots=True)
 class Strip:
-    """Where one line's cut-out sits in the stacked image: its words' indices and its vertical band there."""
+    """Where one run's cut-out sits in the stacked image: its words' indices and its band there."""
 
     words: tuple[int, ...]
     top: int  # in the stacked image
     bottom: int
     shift: int  # stacked y = page y + shift
+    dx: int = 0  # stacked x = page x + dx
 
 
 def _capitalised(text: str) -> bool:
@@ -50,36 +51,45 @@ def _capitalised(text: str) -> bool:
     return bool(_CAPITALISED.match(text)) and sum(ch.isalpha() for ch in text) * 3 >= len(text) * 2
 
 
-def name_lines(words: Sequence[OcrWord]) -> list[tuple[int, ...]]:
-    """Indices of the words of each line that may hold a name (two capitalised words side by side), in reading
-    order, at most MAX_LINES."""
-    lines: dict[tuple[int, int, int], list[int]] = {}
+def name_runs(words: Sequence[OcrWord]) -> list[tuple[int, ...]]:
+    """Indices of each run of two or more capitalised words side by side on a line (what may be a name), in
+    reading order, at most MAX_LINES."""
+    runs: list[tuple[int, ...]] = []
+    current: list[int] = []
     for i, w in enumerate(words):
-        lines.setdefault((w.block, w.par, w.line), []).append(i)
-    chosen: list[tuple[int, ...]] = []
-    for idx in lines.values():
-        caps = [_capitalised(words[i].text) for i in idx]
-        if any(a and b for a, b in zip(caps, caps[1:], strict=False)):
-            chosen.append(tuple(idx))
-            if len(chosen) == MAX_LINES:
-                break
-    return chosen
+        prev = words[current[-1]] if current else None
+        same_line = prev is not None and (prev.block, prev.par, prev.line) == (w.block, w.par, w.line)
+        if _capitalised(w.text) and (same_line or not current):
+            current.append(i)
+            continue
+        if len(current) >= 2:
+            runs.append(tuple(current))
+        current = [i] if _capitalised(w.text) else []
+        if len(runs) == MAX_LINES:
+            return runs
+    if len(current) >= 2 and len(runs) < MAX_LINES:
+        runs.append(tuple(current))
+    return runs
 
 
 def stack(image: Image.Image, words: Sequence[OcrWord],
-          lines: Sequence[tuple[int, ...]]) -> tuple[Image.Image, list[Strip]]:
-    """The lines cut out of `image` (at their own x, so boxes keep their x) stacked top to bottom on white."""
-    bands = []
-    for idx in lines:
+          runs: Sequence[tuple[int, ...]]) -> tuple[Image.Image, list[Strip]]:
+    """The runs cut out of `image` (only their words, with a margin) stacked top to bottom on white, left-aligned:
+    tesseract's time grows with the text it reads, so the rest of each line is left out."""
+    boxes = []
+    for idx in runs:
+        left = max(0, min(words[i].left for i in idx) - PAD)
+        right = min(image.width, max(words[i].left + words[i].width for i in idx) + PAD)
         top = max(0, min(words[i].top for i in idx) - PAD)
         bottom = min(image.height, max(words[i].top + words[i].height for i in idx) + PAD)
-        bands.append((idx, top, bottom))
-    height = sum(b - t for _, t, b in bands) + GAP * (len(bands) + 1)
-    canvas = Image.new(image.mode, (image.width, max(1, height)), 255 if image.mode in ("L", "1") else "white")
+        boxes.append((idx, left, top, right, bottom))
+    width = max((r - lft for _, lft, _, r, _ in boxes), default=1) + 2 * GAP
+    height = sum(b - t for _, _, t, _, b in boxes) + GAP * (len(boxes) + 1)
+    canvas = Image.new(image.mode, (width, max(1, height)), 255 if image.mode in ("L", "1") else "white")
     strips, y = [], GAP
-    for idx, top, bottom in bands:
-        canvas.paste(image.crop((0, top, image.width, bottom)), (0, y))
-        strips.append(Strip(idx, y, y + bottom - top, y - top))
+    for idx, left, top, right, bottom in boxes:
+        canvas.paste(image.crop((left, top, right, bottom)), (GAP, y))
+        strips.append(Strip(idx, y, y + bottom - top, y - top, GAP - left))
         y += bottom - top + GAP
     return canvas, strips
 
@@ -129,7 +139,8 @@ def merge(words: Sequence[OcrWord], strips: Sequence[Strip], latin: Sequence[Ocr
         inside = [w for w in latin if strip.top <= w.top + w.height / 2 <= strip.bottom]
         for i in strip.words:
             w = words[i]
-            twins = [x for x in inside if _overlap(w.left, w.left + w.width, x.left, x.left + x.width) >= 0.6]
+            left = w.left + strip.dx
+            twins = [x for x in inside if _overlap(left, left + w.width, x.left, x.left + x.width) >= 0.6]
             if len(twins) != 1:
                 continue
             spelled = better_spelling(w.text, twins[0].text)
@@ -142,8 +153,8 @@ def reread_names(image: Image.Image, words: list[OcrWord],
                  read: Callable[[Image.Image], Sequence[OcrWord]]) -> list[OcrWord]:
     """`words` (the English read of `image`) with the name lines' spellings from `read` (the Latin-script engine
     on the stacked lines); unchanged when no line may hold a name."""
-    lines = name_lines(words)
-    if not lines:
+    runs = name_runs(words)
+    if not runs:
         return words
-    canvas, strips = stack(image, words, lines)
+    canvas, strips = stack(image, words, runs)
     return merge(words, strips, read(canvas))

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 from evaluation.varied.render import font_dir
 from extractors import ocr
 from extractors.ocr import OcrWord, TesseractEngine, has_language
-from extractors.script_reread import MAX_LINES, Strip, better_spelling, merge, name_lines, stack
+from extractors.script_reread import MAX_LINES, Strip, better_spelling, merge, name_runs, stack
 
 LINES = ["Patient: Bjørn Müller", "Physician: Rocío Castañeda, MD", "Signed by Ingrid Søndergaard, DO",
          "Follow up in six weeks"]
@@ -58,30 +58,32 @@ def test_when_the_latin_read_differs_in_more_than_accents_then_the_english_read_
     assert better_spelling(english, latin) is None
 
 
-def test_when_a_line_has_two_capitalised_words_side_by_side_then_it_is_a_name_line() -> None:
+def test_when_two_capitalised_words_stand_side_by_side_then_they_are_a_run_to_reread() -> None:
     words = [word("Patient:", 0, 1), word("Bjgrn", 100, 1), word("Miller", 200, 1),
              word("Follow", 0, 2), word("up", 100, 2), word("in", 200, 2),
              word("Signed", 0, 3), word("by", 100, 3), word("Ingrid", 200, 3), word("S@ndergaard,", 300, 3),
-             word("12:30", 0, 4), word("PM", 100, 4)]
-    assert name_lines(words) == [(0, 1, 2), (6, 7, 8, 9)]
+             word("12:30", 0, 4), word("PM", 100, 4), word("Ana", 0, 5)]
+    # "PM" on line 4 and "Ana" on line 5 are capitalised and adjacent in order, but not on one line: no run
+    assert name_runs(words) == [(0, 1, 2), (8, 9)]
 
 
-def test_when_a_page_has_more_name_lines_than_the_cap_then_only_the_first_are_reread() -> None:
-    words = [w for n in range(MAX_LINES + 5) for w in (word("Ana", 0, n), word("Diaz", 60, n))]
-    assert len(name_lines(words)) == MAX_LINES
+def test_when_a_page_has_more_runs_than_the_cap_then_only_the_first_are_reread() -> None:
+    words = [w for n in range(MAX_LINES + 5) for w in (word("Ana", 0, n), word("Diaz", 60, n), word("x", 120, n))]
+    assert len(name_runs(words)) == MAX_LINES
 
 
-def test_when_lines_are_stacked_then_each_keeps_its_x_and_its_band_maps_back_to_the_page() -> None:
+def test_when_runs_are_stacked_then_each_cut_out_maps_back_to_its_place_on_the_page() -> None:
     im = page()
     words = TesseractEngine(script=None).read(im, 30)
-    lines = name_lines(words)
-    canvas, strips = stack(im, words, lines)
-    assert canvas.width == im.width and canvas.height < im.height * 2
+    runs = name_runs(words)
+    canvas, strips = stack(im, words, runs)
+    assert canvas.width < im.width and canvas.height < im.height * 2
     for strip in strips:
         first = words[strip.words[0]]
-        assert strip.top <= first.top + strip.shift <= strip.bottom
-        cut = im.crop((0, strip.top - strip.shift, im.width, strip.bottom - strip.shift))
-        assert canvas.crop((0, strip.top, im.width, strip.bottom)).tobytes() == cut.tobytes()
+        x0, y0 = first.left + strip.dx, first.top + strip.shift  # the word's box in the stacked image
+        assert strip.top <= y0 < y0 + first.height <= strip.bottom
+        box = (first.left, first.top, first.left + first.width, first.top + first.height)
+        assert canvas.crop((x0, y0, x0 + first.width, y0 + first.height)).tobytes() == im.crop(box).tobytes()
 
 
 def test_when_two_latin_words_overlap_one_english_word_then_the_english_read_stands() -> None:
