@@ -340,13 +340,27 @@ def is_avatar_initials(token: str, following: list[str]) -> bool:
     return not (nn.canonicals_of(key) or nn.nicknames_of(key))
 
 
+_NOT_AFTER_L = frozenset("aeioul")  # "la", "lee", "llama": parts that may start with a lowercase l
+
+
+def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
+    """`word` with a capital I that OCR read as a lowercase l put back, per hyphen part: "lvan" → "Ivan", "Zuniga-
+    lbarra" → "Zuniga-Ibarra", "lyer" → "Iyer". Only where no name part can start: an l, then a letter that is no
+    vowel, in a part of three or more lowercase letters that is not a particle. Anything else is returned as is."""
+    particles = (rules or default_name_rules()).lexicon.particles
+    parts = word.split("-")
+    fixed = [("I" + p[1:]) if (len(p) >= 3 and p[0] == "l" and p[1:].isalpha() and p[1:].islower()
+                               and p[1] not in _NOT_AFTER_L and fold(p) not in particles) else p for p in parts]
+    return "-".join(fixed)
+
+
 def _parse(raw: str, rules: NameRules) -> PersonName | None:
     lex = rules.lexicon
     text = unicodedata.normalize("NFC", raw).replace("’", "'").replace("‘", "'")
     text = " ".join(text.split()).strip(_STRIP_CHARS)
     if not text or len(text) > MAX_NAME_CHARS:
         return None
-    tokens = re.findall(r"[^\s,]+|,", text)
+    tokens = [ocr_capital_i(t, rules) for t in re.findall(r"[^\s,]+|,", text)]
 
     titles: list[str] = []
     while tokens and _title_key(tokens[0]) in lex.titles:

@@ -96,6 +96,9 @@ def test_regression_a_titled_full_name_is_not_cut_into_a_surname_only_physician(
     ("Sincerely, Dr. Łukasiewicz", "Łukasiewicz"),
     ("Seen today by Dr. Østergaard Åsa in clinic.", None),  # a capitalised word after it: a given name, surname first
     ("seen by dr. jones today", None),  # no capital: no name
+    ("Treating physician Dr. lyer Pain Medicine", "Iyer"),  # a specialty after it is no given name
+    ("Treating physician Dr. Iyer Anand", None),  # a given name after it: surname first, not surname only
+    ("Seen by Dr. lyer today", "Iyer"),  # regression: OCR's l for the capital I
 ])
 def test_when_a_surname_only_physician_is_spelled_with_letters_outside_ascii_then_it_is_found(
         line: str, surname: str | None) -> None:

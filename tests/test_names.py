@@ -15,6 +15,7 @@ from pipeline.names import (
     load_name_rules,
     match_intake,
     normalize_person_name,
+    ocr_capital_i,
     parse_person_name,
 )
 from pipeline.types import CheckResult
@@ -245,3 +246,19 @@ def test_when_a_line_holds_only_credentials_then_it_is_not_a_name(raw: str) -> N
 def test_when_a_surname_is_also_a_credential_then_the_name_still_parses() -> None:
     name = parse_person_name("DO, MINH")
     assert name is not None and name.given == "Minh"
+
+
+# regression (varied dev split): tesseract reads a capital I as a lowercase l ("lvan", "Zuniga-lbarra", "Dr. lyer"),
+# and a name part that opens in lowercase stopped the name or was dropped
+@pytest.mark.parametrize(("word", "expected"), [
+    ("lvan", "Ivan"), ("Zuniga-lbarra", "Zuniga-Ibarra"), ("lyer", "Iyer"), ("lngrid", "Ingrid"),
+    ("la", "la"), ("lee", "lee"), ("level", "level"), ("llama", "llama"), ("lb", "lb"), ("Lbarra", "Lbarra"),
+])
+def test_when_a_name_part_opens_with_an_l_no_name_part_can_start_with_then_it_is_read_as_a_capital_i(
+        word: str, expected: str) -> None:
+    assert ocr_capital_i(word) == expected
+
+
+def test_when_a_name_is_normalised_then_an_ocr_l_for_a_capital_i_is_put_back() -> None:
+    assert normalize_person_name("Marisol Zúñiga-lbarra, MD") == "Marisol Zúñiga-Ibarra"
+    assert normalize_person_name("NUNEZ, lvan") == "Ivan Nunez"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from extractors.people.matcher import _Matcher
-from pipeline.names import MAX_NAME_TOKENS, NameRules, credential_of, fold, is_avatar_initials, is_title
+from pipeline.names import MAX_NAME_TOKENS, NameRules, credential_of, fold, is_avatar_initials, is_title, ocr_capital_i
 
 _SEPARATORS = frozenset({"-", "–", "—", "|", "•", "·", "/", ":", "*", ">"})
 _TOKEN = re.compile(r"\S+")
@@ -58,7 +58,7 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
         return _Step.LABEL
     if tok in _SEPARATORS or tok.startswith(("(", "[", "<", "\"")) or any(ch.isdigit() for ch in tok):
         return _Step.STOP
-    core = tok.rstrip(",.!?;)").lstrip("'")
+    core = ocr_capital_i(tok.rstrip(",.!?;)").lstrip("'"), rules)  # "lvan": OCR's l for a capital I
     if not core:
         return _Step.STOP
     key = fold(core)

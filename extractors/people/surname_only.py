@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 
 from extractors.people.weights import FINDER
-from pipeline.names import NameRules, fold
+from pipeline.names import NameRules, fold, ocr_capital_i
 from pipeline.types import Evidence, LinearText, evidence_from_span
 
 # Possessive (`++`): "Dr. Itzel Ortega" must not match as the surname "Itze" by backing off one letter.
 # Any script's letters ("Dr. Østergaard"): the capital is checked in code, as `re` has no class for it.
 _SURNAME_AFTER_TITLE = r"\b(?:{titles})\.?[ \t]+(?P<surname>[^\W\d_][\w'’\-]++)"
-_NEXT_WORD = re.compile(r"[ \t]*,?[ \t]*([^\W\d_])")
+_NEXT_WORD = re.compile(r"[ \t]*,?[ \t]*([^\W\d_][\w'’\-]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +35,15 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
         words = set(re.findall(r"[^\W\d_]+", fold(line)))
         if not words & blockers:
             for m in pattern.finditer(line):
-                surname = m.group("surname")
+                surname = ocr_capital_i(m.group("surname"), rules)  # "Dr. lyer": OCR's l for a capital I
                 given = _NEXT_WORD.match(line, m.end())
-                if not surname[0].isupper() or (given is not None and given.group(1).isupper()):
-                    continue  # "Dr. jones" is no name; "Dr. Itzel Ortega" has a given name
+                if not surname[0].isupper() or (given is not None and given.group(1)[0].isupper()
+                                                and fold(given.group(1)) not in not_names):
+                    continue  # "Dr. jones" is no name; "Dr. Itzel Ortega" has a given name ("Dr. Iyer Pain" not)
                 if fold(surname) in not_names:
                     continue
                 s, e = start + m.start(), start + m.end()
-                return SurnameOnly(m.group("surname"), evidence_from_span(text, s, e, finder=FINDER,
+                return SurnameOnly(surname, evidence_from_span(text, s, e, finder=FINDER,
                                                                           rule="surname_only_physician", score=0.5))
         start += len(line) + 1
     return None
