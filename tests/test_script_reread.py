@@ -3,12 +3,15 @@ that tesseract's English model misreads are spelled as printed, and nothing else
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from evaluation.varied.render import font_dir
 from extractors import ocr
-from extractors.ocr import OcrWord, TesseractEngine, has_language
+from extractors.ocr import SCRIPT_DIR, OcrWord, TesseractEngine, has_language
 from extractors.script_reread import MAX_LINES, Strip, better_spelling, merge, name_runs, stack
 
 LINES = ["Patient: Bjørn Müller", "Physician: Rocío Castañeda, MD", "Signed by Ingrid Søndergaard, DO",
@@ -112,3 +115,10 @@ def test_when_the_script_model_is_absent_then_the_english_read_is_kept() -> None
     assert not has_language("NoSuchScript")
     english_only = TesseractEngine(script=None).read(page(), 30)
     assert TesseractEngine(script="NoSuchScript").read(page(), 30) == english_only
+
+
+def test_when_the_bundled_latin_model_is_read_then_it_is_the_file_its_source_note_names() -> None:
+    note = (SCRIPT_DIR / "SOURCE.md").read_text(encoding="utf-8")
+    named = re.search(r"sha256 of the result:\s*([0-9a-f]{64})", note)
+    assert named is not None
+    assert hashlib.sha256((SCRIPT_DIR / "Latin.traineddata").read_bytes()).hexdigest() == named.group(1)
