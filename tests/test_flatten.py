@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import fakes
 import numpy as np
@@ -15,6 +16,7 @@ from extractors import imaging, ocr
 from extractors.imaging import Affine, Homography
 from extractors.ocr import TesseractEngine
 
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "inputs"
 Point = tuple[float, float]
 Photo = Callable[[], tuple[Image.Image, Homography]]
 
@@ -117,6 +119,21 @@ def _screenshot_with_card() -> Image.Image:
     return im
 
 
+def _portal_desktop_screenshot() -> Image.Image:
+    """A light portal screenshot: a blue top bar, a white sidebar and a grey content area with white cards, so the
+    image's border is three different surfaces and the bar plus content make a wide solid region."""
+    im = Image.new("RGB", (1920, 1080), (242, 243, 246))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, 1919, 60), fill=(0, 90, 160))
+    draw.rectangle((0, 61, 280, 1079), fill=(255, 255, 255))
+    font = ImageFont.load_default(size=24)
+    for i, (x, y) in enumerate(((320, 150), (1110, 150), (320, 420))):
+        draw.rectangle((x, y, x + 760, y + 220), fill=(255, 255, 255), outline=(225, 228, 232))
+        draw.text((x + 20, y + 20), PAGE_LINES[i], fill=(30, 30, 30), font=font)
+    draw.text((30, 18), "MyHealth Portal", fill=(255, 255, 255), font=font)
+    return im
+
+
 def _scan() -> Image.Image:
     """A 200-dpi grey scan: white page, slight skew, a boxed table, sensor noise, the scanner lid's white all round."""
     page = _page((1700, 2200), (20, 20, 20), (250, 250, 250)).convert("L")
@@ -137,6 +154,7 @@ def _rendered_page_with_panel() -> Image.Image:
 
 @pytest.mark.parametrize("make", [
     _screenshot_with_card,
+    _portal_desktop_screenshot,
     _scan,
     _rendered_page_with_panel,
     lambda: fakes.text_image(PAGE_LINES, 30, (1200, 900)).convert("RGB"),
@@ -147,6 +165,15 @@ def test_when_image_is_a_screenshot_scan_or_rendered_page_then_it_is_left_untouc
     image = make()
     out, back, step = imaging.flatten_perspective(image)
     assert out is image and back is None and step is None
+
+
+@pytest.mark.parametrize("name", ["portal_desktop_migraine.png", "portal_desktop_uncertain.png"])
+def test_regression_portal_desktop_sample_screenshot_was_taken_for_a_photo_of_a_screen(name: str) -> None:
+    # Its blue top bar and grey content area made a solid quadrilateral whose sides ran along the frame.
+    with Image.open(SAMPLES / name) as im:
+        image = im.convert("RGB")
+    _, back, step = imaging.flatten_perspective(image)
+    assert back is None and step is None
 
 
 def test_when_homography_is_built_from_four_points_then_it_maps_each_to_its_source() -> None:

@@ -11,8 +11,8 @@ How (numpy/scipy only, on a copy reduced to ~`_WORK_PX` on its long side):
    largest area; then each side is re-fitted as a straight line through the region's outline between its corners
    (rounded phone corners and jagged mask edges do not move the lines), and the corners are the lines' crossings.
 4. Accepted only when it is clearly a photographed sheet or screen (`_accept`): the quadrilateral covers a good part
-   of the image (but not all of it), the region fills it (a solid sheet, not a drawn box outline), background shows
-   all round it, the background carries almost no detail (a table, not a page with text outside a box), and it is
+   of the image (but not all of it), the region fills it (a solid sheet, not a drawn box outline), the border band is
+   one background surface nearly all round (not a screenshot's bars and sidebars), no side runs along the frame, the background carries almost no detail (a table, not a page with text outside a box), and it is
    not an axis-aligned rectangle (a screenshot's card, a rendered page's shaded panel: pixel-aligned by nature).
    Screenshots, scans and rendered pages therefore come back untouched.
 
@@ -44,8 +44,10 @@ _MAX_AREA = 0.97  # ... and leaves background round it
 _MIN_SOLID = 0.75  # share of the quadrilateral the raw (unfilled) region covers
 _MIN_IOU = 0.92  # filled region vs quadrilateral: the region is a quadrilateral
 _MAX_BORDER_TOUCH = 0.05  # share of the image's border the region may touch
+_FRAME_EDGE = 0.015  # share of the short side: a side this close to an image edge along its length is the frame's
 _MIN_TILT_DEG = 0.5  # an edge this far from the axes (or corners this far from square) makes it a photo
 _MAX_OUTSIDE_DETAIL = 0.35  # edge density outside the quadrilateral vs inside: a table, not more text
+_MIN_BACKGROUND_BORDER = 0.85  # share of the border band that must fit the background model
 _MIN_LEVEL = 12.0  # colour distance from the background model that counts as "not background" at least ...
 _LEVEL_PER_NOISE = 4.0  # ... and this many times the border band's median distance (its noise; robust to a
 #                        corner of the page poking into the band)
@@ -107,8 +109,10 @@ def _foreground(a: Array) -> tuple[Array | None, Array | None]:
         dist = np.sqrt(dist2)
         level = max(_MIN_LEVEL, _LEVEL_PER_NOISE * float(np.median(dist[fit])))
         fit = border & (dist <= level)
-        if fit.sum() < 0.5 * border.sum():
+        if not fit.any():
             return None, None
+    if fit.sum() < _MIN_BACKGROUND_BORDER * border.sum():  # not one surface all round: a screenshot's bars
+        return None, None
     fg, bg = dist[dist > level], dist[dist <= level]
     if fg.size == 0 or bg.size == 0:
         return None, None
@@ -200,6 +204,8 @@ def _accept(a: Array, mask: Array, raw: Array, quad: list[tuple[float, float]]) 
     slack = _CORNER_SLACK * min(h, w)
     if any(not (-slack <= x <= w + slack and -slack <= y <= h + slack) for x, y in quad) or not _convex(quad):
         return False
+    if _along_frame(quad, h, w):
+        return False
     area = _area(quad)
     if not (_MIN_AREA <= area / (w * h) <= _MAX_AREA):
         return False
@@ -223,6 +229,18 @@ def _accept(a: Array, mask: Array, raw: Array, quad: list[tuple[float, float]]) 
     if outside.sum() == 0 or core.sum() == 0:
         return False
     return float(strong[outside].mean()) <= _MAX_OUTSIDE_DETAIL * max(float(strong[core].mean()), 1e-3)
+
+
+def _along_frame(quad: list[tuple[float, float]], h: int, w: int) -> bool:
+    """True when a side of the quadrilateral runs along an edge of the image (both ends within `_FRAME_EDGE` of it):
+    the region is cut by the frame, so that side is not the page's."""
+    near = _FRAME_EDGE * min(h, w)
+    for i in range(4):
+        (x0, y0), (x1, y1) = quad[i], quad[(i + 1) % 4]
+        for a, b, limit in ((x0, x1, 0.0), (x0, x1, float(w)), (y0, y1, 0.0), (y0, y1, float(h))):
+            if abs(a - limit) < near and abs(b - limit) < near:
+                return True
+    return False
 
 
 def _tilt(quad: list[tuple[float, float]]) -> float:
