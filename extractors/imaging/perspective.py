@@ -12,8 +12,9 @@ How (numpy/scipy only, on a copy reduced to ~`_WORK_PX` on its long side):
    (rounded phone corners and jagged mask edges do not move the lines), and the corners are the lines' crossings.
 4. Accepted only when it is clearly a photographed sheet or screen (`_accept`): the quadrilateral covers a good part
    of the image (but not all of it), the region fills it (a solid sheet, not a drawn box outline), the border band is
-   one background surface nearly all round (not a screenshot's bars and sidebars), no side runs along the frame, the background carries almost no detail (a table, not a page with text outside a box), and it is
-   not an axis-aligned rectangle (a screenshot's card, a rendered page's shaded panel: pixel-aligned by nature).
+   one background surface nearly all round (not a screenshot's bars and sidebars), no side runs along the frame,
+   the background carries almost no detail (a table, not a page with text outside a box), and it is not an
+   axis-aligned rectangle (a screenshot's card, a rendered page's shaded panel: pixel-aligned by nature).
    Screenshots, scans and rendered pages therefore come back untouched.
 
 The warp uses PIL's PERSPECTIVE transform, whose coefficients are exactly the output→source homography, so word
