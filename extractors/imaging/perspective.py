@@ -36,7 +36,7 @@ from extractors.imaging.geometry import Homography
 
 Array = npt.NDArray[Any]
 
-_WORK_PX = 640  # long side of the copy the search runs on
+_WORK_PX = 640  # the copy the search runs on is at most this long (an integer reduction)
 _MIN_SIDE_PX = 400  # smaller images are not photos worth flattening
 _BORDER_SHARE = 0.02  # width of the border band the background is modelled on (share of the short side)
 _CORNER_SLACK = 0.03  # a corner may fall this far (share of the short side) outside the frame
@@ -47,6 +47,7 @@ _MIN_IOU = 0.92  # filled region vs quadrilateral: the region is a quadrilateral
 _MAX_BORDER_TOUCH = 0.05  # share of the image's border the region may touch
 _FRAME_EDGE = 0.015  # share of the short side: a side this close to an image edge along its length is the frame's
 _MIN_TILT_DEG = 0.5  # an edge this far from the axes (or corners this far from square) makes it a photo
+_EDGE_BAND = 0.04  # the quadrilateral grown and shrunk by this share to compare detail outside and inside it
 _MAX_OUTSIDE_DETAIL = 0.35  # edge density outside the quadrilateral vs inside: a table, not more text
 _MIN_BACKGROUND_BORDER = 0.85  # share of the border band that must fit the background model
 _MIN_LEVEL = 12.0  # colour distance from the background model that counts as "not background" at least ...
@@ -75,11 +76,11 @@ def find_quadrilateral(image: Image.Image) -> tuple[tuple[float, float], ...] | 
     screen, or None."""
     if image.mode not in ("RGB", "RGBA", "L", "LA", "P") or min(image.size) < _MIN_SIDE_PX:
         return None
-    factor = _WORK_PX / max(image.size)
-    small = image.convert("RGB")
-    if factor < 1.0:
-        small = small.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
-                             Image.Resampling.BOX)
+    small = image if image.mode in ("RGB", "L") else image.convert("RGB")
+    step = math.ceil(max(image.size) / _WORK_PX)
+    if step > 1:
+        small = small.reduce(step)  # box average, before the colour conversion: the cheap way down
+    small = small.convert("RGB")
     a = np.asarray(small, dtype=np.float32)
     mask, raw = _foreground(a)
     if mask is None or raw is None:
@@ -104,9 +105,9 @@ def _foreground(a: Array) -> tuple[Array | None, Array | None]:
     for _ in range(3):  # refitted on the band's background pixels only: a page corner in the band must not bend it
         design = np.stack([t[fit] for t in terms], axis=1)
         dist2 = np.zeros((h, w), dtype=np.float32)
+        coef, *_ = np.linalg.lstsq(design, a[fit], rcond=None)  # one column of coefficients per channel
         for c in range(3):
-            coef, *_ = np.linalg.lstsq(design, a[..., c][fit], rcond=None)
-            dist2 += (a[..., c] - sum(k * t for k, t in zip(coef, terms, strict=True))) ** 2
+            dist2 += (a[..., c] - sum(k * t for k, t in zip(coef[:, c], terms, strict=True))) ** 2
         dist = np.sqrt(dist2)
         level = max(_MIN_LEVEL, _LEVEL_PER_NOISE * float(np.median(dist[fit])))
         fit = border & (dist <= level)
@@ -224,8 +225,8 @@ def _accept(a: Array, mask: Array, raw: Array, quad: list[tuple[float, float]]) 
     grey = a.mean(axis=2)
     grad = np.hypot(ndimage.sobel(grey, axis=0), ndimage.sobel(grey, axis=1))
     strong = grad > 120.0
-    ring = ndimage.binary_dilation(inside, iterations=max(2, round(0.02 * min(h, w))))
-    core = ndimage.binary_erosion(inside, iterations=max(2, round(0.02 * min(h, w))))
+    ring = _polygon_mask(_scaled(quad, 1.0 + _EDGE_BAND), h, w)  # the sheet's edge and shadow left out
+    core = _polygon_mask(_scaled(quad, 1.0 - _EDGE_BAND), h, w)
     outside = ~ring
     if outside.sum() == 0 or core.sum() == 0:
         return False
@@ -242,6 +243,12 @@ def _along_frame(quad: list[tuple[float, float]], h: int, w: int) -> bool:
             if abs(a - limit) < near and abs(b - limit) < near:
                 return True
     return False
+
+
+def _scaled(quad: list[tuple[float, float]], factor: float) -> list[tuple[float, float]]:
+    """The quadrilateral grown (factor > 1) or shrunk about its centroid."""
+    cx, cy = sum(x for x, _ in quad) / 4, sum(y for _, y in quad) / 4
+    return [(cx + (x - cx) * factor, cy + (y - cy) * factor) for x, y in quad]
 
 
 def _tilt(quad: list[tuple[float, float]]) -> float:
