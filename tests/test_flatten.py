@@ -73,6 +73,28 @@ def _screen_photo() -> tuple[Image.Image, Homography]:
     return _photo(body, (1500, 1100), SCREEN_CORNERS, (60, 120, 170), seed=2)
 
 
+def _light_screen_photo() -> tuple[Image.Image, Homography]:
+    """A light portal screen in a thick black bezel at an angle against a brown desk."""
+    screen = _page((1200, 760), (20, 20, 20), (238, 240, 236), px=36)
+    ImageDraw.Draw(screen).rectangle((0, 0, 1199, 50), fill=(0, 100, 80))
+    body = Image.new("RGB", (1300, 860), (14, 14, 16))
+    body.paste(screen, (50, 50))
+    return _photo(body, (1500, 1100), SCREEN_CORNERS, (110, 80, 55), seed=3)
+
+
+def test_regression_screen_bezel_was_inverted_with_the_page_as_one_dark_region() -> None:
+    # The bezel left round a flattened light screen is one dark frame round the page; inverting it as a dark region
+    # turned the whole page light-on-dark and tesseract read nothing (a dev photo of a screen came back unreadable).
+    image, _ = _light_screen_photo()
+    flat, back, _ = imaging.flatten_perspective(image)
+    assert back is not None
+    grey = np.asarray(flat.convert("L"), dtype=np.float32)
+    for edge in (grey[:4, :], grey[-4:, :], grey[:, :4], grey[:, -4:]):
+        assert float((edge < 60).mean()) < 0.5  # no bezel left along any edge
+    text = " ".join(w.text for w in ocr.read_image(image, 72, 72, TesseractEngine()).words)
+    assert "Whitfield" in text and "migraine" in text
+
+
 @pytest.mark.parametrize(("photo", "corners"), [(_paper_photo, TABLE_CORNERS), (_screen_photo, SCREEN_CORNERS)])
 def test_when_page_or_screen_is_photographed_at_an_angle_then_its_corners_are_found(photo: Photo,
                                                                                     corners: list[Point]) -> None:

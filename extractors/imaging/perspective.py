@@ -32,7 +32,7 @@ from PIL import Image
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
-from extractors.imaging.geometry import Homography
+from extractors.imaging.geometry import Affine, Homography
 
 Array = npt.NDArray[Any]
 
@@ -50,6 +50,9 @@ _MIN_TILT_DEG = 0.5  # an edge this far from the axes (or corners this far from 
 _EDGE_BAND = 0.04  # the quadrilateral grown and shrunk by this share to compare detail outside and inside it
 _MAX_OUTSIDE_DETAIL = 0.35  # edge density outside the quadrilateral vs inside: a table, not more text
 _MIN_BACKGROUND_BORDER = 0.85  # share of the border band that must fit the background model
+_BEZEL_DARK = 60.0  # grey level under which a pixel may be the bezel ...
+_BEZEL_SHARE = 0.97  # ... and the share of a row or column that must be, for it to be trimmed ...
+_MAX_BEZEL = 0.12  # ... up to this share of the side from each edge
 _MIN_LEVEL = 12.0  # colour distance from the background model that counts as "not background" at least ...
 _LEVEL_PER_NOISE = 4.0  # ... and this many times the border band's median distance (its noise; robust to a
 #                        corner of the page poking into the band)
@@ -68,7 +71,36 @@ def flatten_perspective(image: Image.Image) -> tuple[Image.Image, Homography | N
     source = image if image.mode in ("RGB", "L") else image.convert("RGB")
     out = source.transform((width, height), Image.Transform.PERSPECTIVE, back.coefficients(),
                            resample=Image.Resampling.BICUBIC)
+    box = _inside_bezel(out)
+    if box is not None:
+        out = out.crop(box)
+        back = back.then(Affine(c=float(box[0]), f=float(box[1])))
     return out, back, f"flattened photo perspective ({_area(corners) / (image.width * image.height):.0%} of the image)"
+
+
+def _inside_bezel(flat: Image.Image) -> tuple[int, int, int, int] | None:
+    """The box inside a dark frame round the flattened image (a screen's bezel), or None when there is none.
+
+    Rows and columns are trimmed from each edge while nearly all their pixels are dark, at most `_MAX_BEZEL` of the
+    side: left in, the frame is one dark region round the whole page, and inverting it (`invert_dark_regions`) turns
+    the page itself light-on-dark. A dark-mode screen loses only its empty margins: the trim stops at the first text.
+    """
+    grey = np.asarray(flat.convert("L").reduce(2), dtype=np.float32)
+    dark = grey < _BEZEL_DARK
+    rows, cols = dark.mean(axis=1) > _BEZEL_SHARE, dark.mean(axis=0) > _BEZEL_SHARE
+    h, w = grey.shape
+
+    def run(flags: Array, limit: int) -> int:
+        n = 0
+        while n < limit and flags[n]:
+            n += 1
+        return n
+
+    top, bottom = run(rows, int(h * _MAX_BEZEL)), run(rows[::-1], int(h * _MAX_BEZEL))
+    left, right = run(cols, int(w * _MAX_BEZEL)), run(cols[::-1], int(w * _MAX_BEZEL))
+    if top + bottom + left + right == 0:
+        return None
+    return 2 * left, 2 * top, flat.width - 2 * right, flat.height - 2 * bottom
 
 
 def find_quadrilateral(image: Image.Image) -> tuple[tuple[float, float], ...] | None:
