@@ -21,7 +21,7 @@ from PIL import Image
 from pytesseract import Output
 
 from extractors import imaging
-from extractors.imaging import IDENTITY, Affine
+from extractors.imaging import IDENTITY, Affine, PointMap
 from extractors.script_reread import reread_names
 from pipeline.errors import DocverifyError, OcrEngineError, OcrTimeout
 from pipeline.limits import DEFAULT_LIMITS, Limits
@@ -195,7 +195,7 @@ def _clip(box: BBox, page_w: float, page_h: float) -> BBox:
                 min(max(box.bottom, 0.0), page_h))
 
 
-def to_page_words(raw: list[OcrWord], to_original: Affine, dpi_x: float, dpi_y: float, page_w: float,
+def to_page_words(raw: list[OcrWord], to_original: PointMap, dpi_x: float, dpi_y: float, page_w: float,
                   page_h: float) -> tuple[Word, ...]:
     """Engine words → page `Word`s: lines numbered top→bottom by (block, par, line), words left→right in each line.
 
@@ -225,7 +225,7 @@ class Prepared:
     """An image ready for the engine, the map from its pixels back to the original's, and what was done to it."""
 
     image: Image.Image
-    to_original: Affine
+    to_original: PointMap
     steps: tuple[str, ...]
 
 
@@ -285,7 +285,7 @@ def _oriented(gray: Image.Image, engine: OcrEngine, limits: Limits) -> tuple[Ima
     return gray, IDENTITY, ()
 
 
-def _finished(gray: Image.Image, to_original: Affine, steps: tuple[str, ...], limits: Limits) -> Prepared:
+def _finished(gray: Image.Image, to_original: PointMap, steps: tuple[str, ...], limits: Limits) -> Prepared:
     """Deskew, ruling lines erased, upscale: the preparation steps after orientation."""
     out = list(steps)
     angle = imaging.estimate_skew(gray)
@@ -328,13 +328,18 @@ def read_image(image: Image.Image, dpi_x: float, dpi_y: float, engine: OcrEngine
 
     Orientation is found cheaply: the page is read as it is first; only when that read does not look upright
     (`reads_upright`) is the engine's OSD asked, and the page read again if OSD turns it."""
-    gray, steps = _cleaned(image)
-    prepared = _finished(gray, IDENTITY, steps, limits)
+    # A phone photo of paper or a screen is flattened first (docs/ARCHITECTURE.md "Phone photos of paper and
+    # screens"); `flat` maps the flattened pixels back to the photo's.
+    flattened, back, step = imaging.flatten_perspective(image)
+    flat: PointMap = back if back is not None else IDENTITY
+    gray, steps = _cleaned(flattened)
+    steps = ((step,) if step else ()) + steps
+    prepared = _finished(gray, flat, steps, limits)
     raw = _guarded(engine.read, prepared.image, limits.ocr_timeout_s)
     if not reads_upright(raw):
         turned, to_original, rotated = _oriented(gray, engine, limits)
         if rotated:
-            prepared = _finished(turned, to_original, steps + rotated, limits)
+            prepared = _finished(turned, flat.then(to_original), steps + rotated, limits)
             raw = _guarded(engine.read, prepared.image, limits.ocr_timeout_s)
     page = pixels_to_points(0, 0, image.width, image.height, dpi_x, dpi_y)
     words = to_page_words(raw, prepared.to_original, dpi_x, dpi_y, page.x1, page.bottom)

@@ -5,8 +5,9 @@ image it was made from, so OCR boxes can be carried back to the ORIGINAL pixels 
 `extractors.ocr.pixels_to_points`). Pixel coordinates are edge coordinates: (0, 0) is the top-left corner of the
 top-left pixel, (w, h) the bottom-right corner of the image.
 
-Modules: `decode` (uploads → frames under the caps), `geometry` (Affine, scaling), `prepare` (tone, shading, ink,
-text size), `dark_regions` (light-on-dark regions inverted) and `deskew` (quarter turns, skew).
+Modules: `decode` (uploads → frames under the caps), `geometry` (Affine, Homography, scaling), `prepare` (tone,
+shading, ink, text size), `dark_regions` (light-on-dark regions inverted), `deskew` (quarter turns, skew) and
+`perspective` (a photographed page or screen found and flattened; its map back is a `Homography`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 from extractors.imaging.dark_regions import DARK_REGION, DarkRegion, find_dark_regions, invert_dark_regions
 from extractors.imaging.decode import SCREEN_DPI, Frame, check_size, iter_frames, open_frames, sane_dpi
 from extractors.imaging.deskew import MAX_SKEW, MIN_SKEW, estimate_skew, rotate_quadrant, rotate_small
-from extractors.imaging.geometry import IDENTITY, Affine, scale
+from extractors.imaging.geometry import IDENTITY, Affine, Homography, PointMap, scale
+from extractors.imaging.perspective import find_quadrilateral, flatten_perspective
 from extractors.imaging.prepare import (
     CAP_HEIGHT_TARGET_PX,
     CAP_PER_LINE,
@@ -51,12 +53,16 @@ __all__ = [
     "Affine",
     "DarkRegion",
     "Frame",
+    "Homography",
+    "PointMap",
     "background_luminance",
     "check_size",
     "erase_ruling_lines",
     "estimate_line_height",
     "estimate_skew",
     "find_dark_regions",
+    "find_quadrilateral",
+    "flatten_perspective",
     "flatten_shading",
     "ink_mask",
     "ink_share",
