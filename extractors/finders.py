@@ -189,7 +189,8 @@ def _spelling_key(word: str) -> str:
 
 def _misread(printed: str, wanted: str) -> bool:
     """One printed word is the intake word as OCR may read it: equal, one edit per four letters, or a trailing caret."""
-    if printed == wanted or (len(printed) == len(wanted) + 1 and printed.startswith(wanted) and printed[-1] in "vy"):
+    if printed == wanted or (1 <= len(printed) - len(wanted) <= 2 and printed.startswith(wanted)
+                             and all(c in "vy" for c in printed[len(wanted):])):
         return True
     return len(wanted) >= 4 and Levenshtein.distance(printed, wanted) <= max(1, len(wanted) // 4)
 

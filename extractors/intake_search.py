@@ -512,8 +512,10 @@ def _word(doc_key: str, doc_raw: str, want_key: str, want_raw: str,
         if doc_raw.casefold() == want_raw.casefold():
             return _ANY_CASE
         return _FOLDED
-    if doc_raw[:1].isupper() and len(want_key) >= 2 and doc_key[:-1] == want_key and doc_key[-1:] in comp.caret_letters:
-        return _OCR  # "Xuv" for "Xu ▾": the account menu's caret glued to the name
+    if (doc_raw[:1].isupper() and len(want_key) >= 2 and doc_key.startswith(want_key)
+            and 1 <= len(doc_key) - len(want_key) <= 2
+            and all(c in comp.caret_letters for c in doc_key[len(want_key):])):
+        return _OCR  # "Xuv" or "McKennavy" for "Xu ▾", "McKenna ▾": the account menu's caret glued to the name
     # OCR leniency only for words of `min_length`+ letters, and not for a word printed in lower case (prose).
     if len(want_key) < comp.ocr_min_length or doc_raw[:1].islower():
         return None

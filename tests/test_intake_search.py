@@ -64,6 +64,9 @@ CASES = [
     # regression (varied dev split): tesseract reads the header's "▾" as "v" or "¥", and the header went unseen
     ("portal_account_header_marker_as_ocr_reads_it", ["7:37", "EO Emeka Okonkwo v Kinnect Health", "Care Team"],
      "emeka okonkwo", Verdict.PATIENT_CONFIRMED, "Emeka Okonkwo", MatchKind.ANY_CASE, Position.PATIENT),
+    # regression (varied dev split, a flattened photo of a screen): the caret read as two letters
+    ("portal_account_header_marker_as_two_letters", ["NM Niamh McKennavy CareBridge Portal", "Visit Summary"],
+     "McKenna, Niamh", Verdict.PATIENT_CONFIRMED, "Niamh McKennavy", MatchKind.OCR, Position.PATIENT),
     ("portal_account_header_marker_as_yen", ["MyCarePath", "MD Mikkel Dahl ¥", "Home"],
      "Mikkel Dahl", Verdict.PATIENT_CONFIRMED, "Mikkel Dahl", MatchKind.EXACT, Position.PATIENT),
     # regression: a contact card far down a provider card, "Zuzana Jovanovic V" (OCR), taken for the account header
