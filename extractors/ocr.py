@@ -22,6 +22,7 @@ from pytesseract import Output
 
 from extractors import imaging
 from extractors.imaging import IDENTITY, Affine, PointMap
+from extractors.ocr_word import OcrWord
 from extractors.script_reread import reread_names
 from pipeline.errors import DocverifyError, OcrEngineError, OcrTimeout
 from pipeline.limits import DEFAULT_LIMITS, Limits
@@ -35,21 +36,6 @@ SCRIPT_MIN_SECONDS = 2.0  # the re-read is skipped when less of the page's OCR t
 OSD_MIN_CONFIDENCE = 2.0  # tesseract's orientation confidence; below it we keep the page as it is
 OSD_MIN_INK = 0.005  # share of ink pixels below which OSD is not even tried (it fails on sparse pages)
 OSD_MAX_PIXELS = 4_000_000  # OSD reads a copy at most this big: enough for its 300-dpi-ish training, and cheap
-
-
-@dataclass(frozen=True, slots=True)
-class OcrWord:
-    """One word as an engine read it: pixel box in the image it was given, confidence 0..100, layout ids."""
-
-    text: str
-    left: int
-    top: int
-    width: int
-    height: int
-    conf: float
-    block: int = 0
-    par: int = 0
-    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)

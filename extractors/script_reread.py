@@ -15,15 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
+from extractors.ocr_word import OcrWord
 from pipeline.names import fold
-
-if TYPE_CHECKING:
-    from extractors.ocr import OcrWord
 
 MAX_LINES = 40  # runs per page: a dense page keeps the re-read bounded (the first runs in reading order)
 PAD = 6  # pixels kept around a line's words when it is cut out
