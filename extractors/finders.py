@@ -11,7 +11,13 @@ from rapidfuzz.distance import Levenshtein
 
 from extractors.ccda import apply_policy
 from extractors.diagnosis import find_diagnoses
-from extractors.intake_search import IntakeHit, Position, Verdict, search_intake_name
+from extractors.intake_search import (
+    IntakeHit,
+    Position,
+    Verdict,
+    default_intake_search_rules,
+    search_intake_name,
+)
 from extractors.ner_model import get_recognizer
 from extractors.nlp import ParsedText, get_pipeline
 from extractors.people import (
@@ -189,8 +195,9 @@ def _spelling_key(word: str) -> str:
 
 def _misread(printed: str, wanted: str) -> bool:
     """One printed word is the intake word as OCR may read it: equal, one edit per four letters, or a trailing caret."""
+    carets = default_intake_search_rules().compiled.caret_letters  # the account caret as OCR reads it
     if printed == wanted or (1 <= len(printed) - len(wanted) <= 2 and printed.startswith(wanted)
-                             and all(c in "vy" for c in printed[len(wanted):])):
+                             and all(c in carets for c in printed[len(wanted):])):
         return True
     return len(wanted) >= 4 and Levenshtein.distance(printed, wanted) <= max(1, len(wanted) // 4)
 

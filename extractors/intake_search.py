@@ -260,6 +260,7 @@ class _Compiled:
     ocr_min_length: int
     edit_bounds: tuple[tuple[int, int], ...]
     caret_letters: frozenset[str]
+    lead_words: dict[str, frozenset[str]]  # cue id → words allowed between the label and the name
 
 
 class IntakeSearchRules(StrictRuleModel):
@@ -329,6 +330,7 @@ class IntakeSearchRules(StrictRuleModel):
                 ocr_min_length=self.ocr.min_length,
                 edit_bounds=tuple((b.min_length, b.edits) for b in self.ocr.max_edits),
                 caret_letters=frozenset(self.ocr.caret_letters),
+                lead_words={c.id: frozenset(_key(w) for w in c.lead_words) for c in self.labels if c.lead_words},
             )
         return self._compiled
 
@@ -927,7 +929,7 @@ class _Context:
         toks = self.lines[li].toks
         for lab in reversed(self.labels[li]):
             if lab.end <= start:
-                lead = frozenset(_key(w) for w in lab.cue.lead_words) if lab.cue is not None else frozenset()
+                lead = self.comp.lead_words.get(lab.cue.id, frozenset()) if lab.cue is not None else frozenset()
                 between = toks[lab.end:start]
                 if lab.cue is not None and all(_is_filler(t) or (t.key in lead and not t.colon) for t in between):
                     return lab
