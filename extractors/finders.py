@@ -13,6 +13,7 @@ from extractors.ccda import apply_policy
 from extractors.diagnosis import find_diagnoses
 from extractors.intake_search import (
     IntakeHit,
+    IntakeSearch,
     Position,
     Verdict,
     default_intake_search_rules,
@@ -143,7 +144,8 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     full name, the choice is marked ambiguous (two patients: review)."""
     search = search_intake_name(document, intake_name)
     if chosen.person is not None and match_intake(intake_name, chosen.person.normalized).result is CheckResult.PASS:
-        chosen = dataclasses.replace(chosen, person=_in_intake_spelling(chosen.person, intake_name))
+        chosen = dataclasses.replace(chosen, person=_corroborated(_in_intake_spelling(chosen.person, intake_name),
+                                                                  search))
         if search.other_patient_pages and not chosen.ambiguous:
             pages = ", ".join(map(str, search.other_patient_pages))
             return Choice(chosen.person, f"{chosen.reason} A patient label on page {pages} holds a different name.",
@@ -152,6 +154,18 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     if search.verdict is Verdict.SURNAME_ONLY and chosen.person is None:
         # docs/POLICY.md "Status rule": the intake's surname alone may be the patient's name cut off, or a relative's.
         return Choice(None, "only the intake name's surname is printed, not the full name", ambiguous=True), people
+    if search.verdict is not Verdict.PATIENT_CONFIRMED and chosen.person is None and search.other_patients:
+        # The open extraction missed the labelled patient, and the search read that label's name: someone other than
+        # the intake's person. Reported as the patient, so the report says the names differ (review), not "no
+        # patient" (docs/POLICY.md "Status rule": another patient's record is never complete).
+        other = search.other_patients[0]
+        person = PersonMention(value=other.value_as_printed,
+                               normalized=normalize_person_name(other.value_as_printed) or other.value_as_printed,
+                               role=Role.PATIENT, confidence=other.evidence.original_score, evidence=(other.evidence,),
+                               reason="intake search: a patient label names someone other than the intake's person")
+        ambiguous = len({fold(o.value_as_printed) for o in search.other_patients}) > 1
+        return Choice(person, "a patient label names someone other than the intake's person", ambiguous), \
+            (*people, person)
     if search.verdict is not Verdict.PATIENT_CONFIRMED:
         return chosen, people
     hit = max((h for h in search.hits if h.position is Position.PATIENT and h.full_name),
@@ -164,6 +178,20 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     ambiguous = chosen.ambiguous or bool(search.other_patient_pages)
     reason = f"the intake's person found in a patient position ({hit.reason})"
     return Choice(person, reason, ambiguous), (*people, person)
+
+
+def _corroborated(person: PersonMention, search: IntakeSearch) -> PersonMention:
+    """The open extraction's patient, who is the intake's person, at the confidence of the search's best hit in a
+    patient position when that is higher: the rules' confidence carries the OCR's doubt about the glyphs, which a
+    reading that matches the intake's own spelling answers (extractors/intake_search.py `_hit`)."""
+    best = max((h.score for h in search.hits if h.position is Position.PATIENT and h.full_name), default=0.0)
+    if best <= person.confidence:
+        return person
+    delta = round(best - person.confidence, 3)
+    first, *rest = person.evidence
+    first = dataclasses.replace(first, adjustments=(
+        *first.adjustments, Adjustment(f"{delta:+.2f} the intake search found this name in a patient position", delta)))
+    return dataclasses.replace(person, confidence=best, evidence=(first, *rest))
 
 
 def _in_intake_spelling(person: PersonMention, intake_name: str) -> PersonMention:
@@ -202,9 +230,16 @@ def _misread(printed: str, wanted: str) -> bool:
     return len(wanted) >= 4 and Levenshtein.distance(printed, wanted) <= max(1, len(wanted) // 4)
 
 
+# OCR debris glued to a name's word ("@YSTEIN" for "ØYSTEIN", "K_" for "K"): not part of the name.
+_DEBRIS = "_~@"
+
+
 def _person_of(hit: IntakeHit) -> PersonMention:
+    glyphs = default_intake_search_rules().compiled.initial_glyphs  # "£." read for the middle initial "Ł."
+    words = (w.strip(_DEBRIS) for w in hit.value_as_printed.split())
+    cleaned = " ".join(glyphs.get(w.rstrip("."), w) for w in words if w)
     return PersonMention(value=hit.value_as_printed,
-                         normalized=normalize_person_name(hit.value_as_printed) or hit.value_as_printed,
+                         normalized=normalize_person_name(cleaned) or cleaned,
                          role=Role.PATIENT, confidence=hit.score, evidence=(hit.evidence,),
                          reason=f"intake search: {hit.reason}")
 

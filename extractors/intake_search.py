@@ -150,6 +150,17 @@ class IntakeSearch:
     reason: str
     hits: tuple[IntakeHit, ...]
     other_patient_pages: tuple[int, ...] = ()  # pages where a patient label holds a different full name
+    # Those names as printed, each with its evidence, in reading order (the first is what a coordinator would read
+    # as "the patient" when the intake's person is nowhere in a patient position).
+    other_patients: tuple[OtherPatient, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OtherPatient:
+    """A full name under a patient label that is not the intake's person."""
+
+    value_as_printed: str
+    evidence: Evidence
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -229,6 +240,8 @@ class OcrRules(StrictRuleModel):
     # Letters OCR makes of a portal header's dropdown caret ("Jian Xu ▾" read "Jian Xuv"): a printed word may carry
     # one of them after the intake word, whatever the word's length.
     caret_letters: list[str] = Field(default_factory=list)
+    # A lone glyph OCR makes of a middle initial it cannot read ("£" for "Ł"): the printed glyph and the letter it is.
+    initial_glyphs: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> OcrRules:
@@ -241,6 +254,9 @@ class OcrRules(StrictRuleModel):
             raise ValueError("each confusion needs a non-empty source different from its target")
         if any(len(c) != 1 or not c.isalpha() or not c.islower() for c in self.caret_letters):
             raise ValueError("caret_letters must be single lower-case letters")
+        if any(len(g) != 1 or g.isalpha() or len(c) != 1 or not c.isalpha() or not c.isupper()
+               for g, c in self.initial_glyphs.items()):
+            raise ValueError("initial_glyphs must map one non-letter glyph to one upper-case letter")
         return self
 
 
@@ -260,6 +276,7 @@ class _Compiled:
     ocr_min_length: int
     edit_bounds: tuple[tuple[int, int], ...]
     caret_letters: frozenset[str]
+    initial_glyphs: dict[str, str]  # glyph → the upper-case letter it stands for as an initial
     lead_words: dict[str, frozenset[str]]  # cue id → words allowed between the label and the name
 
 
@@ -330,6 +347,7 @@ class IntakeSearchRules(StrictRuleModel):
                 ocr_min_length=self.ocr.min_length,
                 edit_bounds=tuple((b.min_length, b.edits) for b in self.ocr.max_edits),
                 caret_letters=frozenset(self.ocr.caret_letters),
+                initial_glyphs=dict(self.ocr.initial_glyphs),
                 lead_words={c.id: frozenset(_key(w) for w in c.lead_words) for c in self.labels if c.lead_words},
             )
         return self._compiled
@@ -351,7 +369,7 @@ def default_intake_search_rules() -> IntakeSearchRules:
 # --------------------------------------------------------------------------------------------------------------
 
 # Characters around a word that are not part of it (label colons, commas, brackets, bullets, dropdown glyphs).
-_EDGE = " \t,;:!?-–—|•·*()[]{}\"<>«»“”‘’/\\▾▼⌄˅⏷🔽"
+_EDGE = " \t_~@,;:!?-–—|•·*()[]{}\"<>«»“”‘’/\\▾▼⌄˅⏷🔽"
 
 
 @functools.lru_cache(maxsize=65536)
@@ -399,6 +417,8 @@ def _tok_fields(raw: str) -> tuple[str, str, tuple[str, ...], tuple[str, ...], b
     """Everything about a printed word that does not depend on where it is (cached: words repeat)."""
     particles, suffixes, _ = _name_lexicon()
     text = raw.strip(_EDGE)
+    if text.rstrip(".") in (glyphs := default_intake_search_rules().compiled.initial_glyphs):
+        text = glyphs[text.rstrip(".")]  # "£." read for the middle initial "Ł."
     key = _key(text)
     tail = raw.rstrip(" )]}\"'▾▼⌄˅⏷🔽")
     raw_parts = tuple(p for p in re.split(r"[\-‐–]", text) if p) or (text,)
@@ -806,7 +826,12 @@ def _full_name(toks: Sequence[_Tok], i: int, end: int, sur_kinds: frozenset[Matc
     r = q + 1
     r_mids: list[_Tok] = list(pre_mids)
     while (r < len(toks) and len(r_mids) < _MAX_MIDDLES and not toks[r - 1].comma and not toks[r - 1].colon
-           and (_is_initial(toks[r]) or toks[r].key in intake.middles)):
+           and (_is_initial(toks[r]) or toks[r].key in intake.middles
+                # "Østergaard, Håkon Søren DOB …": after "Last, First" one more given name the intake left out is
+                # the middle name (as `_given_before` allows one in "First Middle Last"); never after a bare "LAST
+                # FIRST", where the next capital word may be anything.
+                or (comma and not r_mids and _name_like(toks[r], comp)
+                    and toks[r].key not in intake.family and toks[r].key not in _DATE_WORDS and not intake.middles))):
         r_mids.append(toks[r])
         r += 1
     # Dutch and Flemish sorting puts the particles after the given name: "Broek, Pieter van den".
@@ -1127,14 +1152,19 @@ def search_intake_name(document: Document, intake_name: str,
             if MatchKind.SURNAME_ONLY not in found.kinds:
                 full_ranges.add((li, found.start, found.end))
     other_pages: list[int] = []
+    others: list[OtherPatient] = []
     for li, start, end, text in ctx.patient_values():
         if any(h_li == li and h_start < end and start < h_end for h_li, h_start, h_end in full_ranges):
             continue
         if match_intake(intake_name, text).result is CheckResult.PASS:
             continue
         other_pages.append(ctx.lines[li].page)
+        toks = ctx.lines[li].toks[start:end]
+        evidence = _evidence(document, toks, ctx.lines[li].page, rule="other_patient",
+                             score=min(t.confidence for t in toks), adjustments=())
+        others.append(OtherPatient(text.strip(_EDGE), evidence))
     verdict, reason = _verdict(hits, tuple(dict.fromkeys(other_pages)))
-    return IntakeSearch(verdict, reason, tuple(hits), tuple(dict.fromkeys(other_pages)))
+    return IntakeSearch(verdict, reason, tuple(hits), tuple(dict.fromkeys(other_pages)), tuple(others))
 
 
 def _capitalised(raw: str, *, particle_ok: bool = False) -> bool:
@@ -1145,28 +1175,43 @@ def _capitalised(raw: str, *, particle_ok: bool = False) -> bool:
     return bool(word) and word[0].isupper()
 
 
+def _evidence(document: Document, toks: Sequence[_Tok], page: int, *, rule: str, score: float,
+              adjustments: tuple[Adjustment, ...]) -> Evidence:
+    """Evidence of printed words of one line. They are linearised as `linearize` joins the words of one line: the
+    evidence (page, union box, snippet) is the same as from the whole document's text, without flattening every page
+    for a few hits."""
+    spans, pos = [], 0
+    for t in toks:
+        spans.append(TextSpan(pos, pos + len(t.raw), page, t.word))
+        pos += len(t.raw) + 1
+    linear = LinearText(" ".join(t.raw for t in toks), tuple(spans), document)
+    return evidence_from_span(linear, 0, len(linear.text), finder=FINDER, rule=rule, score=score,
+                              adjustments=adjustments)
+
+
 def _hit(document: Document, line: _Line, found: _Found, place: _Place, rules: IntakeSearchRules) -> IntakeHit:
     toks = line.toks[found.start:found.end]
     kinds = found.kinds
     match = next(k for k in _KIND_ORDER if k in kinds)
     weights = rules.compiled.weights
     match_weight = min(weights[k] for k in kinds)
-    confidence = min(t.confidence for t in toks)
     after_place = match_weight * place.weight
-    score = round(after_place * confidence, 4)
+    if MatchKind.OCR in kinds:
+        confidence = min(t.confidence for t in toks)
+        score = round(after_place * confidence, 4)
+        read = Adjustment(f"lowest OCR word confidence (x{confidence:.2f})", round(score - after_place, 4))
+    else:
+        # Every name word reads as the intake spells it (up to case, accents and order): the patient's own typing
+        # corroborates the reading, so tesseract's doubt about the glyphs does not lower the score. A reading that
+        # needed OCR leniency keeps the doubt.
+        score = round(after_place, 4)
+        read = Adjustment("read as the intake spells it: OCR confidence not applied", 0.0)
     adjustments = (
         Adjustment(f"position: {place.phrase} (x{place.weight:g})", round(after_place - match_weight, 4)),
-        Adjustment(f"lowest OCR word confidence (x{confidence:.2f})", round(score - after_place, 4)),
+        read,
     )
-    # The hit's own words linearised as `linearize` joins the words of one line: the evidence (page, union box,
-    # snippet) is the same as from the whole document's text, without flattening every page for a few hits.
-    spans, pos = [], 0
-    for t in toks:
-        spans.append(TextSpan(pos, pos + len(t.raw), line.page, t.word))
-        pos += len(t.raw) + 1
-    linear = LinearText(" ".join(t.raw for t in toks), tuple(spans), document)
-    evidence = evidence_from_span(linear, 0, len(linear.text), finder=FINDER, rule=f"{match.value}/{place.rule}",
-                                  score=match_weight, adjustments=adjustments)
+    evidence = _evidence(document, toks, line.page, rule=f"{match.value}/{place.rule}", score=match_weight,
+                         adjustments=adjustments)
     shown = kinds - {MatchKind.EXACT} if len(kinds) > 1 else kinds
     phrases = [_KIND_PHRASES[k] for k in _KIND_ORDER if k in shown] + list(found.notes)
     reason = f"{'; '.join(phrases)}; {place.phrase}"

@@ -10,7 +10,7 @@ from extractors.people.surname_only import surname_only_physician
 from extractors.role_model import RankedChoice
 from pipeline.names import default_name_rules
 from pipeline.policy import load_policy
-from pipeline.types import Choice, Document, MediaType, PersonMention, Role, Source, page_from_lines
+from pipeline.types import Choice, Document, MediaType, PersonMention, Role, Source, Status, page_from_lines
 
 
 def _doc(*lines: str) -> Document:
@@ -163,3 +163,42 @@ def test_when_a_portal_header_caret_is_read_as_a_letter_then_the_intake_person_i
     doc = _doc("JX Jian Xuv MyCarePath", "Care Team", "Assessment: Other chronic pain")
     findings = find_all(doc, load_policy(), ner_model=None, intake_name="JIAN XU")
     assert findings.patient.person is not None and findings.patient.person.normalized == "Jian Xu"
+
+
+def test_regression_a_labelled_patient_who_is_not_the_intake_person_is_reported_so_the_names_differ() -> None:
+    # Varied train split: the open extraction missed "Patient: JEFFERSON III, DESHAWN C" (suffix before the comma)
+    # and the report said "no patient name found" (incomplete) for another person's record, which needs review.
+    from pipeline.evaluate import NAME_DIFFERS, Intake, evaluate
+
+    doc = _doc("Progress note", "Patient: JEFFERSON III, DESHAWN C DOB: Jan 6, 1969",
+               "Emergency contact: Imani Jefferson (Sister)", "Assessment: Fibromyalgia M79.7",
+               "Electronically signed by Jerome Beaumont, MD")
+    findings = find_all(doc, load_policy(), ner_model=None, intake_name="Liesbeth Schröder-Liu")
+    person = findings.patient.person
+    assert person is not None and person.normalized == "Deshawn C Jefferson III"
+    assert person.evidence[0].rule == "other_patient" and person.evidence[0].snippet == "JEFFERSON III, DESHAWN C"
+    report = evaluate(doc, findings, Intake("Liesbeth Schröder-Liu"), load_policy(), {})
+    assert report.status is Status.NEEDS_REVIEW and NAME_DIFFERS in report.reasons
+
+
+@pytest.mark.parametrize(("printed", "intake", "reported"), [
+    ("RE: BJØRNSTAD, @YSTEIN DOB: Jul 9, 1941", "Øystein Bjørnstad", "Øystein Bjørnstad"),  # "@" read for "Ø"
+    ("Name: Miroslav £.. Procházka DOB: March 13, 1993", "Procházka, Miroslav", "Miroslav Ł Procházka"),
+    ("RE: Østergaard, Håkon Søren DOB 11/16/1938", "HÅKON ØSTERGAARD", "Håkon Søren Østergaard"),
+], ids=["at-sign-for-o-slash", "pound-sign-for-l-stroke-initial", "middle-name-after-last-first"])
+def test_regression_the_verified_patient_is_reported_without_ocr_debris_and_with_the_printed_middle_name(
+        printed: str, intake: str, reported: str) -> None:
+    findings = find_all(_doc("Progress note", printed, "Assessment: Fibromyalgia"), load_policy(), ner_model=None,
+                        intake_name=intake)
+    assert findings.patient.person is not None and findings.patient.person.normalized == reported
+
+
+def test_when_the_chosen_patient_is_read_with_low_ocr_confidence_but_matches_the_intake_then_it_is_confident() -> None:
+    page = page_from_lines(1, ["Progress note", "Patient: Maria Okafor", "Assessment: Fibromyalgia"],
+                           source=Source.OCR, reason="test", confidence=0.3)
+    doc = Document(sha256="0" * 64, media_type=MediaType.PNG, size_bytes=1, pages=(page,))
+    without = find_all(doc, load_policy(), ner_model=None).patient.person
+    verified = find_all(doc, load_policy(), ner_model=None, intake_name="Maria Okafor").patient.person
+    assert without is not None and without.confidence < 0.5  # the rules carry tesseract's doubt ...
+    assert verified is not None and verified.confidence >= 0.9  # ... which the intake's own spelling answers
+    assert "patient position" in verified.evidence[0].adjustments[-1].reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import time
 import zlib
@@ -262,6 +263,25 @@ def test_when_blue_band_is_inverted_then_fill_turns_white_and_text_black_in_plac
     assert (after[:420][white_text & ~near_disc] < 15).mean() > 0.95  # the letters stay where they were, now black
     assert (after[:420][disc] == before[:420][disc]).mean() > 0.97  # the disc and its blue initials keep their tones
     assert (after[420:] == before[420:]).all()  # the page below the band is untouched
+
+
+def test_when_a_header_bar_holds_only_a_big_bold_name_then_it_is_still_inverted() -> None:
+    # Regression (varied train_240_provider_card, rendered here by the varied generator): the portal's orange header
+    # (luminance 109) holds only the account name in large bold white letters, which out-vote the fill in their cells;
+    # the bar's eroded interior held the fill alone, its light share was 0.0009, the bar was kept and tesseract read
+    # nothing of the patient's name.
+    from evaluation.varied.generate import make_case, plan, render
+
+    data, _ = render(make_case(plan("train", 240)))
+    gray = imaging.to_grayscale(Image.open(io.BytesIO(data)))
+    out, found = imaging.invert_dark_regions(gray)
+    header = [r for r in found if r.x1 - r.x0 > 0.9 * gray.width]
+    assert len(header) == 1
+    r = header[0]
+    before, after = np.asarray(gray)[r.top:r.bottom], np.asarray(out)[r.top:r.bottom]
+    fill = before == round(r.fill)
+    assert fill.mean() > 0.6 and (after[fill] > 240).all()  # the fill is paper now ...
+    assert (after[before > 250] < 60).mean() > 0.8  # ... and the white letters are dark (not the avatar's initials)
 
 
 def test_when_phone_screenshot_has_a_band_then_local_inversion_takes_under_50_ms() -> None:

@@ -80,6 +80,12 @@ def erode(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     eroded: npt.NDArray[np.bool_] = ndimage.binary_erosion(mask, structure=_NEIGHBOURHOOD, border_value=1)
     return eroded
 
+def erode_inside(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Cells of `mask` whose whole 3×3 neighbourhood is in it, counting outside the array as out (a region's box)."""
+    eroded: npt.NDArray[np.bool_] = ndimage.binary_erosion(mask, structure=_NEIGHBOURHOOD, border_value=0)
+    return eroded
+
+
 def _dark_votes(gray: Image.Image) -> tuple[npt.NDArray[np.float32], int]:
     """(share of dark cells in each cell's window, 0..1, and the reduction factor f: one cell = f × f px)."""
     f = max(1, round(max(gray.width, gray.height) / _POLARITY_SIDE))
@@ -157,10 +163,19 @@ def _locate(gray: Image.Image) -> list[_Located]:
         light = float(np.mean(is_light))
         darker = float(np.mean(values < fill - _LIGHT_DELTA))
         flat = float(np.mean(np.abs(values.astype(np.int16) - round(fill)) <= 30))
+        filled: npt.NDArray[np.bool_] | None = None
+        if light < _MIN_LIGHT_SHARE and flat >= _MIN_FLAT_SHARE and darker == 0.0:
+            # Large bold lettering (the account name in a portal's coloured header) out-votes the fill in its cells,
+            # so the eroded interior holds the fill only. Measure again with the text holes filled in.
+            filled = _with_text_holes(cells, tile, fill, f)
+            values = _cell_pixels(tile, filled & erode_inside(filled), f)
+            is_light = values > fill + _LIGHT_DELTA
+            light = float(np.mean(is_light))
+            darker = float(np.mean(values < fill - _LIGHT_DELTA))
         if _MIN_LIGHT_SHARE <= light <= _MAX_LIGHT_SHARE and darker < light / 2 and flat >= _MIN_FLAT_SHARE:
             region = DarkRegion(comp.x0 * f, comp.top * f, min(comp.x1 * f, w), min(comp.bottom * f, h), fill,
                                 float(np.median(values[is_light])), light)
-            found.append(_Located(region, _with_text_holes(cells, tile, fill, f), f))
+            found.append(_Located(region, filled if filled is not None else _with_text_holes(cells, tile, fill, f), f))
             if len(found) >= _MAX_REGIONS:
                 break
     return found
