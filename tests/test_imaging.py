@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from extractors import imaging
 from extractors.imaging import IDENTITY, Affine
-from extractors.imaging.dark_regions import components, erode
+from extractors.imaging.dark_regions import components, erode, is_avatar
 from pipeline.errors import ImageTooLarge, TooManyFrames, UnreadableFile
 from pipeline.limits import Limits
 from pipeline.types import MediaType
@@ -282,6 +282,34 @@ def test_when_a_header_bar_holds_only_a_big_bold_name_then_it_is_still_inverted(
     fill = before == round(r.fill)
     assert fill.mean() > 0.6 and (after[fill] > 240).all()  # the fill is paper now ...
     assert (after[before > 250] < 60).mean() > 0.8  # ... and the white letters are dark (not the avatar's initials)
+
+
+def test_when_a_provider_card_has_an_initials_avatar_then_it_is_erased_and_bars_and_buttons_are_inverted() -> None:
+    # Regression (varied provider cards, e.g. dev_050): tesseract read the avatar's big "DB" into the credential line
+    # beside it ("DB sp, Faapmr" for "MD, FAAPMR"), so the physician had no credential and was never chosen.
+    from evaluation.varied.generate import make_case, plan, render
+
+    data, _ = render(make_case(plan("train", 272)))
+    gray = imaging.to_grayscale(Image.open(io.BytesIO(data)))
+    out, found = imaging.invert_dark_regions(gray)
+    avatars = [r for r in found if r.avatar]
+    assert len(avatars) == 1 and len(found) > 1
+    a = avatars[0]
+    assert 0.85 <= (a.x1 - a.x0) / (a.bottom - a.top) <= 1.18
+    erased = np.asarray(out)[a.top:a.bottom, a.x0:a.x1]
+    assert erased.std() == 0 and erased.mean() > 200  # one page tone: no disc, no initials
+    assert not any(r.avatar for r in found if r.x1 - r.x0 > 0.3 * gray.width)  # the header bar and the buttons
+
+
+@pytest.mark.parametrize(("width", "height", "fill_share", "avatar"), [
+    (186, 186, 0.77, True),  # a disc
+    (186, 186, 0.97, False),  # a square tile: a button or icon, inverted as usual
+    (384, 96, 0.97, False),  # a button
+    (600, 600, 0.78, False),  # a large round shape: wider than an avatar ever is on a 1,000 px page
+], ids=["disc", "square", "button", "large-disc"])
+def test_when_a_dark_region_is_small_round_and_square_then_it_is_an_avatar(width: int, height: int, fill_share: float,
+                                                                         avatar: bool) -> None:
+    assert is_avatar(width, height, fill_share, page_width=1000) is avatar
 
 
 def test_when_phone_screenshot_has_a_band_then_local_inversion_takes_under_50_ms() -> None:

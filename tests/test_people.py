@@ -650,6 +650,20 @@ def test_when_a_care_team_name_wraps_its_credentials_onto_the_next_line_then_the
     assert not any("Md" in p.normalized or "Faapmr" in p.normalized for p in people)
 
 
+@pytest.mark.parametrize("wrapped", ["MD, FAAPMR", "| MD, FAAPMR", "_ MD, FAAPMR"])
+def test_regression_a_wrapped_credential_that_opens_its_line_is_not_skipped_as_avatar_debris(wrapped: str) -> None:
+    # Varied dev_050: once the avatar is erased the line reads "MD, FAAPMR", and the debris skipper ate "MD,"
+    # (two letters and a comma look like avatar initials): the physician kept only FAAPMR and was never chosen.
+    people = _people(["Care Team", "Deepika Bhattacharya,", wrapped, "Pain Medicine"])
+    found = next(p for p in people if p.normalized == "Deepika Bhattacharya")
+    assert found.credentials == ("MD", "FAAPMR")
+
+
+def test_when_avatar_debris_precedes_a_titled_name_then_the_name_starts_at_the_title() -> None:
+    people = _people(["Care Team", "_ Dr. Thanh Vu", "Anesthesiology - Pain Management"])
+    assert "Thanh Vu" in [p.normalized for p in people]
+
+
 def test_when_a_credentialed_name_stands_on_its_own_line_after_avatar_debris_then_it_is_another_clinician() -> None:
     people = _people(["Patient: Maria Okafor", "| VK | Vikram Krishnamurthy, MD", "Pain Medicine"])
     assert _by_role(people, Role.OTHER_CLINICIAN) == ["Vikram Krishnamurthy"]

@@ -27,6 +27,12 @@ _MIN_HOLE_FILL = 0.2  # share of fill-toned pixels that marks a hole in the fill
 _MAX_REGIONS = 64
 _MAX_SAMPLED = 20_000  # cells of a region measured at full resolution; beyond, every other pixel
 _MAX_RUNS = 6_000  # runs of dark cells beyond which a mask is texture, not layout (a phone UI has < 1,000)
+# An initials avatar (a disc holding "DB" beside a provider card's name): as wide as tall, small beside the page, and
+# round — its fill covers about π/4 of its box (0.75-0.89 measured), where buttons and bars fill theirs (0.95+).
+_AVATAR_ASPECT = (0.85, 1.18)
+_AVATAR_MAX_WIDTH = 0.25  # of the page's width
+_AVATAR_MAX_FILL = 0.92
+_AVATAR_RING_PX = 4  # the page tone is measured on a ring this wide around the avatar's box
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,7 @@ class DarkRegion:
     fill: float
     text: float  # median tone of the light pixels
     light_share: float
+    avatar: bool = False  # an initials avatar: erased, not inverted (`is_avatar`)
 
 
 _FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)  # the cross: edge neighbours only
@@ -173,12 +180,23 @@ def _locate(gray: Image.Image) -> list[_Located]:
             light = float(np.mean(is_light))
             darker = float(np.mean(values < fill - _LIGHT_DELTA))
         if _MIN_LIGHT_SHARE <= light <= _MAX_LIGHT_SHARE and darker < light / 2 and flat >= _MIN_FLAT_SHARE:
-            region = DarkRegion(comp.x0 * f, comp.top * f, min(comp.x1 * f, w), min(comp.bottom * f, h), fill,
-                                float(np.median(values[is_light])), light)
-            found.append(_Located(region, filled if filled is not None else _with_text_holes(cells, tile, fill, f), f))
+            mask = filled if filled is not None else _with_text_holes(cells, tile, fill, f)
+            x0, top, x1, bottom = comp.x0 * f, comp.top * f, min(comp.x1 * f, w), min(comp.bottom * f, h)
+            region = DarkRegion(x0, top, x1, bottom, fill, float(np.median(values[is_light])), light,
+                                avatar=is_avatar(x1 - x0, bottom - top, float(mask.mean()), w))
+            found.append(_Located(region, mask, f))
             if len(found) >= _MAX_REGIONS:
                 break
     return found
+
+
+def is_avatar(width: int, height: int, fill_share: float, page_width: int) -> bool:
+    """Whether a light-on-dark region of this box and fill share is an initials avatar.
+
+    Its initials are no text of the document (the name is printed beside it), and tesseract reads the big letters
+    into the line beside them: "DB sp, Faapmr" for the avatar and "MD, FAAPMR". Erased, the line reads clean."""
+    return (_AVATAR_ASPECT[0] <= width / max(height, 1) <= _AVATAR_ASPECT[1]
+            and width <= _AVATAR_MAX_WIDTH * page_width and fill_share <= _AVATAR_MAX_FILL)
 
 
 def find_dark_regions(gray: Image.Image) -> tuple[DarkRegion, ...]:
@@ -211,6 +229,9 @@ def invert_dark_regions(gray: Image.Image) -> tuple[Image.Image, tuple[DarkRegio
     h, w = out.shape
     for located in found:
         r, f = located.region, located.f
+        if r.avatar:
+            _erase(out, r, pad=f + 2)
+            continue
         # One more cell on every side (inside the image): the fill's true edge may lie in the first cell outside.
         pad_t, pad_l = min(1, r.top // f), min(1, r.x0 // f)
         pad_b, pad_r = int(r.bottom + f <= h), int(r.x1 + f <= w)
@@ -227,3 +248,17 @@ def invert_dark_regions(gray: Image.Image) -> tuple[Image.Image, tuple[DarkRegio
         tile[flip] = np.clip((r.text - tile[flip]) * (255.0 / span), 0, 255).astype(np.uint8)
     return Image.fromarray(out, "L"), tuple(located.region for located in found)
 
+
+
+def _erase(out: npt.NDArray[np.uint8], r: DarkRegion, pad: int) -> None:
+    """Paint an avatar's box in the tone of the page around it; `pad` px more on every side (the box is found on the
+    vote grid, so the disc's edge and its antialiasing may lie up to a cell outside it)."""
+    h, w = out.shape
+    top, bottom = max(r.top - pad, 0), min(r.bottom + pad, h)
+    x0, x1 = max(r.x0 - pad, 0), min(r.x1 + pad, w)
+    rt, rb = max(top - _AVATAR_RING_PX, 0), min(bottom + _AVATAR_RING_PX, h)
+    rx0, rx1 = max(x0 - _AVATAR_RING_PX, 0), min(x1 + _AVATAR_RING_PX, w)
+    ring = np.ones((rb - rt, rx1 - rx0), dtype=bool)
+    ring[top - rt:bottom - rt, x0 - rx0:x1 - rx0] = False
+    around = out[rt:rb, rx0:rx1][ring]
+    out[top:bottom, x0:x1] = np.uint8(np.median(around)) if around.size else np.uint8(255)

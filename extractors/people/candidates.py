@@ -359,16 +359,21 @@ def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: N
 
 # OCR debris that opens a provider card's lines: an avatar's initials and its circle read as letters and
 # punctuation ("NV Vikram", "| VK | Krishnamurthy, MD,", "y) MBBS"). At most two such tokens are skipped.
-_DEBRIS_WORD = r"(?:[^\w\s]+|[A-Za-z]{1,2}[^\w\s:]*)(?=\s)"  # "To:" is a label, not debris
+_DEBRIS_WORD = r"(?:(?:[^\w\s]|_)+|[A-Za-z]{1,2}[^\w\s:]*)(?=\s)"  # "To:" is a label, not debris; "_" is debris
 _DEBRIS = re.compile(rf"\s*{_DEBRIS_WORD}(?:\s+{_DEBRIS_WORD})?\s*")
 _CREDENTIAL_RUN = re.compile(r"\s*(?:[A-Za-z][A-Za-z.\-]*,?\s*)+")
 
 
 def _after_debris(text: str, line: _Line, rules: NameRules) -> int:
-    """Where a line's text starts after leading OCR debris (kept when the debris is a title: "Dr Jane Doe")."""
+    """Where a line's text starts after leading OCR debris. A title or a credential is no debris: skipping stops at
+    the first one ("_ Dr. Thanh Vu" starts at "Dr.", "MD, FAAPMR" at "MD")."""
     hit = _DEBRIS.match(text, line.start, line.end)
-    if hit is None or any(is_title(w.strip(".,"), rules) for w in hit.group().split()):
+    if hit is None:
         return line.start
+    for word in re.finditer(r"\S+", text[hit.start():hit.end()]):
+        bare = word.group().strip(".,")
+        if is_title(bare, rules) or credential_of(bare, rules) is not None:
+            return hit.start() + word.start()
     return hit.end()
 
 

@@ -9,7 +9,8 @@ from enum import Enum, auto
 from extractors.people.matcher import _Matcher
 from pipeline.names import Cue, NameRules, RoleWord, Section, TrailingCue, fold, is_title, parse_person_name
 
-_BULLET = re.compile(r"^[\s\-–—•·*>|]*")
+# Bullets, rules, and the punctuation OCR makes of an avatar ("_ Dr. Thanh Vu").
+_BULLET = re.compile(r"^[\s\-–—•·*>|_~.,;:‘’'\"]*")
 
 
 @dataclass(frozen=True, slots=True)
