@@ -589,7 +589,7 @@ def _is_filler(tok: _Tok) -> bool:
 
 def _name_like(tok: _Tok, comp: _Compiled) -> bool:
     """A capitalised word of letters that is no form word: may be an extra middle name or a surname part."""
-    return (tok.text[:1].isupper() and tok.key.replace("-", "").isalpha() and not tok.colon
+    return (tok.text[:1].isupper() and _ocr_form(tok.key, comp.confusions).replace("-", "").isalpha() and not tok.colon
             and tok.key not in comp.stop and tok.key not in _name_lexicon()[2]
             and tok.key not in comp.by_first and not is_title(tok.text)
             and credential_of(tok.text) is None and not _is_suffix(tok))
@@ -1013,7 +1013,7 @@ class _Context:
                                                                          or toks[found.end - 1].comma):
             return _Place(Position.PROVIDER, "credential", "with a credential", rules.provider_mark_weight)
         glued = toks[found.end - 1].raw
-        following = toks[found.end].raw.strip() if found.end < len(toks) else ""
+        following = toks[found.end].raw.strip(" _~") if found.end < len(toks) else ""  # "v_": the caret and debris
         at_top = self._line_in_page(li) < rules.account_markers.max_line
         if at_top and (any(g in glued for g in comp.glyphs) or following in comp.glyphs):
             return _Place(Position.PATIENT, "account_header", "in a portal account header",

@@ -67,6 +67,11 @@ CASES = [
     # regression (varied dev split, a flattened photo of a screen): the caret read as two letters
     ("portal_account_header_marker_as_two_letters", ["NM Niamh McKennavy CareBridge Portal", "Visit Summary"],
      "McKenna, Niamh", Verdict.PATIENT_CONFIRMED, "Niamh McKennavy", MatchKind.OCR, Position.PATIENT),
+    # regressions (varied train split): the caret read with debris ("v_"); "ć" read as "¢"
+    ("portal_account_header_marker_with_debris", ["9:23 =", "its) Richard Haskett v_ Kinnect Health", "Care Team"],
+     "richard haskett", Verdict.PATIENT_CONFIRMED, "Richard Haskett", MatchKind.ANY_CASE, Position.PATIENT),
+    ("cent_sign_for_c_acute", ["Patient: Cornelius Marcus Gaines-Jovanovi¢"], "Cornelius Marcus Gaines-Jovanović",
+     Verdict.PATIENT_CONFIRMED, "Cornelius Marcus Gaines-Jovanovi¢", MatchKind.OCR, Position.PATIENT),
     ("portal_account_header_marker_as_yen", ["MyCarePath", "MD Mikkel Dahl ¥", "Home"],
      "Mikkel Dahl", Verdict.PATIENT_CONFIRMED, "Mikkel Dahl", MatchKind.EXACT, Position.PATIENT),
     # regression: a contact card far down a provider card, "Zuzana Jovanovic V" (OCR), taken for the account header

@@ -659,6 +659,14 @@ def test_regression_a_wrapped_credential_that_opens_its_line_is_not_skipped_as_a
     assert found.credentials == ("MD", "FAAPMR")
 
 
+@pytest.mark.parametrize("line", ["Min-jun Han, DO, DABPM", "Min-jun Han, MD, FIPP, DABPM"])
+def test_regression_a_board_certification_after_the_degree_does_not_hide_the_clinician(line: str) -> None:
+    # Varied train_316: "DABPM" (Diplomate, American Board of Pain Medicine) was no known credential, so the line
+    # looked like a name followed by more text and the visit's physician was never a candidate.
+    people = _people(["Your visit", line, "Pain Medicine"])
+    assert [(p.normalized, p.role) for p in people] == [("Min-jun Han", Role.TREATING_PHYSICIAN)]  # the visit's
+
+
 def test_when_avatar_debris_precedes_a_titled_name_then_the_name_starts_at_the_title() -> None:
     people = _people(["Care Team", "_ Dr. Thanh Vu", "Anesthesiology - Pain Management"])
     assert "Thanh Vu" in [p.normalized for p in people]
