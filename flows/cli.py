@@ -424,7 +424,7 @@ def review_labels(
         review.store.audit(actor=actor, action="review.export.label", upload_id=upload_id, outcome="written")
     Console().print(f"{done.labels} labels in {done.folder / 'labels.jsonl'}", markup=False, highlight=False)
     if done.undecodable:
-        Console().print(f"{len(done.undecodable)} decided images left out: their pixels could not be decoded, and "
+        Console().print(f"{len(done.undecodable)} decided uploads left out: their pages could not be decoded, and "
                         "they are never written with their metadata", markup=False, highlight=False)
 
 
