@@ -164,8 +164,14 @@ def _die_with_parent() -> None:
 
 def _not_dumpable() -> None:
     """Linux: no core file of this child (it holds the document), and its memory and /proc files are closed to
-    processes of the same user without CAP_SYS_PTRACE (docs/THREAT-MODEL.md B5). An execve (tesseract) resets it."""
+    processes of the same user without CAP_SYS_PTRACE (docs/THREAT-MODEL.md B5). An execve (tesseract) resets the
+    dumpable flag, so the core-file limit is also set to 0, soft and hard: every program the child starts inherits
+    it and cannot raise it (an unprivileged process cannot raise a hard limit), so a crashing tesseract writes no
+    core file holding the page image (a file core_pattern; systemd-coredump honours the limit too). What stays open
+    for tesseract — its memory readable by ptrace-capable processes of the same user while it runs — is in
+    docs/THREAT-MODEL.md B5 "Residual risks"."""
     _prctl(PR_SET_DUMPABLE, 0)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 # The child's whole environment (docs/THREAT-MODEL.md B5): what tesseract and the parsers need, and its private temp
