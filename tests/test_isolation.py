@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -455,3 +456,31 @@ def test_when_a_parser_makes_nan_or_infinite_coordinates_then_they_cross_as_in_p
     data, up = upload
     box = read_bounded(data, up, reader=nan_reader, bounds=FAST).pages[0].words[0].bbox
     assert math.isnan(box.x0) and math.isinf(box.x1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Blob:
+    data: bytes
+    size: int
+
+
+def blob_job(data: bytes, limits: Limits) -> _Blob:
+    return _Blob(data[::-1], len(data))
+
+
+def lying_job(data: bytes, limits: Limits) -> str:
+    return "not a _Blob"
+
+
+def test_when_a_job_runs_bounded_then_its_bytes_cross_as_plain_data_and_a_misfit_result_is_refused(upload) -> None:
+    # flows/isolation.run_bounded (the review app's page images and exports): bytes travel as base64 text and are
+    # rebuilt into the declared type only; a result of another shape is reader_crashed, never used.
+    from flows import wire
+    from flows.isolation import run_bounded
+
+    data, up = upload
+    assert run_bounded(blob_job, _Blob, data, up.media_type, bounds=FAST) == _Blob(data[::-1], len(data))
+    with pytest.raises(ReaderCrashed):
+        run_bounded(lying_job, _Blob, data, up.media_type, bounds=FAST)
+    with pytest.raises(wire.WireError):
+        wire.decode(_Blob, ["not base64!", 3])

@@ -85,17 +85,23 @@ def render_pages(data: bytes, sha256: str, limits: Limits = DEFAULT_LIMITS, *,
     """Every page of an original as a PNG, rendered in a bounded reader child; cached by sha256, failures too (a
     hostile original costs one bounded render, not one per page request). Raises Unrenderable."""
     with _cache_lock:
+        if sha256 in _cache:
+            _cache.move_to_end(sha256)
+            return _cached(_cache[sha256])
         lock = _rendering.setdefault(sha256, threading.Lock())
     with lock:
         with _cache_lock:
-            if sha256 in _cache:
-                _cache.move_to_end(sha256)
+            if sha256 in _cache:  # rendered by the request this one waited for
                 return _cached(_cache[sha256])
         result: tuple[PageImage, ...] | str
         try:
             result = _render_bounded(data, limits, bounds)
         except Unrenderable as e:
             result = e.code
+        except BaseException:
+            with _cache_lock:
+                _rendering.pop(sha256, None)
+            raise
         with _cache_lock:
             _cache[sha256] = result
             while len(_cache) > CACHE_DOCUMENTS:
