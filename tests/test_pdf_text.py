@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from fpdf import FPDF
@@ -228,3 +229,23 @@ def test_when_pages_are_copied_without_metadata_then_they_read_and_render_the_sa
         a, b = pdf_text.render_page(data, index), pdf_text.render_page(copy, index)
         assert (a.width_pt, a.height_pt) == (b.width_pt, b.height_pt)
         assert a.image.tobytes() == b.image.tobytes()
+
+
+_SAMPLE_PDFS = sorted((Path(__file__).resolve().parents[1] / "samples" / "inputs").glob("*.pdf"))
+_UNREADABLE_SAMPLES = {"empty.pdf", "encrypted.pdf", "html_disguised.pdf", "truncated.pdf"}  # refused on purpose
+
+
+@pytest.mark.parametrize("sample", [p for p in _SAMPLE_PDFS if p.name not in _UNREADABLE_SAMPLES],
+                         ids=lambda p: p.name)
+def test_when_a_bundled_pdf_is_copied_as_its_pages_then_its_text_layer_and_bitmaps_are_unchanged(sample: Path) -> None:
+    # What `review-labels` exports must read as the upload did, or `docverify eval` would score another document.
+    data = sample.read_bytes()
+    copy = pdf_text.pages_only(data)
+
+    def layer(pdf: bytes) -> list[tuple[object, ...]]:
+        with TextLayerReader(pdf) as reader:
+            return [(p.number, p.width, p.height, p.words, p.verdict) for p in reader.pages()]
+
+    assert layer(copy) == layer(data)
+    for index in range(pdf_text.count_pages(data)):
+        assert pdf_text.render_page(copy, index).image.tobytes() == pdf_text.render_page(data, index).image.tobytes()
