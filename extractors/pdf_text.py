@@ -121,6 +121,68 @@ def render_page(data: bytes, index: int, limits: Limits = DEFAULT_LIMITS) -> Ren
     return RenderedPage(image=image, dpi=72.0 * s, width_pt=float(w), height_pt=float(h))
 
 
+def _inverse(m: tuple[float, float, float, float, float, float]) -> tuple[float, float, float, float, float, float]:
+    a, b, c, d, e, f = m
+    det = a * d - b * c
+    ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det
+    return ia, ib, ic, id_, -(e * ia + f * ic), -(e * ib + f * id_)
+
+
+def _page_matrix(rotation: int, box: tuple[float, float, float, float]) -> tuple[float, float, float, float, float,
+                                                                                 float]:
+    """The matrix pdfium gives a page captured as a form XObject (CPDF_Page's page matrix: the crop box moved to the
+    origin and the page's /Rotate applied)."""
+    left, bottom, right, top = box
+    matrices = {0: (1.0, 0.0, 0.0, 1.0, -left, -bottom), 90: (0.0, -1.0, 1.0, 0.0, -bottom, right),
+                180: (-1.0, 0.0, 0.0, -1.0, right, top), 270: (0.0, 1.0, -1.0, 0.0, top, -left)}
+    if rotation not in matrices:
+        raise UnreadableFile(f"page rotation {rotation}")
+    return matrices[rotation]
+
+
+def pages_only(data: bytes, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """A new PDF holding `data`'s pages and nothing else: each page's content and resources drawn as a form XObject
+    on a new page with the same media box, crop box and /Rotate, so text, positions and pixels read as before.
+
+    Left behind with the old catalog and page dictionaries: the Info dictionary (/Author, /Title, /Subject, …), XMP
+    metadata of the document and of its pages, /PieceInfo, outlines, annotations and form fields, attachments,
+    JavaScript and other actions, structure tags. Kept: what the page draws, including metadata streams of the
+    images and fonts it draws (docs/THREAT-MODEL.md "Holes closed"). The new document's Info names pdfium and the
+    time of the copy only. Raises PdfEncrypted, UnreadableFile, TooManyPages.
+    """
+    count_pages(data, limits)
+    with PDFIUM_LOCK:
+        src = _open_pdfium(data)
+        new = pdfium.PdfDocument.new()
+        try:
+            for index in range(len(src)):
+                page = src[index]
+                try:
+                    mediabox, cropbox, rotation = page.get_mediabox(), page.get_cropbox(), page.get_rotation()
+                    matrix = _page_matrix(rotation, page.get_bbox())
+                finally:
+                    page.close()
+                form = src.page_as_xobject(index, new)
+                target = new.new_page(mediabox[2] - mediabox[0], mediabox[3] - mediabox[1])
+                target.set_mediabox(*mediabox)
+                target.set_cropbox(*cropbox)
+                target.set_rotation(rotation)
+                drawn = form.as_pageobject()
+                drawn.set_matrix(pdfium.PdfMatrix(*_inverse(matrix)))  # undo the capture's matrix: same coordinates
+                target.insert_obj(drawn)
+                target.gen_content()
+                target.close()
+                form.close()
+            out = io.BytesIO()
+            new.save(out)
+        except pdfium.PdfiumError as e:
+            raise UnreadableFile("pdfium could not copy the pages") from e
+        finally:
+            new.close()
+            src.close()
+    return out.getvalue()
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Text layer
 # --------------------------------------------------------------------------------------------------------------------

@@ -424,7 +424,7 @@ def review_labels(
         review.store.audit(actor=actor, action="review.export.label", upload_id=upload_id, outcome="written")
     Console().print(f"{done.labels} labels in {done.folder / 'labels.jsonl'}", markup=False, highlight=False)
     if done.undecodable:
-        Console().print(f"{len(done.undecodable)} decided images left out: their pixels could not be decoded, and "
+        Console().print(f"{len(done.undecodable)} decided uploads left out: their pages could not be decoded, and "
                         "they are never written with their metadata", markup=False, highlight=False)
 
 
@@ -460,33 +460,34 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify(
     ctx: typer.Context,
-    anchor: Annotated[Path | None, typer.Option(dir_okay=False, help="A file outside the database (another disk or "
-                                                                     "host) holding the head seen last time: the "
-                                                                     "chain must still contain it; then it is "
-                                                                     "updated to the head seen now.")] = None,
+    anchor: Annotated[Path | None, typer.Option(dir_okay=False, help="The anchor file to use instead of this "
+                                                                     "database's one under "
+                                                                     "DOCVERIFY_AUDIT_ANCHOR_DIR (another disk or "
+                                                                     "host).")] = None,
 ) -> None:
     """Recompute the whole audit chain (HMAC under DOCVERIFY_AUDIT_KEY_FILE / DOCVERIFY_AUDIT_KEY for keyed rows) and
-    check its head; with --anchor, also that the head recorded there last time is still in the chain (a chain
-    rewritten from the start — possible without a key — no longer holds it). Exit 0: it verifies; 1: a row or the
-    head was altered, removed or forged, or the anchored head is gone."""
+    check its head; then check that the head anchored outside the database last time (this database's file under
+    DOCVERIFY_AUDIT_ANCHOR_DIR, or --anchor) is still in the chain (a chain rewritten from the start — possible
+    without a key — or cut back no longer holds it), and anchor the head seen now. The reconciler does the same on
+    its schedule. Exit 0: it verifies; 1: a row or the head was altered, removed or forged, or the anchored head is
+    gone."""
     from flows.tasks import open_store
-    from pipeline.exports import write_private
+    from storage.audit_anchor import check_and_advance
 
-    store = open_store(_settings(ctx))
+    settings = _settings(ctx)
+    store = open_store(settings)
     result = store.check_audit_chain()
     Console().print(f"audit chain: {result.rows} rows, {result.keyed_rows} keyed: {result.reason}"
                     + (f" at row {result.first_bad_seq}" if result.first_bad_seq is not None else ""), markup=False)
     if not result.ok:
         raise typer.Exit(1)
-    if anchor is None:
-        return
-    if anchor.exists():
-        seq_text, _, anchored = anchor.read_text(encoding="ascii").strip().partition(" ")
-        if not seq_text.isdigit() or store.audit_row_hash(int(seq_text)) != anchored:
-            Console().print(f"anchored head (row {seq_text}) is no longer in the chain", markup=False)
-            raise typer.Exit(1)
-    if result.rows:
-        write_private(anchor, f"{result.rows} {store.audit_row_hash(result.rows)}\n")
+    check = check_and_advance(store, result, anchor if anchor is not None else settings.audit_anchor_path)
+    if check.code == "anchor_lost":
+        Console().print(f"anchored head (row {check.anchored_seq}) is no longer in the chain", markup=False)
+    else:
+        Console().print(f"anchor: {check.code}", markup=False)
+    if not check.ok:
+        raise typer.Exit(1)
 
 
 @audit_app.command("init-key")

@@ -45,6 +45,10 @@ GIB = 1024**3
 # memory-hungry stand-in in tests. It must be a module-level function (it is pickled by reference to the child).
 Reader = Callable[[bytes, Upload, Limits], Document]
 
+# A job decodes untrusted bytes into some other plain value (`flows.wire`: frozen dataclasses, tuples, enums, bytes):
+# the review app's page images and scrubbed exports (flows/review/pages.py, pixels.py). Module-level, like a Reader.
+Job = Callable[[bytes, Limits], Any]
+
 
 class ResourceLimit(DocverifyError):
     """The reader exceeded its memory cap or was killed by the system; the same bytes would fail again."""
@@ -98,15 +102,46 @@ def default_reader(data: bytes, upload: Upload, limits: Limits) -> Document:
     return read_document(data, upload, limits)
 
 
-def _page_estimate(data: bytes, upload: Upload, limits: Limits) -> int:
+def _page_estimate(data: bytes, media_type: MediaType | None, limits: Limits) -> int:
     """Pages the budget is computed for: counted for PDFs (pdfium, cheap), the frame cap for TIFF, else 1."""
-    if upload.media_type is MediaType.PDF:
+    if media_type is MediaType.PDF:
         from extractors.pdf_text import count_pages
 
         return count_pages(data, limits)
-    if upload.media_type is MediaType.TIFF:
+    if media_type is MediaType.TIFF:
         return limits.max_tiff_frames
     return 1
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadWork:
+    """What a reader child does for `read_bounded`: read the upload into a Document."""
+
+    reader: Reader
+    upload: Upload
+
+    def pages(self, data: bytes, limits: Limits) -> int:
+        return _page_estimate(data, self.upload.media_type, limits)
+
+    def run(self, data: bytes, limits: Limits) -> Any:
+        document = self.reader(data, self.upload, limits)
+        if not isinstance(document, Document):
+            raise wire.WireError("the reader did not return a Document")
+        return document
+
+
+@dataclass(frozen=True, slots=True)
+class _JobWork:
+    """What a reader child does for `run_bounded`: one job over bytes of a sniffed media type."""
+
+    job: Job
+    media_type: MediaType | None
+
+    def pages(self, data: bytes, limits: Limits) -> int:
+        return _page_estimate(data, self.media_type, limits)
+
+    def run(self, data: bytes, limits: Limits) -> Any:
+        return self.job(data, limits)
 
 
 PR_SET_PDEATHSIG = 1
@@ -129,8 +164,14 @@ def _die_with_parent() -> None:
 
 def _not_dumpable() -> None:
     """Linux: no core file of this child (it holds the document), and its memory and /proc files are closed to
-    processes of the same user without CAP_SYS_PTRACE (docs/THREAT-MODEL.md B5). An execve (tesseract) resets it."""
+    processes of the same user without CAP_SYS_PTRACE (docs/THREAT-MODEL.md B5). An execve (tesseract) resets the
+    dumpable flag, so the core-file limit is also set to 0, soft and hard: every program the child starts inherits
+    it and cannot raise it (an unprivileged process cannot raise a hard limit), so a crashing tesseract writes no
+    core file holding the page image (a file core_pattern; systemd-coredump honours the limit too). What stays open
+    for tesseract — its memory readable by ptrace-capable processes of the same user while it runs — is in
+    docs/THREAT-MODEL.md B5 "Residual risks"."""
     _prctl(PR_SET_DUMPABLE, 0)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 # The child's whole environment (docs/THREAT-MODEL.md B5): what tesseract and the parsers need, and its private temp
@@ -174,10 +215,11 @@ def _send(conn: Connection, message: dict[str, Any]) -> None:
     conn.send_bytes(json.dumps(message, ensure_ascii=False).encode("utf-8"))
 
 
-def _child(conn: Connection, reader: Reader, data: bytes, upload: Upload, limits: Limits, memory_bytes: int,
+def _child(conn: Connection, work: _ReadWork | _JobWork, data: bytes, limits: Limits, memory_bytes: int,
            workdir: str, env: dict[str, str]) -> None:
-    """Child body: private temp folder and environment, cap memory, report the page count, read, send back the
-    Document as plain data ({"kind": "ok"}) or an error code ({"kind": "error"})."""
+    """Child body: private temp folder and environment, cap memory, report the page count, do the work, send back
+    its result (the Document, or the job's value) as plain data ({"kind": "ok"}) or an error code
+    ({"kind": "error"})."""
     os.setsid()  # own process group: the parent's kill reaches tesseract too
     _die_with_parent()
     _not_dumpable()
@@ -188,11 +230,8 @@ def _child(conn: Connection, reader: Reader, data: bytes, upload: Upload, limits
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     message: dict[str, Any]
     try:
-        _send(conn, {"kind": "pages", "pages": _page_estimate(data, upload, limits)})
-        document = reader(data, upload, limits)
-        if not isinstance(document, Document):
-            raise wire.WireError("the reader did not return a Document")
-        message = {"kind": "ok", "document": wire.encode(document)}
+        _send(conn, {"kind": "pages", "pages": work.pages(data, limits)})
+        message = {"kind": "ok", "document": wire.encode(work.run(data, limits))}
     except DocverifyError as e:
         message = {"kind": "error", "code": e.code, "detail": e.detail}
     except MemoryError:
@@ -378,6 +417,23 @@ def read_bounded(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, *
     for a malformed message or an error code not in ALLOWED_ERRORS), and the allowed DocverifyError the reader
     raised (RejectedUpload subclasses, OcrTimeout, OcrEngineError).
     """
+    return _bounded(_ReadWork(reader, upload), Document, data, limits, bounds)
+
+
+def run_bounded[T](job: Job, result_type: type[T], data: bytes, media_type: MediaType | None,
+                   limits: Limits = DEFAULT_LIMITS, *, bounds: Bounds = DEFAULT_BOUNDS) -> T:
+    """Run `job(data, limits)` in a reader child under `bounds`, exactly as `read_bounded` reads (same forkserver,
+    private temp folder, scrubbed environment, memory cap, wall-clock kill, non-dumpable), and rebuild its result
+    as a `result_type` from plain data. For decoding untrusted bytes outside the pipeline: the review app's page
+    images and exports (docs/THREAT-MODEL.md B5, B8). `media_type` sets the page estimate of the budget.
+
+    Raises what `read_bounded` raises; ReaderCrashed also when the result does not fit `result_type`.
+    """
+    return _bounded(_JobWork(job, media_type), result_type, data, limits, bounds)
+
+
+def _bounded[T](work: _ReadWork | _JobWork, result_type: type[T], data: bytes, limits: Limits,
+                bounds: Bounds) -> T:
     if multiprocessing.current_process().daemon:
         raise ReaderCrashed("daemonic worker process cannot start the reader child (set the Dask worker "
                             "option distributed.worker.daemon=False)")
@@ -385,7 +441,7 @@ def read_bounded(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, *
     # The child's private temp folder: mkdtemp makes it 0700; removed below whatever happens to the child.
     workdir = Path(tempfile.mkdtemp(prefix="docverify-read-"))
     try:
-        return _read_in_child(ctx, data, upload, limits, reader, bounds, workdir)
+        return _run_in_child(ctx, work, result_type, data, limits, bounds, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if workdir.exists():  # a killed tesseract was still closing a file: once more
@@ -393,12 +449,12 @@ def read_bounded(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, *
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _read_in_child(ctx: multiprocessing.context.ForkServerContext, data: bytes, upload: Upload, limits: Limits,
-                   reader: Reader, bounds: Bounds, workdir: Path) -> Document:
+def _run_in_child[T](ctx: multiprocessing.context.ForkServerContext, work: _ReadWork | _JobWork,
+                     result_type: type[T], data: bytes, limits: Limits, bounds: Bounds, workdir: Path) -> T:
     receiver, sender = ctx.Pipe(duplex=False)
     env = child_environment(workdir, os.environ)
     process = _ReaderProcess(target=_child, name="docverify-reader", daemon=True,
-                             args=(sender, reader, data, upload, limits, bounds.memory_bytes, str(workdir), env))
+                             args=(sender, work, data, limits, bounds.memory_bytes, str(workdir), env))
     process.start()  # returns once forked: the first call also boots the forkserver, not counted in the budget
     started = time.monotonic()
     sender.close()  # the child holds the only writing end: EOF on our side means it died
@@ -427,9 +483,9 @@ def _read_in_child(ctx: multiprocessing.context.ForkServerContext, data: bytes, 
                 continue
             if message["kind"] == "ok":
                 try:
-                    return wire.decode(Document, message.get("document"))
-                except (wire.WireError, TypeError):
-                    raise ReaderCrashed("malformed document from the reader") from None
+                    return wire.decode(result_type, message.get("document"))
+                except (wire.WireError, TypeError, ValueError):
+                    raise ReaderCrashed("malformed result from the reader") from None
             _raise_child_error(message)
     finally:
         receiver.close()

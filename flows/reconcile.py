@@ -16,6 +16,7 @@ import socket
 from collections import Counter
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 from uuid import UUID
 
 from prefect import flow, get_client, get_run_logger
@@ -26,6 +27,7 @@ from prefect.exceptions import ObjectNotFound
 from flows.tasks import open_store
 from pipeline.limits import NO_LIMIT
 from pipeline.settings import Settings
+from storage.audit_anchor import check_and_advance
 from storage.store import Store, UploadRecord, UploadState
 
 _log = logging.getLogger("docverify.reconcile")
@@ -76,9 +78,10 @@ def worker_dead(worker: str | None) -> bool:
 
 
 def reconcile_once(store: Store, client: SyncPrefectClient, stale_after: timedelta,
-                   max_attempts: int = MAX_ATTEMPTS) -> tuple[Counter[str], list[str]]:
-    """Requeue (or, past `max_attempts`, fail) every lost PROCESSING upload, then verify the audit chain; (counts by
-    action, requeued ids)."""
+                   max_attempts: int = MAX_ATTEMPTS, *, anchor: Path | None = None) -> tuple[Counter[str], list[str]]:
+    """Requeue (or, past `max_attempts`, fail) every lost PROCESSING upload, then verify the audit chain and, with
+    `anchor`, its head against the anchor outside the database (then advance it: storage/audit_anchor.py);
+    (counts by action, requeued ids)."""
     stale = {r.id for r in store.stale_processing(stale_after)}
     counts: Counter[str] = Counter()
     requeued: list[str] = []
@@ -98,12 +101,20 @@ def reconcile_once(store: Store, client: SyncPrefectClient, stale_after: timedel
     # The audit chain verified on the same schedule (docs/THREAT-MODEL.md "Holes closed"): a broken chain is counted,
     # logged by its reason code and row number only, and recorded in the run's own audit row.
     chain = store.check_audit_chain()
+    audit = "ok" if chain.ok else "broken"
     if not chain.ok:
         counts["audit_chain_broken"] += 1
         _log.error("audit chain does not verify: %s at row %s", chain.reason, chain.first_bad_seq)
+    elif anchor is not None:
+        # The head anchored outside the database at the last run must still be in the chain (a chain rewritten from
+        # its first row verifies by itself). A lost anchor is kept as it was, so every later run reports it too.
+        check = check_and_advance(store, chain, anchor)
+        if not check.ok:
+            counts[f"audit_{check.code}"] += 1
+            audit = check.code
+            _log.error("audit anchor: %s (anchored row %s)", check.code, check.anchored_seq)
     store.audit(actor=ACTOR, action="reconcile.run", upload_id=None,
-                outcome=f"requeued:{counts['requeued']}:failed:{counts['failed']}:audit:"
-                        f"{'ok' if chain.ok else 'broken'}")
+                outcome=f"requeued:{counts['requeued']}:failed:{counts['failed']}:audit:{audit}")
     return counts, requeued
 
 
@@ -125,7 +136,8 @@ def reconcile(stale_after_s: float | None = None, max_attempts: int = MAX_ATTEMP
     stale_after_s = settings.reconcile_stale_s if stale_after_s is None else stale_after_s
     store = open_store(settings)
     with get_client(sync_client=True) as client:
-        counts, requeued = reconcile_once(store, client, timedelta(seconds=stale_after_s), max_attempts)
+        counts, requeued = reconcile_once(store, client, timedelta(seconds=stale_after_s), max_attempts,
+                                          anchor=settings.audit_anchor_path)
     if resubmit:
         from flows.triggers import trigger_verify
 

@@ -8,6 +8,8 @@ then builds only the dataclasses and enums the declared type names, checking eve
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import functools
 import types
@@ -29,12 +31,15 @@ def _fields(cls: type) -> tuple[tuple[str, Any], ...]:
 
 
 def encode(value: Any) -> Plain:
-    """A dataclass as the list of its field values (declaration order), enums as their values, tuples as lists.
+    """A dataclass as the list of its field values (declaration order), enums as their values, tuples as lists,
+    bytes as base64 text.
     Raises WireError on anything else (a reader returning an object of an unknown class)."""
     if value is None or isinstance(value, (bool, int, float, str)) and not isinstance(value, Enum):
         return value
     if isinstance(value, Enum):
         return encode(value.value)
+    if isinstance(value, bytes):  # page images and scrubbed files of the review app: base64 text
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, (tuple, list)):
         return [encode(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -85,6 +90,13 @@ def _decode(tp: Any, data: Any) -> Any:
         if not isinstance(data, str):
             raise WireError("expected a string")
         return data
+    if tp is bytes:
+        if not isinstance(data, str):
+            raise WireError("expected base64 text")
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise WireError("expected base64 text") from None
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         fields = _fields(tp)
         if not isinstance(data, list) or len(data) != len(fields):

@@ -8,9 +8,11 @@ and meaning; a test keeps that table and this class in step (tests/test_settings
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +26,13 @@ def _default_cache_dir() -> Path:
     """`$XDG_CACHE_HOME/docverify`, else `~/.cache/docverify` (the XDG base-directory convention)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "docverify"
+
+
+def _default_anchor_dir() -> Path:
+    """`$XDG_STATE_HOME/docverify/audit-anchors`, else `~/.local/state/docverify/audit-anchors` (XDG: state that
+    outlives a cache but is not data): outside the default data dir."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "docverify" / "audit-anchors"
 
 
 class Settings(BaseSettings):
@@ -97,6 +106,11 @@ class Settings(BaseSettings):
     audit_key_file: Path | None = Field(default=None, description=(
         "File holding the audit chain's HMAC key (0600, kept apart from the data dir and its backups); "
         "`docverify audit init-key FILE` makes one."))
+    audit_anchor_dir: Path = Field(default_factory=_default_anchor_dir, description=(
+        "Folder (0700, outside the data dir; best on another disk or host) of the audit chain's head anchors, one "
+        "file (0600) per database: `docverify audit verify` and the reconciler's scheduled verify check that the "
+        "head recorded there is still in the chain, then record the current one. Default "
+        "$XDG_STATE_HOME/docverify/audit-anchors (~/.local/state/…)."))
 
     @field_validator("ner_model")
     @classmethod
@@ -108,6 +122,26 @@ class Settings(BaseSettings):
         if self.webhook_url and (self.webhook_secret is None or not self.webhook_secret.get_secret_value()):
             raise ValueError("DOCVERIFY_WEBHOOK_SECRET is required when DOCVERIFY_WEBHOOK_URL is set")
         return self
+
+    @model_validator(mode="after")
+    def _anchor_outside_data(self) -> Settings:
+        anchor, data = self.audit_anchor_dir.resolve(), self.data_path
+        if anchor == data or data in anchor.parents:
+            raise ValueError("DOCVERIFY_AUDIT_ANCHOR_DIR must be outside DOCVERIFY_DATA_DIR (whoever can rewrite the "
+                             "database there could rewrite the anchor too)")
+        return self
+
+    @property
+    def audit_anchor_path(self) -> Path:
+        """This database's head anchor: `audit_anchor_dir/<digest>.head`, the digest of the store URL without its
+        password, so stores on one host keep apart anchors (and a new password keeps the anchor)."""
+        parts = urlsplit(self.store_url)
+        netloc = parts.netloc.rpartition("@")
+        if netloc[1]:
+            user = netloc[0].partition(":")[0]
+            parts = parts._replace(netloc=f"{user}@{netloc[2]}")
+        digest = hashlib.sha256(urlunsplit(parts).encode("utf-8")).hexdigest()[:32]
+        return self.audit_anchor_dir / f"{digest}.head"
 
     @property
     def data_path(self) -> Path:

@@ -6,15 +6,23 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 # Tesseract's OpenMP threads thrash on 2 cores; one thread per tesseract process (see extractors/ocr.py).
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _state_home(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """The audit head anchors (Settings.audit_anchor_dir, under XDG_STATE_HOME) of every test's stores go to a
+    session temp folder, never the home folder; child processes (servers, flow runs) inherit it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+        yield None
+
+
 # --- Prefect (tests/test_flows.py, test_batch.py, test_reconcile.py, test_dask.py) -----------------------------------
-import pytest  # noqa: E402
-
-
 @pytest.fixture(scope="session")
 def prefect_api() -> object:
     """A temporary Prefect server (SQLite in a temp dir), started once per session (~8 s): its API URL."""

@@ -171,3 +171,42 @@ def test_when_an_unkeyed_chain_is_rewritten_from_the_start_then_the_anchor_outsi
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0  # the chain alone cannot tell
     caught = runner.invoke(app, ["audit", "verify", "--anchor", str(anchor)])
     assert caught.exit_code == 1 and "no longer in the chain" in caught.stdout
+
+
+def test_when_audit_verify_runs_without_anchor_then_it_uses_the_default_anchor_outside_the_data_dir(
+        data_dir, tmp_path, monkeypatch) -> None:
+    from sqlalchemy import text
+
+    from flows.tasks import open_store
+    from pipeline.evaluate import Intake
+    from pipeline.settings import Settings
+    from storage.models import GENESIS_HASH
+    from storage.store import audit_hash
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    store = open_store(Settings())
+    store.add_upload(b"%PDF-anchor", owner="t", display_name="x.pdf", media_type=None, intake=Intake())
+    first = runner.invoke(app, ["audit", "verify"])
+    assert first.exit_code == 0 and "anchor: first_anchor" in first.stdout
+    anchor = Settings().audit_anchor_path
+    assert anchor.parent == tmp_path / "state" / "docverify" / "audit-anchors"
+    assert anchor.stat().st_mode & 0o777 == 0o600 and anchor.parent.stat().st_mode & 0o777 == 0o700
+    assert anchor.read_text().startswith("1 ")
+    row = store.audit_log()[0]
+    forged = audit_hash(GENESIS_HASH, seq=row.seq, at=row.at, actor="someone-else", action=row.action,
+                        upload_id=row.upload_id, outcome=row.outcome)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else', row_hash = :h WHERE seq = 1"), {"h": forged})
+        conn.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": forged})
+    caught = runner.invoke(app, ["audit", "verify"])
+    assert caught.exit_code == 1 and "no longer in the chain" in caught.stdout
+
+
+def test_when_the_anchor_folder_is_inside_the_data_dir_then_the_settings_are_refused(data_dir, monkeypatch) -> None:
+    import pydantic
+
+    from pipeline.settings import Settings
+
+    monkeypatch.setenv("DOCVERIFY_AUDIT_ANCHOR_DIR", str(data_dir / "anchors"))
+    with pytest.raises(pydantic.ValidationError, match="outside"):
+        Settings()

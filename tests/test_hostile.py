@@ -17,13 +17,23 @@ from pathlib import Path
 
 import psutil
 import pytest
-from hostile.generate import CANARY, CASES, SCRIPT, SSN, Case, pdf, pdf_many_text_pages, tiff_many_frames
+from hostile.generate import (
+    CANARY,
+    CASES,
+    SCRIPT,
+    SSN,
+    Case,
+    pdf,
+    pdf_many_text_pages,
+    pdf_searchable_scan,
+    tiff_many_frames,
+)
 
 from flows.isolation import DEFAULT_BOUNDS, default_reader, read_bounded
 from pipeline.errors import DocverifyError
 from pipeline.intake import accept
 from pipeline.limits import Limits
-from pipeline.types import Document
+from pipeline.types import Document, Source
 
 # Where the measuring reader leaves its figures: computed at import, before a reader child redirects its temp folder.
 PROBE_DIR = Path(tempfile.gettempdir())
@@ -127,6 +137,22 @@ def test_when_a_document_has_ten_times_the_pages_then_reader_memory_stays_flat(s
     _, _, _, many = _read(build(large), name)
     assert few is not None and many is not None
     assert many["self"] < few["self"] + 150 * MIB, (few, many)  # pages are read one at a time, not all held
+
+
+# Item 27 for scans, at the page cap: a 500-page scan with its OCR text layer (as scanners and OCRmyPDF write them)
+# goes through the production reader page by page; its peak memory must stay near that of 50 pages. (500 pages that
+# need OCR would take ~4 min of tesseract here even when tiny and blank, ~0.5 s a page; the reader renders and OCRs
+# one page at a time, which the 24-frame TIFF case above measures.)
+def test_when_a_500_page_scan_is_read_then_every_page_is_read_and_reader_memory_stays_flat(private_tmp: Path) -> None:
+    _, code, _, few = _read(pdf_searchable_scan(50), "scan.pdf")
+    assert code is None and few is not None
+    document, code, elapsed, many = _read(pdf_searchable_scan(500), "scan.pdf")
+    assert code is None and document is not None and many is not None
+    assert len(document.pages) == 500
+    assert all(page.source is Source.TEXT_LAYER and len(page.words) == 43 for page in document.pages)
+    assert many["self"] < few["self"] + 150 * MIB, (few, many)  # pages are read one at a time, not all held
+    assert many["self"] < 1024 * MIB, many  # item 27: memory plateaus below 1 GiB
+    assert elapsed < DEFAULT_BOUNDS.budget(500), elapsed
 
 
 class _Canary:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -134,13 +135,30 @@ def environ_block_reader(data: bytes, upload, limits: Limits) -> Document:
 
 
 def core_dumping_reader(data: bytes, upload, limits: Limits) -> Document:
-    """Aborts the way a crashing parser does, after raising its core-file limit (which any code in the child may do)
-    and moving to the probe folder: a dumpable process leaves `core` there, with the document in its memory."""
+    """Aborts the way a crashing parser does, after raising its core-file limit as far as it may (which any code in
+    the child may do) and moving to the probe folder: a dumpable process leaves `core` there, with the document in
+    its memory."""
     import resource
 
     os.chdir(_core_dir(upload.sha256))
-    resource.setrlimit(resource.RLIMIT_CORE, (1024**2, 1024**2))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
     os.abort()
+
+
+# What a crashing tesseract would do: a program the reader child starts (execve makes it dumpable again) raises its
+# core-file limit as far as it may, then aborts in the probe folder.
+_CRASHING_PROGRAM = ("import os, resource\n"
+                     "soft, hard = resource.getrlimit(resource.RLIMIT_CORE)\n"
+                     "resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))\n"
+                     "os.abort()\n")
+
+
+def exec_crashing_reader(data: bytes, upload, limits: Limits) -> Document:
+    """Starts a program that crashes (as tesseract may on a hostile image), then reads as tiny_reader."""
+    subprocess.run([sys.executable, "-c", _CRASHING_PROGRAM], cwd=_core_dir(upload.sha256), capture_output=True,
+                   check=False)
+    return tiny_reader(data, upload, limits)
 
 
 def _core_dir(sha256: str) -> Path:
@@ -329,6 +347,26 @@ def test_when_the_reader_crashes_then_it_leaves_no_core_file(upload) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# Regression: PR_SET_DUMPABLE does not survive execve, so tesseract, started by the non-dumpable reader child, could
+# leave a core file holding the page image when it crashed (docs/THREAT-MODEL.md B5). The child's core-file limit is
+# now 0, soft and hard: whatever it starts inherits it and cannot raise it.
+def test_when_a_program_the_reader_starts_crashes_then_it_leaves_no_core_file(upload) -> None:
+    data, up = upload
+    folder = _core_dir(up.sha256)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    try:
+        # Control: started from here, the same program leaves a core file on this machine.
+        subprocess.run([sys.executable, "-c", _CRASHING_PROGRAM], cwd=folder, capture_output=True, check=False)
+        if not (folder / "core").exists():
+            pytest.skip("this machine writes no core files to the crashing process's folder (core_pattern)")
+        (folder / "core").unlink()
+        assert read_bounded(data, up, reader=exec_crashing_reader, bounds=FAST).pages  # the read itself goes on
+        assert list(folder.iterdir()) == []
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.parametrize("reader", [unknown_error_reader, spoofing_error_reader],
                          ids=["unknown-class", "not-a-document"])
 def test_when_the_child_names_a_class_the_parent_does_not_allow_then_reader_crashed_is_raised(upload,
@@ -418,3 +456,31 @@ def test_when_a_parser_makes_nan_or_infinite_coordinates_then_they_cross_as_in_p
     data, up = upload
     box = read_bounded(data, up, reader=nan_reader, bounds=FAST).pages[0].words[0].bbox
     assert math.isnan(box.x0) and math.isinf(box.x1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Blob:
+    data: bytes
+    size: int
+
+
+def blob_job(data: bytes, limits: Limits) -> _Blob:
+    return _Blob(data[::-1], len(data))
+
+
+def lying_job(data: bytes, limits: Limits) -> str:
+    return "not a _Blob"
+
+
+def test_when_a_job_runs_bounded_then_its_bytes_cross_as_plain_data_and_a_misfit_result_is_refused(upload) -> None:
+    # flows/isolation.run_bounded (the review app's page images and exports): bytes travel as base64 text and are
+    # rebuilt into the declared type only; a result of another shape is reader_crashed, never used.
+    from flows import wire
+    from flows.isolation import run_bounded
+
+    data, up = upload
+    assert run_bounded(blob_job, _Blob, data, up.media_type, bounds=FAST) == _Blob(data[::-1], len(data))
+    with pytest.raises(ReaderCrashed):
+        run_bounded(lying_job, _Blob, data, up.media_type, bounds=FAST)
+    with pytest.raises(wire.WireError):
+        wire.decode(_Blob, ["not base64!", 3])

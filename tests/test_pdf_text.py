@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from fpdf import FPDF
@@ -204,3 +205,47 @@ def test_when_pages_render_from_eight_threads_then_every_bitmap_matches_the_seri
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: pdf_text.render_page(data, 0, limits).image.tobytes(), range(16)))
     assert all(r == serial for r in results)
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_when_pages_are_copied_without_metadata_then_they_read_and_render_the_same(rotation: int) -> None:
+    # flows/review/pixels.py: a PDF leaves the review app as its pages only. The copy must read as the upload did
+    # (words, positions, page sizes) whatever its /Rotate and however its boxes are offset, and render the same.
+    from hostile.generate import _FONT, _TEXT, _stream, pdf
+
+    from extractors.routing import read_document
+    from pipeline.intake import accept
+
+    page = (b"<< /Type /Page /Parent 2 0 R /MediaBox [10 20 622 812] /CropBox [30 40 600 800] /Rotate %d "
+            b"/Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>" % rotation)
+    data = pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R 6 0 R] /Count 2 >>", page,
+                _stream(_TEXT), _FONT, page], trailer_extra=b"/Info << /Author (Zzcanary Qxj) >> ")
+    copy = pdf_text.pages_only(data)
+    assert b"Zzcanary" not in copy and b"Zzcanary" in data
+    original = read_document(data, accept(data, "x.pdf"))
+    assert read_document(copy, accept(copy, "x.pdf")).pages == original.pages
+    assert len(original.pages) == 2 and len(original.pages[0].words) == 6  # the probe: the text layer was read
+    for index in range(2):
+        a, b = pdf_text.render_page(data, index), pdf_text.render_page(copy, index)
+        assert (a.width_pt, a.height_pt) == (b.width_pt, b.height_pt)
+        assert a.image.tobytes() == b.image.tobytes()
+
+
+_SAMPLE_PDFS = sorted((Path(__file__).resolve().parents[1] / "samples" / "inputs").glob("*.pdf"))
+_UNREADABLE_SAMPLES = {"empty.pdf", "encrypted.pdf", "html_disguised.pdf", "truncated.pdf"}  # refused on purpose
+
+
+@pytest.mark.parametrize("sample", [p for p in _SAMPLE_PDFS if p.name not in _UNREADABLE_SAMPLES],
+                         ids=lambda p: p.name)
+def test_when_a_bundled_pdf_is_copied_as_its_pages_then_its_text_layer_and_bitmaps_are_unchanged(sample: Path) -> None:
+    # What `review-labels` exports must read as the upload did, or `docverify eval` would score another document.
+    data = sample.read_bytes()
+    copy = pdf_text.pages_only(data)
+
+    def layer(pdf: bytes) -> list[tuple[object, ...]]:
+        with TextLayerReader(pdf) as reader:
+            return [(p.number, p.width, p.height, p.words, p.verdict) for p in reader.pages()]
+
+    assert layer(copy) == layer(data)
+    for index in range(pdf_text.count_pages(data)):
+        assert pdf_text.render_page(copy, index).image.tobytes() == pdf_text.render_page(data, index).image.tobytes()

@@ -290,3 +290,49 @@ def test_when_the_reconciler_runs_then_it_verifies_the_audit_chain_and_reports_a
         counts, _ = reconcile_once(store, client, timedelta(hours=1))
     assert counts["audit_chain_broken"] == 1
     assert store.audit_log()[-1].outcome.endswith("audit:broken")
+
+
+def _rewrite_chain_from_the_start(store) -> None:
+    """A forger with write access to the database and no key: changes the first row's actor and recomputes every
+    row's hash and the head, so the chain verifies by itself."""
+    from sqlalchemy import text
+
+    from storage.models import GENESIS_HASH
+    from storage.store import audit_hash
+
+    prev = GENESIS_HASH
+    with store.engine.begin() as conn:
+        for row in store.audit_log():
+            actor = "someone-else" if row.seq == 1 else row.actor
+            link = audit_hash(prev, seq=row.seq, at=row.at, actor=actor, action=row.action, upload_id=row.upload_id,
+                              outcome=row.outcome)
+            conn.execute(text("UPDATE audit_log SET actor = :a, prev_hash = :p, row_hash = :h WHERE seq = :s"),
+                         {"a": actor, "p": prev, "h": link, "s": row.seq})
+            prev = link
+        conn.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": prev})
+
+
+# Regression: the head was anchored outside the database only when an operator ran `audit verify --anchor FILE`; the
+# reconciler's scheduled verify recomputed the chain alone, which a rewrite from the first row passes.
+def test_when_the_reconcile_flow_runs_then_it_anchors_the_head_outside_the_data_dir_and_catches_a_rewritten_chain(
+        prefect_api, data_dir) -> None:
+    settings = Settings()
+    store = open_store(settings)
+    store.add_upload(b"%PDF-1.4 anchored", owner="t", display_name="x.pdf", media_type="application/pdf",
+                     intake=Intake())
+    assert reconcile().get("audit_anchor_lost", 0) == 0
+    anchor = settings.audit_anchor_path
+    assert anchor.is_file() and data_dir.resolve() not in anchor.resolve().parents
+    assert anchor.stat().st_mode & 0o777 == 0o600 and anchor.parent.stat().st_mode & 0o777 == 0o700
+    seq, anchored = anchor.read_text(encoding="ascii").split()
+    assert store.audit_row_hash(int(seq)) == anchored and store.audit_log()[-1].seq == int(seq) + 1  # then its row
+    reconcile()  # the anchor moves with the chain
+    moved = anchor.read_text(encoding="ascii")
+    assert int(moved.split()[0]) == int(seq) + 1
+    _rewrite_chain_from_the_start(store)
+    assert store.verify_audit_chain()  # the chain alone cannot tell
+    counts = reconcile()
+    assert counts["audit_anchor_lost"] == 1
+    assert store.audit_log()[-1].outcome.endswith("audit:anchor_lost")
+    assert anchor.read_text(encoding="ascii") == moved  # kept: the next run reports it again
+    assert reconcile()["audit_anchor_lost"] == 1

@@ -751,6 +751,128 @@ def test_when_an_image_with_metadata_is_shown_or_exported_then_only_its_pixels_l
                 assert copy.info["dpi"] == (200, 200)  # the resolution the reader's page size depends on stays
 
 
+def _add_decided(world: World, data: bytes, name: str) -> str:
+    """`data` stored as an upload with a copy of a sample's report (its sha256 swapped in), marked incomplete by a
+    coordinator (so `review-labels` exports it)."""
+    report = world.review.latest_reports()[0][1].report()
+    upload, _ = world.store.add_upload(data, owner="clinic", display_name=name, media_type=None,
+                                       intake=Intake(patient_name="Ana Garcia", payer=Payer.COMMERCIAL))
+    of_these_bytes = report.model_copy(update={"upload": report.upload.model_copy(  # type: ignore[union-attr]
+        update={"sha256": upload.sha256})})
+    save_as_a_run(world.store, upload.id, of_these_bytes)
+    world.review.decide(upload.id, actor="coord", action=ReviewAction.MARK_INCOMPLETE, report_version=1,
+                        before=FieldValue(status=Status.COMPLETE), after=FieldValue(status=Status.INCOMPLETE),
+                        status_after=Status.INCOMPLETE, note="Please send the first page.")
+    return upload.id
+
+
+def _pdf_strings(data: bytes) -> str:
+    """Every string, name and decoded stream of a PDF's objects (pdfminer), as text: what a reader of the file
+    could find in it, compressed or not."""
+    import io
+
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import PDFStream, resolve1
+
+    doc = PDFDocument(PDFParser(io.BytesIO(data)))
+    seen: list[str] = []
+
+    def walk(obj: object, depth: int = 0) -> None:
+        obj = resolve1(obj)
+        if depth > 20:
+            return
+        if isinstance(obj, PDFStream):
+            seen.append(obj.get_data().decode("latin-1"))
+            walk(obj.attrs, depth + 1)
+        elif isinstance(obj, dict):
+            for v in obj.values():
+                walk(v, depth + 1)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v, depth + 1)
+        elif isinstance(obj, bytes):
+            seen.append(obj.decode("latin-1"))
+
+    for xref in doc.xrefs:
+        for objid in xref.get_objids():
+            try:
+                walk(doc.getobj(objid))
+            except Exception:  # noqa: BLE001, S112 - a free or broken object: nothing in it to find
+                continue
+    walk(doc.info)
+    return "\n".join(seen)
+
+
+# Regression: `review-labels` exported a decided PDF as the uploaded bytes: its Info dictionary (/Author, /Title,
+# /Subject), XMP, outlines and annotations, PHI none of the pages show, went out with it.
+def test_when_a_pdf_with_metadata_is_exported_then_only_its_pages_leave_the_store(world: World,
+                                                                                 tmp_path: Path) -> None:
+    from hostile.generate import CANARY, SSN, pdf_with_metadata_payload
+
+    from extractors.routing import read_document
+    from flows.review.export import export_labels
+    from pipeline.intake import accept
+
+    data = pdf_with_metadata_payload()
+    assert CANARY in _pdf_strings(data) and SSN in _pdf_strings(data)  # the probe finds the planted metadata
+    upload_id = _add_decided(world, data, "record.pdf")
+    done = export_labels(world.store, world.review.latest_reports(), {upload_id: world.review.decisions(upload_id)},
+                         tmp_path / "decided")
+    assert done.upload_ids == (upload_id,)
+    exported = (tmp_path / "decided" / "inputs" / f"{upload_id}.pdf").read_bytes()
+    found = _pdf_strings(exported)
+    assert CANARY not in found and SSN not in found and b"Zzcanary" not in exported
+    # ...and the pages read exactly as the upload's (text, positions, sizes)
+    assert read_document(exported, accept(exported, "x.pdf")).pages == read_document(data, accept(data, "x.pdf")).pages
+    login(world.client)
+    served = world.client.get(f"/review/uploads/{upload_id}/pages/1.png")
+    assert served.status_code == 200 and _metadata_of(served.content) == [] and b"Zzcanary" not in served.content
+
+
+def _rss() -> int:
+    """This process's resident memory now, in bytes (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+# Regression: the review app decoded originals in its own process: a 2 KB PDF whose content stream inflates to 1 GiB
+# (or a page with a 30,000 x 30,000 px image) took the API process past 1 GB while rendering its page images.
+def test_when_an_original_is_a_decompression_bomb_then_the_review_app_answers_with_its_code_and_stays_small(
+        world: World) -> None:
+    import threading
+
+    from hostile.generate import pdf_flate_bomb
+
+    upload_id = _add_decided(world, pdf_flate_bomb(1024**3), "bomb.pdf")
+    login(world.client)
+    world.client.get("/review/")  # warm: the queue page's own memory is not the bomb's
+    baseline = peak = _rss()
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _rss())
+            done.wait(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        page = world.client.get(f"/review/uploads/{upload_id}")
+        image = world.client.get(f"/review/uploads/{upload_id}/pages/1.png")
+        queue = world.client.get("/review/")
+    finally:
+        done.set()
+        sampler.join()
+    assert peak - baseline < 200 * 1024**2, f"the review app grew by {(peak - baseline) / 1024**2:.0f} MiB"
+    assert page.status_code == 200 and "cannot be shown as images (resource_limit)" in page.text
+    assert image.status_code == 404  # no page image, and not rendered again: the failure is cached
+    assert queue.status_code == 200  # the app goes on serving
+
+
 # --- docverify serve ------------------------------------------------------------------------------------------------
 
 def test_when_serve_builds_its_app_then_review_is_mounted_beside_the_api_and_redirects_to_login(

@@ -229,8 +229,8 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
         try:
             images: tuple[PageImage, ...] = render_pages(store.read_original(upload_id), upload.sha256)
             render_error = None
-        except Unrenderable:
-            images, render_error = (), "The pages of this document cannot be shown as images."
+        except Unrenderable as e:  # rendered in a bounded reader child: a hostile original costs it, not this app
+            images, render_error = (), f"The pages of this document cannot be shown as images ({e.code})."
         store.audit(actor=_audit_actor(record), action="review.view", upload_id=upload_id, outcome="ok")
         audit = [a for a in store.audit_log(upload_id) if a.action != "review.view"][-AUDIT_ROWS_SHOWN:]
         return render(request, "document.html", {

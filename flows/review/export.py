@@ -18,7 +18,7 @@ from evaluation.scoring import Expected, Label, LabelIntake
 from flows.batch import csv_safe
 from flows.review.pixels import scrubbed_original
 from flows.review.views import QueueRow, decided_status, field_views
-from pipeline.errors import RejectedUpload
+from pipeline.errors import DocverifyError
 from pipeline.exports import private_folder, write_private
 from pipeline.report import Report
 from pipeline.types import MediaType, Status
@@ -70,7 +70,7 @@ class LabelExport:
     labels: int
     folder: Path
     upload_ids: tuple[str, ...] = ()  # the uploads whose original and report were written (audited by the caller)
-    undecodable: tuple[str, ...] = ()  # decided images whose pixels could not be decoded: not written, no label
+    undecodable: tuple[str, ...] = ()  # decided uploads whose pages could not be decoded: not written, no label
 
 
 def decision_label(upload: UploadRecord, report: Report, decisions: list[DecisionRecord], file: str) -> Label | None:
@@ -103,9 +103,10 @@ def export_labels(store: Store, latest: list[tuple[UploadRecord, ReportRecord]],
     """Write FOLDER/labels.jsonl, FOLDER/inputs/<upload id>.<ext> (the originals) and FOLDER/reports/<file>.json
     (the report the coordinators decided on), for `docverify eval FOLDER [--reports FOLDER/reports]`. Files are
     named by upload id, never by the uploaded file name; files 0600 in 0700 folders (they hold PHI). Images are
-    written as their pixels only (`flows.review.pixels.scrubbed_original`: no EXIF, GPS, XMP, ICC profile, text
-    chunks or TIFF tags; PNG, or TIFF for a TIFF); one that cannot be decoded is left out (`undecodable`) rather
-    than written with its metadata. Raises StoreIntegrityError for an altered original."""
+    written as their pixels only and PDFs as their pages only (`flows.review.pixels.scrubbed_original`, in a bounded
+    reader child: no EXIF, GPS, XMP, ICC profile, text chunks or TIFF tags; no PDF Info dictionary, XMP, outlines,
+    annotations or attachments); one that cannot be decoded is left out (`undecodable`) rather than written with
+    its metadata. Raises StoreIntegrityError for an altered original."""
     private_folder(folder / "inputs")
     private_folder(folder)
     private_folder(folder / "reports")
@@ -118,7 +119,7 @@ def export_labels(store: Store, latest: list[tuple[UploadRecord, ReportRecord]],
             continue
         try:
             data, media = scrubbed_original(store.read_original(upload.id))
-        except RejectedUpload:
+        except DocverifyError:  # a reader error, or the child's memory cap or clock: not written, with its metadata
             undecodable.append(upload.id)
             continue
         file = upload.id + (_EXTENSIONS.get(media, ".bin") if media else ".bin")

@@ -7,17 +7,25 @@ ICC profile, PNG text chunks, TIFF tags (ImageDescription, Artist, Software) and
 rebuilt from its decoded pixels into a new image that has nothing else, then encoded losslessly: PNG for one frame,
 TIFF (deflate; CCITT G4 for bilevel frames) for a multi-frame fax. The resolution is kept when the file had a
 plausible one: the reader's page size in points depends on it.
+
+A PDF leaves as its pages only (`extractors.pdf_text.pages_only`): a new document whose pages draw the original's
+pages, without its Info dictionary (/Author, /Title, /Subject), XMP, outlines, annotations, attachments or scripts.
+
+Decoding happens in the bounded reader child (`flows.isolation.run_bounded`), never in the exporting process.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Final
 
 from PIL import Image, TiffImagePlugin
 
-from extractors import imaging
+from extractors import imaging, pdf_text
+from flows.isolation import Bounds, run_bounded
+from pipeline.errors import UnsupportedType
 from pipeline.intake import sniff
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.types import MediaType
@@ -59,17 +67,43 @@ def _encode_tiff(frames: Iterable[tuple[Image.Image, tuple[float, float] | None]
     return out.getvalue()
 
 
-def scrubbed_original(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[bytes, MediaType | None]:
-    """An original as it may leave the store, and its media type: a raster image rebuilt from its upright pixels
-    (TIFF stays TIFF, every frame; PNG, JPEG, WEBP and HEIF become PNG of the one image the reader reads); anything
-    else (PDF, C-CDA, XDM) unchanged. Decodes under the readers' caps (`extractors.imaging.iter_frames`). Raises
-    the readers' RejectedUpload errors (UnreadableFile, ImageTooLarge, TooManyFrames) when it cannot be decoded."""
+EXPORT_BOUNDS: Final = Bounds(per_page_s=10.0, margin_s=20.0, cap_s=300.0, count_s=30.0)
+"""Bounds of the reader child that scrubs an original for export: the readers' memory cap, no OCR."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scrubbed:
+    """An original as it may leave the store (sent back by the child as plain data, `flows.wire`)."""
+
+    data: bytes
+    media_type: MediaType
+
+
+def scrub_job(data: bytes, limits: Limits) -> Scrubbed:
+    """In the reader child: a PDF as its pages only, a raster image as its upright pixels (TIFF stays TIFF, every
+    frame; PNG, JPEG, WEBP and HEIF become PNG of the one image the reader reads). Decodes under the readers' caps.
+    Raises the readers' RejectedUpload errors (UnreadableFile, ImageTooLarge, TooManyFrames, PdfEncrypted, …)."""
     media_type = sniff(data)
-    if media_type is None or media_type is MediaType.PDF or media_type.is_structured:
-        return data, media_type
+    if media_type is MediaType.PDF:
+        return Scrubbed(pdf_text.pages_only(data, limits), MediaType.PDF)
+    if media_type is None or media_type.is_structured:
+        raise UnsupportedType("not a page format")
     frames = ((f.image, None if f.dpi_assumed else (f.dpi_x, f.dpi_y))
               for f in imaging.iter_frames(data, media_type, limits))
     if media_type is MediaType.TIFF:
-        return _encode_tiff(frames), MediaType.TIFF
+        return Scrubbed(_encode_tiff(frames), MediaType.TIFF)
     ((image, dpi),) = frames  # one image: iter_frames yields the first image only for these types
-    return encode_png(image, dpi), MediaType.PNG
+    return Scrubbed(encode_png(image, dpi), MediaType.PNG)
+
+
+def scrubbed_original(data: bytes, limits: Limits = DEFAULT_LIMITS, *,
+                      bounds: Bounds = EXPORT_BOUNDS) -> tuple[bytes, MediaType | None]:
+    """An original as it may leave the store, and its media type: a PDF or raster image scrubbed in a bounded reader
+    child (`scrub_job`); anything else (C-CDA, XDM: their content is the document) unchanged. Raises the
+    DocverifyError of the child (the readers' RejectedUpload errors, ResourceLimit, ProcessingTimeout,
+    ReaderCrashed) when it cannot be scrubbed."""
+    media_type = sniff(data)
+    if media_type is None or media_type.is_structured:
+        return data, media_type
+    scrubbed = run_bounded(scrub_job, Scrubbed, data, media_type, limits, bounds=bounds)
+    return scrubbed.data, scrubbed.media_type

@@ -183,6 +183,33 @@ _FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 _TEXT = b"BT /F1 12 Tf 72 720 Td (Patient: Ana Ruiz) Tj 0 -20 Td (Diagnosis: migraine G43.909) Tj ET"
 
 
+def pdf_with_metadata_payload() -> bytes:
+    """A one-page text PDF whose metadata carries a PHI-like name and an SSN (item 17 for PDFs): the Info
+    dictionary's /Author, /Title, /Subject, /Keywords and /Creator; XMP of the document (FlateDecode: not in the raw
+    bytes) and of the page; the page's /PieceInfo; an outline entry's title; a text annotation's author and
+    contents. None of it is drawn on the page."""
+    phi = f"{CANARY} SSN {SSN}".encode()
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>' + phi +
+           b"</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>")
+    return pdf([
+        b"<< /Type /Catalog /Pages 2 0 R /Metadata 6 0 R /Outlines 8 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Metadata 7 0 R "
+        b"/PieceInfo << /Scanner << /Private (" + phi + b") /LastModified (D:20260101) >> >> /Annots [11 0 R] "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        _stream(_TEXT),
+        _FONT,
+        _stream(zlib.compress(xmp), b"/Type /Metadata /Subtype /XML /Filter /FlateDecode "),
+        _stream(xmp, b"/Type /Metadata /Subtype /XML "),
+        b"<< /Type /Outlines /First 9 0 R /Last 9 0 R /Count 1 >>",
+        b"<< /Title (" + phi + b") /Parent 8 0 R /Dest [3 0 R /Fit] >>",
+        b"<< /Author (" + phi + b") /Title (" + phi + b") /Subject (" + phi + b") /Keywords (" + phi +
+        b") /Creator (" + phi + b") >>",
+        b"<< /Type /Annot /Subtype /Text /Rect [500 700 520 720] /T (" + phi + b") /Contents (" + phi + b") >>",
+    ], trailer_extra=b"/Info 10 0 R ")
+
+
 def pdf_flate_bomb(inflated_bytes: int = 512 * 1024**2) -> bytes:
     """A page whose content stream is FlateDecode twice over: ~1 KB on disk, 512 MiB of spaces once inflated
     (item 22, a nested FlateDecode bomb)."""
@@ -342,6 +369,33 @@ def pdf_many_text_pages(pages: int = 60) -> bytes:
     return pdf(objects)
 
 
+def pdf_searchable_scan(pages: int = 500) -> bytes:
+    """A scanned document of `pages` pages as a scanner or OCRmyPDF writes it (item 27 for scans; the page cap is
+    500): each page one 4 x 4 in 1-bit image of its own (600 x 600 px, a few hundred bytes) under an invisible text
+    layer (render mode 3) of 40 words, so the reader keeps the layer and runs no OCR. tests/test_hostile.py compares
+    the reader's peak memory for 500 pages with that for 50."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", _FONT]  # the font is object 3
+    kids = []
+    bar = b"\x00" * 75  # one black 1-bit row of 600 px
+    blank = b"\xff" * 75
+    for i in range(pages):
+        page_no, content_no, image_no = len(objects) + 1, len(objects) + 2, len(objects) + 3
+        kids.append(b"%d 0 R" % page_no)
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 288 288] /Contents %d 0 R "
+                       b"/Resources << /Font << /F1 %d 0 R >> /XObject << /Scan %d 0 R >> >> >>"
+                       % (content_no, 3, image_no))
+        words = b" ".join(b"Tj 0 -6 Td (Line%03d page%03d chronic migraine followup) " % (j, i + 1)
+                          for j in range(8))
+        objects.append(_stream(b"q 288 0 0 288 0 0 cm /Scan Do Q BT 3 Tr /F1 5 Tf 10 270 Td (Patient: Ana Ruiz) "
+                               + words + b"Tj ET"))
+        rows = (bar if (r // 8 + i) % 5 == 0 else blank for r in range(600))
+        objects.append(_stream(zlib.compress(b"".join(rows), 9),
+                               b"/Type /XObject /Subtype /Image /Width 600 /Height 600 /ColorSpace /DeviceGray "
+                               b"/BitsPerComponent 1 /Filter /FlateDecode "))
+    objects[1] = b"<< /Type /Pages /Kids [" + b" ".join(kids) + b"] /Count %d >>" % pages
+    return pdf(objects)
+
+
 def tiff_many_frames(frames: int = 24) -> bytes:
     """A many-page fax-like TIFF of blank pages at 100 dpi (item 13, the many-page scan: frames are decoded and read
     one at a time, so memory does not grow with the frame count; tests/test_hostile.py compares 24 frames with 3)."""
@@ -373,6 +427,7 @@ CASES: tuple[Case, ...] = (
     Case("elf-named-jpg", "x.jpg", elf_named_jpg, 2, "unsupported_type", 2.0),
     Case("php-named-png", "x.png", php_named_png, 2, "unsupported_type", 2.0),
     Case("png-named-pdf", "record.pdf", png_named_pdf, 2, None, 60.0),
+    Case("pdf-metadata-script-and-phi", "record.pdf", pdf_with_metadata_payload, 17, None, 60.0),
     Case("pdf-nested-flate-bomb", "x.pdf", pdf_flate_bomb, 22, "resource_limit", 120.0),
     Case("pdf-100k-nested-arrays", "x.pdf", pdf_deep_nesting, 23, None, 60.0),
     Case("pdf-50k-nested-dictionaries", "x.pdf", pdf_deep_dictionary, 23, None, 60.0),
