@@ -432,6 +432,8 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
     family = name.last
     if not given or not family or _is_initial(family):
         return None
+    if given.islower() and fold(given) in lex.particles and not middle:
+        return None  # "von Bülow", "de Souza": a surname with its particle, no given name
     suffix = " ".join(suffix_parts)
     normalized = " ".join(p for p in (given, middle, family, suffix) if p)
     return PersonName(normalized=normalized, given=given, middle=middle, family=family, suffix=suffix,
@@ -560,7 +562,9 @@ def _compare_given(a: PersonName, b: PersonName, threshold: float) -> _PartResul
             return _PartResult(CheckResult.UNKNOWN, 0.5, "first name given only as an initial")
         return _PartResult(CheckResult.FAIL, 0.0, "first initial differs")
     parts_a, parts_b = set(re.split(r"[\s\-]+", full_a)), set(re.split(r"[\s\-]+", full_b))
-    if (len(parts_a) > 1 or len(parts_b) > 1) and parts_a & parts_b:
+    # "Jean-Pierre" and "Jean": one side's parts all within the other's. "Hyun-woo" and "Dong-hyun" share a syllable
+    # but are different names.
+    if (len(parts_a) > 1 or len(parts_b) > 1) and (parts_a <= parts_b or parts_b <= parts_a):
         return _PartResult(CheckResult.PASS, 0.9, "one part of a hyphenated or double first name matches")
     if are_nicknames(ga, gb):
         return _PartResult(CheckResult.PASS, 0.9, "matched via nickname")

@@ -99,6 +99,10 @@ def test_regression_a_titled_full_name_is_not_cut_into_a_surname_only_physician(
     ("Treating physician Dr. lyer Pain Medicine", "Iyer"),  # a specialty after it is no given name
     ("Treating physician Dr. Iyer Anand", None),  # a given name after it: surname first, not surname only
     ("Seen by Dr. lyer today", "Iyer"),  # regression: OCR's l for the capital I
+    # regression (train_141): a particle surname, and the next cell's label is no given name
+    ("Attending: Dr. von Bülow Specialty: Headache Medicine", "von Bülow"),
+    ("Seen by Dr. de la Vega today", "de la Vega"),
+    ("Seen by Dr. von Anna Bülow", None),
 ])
 def test_when_a_surname_only_physician_is_spelled_with_letters_outside_ascii_then_it_is_found(
         line: str, surname: str | None) -> None:
@@ -202,3 +206,13 @@ def test_when_the_chosen_patient_is_read_with_low_ocr_confidence_but_matches_the
     assert without is not None and without.confidence < 0.5  # the rules carry tesseract's doubt ...
     assert verified is not None and verified.confidence >= 0.9  # ... which the intake's own spelling answers
     assert "patient position" in verified.evidence[0].adjustments[-1].reason
+
+
+def test_regression_a_particle_surname_beside_the_next_fields_label_is_a_surname_only_physician() -> None:
+    # train_141 was wrongly complete: spaCy read "Dr. von Bülow Specialty" as a full name ("von" the given name,
+    # the next cell's label "Specialty:" the surname), so a physician named by surname only passed as a full name.
+    findings = find_all(_doc("Patient name: Bjørn H. Dahl", "Attending: Dr. von Bülow Specialty: Headache Medicine",
+                             "Assessment: Chronic migraine without aura"), load_policy(), ner_model=None)
+    physician = findings.physician
+    assert physician.ambiguous and physician.doubt is not None and "surname only" in physician.doubt
+    assert physician.person is not None and physician.person.normalized == "von Bülow"

@@ -124,6 +124,9 @@ def test_when_a_credential_is_printed_then_its_kind_comes_from_the_rules(raw: st
     ("Maureen O'Neil", "MAUREEN ONEIL", CheckResult.PASS, "same name"),
     ("J. Michael Smith", "Michael Smith", CheckResult.PASS, "middle name used as first name"),
     ("John Smith", "Jane Smith", CheckResult.FAIL, "first name differs"),
+    # regression (train_062, wrongly complete): two hyphenated given names sharing a syllable are different people
+    ("Hyun-woo Kim", "Dong-hyun Kim", CheckResult.FAIL, "first name differs"),
+    ("Jean-Pierre Roy", "Jean Roy", CheckResult.PASS, "hyphenated or double first name"),
     ("John Smith", "John Brown", CheckResult.FAIL, "surname differs"),
     ("Mary Smith", "Tom Smith", CheckResult.FAIL, "first name differs"),
     ("John A Smith", "John B Smith", CheckResult.FAIL, "middle initial differs"),
@@ -262,3 +265,14 @@ def test_when_a_name_part_opens_with_an_l_no_name_part_can_start_with_then_it_is
 def test_when_a_name_is_normalised_then_an_ocr_l_for_a_capital_i_is_put_back() -> None:
     assert normalize_person_name("Marisol Zúñiga-lbarra, MD") == "Marisol Zúñiga-Ibarra"
     assert normalize_person_name("NUNEZ, lvan") == "Ivan Nunez"
+
+
+@pytest.mark.parametrize("raw", ["von Bülow", "Dr. von Bülow", "de Souza", "van den Berg"])
+def test_when_a_lowercase_particle_opens_the_name_then_it_is_a_surname_not_a_full_name(raw: str) -> None:
+    # regression (train_141, wrongly complete): "von" was read as the given name of "Dr. von Bülow"
+    assert parse_person_name(raw) is None
+
+
+def test_when_a_given_name_precedes_a_particle_surname_then_the_name_is_full() -> None:
+    parsed = parse_person_name("Anna von Bülow")
+    assert parsed is not None and (parsed.given, parsed.family) == ("Anna", "von Bülow")

@@ -317,14 +317,26 @@ def _credentialed_or_titled(name: str, rest: str, rules: NameRules) -> bool:
     return bool(first) and credential_of(first[0].strip(",."), rules) is not None
 
 
+def _before_label(text: str, start: int, end: int) -> int:
+    """The end of the entity `text[start:end]` without its trailing words that a colon follows: a form's next label
+    read into the name ("Attending: Dr. von Bülow Specialty: Headache Medicine" is Dr. von Bülow)."""
+    while end > start:
+        if not text[end:end + 3].lstrip(" ").startswith(":"):
+            return end
+        cut = text.rfind(" ", start, end)
+        end = cut if cut > start else start
+        end = len(text[start:end].rstrip(" ,")) + start
+    return end
+
+
 def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: NameRules,
                       m: _Matcher) -> list[_Candidate]:
     """PERSON entities not found by a layout rule, kept only with a "Dr." title or a credential next to them."""
     text = parsed.text.text
     out: list[_Candidate] = []
     for ent in parsed.persons:
-        s, e = ent.start_char, ent.end_char
-        if any(s < te and ts < e for ts, te in taken):
+        s, e = ent.start_char, _before_label(text, ent.start_char, ent.end_char)
+        if e <= s or any(s < te and ts < e for ts, te in taken):
             continue
         line_start = text.rfind("\n", 0, s) + 1
         line_end = text.find("\n", e)

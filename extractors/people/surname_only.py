@@ -11,8 +11,10 @@ from pipeline.types import Evidence, LinearText, evidence_from_span
 
 # Possessive (`++`): "Dr. Itzel Ortega" must not match as the surname "Itze" by backing off one letter.
 # Any script's letters ("Dr. Østergaard"): the capital is checked in code, as `re` has no class for it.
-_SURNAME_AFTER_TITLE = r"\b(?:{titles})\.?[ \t]+(?P<surname>[^\W\d_][\w'’\-]++)"
-_NEXT_WORD = re.compile(r"[ \t]*,?[ \t]*([^\W\d_][\w'’\-]*)")
+# Lowercase particles may open the surname ("Dr. von Bülow", "Dr. de la Vega").
+_SURNAME_AFTER_TITLE = r"\b(?:{titles})\.?[ \t]+(?P<surname>(?:(?:{particles})[ \t]+)*[^\W\d_][\w'’\-]++)"
+# The word after the surname; one that a colon follows is the next field's label ("Specialty:"), not a given name.
+_NEXT_WORD = re.compile(r"[ \t]*,?[ \t]*([^\W\d_][\w'’\-]*)(?![\w'’\-]|[ \t]*:)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,8 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
     """The first "Dr. Surname" (no given name after it) on a line that names no addressee, copy, referrer, PCP or
     relative (`surname_only_blockers` and `relations` of rules/name_rules.yaml); None if none."""
     titles = "|".join(re.escape(t) for t in sorted(rules.physician_titles, key=len, reverse=True))
-    pattern = re.compile(_SURNAME_AFTER_TITLE.format(titles=titles))
+    particles = "|".join(re.escape(p) for p in sorted(rules.lexicon.particles, key=len, reverse=True))
+    pattern = re.compile(_SURNAME_AFTER_TITLE.format(titles=titles, particles=particles))
     blockers = {fold(w) for w in (*rules.surname_only_blockers, *rules.relations)}
     not_names = {fold(w) for w in rules.not_name_words}
     start = 0
@@ -37,7 +40,7 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
             for m in pattern.finditer(line):
                 surname = ocr_capital_i(m.group("surname"), rules)  # "Dr. lyer": OCR's l for a capital I
                 given = _NEXT_WORD.match(line, m.end())
-                if not surname[0].isupper() or (given is not None and given.group(1)[0].isupper()
+                if not surname.split()[-1][0].isupper() or (given is not None and given.group(1)[0].isupper()
                                                 and fold(given.group(1)) not in not_names):
                     continue  # "Dr. jones" is no name; "Dr. Itzel Ortega" has a given name ("Dr. Iyer Pain" not)
                 if fold(surname) in not_names:

@@ -15,4 +15,6 @@ FALLBACK_TREATING_FACTOR = 0.7  # an unlabelled clinician chosen as treating kee
 BARE_LABEL_PENALTY = -0.1
 
 NEAR_TIE_MARGIN = 0.05  # two different people whose confidences differ by less than this are a near-tie
-SAME_PERSON_THRESHOLD = 0.85
+# Two mentions are one person when each name part matches at this rapidfuzz ratio: 0.80 admits one misread letter in
+# a surname of five or more ("Wróbel" read "Wrébel" on the signature line), which 0.85 split into two people.
+SAME_PERSON_THRESHOLD = 0.80
