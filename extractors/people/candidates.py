@@ -120,7 +120,8 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                     why += " (value in the cell below)" if below is not None else " (value on the next line)"
         elif (not bare and i + 1 == len(hits) and next_line is not None
               and _wrapped(text, value_start, span, line, rules)
-              and not _starts_with_label(next_line.text(text), m)):
+              and not _starts_with_label(next_line.text(text), m)
+              and _section_of(next_line.text(text), m) is None):
             # "Performer: Dr⏎Henry SEVEN, Performer: …": a header value wrapped onto the next line.
             first_cue = m.cue_re.search(next_line.text(text))
             joined_end = next_line.start + first_cue.start() if first_cue is not None else next_line.end
@@ -329,13 +330,30 @@ def _before_label(text: str, start: int, end: int) -> int:
     return end
 
 
+def _before_role_word(text: str, start: int, end: int, m: _Matcher) -> int:
+    """The end of the entity `text[start:end]` before a role phrase that spaCy read into it ("Dr. Yusuf Haddad
+    Primary care provider" is Dr. Yusuf Haddad). Phrases of three letters or fewer ("MA", "RN") may be names and
+    never cut; the first word is always kept."""
+    first = text.find(" ", start, end)
+    if first == -1:
+        return end
+    line_end = text.find("\n", end)
+    for hit in m.role_word_anywhere_re.finditer(text, first, len(text) if line_end == -1 else line_end):
+        if hit.start() >= end:
+            break
+        if len(hit.group("phrase")) > 3:
+            return len(text[start:hit.start()].rstrip(" ,-–—|")) + start
+    return end
+
+
 def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: NameRules,
                       m: _Matcher) -> list[_Candidate]:
     """PERSON entities not found by a layout rule, kept only with a "Dr." title or a credential next to them."""
     text = parsed.text.text
     out: list[_Candidate] = []
     for ent in parsed.persons:
-        s, e = ent.start_char, _before_label(text, ent.start_char, ent.end_char)
+        s = ent.start_char
+        e = _before_role_word(text, s, _before_label(text, s, ent.end_char), m)
         if e <= s or any(s < te and ts < e for ts, te in taken):
             continue
         line_start = text.rfind("\n", 0, s) + 1
@@ -357,7 +375,13 @@ def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: N
             continue
         context = fold(before[-40:])
         rw_hits = list(m.role_word_anywhere_re.finditer(context))
-        if rw_hits:
+        role_after = _line_role_word(text[e:line_end], m)
+        if role_after is not None:
+            out.append(_Candidate(s, e, s, role_after.rule.role, f"spacy_person+{role_after.rule.id}",
+                                  rules.weights.spacy_with_role_word,
+                                  f"a titled or credentialed name followed by its role '{role_after.phrase}'",
+                                  fallback=True))
+        elif rw_hits:
             rw = m.role_word_by_phrase[fold(rw_hits[-1].group("phrase"))]
             out.append(_Candidate(s, e, s, rw.role, f"spacy_person+{rw.id}", rules.weights.spacy_with_role_word,
                                   f"a titled or credentialed name in running text after '{rw_hits[-1].group()}'",
