@@ -434,6 +434,8 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
         return None
     if given.islower() and fold(given) in lex.particles and not middle:
         return None  # "von Bülow", "de Souza": a surname with its particle, no given name
+    if all(w.islower() and fold(w) in lex.particles for w in family.split()):
+        return None  # "Maarten van den": cut at the line's end before the surname
     suffix = " ".join(suffix_parts)
     normalized = " ".join(p for p in (given, middle, family, suffix) if p)
     return PersonName(normalized=normalized, given=given, middle=middle, family=family, suffix=suffix,

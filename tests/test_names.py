@@ -276,3 +276,12 @@ def test_when_a_lowercase_particle_opens_the_name_then_it_is_a_surname_not_a_ful
 def test_when_a_given_name_precedes_a_particle_surname_then_the_name_is_full() -> None:
     parsed = parse_person_name("Anna von Bülow")
     assert parsed is not None and (parsed.given, parsed.family) == ("Anna", "von Bülow")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Maarten van den", None),  # cut at the line's end before the surname
+    ("Ngoc Le", "Ngoc Le"),  # "Le", "Do", "De" capitalised are surnames, though "le", "do", "de" are particles
+    ("Anh Do", "Anh Do"),
+])
+def test_when_the_surname_is_only_lowercase_particles_then_the_name_is_not_full(raw: str, expected: str | None) -> None:
+    assert normalize_person_name(raw) == expected

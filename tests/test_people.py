@@ -696,3 +696,23 @@ def test_when_a_surname_joins_its_lowercase_particle_with_a_hyphen_or_apostrophe
 
 def test_when_a_lowercase_word_with_a_hyphen_follows_a_name_then_it_is_not_part_of_the_name() -> None:
     assert "Maria Okafor" in [p.normalized for p in _people(["Patient: Maria Okafor follow-up visit"])]
+
+
+# regression (varied train split): a name printed surname first with its particle lost the particle or the whole
+# surname ("Silva, Thiago G, DO" for "da Silva", "VEGA, LUZ MD" for "DE LA VEGA"), and "dos" ended a name as if it
+# were DOS, the date of service
+@pytest.mark.parametrize(("lines", "name"), [
+    (["Appointments", "da Silva, Thiago G, DO"], "Thiago G da Silva"),
+    (["Care team", "DE LA VEGA, LUZ MD"], "Luz de la Vega"),
+    (["Provider signature: Conceição dos Santos, DO"], "Conceição dos Santos"),
+    (["Rendering provider: Dr. Conceição dos", "Santos NPI: 1204884683"], "Conceição dos Santos"),
+    (["Primary care: de la Vega-García, Itzel, MD"], "Itzel de la Vega-García"),
+])
+def test_when_a_surname_opens_with_a_particle_or_wraps_after_one_then_the_whole_surname_is_kept(
+        lines: list[str], name: str) -> None:
+    assert name in [p.normalized for p in _people(lines)]
+
+
+def test_when_dos_in_capitals_follows_a_name_then_it_is_the_date_of_service_not_a_particle() -> None:
+    names = [p.normalized for p in _people(["Patient: JOHN SMITH DOS 01/02/2024"])]
+    assert "John Smith" in names

@@ -402,13 +402,15 @@ _CREDENTIAL_RUN = re.compile(r"\s*(?:[A-Za-z][A-Za-z.\-]*,?\s*)+")
 
 def _after_debris(text: str, line: _Line, rules: NameRules) -> int:
     """Where a line's text starts after leading OCR debris. A title or a credential is no debris: skipping stops at
-    the first one ("_ Dr. Thanh Vu" starts at "Dr.", "MD, FAAPMR" at "MD")."""
+    the first one ("_ Dr. Thanh Vu" starts at "Dr.", "MD, FAAPMR" at "MD"), and so does a surname's lowercase
+    particle ("da Silva, Thiago G, DO")."""
     hit = _DEBRIS.match(text, line.start, line.end)
     if hit is None:
         return line.start
     for word in re.finditer(r"\S+", text[hit.start():hit.end()]):
         bare = word.group().strip(".,")
-        if is_title(bare, rules) or credential_of(bare, rules) is not None:
+        if (is_title(bare, rules) or credential_of(bare, rules) is not None
+                or (word.group().islower() and len(word.group()) > 1 and word.group() in rules.lexicon.particles)):
             return hit.start() + word.start()
     return hit.end()
 

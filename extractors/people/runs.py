@@ -69,9 +69,14 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
         return _Step.CREDENTIAL
     if key in lex.organization_words and not state.in_creds:
         return _Step.ORGANIZATION
+    # "van den" inside a name; "da Silva, Thiago" and "DE LA VEGA, LUZ" open with theirs, printed in one case (a
+    # capitalised "Van" or "De" may be a given name and counts as a name word). A run of particles alone is no name.
+    # In lowercase a particle is never a stop word ("dos Santos", not DOS, the date of service).
+    if key in lex.particles and core.islower() and not state.in_creds and (state.names >= 1 or len(core) > 1):
+        return _Step.PARTICLE
     if key.replace(".", "") in lex.stop_words or key in lex.not_name_words or state.in_creds:
         return _Step.STOP
-    if state.names >= 1 and key in lex.particles and core.islower():
+    if key in lex.particles and core.isupper() and len(core) > 1:
         return _Step.PARTICLE
     if _NAME_WORD.match(core) and (core[0].isupper() or (state.names >= 1 and _particle_joined(core, rules))):
         return _Step.NAME
