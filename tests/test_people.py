@@ -707,6 +707,7 @@ def test_when_a_lowercase_word_with_a_hyphen_follows_a_name_then_it_is_not_part_
     (["Provider signature: Conceição dos Santos, DO"], "Conceição dos Santos"),
     (["Rendering provider: Dr. Conceição dos", "Santos NPI: 1204884683"], "Conceição dos Santos"),
     (["Primary care: de la Vega-García, Itzel, MD"], "Itzel de la Vega-García"),
+    (["Appointment", "DOS SANTOS, GONÇALO T MD", "Interventional Pain Management"], "Gonçalo T dos Santos"),  # dev_055
 ])
 def test_when_a_surname_opens_with_a_particle_or_wraps_after_one_then_the_whole_surname_is_kept(
         lines: list[str], name: str) -> None:

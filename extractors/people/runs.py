@@ -49,7 +49,7 @@ class _RunState:
 _NAME_WORD = re.compile(r"^[^\W\d_]+(?:['\-][^\W\d_]+)*\.?$")
 
 
-def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: NameRules) -> _Step:
+def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: NameRules, nxt: str = "") -> _Step:
     """The step one token makes in a name run, by the first rule that applies (see `_Step`)."""
     lex = rules.lexicon
     if not accepted and (tok in _SEPARATORS or tok == ","):
@@ -74,6 +74,9 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
     # In lowercase a particle is never a stop word ("dos Santos", not DOS, the date of service).
     if key in lex.particles and core.islower() and not state.in_creds and (state.names >= 1 or len(core) > 1):
         return _Step.PARTICLE
+    if (key in lex.particles and core.isupper() and len(core) > 1 and not state.in_creds and state.names == 0
+            and tok == core and nxt[:1].isupper() and _NAME_WORD.match(nxt.rstrip(",."))):
+        return _Step.PARTICLE  # "DOS SANTOS, GONÇALO T MD": a surname's particle, not DOS (date of service)
     if key.replace(".", "") in lex.stop_words or key in lex.not_name_words or state.in_creds:
         return _Step.STOP
     if key in lex.particles and core.isupper() and len(core) > 1:
@@ -100,7 +103,7 @@ def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) ->
     broke_on_label = False
     for k, token in enumerate(toks):
         tok = token.text
-        step = _classify(tok, accepted, state, rules)
+        step = _classify(tok, accepted, state, rules, toks[k + 1].text if k + 1 < len(toks) else "")
         if step is _Step.SKIP:
             continue
         if step is _Step.LABEL:
