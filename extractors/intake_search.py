@@ -1015,7 +1015,10 @@ class _Context:
         glued = toks[found.end - 1].raw
         following = toks[found.end].raw.strip(" _~") if found.end < len(toks) else ""  # "v_": the caret and debris
         at_top = self._line_in_page(li) < rules.account_markers.max_line
-        if at_top and (any(g in glued for g in comp.glyphs) or following in comp.glyphs):
+        # "vy" for "▾": the caret read as two of the letters it is read as glued to a name ("McKennavy")
+        caret = following in comp.glyphs or (0 < len(following) <= 2 and following[0] in comp.glyphs
+                                             and all(c in comp.caret_letters for c in following.lower()))
+        if at_top and (any(g in glued for g in comp.glyphs) or caret):
             return _Place(Position.PATIENT, "account_header", "in a portal account header",
                           rules.account_markers.weight)
         heading = self.heading_above(li)

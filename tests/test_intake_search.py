@@ -70,6 +70,10 @@ CASES = [
     # regressions (varied train split): the caret read with debris ("v_"); "ć" read as "¢"
     ("portal_account_header_marker_with_debris", ["9:23 =", "its) Richard Haskett v_ Kinnect Health", "Care Team"],
      "richard haskett", Verdict.PATIENT_CONFIRMED, "Richard Haskett", MatchKind.ANY_CASE, Position.PATIENT),
+    # regression (varied train split, train_090): the caret read as "vy", a token of its own
+    ("portal_account_header_marker_as_two_letters_apart", ["7:22 ee)", "(a9 Emeka Okafor vy = CareBridge Portal",
+                                                           "Visit Summary"],
+     "Okafor, Emeka", Verdict.PATIENT_CONFIRMED, "Emeka Okafor", MatchKind.EXACT, Position.PATIENT),
     ("cent_sign_for_c_acute", ["Patient: Cornelius Marcus Gaines-Jovanovi¢"], "Cornelius Marcus Gaines-Jovanović",
      Verdict.PATIENT_CONFIRMED, "Cornelius Marcus Gaines-Jovanovi¢", MatchKind.OCR, Position.PATIENT),
     ("portal_account_header_marker_as_yen", ["MyCarePath", "MD Mikkel Dahl ¥", "Home"],
