@@ -129,8 +129,10 @@ def _overlap(a0: int, a1: int, b0: int, b1: int) -> float:
 
 
 def merge(words: Sequence[OcrWord], strips: Sequence[Strip], latin: Sequence[OcrWord]) -> list[OcrWord]:
-    """`words` with the spellings the Latin read of the stacked strips improves (`better_spelling`); boxes,
-    confidences and everything else as the English read gave them."""
+    """`words` with the spellings the Latin read of the stacked strips improves (`better_spelling`), each with the
+    Latin read's confidence: the English model's confidence in a word whose letters it does not know says nothing
+    ("Assunção" read "Assungao" at 27 %, a correctly found physician sent to review for it). Boxes and everything else
+    as the English read gave them."""
     out = list(words)
     for strip in strips:
         inside = [w for w in latin if strip.top <= w.top + w.height / 2 <= strip.bottom]
@@ -142,7 +144,7 @@ def merge(words: Sequence[OcrWord], strips: Sequence[Strip], latin: Sequence[Ocr
                 continue
             spelled = better_spelling(w.text, twins[0].text)
             if spelled is not None:
-                out[i] = replace(w, text=spelled)
+                out[i] = replace(w, text=spelled, conf=twins[0].conf)
     return out
 
 

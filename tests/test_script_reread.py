@@ -95,7 +95,15 @@ def test_when_two_latin_words_overlap_one_english_word_then_the_english_read_sta
     split = [OcrWord("Mü", 100, 10, 20, 20, 90.0), OcrWord("ller", 125, 10, 40, 20, 90.0)]
     assert merge(english, [strip], split) == english
     whole = [OcrWord("Müller", 102, 11, 58, 20, 80.0)]
-    assert [(w.text, w.left, w.conf) for w in merge(english, [strip], whole)] == [("Müller", 100, 90.0)]
+    assert [(w.text, w.left, w.conf) for w in merge(english, [strip], whole)] == [("Müller", 100, 80.0)]
+
+
+def test_when_the_latin_read_spells_a_word_then_the_word_carries_the_latin_confidence() -> None:
+    # train_197: "Assunção" read "Assungao" by the English model at 27 %; the Latin read's spelling was taken but not
+    # its confidence, so a correctly found physician went to review for low confidence
+    english = [OcrWord("Assungao", 100, 10, 80, 20, 27.0)]
+    latin = [OcrWord("Assunção", 101, 10, 80, 20, 88.0)]
+    assert [(w.text, w.conf) for w in merge(english, [Strip((0,), 0, 40, 0)], latin)] == [("Assunção", 88.0)]
 
 
 def test_when_a_page_prints_accented_names_then_the_read_spells_them_as_printed() -> None:
