@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,7 @@ from extractors.nlp import (
 )
 from pipeline.codes import icd10_dotted
 from pipeline.errors import ConfigError
+from pipeline.names import default_name_rules, fold
 from pipeline.policy import Lexicon, Policy, load_lexicon
 from pipeline.rulefiles import load_yaml, read_rule_file
 from pipeline.types import (
@@ -518,10 +520,12 @@ def _is_unsectioned_symptom(raw: _Raw, section: SectionKind | None, policy: Poli
 
 def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = None, lexicon: Lexicon | None = None,
                    sections: SectionsFile | None = None,
-                   recognizer: EntityRecognizer | None = None) -> tuple[DiagnosisMention, ...]:
+                   recognizer: EntityRecognizer | Callable[[], EntityRecognizer | None] | None = None,
+                   ) -> tuple[DiagnosisMention, ...]:
     """Every diagnosis mention of the parsed document, in text order. Raises ConfigError on an invalid rule file.
 
-    `recognizer`: the recall layer's NER model (`ner_model.get_recognizer(settings.ner_model_name)`), None for none."""
+    `recognizer`: the recall layer's NER model (`ner_model.get_recognizer(settings.ner_model_name)`), None for none,
+    or a function that loads it, called only when the layer runs (the rules settled nothing)."""
     lex = lexicon or load_lexicon()
     lnk = linker or get_linker()
     secs = sections or load_sections()
@@ -534,7 +538,9 @@ def find_diagnoses(parsed: ParsedText, policy: Policy, linker: Linker | None = N
     raws += _linker_mentions(parsed, lnk, covered)
     found = _mentions(parsed, raws, policy, secs)
     if recognizer is not None and not _settled(found, policy):
-        found += _mentions(parsed, _ner_mentions(parsed, lnk, covered, recognizer), policy, secs)
+        model = recognizer if isinstance(recognizer, EntityRecognizer) else recognizer()
+        if model is not None:
+            found += _mentions(parsed, _ner_mentions(parsed, lnk, covered, model), policy, secs)
     return tuple(m for _, m in sorted(found, key=lambda pair: pair[0]))
 
 
@@ -543,6 +549,28 @@ def _settled(found: list[tuple[tuple[int, int], DiagnosisMention]], policy: Poli
     add mentions but not change the verdict, so it is not run (see module docstring, "cascade")."""
     return any(m.assertion is Assertion.AFFIRMED and m.category.is_pain and m.section in DIAGNOSTIC_SECTIONS
                for _, m in found)
+
+
+_ORG_JOINERS = frozenset({"&", "and", "+", "/", "-"})
+
+
+def _names_an_organisation(span: Span, reach: int = 3) -> bool:
+    """True when the capitalised words of `span` open an organisation's name on their line: "Riverbend Headache
+    Center", "Migraine Clinic", "Pain & Spine Institute" (the organisation words of rules/name_rules.yaml, within
+    `reach` capitalised words or joiners after the span). A clinic's name under a letter's signature fell inside the
+    Impression section and was read as an affirmed headache (docs/POLICY.md: a letterhead word is no diagnosis)."""
+    if not span.text[:1].isupper():
+        return False
+    org_words = default_name_rules().lexicon.organization_words
+    doc = span.doc
+    for token in doc[span.end:min(len(doc), span.end + reach + 1)]:
+        if "\n" in token.text or (token.i > span.end and "\n" in doc[token.i - 1].whitespace_):
+            return False
+        if token.text[:1].isupper() and fold(token.text) in org_words:
+            return True
+        if token.text not in _ORG_JOINERS and not token.text[:1].isupper():
+            return False
+    return False
 
 
 def _mentions(parsed: ParsedText, raws: list[_Raw], policy: Policy,
@@ -556,7 +584,7 @@ def _mentions(parsed: ParsedText, raws: list[_Raw], policy: Policy,
         target = target_starts.get((raw.start, raw.end))
         span = target if target is not None else Span(doc, raw.start, raw.end, label=LABEL_DIAGNOSIS)
         section = section_of(doc, raw.start)
-        if _is_unsectioned_symptom(raw, section, policy):
+        if _is_unsectioned_symptom(raw, section, policy) or _names_an_organisation(span):
             continue
         assertion = _assertion(doc, text, span, section, secs, from_context=target is not None)
         confidence, adjustments = _score(parsed, raw, section, secs, policy)

@@ -402,3 +402,16 @@ def test_when_a_status_word_follows_prose_then_it_does_not_assert_the_sentence_a
     found = _find("The patient reports occipital neuralgia flaring twice a week since the accident in March this "
                   "year despite treatment\nPast\nPlan: nerve block")
     assert {d.assertion for d in found if d.category is Category.NEUROPATHIC_PAIN} == {Assertion.AFFIRMED}
+
+
+@pytest.mark.parametrize("org", ["Riverbend Headache Center", "Lakeside Migraine Clinic", "Summit Pain & Spine Institute"])
+def test_regression_a_diagnosis_word_in_a_clinics_name_is_no_diagnosis(org: str) -> None:
+    # train_325 was wrongly complete: the clinic's name under the signature fell inside the Impression section and
+    # "Headache" was taken for an affirmed pain diagnosis (the only pain in the letter was a resolved migraine)
+    text = ("Impression: Gastro-esophageal reflux disease without esophagitis.\n"
+            f"Sincerely,\nBjørn Søndergaard, MD\n{org}\n")
+    assert not [m for m in _find(text) if m.category.is_pain]
+
+
+def test_when_a_diagnosis_word_is_followed_by_prose_then_it_is_still_a_diagnosis() -> None:
+    assert _one("Impression: Headache center of the forehead, daily.", "Headache").category is Category.OTHER_PAIN
