@@ -19,6 +19,7 @@ from extractors.intake_search import (
     default_intake_search_rules,
     search_intake_name,
 )
+from extractors.model_info import ner_model_tag
 from extractors.ner_model import get_recognizer
 from extractors.nlp import ParsedText, get_pipeline
 from extractors.people import (
@@ -83,9 +84,10 @@ def find_mentions(text: LinearText, policy: Policy, *,
                   ner_model: str | None) -> tuple[tuple[PersonMention, ...], tuple[DiagnosisMention, ...]]:
     """One parse of `text` (a whole document, or one window of a long one) and every person and diagnosis in it."""
     parsed = get_pipeline().parse(text)
-    recognizer = get_recognizer(ner_model)
     people_finder: Finder[PersonMention] = find_people
-    diagnosis_finder: Finder[DiagnosisMention] = functools.partial(find_diagnoses, policy=policy, recognizer=recognizer)
+    # the NER model is loaded (once per process) only when a document needs the recall layer
+    diagnosis_finder: Finder[DiagnosisMention] = functools.partial(
+        find_diagnoses, policy=policy, recognizer=functools.partial(get_recognizer, ner_model))
     return people_finder(parsed), diagnosis_finder(parsed)
 
 
@@ -247,6 +249,5 @@ def _person_of(hit: IntakeHit) -> PersonMention:
 def model_versions(ner_model: str | None) -> dict[str, str]:
     """Name and version of the spaCy model and of the NER recall layer's model ("off" when none) in use."""
     meta = get_pipeline().nlp.meta
-    recognizer = get_recognizer(ner_model)
     return {"spacy_model": f"{meta.get('lang', 'en')}_{meta.get('name', '?')}-{meta.get('version', '?')}",
-            "ner_model": recognizer.version_tag if recognizer is not None else "off"}
+            "ner_model": ner_model_tag(ner_model)}

@@ -219,3 +219,29 @@ def test_the_model_does_not_run_when_the_rules_already_found_an_affirmed_pain_di
     # a negated pain diagnosis settles nothing: the model still runs
     unsettled = find(hpi + "Diagnoses:\nNo fibromyalgia.", ruler)
     assert [m.text for m in unsettled if m.evidence[0].rule.startswith("ner:")] == ["chronic pancreatitis"]
+
+
+def test_when_given_a_loader_the_model_is_loaded_only_for_a_document_the_rules_leave_unsettled(
+        ruler: ner_model.EntityRecognizer) -> None:
+    # A cold `docverify check` loaded the NER model for every document (~0.5 CPU-s) though the rules settle most.
+    loads: list[str] = []
+
+    def load() -> ner_model.EntityRecognizer:
+        loads.append("loaded")
+        return ruler
+
+    parse = get_pipeline().parse
+    settled = find_diagnoses(parse(linear_text("Diagnoses:\nFibromyalgia (M79.7)")), load_policy(), recognizer=load)
+    assert any(m.category is Category.FIBROMYALGIA for m in settled) and loads == []
+    text = "Assessment: the patient has pain in left knee since the fall."
+    (hit,) = [m for m in find_diagnoses(parse(linear_text(text)), load_policy(), recognizer=load) if "knee" in m.text]
+    assert loads == ["loaded"] and hit.evidence[0].rule == "ner:toy_ner"
+
+
+def test_when_the_finders_warm_then_the_ner_model_is_named_but_not_loaded() -> None:
+    from extractors.finders import model_versions
+    # a cold `docverify check` loaded the NER model only to record its version (~0.5 CPU-s of the 3 s goal)
+    ner_model._cached.cache_clear()
+    tags = model_versions(ner_model.DEFAULT_MODEL)
+    assert tags["ner_model"].startswith(ner_model.DEFAULT_MODEL + "-")
+    assert ner_model._cached.cache_info().currsize == 0
