@@ -404,7 +404,8 @@ def test_when_a_status_word_follows_prose_then_it_does_not_assert_the_sentence_a
     assert {d.assertion for d in found if d.category is Category.NEUROPATHIC_PAIN} == {Assertion.AFFIRMED}
 
 
-@pytest.mark.parametrize("org", ["Riverbend Headache Center", "Lakeside Migraine Clinic", "Summit Pain & Spine Institute"])
+@pytest.mark.parametrize("org", ["Riverbend Headache Center", "Lakeside Migraine Clinic",
+                                 "Summit Pain & Spine Institute"])
 def test_regression_a_diagnosis_word_in_a_clinics_name_is_no_diagnosis(org: str) -> None:
     # train_325 was wrongly complete: the clinic's name under the signature fell inside the Impression section and
     # "Headache" was taken for an affirmed pain diagnosis (the only pain in the letter was a resolved migraine)

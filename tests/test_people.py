@@ -717,3 +717,20 @@ def test_when_a_surname_opens_with_a_particle_or_wraps_after_one_then_the_whole_
 def test_when_dos_in_capitals_follows_a_name_then_it_is_the_date_of_service_not_a_particle() -> None:
     names = [p.normalized for p in _people(["Patient: JOHN SMITH DOS 01/02/2024"])]
     assert "John Smith" in names
+
+
+# regression (varied train split): a compound surname printed first lost its given name ("López Zúñiga" for
+# "López Zúñiga, Ximena"), and the physician "GARCÍA CASTAÑEDA, XIMENA MBBS" became "García Castañeda"
+@pytest.mark.parametrize(("line", "name"), [
+    ("Patient name: López Zúñiga, Ximena DOB: January 1, 1989", "Ximena López Zúñiga"),
+    ("ED attending: GARCÍA CASTAÑEDA, XIMENA MBBS Disposition: Discharged home", "Ximena García Castañeda"),
+])
+def test_when_a_compound_surname_is_printed_before_the_comma_then_the_given_name_is_kept(line: str, name: str) -> None:
+    assert name in [p.normalized for p in _people([line])]
+
+
+@pytest.mark.parametrize("line", ["Emergency contact: Maria Okafor, Spouse", "Contact: Jane Doe, Bob Roe"])
+def test_when_two_name_words_precede_a_comma_then_a_relation_or_a_second_person_is_not_a_given_name(
+        line: str) -> None:
+    names = [p.normalized for p in _people([line])]
+    assert not any(n.startswith(("Spouse", "Bob Roe", "Bob Jane")) for n in names)

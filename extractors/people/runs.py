@@ -86,6 +86,28 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
     return _Step.STOP
 
 
+def _lone_given_after(toks: Sequence[_Token], k: int, rules: NameRules) -> bool:
+    """True when the tokens from `k` are one given name, perhaps with an initial, and then no further name word: a
+    compound surname printed first ("López Zúñiga, Ximena DOB", "GARCÍA CASTAÑEDA, XIMENA MBBS"), not a list of two
+    people ("Jane Doe, Bob Roe")."""
+    words = 0
+    for tok in toks[k:k + 4]:
+        core = tok.text.rstrip(",.;")
+        if tok.text.endswith(":") or not _NAME_WORD.match(core) or not core[:1].isupper():
+            break
+        if credential_of(core, rules) is not None and words >= 1:
+            break
+        key = fold(core)
+        lex = rules.lexicon
+        if key in lex.stop_words or key in lex.not_name_words or key in lex.relations or key in lex.organization_words:
+            return False  # "Maria Okafor, Spouse": a relation, not a given name
+        if len(core.rstrip(".")) > 1:
+            words += 1
+        if tok.text.endswith(","):
+            break
+    return words == 1
+
+
 def _particle_joined(core: str, rules: NameRules) -> bool:
     """A surname whose lowercase particle is joined to it: "el-Khoury", "al-Hassan", "d'Angelo"."""
     head, sep, rest = core.replace("’", "'").partition("-") if "-" in core else core.partition("'")
@@ -134,7 +156,7 @@ def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) ->
             nxt = toks[k + 1].text if k + 1 < len(toks) else ""
             if nxt and credential_of(nxt.rstrip(",."), rules) is not None:
                 continue
-            if state.names == 1 and state.commas == 0:
+            if state.commas == 0 and (state.names == 1 or (state.names == 2 and _lone_given_after(toks, k + 1, rules))):
                 state = dataclasses.replace(state, commas=state.commas + 1)
                 continue
             break
