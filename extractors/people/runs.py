@@ -90,6 +90,7 @@ def _lone_given_after(toks: Sequence[_Token], k: int, rules: NameRules) -> bool:
     """True when the tokens from `k` are one given name, perhaps with an initial, and then no further name word: a
     compound surname printed first ("López Zúñiga, Ximena DOB", "GARCÍA CASTAÑEDA, XIMENA MBBS"), not a list of two
     people ("Jane Doe, Bob Roe")."""
+    lex = rules.lexicon
     words = 0
     for tok in toks[k:k + 4]:
         core = tok.text.rstrip(",.;")
@@ -98,7 +99,6 @@ def _lone_given_after(toks: Sequence[_Token], k: int, rules: NameRules) -> bool:
         if credential_of(core, rules) is not None and words >= 1:
             break
         key = fold(core)
-        lex = rules.lexicon
         if key in lex.stop_words or key in lex.not_name_words or key in lex.relations or key in lex.organization_words:
             return False  # "Maria Okafor, Spouse": a relation, not a given name
         if len(core.rstrip(".")) > 1:
