@@ -242,6 +242,8 @@ class OcrRules(StrictRuleModel):
     caret_letters: list[str] = Field(default_factory=list)
     # A lone glyph OCR makes of a middle initial it cannot read ("£" for "Ł"): the printed glyph and the letter it is.
     initial_glyphs: dict[str, str] = Field(default_factory=dict)
+    # Capitals OCR drops or reads as a lower-case letter ("Łukasz" read "tukasz"): see the rule file.
+    fragile_capitals: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> OcrRules:
@@ -257,6 +259,9 @@ class OcrRules(StrictRuleModel):
         if any(len(g) != 1 or g.isalpha() or len(c) != 1 or not c.isalpha() or not c.isupper()
                for g, c in self.initial_glyphs.items()):
             raise ValueError("initial_glyphs must map one non-letter glyph to one upper-case letter")
+        if any(len(c) != 1 or not c.isupper() or any(len(r) > 1 or (r and not r.islower()) for r in reads)
+               for c, reads in self.fragile_capitals.items()):
+            raise ValueError("fragile_capitals must map one upper-case letter to lower-case letters or ''")
         return self
 
 
@@ -277,6 +282,7 @@ class _Compiled:
     edit_bounds: tuple[tuple[int, int], ...]
     caret_letters: frozenset[str]
     initial_glyphs: dict[str, str]  # glyph → the upper-case letter it stands for as an initial
+    fragile_reads: dict[str, frozenset[str]]  # folded first letter → what OCR prints for its fragile capital
     lead_words: dict[str, frozenset[str]]  # cue id → words allowed between the label and the name
 
 
@@ -348,6 +354,7 @@ class IntakeSearchRules(StrictRuleModel):
                 edit_bounds=tuple((b.min_length, b.edits) for b in self.ocr.max_edits),
                 caret_letters=frozenset(self.ocr.caret_letters),
                 initial_glyphs=dict(self.ocr.initial_glyphs),
+                fragile_reads={_key(c): frozenset(r) for c, r in self.ocr.fragile_capitals.items()},
                 lead_words={c.id: frozenset(_key(w) for w in c.lead_words) for c in self.labels if c.lead_words},
             )
         return self._compiled
@@ -538,8 +545,14 @@ def _word(doc_key: str, doc_raw: str, want_key: str, want_raw: str,
             and 1 <= len(doc_key) - len(want_key) <= 2
             and all(c in comp.caret_letters for c in doc_key[len(want_key):])):
         return _OCR  # "Xuv" or "McKennavy" for "Xu ▾", "McKenna ▾": the account menu's caret glued to the name
-    # OCR leniency only for words of `min_length`+ letters, and not for a word printed in lower case (prose).
-    if len(want_key) < comp.ocr_min_length or doc_raw[:1].islower():
+    # OCR leniency only for words of `min_length`+ letters, and not for a word printed in lower case (prose) unless
+    # OCR lost the intake word's fragile capital: "tukasz" or "stergaard" for "Łukasz", "Østergaard".
+    if len(want_key) < comp.ocr_min_length:
+        return None
+    if doc_raw[:1].islower():
+        reads = comp.fragile_reads.get(want_key[:1], frozenset())
+        if any(doc_key == r + want_key[1:] for r in reads):
+            return _OCR
         return None
     letters = sum(ch.isalpha() for ch in want_key)
     bound = _max_edits(letters, comp)
@@ -692,10 +705,13 @@ def _find_on_line(toks: Sequence[_Tok], intake: _Intake, comp: _Compiled) -> lis
     middle_as_surname = [(m, m) for m in intake.middle_surnames]
     found: list[_Found] = []
     wanted = frozenset(intake.family) | frozenset(intake.middle_surnames)
+    # ... and the lower-case forms OCR makes of a surname opening with a fragile capital ("stergaard")
+    wanted |= {r + w[1:] for w in wanted for r in comp.fragile_reads.get(w[:1], ())}
     i = 0
     while i < len(toks):
         tok = toks[i]
-        # Cheap skip: OCR leniency never applies to a word printed in lower case, so such a word must match exactly.
+        # Cheap skip: OCR leniency never applies to a word printed in lower case (but for a lost fragile capital), so
+        # such a word must match exactly.
         if not tok.key or tok.particle or (tok.text[:1].islower() and wanted.isdisjoint(tok.parts)):
             i += 1
             continue

@@ -164,6 +164,7 @@ class NameRules(StrictRuleModel):
     name_use_words: list[str] = Field(default_factory=list)
     surname_only_blockers: list[str] = Field(default_factory=list)
     column_labels: list[str] = Field(default_factory=list)
+    hypocorisms: dict[str, list[str]] = Field(default_factory=dict)
     sections: list[Section]
     role_words: list[RoleWord]
     cues: list[Cue]
@@ -193,6 +194,9 @@ class NameRules(StrictRuleModel):
                 if key in phrase_owner:
                     raise ValueError(f"cue phrase listed in two cues ({phrase_owner[key]}, {cue.id})")
                 phrase_owner[key] = cue.id
+        if any(not short or fold(name) != name or any(fold(s) != s for s in short)
+               for name, short in self.hypocorisms.items()):
+            raise ValueError("hypocorisms: each name and short form folded (lowercase, no accents), none empty")
         if not set(fold(t) for t in self.physician_titles) <= set(fold(t) for t in self.titles):
             raise ValueError("physician_titles must be a subset of titles")
         if any(c.qualified for c in self.cues) and not self.name_use_words:
@@ -514,12 +518,34 @@ def _ratio(a: str, b: str) -> float:
     return fuzz.ratio(a, b) / 100.0
 
 
+# A short form printed as the start of the full given name ("Wolf" for "Wolfgang", "Alex" for "Alejandro") is at
+# least this long and at least two letters shorter ("Dan" is not "Dana").
+MIN_SHORT_FORM = 3
+
+
+@functools.cache
+def _hypocorisms() -> dict[str, frozenset[str]]:
+    """Short form → the names it stands for, from the rule file's `hypocorisms` (both directions looked up)."""
+    out: dict[str, set[str]] = {}
+    for name, shorts in default_name_rules().hypocorisms.items():
+        for short in shorts:
+            out.setdefault(short, set()).add(name)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
 def are_nicknames(a: str, b: str) -> bool:
-    """True when two folded given names are the same name or nicknames of one another (the `nicknames` tables)."""
+    """True when two folded given names are the same name or nicknames of one another: the `nicknames` tables, the
+    rule file's `hypocorisms`, or one the leading short form of the other ("Wolf", "Wolfgang")."""
     nn = _nicknamer()
     if b in nn.nicknames_of(a) or a in nn.nicknames_of(b):
         return True
-    return bool((nn.canonicals_of(a) | {a}) & (nn.canonicals_of(b) | {b}))
+    if (nn.canonicals_of(a) | {a}) & (nn.canonicals_of(b) | {b}):
+        return True
+    extra = _hypocorisms()
+    if a in extra.get(b, ()) or b in extra.get(a, ()):
+        return True
+    short, full = sorted((a, b), key=len)
+    return len(short) >= MIN_SHORT_FORM and len(full) >= len(short) + 2 and full.startswith(short)
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,3 +237,14 @@ def test_regression_a_section_heading_under_a_surname_only_physician_is_not_join
                              "Right foot pain since the fracture; CRPS type I."), load_policy(), ner_model=None)
     assert findings.physician.person is not None and findings.physician.person.normalized == "Vu"
     assert findings.physician.ambiguous
+
+
+@pytest.mark.parametrize("footer", ["St. Mary's Medical Center | Confidential Page 1",
+                                    "Lakeside Comprehensive Pain Center"])
+def test_regression_a_surname_only_signature_is_not_joined_to_the_clinic_footer_below_it(footer: str) -> None:
+    # train_419, train_505 (fresh train seeds, wrongly complete): "Dr. Beaumont" and the footer's "St. Mary's" were
+    # joined into one full name, so the surname-only physician no longer asked for review
+    findings = find_all(_doc("Name: TRAN Van Long", "Assessment: Fibromyalgia M79.7",
+                             "Provider signature: Dr. Beaumont", footer), load_policy(), ner_model=None)
+    assert findings.physician.person is not None and findings.physician.person.normalized == "Beaumont"
+    assert findings.physician.doubt is not None and "surname only" in findings.physician.doubt

@@ -174,6 +174,14 @@ CASES = [
      Verdict.OTHER_PATIENT, None, None, None),
     ("nothing_at_all", ["Chronic migraine G43.709"], "Maria Okafor", Verdict.NOT_FOUND, None, None, None),
     ("lowercase_prose_not_ocr", ["the okafar family visited"], "Maria Okafor", Verdict.NOT_FOUND, None, None, None),
+    # regressions (fresh train seeds, train_550): tesseract drops or lowers a capital with a stroke; the intake may
+    # spell it without its accent
+    ("slashed_capital_dropped", ["Patient: Kirsten A. @stergaard DOB: Jun 19, 1981"], "Kirsten Ostergaard",
+     Verdict.PATIENT_CONFIRMED, "Kirsten A. @stergaard", MatchKind.OCR, Position.PATIENT),
+    ("stroked_capital_read_lowercase", ["Patient: tukasz Wróbel DOB: 2/3/1970"], "Łukasz Wróbel",
+     Verdict.PATIENT_CONFIRMED, "tukasz Wróbel", MatchKind.OCR, Position.PATIENT),
+    ("lowercase_word_without_a_plain_capital_is_prose", ["Visit notes", "maria okafor said"], "Maria Bokafor",
+     Verdict.NOT_FOUND, None, None, None),
 ]
 
 
@@ -343,6 +351,10 @@ def _broken(data: dict[str, object], change: str) -> None:
         ocr = data["ocr"]
         assert isinstance(ocr, dict)
         ocr["caret_letters"] = ["vv"]
+    elif change == "fragile_capital_lowercase":
+        ocr = data["ocr"]
+        assert isinstance(ocr, dict)
+        ocr["fragile_capitals"] = {"ł": ["t"]}
 
 
 @pytest.mark.parametrize(("change", "problem"), [
@@ -352,6 +364,7 @@ def _broken(data: dict[str, object], change: str) -> None:
     ("unlabelled_label", "unlabelled position"),
     ("weight_above_one", "unlabelled_weight"),
     ("caret_not_a_letter", "caret_letters"),
+    ("fragile_capital_lowercase", "fragile_capitals"),
 ])
 def test_when_the_rule_file_is_invalid_then_config_error_names_the_file_and_problem(
         tmp_path: Path, change: str, problem: str) -> None:

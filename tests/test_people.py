@@ -734,3 +734,9 @@ def test_when_two_name_words_precede_a_comma_then_a_relation_or_a_second_person_
         line: str) -> None:
     names = [p.normalized for p in _people([line])]
     assert not any(n.startswith(("Spouse", "Bob Roe", "Bob Jane")) for n in names)
+
+
+def test_regression_a_surname_first_patient_value_still_wraps_onto_a_given_name_before_dob() -> None:
+    # dev_094: "Patient name: KANG-O'SULLIVAN" over "Seung-hoon DOB: …" is one name
+    people = _people(["Patient name: KANG-O'SULLIVAN", "Seung-hoon DOB: 2/14/1971"])
+    assert [n.casefold() for n in _by_role(people, Role.PATIENT)] == ["seung-hoon kang-o'sullivan"]
