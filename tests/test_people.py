@@ -740,3 +740,26 @@ def test_regression_a_surname_first_patient_value_still_wraps_onto_a_given_name_
     # dev_094: "Patient name: KANG-O'SULLIVAN" over "Seung-hoon DOB: …" is one name
     people = _people(["Patient name: KANG-O'SULLIVAN", "Seung-hoon DOB: 2/14/1971"])
     assert [n.casefold() for n in _by_role(people, Role.PATIENT)] == ["seung-hoon kang-o'sullivan"]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("RE: Inés Echeverría López DOB 8/26/1979", "Inés Echeverría López"),
+    ("RE: PHAM Van Tuan DOB June 29, 1972", "Van Tuan Pham"),
+    ("Regarding: Ana K. Lindqvist", "Ana K Lindqvist"),
+])
+def test_regression_a_letter_subject_line_names_the_patient_without_an_intake_name(line: str, expected: str) -> None:
+    # train_395, train_443 (fresh train seeds): letters uploaded without an intake name had no patient at all
+    people = _people(["Dr. Cornelius Booker", line, "Dear Dr. Booker,"])
+    assert _by_role(people, Role.PATIENT) == [expected]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("RE: SJÖBERG, TORBJÖRN A_ DOB 01/31/1988", "Torbjörn A Sjöberg"),
+    ("Patient name: VON BÜLOW, WOLFGANG M_ DOB: Oct 3, 1939", "Wolfgang M von Bülow"),
+    ("RE: RAMÍREZ IBARRA, GUADALUPE DOB july 26, 1971", "Guadalupe Ramírez Ibarra"),
+])
+def test_regression_ocr_debris_after_an_initial_or_a_field_after_the_given_name_does_not_cut_the_name(
+        line: str, expected: str) -> None:
+    # dev_092, train_402: "A_" (an initial's period read as an underscore) ended the name before its initial;
+    # dev_101: "DOB" after the given name made "RAMÍREZ IBARRA," a name without its given name
+    assert _by_role(_people([line]), Role.PATIENT) == [expected]

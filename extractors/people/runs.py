@@ -58,7 +58,8 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
         return _Step.LABEL
     if tok in _SEPARATORS or tok.startswith(("(", "[", "<", "\"")) or any(ch.isdigit() for ch in tok):
         return _Step.STOP
-    core = ocr_capital_i(tok.rstrip(",.!?;)").lstrip("'"), rules)  # "lvan": OCR's l for a capital I
+    # "lvan": OCR's l for a capital I; "A_": an initial's period read as an underscore
+    core = ocr_capital_i(tok.rstrip(",.!?;)_").lstrip("'"), rules)
     if not core:
         return _Step.STOP
     key = fold(core)
@@ -99,7 +100,9 @@ def _lone_given_after(toks: Sequence[_Token], k: int, rules: NameRules) -> bool:
         if credential_of(core, rules) is not None and words >= 1:
             break
         key = fold(core)
-        if key in lex.stop_words or key in lex.not_name_words or key in lex.relations or key in lex.organization_words:
+        if key.replace(".", "") in lex.stop_words:
+            break  # "RAMÍREZ IBARRA, GUADALUPE DOB …": the next field ends the given name
+        if key in lex.not_name_words or key in lex.relations or key in lex.organization_words:
             return False  # "Maria Okafor, Spouse": a relation, not a given name
         if len(core.rstrip(".")) > 1:
             words += 1
@@ -148,7 +151,7 @@ def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) ->
             name_words.append(len(accepted))
             if state.names > MAX_NAME_TOKENS:
                 return None
-        trimmed = len(tok) - len(tok.rstrip(",;!?)"))
+        trimmed = len(tok) - len(tok.rstrip(",;!?)_"))
         accepted.append(_Token(token.start, token.end - trimmed, tok))
         if tok.endswith(("!", "?", ";", ")")):
             break
