@@ -115,6 +115,7 @@ class RuleWeights(StrictRuleModel):
     """Base weights (0..1) of the people finder's rules that are not cues, sections, role words or trailing cues."""
 
     account_header: float = Field(ge=0.0, le=1.0)
+    account_marker: float = Field(ge=0.0, le=1.0)
     family_lead: float = Field(ge=0.0, le=1.0)
     relation_marker: float = Field(ge=0.0, le=1.0)
     relation_in_emergency_contact: float = Field(ge=0.0, le=1.0)

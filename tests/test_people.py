@@ -763,3 +763,27 @@ def test_regression_ocr_debris_after_an_initial_or_a_field_after_the_given_name_
     # dev_092, train_402: "A_" (an initial's period read as an underscore) ended the name before its initial;
     # dev_101: "DOB" after the given name made "RAMÍREZ IBARRA," a name without its given name
     assert _by_role(_people([line]), Role.PATIENT) == [expected]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("Cie) Babatunde Okafor v Kinnect Health", "Babatunde Okafor"),
+    ("om) Deirdre McKenna y", "Deirdre McKenna"),
+    ("Gv René Lefèvre v Kinnect Health", "René Lefèvre"),
+    ("Mycarepath IØ Ingrid Østergaard ▾ Sign out", "Ingrid Østergaard"),
+    ("CcSiy Katrin Weißmann v", "Katrin Weißmann"),
+])
+def test_regression_a_portal_header_name_with_the_account_marker_after_it_is_the_patient_whatever_the_avatar_reads(
+        line: str, expected: str) -> None:
+    # train_462, train_540, train_549 (fresh train seeds): the avatar's initials were unreadable, so a phone portal
+    # uploaded without an intake name had no patient
+    people = _people(["9:43 (_", line, "Visit Summary"])
+    (patient,) = [p for p in people if p.role is Role.PATIENT]
+    assert patient.normalized == expected and "account menu's marker" in patient.reason
+
+
+@pytest.mark.parametrize("lines", [
+    ["a", "b", "c", "d", "e", "f", "g", "Maria Okafor v"],  # far below the top of the page: not a header
+    ["9:43", "Maria Okafor vs. the county"],  # no marker of its own
+])
+def test_when_a_name_with_a_v_after_it_is_not_in_a_portal_header_then_it_is_not_the_patient(lines: list[str]) -> None:
+    assert _by_role(_people(lines), Role.PATIENT) == []

@@ -28,6 +28,7 @@ from extractors.people.lines import (
 )
 from extractors.people.matcher import _Matcher
 from extractors.people.runs import _name_run
+from extractors.intake_search import default_intake_search_rules
 from pipeline.names import NameRules, Section, credential_of, fold, is_title, parse_person_name
 from pipeline.types import Role
 
@@ -173,6 +174,7 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | N
     section_seen = 0
     skip_next = False
     used_role_lines: set[int] = set()
+    page_line = -1  # the line's index on its page (pages are separated by a blank line)
     for idx, line in enumerate(lines):
         line_text = line.text(text)
         if skip_next:
@@ -180,7 +182,9 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | N
             continue
         if not line_text.strip():
             section = None  # a blank line (or a page break) ends a section
+            page_line = -1
             continue
+        page_line += 1
         heading = _section_of(line_text, m)
         row = cells.of(line) if cells is not None else []
         if heading is None and len(row) > 1:
@@ -200,7 +204,7 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | N
         if not found:
             found = _bare_name_candidates(text, lines, idx, section, used_role_lines, rules, m)
         if not found:
-            found = _account_header_candidates(text, line, rules, m)
+            found = _account_header_candidates(text, line, rules, m, page_line)
         if not found and len(row) > 1:
             # "Visits    MCGUINNESS, DEIRDRE MD", "Messages    Mareike Miller - DOB …": the name in a later cell, beside
             # a portal's menu item
@@ -215,10 +219,16 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | N
 _AVATAR = re.compile(r"(?<!\S)(?P<initials>[A-Z]{2,3})\s+(?=[A-Z])")
 
 
-def _account_header_candidates(text: str, line: _Line, rules: NameRules, m: _Matcher) -> list[_Candidate]:
+def _account_header_candidates(text: str, line: _Line, rules: NameRules, m: _Matcher,
+                               page_line: int = 0) -> list[_Candidate]:
     """A portal's account header: an initials avatar, then the account holder's name ("MM Mareike Muller ▾",
-    "HK Hyun-woo Kim v HealthHarbor"). The avatar's letters must be the initials of the name after it."""
+    "HK Hyun-woo Kim v HealthHarbor"). The avatar's letters must be the initials of the name after it; or, in the
+    first lines of a page (`page_line` counts from 0), the account menu's marker follows the name, whatever OCR
+    made of the avatar before it ("Cie) Babatunde Okafor v Kinnect Health")."""
     line_text = line.text(text)
+    marked = _marked_account_name(text, line, rules, m, page_line)
+    if marked is not None:
+        return [marked]
     for hit in _AVATAR.finditer(line_text):
         span = _name_run(text, line.start + hit.end(), line.end, rules, m)
         if span is None:
@@ -235,6 +245,57 @@ def _account_header_candidates(text: str, line: _Line, rules: NameRules, m: _Mat
                                f"named in a portal's account header after the avatar initials "
                                f"'{hit.group('initials')}'")]
     return []
+
+
+# What OCR makes of an avatar before the name: "Cie)", "om)", "(_", "MO", "Gv", "JL.", "Wit"
+_AVATAR_DEBRIS = re.compile(r"[^\W\d_]{0,4}[^\w\s]+|[^\W\d_]{1,3}\.?")
+
+
+# A capital inside a word that no naming convention puts there ("CcSiy"; "McKenna", "MacNeil", "O'Neil", "DeShawn",
+# "LeBlanc" are names): OCR's reading of an avatar picture.
+_MIXED_CASE_DEBRIS = re.compile(r"^(?!Mc|Mac|O'|De|Le|La|Di|Da|Van|Von)[A-Z]?[a-z]+[A-Z]")
+
+
+def _after_inner_avatar(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """`span` without the words up to an avatar printed inside it: a brand and the initials of the name that follows
+    ("Mycarepath IØ Ingrid Østergaard" is Ingrid Østergaard)."""
+    toks = list(re.finditer(r"\S+", text[span[0]:span[1]]))
+    for k in range(len(toks) - 3, -1, -1):
+        letters = fold(toks[k].group().rstrip("."))
+        following = fold(toks[k + 1].group()[:1] + toks[k + 2].group()[:1])
+        if 2 <= len(letters) <= 3 and letters.isalpha() and letters[:2] == following:
+            return span[0] + toks[k + 1].start(), span[1]
+    return span
+
+
+def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, page_line: int) -> _Candidate | None:
+    """The name of a portal header line whose account marker ("▾", read "v", "y", "¥") follows it, near the top of a
+    page, with at most one token of avatar debris before it; None otherwise."""
+    markers = default_intake_search_rules().account_markers
+    if page_line >= markers.max_line:
+        return None
+    tokens = list(re.finditer(r"\S+", line.text(text)))
+    debris = len(tokens) > 2 and _AVATAR_DEBRIS.fullmatch(tokens[0].group()) is not None
+    for lead in ((1, 0) if debris else (0,)):
+        start = line.start + tokens[lead].start() if tokens else line.end
+        span = _name_run(text, start, line.end, rules, m)
+        if span is None:
+            continue
+        span = _after_inner_avatar(text, span)
+        first = re.match(r"\S+", text[span[0]:span[1]])
+        if first is not None and len(text[span[0]:span[1]].split()) >= 3 and _MIXED_CASE_DEBRIS.search(first.group()):
+            span = (span[0] + first.end() + 1, span[1])  # "CcSiy Katrin WeiSmann ▾": an avatar read as letters
+        last = text.rfind(" ", span[0], span[1])
+        if last > span[0] and text[last + 1:span[1]] in markers.glyphs:
+            span = (span[0], last)  # "Deirdre McKenna y": the marker read as the particle "y"
+        after = text[span[1]:line.end].split(maxsplit=1)
+        name = parse_person_name(text[span[0]:span[1]], rules)
+        if (after and after[0] in markers.glyphs and name is not None and not name.titles and not name.credentials
+                and len(name.given) > 1):
+            return _Candidate(span[0], span[1], span[0], Role.PATIENT, "account_header",
+                              rules.weights.account_marker,
+                              f"named in a portal's account header, the account menu's marker '{after[0]}' after it")
+    return None
 
 
 def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: Section | None,
