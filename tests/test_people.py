@@ -14,7 +14,7 @@ from extractors.people import (
     choose_treating_physician,
     find_people,
 )
-from pipeline.types import Choice, PersonMention, Role, Source
+from pipeline.types import BBox, Choice, Document, MediaType, Page, PersonMention, Role, Source, Word, linearize
 
 
 def _unpack(choice: Choice) -> tuple[PersonMention | None, str, bool]:
@@ -787,3 +787,27 @@ def test_regression_a_portal_header_name_with_the_account_marker_after_it_is_the
 ])
 def test_when_a_name_with_a_v_after_it_is_not_in_a_portal_header_then_it_is_not_the_patient(lines: list[str]) -> None:
     assert _by_role(_people(lines), Role.PATIENT) == []
+
+
+@pytest.mark.parametrize(("label_cell", "value_cell", "expected"), [
+    ("Treating physician i", "María Zúñiga, MD, DABPM_~_..", "María Zúñiga"),  # train_369: a border read as "i"
+    ("Treating physician", "LE, HUONG MD", "Huong Le"),  # train_430: "LE," is a surname, not the particle
+])
+def test_regression_a_form_label_with_border_debris_or_a_particle_like_surname_still_names_the_physician(
+        label_cell: str, value_cell: str, expected: str) -> None:
+    people = _form([[(40, label_cell), (300, "Specialty")],
+                    [(40, value_cell), (300, "Physical Medicine & Rehabilitation")]])
+    assert _by_role(people, Role.TREATING_PHYSICIAN) == [expected]
+
+
+def test_regression_a_low_confidence_word_of_a_neighbouring_cell_does_not_lower_the_physician_below_it() -> None:
+    # train_369: "Specialty", read at 0.52, sat between the label and the name in the evidence span and cut the
+    # physician's confidence to 0.39 (needs_review on a complete referral form)
+    words = [Word("Treating", BBox(40, 0, 88, 10), 0, 0.95), Word("physician", BBox(91, 0, 145, 10), 0, 0.95),
+             Word("Specialty", BBox(300, 0, 354, 10), 0, 0.52),
+             Word("María", BBox(40, 14, 70, 24), 1, 0.93), Word("Zúñiga,", BBox(73, 14, 115, 24), 1, 0.93),
+             Word("MD", BBox(118, 14, 130, 24), 1, 0.93)]
+    page = Page(1, 612.0, 792.0, Source.OCR, "test", tuple(words))
+    people = find_people(get_pipeline().parse(linearize(Document("0" * 64, MediaType.PNG, 1, (page,)))))
+    (physician,) = [p for p in people if p.role is Role.TREATING_PHYSICIAN]
+    assert "x0.93 lowest OCR word confidence" in [a.reason for a in physician.evidence[0].adjustments]

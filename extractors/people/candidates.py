@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from extractors.intake_search import default_intake_search_rules
 from extractors.nlp import ParsedText
 from extractors.people.cells import _Cell, _cell_at, _cell_below, _Cells
 from extractors.people.lines import (
@@ -17,6 +18,7 @@ from extractors.people.lines import (
     _Line,
     _line_role_word,
     _lines,
+    _only_debris,
     _Placement,
     _relation_after,
     _rest_after,
@@ -28,7 +30,6 @@ from extractors.people.lines import (
 )
 from extractors.people.matcher import _Matcher
 from extractors.people.runs import _name_run
-from extractors.intake_search import default_intake_search_rules
 from pipeline.names import NameRules, Section, credential_of, fold, is_title, parse_person_name
 from pipeline.types import Role
 
@@ -51,6 +52,7 @@ class _Candidate:
     fallback: bool = False
     bare_label: bool = False  # the cue was printed without its colon (BARE_LABEL_PENALTY)
     raw: str | None = None  # the name as read when it is not text[start:end] (a name wrapped over OCR debris)
+    cue_end: int | None = None  # where the cue's own words end, when other cells lie between it and the name
 
 
 
@@ -103,7 +105,8 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
         below: _Cell | None = None
         if column is not None and below_row:
             below = _cell_below(row, column, below_row)
-        if span is None and cue.next_line and next_line is not None and not text[value_start:value_end].strip() \
+        if span is None and cue.next_line and next_line is not None and (
+                not text[value_start:value_end].strip() or (below_row and _only_debris(text[value_start:value_end]))) \
                 and (column is None or not below_row or below is not None):
             nxt_start, nxt_end = (below.start, below.end) if below is not None else (next_line.start, next_line.end)
             nxt = text[nxt_start:nxt_end]
@@ -151,7 +154,8 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
             why += f", marked '({relation})'"
             if role is Role.PATIENT:
                 role = Role.FAMILY_MEMBER
-        out.append(_Candidate(span[0], span[1], cue_start, role, cue.id, cue.weight, why, bare_label=bare))
+        out.append(_Candidate(span[0], span[1], cue_start, role, cue.id, cue.weight, why, bare_label=bare,
+                              cue_end=line.start + hit.end()))
     return out, used_next
 
 

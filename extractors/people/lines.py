@@ -93,6 +93,11 @@ class _CueHit:
     bare: bool
 
 
+def _only_debris(s: str) -> bool:
+    """True when `s` holds nothing but OCR debris of a form's borders: single characters and punctuation ("i", "|")."""
+    return all(len(t) == 1 or not any(ch.isalnum() for ch in t) for t in s.split())
+
+
 def _cue_hits(line_text: str, rules: NameRules, m: _Matcher,
               label_cells: frozenset[tuple[int, int]] = frozenset()) -> list[_CueHit]:
     """The cues on a line that may announce a name (colon, line position and blocking words checked).
@@ -113,7 +118,10 @@ def _cue_hits(line_text: str, rules: NameRules, m: _Matcher,
             continue  # "Provider Legal:" on a cue that takes no name-use word
         bare = False
         if cue.colon == "required" and colon not in (":", ";"):
-            fills_cell = (hit.start(), hit.start() + len(hit.group("phrase"))) in label_cells
+            phrase_end = hit.start() + len(hit.group("phrase"))
+            # the phrase fills its cell, but for OCR debris of the cell's border ("Treating physician i", "… |")
+            fills_cell = any(start == hit.start() and end >= phrase_end and _only_debris(line_text[phrase_end:end])
+                             for start, end in label_cells)
             if not fills_cell and not (cue.bare_at_line_start and hit.group("qual") is None
                                        and not _BULLET.sub("", before).strip()):
                 continue

@@ -43,7 +43,11 @@ def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> _Found | N
     kinds = name.credential_kinds(rules)
     physician_like = CredentialKind.PHYSICIAN in kinds or name.has_physician_title(rules)
     adjustments: list[Adjustment] = []
-    ocr = ocr_confidence(text, c.cue_start, c.end)
+    if c.cue_end is not None and c.cue_start < c.cue_end < c.start:
+        # the cue's words and the name's: not a neighbouring cell's words printed between them ("Specialty")
+        ocr = min(ocr_confidence(text, c.cue_start, c.cue_end), ocr_confidence(text, c.start, c.end))
+    else:
+        ocr = ocr_confidence(text, c.cue_start, c.end)
     if ocr < 1.0:
         adjustments.append(Adjustment(f"x{ocr:.2f} lowest OCR word confidence", round(c.weight * ocr - c.weight, 3)))
     if (role in _CLINICIAN_ROLES and CredentialKind.NURSING in kinds and not physician_like

@@ -80,8 +80,8 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
         return _Step.PARTICLE  # "DOS SANTOS, GONÇALO T MD": a surname's particle, not DOS (date of service)
     if key.replace(".", "") in lex.stop_words or key in lex.not_name_words or state.in_creds:
         return _Step.STOP
-    if key in lex.particles and core.isupper() and len(core) > 1:
-        return _Step.PARTICLE
+    if key in lex.particles and core.isupper() and len(core) > 1 and not (state.names == 0 and tok.endswith(",")):
+        return _Step.PARTICLE  # but "LE, HUONG MD": a surname ("Le", "Do", "Van") printed before the comma
     if _NAME_WORD.match(core) and (core[0].isupper() or (state.names >= 1 and _particle_joined(core, rules))):
         return _Step.NAME
     return _Step.STOP
