@@ -811,3 +811,16 @@ def test_regression_a_low_confidence_word_of_a_neighbouring_cell_does_not_lower_
     people = find_people(get_pipeline().parse(linearize(Document("0" * 64, MediaType.PNG, 1, (page,)))))
     (physician,) = [p for p in people if p.role is Role.TREATING_PHYSICIAN]
     assert "x0.93 lowest OCR word confidence" in [a.reason for a in physician.evidence[0].adjustments]
+
+
+def test_regression_a_care_team_table_role_column_gives_each_name_its_role() -> None:
+    # train_408, train_491 (fresh train seeds): under "Name  Role" headers, the referring provider was read as an
+    # unlabelled clinician (a treating-physician candidate: review instead of incomplete) and a wife in the
+    # "Contacts" table as a clinician too (several patient names: review)
+    people = _form([[(40, "Care Team")], [(40, "Name"), (300, "Role")],
+                    [(40, "Chinedu L. Adebisi, DO"), (300, "Referring provider")],
+                    [(40, "Contacts")], [(40, "Name"), (300, "Role")], [(40, "Hye-jin Han"), (300, "Wife")]])
+    assert _by_role(people, Role.REFERRING_PHYSICIAN) == ["Chinedu L Adebisi"]
+    assert _by_role(people, Role.EMERGENCY_CONTACT) == ["Hye-jin Han"]
+    chosen, reason, _ = _unpack(choose_treating_physician(people))
+    assert chosen is None and "referring_physician" in reason

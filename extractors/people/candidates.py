@@ -149,10 +149,21 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                 why += " at the end of the line"  # "… Cascade Health  Welcome, Ruth Abernathy"
             else:
                 continue  # "Thanks again. Hi Dr. Jane Doe" inside a message body
-        relation = _relation_after(_rest_after(text, span[1], line if span[1] <= line.end else next_line or line), m)
+        rest = _rest_after(text, span[1], line if span[1] <= line.end else next_line or line)
+        relation = _relation_after(rest, m)
+        if relation is None and cue.inherit_section:
+            # "Name    Role" over "Hye-jin Han    Wife": a relation in the row's role column, without brackets
+            first = rest.strip(" -–—|,•:").split(maxsplit=1)
+            if first and fold(first[0].strip(",.;")) in rules.lexicon.relations:
+                relation = fold(first[0].strip(",.;"))
+        role_word = _line_role_word(rest, m) if cue.inherit_section else None
+        if role_word is not None:
+            # "Name    Role" over "Chinedu L. Adebisi, DO    Referring provider": the row's role column decides
+            role = role_word.rule.role
+            why += f", listed with the role '{role_word.phrase}'"
         if relation is not None:
             why += f", marked '({relation})'"
-            if role is Role.PATIENT:
+            if role in (Role.PATIENT, Role.OTHER_CLINICIAN):
                 role = Role.FAMILY_MEMBER
         out.append(_Candidate(span[0], span[1], cue_start, role, cue.id, cue.weight, why, bare_label=bare,
                               cue_end=line.start + hit.end()))
