@@ -600,10 +600,27 @@ def _compare_given(a: PersonName, b: PersonName, threshold: float) -> _PartResul
     return _PartResult(CheckResult.FAIL, r, "first name differs")
 
 
+def _middle_with_extra_initial(a: PersonName, b: PersonName, threshold: float) -> _PartResult | None:
+    """PASS when the middle parts differ only by an initial printed on one side, the full words matching ("L
+    Montoya" and "Montoya": "Ximena L. Montoya Echeverría" typed "Ximena Montoya Echeverria"); None otherwise."""
+    wa = [_word_key(w) for w in a.middle.split()]
+    wb = [_word_key(w) for w in b.middle.split()]
+    full_a, full_b = [w for w in wa if len(w) > 1], [w for w in wb if len(w) > 1]
+    init_a, init_b = [w for w in wa if len(w) == 1], [w for w in wb if len(w) == 1]
+    if len(full_a) != len(full_b) or not full_a or (init_a and init_b) or not (init_a or init_b):
+        return None
+    if all(_ratio(x, y) >= threshold for x, y in zip(full_a, full_b, strict=True)):
+        return _PartResult(CheckResult.PASS, 1.0, "middle initial on one side only")
+    return None
+
+
 def _compare_middle(a: PersonName, b: PersonName, threshold: float) -> _PartResult:
     if not a.middle or not b.middle:
         return _PartResult(CheckResult.PASS, 1.0, "" if a.middle == b.middle else "middle name on one side only")
     ma, mb = _word_key(a.middle.split()[0]), _word_key(b.middle.split()[0])
+    extra = _middle_with_extra_initial(a, b, threshold)
+    if extra is not None:
+        return extra
     if len(ma) == 1 or len(mb) == 1:
         if ma[0] == mb[0]:
             return _PartResult(CheckResult.PASS, 1.0, "" if ma == mb else "middle initial matches middle name")
