@@ -386,6 +386,20 @@ def test_when_a_pain_diagnosis_is_ruled_out_after_it_is_named_then_it_is_negated
     assert pain and all(m.assertion is Assertion.NEGATED for m in pain), [(m.text, m.assertion) for m in pain]
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Diagnoses:\n2. Causalgia of left upper limb (G56.42) - Resolved", Assertion.HISTORICAL),
+    ("Diagnoses:\n3. Complex regional pain syndrome I of right upper limb (G90.511) - Provisional",
+     Assertion.UNCERTAIN),
+    ("Diagnoses:\n4. Migraine without aura (G43.009) - Active", Assertion.AFFIRMED),
+], ids=["resolved", "provisional", "active"])
+def test_regression_a_status_after_a_dash_asserts_the_whole_list_item_code_included(
+        text: str, expected: Assertion) -> None:
+    # train_536 (fresh train seeds): "- Resolved" was 9 tokens from "Causalgia", beyond the bare word's scope of 8,
+    # and the resolved CRPS read as affirmed
+    pain = [m for m in _find(text) if m.category.is_pain]
+    assert pain and all(m.assertion is expected for m in pain), [(m.text, m.assertion) for m in pain]
+
+
 @pytest.mark.parametrize(("rows", "expected"), [
     ("Occipital neuralgia, bilateral\nResolved\nM54.81", Assertion.HISTORICAL),  # status, then the code line
     ("Occipital neuralgia, bilateral\nM54.81\nInactive", Assertion.HISTORICAL),  # code, then the status line
