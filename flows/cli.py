@@ -547,14 +547,17 @@ def purge(
 ) -> None:
     """Delete finished (done or failed) uploads older than the clinic's retention period — rows, reports and
     originals — and sweep originals no row references (left by a crash between the file write and the row commit,
-    older than an hour). Every deletion is recorded in the audit chain; pending and processing uploads are kept."""
+    older than an hour), and the reader temp folders of killed processes on this machine (page images and OCR files;
+    flows/isolation.py). Every deletion is recorded in the audit chain; pending and processing uploads are kept."""
     from datetime import timedelta
 
+    from flows.isolation import sweep_abandoned_read_folders
     from flows.tasks import open_store
 
+    folders = sweep_abandoned_read_folders()  # never raises: done first, whatever the store says
     result = open_store(_settings(ctx)).purge(timedelta(days=older_than))
-    Console().print(f"purged {result.uploads} uploads, {result.originals} originals; swept {result.orphans} orphans",
-                    markup=False)
+    Console().print(f"purged {result.uploads} uploads, {result.originals} originals; swept {result.orphans} orphans, "
+                    f"{folders} reader temp folders", markup=False)
 
 
 @app.command()

@@ -4,7 +4,10 @@ Why a process: Prefect's task timeout cannot interrupt blocking C code (pdfminer
 and a decompression bomb must not take the worker down with it (docs/THREAT-MODEL.md items 22, 23, 42). The child runs
 in its own session (process group) so a kill also reaches the tesseract processes it started. It writes only to its
 own temp folder (0700, removed by the parent), sees only the environment it needs, and answers in plain data: the
-parent never unpickles what the child sends, nor raises a class the child names (docs/THREAT-MODEL.md B5).
+parent never unpickles what the child sends, nor raises a class the child names (docs/THREAT-MODEL.md B5). The
+folder's name carries the parent's pid and start time: a folder whose parent died before removing it (SIGKILL, a
+crash) is swept by the next process that reads, by the reconciler and by `docverify purge`
+(`sweep_abandoned_read_folders`).
 """
 
 from __future__ import annotations
@@ -12,16 +15,20 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import multiprocessing
 import multiprocessing.forkserver
 import multiprocessing.popen_forkserver
 import multiprocessing.process
 import os
+import re
 import resource
 import shutil
 import signal
 import socket
+import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +47,7 @@ from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.types import Document, MediaType
 
 GIB = 1024**3
+_log = logging.getLogger("docverify.isolation")
 
 # A reader turns accepted bytes into a Document: extractors.routing.read_document in production, a hanging or
 # memory-hungry stand-in in tests. It must be a module-level function (it is pickled by reference to the child).
@@ -405,6 +413,109 @@ def _kill(process: multiprocessing.process.BaseProcess, grace_s: float) -> None:
     process.join(grace_s)
 
 
+# --- the reader's temp folders --------------------------------------------------------------------------------------
+# Named docverify-read-<pid>-<start>-<random>: the pid of the parent that made it (and removes it after the read) and
+# that process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat; 0 where unknown), so a pid that
+# was reused — a restarted container's worker often gets its predecessor's pid — does not keep a dead parent's folder
+# alive. Folders made before the name carried its owner are "legacy": swept by age only.
+READ_FOLDER_PREFIX = "docverify-read-"
+_OWNED_FOLDER = re.compile(r"docverify-read-(\d{1,10})-(\d{1,20})-[a-z0-9_]+")
+# No read lives this long (the default cap is 15 min, plus the page-count and kill grace times): a legacy folder
+# untouched for an hour is abandoned.
+LEGACY_FOLDER_AGE_S = 3600.0
+
+
+def _start_ticks(pid: int) -> int | None:
+    """The start time of process `pid` in clock ticks since boot, or None when unknown (no /proc, no such process)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+        return int(fields[19])  # fields[0] is field 3 (state): field 22 (starttime) is fields[19]
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def read_folder_prefix(pid: int) -> str:
+    """The name prefix of a temp folder owned by process `pid`: docverify-read-<pid>-<start ticks, 0 if unknown>-."""
+    return f"{READ_FOLDER_PREFIX}{pid}-{_start_ticks(pid) or 0}-"
+
+
+def _owner_gone(pid: int, start: int) -> bool:
+    """True when the process that made a folder is known to be gone: its pid runs no process, or runs one started at
+    another time than the folder's owner (the pid was reused). A pid we may not signal (another user's process)
+    counts as alive unless its start time shows it was reused."""
+    if pid <= 0:  # os.kill(0, …) would signal our own process group: not a pid this code writes
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    except (OverflowError, OSError):
+        return False
+    now_start = _start_ticks(pid)
+    return start != 0 and now_start is not None and now_start != start
+
+
+def _abandoned(name: str, info: os.stat_result, legacy_after_s: float) -> bool:
+    owned = _OWNED_FOLDER.fullmatch(name)
+    if owned:
+        return _owner_gone(int(owned[1]), int(owned[2]))
+    return time.time() - info.st_mtime > legacy_after_s
+
+
+def sweep_abandoned_read_folders(tempdir: Path | None = None, *,
+                                 legacy_after_s: float = LEGACY_FOLDER_AGE_S) -> int:
+    """Remove reader temp folders (docverify-read-*) in `tempdir` (default: the system temp folder) whose parent is
+    gone, and legacy ones without an owner untouched for `legacy_after_s` seconds; returns how many were removed.
+
+    They hold page images and tesseract's TSV files of a document when their parent was killed before removing them.
+    Only directories owned by this process's user are removed; a symlink is never followed nor removed. Never raises:
+    what cannot be read or removed is left, and only counts are logged (never a name or a path).
+    """
+    removed = failed = 0
+    try:
+        folder = Path(tempfile.gettempdir()) if tempdir is None else tempdir
+        with os.scandir(folder) as entries:
+            candidates = [entry.name for entry in entries if entry.name.startswith(READ_FOLDER_PREFIX)]
+    except OSError:
+        return 0
+    uid = os.geteuid()
+    for name in candidates:
+        path = folder / name
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or not _abandoned(name, info, legacy_after_s):
+            continue
+        errors: list[type[BaseException]] = []
+        # shutil.rmtree follows no symlink, at the top or inside (rmtree.avoids_symlink_attacks on Linux), and
+        # refuses a folder swapped for a symlink since the lstat above.
+        shutil.rmtree(path, onexc=lambda _function, _path, e: errors.append(type(e)))  # noqa: B023 - called here
+        if errors or os.path.lexists(path):
+            failed += 1
+        else:
+            removed += 1
+    if removed or failed:
+        _log.warning("swept %d abandoned reader temp folders; %d could not be removed", removed, failed)
+    return removed
+
+
+_swept_in: int | None = None  # the pid of the process whose temp folder was swept (a forked child sweeps again)
+_sweep_lock = threading.Lock()
+
+
+def _sweep_once() -> None:
+    """The first read of a process sweeps what killed processes left (not at import: importing stays cheap)."""
+    global _swept_in
+    with _sweep_lock:
+        if _swept_in == os.getpid():
+            return
+        _swept_in = os.getpid()
+    sweep_abandoned_read_folders()
+
+
 def read_bounded(data: bytes, upload: Upload, limits: Limits = DEFAULT_LIMITS, *, reader: Reader = default_reader,
                  bounds: Bounds = DEFAULT_BOUNDS) -> Document:
     """Read `data` in a child process under `bounds`; returns the Document.
@@ -438,8 +549,10 @@ def _bounded[T](work: _ReadWork | _JobWork, result_type: type[T], data: bytes, l
         raise ReaderCrashed("daemonic worker process cannot start the reader child (set the Dask worker "
                             "option distributed.worker.daemon=False)")
     ctx = _context()
-    # The child's private temp folder: mkdtemp makes it 0700; removed below whatever happens to the child.
-    workdir = Path(tempfile.mkdtemp(prefix="docverify-read-"))
+    _sweep_once()
+    # The child's private temp folder: mkdtemp makes it 0700; removed below whatever happens to the child, and by
+    # `sweep_abandoned_read_folders` elsewhere when this process is killed first (its name carries our pid).
+    workdir = Path(tempfile.mkdtemp(prefix=read_folder_prefix(os.getpid())))
     try:
         return _run_in_child(ctx, work, result_type, data, limits, bounds, workdir)
     finally:

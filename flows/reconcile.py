@@ -131,13 +131,19 @@ def reconcile(stale_after_s: float | None = None, max_attempts: int = MAX_ATTEMP
               resubmit: bool = False) -> dict[str, int]:
     """Requeue uploads whose run crashed, vanished or went silent (no update for `stale_after_s`, default
     `Settings.reconcile_stale_s`); with `resubmit`, start the per-upload deployment for each (else the next batch
-    takes them). Returns counts by action (ids and counts only). An entry point: builds the settings."""
+    takes them). Also sweeps the reader temp folders killed processes of this machine left (flows/isolation.py),
+    counted as `read_folders_swept`. Returns counts by action (ids and counts only). An entry point: builds the
+    settings."""
+    from flows.isolation import sweep_abandoned_read_folders
+
     settings = Settings()
     stale_after_s = settings.reconcile_stale_s if stale_after_s is None else stale_after_s
     store = open_store(settings)
     with get_client(sync_client=True) as client:
         counts, requeued = reconcile_once(store, client, timedelta(seconds=stale_after_s), max_attempts,
                                           anchor=settings.audit_anchor_path)
+    if swept := sweep_abandoned_read_folders():
+        counts["read_folders_swept"] = swept
     if resubmit:
         from flows.triggers import trigger_verify
 

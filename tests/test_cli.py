@@ -104,16 +104,28 @@ def test_when_audit_verify_runs_then_it_exits_0_on_a_sound_chain_and_1_after_tam
     assert bad.exit_code == 1 and "hash_mismatch at row 1" in bad.stdout
 
 
-def test_when_purge_runs_then_old_finished_uploads_go_and_the_run_is_audited(data_dir) -> None:
+def test_when_purge_runs_then_old_finished_uploads_go_and_the_run_is_audited(data_dir, tmp_path,
+                                                                             monkeypatch) -> None:
+    import subprocess
+    import tempfile
+
+    from flows.isolation import read_folder_prefix
     from flows.tasks import open_store
     from pipeline.evaluate import Intake
     from pipeline.settings import Settings
 
+    temp = tmp_path / "tmp"  # the reader temp folder of a killed worker, in a temp folder of this test's own
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    gone = subprocess.Popen(["true"])
+    abandoned = temp / f"{read_folder_prefix(gone.pid)}abcd1234"
+    gone.wait()
+    abandoned.mkdir(parents=True)
     store = open_store(Settings())
     record, _ = store.add_upload(b"%PDF-cli-purge", owner="t", display_name="x.pdf", media_type=None,
                                  intake=Intake())
     result = runner.invoke(app, ["purge", "--older-than", "30"])
     assert result.exit_code == 0 and "purged 0 uploads" in result.stdout  # pending and young: kept
+    assert "1 reader temp folders" in result.stdout and not abandoned.exists()
     assert store.get(record.id) is not None
     assert store.audit_log()[-1].action == "purge.run"
     assert runner.invoke(app, ["purge", "--older-than", "0"]).exit_code == 2  # at least one day

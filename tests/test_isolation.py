@@ -17,7 +17,17 @@ from pathlib import Path
 import pytest
 from fakes import evidence
 
-from flows.isolation import CHILD_ENV_KEYS, Bounds, ProcessingTimeout, ReaderCrashed, ResourceLimit, read_bounded
+from flows import isolation
+from flows.isolation import (
+    CHILD_ENV_KEYS,
+    Bounds,
+    ProcessingTimeout,
+    ReaderCrashed,
+    ResourceLimit,
+    read_bounded,
+    read_folder_prefix,
+    sweep_abandoned_read_folders,
+)
 from pipeline.errors import DocverifyError, PdfEncrypted
 from pipeline.intake import accept
 from pipeline.limits import DEFAULT_LIMITS, Limits
@@ -291,7 +301,8 @@ def test_when_the_reader_runs_then_its_environment_holds_only_what_it_needs(uplo
     assert set(env) <= {*CHILD_ENV_KEYS, "TMPDIR"}
     assert "Zzsecret" not in json.dumps(env)
     assert env["TESSDATA_PREFIX"] == str(PROBE_DIR) and env["PATH"] == os.environ["PATH"]
-    assert Path(env["TMPDIR"]).name.startswith("docverify-read-") and not Path(env["TMPDIR"]).exists()
+    assert Path(env["TMPDIR"]).name.startswith(read_folder_prefix(os.getpid()))  # its owner: swept if we are killed
+    assert not Path(env["TMPDIR"]).exists()
 
 
 # Regression: the forkserver was started with the worker's whole environment, so the initial environment block of
@@ -484,3 +495,88 @@ def test_when_a_job_runs_bounded_then_its_bytes_cross_as_plain_data_and_a_misfit
         run_bounded(lying_job, _Blob, data, up.media_type, bounds=FAST)
     with pytest.raises(wire.WireError):
         wire.decode(_Blob, ["not base64!", 3])
+
+
+
+# --- reader temp folders left by a killed parent (flows/isolation.sweep_abandoned_read_folders) ----------------------
+# Regression: the parent removes its reader's temp folder in a `finally`, so a parent killed with SIGKILL (or a
+# machine that crashed) left the folder — page images and tesseract TSV files of a patient's document — in the
+# system temp folder for good.
+
+HOUR_S = 3600.0
+
+
+def _gone_parent_prefix() -> str:
+    """The folder prefix of a process that has exited, named while it awaited its reaper (as its parent would be)."""
+    child = subprocess.Popen(["true"])
+    prefix = read_folder_prefix(child.pid)  # a zombie's /proc/<pid>/stat still holds its start time
+    child.wait()
+    return prefix
+
+
+def _folder(root: Path, name: str, *, age_s: float = 0.0) -> Path:
+    """A reader temp folder as tesseract leaves it: a page image inside, last changed `age_s` seconds ago."""
+    folder = root / name
+    folder.mkdir(mode=0o700)
+    (folder / "tess_page.png").write_bytes(b"\0" * 64)
+    then = time.time() - age_s
+    os.utime(folder, (then, then))
+    return folder
+
+
+@pytest.mark.parametrize(("name", "age_s", "removed"), [
+    (lambda: f"{_gone_parent_prefix()}abcd1234", 0.0, True),
+    (lambda: f"{read_folder_prefix(os.getpid())}abcd1234", 2 * HOUR_S, False),  # alive: kept however old
+    # Our pid with a start time of one clock tick after boot: a dead parent whose pid was reused (a restarted
+    # container's worker often gets its predecessor's pid).
+    (lambda: f"docverify-read-{os.getpid()}-1-abcd1234", 0.0, True),
+    (lambda: "docverify-read-abcd1234", 2 * HOUR_S, True),  # made before the name carried its owner
+    (lambda: "docverify-read-abcd1234", 10 * 60.0, False),
+    (lambda: "unrelated-abcd1234", 2 * HOUR_S, False),
+], ids=["parent-gone", "parent-alive", "pid-reused", "legacy-old", "legacy-recent", "other-name"])
+def test_when_reader_temp_folders_are_swept_then_only_those_of_gone_parents_and_old_legacy_ones_go(
+        tmp_path: Path, name, age_s: float, removed: bool) -> None:
+    folder = _folder(tmp_path, name(), age_s=age_s)
+    assert sweep_abandoned_read_folders(tmp_path) == int(removed)
+    assert folder.exists() is not removed
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a folder of another user needs root")
+def test_when_an_abandoned_reader_temp_folder_belongs_to_another_user_then_it_is_kept(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, f"{_gone_parent_prefix()}abcd1234")
+    os.chown(folder, 65534, 65534)
+    assert sweep_abandoned_read_folders(tmp_path) == 0
+    assert (folder / "tess_page.png").exists()
+
+
+def test_when_a_symlink_is_named_like_a_reader_temp_folder_then_the_sweep_does_not_follow_it(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.png").write_bytes(b"\0")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    gone_link = temp / f"{_gone_parent_prefix()}abcd1234"
+    gone_link.symlink_to(elsewhere, target_is_directory=True)
+    legacy_link = temp / "docverify-read-efgh5678"
+    legacy_link.symlink_to(elsewhere, target_is_directory=True)
+    old = time.time() - 2 * HOUR_S
+    os.utime(legacy_link, (old, old), follow_symlinks=False)
+    abandoned = _folder(temp, f"{_gone_parent_prefix()}ijkl9012")  # removed, but not through its link inside
+    (abandoned / "inside").symlink_to(elsewhere, target_is_directory=True)
+    assert sweep_abandoned_read_folders(temp) == 1
+    assert not abandoned.exists()
+    assert gone_link.is_symlink() and legacy_link.is_symlink()
+    assert (elsewhere / "keep.png").exists()
+
+
+def test_when_a_process_reads_for_the_first_time_then_it_sweeps_folders_of_killed_parents_once(
+        upload, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, up = upload
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(isolation, "_swept_in", None)  # as in a process that has not read yet
+    first = _folder(tmp_path, f"{_gone_parent_prefix()}abcd1234")
+    read_bounded(data, up, reader=tiny_reader, bounds=FAST)
+    assert not first.exists() and list(tmp_path.iterdir()) == []  # swept; the read's own folder removed after it
+    second = _folder(tmp_path, f"{_gone_parent_prefix()}efgh5678")
+    read_bounded(data, up, reader=tiny_reader, bounds=FAST)
+    assert second.exists()  # once per process: later reads do not list the temp folder again
