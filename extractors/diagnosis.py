@@ -206,14 +206,14 @@ _CODE_LINE = re.compile(r"^[A-Z]\d{2}(?:\.\w{1,4})?$")
 
 def _status_line_after(text: str, span: Span) -> Assertion | None:
     """The assertion a problem list's status column gives a diagnosis on a list item's line, when the status is read
-    as one of the next two lines on its own ("Resolved", "Inactive"; an ICD-10 code line may come between), or gives
+    as one of the next two lines on its own ("Resolved", "(Inactive)"; an ICD-10 code line may come between), or gives
     the row's code printed on the line after the status. `text` is the document's text."""
     line_start = text.rfind("\n", 0, span.start_char) + 1
     line_end = text.find("\n", span.end_char)
     statuses = load_context_rules().status_lines
     if _CODE_LINE.match(text[line_start:len(text) if line_end < 0 else line_end].strip().upper()) and line_start:
         # the row's code on a line of its own, after its status ("Occipital neuralgia⏎Resolved⏎M54.81")
-        above = text[text.rfind("\n", 0, line_start - 1) + 1:line_start - 1].strip(" .;:|").lower()
+        above = text[text.rfind("\n", 0, line_start - 1) + 1:line_start - 1].strip(" .;:|()[]").lower()
         category = statuses.get(above)
         if category is not None:
             return _CONTEXT_TO_ASSERTION.get(category)
@@ -222,7 +222,7 @@ def _status_line_after(text: str, span: Span) -> Assertion | None:
     pos = line_end + 1
     for _ in range(2):
         nxt = text.find("\n", pos)
-        line = (text[pos:] if nxt < 0 else text[pos:nxt]).strip(" .;:|").lower()
+        line = (text[pos:] if nxt < 0 else text[pos:nxt]).strip(" .;:|()[]").lower()
         category = statuses.get(line)
         if category is not None:
             return _CONTEXT_TO_ASSERTION.get(category)

@@ -419,6 +419,8 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
     rebuilt = " ".join(tokens).replace(" ,", ",")
     name = HumanName(rebuilt)
     significant = [w for w in words if fold(w) not in lex.particles and not _is_initial(w)]
+    if not significant:
+        return None  # "Dr. van der": particles cut from their surname at a line's end, no name
     # Force capitalisation only for text printed in one case (ALL-CAPS headers, lowercase OCR); mixed case such
     # as "DeAndre" or "McKenzie" is kept as printed.
     if any(w.isupper() for w in significant) or all(w.islower() for w in significant):

@@ -404,6 +404,8 @@ def test_regression_a_status_after_a_dash_asserts_the_whole_list_item_code_inclu
     ("Occipital neuralgia, bilateral\nResolved\nM54.81", Assertion.HISTORICAL),  # status, then the code line
     ("Occipital neuralgia, bilateral\nM54.81\nInactive", Assertion.HISTORICAL),  # code, then the status line
     ("Occipital neuralgia, bilateral\nActive\nM54.81", Assertion.AFFIRMED),
+    # train_902 (train seeds 600-1199, wrongly complete): the status in brackets on the line under a superbill's item
+    ("D - Occipital neuralgia, bilateral\n(Resolved)\nTotal Charges", Assertion.HISTORICAL),
 ])
 def test_when_a_problem_list_status_is_read_on_its_own_line_then_it_asserts_the_item_above(
         rows: str, expected: Assertion) -> None:

@@ -296,3 +296,10 @@ def test_when_a_given_name_precedes_a_particle_surname_then_the_name_is_full() -
 ])
 def test_when_the_surname_is_only_lowercase_particles_then_the_name_is_not_full(raw: str, expected: str | None) -> None:
     assert normalize_person_name(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["Dr. van der", "van der", "Dr. De La"])
+def test_regression_particles_cut_from_their_surname_are_no_name(raw: str) -> None:
+    # train_980 (train seeds 600-1199, wrongly complete): "Dr. van der" (the line ended before "Linden") was read as
+    # the full name "Van Der", and the learned ranker confirmed it
+    assert parse_person_name(raw) is None

@@ -130,11 +130,11 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
             first_cue = m.cue_re.search(next_line.text(text))
             joined_end = next_line.start + first_cue.start() if first_cue is not None else next_line.end
             joined = _name_run(text, value_start, joined_end, rules, m)
-            # The next line's words must not open an organisation's name: "Dr. Beaumont⏎St. Mary's Medical Center"
-            # is a surname and then the clinic's footer, not one person.
+            # The next line's words must end the name, not run on into prose, a label or a clinic's name:
+            # "Dr. Beaumont⏎St. Mary's Medical Center" and "Dr. Lin⏎Printed by: …" are a surname and another line.
             if joined is not None and joined[1] > line.end and parse_person_name(text[joined[0]:joined[1]],
                                                                                  rules) is not None \
-                    and not _names_an_organisation(text, next_line.start, joined_end, rules, m):
+                    and _ends_a_name(text, next_line.start, joined_end, rules, m):
                 span = joined
                 why += " (wrapped onto the next line)"
         if span is None:
@@ -374,21 +374,28 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
                        f"named under the heading of section '{section.id}'", raw=raw)]
 
 
-def _names_an_organisation(text: str, start: int, end: int, rules: NameRules, m: _Matcher) -> bool:
-    """True when the capitalised words at text[start:end] run into an organisation or not-name word printed in
-    capitals too ("St. Mary's Medical Center", "Lakeside Comprehensive Pain"): a clinic's name, not a person's."""
+def _ends_a_name(text: str, start: int, end: int, rules: NameRules, m: _Matcher) -> bool:
+    """True when the words at text[start:end], the next line of a value cut at the line end, finish a person's name:
+    a name run followed by nothing, a comma, a separator, a credential or the next field ("Henry SEVEN, Performer:",
+    "Seung-hoon DOB: …"). False when the run goes on as prose or a label ("Printed by: …", "Reason for visit: …")
+    or into an organisation's name ("St. Mary's Medical Center", "Lakeside Comprehensive Pain"): a surname-only
+    "Dr. Lin" and the line under it are not one person."""
     span = _name_run(text, start, end, rules, m)
     if span is None:
-        return True
+        return False
     after = text[span[1]:end].split(maxsplit=1)
     if not after:
-        return False
-    raw = after[0].rstrip(".,|()")
+        return True
+    raw = after[0]
     word = raw.strip(".,;:|()")
     lex = rules.lexicon
-    if raw.endswith((":", ";")) or fold(word.replace(".", "")) in lex.stop_words:
-        return False  # "Seung-hoon DOB: …": the next field, not an organisation
-    return word[:1].isupper() and fold(word) in (lex.organization_words | lex.not_name_words)
+    if not word or raw[:1] in ",|-–—•(" or fold(word.replace(".", "")) in lex.stop_words:
+        return True
+    if credential_of(word, rules) is not None:
+        return True
+    if raw.endswith((":", ";")) or not word[:1].isupper():
+        return False
+    return fold(word) not in (lex.organization_words | lex.not_name_words)
 
 
 def _wrapped_credentials(text: str, lines: Sequence[_Line], idx: int, span: tuple[int, int],
