@@ -164,6 +164,7 @@ class NameRules(StrictRuleModel):
     organization_words: list[str] = Field(default_factory=list)
     name_use_words: list[str] = Field(default_factory=list)
     surname_only_blockers: list[str] = Field(default_factory=list)
+    patronymic_endings: list[str] = Field(default_factory=list)
     column_labels: list[str] = Field(default_factory=list)
     hypocorisms: dict[str, list[str]] = Field(default_factory=dict)
     sections: list[Section]
@@ -195,6 +196,8 @@ class NameRules(StrictRuleModel):
                 if key in phrase_owner:
                     raise ValueError(f"cue phrase listed in two cues ({phrase_owner[key]}, {cue.id})")
                 phrase_owner[key] = cue.id
+        if any(not e or fold(e) != e or not e.isalpha() for e in self.patronymic_endings):
+            raise ValueError("patronymic_endings must be folded letters (lowercase, no accents)")
         if any(not short or fold(name) != name or any(fold(s) != s for s in short)
                for name, short in self.hypocorisms.items()):
             raise ValueError("hypocorisms: each name and short form folded (lowercase, no accents), none empty")
@@ -359,6 +362,14 @@ def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
     return "-".join(fixed)
 
 
+def is_patronymic(word: str, rules: NameRules | None = None) -> bool:
+    """True when `word` has a patronymic surname's ending that no given name has ("Núñez", "López": rule file's
+    `patronymic_endings`), so "Dr. Núñez Echeverría" is a title and two surnames."""
+    key = fold(word).strip(".,")
+    endings = (rules or default_name_rules()).patronymic_endings
+    return len(key) > 3 and key.isalpha() and any(key.endswith(e) for e in endings)
+
+
 def _parse(raw: str, rules: NameRules) -> PersonName | None:
     lex = rules.lexicon
     text = unicodedata.normalize("NFC", raw).replace("’", "'").replace("‘", "'")
@@ -441,6 +452,8 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
         return None
     if given.islower() and fold(given) in lex.particles and not middle:
         return None  # "von Bülow", "de Souza": a surname with its particle, no given name
+    if titles and not credentials and not middle and is_patronymic(given, rules):
+        return None  # "Dr. Núñez Echeverría": a title and two surnames, no given name
     if all(w.islower() and fold(w) in lex.particles for w in family.split()):
         return None  # "Maarten van den": cut at the line's end before the surname
     suffix = " ".join(suffix_parts)

@@ -251,3 +251,18 @@ def test_regression_a_surname_only_signature_is_not_joined_to_the_clinic_footer_
                              "Provider signature: Dr. Beaumont", footer), load_policy(), ner_model=None)
     assert findings.physician.person is not None and findings.physician.person.normalized == "Beaumont"
     assert findings.physician.doubt is not None and "surname only" in findings.physician.doubt
+
+
+def test_regression_a_title_and_two_surnames_the_first_patronymic_is_a_surname_only_physician() -> None:
+    # train_726 (train seeds 600-1199, wrongly complete): "Dr. Núñez Echeverría" read as given name Núñez
+    findings = find_all(_doc("Patient: Elizabeth Brantley", "Your visit", "Dr. Núñez Echeverría", "Pain Medicine",
+                             "Assessment: Fibromyalgia M79.7"), load_policy(), ner_model=None)
+    assert findings.physician.person is not None and findings.physician.person.normalized == "Núñez Echeverría"
+    assert findings.physician.doubt is not None and "surname only" in findings.physician.doubt
+
+
+def test_when_a_titled_name_has_a_given_name_then_it_is_not_taken_for_two_surnames() -> None:
+    findings = find_all(_doc("Patient: Elizabeth Brantley", "Attending: Dr. Inés López",
+                             "Assessment: Fibromyalgia M79.7"), load_policy(), ner_model=None)
+    assert findings.physician.person is not None and findings.physician.person.normalized == "Inés López"
+    assert findings.physician.doubt is None

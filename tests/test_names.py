@@ -238,6 +238,7 @@ def test_when_the_bundled_rules_load_then_every_role_cue_is_present() -> None:
     lambda d: d["weights"].update(spacy_guess=0.4),
     lambda d: d.update(hypocorisms={"José": ["pepe"]}),
     lambda d: d.update(hypocorisms={"jose": []}),
+    lambda d: d.update(patronymic_endings=["EZ"]),
 ])
 def test_when_the_rule_file_is_invalid_then_config_error(tmp_path: Path, mutate: object) -> None:
     with pytest.raises(ConfigError) as err:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from extractors.people.weights import FINDER
-from pipeline.names import NameRules, fold, ocr_capital_i
+from pipeline.names import NameRules, fold, is_patronymic, ocr_capital_i
 from pipeline.types import Evidence, LinearText, evidence_from_span
 
 # Possessive (`++`): "Dr. Itzel Ortega" must not match as the surname "Itze" by backing off one letter.
@@ -40,12 +40,16 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
             for m in pattern.finditer(line):
                 surname = ocr_capital_i(m.group("surname"), rules)  # "Dr. lyer": OCR's l for a capital I
                 given = _NEXT_WORD.match(line, m.end())
+                end = m.end()
+                if given is not None and is_patronymic(surname, rules) and given.group(1)[0].isupper():
+                    # "Dr. Núñez Echeverría": two surnames, the first patronymic, no given name
+                    surname, end, given = f"{surname} {given.group(1)}", given.end(), None
                 if not surname.split()[-1][0].isupper() or (given is not None and given.group(1)[0].isupper()
                                                 and fold(given.group(1)) not in not_names):
                     continue  # "Dr. jones" is no name; "Dr. Itzel Ortega" has a given name ("Dr. Iyer Pain" not)
                 if fold(surname) in not_names:
                     continue
-                s, e = start + m.start(), start + m.end()
+                s, e = start + m.start(), start + end
                 return SurnameOnly(surname, evidence_from_span(text, s, e, finder=FINDER,
                                                                           rule="surname_only_physician", score=0.5))
         start += len(line) + 1
