@@ -217,19 +217,39 @@ def _status_line_after(text: str, span: Span) -> Assertion | None:
         category = statuses.get(above)
         if category is not None:
             return _CONTEXT_TO_ASSERTION.get(category)
-    if line_end < 0 or len(text[text.rfind("\n", 0, span.start_char) + 1:line_end].split()) > _LIST_ITEM_MAX_WORDS:
+    own = text[line_start:len(text) if line_end < 0 else line_end].strip(" .;:|()[]").lower()
+    code, _, rest = own.partition(" ")
+    if _is_code_line(code) and (category := statuses.get(rest.strip(" .;:|()[]"))) is not None:
+        return _CONTEXT_TO_ASSERTION.get(category)  # the code mention on its row's "M54.81 Inactive" line
+    item = text[text.rfind("\n", 0, span.start_char) + 1:line_end] if line_end >= 0 else ""
+    if line_end < 0 or len(item.split()) > _LIST_ITEM_MAX_WORDS:
         return None  # prose, not a list item
     pos = line_end + 1
-    for _ in range(2):
+    for _ in range(3):
         nxt = text.find("\n", pos)
-        line = (text[pos:] if nxt < 0 else text[pos:nxt]).strip(" .;:|()[]").lower()
+        raw = text[pos:] if nxt < 0 else text[pos:nxt]
+        line = raw.strip(" .;:|()[]").lower()
         category = statuses.get(line)
+        if category is None:
+            # the row's code and its status on one line ("G43.009 Resolved", OCR's "BO2.29 Resolved")
+            code, _, rest = line.partition(" ")
+            if _is_code_line(code):
+                category = statuses.get(rest.strip(" .;:|()[]"))
         if category is not None:
             return _CONTEXT_TO_ASSERTION.get(category)
-        if nxt < 0 or not _CODE_LINE.match(line.upper()):
+        # an ICD-10 code line, or the item's own words wrapped onto the next line in lower case ("Chronic migraine
+        # without aura," over "intractable, without status migrainosus"), may come between the item and its status
+        continued = raw.strip()[:1].islower() and len(raw.split()) <= _LIST_ITEM_MAX_WORDS
+        if nxt < 0 or not (_is_code_line(line) or continued):
             return None
         pos = nxt + 1
     return None
+
+
+def _is_code_line(line: str) -> bool:
+    """An ICD-10-CM code alone, as printed or as OCR reads it (O for 0 after the letter: "BO2.29")."""
+    line = line.strip().upper()
+    return bool(_CODE_LINE.match(line[:1] + line[1:].replace("O", "0")))
 
 
 def _same_line(doc: Doc, a: int, b: int) -> bool:
@@ -361,6 +381,12 @@ def _is_parenthesised_short_form(doc: Doc, s: Span, spans: tuple[Span, ...]) -> 
     return any(o.end == s.start - 1 and o.label_ == LABEL_DIAGNOSIS for o in spans)
 
 
+def _looks_abbreviated(text: str) -> bool:
+    """A short form as documents define them: a capital or a digit after the first letter ("PHN", "CRPS-I", "Mig2")
+    or a single short token in capitals; not a lower-case word ("resolved", "stable")."""
+    return len(text) <= 12 and any(ch.isupper() or ch.isdigit() for ch in text[1:] or text)
+
+
 def _abbreviation_mentions(parsed: ParsedText, raws: list[_Raw], covered: set[int]) -> list[_Raw]:
     """Short forms the document defines for a lexicon term, e.g. "postherpetic neuralgia (PN)" → later "PN"."""
     doc = parsed.doc
@@ -370,6 +396,8 @@ def _abbreviation_mentions(parsed: ParsedText, raws: list[_Raw], covered: set[in
         long_form = short._.long_form
         if long_form is None or any(i in covered for i in range(short.start, short.end)):
             continue
+        if not _looks_abbreviated(short.text):
+            continue  # "Migraine (resolved)": a status in brackets, not a short form the document defines
         source = next((by_start[i] for i in range(long_form.start, long_form.end) if i in by_start), None)
         if source is None:
             continue

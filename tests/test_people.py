@@ -824,3 +824,15 @@ def test_regression_a_care_team_table_role_column_gives_each_name_its_role() -> 
     assert _by_role(people, Role.EMERGENCY_CONTACT) == ["Hye-jin Han"]
     chosen, reason, _ = _unpack(choose_treating_physician(people))
     assert chosen is None and "referring_physician" in reason
+
+
+
+@pytest.mark.parametrize("label", ["Treating physician", "Physician"])
+def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_line_keeps_it(label: str) -> None:
+    # train_1293, train_1658 (train seeds 1200-1799, wrongly complete): "Brigitte Thibodeaux," over "AGNP-C" lost
+    # the credential, and the nurse practitioner became the treating physician
+    people = _people([f"{label}: Brigitte Thibodeaux,", "AGNP-C", "Reason for visit: CRPS II follow-up"])
+    (np_,) = people
+    assert np_.role is Role.OTHER_CLINICIAN and np_.credentials == ("AGNP-C",)
+    chosen, _, _ = _unpack(choose_treating_physician(people))
+    assert chosen is None

@@ -165,8 +165,15 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
             why += f", marked '({relation})'"
             if role in (Role.PATIENT, Role.OTHER_CLINICIAN):
                 role = Role.FAMILY_MEMBER
+        raw: str | None = None
+        if span[1] <= line.end and next_line is not None and text[span[1]:line.end].strip() == ",":
+            # "Treating physician: Brigitte Thibodeaux,⏎AGNP-C": the credentials wrapped onto the next line
+            wrapped = _wrapped_credentials(text, [line, next_line], 0, span, rules)
+            if wrapped is not None:
+                span, raw = (span[0], wrapped[0]), wrapped[1]
+                why += " (credentials on the next line)"
         out.append(_Candidate(span[0], span[1], cue_start, role, cue.id, cue.weight, why, bare_label=bare,
-                              cue_end=line.start + hit.end()))
+                              cue_end=line.start + hit.end(), raw=raw))
     return out, used_next
 
 
