@@ -102,7 +102,13 @@ def choose_findings(document: Document, people: tuple[PersonMention, ...], diagn
     if intake_name:
         patient, people = verified_patient(document, intake_name, patient, people)
     physician = second_opinion(physician_chooser(people), rank_treating_physician(document, people))
-    if physician.person is None and (hint := surname_hint()) is not None:
+    # An unlabelled clinician the rules fell back on and the ranker rejected is a weaker answer than a "Dr. Surname"
+    # the document prints (a referrer in the care team beside "Sincerely, Dr. Eze"): both go to review, but the
+    # report then names whom the document shows as treating.
+    fallback = physician.person is not None and physician.person.role is Role.OTHER_CLINICIAN and physician.ambiguous
+    if (physician.person is None or fallback) and (hint := surname_hint()) is not None and not (
+            fallback and physician.person is not None
+            and fold(hint.surname).split()[-1:] == fold(physician.person.normalized).split()[-1:]):
         # docs/POLICY.md "Policy decisions" 6: a physician named by surname only is doubtful, not absent (review).
         # The surname is reported, so the coordinator sees whom the document names.
         doubt = (f"a physician is named by title and surname only (page {hint.evidence.page}); a person must confirm "

@@ -266,3 +266,13 @@ def test_when_a_titled_name_has_a_given_name_then_it_is_not_taken_for_two_surnam
                              "Assessment: Fibromyalgia M79.7"), load_policy(), ner_model=None)
     assert findings.physician.person is not None and findings.physician.person.normalized == "Inés López"
     assert findings.physician.doubt is None
+
+
+def test_regression_a_surname_only_signer_is_reported_instead_of_a_rejected_unlabelled_clinician() -> None:
+    # train_1429 (train seeds 1200-1799): the rules fell back on a referrer named in running text, the ranker rejected
+    # it, and the letter's "Sincerely, Dr. Eze" was never reported
+    findings = find_all(_doc("RE: Yan Xu DOB 1/2/1960", "Assessment: Fibromyalgia M79.7",
+                             "I spoke with Dr. Holly Winslow about the plan.", "Sincerely,", "Dr. Eze"),
+                        load_policy(), ner_model=None)
+    assert findings.physician.person is not None and findings.physician.person.normalized == "Eze"
+    assert findings.physician.doubt is not None and "surname only" in findings.physician.doubt
