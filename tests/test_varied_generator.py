@@ -70,6 +70,13 @@ def test_when_count_is_smaller_then_documents_are_a_prefix(tmp_path: Path, label
     assert small == labels[:3]
 
 
+def test_when_a_range_starts_later_then_its_documents_are_those_of_the_whole_split(tmp_path: Path,
+                                                                                   labels: list[dict]) -> None:
+    later = generate("dev", tmp_path, 2, jobs=1, start=3)
+    assert later == labels[3:5]
+    assert sorted(p.name for p in (tmp_path / "inputs").iterdir()) == sorted(str(lab["file"]) for lab in later)
+
+
 def test_when_a_full_split_is_planned_then_kinds_are_even_and_statuses_match_the_shares() -> None:
     for split in ("dev", "test"):
         plans = [plan(split, i) for i in range(120)]
