@@ -401,6 +401,11 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
             continue
         break
 
+    # "Bhattacharya, MBBS": a surname and its credential, no given name (the "Last, First" reading would make the
+    # credential a given name). Credentials of two letters stay ambiguous ("NGUYEN, DO": Do is a given name too).
+    if (len(tokens) >= 3 and tokens[1] == "," and name_count(tokens) >= 2
+            and all(t == "," or (len(_cred_key(t)) >= 3 and _cred_key(t) in lex.credentials) for t in tokens[2:])):
+        return None
     # A title or credential printed before or after the name rather than in its usual place: "Albert DAVIS Dr",
     # "MD Albert DAVIS". Taken only while two name words remain, and a leading credential only in capitals before
     # a name that is not itself all capitals ("DO THI LAN" stays a name).

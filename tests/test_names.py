@@ -258,6 +258,17 @@ def test_when_a_line_holds_only_credentials_then_it_is_not_a_name(raw: str) -> N
     assert parse_person_name(raw) is None
 
 
+@pytest.mark.parametrize("raw", ["Bhattacharya, MBBS", "Wisniewski, FAAPMR", "Smith, PhD"])
+def test_regression_a_surname_and_its_credential_are_not_read_as_last_first(raw: str) -> None:
+    # Varied train_1818 and train_2352: "Bhattacharya, MBBS" (a card's wrapped line) was the person "Mbbs Bhattacharya".
+    assert parse_person_name(raw) is None
+
+
+def test_when_a_two_letter_credential_follows_a_surname_and_comma_then_it_may_be_a_given_name() -> None:
+    name = parse_person_name("NGUYEN, DO")
+    assert name is not None and (name.given, name.family) == ("Do", "Nguyen")
+
+
 def test_when_a_surname_is_also_a_credential_then_the_name_still_parses() -> None:
     name = parse_person_name("DO, MINH")
     assert name is not None and name.given == "Minh"

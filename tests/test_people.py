@@ -836,3 +836,40 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
     assert np_.role is Role.OTHER_CLINICIAN and np_.credentials == ("AGNP-C",)
     chosen, _, _ = _unpack(choose_treating_physician(people))
     assert chosen is None
+
+
+# regressions (varied train seeds 1800-2399, provider cards): the card's physician was never a candidate
+@pytest.mark.parametrize(("lines", "name", "credentials"), [
+    # the surname wrapped onto the next line with the credentials (train_1851, train_1818)
+    (["Care Team", "Ramiro Echeverría", "García, MD", "Rheumatology"], "Ramiro Echeverría García", ("MD",)),
+    (["Care Team", "Lakshmi A.", "Bhattacharya, MBBS", "Anesthesiology - Pain"], "Lakshmi A Bhattacharya",
+     ("MBBS",)),
+    # a titled name whose last surname wrapped alone under avatar debris (train_2371)
+    (["Care Team", "| Dr. Francisco R. Ibarra", '"l ) Zuniga', "' Physical Medicine &"],
+     "Francisco R Ibarra Zuniga", ()),
+    # the avatar read as a digit before the wrapped credential (train_2041)
+    (["Care Team", "— Kieran McCarthy,", "4) MBBS", "Interventional Pain Management"], "Kieran McCarthy", ("MBBS",)),
+    # the avatar's edge glued to the given name as one lowercase letter (train_1890)
+    (["Care Team", "jJae-won Kim, MD", "Anesthesiology - Pain"], "Jae-won Kim", ("MD",)),
+])
+def test_when_a_provider_card_wraps_or_garbles_the_physicians_line_then_the_whole_name_is_found(
+        lines: list[str], name: str, credentials: tuple[str, ...]) -> None:
+    people = _people(lines)
+    assert [(p.normalized, p.credentials) for p in people] == [(name, credentials)]
+
+
+@pytest.mark.parametrize("lines", [
+    ["Care Team", "Dr. Thanh Vu", "Rheumatology"],  # a specialty under a titled name is no surname
+    ["Your Care Team", "PCP", "Alice Green, MD", "Referring Provider", "Robert Roe, DO"],  # a role line is no name
+])
+def test_when_the_line_under_a_name_is_a_specialty_or_the_name_a_role_then_no_surname_is_joined(
+        lines: list[str]) -> None:
+    normalized = [p.normalized for p in _people(lines)]
+    assert not any(len(n.split()) > 2 for n in normalized), normalized
+
+
+def test_when_a_credentialed_name_heads_a_street_address_then_it_is_a_letters_addressee_not_a_clinician() -> None:
+    # Varied train_1920: the inside address of a letter became the only clinician, and so the treating physician.
+    people = _people(["04/10/2025", "van Dijk, Mareike, MD", "741 Park Rd", "Port Ashby, WA 98204",
+                      "RE: HUANG Guoqiang DOB 08/23/1955"])
+    assert "Mareike van Dijk" not in [p.normalized for p in people]

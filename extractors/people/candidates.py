@@ -39,6 +39,9 @@ _CRED_AFTER = re.compile(r"^\s*,?\s*([A-Za-z][A-Za-z.\-]*)")
 _PHONE_REST = re.compile(r"^\s*[-–—|,•:]?\s*(?:[A-Za-z]{1,6}\.?:?\s*)?\+?[\d(][\d\s().\-]{6,}\d"
                          r"(?:\s*(?:x|ext\.?)\s*\d+)?\s*$", re.IGNORECASE)
 
+# A street address line under a name: a house number, then a capitalised word ("741 Park Rd", "12 B Elm Street").
+_STREET = re.compile(r"^\s*\d{1,6}[A-Za-z]?\s+(?:[A-Z]\s+)?[A-Z][a-z]")
+
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
@@ -335,10 +338,15 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
         return []
     rest = _rest_after(text, span[1], line)
     raw: str | None = None
+    below = idx + 1  # the line after the name's last line
     if rest.strip() == "," and section is not None:
         wrapped = _wrapped_credentials(text, lines, idx, span, rules)
         if wrapped is not None:  # "Deepika Bhattacharya,⏎MD, FAAPMR" in a care team: the credential wrapped
-            span, raw, rest = (span[0], wrapped[0]), wrapped[1], ""
+            span, raw, rest, below = (span[0], wrapped[0]), wrapped[1], "", idx + 2
+    elif not rest.strip() and section is not None and cell is None:
+        wrapped = _wrapped_surname(text, lines, idx, span, rules, m)
+        if wrapped is not None:  # "Ramiro Echeverría⏎García, MD" on a provider card: the surname wrapped
+            span, raw, below = (span[0], wrapped[0]), wrapped[1], idx + 2
     role_word = _line_role_word(rest, m)
     if role_word is not None:
         rw = role_word.rule
@@ -367,7 +375,7 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
         return []
     if section.role is Role.OTHER_CLINICIAN:
         # Care-team list: the role may be on the line before or after the name.
-        for j in (idx - 1, idx + 1):
+        for j in (idx - 1, below):
             if 0 <= j < len(lines) and j not in used_role_lines:
                 role_line = _is_role_only(lines[j].text(text), m)
                 if role_line is not None:
@@ -417,6 +425,39 @@ def _wrapped_credentials(text: str, lines: Sequence[_Line], idx: int, span: tupl
     if lead is None:
         return None
     return lead, f"{text[span[0]:span[1]].rstrip(' ,')}, {text[start:lead]}"
+
+
+def _wrapped_surname(text: str, lines: Sequence[_Line], idx: int, span: tuple[int, int], rules: NameRules,
+                     m: _Matcher) -> tuple[int, str] | None:
+    """(end, name as read) when the name at `span` fills its line with no credential and the next line, after OCR
+    debris, holds the last word of the surname: followed by the credentials ("Ramiro Echeverría⏎García, MD", "Lakshmi
+    A.⏎Bhattacharya, MBBS"), or alone on its line after a titled name ("Dr. Francisco R. Ibarra⏎Zuniga"). The next
+    line holds one name word that names no organisation or specialty, and the name's line at least two words
+    (a role line such as "PCP" above "Alice Green, MD" is no given name); None otherwise."""
+    if idx + 1 >= len(lines):
+        return None
+    first = text[span[0]:span[1]]
+    head = parse_person_name(first, rules)
+    if (head is not None and head.credentials) or first.rstrip().endswith(",") or len(first.split()) < 2 \
+            or _is_role_only(first, m) is not None:
+        return None  # a credentialed name is whole; "Name," wraps its credentials (`_wrapped_credentials`)
+    nxt = lines[idx + 1]
+    start = _after_debris(text, nxt, rules)
+    run = _name_run(text, start, nxt.end, rules, m)
+    if run is None or text[run[1]:nxt.end].strip(" ,") and not _PHONE_REST.match(text[run[1]:nxt.end]):
+        return None
+    words = re.findall(r"[^\s,]+", text[run[0]:run[1]].split(",", 1)[0])
+    lex = rules.lexicon
+    if len(words) != 1 or any(
+            not w[:1].isupper() or credential_of(w.rstrip("."), rules) is not None or is_title(w.rstrip("."), rules)
+            or fold(w.rstrip(".")) in (lex.organization_words | lex.not_name_words) for w in words):
+        return None
+    titled = is_title(first.split(maxsplit=1)[0].rstrip("."), rules)
+    raw = f"{first} {text[run[0]:run[1]]}"
+    joined = parse_person_name(raw, rules)
+    if joined is None or not (joined.credentials or (titled and "," not in text[run[0]:run[1]])):
+        return None
+    return run[1], raw
 
 
 def _credentialed_or_titled(name: str, rest: str, rules: NameRules) -> bool:
@@ -503,10 +544,14 @@ def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: N
     return out
 
 
-# OCR debris that opens a provider card's lines: an avatar's initials and its circle read as letters and
-# punctuation ("NV Vikram", "| VK | Krishnamurthy, MD,", "y) MBBS"). At most two such tokens are skipped.
-_DEBRIS_WORD = r"(?:(?:[^\w\s]|_)+|[A-Za-z]{1,2}[^\w\s:]*)(?=\s)"  # "To:" is a label, not debris; "_" is debris
+# OCR debris that opens a provider card's lines: an avatar's initials and its circle read as letters, a digit and
+# punctuation ("NV Vikram", "| VK | Krishnamurthy, MD,", "y) MBBS", "4) MBBS", '"l ) Zuniga'). At most two such
+# tokens are skipped. "To:" is a label, not debris; "_" is debris.
+_DEBRIS_WORD = r"(?:(?:[^\w\s]|_)+[A-Za-z]?|[A-Za-z]{1,2}[^\w\s:]*|\d[^\w\s:]+)(?=\s)"
 _DEBRIS = re.compile(rf"\s*{_DEBRIS_WORD}(?:\s+{_DEBRIS_WORD})?\s*")
+# The circle's edge glued to a name as one lowercase letter: "jJae-won Kim, MD" (a lowercase letter before a capital
+# and a lowercase letter opens no name; particles are longer: "deVries" is not touched).
+_GLUED_DEBRIS = re.compile(r"[a-z](?=[A-Z][a-z])")
 _CREDENTIAL_RUN = re.compile(r"\s*(?:[A-Za-z][A-Za-z.\-]*,?\s*)+")
 
 
@@ -516,7 +561,8 @@ def _after_debris(text: str, line: _Line, rules: NameRules) -> int:
     particle ("da Silva, Thiago G, DO")."""
     hit = _DEBRIS.match(text, line.start, line.end)
     if hit is None:
-        return line.start
+        glued = _GLUED_DEBRIS.match(text, line.start, line.end)
+        return glued.end() if glued is not None else line.start
     for word in re.finditer(r"\S+", text[hit.start():hit.end()]):
         bare = word.group().strip(".,")
         if (is_title(bare, rules) or credential_of(bare, rules) is not None
@@ -561,6 +607,8 @@ def _credentialed_line_candidates(text: str, taken: list[tuple[int, int]], rules
         rest = text[span[1]:line.end].strip()
         if (name is None or not name.credentials) and rest in ("", ","):
             wrapped = _wrapped_credentials(text, lines, idx, span, rules)
+            if wrapped is None and rest == "":
+                wrapped = _wrapped_surname(text, lines, idx, span, rules, m)
             if wrapped is not None:
                 end, raw = wrapped
                 name = parse_person_name(raw, rules)
@@ -569,6 +617,9 @@ def _credentialed_line_candidates(text: str, taken: list[tuple[int, int]], rules
         after = text[end:lines[idx + 1].end if end > line.end else line.end]
         if after.strip(" ,") and not _PHONE_REST.match(after):
             continue  # more on the line: prose or a table row, which other rules read
+        below = idx + (2 if end > line.end else 1)
+        if below < len(lines) and _STREET.match(lines[below].text(text)):
+            continue  # a letter's inside address ("van Dijk, Mareike, MD⏎741 Park Rd"): the addressee, not who treated
         out.append(_Candidate(span[0], end, span[0], Role.OTHER_CLINICIAN, "credentialed_line",
                               rules.weights.spacy_titled,
                               "a credentialed name on a line of its own, with no role label",

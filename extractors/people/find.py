@@ -23,9 +23,16 @@ def find_people(parsed: ParsedText, rules: NameRules | None = None) -> tuple[Per
     m = _matcher(rules)
     text = parsed.text
     candidates = _line_candidates(text.text, rules, m, _Cells(text))
-    candidates += _spacy_candidates(parsed, [(c.start, c.end) for c in candidates], rules, m)
-    candidates += _credentialed_line_candidates(text.text, [(c.start, c.end) for c in candidates], rules, m)
     items = [x for x in (_to_mention(c, text, rules) for c in candidates) if x is not None]
+    spacy = [(c, _to_mention(c, text, rules)) for c in
+             _spacy_candidates(parsed, [(c.start, c.end) for c in candidates], rules, m)]
+    items += [x for _, x in spacy if x is not None]
+    # Only a spaCy entity that became a person holds its line: "won Kim" cut from "jJae-won Kim, MD" by avatar debris
+    # is no name, and must not keep the whole credentialed line from being read.
+    candidates += [c for c, x in spacy if x is not None]
+    items += [x for x in (_to_mention(c, text, rules) for c in
+                          _credentialed_line_candidates(text.text, [(c.start, c.end) for c in candidates], rules, m))
+              if x is not None]
     layout = [x for x in items if not x.fallback]
     # A fallback mention of someone a layout rule already found ("Dr. Doe" in the narrative after "Provider:
     # Jane Doe, MD") supports that finding instead of standing alone.
