@@ -195,6 +195,8 @@ def _assertion(doc: Doc, text: str, span: Span, section: SectionKind | None, sec
             if a is not None and mod.modifies(span):
                 found.add(a)
     status = _status_line_after(text, span)
+    if status is None:
+        status = _status_in_row(text, span)
     if status is not None:
         found.add(status)
     return next((a for a in ASSERTION_PRECEDENCE if a in found), Assertion.AFFIRMED)
@@ -243,6 +245,46 @@ def _status_line_after(text: str, span: Span) -> Assertion | None:
         if nxt < 0 or not (_is_code_line(line) or continued):
             return None
         pos = nxt + 1
+    return None
+
+
+# A status in brackets or after a dash at the end of a list item, glued or not: "polyneuropathy (type 2 DM).(Resolved)".
+_TRAILING_STATUS = re.compile(r"[(\[\-–—]\s*([A-Za-z]+(?: [A-Za-z]+)?)\s*[)\]]?[\s.;]*$")
+_CELL_STRIP = " .;:|()[]"
+
+
+def _status_in_row(text: str, span: Span) -> Assertion | None:
+    """The assertion a status printed on the diagnosis's own row gives it: a later cell of a table row read with its
+    rules ("| Other postherpetic nervous system involvement | Resolved", the status even inside the span a linker
+    matched), a status closing the item in brackets or after a dash ("… (type 2 DM).(Resolved)"), or, for a cell's
+    words wrapped onto the next line ("(postherpetic neuralgia) |"), the status of the row above."""
+    statuses = load_context_rules().status_lines
+    line_start = text.rfind("\n", 0, span.start_char) + 1
+    line_end = text.find("\n", span.start_char)
+    line = text[line_start:len(text) if line_end < 0 else line_end]
+    if len(line.split()) > _LIST_ITEM_MAX_WORDS + 4:
+        return None  # prose, not a row
+
+    def row_status(row: str, from_pos: int) -> Assertion | None:
+        cells = row[from_pos:].split("|")[1:]  # the cells after the one the diagnosis starts in
+        for cell in cells:
+            category = statuses.get(" ".join(cell.strip(_CELL_STRIP).lower().split()))
+            if category is not None:
+                return _CONTEXT_TO_ASSERTION.get(category)
+        return None
+
+    found = row_status(line, span.start_char - line_start)
+    if found is not None:
+        return found
+    trailing = _TRAILING_STATUS.search(line, max(0, min(len(line), span.end_char - line_start)))
+    if trailing is not None and (category := statuses.get(trailing.group(1).lower())) is not None:
+        return _CONTEXT_TO_ASSERTION.get(category)
+    opening = line.strip(" |")[:1]
+    if line_start and "|" in line and (opening == "(" or opening.islower()):
+        above_start = text.rfind("\n", 0, line_start - 1) + 1
+        above = text[above_start:line_start - 1]
+        if "|" in above:
+            return row_status(above, 0) if above.lstrip().startswith("|") else row_status("|" + above, 0)
     return None
 
 

@@ -453,3 +453,28 @@ def test_regression_a_status_in_brackets_after_a_diagnosis_is_no_abbreviation_of
 def test_when_a_document_defines_a_short_form_then_it_still_counts() -> None:
     found = _find("Assessment: Postherpetic neuralgia (PHN) of the left T6 dermatome.\nPlan: PHN stable on gabapentin.")
     assert any(m.text == "PHN" and m.category.is_pain for m in found)
+
+
+# regressions (varied train seeds 1800-2399, scans wrongly complete): a resolved pain diagnosis read as affirmed
+def test_regression_a_status_cell_on_the_diagnosis_row_makes_it_and_its_wrapped_words_historical() -> None:
+    # train_2114: the linker's span took the whole row, status cell included, so ConText's "resolved" was inside the
+    # target; the cell's words wrapped onto the next line had no status of their own
+    found = _find("Problem List\n| Diagnosis | ICD-10 | Status\nType 2 diabetes | Active\n"
+                  "| Other postherpetic nervous system involvement | Resolved\n(postherpetic neuralgia) |\n"
+                  "Plan: Return to clinic in 4-6 weeks.")
+    pain = [d for d in found if d.category is Category.NEUROPATHIC_PAIN]
+    assert pain and all(d.assertion is Assertion.HISTORICAL for d in pain)
+
+
+def test_regression_a_bracketed_status_glued_to_the_item_makes_it_historical() -> None:
+    # train_2285: "(Resolved)" glued to the item's full stop was one token with it, and no cue matched
+    found = _find("ICD-10-CM Diagnosis\nA E03.9 Hypothyroidism, unspecified\n"
+                  "B |E11.42 Painful diabetic polyneuropathy (type 2 DM).(Resolved)\nTotal Charges")
+    pain = [d for d in found if d.category is Category.NEUROPATHIC_PAIN]
+    assert pain and all(d.assertion is Assertion.HISTORICAL for d in pain)
+
+
+def test_when_a_row_has_an_active_status_cell_then_the_diagnosis_stays_affirmed() -> None:
+    found = _find("Problem List\n| Migraine without aura | G43.009 | Active\n| Occipital neuralgia | M54.81 | Resolved")
+    by_code = {d.icd10: d.assertion for d in found}
+    assert by_code.get("G43.009") is Assertion.AFFIRMED and by_code.get("M54.81") is Assertion.HISTORICAL
