@@ -315,3 +315,8 @@ def test_regression_particles_cut_from_their_surname_are_no_name(raw: str) -> No
     # train_980 (train seeds 600-1199, wrongly complete): "Dr. van der" (the line ended before "Linden") was read as
     # the full name "Van Der", and the learned ranker confirmed it
     assert parse_person_name(raw) is None
+
+
+def test_when_the_intake_gives_alex_for_alejandro_then_the_names_match() -> None:
+    # Varied train_1894: "Alex Núñez García" at intake, "ALEJANDRO J NÚÑEZ GARCÍA" on the document
+    assert match_intake("Alex Núñez García", "Alejandro J Núñez García").result is CheckResult.PASS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from fakes import linear_text_from_lines, linear_text_from_rows
 
@@ -873,3 +875,38 @@ def test_when_a_credentialed_name_heads_a_street_address_then_it_is_a_letters_ad
     people = _people(["04/10/2025", "van Dijk, Mareike, MD", "741 Park Rd", "Port Ashby, WA 98204",
                       "RE: HUANG Guoqiang DOB 08/23/1955"])
     assert "Mareike van Dijk" not in [p.normalized for p in people]
+
+
+# regressions (varied train seeds 1800-2399): a patient's name wrapped onto the next line before the birth date
+@pytest.mark.parametrize(("lines", "name"), [
+    (["Statement of Services", "Patient name: Jasmine Shaniqua", "Merriweather DOB: 11/7/1987", "MRN: 15909733"],
+     "Jasmine Shaniqua Merriweather"),  # train_2083: the surname wrapped; "Jasmine Shaniqua" was reported
+    (["AFTER VISIT SUMMARY", "Patient name: Francisco Efraín Ibarra", "Zúñiga DOB: 2/17/1953"],
+     "Francisco Efraín Ibarra Zúñiga"),  # train_1829: the second surname wrapped
+    (["ED DISCHARGE INSTRUCTIONS", "Patient name: NÚÑEZ GARCÍA,", "ae ALEJANDRO J DOB: 6/21/1965"],
+     "Alejandro J Núñez García"),  # train_1894: "LAST," then the given names after scan debris
+])
+def test_when_a_labelled_name_wraps_before_an_identifier_then_the_whole_name_is_the_value(
+        lines: list[str], name: str) -> None:
+    assert _by_role(_people(lines), Role.PATIENT) == [name]
+
+
+@pytest.mark.parametrize("lines", [
+    ["Patient name: Jane Doe", "MRN: 43642571"],
+    ["Patient: Jane Doe", "Assessment"],
+    ["Patient: Jane Doe", "Rheumatology DOB: 1/2/1960"],  # a specialty is no surname
+])
+def test_when_the_next_line_is_no_surname_before_an_identifier_then_the_labelled_name_stands(
+        lines: list[str]) -> None:
+    assert _by_role(_people(lines), Role.PATIENT) == ["Jane Doe"]
+
+
+def test_when_a_wrapped_name_is_read_over_debris_then_the_debris_confidence_does_not_lower_the_name() -> None:
+    # train_1894: the scan's "ae" (confidence 0.19) between "LAST," and the given names made the name doubtful
+    doc = linear_text_from_lines(["Patient name: NÚÑEZ GARCÍA,", "ae ALEJANDRO J DOB: 6/21/1965"]).document
+    page = doc.pages[0]
+    words = tuple(dataclasses.replace(w, confidence=0.19) if w.text == "ae" else w for w in page.words)
+    doc = dataclasses.replace(doc, pages=(dataclasses.replace(page, words=words),))
+    people = find_people(get_pipeline().parse(linearize(doc)))
+    patient = next(p for p in people if p.role is Role.PATIENT)
+    assert patient.normalized == "Alejandro J Núñez García" and patient.confidence > 0.6

@@ -104,6 +104,7 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
         if cue.inherit_section and section is not None:
             role, why = section.role, f"{why} under the heading of section '{section.id}'"
         span = _name_run(text, value_start, value_end, rules, m)
+        raw_joined: str | None = None
         cue_start = line.start + hit.start()
         below: _Cell | None = None
         if column is not None and below_row:
@@ -140,6 +141,14 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                     and _ends_a_name(text, next_line.start, joined_end, rules, m):
                 span = joined
                 why += " (wrapped onto the next line)"
+        elif (span is not None and not bare and i + 1 == len(hits) and next_line is not None
+              and span[1] <= line.end and text[span[1]:line.end].strip() in ("", ",")
+              and not _starts_with_label(next_line.text(text), m)
+              and _section_of(next_line.text(text), m) is None):
+            tail = _surname_before_identifier(text, span, line, next_line, rules, m)
+            if tail is not None:
+                span, raw_joined = (span[0], tail[0]), tail[1]
+                why += " (wrapped onto the next line)"
         if span is None:
             continue
         if bare and not text[span[1]:line.end].strip() and line_text.isupper():
@@ -168,7 +177,7 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
             why += f", marked '({relation})'"
             if role in (Role.PATIENT, Role.OTHER_CLINICIAN):
                 role = Role.FAMILY_MEMBER
-        raw: str | None = None
+        raw: str | None = raw_joined
         if span[1] <= line.end and next_line is not None and text[span[1]:line.end].strip() == ",":
             # "Treating physician: Brigitte Thibodeaux,⏎AGNP-C": the credentials wrapped onto the next line
             wrapped = _wrapped_credentials(text, [line, next_line], 0, span, rules)
@@ -179,6 +188,31 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                               cue_end=line.start + hit.end(), raw=raw))
     return out, used_next
 
+
+
+def _surname_before_identifier(text: str, span: tuple[int, int], line: _Line, next_line: _Line, rules: NameRules,
+                               m: _Matcher) -> tuple[int, str] | None:
+    """(end, name as read) when a label's value that fills its line goes on at the start of the next line up to a
+    patient identifier: "Patient name: Jasmine Shaniqua⏎Merriweather DOB: 11/7/1987", or, after "LAST," at the line
+    end, the given names ("NÚÑEZ GARCÍA,⏎ae ALEJANDRO J DOB: …", avatar or scan debris skipped). The next line's name
+    words (at most two, three after a comma) must be followed by an identifier or field word (`stop_words`: DOB, MRN,
+    Age…), which is what shows that they are the end of this name and not a line of their own."""
+    comma = text[span[1]:line.end].strip() == ","
+    start = _after_debris(text, next_line, rules) if comma else next_line.start
+    run = _name_run(text, start, next_line.end, rules, m)
+    if run is None or "," in text[run[0]:run[1]]:
+        return None
+    words = text[run[0]:run[1]].split()
+    lex = rules.lexicon
+    if not 1 <= len(words) <= (3 if comma else 2) or any(
+            credential_of(w.strip(".,"), rules) is not None or fold(w.strip(".,")) in lex.not_name_words
+            for w in words):
+        return None
+    after = text[run[1]:next_line.end].split(maxsplit=1)
+    if not after or fold(after[0].strip(".:;,").replace(".", "")) not in lex.stop_words:
+        return None
+    raw = f"{text[span[0]:span[1]]}{',' if comma else ''} {text[run[0]:run[1]]}"
+    return (run[1], raw) if parse_person_name(raw, rules) is not None else None
 
 
 def _family_lead_candidates(text: str, line: _Line, rules: NameRules, m: _Matcher) -> list[_Candidate]:

@@ -34,6 +34,13 @@ class _Found:
     fallback: bool
 
 
+def _words_confidence(text: LinearText, start: int, end: int, raw: str) -> float:
+    """Lowest OCR confidence of the words in [start, end) that are part of `raw`, the name as read (1.0: none)."""
+    keep = {w.strip(",.;:") for w in raw.split()}
+    confs = [w.confidence for _, w in text.words_between(start, end) if w.text.strip(",.;:") in keep]
+    return min(confs) if confs else 1.0
+
+
 def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> _Found | None:
     raw = c.raw if c.raw is not None else text.text[c.start:c.end]
     name = parse_person_name(raw, rules)
@@ -43,9 +50,14 @@ def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> _Found | N
     kinds = name.credential_kinds(rules)
     physician_like = CredentialKind.PHYSICIAN in kinds or name.has_physician_title(rules)
     adjustments: list[Adjustment] = []
+    # A name read over debris ("NÚÑEZ GARCÍA,⏎ae ALEJANDRO J"): its own words' confidence, not the debris'.
+    name_ocr = (_words_confidence(text, c.start, c.end, c.raw) if c.raw is not None
+                else ocr_confidence(text, c.start, c.end))
     if c.cue_end is not None and c.cue_start < c.cue_end < c.start:
         # the cue's words and the name's: not a neighbouring cell's words printed between them ("Specialty")
-        ocr = min(ocr_confidence(text, c.cue_start, c.cue_end), ocr_confidence(text, c.start, c.end))
+        ocr = min(ocr_confidence(text, c.cue_start, c.cue_end), name_ocr)
+    elif c.raw is not None:
+        ocr = min(ocr_confidence(text, c.cue_start, c.start), name_ocr)
     else:
         ocr = ocr_confidence(text, c.cue_start, c.end)
     if ocr < 1.0:
