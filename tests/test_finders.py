@@ -276,3 +276,8 @@ def test_regression_a_surname_only_signer_is_reported_instead_of_a_rejected_unla
                         load_policy(), ner_model=None)
     assert findings.physician.person is not None and findings.physician.person.normalized == "Eze"
     assert findings.physician.doubt is not None and "surname only" in findings.physician.doubt
+
+
+def test_regression_a_given_name_before_an_ocr_lowered_surname_is_not_a_surname_only_physician() -> None:
+    # Varied train_2166: "Dr. Ananya lyer" (OCR's l for the I of Iyer) was reported as the surname-only "Dr. Ananya"
+    assert surname_only_physician(linear_text("Dr. Ananya lyer\nPrimary care provider"), default_name_rules()) is None

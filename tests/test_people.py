@@ -910,3 +910,20 @@ def test_when_a_wrapped_name_is_read_over_debris_then_the_debris_confidence_does
     people = find_people(get_pipeline().parse(linearize(doc)))
     patient = next(p for p in people if p.role is Role.PATIENT)
     assert patient.normalized == "Alejandro J Núñez García" and patient.confidence > 0.6
+
+
+# regressions (varied train seeds 1800-2399): "LAST," at a label's line end, the given names and credentials under it
+@pytest.mark.parametrize(("lines", "name"), [
+    (["Statement of Services", "Rendering provider: VILLASEÑOR RAMÍREZ,", "INÉS MD NPI: 1874675892", "Payer: Unknown"],
+     "Inés Villaseñor Ramírez"),  # train_2346: reported as the given name "Villaseñor" and the surname "Ramírez"
+    (["Visit", "Treating physician: de la Vega García,", "; Inés, MD Specialty: Interventional Pain Management",
+      "Reason for visit: Low back pain"], "Inés de la Vega García"),  # train_1861: no physician found
+])
+def test_when_a_physicians_last_name_and_comma_end_the_label_line_then_the_given_name_below_completes_it(
+        lines: list[str], name: str) -> None:
+    assert _by_role(_people(lines), Role.TREATING_PHYSICIAN) == [name]
+
+
+def test_when_the_line_under_a_labelled_name_is_a_surname_and_credential_then_it_is_not_joined() -> None:
+    people = _people(["Treating physician: Jane Doe", "Smith, MD Specialty: Pain"])
+    assert "Jane Doe Smith" not in [p.normalized for p in people]

@@ -141,10 +141,10 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                     and _ends_a_name(text, next_line.start, joined_end, rules, m):
                 span = joined
                 why += " (wrapped onto the next line)"
-        elif (span is not None and not bare and i + 1 == len(hits) and next_line is not None
-              and span[1] <= line.end and text[span[1]:line.end].strip() in ("", ",")
-              and not _starts_with_label(next_line.text(text), m)
-              and _section_of(next_line.text(text), m) is None):
+        if (span is not None and not bare and i + 1 == len(hits) and next_line is not None
+                and span[1] <= line.end and text[span[1]:line.end].strip() in ("", ",")
+                and not _starts_with_label(next_line.text(text), m)
+                and _section_of(next_line.text(text), m) is None):
             tail = _surname_before_identifier(text, span, line, next_line, rules, m)
             if tail is not None:
                 span, raw_joined = (span[0], tail[0]), tail[1]
@@ -194,23 +194,32 @@ def _surname_before_identifier(text: str, span: tuple[int, int], line: _Line, ne
                                m: _Matcher) -> tuple[int, str] | None:
     """(end, name as read) when a label's value that fills its line goes on at the start of the next line up to a
     patient identifier: "Patient name: Jasmine Shaniqua⏎Merriweather DOB: 11/7/1987", or, after "LAST," at the line
-    end, the given names ("NÚÑEZ GARCÍA,⏎ae ALEJANDRO J DOB: …", avatar or scan debris skipped). The next line's name
+    end, the given names ("NÚÑEZ GARCÍA,⏎ae ALEJANDRO J DOB: …", avatar or scan debris skipped) and the credentials
+    ("VILLASEÑOR RAMÍREZ,⏎INÉS MD NPI: …", "de la Vega García,⏎; Inés, MD Specialty: …"). The next line's name
     words (at most two, three after a comma) must be followed by an identifier or field word (`stop_words`: DOB, MRN,
-    Age…), which is what shows that they are the end of this name and not a line of their own."""
+    NPI…) or, after credentials, by the end of the line or another field's label: what shows that they end this
+    name and are not a line of their own."""
     comma = text[span[1]:line.end].strip() == ","
     start = _after_debris(text, next_line, rules) if comma else next_line.start
     run = _name_run(text, start, next_line.end, rules, m)
-    if run is None or "," in text[run[0]:run[1]]:
+    if run is None:
         return None
-    words = text[run[0]:run[1]].split()
+    tokens = text[run[0]:run[1]].replace(",", " , ").split()
+    names = [t for t in tokens if t != "," and credential_of(t.strip("."), rules) is None]
+    creds = [t for t in tokens if t != "," and credential_of(t.strip("."), rules) is not None]
+    if creds and (not comma or tokens.index(creds[0]) < len(names)):
+        return None  # credentials only after "LAST," (the given names, then "MD"), and only after the names
+    if "," in tokens and not creds:
+        return None
     lex = rules.lexicon
-    if not 1 <= len(words) <= (3 if comma else 2) or any(
-            credential_of(w.strip(".,"), rules) is not None or fold(w.strip(".,")) in lex.not_name_words
-            for w in words):
+    if not 1 <= len(names) <= (3 if comma else 2) or any(fold(w.strip(".")) in lex.not_name_words for w in names):
         return None
     after = text[run[1]:next_line.end].split(maxsplit=1)
-    if not after or fold(after[0].strip(".:;,").replace(".", "")) not in lex.stop_words:
-        return None
+    if after and not (fold(after[0].strip(".:;,").replace(".", "")) in lex.stop_words
+                      or (creds and after[0].endswith(":"))):
+        return None  # prose or another value follows: not the end of this name
+    if not after and not creds:
+        return None  # words alone on the next line may be a line of their own
     raw = f"{text[span[0]:span[1]]}{',' if comma else ''} {text[run[0]:run[1]]}"
     return (run[1], raw) if parse_person_name(raw, rules) is not None else None
 

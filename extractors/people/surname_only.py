@@ -40,6 +40,10 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
             for m in pattern.finditer(line):
                 surname = ocr_capital_i(m.group("surname"), rules)  # "Dr. lyer": OCR's l for a capital I
                 given = _NEXT_WORD.match(line, m.end())
+                if given is not None and ocr_capital_i(given.group(1), rules)[:1].isupper() and \
+                        not given.group(1)[:1].isupper():
+                    # "Dr. Ananya lyer": OCR's l for the capital I of the surname; the title is followed by a full name
+                    continue
                 end = m.end()
                 if given is not None and is_patronymic(surname, rules) and given.group(1)[0].isupper():
                     # "Dr. Núñez Echeverría": two surnames, the first patronymic, no given name
