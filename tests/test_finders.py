@@ -281,3 +281,11 @@ def test_regression_a_surname_only_signer_is_reported_instead_of_a_rejected_unla
 def test_regression_a_given_name_before_an_ocr_lowered_surname_is_not_a_surname_only_physician() -> None:
     # Varied train_2166: "Dr. Ananya lyer" (OCR's l for the I of Iyer) was reported as the surname-only "Dr. Ananya"
     assert surname_only_physician(linear_text("Dr. Ananya lyer\nPrimary care provider"), default_name_rules()) is None
+
+
+def test_regression_a_surname_opening_with_a_lowercase_particle_is_a_surname_only_physician() -> None:
+    # Varied train_2222: "Dr. el-Khoury" starts with a lowercase letter, so no surname-only physician was found and
+    # the document was called incomplete instead of needing review
+    found = surname_only_physician(linear_text("ED attending: Dr. el-Khoury Disposition: Discharged home"),
+                                   default_name_rules())
+    assert found is not None and found.surname == "el-Khoury"

@@ -48,8 +48,8 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
                 if given is not None and is_patronymic(surname, rules) and given.group(1)[0].isupper():
                     # "Dr. Núñez Echeverría": two surnames, the first patronymic, no given name
                     surname, end, given = f"{surname} {given.group(1)}", given.end(), None
-                if not surname.split()[-1][0].isupper() or (given is not None and given.group(1)[0].isupper()
-                                                and fold(given.group(1)) not in not_names):
+                if not _capitalised_surname(surname.split()[-1], rules) or (
+                        given is not None and given.group(1)[0].isupper() and fold(given.group(1)) not in not_names):
                     continue  # "Dr. jones" is no name; "Dr. Itzel Ortega" has a given name ("Dr. Iyer Pain" not)
                 if fold(surname) in not_names:
                     continue
@@ -58,3 +58,20 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
                                                                           rule="surname_only_physician", score=0.5))
         start += len(line) + 1
     return None
+
+
+def _capitalised_surname(word: str, rules: NameRules) -> bool:
+    """A surname's capital: "Ortega", or after a lowercase particle joined by a hyphen or an apostrophe ("el-Khoury",
+    "al-Hassan"); "jones" is none."""
+    if word[:1].isupper():
+        return True
+    head, sep, rest = _split_particle(word)
+    return bool(sep) and head in rules.lexicon.particles and rest[:1].isupper()
+
+
+def _split_particle(word: str) -> tuple[str, str, str]:
+    """(head, separator, rest) at the first hyphen or apostrophe; (word, "", "") without one."""
+    for i, ch in enumerate(word):
+        if ch in "-'’":
+            return word[:i], ch, word[i + 1:]
+    return word, "", ""
