@@ -927,3 +927,19 @@ def test_when_a_physicians_last_name_and_comma_end_the_label_line_then_the_given
 def test_when_the_line_under_a_labelled_name_is_a_surname_and_credential_then_it_is_not_joined() -> None:
     people = _people(["Treating physician: Jane Doe", "Smith, MD Specialty: Pain"])
     assert "Jane Doe Smith" not in [p.normalized for p in people]
+
+
+def test_when_a_name_stands_alone_above_a_birth_date_line_then_it_is_the_patient() -> None:
+    # Varied train_1877: a portal sidebar prints "Conceição Ferreira -", then "DOB 6/27/1979 -", then the MRN, and
+    # no patient was found (the account header's name was garbled by OCR)
+    people = _people(["Home", "Messages", "Conceição Ferreira -", "DOB 6/27/1979 -", "MRN 31528715", "Visits"])
+    assert _by_role(people, Role.PATIENT) == ["Conceição Ferreira"]
+
+
+@pytest.mark.parametrize("lines", [
+    ["Visit Summary", "Jane Doe, MD", "DOB 1/2/1960"],  # a credentialed name is no patient
+    ["Emergency Contact", "Jane Doe", "DOB 1/2/1960"],  # inside a section the line is that person's
+])
+def test_when_the_name_above_a_birth_date_is_credentialed_or_in_a_section_then_it_is_not_the_patient(
+        lines: list[str]) -> None:
+    assert _by_role(_people(lines), Role.PATIENT) == []

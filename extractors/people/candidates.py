@@ -404,6 +404,15 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
         tc = trailing.rule
         return [_Candidate(span[0], span[1], span[0], tc.role, tc.id, tc.weight,
                            f"named at the start of a line followed by '{trailing.phrase}'")]
+    if (relation is None and trailing is None and section is None and cell is None and raw is None
+            and not rest.strip(" -–—|,•") and idx + 1 < len(lines)):
+        # "Conceição Ferreira -⏎DOB 6/27/1979 -⏎MRN …": a portal sidebar's name with its birth date on the line under it
+        below_cue = _trailing_cue(lines[idx + 1].text(text), m)
+        named = parse_person_name(text[span[0]:span[1]], rules)
+        if below_cue is not None and named is not None and not named.credentials and not named.titles:
+            tc = below_cue.rule
+            return [_Candidate(span[0], span[1], span[0], tc.role, tc.id, tc.weight,
+                               f"named on a line of its own above '{below_cue.phrase}'")]
     if relation is not None:
         role = Role.EMERGENCY_CONTACT if in_ec else Role.FAMILY_MEMBER
         rule = section.id if in_ec and section is not None else "relation_marker"
