@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -154,8 +155,9 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     if chosen.person is not None and match_intake(intake_name, chosen.person.normalized).result is CheckResult.PASS:
         chosen = dataclasses.replace(chosen, person=_corroborated(_in_intake_spelling(chosen.person, intake_name),
                                                                   search))
-        if search.other_patient_pages and not chosen.ambiguous:
-            pages = ", ".join(map(str, search.other_patient_pages))
+        other_pages = _pages_of_other_patients(search, chosen.person)
+        if other_pages and not chosen.ambiguous:
+            pages = ", ".join(map(str, other_pages))
             return Choice(chosen.person, f"{chosen.reason} A patient label on page {pages} holds a different name.",
                           ambiguous=True), people
         return chosen, people
@@ -186,6 +188,16 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     ambiguous = chosen.ambiguous or bool(search.other_patient_pages)
     reason = f"the intake's person found in a patient position ({hit.reason})"
     return Choice(person, reason, ambiguous), (*people, person)
+
+
+def _pages_of_other_patients(search: IntakeSearch, patient: PersonMention) -> tuple[int, ...]:
+    """Pages where a patient label holds someone other than `patient`. A label whose words are all words of the
+    patient's name is that name cut at the line's end ("Patient name: Deborah Elizabeth⏎Haskett-Adeyemi DOB: …",
+    which the intake search reads one line at a time), not a second patient."""
+    words = {fold(w) for w in re.findall(r"[^\W\d_][\w'’\-]*", patient.normalized)}
+    pages = [o.evidence.page for o in search.other_patients
+             if not {fold(w) for w in re.findall(r"[^\W\d_][\w'’\-]*", o.value_as_printed)} <= words]
+    return tuple(dict.fromkeys(pages))
 
 
 def _corroborated(person: PersonMention, search: IntakeSearch) -> PersonMention:

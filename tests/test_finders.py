@@ -289,3 +289,21 @@ def test_regression_a_surname_opening_with_a_lowercase_particle_is_a_surname_onl
     found = surname_only_physician(linear_text("ED attending: Dr. el-Khoury Disposition: Discharged home"),
                                    default_name_rules())
     assert found is not None and found.surname == "el-Khoury"
+
+
+def test_regression_a_patient_name_cut_at_its_line_end_is_not_a_second_patient() -> None:
+    # Varied train_2195: "Patient name: Deborah Elizabeth⏎Haskett-Adeyemi DOB: …" — the intake search reads the label's
+    # line alone, took "Deborah Elizabeth" for a different patient and sent the document to review
+    findings = find_all(_doc("Statement of Services", "Patient name: Deborah Elizabeth",
+                             "Haskett-Adeyemi DOB: March 30, 1956", "Rendering provider: Pieter von Bülow, MD"),
+                        load_policy(), ner_model=None, intake_name="Deb Haskett-Adeyemi")
+    assert findings.patient.person is not None
+    assert findings.patient.person.normalized == "Deborah Elizabeth Haskett-Adeyemi"
+    assert not findings.patient.ambiguous
+
+
+def test_when_a_patient_label_names_someone_else_then_the_verified_patient_is_still_doubtful() -> None:
+    findings = find_all(_doc("Patient name: Deborah Haskett-Adeyemi DOB: March 30, 1956", "Visit notes",
+                             "Patient name: Rahul Subramanian DOB: 1/2/1960"),
+                        load_policy(), ner_model=None, intake_name="Deborah Haskett-Adeyemi")
+    assert findings.patient.ambiguous
