@@ -340,8 +340,12 @@ def evidence_from_span(text: LinearText, start: int, end: int, *, finder: str, r
 
 
 def ocr_confidence(text: LinearText, start: int, end: int) -> float:
-    """Minimum word confidence over [start, end); 1.0 when no word is covered."""
-    confs = [w.confidence for _, w in text.words_between(start, end)]
+    """Minimum word confidence over [start, end); 1.0 when no word is covered. Words with no letter or digit (a
+    label's ":" read alone, a "|" of a cell border) carry none of the finding's letters and are left out unless
+    nothing else is covered: a faint colon after "Treating physician" made a clearly read name doubtful."""
+    words = [w for _, w in text.words_between(start, end)]
+    lettered = [w.confidence for w in words if any(ch.isalnum() for ch in w.text)]
+    confs = lettered or [w.confidence for w in words]
     return min(confs) if confs else 1.0
 
 

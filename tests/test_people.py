@@ -943,3 +943,14 @@ def test_when_a_name_stands_alone_above_a_birth_date_line_then_it_is_the_patient
 def test_when_the_name_above_a_birth_date_is_credentialed_or_in_a_section_then_it_is_not_the_patient(
         lines: list[str]) -> None:
     assert _by_role(_people(lines), Role.PATIENT) == []
+
+
+def test_regression_a_faint_colon_after_the_label_does_not_make_a_clear_name_doubtful() -> None:
+    # Varied train_2018: "Treating physician :" — the colon, read alone at confidence 0.28, set the confidence of a
+    # name read at 0.95 (review for "physician name read with low confidence")
+    doc = linear_text_from_lines(["Treating physician : Tuan Tran, MD"]).document
+    page = doc.pages[0]
+    words = tuple(dataclasses.replace(w, confidence=0.28) if w.text == ":" else w for w in page.words)
+    doc = dataclasses.replace(doc, pages=(dataclasses.replace(page, words=words),))
+    found = next(p for p in find_people(get_pipeline().parse(linearize(doc))) if p.normalized == "Tuan Tran")
+    assert found.confidence > 0.9
