@@ -153,9 +153,9 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     full name, the choice is marked ambiguous (two patients: review)."""
     search = search_intake_name(document, intake_name)
     if chosen.person is not None and match_intake(intake_name, chosen.person.normalized).result is CheckResult.PASS:
-        chosen = dataclasses.replace(chosen, person=_corroborated(_in_intake_spelling(chosen.person, intake_name),
-                                                                  search))
-        other_pages = _pages_of_other_patients(search, chosen.person)
+        verified = _corroborated(_in_intake_spelling(chosen.person, intake_name), search)
+        chosen = dataclasses.replace(chosen, person=verified)
+        other_pages = _pages_of_other_patients(search, verified)
         if other_pages and not chosen.ambiguous:
             pages = ", ".join(map(str, other_pages))
             return Choice(chosen.person, f"{chosen.reason} A patient label on page {pages} holds a different name.",
@@ -197,7 +197,7 @@ def _pages_of_other_patients(search: IntakeSearch, patient: PersonMention) -> tu
     words = {fold(w) for w in re.findall(r"[^\W\d_][\w'’\-]*", patient.normalized)}
     pages = [o.evidence.page for o in search.other_patients
              if not {fold(w) for w in re.findall(r"[^\W\d_][\w'’\-]*", o.value_as_printed)} <= words]
-    return tuple(dict.fromkeys(pages))
+    return tuple(dict.fromkeys(page for page in pages if page is not None))
 
 
 def _corroborated(person: PersonMention, search: IntakeSearch) -> PersonMention:
