@@ -21,7 +21,7 @@ from PIL import Image
 from pytesseract import Output
 
 from extractors import imaging
-from extractors.imaging import IDENTITY, Affine, PointMap
+from extractors.imaging import IDENTITY, Affine, Homography, PointMap
 from extractors.ocr_word import OcrWord
 from extractors.script_reread import reread_names
 from pipeline.errors import DocverifyError, OcrEngineError, OcrTimeout
@@ -316,10 +316,11 @@ def read_image(image: Image.Image, dpi_x: float, dpi_y: float, engine: OcrEngine
     (`reads_upright`) is the engine's OSD asked, and the page read again if OSD turns it."""
     # A phone photo of paper or a screen is flattened first (docs/ARCHITECTURE.md "Phone photos of paper and
     # screens"); `flat` maps the flattened pixels back to the photo's.
-    flattened, back, step = imaging.flatten_perspective(image)
-    flat: PointMap = back if back is not None else IDENTITY
+    square, to_square_source, squared = _square_pixels(image, dpi_x, dpi_y, limits)
+    flattened, back, step = imaging.flatten_perspective(square)
+    flat: PointMap = to_square_source if back is None else back if squared is None else _compose(to_square_source, back)
     gray, steps = _cleaned(flattened)
-    steps = ((step,) if step else ()) + steps
+    steps = tuple(s for s in (squared, step) if s) + steps
     prepared = _finished(gray, flat, steps, limits)
     raw = _guarded(engine.read, prepared.image, limits.ocr_timeout_s)
     if not reads_upright(raw):
@@ -330,6 +331,35 @@ def read_image(image: Image.Image, dpi_x: float, dpi_y: float, engine: OcrEngine
     page = pixels_to_points(0, 0, image.width, image.height, dpi_x, dpi_y)
     words = to_page_words(raw, prepared.to_original, dpi_x, dpi_y, page.x1, page.bottom)
     return OcrResult(words, prepared.steps, page.x1, page.bottom)
+
+
+SQUARE_MIN_RATIO = 1.2  # pixels this much taller than wide (or wider than tall) are resampled square before OCR
+SQUARE_MAX_STRETCH = 4.0
+
+
+def _square_pixels(image: Image.Image, dpi_x: float, dpi_y: float,
+                   limits: Limits) -> tuple[Image.Image, Affine, str | None]:
+    """`image` resampled to square pixels when its resolution differs by axis (a fax in normal mode is 200 × 100 dpi:
+    every glyph half as tall as it should be, which tesseract reads as garbage), the map back, and the step taken.
+    The stretch is capped at 4x and by `limits.max_pixels`; square pixels are returned as they are."""
+    ratio = dpi_x / dpi_y
+    if 1.0 / SQUARE_MIN_RATIO <= ratio <= SQUARE_MIN_RATIO:
+        return image, IDENTITY, None
+    stretch = min(max(ratio, 1.0 / ratio), SQUARE_MAX_STRETCH)
+    size = (image.width, round(image.height * stretch)) if ratio > 1 else (round(image.width * stretch), image.height)
+    if size[0] * size[1] > limits.max_pixels:
+        return image, IDENTITY, None
+    source = image if image.mode in ("L", "RGB") else image.convert("L")
+    out = source.resize(size, Image.Resampling.LANCZOS)
+    return out, Affine(a=image.width / size[0], e=image.height / size[1]), \
+        f"resampled to square pixels ({dpi_x:.0f} x {dpi_y:.0f} dpi)"
+
+
+def _compose(outer: Affine, inner: PointMap) -> PointMap:
+    """The map through `inner` (newest step), then `outer`."""
+    if isinstance(inner, Affine):
+        return outer.then(inner)
+    return Homography((outer.a, outer.b, outer.c, outer.d, outer.e, outer.f, 0.0, 0.0, 1.0)).then(inner)
 
 
 def _guarded(call: Any, image: Image.Image, timeout: float) -> Any:

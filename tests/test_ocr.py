@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytesseract
 import pytest
+from fakes import text_image as lines_image
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from extractors import ocr
@@ -343,3 +344,26 @@ def test_when_a_page_reads_upright_then_osd_is_not_asked_and_a_turned_page_is_st
     assert (engine.osd, engine.reads) == (osd_asked, reads)
     assert {"patient", "chronic", "accident"} <= {w.text.lower() for w in result.words}
     assert any(s.startswith("rotated 180") for s in result.steps) == (turn == 180)
+
+
+def test_regression_a_fax_in_normal_mode_is_read_at_square_pixels_and_its_boxes_map_back() -> None:
+    # Faxes at 200 x 100 dpi were read as stored, every glyph half as tall as wide: "Name: Nasser, Mariam" came out as
+    # "Marries: Maewoser, Mae rier" and no patient was found on most fax pages.
+    page = lines_image(["Name: Nasser, Mariam DOB: 08/03/1993", "Attending: Tyrone Booker, MD",
+                       "Negative for fibromyalgia."], px=28, size=(1100, 200))
+    fax = page.resize((page.width, page.height // 2)).convert("1")  # normal mode: half the rows
+    result = ocr.read_image(fax, 200, 100, TesseractEngine(script=None))
+    words = [w.text.strip(",.") for w in result.words]
+    assert {"Nasser", "Mariam", "Booker", "fibromyalgia"} <= set(words)
+    assert any("square pixels" in step for step in result.steps)
+    width, height = 1100 * 72 / 200, 100 * 72 / 100  # the page in points, from the fax's own resolution
+    assert all(0 <= w.bbox.x0 < w.bbox.x1 <= width + 1 and 0 <= w.bbox.top < w.bbox.bottom <= height + 1
+               for w in result.words)
+    name = next(w for w in result.words if w.text.startswith("Nasser"))
+    assert name.bbox.bottom < height / 3  # the first line stays on top: the stretch is undone in the boxes
+
+
+def test_when_pixels_are_square_then_the_page_is_not_resampled() -> None:
+    image = Image.new("L", (400, 200), 255)
+    same, back, step = ocr._square_pixels(image, 300, 300, Limits())
+    assert same is image and back == IDENTITY and step is None
