@@ -96,13 +96,37 @@ def test_when_check_is_cold_then_a_non_document_is_rejected_within_one_second_of
     assert wall < REJECT_BUDGET_S * load + 0.5  # + interpreter start and exit under load
 
 
+# The machine's speed, measured the way a cold check spends most of its time: CPU seconds of a fresh interpreter
+# importing spaCy, scikit-learn and medspaCy. Machines of the same kind differ by 2x (about 1.75 CPU-s on session
+# 12's, from its import-time breakdown; 2.98-3.59 measured on session 14's), so a bound in seconds held on one and failed on the other for the same code.
+IMPORT_PROBE = """\
+import resource, spacy, sklearn, medspacy
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(r.ru_utime + r.ru_stime)
+"""
+# A one-page text PDF costs 1.5x (session 12: 2.6 / 1.75) to 1.8x (session 14: 5.42 / 2.98) of that probe; the guard
+# is 2.2x, which an extra model load or a second parse of the page would cross.
+CHECK_PER_IMPORT = 2.2
+
+
+def _import_cpu() -> float:
+    """CPU seconds of the import probe in a fresh interpreter, the cheaper of two runs."""
+    runs = []
+    for _ in range(2):
+        proc = _python(IMPORT_PROBE)
+        assert proc.returncode == 0, proc.stderr[-500:]
+        runs.append(float(proc.stdout.strip().splitlines()[-1]))
+    return min(runs)
+
+
 def test_when_check_is_cold_then_a_one_page_text_pdf_is_reported_within_a_bounded_time() -> None:
     rc, wall, cpu, load = _cold_check(SAMPLES / "visit_note_crps.pdf")
     assert rc == 0
-    # Measured 3.4-3.9 CPU-s, 5-8 s wall at load 2.5-5 on 2 cores (benchmarks/README.md "bench_cold.py"): the guard
-    # is that measurement with a margin for CPU time inflated by a busy machine; the issue's 3-s goal is the test below.
-    assert cpu < 5.0
-    assert wall < 5.0 * load + 1.0
+    unit = _import_cpu()
+    # As a ratio to the machine's own import cost, so the bound means the same on a fast and a slow machine
+    # (benchmarks/README.md "bench_cold.py"); the issue's 3-s goal is the test below.
+    assert cpu < CHECK_PER_IMPORT * unit, (cpu, unit)
+    assert wall < (CHECK_PER_IMPORT * unit + 1.5) * load, (wall, unit, load)
 
 
 @pytest.mark.xfail(strict=False, reason=(
