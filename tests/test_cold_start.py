@@ -98,7 +98,8 @@ def test_when_check_is_cold_then_a_non_document_is_rejected_within_one_second_of
 
 # The machine's speed, measured the way a cold check spends most of its time: CPU seconds of a fresh interpreter
 # importing spaCy, scikit-learn and medspaCy. Machines of the same kind differ by 2x (about 1.75 CPU-s on session
-# 12's, from its import-time breakdown; 2.98-3.59 measured on session 14's), so a bound in seconds held on one and failed on the other for the same code.
+# 12's, from its import-time breakdown; 2.98-3.59 measured on session 14's), so a bound in seconds held on one
+# and failed on the other for the same code.
 IMPORT_PROBE = """\
 import resource, spacy, sklearn, medspacy
 r = resource.getrusage(resource.RUSAGE_SELF)
