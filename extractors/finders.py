@@ -190,13 +190,19 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     return Choice(person, reason, ambiguous), (*people, person)
 
 
+_NAME_WORD = re.compile(r"[^\W\d_][\w'’\-]*")
+
+
+def _folded_words(name: str) -> set[str]:
+    return {fold(w) for w in _NAME_WORD.findall(name)}
+
+
 def _pages_of_other_patients(search: IntakeSearch, patient: PersonMention) -> tuple[int, ...]:
     """Pages where a patient label holds someone other than `patient`. A label whose words are all words of the
     patient's name is that name cut at the line's end ("Patient name: Deborah Elizabeth⏎Haskett-Adeyemi DOB: …",
     which the intake search reads one line at a time), not a second patient."""
-    words = {fold(w) for w in re.findall(r"[^\W\d_][\w'’\-]*", patient.normalized)}
-    pages = [o.evidence.page for o in search.other_patients
-             if not {fold(w) for w in re.findall(r"[^\W\d_][\w'’\-]*", o.value_as_printed)} <= words]
+    words = _folded_words(patient.normalized)
+    pages = [o.evidence.page for o in search.other_patients if not _folded_words(o.value_as_printed) <= words]
     return tuple(dict.fromkeys(page for page in pages if page is not None))
 
 
