@@ -12,6 +12,7 @@ import numpy as np
 import pillow_heif
 import pytest
 from fakes import encode
+from machine_speed import slowness
 from PIL import Image, ImageDraw, ImageFont
 
 from extractors import imaging
@@ -319,7 +320,7 @@ def test_when_phone_screenshot_has_a_band_then_local_inversion_takes_under_50_ms
         start = time.perf_counter()
         imaging.invert_dark_regions(gray)
         timings.append(time.perf_counter() - start)
-    assert min(timings) < 0.05
+    assert min(timings) < 0.05 * slowness(), (min(timings), slowness())  # tests/machine_speed.py
 
 
 def test_when_mask_has_touching_and_nested_shapes_then_components_match_4_connectivity() -> None:
@@ -503,4 +504,4 @@ def test_when_a_letter_page_is_ruled_then_erasing_takes_under_300_ms() -> None:
     page = _ruled_form().resize((1700, 2200))
     start = time.perf_counter()
     imaging.erase_ruling_lines(page, 30.0)
-    assert time.perf_counter() - start < 0.3
+    assert time.perf_counter() - start < 0.3 * slowness()  # tests/machine_speed.py

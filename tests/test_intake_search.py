@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from machine_speed import slowness
 
 from extractors.intake_search import (
     DEFAULT_RULES_PATH,
@@ -306,6 +307,8 @@ def test_when_a_hit_is_returned_then_it_is_frozen() -> None:
 
 
 def test_when_a_five_page_document_is_searched_then_it_takes_well_under_50_ms() -> None:
+    # 50 ms on the reference machine, scaled by this machine's speed (tests/machine_speed.py): CI failed at 50.2 ms
+    # on a machine twice as slow, for the machine, not the code.
     filler = "the patient reports chronic low back pain and was seen for infusion follow up on 03/04/2024"
     pages = [[filler] * 45 for _ in range(5)]
     pages[0][2] = "Patient: OKAFOR, MARIA A DOB: 01/02/1970 MRN 12345"
@@ -319,7 +322,7 @@ def test_when_a_five_page_document_is_searched_then_it_takes_well_under_50_ms() 
         result = search_intake_name(doc, "Maria Okafor")
         best = min(best, time.perf_counter() - start)
     assert result.verdict is Verdict.PATIENT_CONFIRMED
-    assert best < 0.05
+    assert best < 0.05 * slowness(), (best, slowness())
 
 
 # ------------------------------------------------------------------------------------------------ the rule file
