@@ -74,6 +74,8 @@ class MatchKind(StrEnum):
     INITIALS = "initials"  # a middle name or initial missing, extra, or printed as its initial
     COMPOUND_SURNAME = "compound_surname"  # one part of "Garcia-Lopez" / "Garcia Lopez", or hyphen ↔ space
     NICKNAME = "nickname"  # "Bill" ↔ "William" (the `nicknames` package)
+    # The surname as typed with a portal account menu's caret read as letters glued to it: "Xuv" for "Xu ▾".
+    CARET = "caret"
     OCR = "ocr"  # an OCR confusion (rn↔m, 0↔O, 1↔l) or a bounded edit distance, words of 4+ letters only
     SURNAME_ONLY = "surname_only"  # the surname without a matching given name ("Ms. Okafor", "M. Okafor")
 
@@ -99,7 +101,7 @@ class Verdict(StrEnum):
 
 
 # Most lenient first: a hit's `match` is the first of these among the kinds that applied.
-_KIND_ORDER = (MatchKind.SURNAME_ONLY, MatchKind.OCR, MatchKind.NICKNAME, MatchKind.COMPOUND_SURNAME,
+_KIND_ORDER = (MatchKind.SURNAME_ONLY, MatchKind.OCR, MatchKind.CARET, MatchKind.NICKNAME, MatchKind.COMPOUND_SURNAME,
                MatchKind.SUFFIX_IGNORED, MatchKind.PARTICLES, MatchKind.INITIALS, MatchKind.REORDERED,
                MatchKind.FOLDED, MatchKind.ANY_CASE, MatchKind.EXACT)
 
@@ -114,6 +116,7 @@ _KIND_PHRASES = {
     MatchKind.COMPOUND_SURNAME: "part of a compound surname",
     MatchKind.NICKNAME: "first name as a nickname",
     MatchKind.OCR: "within OCR reading errors",
+    MatchKind.CARET: "the account menu's caret read as letters after the name",
     MatchKind.SURNAME_ONLY: "surname without a matching first name",
 }
 
@@ -544,7 +547,7 @@ def _word(doc_key: str, doc_raw: str, want_key: str, want_raw: str,
     if (doc_raw[:1].isupper() and len(want_key) >= 2 and doc_key.startswith(want_key)
             and 1 <= len(doc_key) - len(want_key) <= 2
             and all(c in comp.caret_letters for c in doc_key[len(want_key):])):
-        return _OCR  # "Xuv" or "McKennavy" for "Xu ▾", "McKenna ▾": the account menu's caret glued to the name
+        return _CARET  # "Xuv" or "McKennavy" for "Xu ▾", "McKenna ▾": the account menu's caret glued to the name
     # OCR leniency only for words of `min_length`+ letters, and not for a word printed in lower case (prose) unless
     # OCR lost the intake word's fragile capital: "tukasz" or "stergaard" for "Łukasz", "Østergaard".
     if len(want_key) < comp.ocr_min_length:
@@ -568,6 +571,7 @@ _EXACT = frozenset({MatchKind.EXACT})
 _ANY_CASE = frozenset({MatchKind.ANY_CASE})
 _FOLDED = frozenset({MatchKind.FOLDED})
 _OCR = frozenset({MatchKind.OCR})
+_CARET = frozenset({MatchKind.CARET})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1222,7 +1226,8 @@ def _hit(document: Document, line: _Line, found: _Found, place: _Place, rules: I
     else:
         # Every name word reads as the intake spells it (up to case, accents and order): the patient's own typing
         # corroborates the reading, so tesseract's doubt about the glyphs does not lower the score. A reading that
-        # needed OCR leniency keeps the doubt.
+        # needed OCR leniency keeps the doubt. A caret glued to the surname ("Tranvy" for "Tran ▾") is no leniency:
+        # every letter of the name is as typed, and the word's low confidence is tesseract's doubt about the caret.
         score = round(after_place, 4)
         read = Adjustment("read as the intake spells it: OCR confidence not applied", 0.0)
     adjustments = (

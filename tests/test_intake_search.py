@@ -61,13 +61,13 @@ CASES = [
     ("compound_surname_first_intake_in_full", ["Patient: ZUNIGA GARCIA, XIMENA"], "Ximena Zúñiga García",
      Verdict.PATIENT_CONFIRMED, "ZUNIGA GARCIA, XIMENA", MatchKind.COMPOUND_SURNAME, Position.PATIENT),
     ("portal_header_caret_read_as_a_letter", ["JX Jian Xuv MyCarePath", "Care Team"], "JIAN XU",
-     Verdict.PATIENT_CONFIRMED, "Jian Xuv", MatchKind.OCR, Position.PATIENT),
+     Verdict.PATIENT_CONFIRMED, "Jian Xuv", MatchKind.CARET, Position.PATIENT),
     # regression (varied dev split): tesseract reads the header's "▾" as "v" or "¥", and the header went unseen
     ("portal_account_header_marker_as_ocr_reads_it", ["7:37", "EO Emeka Okonkwo v Kinnect Health", "Care Team"],
      "emeka okonkwo", Verdict.PATIENT_CONFIRMED, "Emeka Okonkwo", MatchKind.ANY_CASE, Position.PATIENT),
     # regression (varied dev split, a flattened photo of a screen): the caret read as two letters
     ("portal_account_header_marker_as_two_letters", ["NM Niamh McKennavy CareBridge Portal", "Visit Summary"],
-     "McKenna, Niamh", Verdict.PATIENT_CONFIRMED, "Niamh McKennavy", MatchKind.OCR, Position.PATIENT),
+     "McKenna, Niamh", Verdict.PATIENT_CONFIRMED, "Niamh McKennavy", MatchKind.CARET, Position.PATIENT),
     # regressions (varied train split): the caret read with debris ("v_"); "ć" read as "¢"
     ("portal_account_header_marker_with_debris", ["9:23 =", "its) Richard Haskett v_ Kinnect Health", "Care Team"],
      "richard haskett", Verdict.PATIENT_CONFIRMED, "Richard Haskett", MatchKind.ANY_CASE, Position.PATIENT),
@@ -257,6 +257,21 @@ def test_when_a_name_is_read_exactly_then_ocr_doubt_does_not_lower_its_score_but
     misread = full_hits(search_intake_name(document(["Patient: Rnaria Okafor"], confidence=0.3), "Maria Okafor"))[0]
     assert misread.match is MatchKind.OCR
     assert misread.score == pytest.approx(0.85 * 0.3)  # OCR match weight x lowest OCR word confidence
+
+
+def test_when_the_account_caret_is_glued_to_the_surname_then_its_low_ocr_confidence_does_not_lower_the_score() -> None:
+    # Regression (varied dev split, dev_050 and dev_111): "Ngoc Le ▾" read "Ngoc Lev" at 0.08 and "Duc Tran ▾" read
+    # "Duc Tranvy" at 0.33 sent complete portal documents to review; every letter of the name was as typed.
+    header = ["NL Ngoc Lev CareBridge Portal", "Visit Summary"]
+    hit = full_hits(search_intake_name(document(header, confidence=0.08), "NGOC LE"))[0]
+    assert hit.match is MatchKind.CARET
+    assert hit.score > 0.7
+    assert "OCR confidence not applied" in hit.evidence.adjustments[-1].reason
+    # A letter of the name itself misread keeps the doubt, caret or not.
+    misread = full_hits(search_intake_name(document(["NT Ngoc Trah CareBridge Portal"], confidence=0.08),
+                                           "Ngoc Tran"))
+    assert [h.match for h in misread] == [MatchKind.OCR]
+    assert misread[0].score < 0.1
 
 
 def test_when_a_patient_label_names_someone_else_then_the_search_returns_that_name_with_evidence() -> None:

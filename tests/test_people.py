@@ -592,6 +592,37 @@ def test_when_the_cell_under_a_label_is_empty_then_the_neighbours_value_is_not_t
     assert _by_role(people, Role.PCP) == ["Ann Lee"]
 
 
+@pytest.mark.parametrize(("rows", "expected"), [
+    ([[(40, "Patient name"), (250, "Date of birth"), (420, "MRN")],
+      [(40, "LINDQVIST, ØYSTEIN"), (250, "June 6, 1981"), (420, "74602814")],
+      [(40, "TORBJÖRN")]], "Øystein Torbjörn Lindqvist"),
+    ([[(40, "Patient name"), (250, "Date of birth")],
+      [(40, "Jasmine Shaniqua"), (250, "11/7/1987")],
+      [(40, "Merriweather")]], "Jasmine Shaniqua Merriweather"),
+], ids=["middle-name-wrapped", "surname-wrapped"])
+def test_when_a_name_cell_wraps_onto_the_next_line_then_the_patient_is_the_whole_name(
+        rows: list[list[tuple[float, str]]], expected: str) -> None:
+    # regression (varied dev split, dev_029 and dev_033): a referral form's narrow name column wrapped the middle
+    # name under "LINDQVIST, ØYSTEIN", and the patient was reported without it
+    people = _form(rows)
+    assert _by_role(people, Role.PATIENT) == [expected]
+    assert "the cell wrapped onto the next line" in next(p for p in people if p.role is Role.PATIENT).reason
+
+
+@pytest.mark.parametrize("third", [
+    [(40, "Pain Medicine")],  # another line in other case
+    [(120, "TORBJÖRN")],  # not at the cell's left edge
+    [(40, "Phone"), (250, "Insurance")],  # the next row of labels
+    [(40, "ST. OLAF HOSPITAL CAMPUS")],  # a line of its own, longer than a name's end
+    [(40, "CONTACTS")],  # the next section's heading
+], ids=["other-case", "other-edge", "label-row", "four-words", "heading"])
+def test_when_the_line_under_a_name_cell_is_not_its_continuation_then_the_name_stays_as_printed(
+        third: list[tuple[float, str]]) -> None:
+    people = _form([[(40, "Patient name"), (250, "Date of birth")],
+                    [(40, "LINDQVIST, ØYSTEIN"), (250, "June 6, 1981")], third])
+    assert _by_role(people, Role.PATIENT) == ["Øystein Lindqvist"]
+
+
 def test_when_a_patient_label_row_holds_other_labels_then_the_patient_is_the_first_column_value() -> None:
     people = _form([[(40, "Patient name"), (250, "Date of birth"), (420, "MRN")],
                     [(40, "VENKATARAMAN, SANJAY"), (250, "March 18, 1958"), (420, "77921126")]])
@@ -853,6 +884,8 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
     (["Care Team", "— Kieran McCarthy,", "4) MBBS", "Interventional Pain Management"], "Kieran McCarthy", ("MBBS",)),
     # the avatar's edge glued to the given name as one lowercase letter (train_1890)
     (["Care Team", "jJae-won Kim, MD", "Anesthesiology - Pain"], "Jae-won Kim", ("MD",)),
+    # the given name alone on its line, the surname and credentials under it (varied dev_013)
+    (["Care Team", "Vikram", "Krishnamurthy, MD,", "FAAPMR", "Pain Medicine"], "Vikram Krishnamurthy", ("MD",)),
 ])
 def test_when_a_provider_card_wraps_or_garbles_the_physicians_line_then_the_whole_name_is_found(
         lines: list[str], name: str, credentials: tuple[str, ...]) -> None:
@@ -868,6 +901,17 @@ def test_when_the_line_under_a_name_is_a_specialty_or_the_name_a_role_then_no_su
         lines: list[str]) -> None:
     normalized = [p.normalized for p in _people(lines)]
     assert not any(len(n.split()) > 2 for n in normalized), normalized
+
+
+@pytest.mark.parametrize("lines", [
+    ["Care Team", "Neurology", "Patel, MD"],  # a specialty over a credentialed surname is no given name
+    ["Care Team", "Attending", "Patel, MD"],  # nor is a role word
+    ["Care Team", "Vikram", "Krishnamurthy"],  # a lone word joins only a credentialed surname
+    ["Care Team", "VIKRAM", "Krishnamurthy, MD"],  # and only in the surname's case
+], ids=["specialty", "role-word", "no-credential", "other-case"])
+def test_when_a_lone_word_stands_over_a_surname_but_is_no_given_name_then_no_full_name_is_made(
+        lines: list[str]) -> None:
+    assert not [p.normalized for p in _people(lines) if len(p.normalized.split()) > 1]
 
 
 def test_when_a_credentialed_name_heads_a_street_address_then_it_is_a_letters_addressee_not_a_clinician() -> None:

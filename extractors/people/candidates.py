@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from extractors.intake_search import default_intake_search_rules
 from extractors.nlp import ParsedText
-from extractors.people.cells import _Cell, _cell_at, _cell_below, _Cells
+from extractors.people.cells import _SLACK_PT, _Cell, _cell_at, _cell_below, _Cells
 from extractors.people.lines import (
     _BULLET,
     _cue_hits,
@@ -70,11 +70,13 @@ def _is_label_cell(text: str, cell: _Cell, m: _Matcher) -> bool:
 
 
 def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: Section | None, rules: NameRules,
-                      m: _Matcher, cells: _Cells | None = None) -> tuple[list[_Candidate], bool]:
+                      m: _Matcher, cells: _Cells | None = None,
+                      third_line: _Line | None = None) -> tuple[list[_Candidate], bool]:
     """Candidates from cues on `line`; the flag says the next line was read as a label's value.
 
     With `cells` (word boxes), a line of several form cells is read as a row of labels: a label's value ends at the
-    next label cell, and a label with no value beside it takes the value cell printed under it on the next line.
+    next label cell, and a label with no value beside it takes the value cell printed under it on the next line
+    (and the words its cell wrapped onto `third_line`, the line after that).
     """
     line_text = line.text(text)
     row = cells.of(line) if cells is not None else []
@@ -126,6 +128,12 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                     # a line holding further labels is still read for them
                     used_next = not _cues_on(next_line.text(text), m)
                     why += " (value in the cell below)" if below is not None else " (value on the next line)"
+                    wrapped_cell = (_wrapped_cell(text, span, below, third_line, cells, rules, m)
+                                    if below is not None and column is not None and third_line is not None
+                                    and cells is not None else None)
+                    if wrapped_cell is not None:
+                        span, raw_joined = (span[0], wrapped_cell[0]), wrapped_cell[1]
+                        why += " (the cell wrapped onto the next line)"
         elif (not bare and i + 1 == len(hits) and next_line is not None
               and _wrapped(text, value_start, span, line, rules)
               and not _starts_with_label(next_line.text(text), m)
@@ -188,6 +196,37 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                               cue_end=line.start + hit.end(), raw=raw))
     return out, used_next
 
+
+
+def _wrapped_cell(text: str, span: tuple[int, int], cell: _Cell, next_line: _Line, cells: _Cells, rules: NameRules,
+                  m: _Matcher) -> tuple[int, str] | None:
+    """(end, name as read) when the name that fills a form's value cell goes on in the same cell on the next line:
+    "LINDQVIST, ØYSTEIN    June 6, 1981    74602814" over "TORBJÖRN", the middle name wrapped in a narrow column.
+    The next line's words must start at the cell's left edge, be one or two name words alone in their cell, in the
+    name's case (capitals under capitals), and make one person's name with it."""
+    if text[span[1]:cell.end].strip(" ,"):
+        return None  # the name does not fill its cell: the cell did not wrap
+    printed = parse_person_name(text[span[0]:span[1]], rules)
+    if printed is None or printed.credentials:
+        return None  # "Chinedu L. Adebisi, DO": credentials end a name
+    under = [c for c in cells.of(next_line) if abs(c.x0 - cell.x0) <= _SLACK_PT]
+    if len(under) != 1:
+        return None
+    words_text = text[under[0].start:under[0].end]
+    run = _name_run(text, under[0].start, under[0].end, rules, m)
+    if run is None or text[run[1]:under[0].end].strip() or _starts_with_label(words_text, m) \
+            or _section_of(words_text, m) is not None:
+        return None  # "Contacts": the next section's heading
+    words = words_text.split()
+    lex = rules.lexicon
+    if not 1 <= len(words) <= 2 or any(credential_of(w.strip(".,"), rules) is not None
+                                       or fold(w.strip(".,")) in (lex.not_name_words | lex.stop_words) for w in words):
+        return None
+    name = text[span[0]:span[1]]
+    if name.isupper() != words_text.isupper():
+        return None  # "LINDQVIST, ØYSTEIN" over "Pain Medicine": another line, not the name's end
+    raw = f"{name} {words_text}"
+    return (run[1], raw) if parse_person_name(raw, rules) is not None else None
 
 
 def _surname_before_identifier(text: str, span: tuple[int, int], line: _Line, next_line: _Line, rules: NameRules,
@@ -265,7 +304,8 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | N
             section = None
         section_seen += 1
         nxt = lines[idx + 1] if idx + 1 < len(lines) else None
-        found, used_next = _label_candidates(text, line, nxt, section, rules, m, cells)
+        found, used_next = _label_candidates(text, line, nxt, section, rules, m, cells,
+                                             lines[idx + 2] if idx + 2 < len(lines) else None)
         skip_next = used_next
         found += [c for c in _family_lead_candidates(text, line, rules, m)
                   if not any(c.start < f.end and f.start < c.end for f in found)]
@@ -485,12 +525,20 @@ def _wrapped_surname(text: str, lines: Sequence[_Line], idx: int, span: tuple[in
     debris, holds the last word of the surname: followed by the credentials ("Ramiro Echeverría⏎García, MD", "Lakshmi
     A.⏎Bhattacharya, MBBS"), or alone on its line after a titled name ("Dr. Francisco R. Ibarra⏎Zuniga"). The next
     line holds one name word that names no organisation or specialty, and the name's line at least two words
-    (a role line such as "PCP" above "Alice Green, MD" is no given name); None otherwise."""
+    (a role line such as "PCP" above "Alice Green, MD" is no given name), or one given name when the surname's line
+    carries credentials ("Vikram⏎Krishnamurthy, MD,⏎FAAPMR"): one word that is no label, field, organisation or
+    specialty word; None otherwise."""
     if idx + 1 >= len(lines):
         return None
     first = text[span[0]:span[1]]
     head = parse_person_name(first, rules)
-    if (head is not None and head.credentials) or first.rstrip().endswith(",") or len(first.split()) < 2 \
+    lex = rules.lexicon
+    given_only = len(first.split()) == 1
+    if given_only and (not re.fullmatch(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", first) or not first[:1].isupper()
+                       or fold(first) in (lex.organization_words | lex.not_name_words | lex.stop_words)
+                       or _starts_with_label(first, m)):
+        return None
+    if (head is not None and head.credentials) or first.rstrip().endswith(",") or not first.split() \
             or _is_role_only(first, m) is not None:
         return None  # a credentialed name is whole; "Name," wraps its credentials (`_wrapped_credentials`)
     nxt = lines[idx + 1]
@@ -499,7 +547,6 @@ def _wrapped_surname(text: str, lines: Sequence[_Line], idx: int, span: tuple[in
     if run is None or text[run[1]:nxt.end].strip(" ,") and not _PHONE_REST.match(text[run[1]:nxt.end]):
         return None
     words = re.findall(r"[^\s,]+", text[run[0]:run[1]].split(",", 1)[0])
-    lex = rules.lexicon
     if len(words) != 1 or any(
             not w[:1].isupper() or credential_of(w.rstrip("."), rules) is not None or is_title(w.rstrip("."), rules)
             or fold(w.rstrip(".")) in (lex.organization_words | lex.not_name_words) for w in words):
@@ -509,6 +556,8 @@ def _wrapped_surname(text: str, lines: Sequence[_Line], idx: int, span: tuple[in
     joined = parse_person_name(raw, rules)
     if joined is None or not (joined.credentials or (titled and "," not in text[run[0]:run[1]])):
         return None
+    if given_only and (not joined.credentials or first.isupper() != words[0].isupper()):
+        return None  # a lone given name joins only a credentialed surname in its own case
     return run[1], raw
 
 
