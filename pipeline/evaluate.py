@@ -41,6 +41,7 @@ from pipeline.types import (
     Document,
     Findings,
     Payer,
+    Source,
     Status,
 )
 
@@ -153,7 +154,11 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
             checks.append(Check(id="patient_name_matches_intake", result=CheckResult.UNKNOWN,
                                 detail="no patient name found to compare"))
         else:
-            m = match_intake(intake.patient_name, patient.person.normalized, policy.thresholds.name_match_min)
+            # docs/POLICY.md "Thresholds": spelling tolerance only for a name that OCR read.
+            read = any(e.source is Source.OCR for e in patient.person.evidence)
+            t = policy.thresholds
+            m = match_intake(intake.patient_name, patient.person.normalized,
+                             t.name_match_min if read else t.name_match_min_text)
             checks.append(Check(id="patient_name_matches_intake", result=m.result, detail=m.detail))
             if m.result is not CheckResult.PASS:
                 doubtful.append(NAME_DIFFERS)

@@ -78,6 +78,7 @@ class Thresholds(BaseModel):
     link_min_score: float = Field(ge=0.0, le=1.0)  # cosine similarity of the char 3-gram linker, lexicon rows
     link_min_score_table: float = Field(ge=0.0, le=1.0)  # the same for ICD-10-CM table descriptions
     name_match_min: float = Field(ge=0.0, le=1.0)  # rapidfuzz ratio per name part, 0..1
+    name_match_min_text: float = Field(1.0, ge=0.0, le=1.0)  # the same for a name that was not OCR'd
     near_tie_margin: float = Field(ge=0.0, le=1.0)
 
 

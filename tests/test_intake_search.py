@@ -259,6 +259,16 @@ def test_when_a_name_is_read_exactly_then_ocr_doubt_does_not_lower_its_score_but
     assert misread.score == pytest.approx(0.85 * 0.3)  # OCR match weight x lowest OCR word confidence
 
 
+def test_regression_a_text_layer_word_one_letter_from_the_intake_name_is_no_hit() -> None:
+    # varied train_2798 (fresh seeds 2400-2999): a PDF's text has no reading errors to forgive
+    lines = ["Patient: Dang, Huong Thi"]
+    text = Document(sha256="0" * 64, media_type=MediaType.PDF, size_bytes=1,
+                    pages=(page_from_lines(1, lines, source=Source.TEXT_LAYER, reason="test"),))
+    assert not full_hits(search_intake_name(text, "Phuong Dang"))
+    assert [h.match for h in full_hits(search_intake_name(document(lines), "Phuong Dang"))] == [MatchKind.OCR]
+    assert full_hits(search_intake_name(text, "Huong Dang"))  # a missing middle name is no reading error
+
+
 def test_when_the_account_caret_is_glued_to_the_surname_then_its_low_ocr_confidence_does_not_lower_the_score() -> None:
     # Regression (varied dev split, dev_050 and dev_111): "Ngoc Le ▾" read "Ngoc Lev" at 0.08 and "Duc Tran ▾" read
     # "Duc Tranvy" at 0.33 sent complete portal documents to review; every letter of the name was as typed.

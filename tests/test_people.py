@@ -903,6 +903,20 @@ def test_when_the_line_under_a_name_is_a_specialty_or_the_name_a_role_then_no_su
     assert not any(len(n.split()) > 2 for n in normalized), normalized
 
 
+def test_regression_an_avatar_of_initials_that_spell_a_credential_does_not_make_a_nurse_practitioner_a_physician(
+) -> None:
+    # varied train_2922 (fresh seeds 2400-2999, wrongly complete): the card's avatar "MD" (Mathilde Delacroix's
+    # initials) was read on the wrapped line before her real credential, AGNP-C, and she became the physician.
+    people = _people(["Care Team", "Mathilde Delacroix,", "MD ) acnp-c", "Pain Medicine"])
+    assert not [p for p in people if "MD" in p.credentials]
+    chosen, _, _ = _unpack(choose_treating_physician(people))
+    assert chosen is None
+    # The credential after the avatar is still read, and a credential alone on the wrapped line stays one.
+    assert [p.credentials for p in _people(["Care Team", "Mathilde Delacroix,", "MD ) MD", "Pain Medicine"])] \
+        == [("MD",)]
+    assert [p.credentials for p in _people(["Care Team", "Mark Davis,", "MD", "Pain Medicine"])] == [("MD",)]
+
+
 @pytest.mark.parametrize("lines", [
     ["Care Team", "Neurology", "Patel, MD"],  # a specialty over a credentialed surname is no given name
     ["Care Team", "Attending", "Patel, MD"],  # nor is a role word

@@ -508,7 +508,11 @@ def _ends_a_name(text: str, start: int, end: int, rules: NameRules, m: _Matcher)
 def _wrapped_credentials(text: str, lines: Sequence[_Line], idx: int, span: tuple[int, int],
                          rules: NameRules) -> tuple[int, str] | None:
     """(end, name as read) when the name at `span` ends its line with a comma and its credentials open the next line
-    after OCR debris ("Deepika Bhattacharya,⏎DP =)» MD, FAAPMR"); None otherwise."""
+    after OCR debris ("Deepika Bhattacharya,⏎DP =)» MD, FAAPMR"); None otherwise.
+
+    Letters that are the name's initials and have more after them on the line are the avatar beside the card, not
+    a credential: "Mathilde Delacroix,⏎MD ) acnp-c" is an AGNP-C whose avatar reads "MD" (varied train_2922, made
+    wrongly complete). The credential is then what follows the avatar, if anything reads as one."""
     if idx + 1 >= len(lines):
         return None
     nxt = lines[idx + 1]
@@ -516,7 +520,22 @@ def _wrapped_credentials(text: str, lines: Sequence[_Line], idx: int, span: tupl
     lead = _credential_lead(text, start, nxt.end, rules)
     if lead is None:
         return None
-    return lead, f"{text[span[0]:span[1]].rstrip(' ,')}, {text[start:lead]}"
+    name = text[span[0]:span[1]].rstrip(' ,')
+    if text[lead:nxt.end].strip() and _are_initials(text[start:lead], name, rules):
+        start = _after_debris(text, _Line(lead, nxt.end), rules)
+        lead = _credential_lead(text, start, nxt.end, rules)
+        if lead is None:
+            return None
+    return lead, f"{name}, {text[start:lead]}"
+
+
+def _are_initials(letters: str, name: str, rules: NameRules) -> bool:
+    """Whether `letters` ("MD") are the initials of `name`'s given name and surname ("Mathilde Delacroix")."""
+    parsed = parse_person_name(name, rules)
+    if parsed is None or not parsed.given or not parsed.family:
+        return False
+    initials = (parsed.given[:1] + parsed.family[:1]).upper()
+    return "".join(c for c in letters if c.isalpha()).upper() == initials
 
 
 def _wrapped_surname(text: str, lines: Sequence[_Line], idx: int, span: tuple[int, int], rules: NameRules,
