@@ -1036,7 +1036,8 @@ class _Context:
                                                                          or toks[found.end - 1].comma):
             return _Place(Position.PROVIDER, "credential", "with a credential", rules.provider_mark_weight)
         glued = toks[found.end - 1].raw
-        following = toks[found.end].raw.strip(" _~") if found.end < len(toks) else ""  # "v_": the caret and debris
+        # "v_": the caret and debris; "v__Kinnect": the caret glued by debris to the portal's name after it
+        following = re.split(r"_{2,}", toks[found.end].raw.strip(" _~"))[0] if found.end < len(toks) else ""
         at_top = self._line_in_page(li) < rules.account_markers.max_line
         # "vy" for "▾": the caret read as two of the letters it is read as glued to a name ("McKennavy")
         caret = following in comp.glyphs or (0 < len(following) <= 2 and following[0] in comp.glyphs

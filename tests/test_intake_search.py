@@ -71,6 +71,10 @@ CASES = [
     # regressions (varied train split): the caret read with debris ("v_"); "ć" read as "¢"
     ("portal_account_header_marker_with_debris", ["9:23 =", "its) Richard Haskett v_ Kinnect Health", "Care Team"],
      "richard haskett", Verdict.PATIENT_CONFIRMED, "Richard Haskett", MatchKind.ANY_CASE, Position.PATIENT),
+    # regression (fresh train seeds 2400-2999, train_2616): the caret glued by underscores to the portal's name
+    ("portal_account_header_marker_glued_to_the_portal_name", ["9:41 a)", "GD) Gaétan Dubois v__Kinnect Health",
+                                                               "Care Team"],
+     "Gaëtan Dubois", Verdict.PATIENT_CONFIRMED, "Gaétan Dubois", MatchKind.FOLDED, Position.PATIENT),
     # regression (varied train split, train_090): the caret read as "vy", a token of its own
     ("portal_account_header_marker_as_two_letters_apart", ["7:22 ee)", "(a9 Emeka Okafor vy = CareBridge Portal",
                                                            "Visit Summary"],

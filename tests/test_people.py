@@ -886,6 +886,14 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
     (["Care Team", "jJae-won Kim, MD", "Anesthesiology - Pain"], "Jae-won Kim", ("MD",)),
     # the given name alone on its line, the surname and credentials under it (varied dev_013)
     (["Care Team", "Vikram", "Krishnamurthy, MD,", "FAAPMR", "Pain Medicine"], "Vikram Krishnamurthy", ("MD",)),
+    # the avatar beside both lines read as debris before each: its circle's edges around its initials on the second
+    # (fresh train seeds 2400-2999: train_2718, train_2471, train_2565)
+    (["Care Team", "f__-\\ Rahul A.", "\\ RK ) Krishnamurthy, DO", ", ” Pain Medicine"], "Rahul A Krishnamurthy",
+     ("DO",)),
+    (["Care Team", "f , Chiamaka O.", "\\ C ) Adeyemi, DO,", "“_” FAAPMR", "Rheumatology"], "Chiamaka O Adeyemi",
+     ("DO",)),
+    (["Care Team", "“™ Ikechukwu E.", "( C Chukwuemeka, MBBS", "~ .”’ Anesthesiology - Pain Management"],
+     "Ikechukwu E Chukwuemeka", ("MBBS",)),
 ])
 def test_when_a_provider_card_wraps_or_garbles_the_physicians_line_then_the_whole_name_is_found(
         lines: list[str], name: str, credentials: tuple[str, ...]) -> None:

@@ -417,6 +417,10 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
     bullet = _BULLET.match(line_text)
     lead = len(bullet.group(0)) if bullet else 0
     span = _name_run(text, line.start + lead, line.end, rules, m)
+    if span is None and section is not None and cell is None and not lead:
+        # "f , Chiamaka O." over "\ C ) Adeyemi, DO,": a provider card's avatar read as debris before the name
+        debris_end = _after_debris(text, line, rules)
+        span = _name_run(text, debris_end, line.end, rules, m) if debris_end > line.start else None
     if span is None:
         return []
     rest = _rest_after(text, span[1], line)
@@ -667,8 +671,12 @@ def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: N
 # OCR debris that opens a provider card's lines: an avatar's initials and its circle read as letters, a digit and
 # punctuation ("NV Vikram", "| VK | Krishnamurthy, MD,", "y) MBBS", "4) MBBS", '"l ) Zuniga'). At most two such
 # tokens are skipped. "To:" is a label, not debris; "_" is debris.
-_DEBRIS_WORD = r"(?:(?:[^\w\s]|_)+[A-Za-z]?|[A-Za-z]{1,2}[^\w\s:]*|\d[^\w\s:]+)(?=\s)"
+_DEBRIS_WORD = r"(?:(?:[^\w\s]|_)+[A-Za-z]?|[A-Za-z]{1,2}(?:[^\w\s:]|_)*|\d[^\w\s:]+)(?=\s)"
 _DEBRIS = re.compile(rf"\s*{_DEBRIS_WORD}(?:\s+{_DEBRIS_WORD})?\s*")
+# An avatar's initials between two edges of its circle: "\ RK ) Krishnamurthy, DO", "f , Chiamaka O.". Three
+# words, only the middle one of letters.
+_PUNCT_WORD = r"(?:[^\w\s]|_)+(?=\s)"
+_FRAMED_DEBRIS = re.compile(rf"\s*(?:{_PUNCT_WORD}|[A-Za-z](?:[^\w\s:]|_)*(?=\s))\s+[A-Za-z]{{1,3}}\s+{_PUNCT_WORD}\s*")
 # The circle's edge glued to a name as one lowercase letter: "jJae-won Kim, MD" (a lowercase letter before a capital
 # and a lowercase letter opens no name; particles are longer: "deVries" is not touched).
 _GLUED_DEBRIS = re.compile(r"[a-z](?=[A-Z][a-z])")
@@ -679,7 +687,7 @@ def _after_debris(text: str, line: _Line, rules: NameRules) -> int:
     """Where a line's text starts after leading OCR debris. A title or a credential is no debris: skipping stops at
     the first one ("_ Dr. Thanh Vu" starts at "Dr.", "MD, FAAPMR" at "MD"), and so does a surname's lowercase
     particle ("da Silva, Thiago G, DO")."""
-    hit = _DEBRIS.match(text, line.start, line.end)
+    hit = _FRAMED_DEBRIS.match(text, line.start, line.end) or _DEBRIS.match(text, line.start, line.end)
     if hit is None:
         glued = _GLUED_DEBRIS.match(text, line.start, line.end)
         return glued.end() if glued is not None else line.start
