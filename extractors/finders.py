@@ -173,6 +173,13 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     if search.verdict is Verdict.SURNAME_ONLY and chosen.person is None:
         # docs/POLICY.md "Status rule": the intake's surname alone may be the patient's name cut off, or a relative's.
         return Choice(None, "only the intake name's surname is printed, not the full name", ambiguous=True), people
+    if search.verdict is Verdict.NOT_FOUND and chosen.person is None and any(
+            h.another_person and h.position is Position.PATIENT for h in search.hits):
+        # "DD Dicèer van den Berg v_" for intake "Dieter van den Berg" (fresh seeds 2400-2999, train_2505): where the
+        # document names its patient, the intake's surname with a first name beyond OCR's bounds -- a misreading or
+        # another person of the family. Not "no patient": a person must look (docs/POLICY.md "Status rule").
+        return Choice(None, "the intake surname is printed where the document names its patient, with another first "
+                            "name", ambiguous=True), people
     if search.verdict is not Verdict.PATIENT_CONFIRMED and chosen.person is None and search.other_patients:
         # The open extraction missed the labelled patient, and the search read that label's name: someone other than
         # the intake's person. Reported as the patient, so the report says the names differ (review), not "no

@@ -163,6 +163,21 @@ def test_when_the_intake_patient_is_found_but_another_page_labels_a_different_pa
     assert findings.patient.ambiguous and "page 2" in findings.patient.reason
 
 
+def test_regression_the_intake_surname_in_the_account_header_with_another_first_name_needs_review_not_no_patient(
+) -> None:
+    # fresh seeds 2400-2999, train_2505: OCR read "Dieter" as "Dicèer" (two edits) in the account header, and the
+    # document came back incomplete ("no patient name found") though it names the patient where a portal does
+    findings = find_all(_doc("9:43", "DD Dicèer van den Berg v_ Healthtarbor", "Health Summary",
+                             "Assessment: Fibromyalgia"), load_policy(), ner_model=None,
+                        intake_name="DIETER VAN DEN BERG")
+    assert findings.patient.person is None and findings.patient.ambiguous
+    assert "another first name" in findings.patient.reason
+    # The surname with another first name outside a patient position is no such hint.
+    elsewhere = find_all(_doc("Visit Summary", "Assessment: Fibromyalgia", "Emergency contact: Anna van den Berg",
+                              "(sister)"), load_policy(), ner_model=None, intake_name="Dieter van den Berg")
+    assert "another first name" not in elsewhere.patient.reason
+
+
 @pytest.mark.parametrize(("printed", "intake", "reported"), [
     ("Patient: José Echeverria Nufez", "josé echeverría núñez", "José Echeverría Núñez"),  # OCR lost the tildes
     ("Patient: Katrin WeiSmann", "Katrin Weißmann", "Katrin Weißmann"),

@@ -804,6 +804,7 @@ def test_regression_ocr_debris_after_an_initial_or_a_field_after_the_given_name_
     ("Gv René Lefèvre v Kinnect Health", "René Lefèvre"),
     ("Mycarepath IØ Ingrid Østergaard ▾ Sign out", "Ingrid Østergaard"),
     ("CcSiy Katrin Weißmann v", "Katrin Weißmann"),
+    ("‘ve ) Vikram Bhattacharya v", "Vikram Bhattacharya"),  # two tokens (fresh seeds 2400-2999, train_2958)
 ])
 def test_regression_a_portal_header_name_with_the_account_marker_after_it_is_the_patient_whatever_the_avatar_reads(
         line: str, expected: str) -> None:

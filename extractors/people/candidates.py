@@ -378,14 +378,17 @@ def _after_inner_avatar(text: str, span: tuple[int, int]) -> tuple[int, int]:
 
 def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, page_line: int) -> _Candidate | None:
     """The name of a portal header line whose account marker ("▾", read "v", "y", "¥") follows it, near the top of a
-    page, with at most one token of avatar debris before it; None otherwise."""
+    page, with at most one token of avatar debris before it, or what `_after_debris` takes for debris; None
+    otherwise."""
     markers = default_intake_search_rules().account_markers
     if page_line >= markers.max_line:
         return None
     tokens = list(re.finditer(r"\S+", line.text(text)))
     debris = len(tokens) > 2 and _AVATAR_DEBRIS.fullmatch(tokens[0].group()) is not None
-    for lead in ((1, 0) if debris else (0,)):
-        start = line.start + tokens[lead].start() if tokens else line.end
+    starts = [line.start + tokens[lead].start() if tokens else line.end for lead in ((1, 0) if debris else (0,))]
+    if len(tokens) > 3 and (after := _after_debris(text, line, rules)) > line.start:
+        starts.append(after)  # "‘ve ) Vikram Bhattacharya v": the avatar read as two tokens
+    for start in dict.fromkeys(starts):
         span = _name_run(text, start, line.end, rules, m)
         if span is None:
             continue
@@ -671,7 +674,7 @@ def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: N
 # OCR debris that opens a provider card's lines: an avatar's initials and its circle read as letters, a digit and
 # punctuation ("NV Vikram", "| VK | Krishnamurthy, MD,", "y) MBBS", "4) MBBS", '"l ) Zuniga'). At most two such
 # tokens are skipped. "To:" is a label, not debris; "_" is debris.
-_DEBRIS_WORD = r"(?:(?:[^\w\s]|_)+[A-Za-z]?|[A-Za-z]{1,2}(?:[^\w\s:]|_)*|\d[^\w\s:]+)(?=\s)"
+_DEBRIS_WORD = r"(?:(?:[^\w\s]|_)+[A-Za-z]{0,2}|[A-Za-z]{1,2}(?:[^\w\s:]|_)*|\d[^\w\s:]+)(?=\s)"
 _DEBRIS = re.compile(rf"\s*{_DEBRIS_WORD}(?:\s+{_DEBRIS_WORD})?\s*")
 # An avatar's initials between two edges of its circle: "\ RK ) Krishnamurthy, DO", "f , Chiamaka O.". Three
 # words, only the middle one of letters.
