@@ -386,8 +386,8 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
     tokens = list(re.finditer(r"\S+", line.text(text)))
     debris = len(tokens) > 2 and _AVATAR_DEBRIS.fullmatch(tokens[0].group()) is not None
     starts = [line.start + tokens[lead].start() if tokens else line.end for lead in ((1, 0) if debris else (0,))]
-    if len(tokens) > 3 and (after := _after_debris(text, line, rules)) > line.start:
-        starts.append(after)  # "‘ve ) Vikram Bhattacharya v": the avatar read as two tokens
+    if len(tokens) > 3 and (past_debris := _after_debris(text, line, rules)) > line.start:
+        starts.append(past_debris)  # "‘ve ) Vikram Bhattacharya v": the avatar read as two tokens
     for start in dict.fromkeys(starts):
         span = _name_run(text, start, line.end, rules, m)
         if span is None:
