@@ -349,6 +349,20 @@ def ocr_confidence(text: LinearText, start: int, end: int) -> float:
     return min(confs) if confs else 1.0
 
 
+def name_reading_confidence(text: LinearText, start: int, end: int, only: set[str] | None = None) -> float:
+    """Mean word confidence over the name in [start, end) (words with a letter; with `only`, those whose text
+    without edge punctuation is in it); 1.0 when no word is covered.
+
+    A name's reading is judged as a whole: tesseract's doubt about one word ("Àsa" at 36 % in the Latin re-read, a
+    middle initial "F." at 59 %) sent correctly read physicians to review. On 720 varied documents, 11 of the 13
+    OCR'd physician names whose weakest word was below 60 % were read right (the two others were one letter off).
+    A label's words are still judged by the weakest (`ocr_confidence`)."""
+    words = [w for _, w in text.words_between(start, end) if any(ch.isalnum() for ch in w.text)]
+    if only is not None:
+        words = [w for w in words if w.text.strip(",.;:") in only]
+    return sum(w.confidence for w in words) / len(words) if words else 1.0
+
+
 @dataclass(frozen=True, slots=True)
 class PersonMention:
     """A person named in the document, with the role a finder gave them and the reason."""

@@ -16,7 +16,16 @@ from extractors.people.weights import (
     SAME_PERSON_THRESHOLD,
 )
 from pipeline.names import CredentialKind, NameRules, parse_person_name, same_person
-from pipeline.types import Adjustment, Evidence, LinearText, PersonMention, Role, evidence_from_span, ocr_confidence
+from pipeline.types import (
+    Adjustment,
+    Evidence,
+    LinearText,
+    PersonMention,
+    Role,
+    evidence_from_span,
+    name_reading_confidence,
+    ocr_confidence,
+)
 
 _CLINICIAN_ROLES = frozenset({Role.TREATING_PHYSICIAN, Role.OTHER_CLINICIAN, Role.UNKNOWN})
 
@@ -34,13 +43,6 @@ class _Found:
     fallback: bool
 
 
-def _words_confidence(text: LinearText, start: int, end: int, raw: str) -> float:
-    """Lowest OCR confidence of the words in [start, end) that are part of `raw`, the name as read (1.0: none)."""
-    keep = {w.strip(",.;:") for w in raw.split()}
-    confs = [w.confidence for _, w in text.words_between(start, end) if w.text.strip(",.;:") in keep]
-    return min(confs) if confs else 1.0
-
-
 def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> _Found | None:
     raw = c.raw if c.raw is not None else text.text[c.start:c.end]
     name = parse_person_name(raw, rules)
@@ -51,17 +53,16 @@ def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> _Found | N
     physician_like = CredentialKind.PHYSICIAN in kinds or name.has_physician_title(rules)
     adjustments: list[Adjustment] = []
     # A name read over debris ("NÚÑEZ GARCÍA,⏎ae ALEJANDRO J"): its own words' confidence, not the debris'.
-    name_ocr = (_words_confidence(text, c.start, c.end, c.raw) if c.raw is not None
-                else ocr_confidence(text, c.start, c.end))
+    name_ocr = name_reading_confidence(text, c.start, c.end, {w.strip(",.;:") for w in c.raw.split()}
+                                      if c.raw is not None else None)
     if c.cue_end is not None and c.cue_start < c.cue_end < c.start:
         # the cue's words and the name's: not a neighbouring cell's words printed between them ("Specialty")
         ocr = min(ocr_confidence(text, c.cue_start, c.cue_end), name_ocr)
-    elif c.raw is not None:
-        ocr = min(ocr_confidence(text, c.cue_start, c.start), name_ocr)
     else:
-        ocr = ocr_confidence(text, c.cue_start, c.end)
+        ocr = min(ocr_confidence(text, c.cue_start, c.start), name_ocr) if c.cue_start < c.start else name_ocr
     if ocr < 1.0:
-        adjustments.append(Adjustment(f"x{ocr:.2f} lowest OCR word confidence", round(c.weight * ocr - c.weight, 3)))
+        adjustments.append(Adjustment(f"x{ocr:.2f} OCR confidence of the name's reading",
+                                      round(c.weight * ocr - c.weight, 3)))
     if (role in _CLINICIAN_ROLES and CredentialKind.NURSING in kinds and not physician_like
             and CredentialKind.ADVANCED_PRACTICE not in kinds):
         role = Role.NURSE
