@@ -46,7 +46,7 @@ def linear_text_from_lines(lines: list[str], confidence: float = 1.0,
     return linearize(Document("0" * 64, MediaType.PDF, 1, out))
 
 
-def linear_text_from_rows(rows: list[list[tuple[float, str]]]) -> LinearText:
+def linear_text_from_rows(rows: list[list[tuple[float, str]]], source: Source = Source.TEXT_LAYER) -> LinearText:
     """LinearText of one page laid out as a form: each row a list of (x in points, cell text); words 10 pt high,
     6 pt per character, 3 pt apart, so cells at different x stand apart as columns do."""
     words: list[Word] = []
@@ -56,7 +56,7 @@ def linear_text_from_rows(rows: list[list[tuple[float, str]]]) -> LinearText:
             for w in cell.split():
                 words.append(Word(w, BBox(x, y, x + 6.0 * len(w), y + 10.0), line_no, 1.0))
                 x += 6.0 * len(w) + 3.0
-    page = Page(1, 612.0, 792.0, Source.TEXT_LAYER, "test", tuple(words))
+    page = Page(1, 612.0, 792.0, source, "test", tuple(words))
     return linearize(Document("0" * 64, MediaType.PDF, 1, (page,)))
 
 

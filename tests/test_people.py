@@ -834,6 +834,32 @@ def test_regression_a_form_label_with_border_debris_or_a_particle_like_surname_s
     assert _by_role(people, Role.TREATING_PHYSICIAN) == [expected]
 
 
+@pytest.mark.parametrize(("label", "role"), [
+    ("Treating physikian", Role.TREATING_PHYSICIAN),
+    ("Treating physiciay", Role.TREATING_PHYSICIAN),
+    ("Primary care physicion", Role.PCP),
+])
+def test_when_a_faxed_label_is_read_one_letter_off_then_the_name_under_it_takes_its_role(label: str,
+                                                                                          role: Role) -> None:
+    # fresh seeds 2400-2999 (train_2547, train_2891): a fax's "Treating physician" came through one letter wrong and
+    # the treating physician in the cell under it was never found
+    rows = [[(40, label), (300, "Specialty")], [(40, "Singh, Priya, MD"), (300, "Pain Medicine")]]
+    people = find_people(get_pipeline().parse(linear_text_from_rows(rows, Source.OCR)))
+    (found,) = [p for p in people if p.normalized == "Priya Singh"]
+    assert found.role is role
+    assert "one letter wrong" in found.reason and found.evidence[0].snippet.startswith(label)
+
+
+def test_when_words_near_a_label_are_not_one_letter_off_it_then_nothing_is_repaired() -> None:
+    # two letters off, or a text layer: no label, so no treating physician
+    two_off = [[(40, "Treatinq physikian"), (300, "Specialty")], [(40, "Singh, Priya, MD"), (300, "Pain Medicine")]]
+    assert not [p for p in find_people(get_pipeline().parse(linear_text_from_rows(two_off, Source.OCR)))
+                if p.role is Role.TREATING_PHYSICIAN]
+    one_off = [[(40, "Treating physikian"), (300, "Specialty")], [(40, "Singh, Priya, MD"), (300, "Pain Medicine")]]
+    assert not [p for p in find_people(get_pipeline().parse(linear_text_from_rows(one_off)))
+                if p.role is Role.TREATING_PHYSICIAN]
+
+
 def test_when_one_word_of_a_name_is_read_with_low_confidence_then_the_name_is_judged_by_its_whole_reading() -> None:
     # fresh seeds 2400-2999 (train_2642, train_2420, train_2705): "Dr. Àsa Bjørnstad" (Àsa at 0.36), "Beatriz F.
     # Gonçalves" (the initial at 0.59): correctly read physicians went to review on their weakest word

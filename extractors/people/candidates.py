@@ -56,6 +56,7 @@ class _Candidate:
     bare_label: bool = False  # the cue was printed without its colon (BARE_LABEL_PENALTY)
     raw: str | None = None  # the name as read when it is not text[start:end] (a name wrapped over OCR debris)
     cue_end: int | None = None  # where the cue's own words end, when other cells lie between it and the name
+    cue_repaired: bool = False  # the cue was matched on its OCR misreading repaired (extractors/people/ocr_labels.py)
 
 
 

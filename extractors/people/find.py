@@ -8,6 +8,7 @@ from extractors.nlp import ParsedText
 from extractors.people.candidates import _credentialed_line_candidates, _line_candidates, _spacy_candidates
 from extractors.people.cells import _Cells
 from extractors.people.matcher import _matcher
+from extractors.people.ocr_labels import repaired_labels
 from extractors.people.roles import _Found, _group_by_person, _merge_group, _role_priority, _to_mention
 from extractors.people.weights import SAME_PERSON_THRESHOLD
 from pipeline.names import NameRules, default_name_rules, same_person
@@ -22,7 +23,12 @@ def find_people(parsed: ParsedText, rules: NameRules | None = None) -> tuple[Per
     rules = rules or default_name_rules()
     m = _matcher(rules)
     text = parsed.text
-    candidates = _line_candidates(text.text, rules, m, _Cells(text))
+    labels = repaired_labels(text, m)  # the cue matching's copy: "Treating physikian" read as its label
+    candidates = _line_candidates(labels, rules, m, _Cells(text))
+    if labels is not text.text:
+        candidates = [dataclasses.replace(c, cue_repaired=True)
+                      if labels[c.cue_start:c.cue_end or c.start] != text.text[c.cue_start:c.cue_end or c.start]
+                      else c for c in candidates]
     items = [x for x in (_to_mention(c, text, rules) for c in candidates) if x is not None]
     spacy = [(c, _to_mention(c, text, rules)) for c in
              _spacy_candidates(parsed, [(c.start, c.end) for c in candidates], rules, m)]
@@ -31,7 +37,7 @@ def find_people(parsed: ParsedText, rules: NameRules | None = None) -> tuple[Per
     # is no name, and must not keep the whole credentialed line from being read.
     candidates += [c for c, x in spacy if x is not None]
     items += [x for x in (_to_mention(c, text, rules) for c in
-                          _credentialed_line_candidates(text.text, [(c.start, c.end) for c in candidates], rules, m))
+                          _credentialed_line_candidates(labels, [(c.start, c.end) for c in candidates], rules, m))
               if x is not None]
     layout = [x for x in items if not x.fallback]
     # A fallback mention of someone a layout rule already found ("Dr. Doe" in the narrative after "Provider:

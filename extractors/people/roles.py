@@ -28,6 +28,8 @@ from pipeline.types import (
 )
 
 _CLINICIAN_ROLES = frozenset({Role.TREATING_PHYSICIAN, Role.OTHER_CLINICIAN, Role.UNKNOWN})
+# The OCR confidence a label repaired from one misread letter counts for ("Treating physikian").
+REPAIRED_LABEL_CONFIDENCE = 0.9
 
 
 def _clamp(x: float) -> float:
@@ -55,7 +57,12 @@ def _to_mention(c: _Candidate, text: LinearText, rules: NameRules) -> _Found | N
     # A name read over debris ("NÚÑEZ GARCÍA,⏎ae ALEJANDRO J"): its own words' confidence, not the debris'.
     name_ocr = name_reading_confidence(text, c.start, c.end, {w.strip(",.;:") for w in c.raw.split()}
                                       if c.raw is not None else None)
-    if c.cue_end is not None and c.cue_start < c.cue_end < c.start:
+    if c.cue_repaired:
+        # The label was read one letter off and repaired (extractors/people/ocr_labels.py): the misread letter's
+        # doubt is already spent on the repair, which is weighed instead.
+        ocr = min(REPAIRED_LABEL_CONFIDENCE, name_ocr)
+        reason += " (the label read with one letter wrong)"
+    elif c.cue_end is not None and c.cue_start < c.cue_end < c.start:
         # the cue's words and the name's: not a neighbouring cell's words printed between them ("Specialty")
         ocr = min(ocr_confidence(text, c.cue_start, c.cue_end), name_ocr)
     else:
