@@ -241,8 +241,10 @@ def _in_intake_spelling(person: PersonMention, intake_name: str) -> PersonMentio
     OCR ("Nufez" for "Núñez", "Xuv" for "Xu ▾"), without accents, in another case or in another order; the evidence
     keeps what is printed. A nickname, an added or a missing name part keeps the printed form: those are facts of the
     document, not reading errors."""
-    printed, wanted = normalize_person_name(person.normalized), normalize_person_name(intake_name)
-    if printed is None or wanted is None or printed == wanted:
+    # A word OCR garbled past what a name may hold ("Weif&mann" for "Weißmann") fails to normalize: its words as read
+    printed = normalize_person_name(person.normalized) or " ".join(person.normalized.split())
+    wanted = normalize_person_name(intake_name)
+    if wanted is None or printed == wanted:
         return person
     printed_words = [_spelling_key(w) for w in printed.split()]
     wanted_words = [_spelling_key(w) for w in wanted.split()]
