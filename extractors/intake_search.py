@@ -430,8 +430,12 @@ def _tok_fields(raw: str) -> tuple[str, str, tuple[str, ...], tuple[str, ...], b
     """Everything about a printed word that does not depend on where it is (cached: words repeat)."""
     particles, suffixes, _ = _name_lexicon()
     text = raw.strip(_EDGE)
-    if text.rstrip(".") in (glyphs := default_intake_search_rules().compiled.initial_glyphs):
-        text = glyphs[text.rstrip(".")]  # "£." read for the middle initial "Ł."
+    glyphs = default_intake_search_rules().compiled.initial_glyphs
+    # "£." read for the middle initial "Ł."; "|." for "I." (a "|" without its period is a cell border, an edge)
+    dotted = raw.strip()[:-1] if raw.strip().endswith(".") else None
+    glyph = next((g for g in (dotted, text.rstrip(".")) if g and g in glyphs), None)
+    if glyph is not None:
+        text = glyphs[glyph]
     key = _key(text)
     tail = raw.rstrip(" )]}\"'▾▼⌄˅⏷🔽")
     raw_parts = tuple(p for p in re.split(r"[\-‐–]", text) if p) or (text,)

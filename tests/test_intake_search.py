@@ -97,6 +97,10 @@ CASES = [
     ("middle_initial_with_ocr_underscore", ["RE: OKONKWO-HÅKANSSON, CHINEDU K_ DOB June 22, 1940"],
      "Chinedu Okonkwo-Håkansson", Verdict.PATIENT_CONFIRMED, "OKONKWO-HÅKANSSON, CHINEDU K", MatchKind.INITIALS,
      Position.PATIENT),
+    # regression (fresh seeds 2400-2999, train_2466): "I." read as "|.", and only the surname was found
+    ("middle_initial_read_as_a_bar", ["Name: Francisco |. Zúñiga Montoya DOB: 9/3/1948"],
+     "Francisco I Zuniga Montoya", Verdict.PATIENT_CONFIRMED, "Francisco |. Zúñiga Montoya", MatchKind.EXACT,
+     Position.PATIENT),
     ("middle_initial_read_as_pound_sign", ["Name: Miroslav £.. Procházka DOB: March 13, 1993"],
      "Procházka, Miroslav", Verdict.PATIENT_CONFIRMED, "Miroslav £.. Procházka", MatchKind.INITIALS,
      Position.PATIENT),
