@@ -786,10 +786,19 @@ def test_regression_a_letter_subject_line_names_the_patient_without_an_intake_na
     assert _by_role(people, Role.PATIENT) == [expected]
 
 
+def test_when_two_names_follow_a_compound_surname_with_no_field_after_them_then_they_are_not_taken_as_given_names(
+) -> None:
+    # A list of two people reads the same as a compound surname and two given names; only a field ends the latter.
+    names = [p.normalized for p in _people(["Family present: Ana Diaz Ruiz, Maria Elena"])]
+    assert "Maria Elena Diaz Ruiz" not in names
+
+
 @pytest.mark.parametrize(("line", "expected"), [
     ("RE: SJÖBERG, TORBJÖRN A_ DOB 01/31/1988", "Torbjörn A Sjöberg"),
     ("Patient name: VON BÜLOW, WOLFGANG M_ DOB: Oct 3, 1939", "Wolfgang M von Bülow"),
     ("RE: RAMÍREZ IBARRA, GUADALUPE DOB july 26, 1971", "Guadalupe Ramírez Ibarra"),
+    # fresh seeds 2400-2999, train_2926: two given names after a compound surname, ended by the next field
+    ("Name: ECHEVERRÍA LÓPEZ, FRANCISCO HÉCTOR DOB: May 10, 1993", "Francisco Héctor Echeverría López"),
 ])
 def test_regression_ocr_debris_after_an_initial_or_a_field_after_the_given_name_does_not_cut_the_name(
         line: str, expected: str) -> None:

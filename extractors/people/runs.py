@@ -90,17 +90,23 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
 def _lone_given_after(toks: Sequence[_Token], k: int, rules: NameRules) -> bool:
     """True when the tokens from `k` are one given name, perhaps with an initial, and then no further name word: a
     compound surname printed first ("López Zúñiga, Ximena DOB", "GARCÍA CASTAÑEDA, XIMENA MBBS"), not a list of two
-    people ("Jane Doe, Bob Roe")."""
+    people ("Jane Doe, Bob Roe"). Two given names count when the next field's word ends them ("ECHEVERRÍA LÓPEZ,
+    FRANCISCO HÉCTOR DOB: …"): a field of one value, not a list."""
     lex = rules.lexicon
     words = 0
+    ended_by_field = False
     for tok in toks[k:k + 4]:
         core = tok.text.rstrip(",.;")
+        if tok.text.endswith(":") and fold(core.rstrip(":")).replace(".", "") in lex.stop_words:
+            ended_by_field = True
+            break
         if tok.text.endswith(":") or not _NAME_WORD.match(core) or not core[:1].isupper():
             break
         if credential_of(core, rules) is not None and words >= 1:
             break
         key = fold(core)
         if key.replace(".", "") in lex.stop_words:
+            ended_by_field = True
             break  # "RAMÍREZ IBARRA, GUADALUPE DOB …": the next field ends the given name
         if key in lex.not_name_words or key in lex.relations or key in lex.organization_words:
             return False  # "Maria Okafor, Spouse": a relation, not a given name
@@ -108,7 +114,7 @@ def _lone_given_after(toks: Sequence[_Token], k: int, rules: NameRules) -> bool:
             words += 1
         if tok.text.endswith(","):
             break
-    return words == 1
+    return words == 1 or (words == 2 and ended_by_field)
 
 
 def _particle_joined(core: str, rules: NameRules) -> bool:
