@@ -18,6 +18,7 @@ from extractors.intake_search import (
     Position,
     Verdict,
     default_intake_search_rules,
+    ocr_form,
     search_intake_name,
 )
 from extractors.model_info import ner_model_tag
@@ -266,12 +267,19 @@ def _spelling_key(word: str) -> str:
 
 
 def _misread(printed: str, wanted: str) -> bool:
-    """One printed word is the intake word as OCR may read it: equal, one edit per four letters, or a trailing caret."""
-    carets = default_intake_search_rules().compiled.caret_letters  # the account caret as OCR reads it
+    """One printed word is the intake word as OCR may read it: equal, one edit per four letters (after the rule file's
+    OCR confusions, "rn" for "m", "g" for "ø"), or a trailing caret."""
+    compiled = default_intake_search_rules().compiled
+    carets = compiled.caret_letters  # the account caret as OCR reads it
     if printed == wanted or (1 <= len(printed) - len(wanted) <= 2 and printed.startswith(wanted)
                              and all(c in carets for c in printed[len(wanted):])):
         return True
-    return len(wanted) >= 4 and Levenshtein.distance(printed, wanted) <= max(1, len(wanted) // 4)
+    if len(wanted) < 4:
+        return False
+    bound = max(1, len(wanted) // 4)
+    return (Levenshtein.distance(printed, wanted) <= bound
+            or Levenshtein.distance(ocr_form(printed, compiled.confusions),
+                                    ocr_form(wanted, compiled.confusions)) <= bound)
 
 
 # OCR debris glued to a name's word ("@YSTEIN" for "ØYSTEIN", "K_" for "K"): not part of the name.

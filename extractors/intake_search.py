@@ -526,7 +526,9 @@ def _are_nicknames(a: str, b: str) -> bool:
 
 
 @functools.lru_cache(maxsize=65536)
-def _ocr_form(key: str, confusions: tuple[tuple[str, str], ...]) -> str:
+def ocr_form(key: str, confusions: tuple[tuple[str, str], ...]) -> str:
+    """`key` with the rule file's OCR confusions rewritten in order ("rn" -> "m"): two readings of one word compare
+    equal in this form."""
     for src, dst in confusions:
         key = key.replace(src, dst)
     return key
@@ -568,7 +570,7 @@ def _word(doc_key: str, doc_raw: str, want_key: str, want_raw: str,
     bound = _max_edits(letters, comp)
     if letters < comp.ocr_min_length or abs(len(doc_key) - len(want_key)) > bound + 2:  # +2: "rn" → "m" twice
         return None
-    a, b = _ocr_form(doc_key, comp.confusions), _ocr_form(want_key, comp.confusions)
+    a, b = ocr_form(doc_key, comp.confusions), ocr_form(want_key, comp.confusions)
     if a == b or Levenshtein.distance(a, b, score_cutoff=bound) <= bound:
         return _OCR
     return None
@@ -613,7 +615,7 @@ def _is_filler(tok: _Tok) -> bool:
 
 def _name_like(tok: _Tok, comp: _Compiled) -> bool:
     """A capitalised word of letters that is no form word: may be an extra middle name or a surname part."""
-    return (tok.text[:1].isupper() and _ocr_form(tok.key, comp.confusions).replace("-", "").isalpha() and not tok.colon
+    return (tok.text[:1].isupper() and ocr_form(tok.key, comp.confusions).replace("-", "").isalpha() and not tok.colon
             and tok.key not in comp.stop and tok.key not in _name_lexicon()[2]
             and tok.key not in comp.by_first and not is_title(tok.text)
             and credential_of(tok.text) is None and not _is_suffix(tok))

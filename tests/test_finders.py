@@ -184,6 +184,7 @@ def test_regression_the_intake_surname_in_the_account_header_with_another_first_
     # regression (fresh seeds 2400-2999, train_2482, train_2730): "ß" read as "f&" or "&", no name to normalize
     ("Patient: Maarten Weif&mann", "maarten weißmann", "Maarten Weißmann"),
     ("Patient: Stefan Wei&mann", "Stefan Weißmann", "Stefan Weißmann"),
+    ("Patient: DAHL, Bigrn", "BJØRN DAHL", "Bjørn Dahl"),  # dev_027: "ø" read "g" on a fax, an OCR confusion
     ("Patient: HAKON OSTERGAARD", "Håkon Østergaard", "Håkon Østergaard"),
     ("Patient: William Thompson", "Bill Thompson", "William Thompson"),  # a nickname is what the document says
     ("Patient: Sanne Liesbeth Schroder", "Sanne Schröder", "Sanne Liesbeth Schroder"),  # a middle name is printed

@@ -71,6 +71,9 @@ CASES = [
     # regressions (varied train split): the caret read with debris ("v_"); "ć" read as "¢"
     ("portal_account_header_marker_with_debris", ["9:23 =", "its) Richard Haskett v_ Kinnect Health", "Care Team"],
      "richard haskett", Verdict.PATIENT_CONFIRMED, "Richard Haskett", MatchKind.ANY_CASE, Position.PATIENT),
+    # regression (varied dev_027): "ø" read as "g" on a fax
+    ("o_slash_read_as_g", ["Patient: DAHL, Bigrn DOB: 1/2/1960"], "BJØRN DAHL", Verdict.PATIENT_CONFIRMED,
+     "DAHL, Bigrn", MatchKind.OCR, Position.PATIENT),
     # regression (fresh train seeds 2400-2999, train_2616): the caret glued by underscores to the portal's name
     ("portal_account_header_marker_glued_to_the_portal_name", ["9:41 a)", "GD) Gaétan Dubois v__Kinnect Health",
                                                                "Care Team"],
