@@ -165,6 +165,7 @@ class NameRules(StrictRuleModel):
     name_use_words: list[str] = Field(default_factory=list)
     surname_only_blockers: list[str] = Field(default_factory=list)
     patronymic_endings: list[str] = Field(default_factory=list)
+    surnames_not_given: list[str] = Field(default_factory=list)
     column_labels: list[str] = Field(default_factory=list)
     hypocorisms: dict[str, list[str]] = Field(default_factory=dict)
     sections: list[Section]
@@ -198,6 +199,10 @@ class NameRules(StrictRuleModel):
                 phrase_owner[key] = cue.id
         if any(not e or fold(e) != e or not e.isalpha() for e in self.patronymic_endings):
             raise ValueError("patronymic_endings must be folded letters (lowercase, no accents)")
+        if any(not w or fold(w) != w or not w.isalpha() for w in self.surnames_not_given):
+            raise ValueError("surnames_not_given must be folded letters (lowercase, no accents)")
+        if len(set(self.surnames_not_given)) != len(self.surnames_not_given):
+            raise ValueError("surnames_not_given lists a word twice")
         if any(not short or fold(name) != name or any(fold(s) != s for s in short)
                for name, short in self.hypocorisms.items()):
             raise ValueError("hypocorisms: each name and short form folded (lowercase, no accents), none empty")
@@ -363,11 +368,24 @@ def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
 
 
 def is_patronymic(word: str, rules: NameRules | None = None) -> bool:
-    """True when `word` has a patronymic surname's ending that no given name has ("Núñez", "López": rule file's
-    `patronymic_endings`), so "Dr. Núñez Echeverría" is a title and two surnames."""
+    """True when `word` is a surname that no given name is: a patronymic ending ("Núñez", "López": rule file's
+    `patronymic_endings`) or a common Iberian surname that is not also a given name ("García", "Zúñiga":
+    `surnames_not_given`), so "Dr. Núñez Echeverría" and "Dr. García Zúñiga" are a title and two surnames."""
     key = fold(word).strip(".,")
-    endings = (rules or default_name_rules()).patronymic_endings
-    return len(key) > 3 and key.isalpha() and any(key.endswith(e) for e in endings)
+    rules = rules or default_name_rules()
+    return len(key) > 3 and key.isalpha() and (any(key.endswith(e) for e in rules.patronymic_endings)
+                                               or key in _surnames_not_given(rules))
+
+
+def _surnames_not_given(rules: NameRules) -> frozenset[str]:
+    cached = _SURNAME_SETS.get(id(rules))
+    if cached is None or cached[0] is not rules:
+        cached = (rules, frozenset(rules.surnames_not_given))
+        _SURNAME_SETS[id(rules)] = cached
+    return cached[1]
+
+
+_SURNAME_SETS: dict[int, tuple[NameRules, frozenset[str]]] = {}
 
 
 def _parse(raw: str, rules: NameRules) -> PersonName | None:
