@@ -1046,8 +1046,10 @@ class _Context:
         following = re.split(r"_{2,}", toks[found.end].raw.strip(" _~"))[0] if found.end < len(toks) else ""
         at_top = self._line_in_page(li) < rules.account_markers.max_line
         # "vy" for "▾": the caret read as two of the letters it is read as glued to a name ("McKennavy")
+        # "y¥" or "v¥": the caret read as two glyphs
         caret = following in comp.glyphs or (0 < len(following) <= 2 and following[0] in comp.glyphs
-                                             and all(c in comp.caret_letters for c in following.lower()))
+                                             and all(c in comp.caret_letters or c in comp.glyphs
+                                                     for c in following.lower()))
         if at_top and (any(g in glued for g in comp.glyphs) or caret):
             return _Place(Position.PATIENT, "account_header", "in a portal account header",
                           rules.account_markers.weight)

@@ -71,6 +71,9 @@ CASES = [
     # regressions (varied train split): the caret read with debris ("v_"); "ć" read as "¢"
     ("portal_account_header_marker_with_debris", ["9:23 =", "its) Richard Haskett v_ Kinnect Health", "Care Team"],
      "richard haskett", Verdict.PATIENT_CONFIRMED, "Richard Haskett", MatchKind.ANY_CASE, Position.PATIENT),
+    # regression (fresh train seeds 3000-3599, train_3284): the caret read as two glyphs
+    ("portal_account_header_marker_as_two_glyphs", ["9:03 =", "KĦ. Karim Haddad y¥ CareBridge Por", "Visit Summary"],
+     "Haddad, Karim", Verdict.PATIENT_CONFIRMED, "Karim Haddad", MatchKind.EXACT, Position.PATIENT),
     # regression (varied dev_027): "ø" read as "g" on a fax
     ("o_slash_read_as_g", ["Patient: DAHL, Bigrn DOB: 1/2/1960"], "BJØRN DAHL", Verdict.PATIENT_CONFIRMED,
      "DAHL, Bigrn", MatchKind.OCR, Position.PATIENT),

@@ -402,8 +402,10 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
             span = (span[0], last)  # "Deirdre McKenna y": the marker read as the particle "y"
         after = text[span[1]:line.end].split(maxsplit=1)
         name = parse_person_name(text[span[0]:span[1]], rules)
-        if (after and after[0] in markers.glyphs and name is not None and not name.titles and not name.credentials
-                and len(name.given) > 1):
+        # "v", "v__" (debris after it), "y¥" (the caret read as two glyphs)
+        marker = after[0].rstrip("_~") if after else ""
+        if (marker and (marker in markers.glyphs or (len(marker) == 2 and all(c in markers.glyphs for c in marker)))
+                and name is not None and not name.titles and not name.credentials and len(name.given) > 1):
             return _Candidate(span[0], span[1], span[0], Role.PATIENT, "account_header",
                               rules.weights.account_marker,
                               f"named in a portal's account header, the account menu's marker '{after[0]}' after it")

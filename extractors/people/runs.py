@@ -82,8 +82,9 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
         return _Step.STOP
     if key in lex.particles and core.isupper() and len(core) > 1 and not (state.names == 0 and tok.endswith(",")):
         return _Step.PARTICLE  # but "LE, HUONG MD": a surname ("Le", "Do", "Van") printed before the comma
-    if _NAME_WORD.match(core) and (core[0].isupper() or (state.names >= 1 and _particle_joined(core, rules))):
-        return _Step.NAME
+    if _NAME_WORD.match(core) and (core[0].isupper() or (_particle_joined(core, rules) and (
+            state.names >= 1 or (tok.endswith(",") and nxt[:1].isupper())))):
+        return _Step.NAME  # "el-Khoury" after a given name, or first before its comma: "al-Rashid, Omar"
     return _Step.STOP
 
 
