@@ -359,11 +359,15 @@ _NOT_AFTER_L = frozenset("aeioul")  # "la", "lee", "llama": parts that may start
 def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
     """`word` with a capital I that OCR read as a lowercase l put back, per hyphen part: "lvan" → "Ivan", "Zuniga-
     lbarra" → "Zuniga-Ibarra", "lyer" → "Iyer". Only where no name part can start: an l, then a letter that is no
-    vowel, in a part of three or more lowercase letters that is not a particle. Anything else is returned as is."""
+    vowel, in a part of three or more lowercase letters that is not a particle. Likewise "@stergaard" → "Østergaard".
+    Anything else is returned as is."""
     particles = (rules or default_name_rules()).lexicon.particles
     parts = word.split("-")
     fixed = [("I" + p[1:]) if (len(p) >= 3 and p[0] == "l" and p[1:].isalpha() and p[1:].islower()
-                               and p[1] not in _NOT_AFTER_L and fold(p) not in particles) else p for p in parts]
+                               and p[1] not in _NOT_AFTER_L and fold(p) not in particles)
+             # "@stergaard": OCR's "@" for the capital Ø, which no other word opens with
+             else ("Ø" + p[1:]) if (len(p) >= 4 and p[0] == "@" and p[1:].isalpha() and p[1:].islower())
+             else p for p in parts]
     return "-".join(fixed)
 
 

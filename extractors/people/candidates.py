@@ -237,8 +237,8 @@ def _surname_before_identifier(text: str, span: tuple[int, int], line: _Line, ne
     end, the given names ("NÚÑEZ GARCÍA,⏎ae ALEJANDRO J DOB: …", avatar or scan debris skipped) and the credentials
     ("VILLASEÑOR RAMÍREZ,⏎INÉS MD NPI: …", "de la Vega García,⏎; Inés, MD Specialty: …"). The next line's name
     words (at most two, three after a comma) must be followed by an identifier or field word (`stop_words`: DOB, MRN,
-    NPI…) or, after credentials, by the end of the line or another field's label: what shows that they end this
-    name and are not a line of their own."""
+    NPI…) or another field's label ("Beaumont-Figueiredo Specialty: …"), or, after credentials, by the end of the
+    line: what shows that they end this name and are not a line of their own."""
     comma = text[span[1]:line.end].strip() == ","
     start = _after_debris(text, next_line, rules) if comma else next_line.start
     run = _name_run(text, start, next_line.end, rules, m)
@@ -256,8 +256,10 @@ def _surname_before_identifier(text: str, span: tuple[int, int], line: _Line, ne
         return None
     after = text[run[1]:next_line.end].split(maxsplit=1)
     if after and not (fold(after[0].strip(".:;,").replace(".", "")) in lex.stop_words
-                      or (creds and after[0].endswith(":"))):
-        return None  # prose or another value follows: not the end of this name
+                      or (after[0].endswith(":") and after[0][:1].isupper())):
+        # prose or another value follows: not the end of this name. "Specialty:" is another field; "Printed by:"
+        # is a label whose first word the run took ("Dr. Lin⏎Printed by: …" is no "Lin Printed")
+        return None
     if not after and not creds:
         return None  # words alone on the next line may be a line of their own
     raw = f"{text[span[0]:span[1]]}{',' if comma else ''} {text[run[0]:run[1]]}"
