@@ -162,7 +162,19 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     patient position. Otherwise the confirmed hit becomes the patient; when a patient label elsewhere holds a different
     full name, the choice is marked ambiguous (two patients: review)."""
     search = search_intake_name(document, intake_name)
-    if chosen.person is not None and match_intake(intake_name, chosen.person.normalized).result is CheckResult.PASS:
+    matched = match_intake(intake_name, chosen.person.normalized) if chosen.person is not None else None
+    if chosen.person is not None and matched is not None and matched.result is CheckResult.PASS:
+        apart = [h for h in search.hits
+                 if h.full_name and not h.inside_longer_name and h.position is not Position.PATIENT]
+        if "middle name used as first name" in matched.detail and apart:
+            # "RE: Karim Omar Abu-Zeid" and, further down, "Omar Abu-Zeid (son)" for intake "Omar Abu-Zeid" (fresh
+            # seeds 3600-4799, wrongly complete): the intake's name is the patient's middle name and surname, and
+            # stands apart as someone else's. The upload may be a relative's; a person must look.
+            pages = ", ".join(map(str, sorted({h.page for h in apart})))
+            doubt = (f"the intake name is the patient's middle name and surname, and is printed apart as another "
+                     f"person's (page {pages}): it may name a relative")
+            return Choice(chosen.person, f"{chosen.reason} {doubt[0].upper()}{doubt[1:]}.", ambiguous=True,
+                          doubt=doubt), people
         verified = _corroborated(_in_intake_spelling(chosen.person, intake_name), search)
         chosen = dataclasses.replace(chosen, person=verified)
         other_pages = _pages_of_other_patients(search, verified)

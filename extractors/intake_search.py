@@ -37,6 +37,7 @@ from pipeline.names import (
     credential_of,
     default_name_rules,
     fold,
+    is_avatar_initials,
     is_title,
     match_intake,
     parse_person_name,
@@ -141,6 +142,9 @@ class IntakeHit:
     score: float
     kinds: frozenset[MatchKind] = frozenset()
     another_person: bool = False  # the surname with a different first or middle name or suffix: someone else
+    # A name word printed right before the hit: "Karim Omar Abu-Zeid" holds "Omar Abu-Zeid" as its middle name
+    # and surname (the intake may name the patient by a middle name, or a relative: extractors/finders.py)
+    inside_longer_name: bool = False
 
     @property
     def full_name(self) -> bool:
@@ -1262,8 +1266,12 @@ def _hit(document: Document, line: _Line, found: _Found, place: _Place, rules: I
     phrases = [_KIND_PHRASES[k] for k in _KIND_ORDER if k in shown] + list(found.notes)
     reason = f"{'; '.join(phrases)}; {place.phrase}"
     value = " ".join(t.raw for t in toks).strip(_EDGE)
+    before = line.toks[found.start - 1] if found.start > 0 else None
+    inside = (before is not None and not before.comma and _name_like(before, rules.compiled)
+              and not is_avatar_initials(before.text, [t.text for t in toks]))
     return IntakeHit(value_as_printed=value, page=line.page, evidence=evidence, match=match, position=place.position,
-                     reason=reason, score=score, kinds=kinds, another_person=found.another_person)
+                     reason=reason, score=score, kinds=kinds, another_person=found.another_person,
+                     inside_longer_name=inside)
 
 
 def _pages(hits: Sequence[IntakeHit]) -> str:

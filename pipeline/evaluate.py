@@ -115,9 +115,12 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
     else:
         if patient.person.confidence < threshold:
             doubtful.append(f"patient name read with low confidence ({patient.person.confidence:.2f})")
-        checks.append(Check(id="single_patient", result=CheckResult.FAIL if patient.ambiguous else CheckResult.PASS,
+        several = patient.ambiguous and patient.doubt is None
+        checks.append(Check(id="single_patient", result=CheckResult.FAIL if several else CheckResult.PASS,
                             detail=patient.reason))
-        if patient.ambiguous:
+        if patient.doubt is not None:
+            doubtful.append(patient.doubt)  # e.g. the intake names the patient's relative, not the patient
+        elif several:
             doubtful.append("several different patient names in one document")
     if physician.person is None and physician.ambiguous:
         doubtful.append(physician.reason)  # e.g. "Dr. Ferreira" alone: a physician, but not named well enough

@@ -194,6 +194,31 @@ def test_regression_the_intake_surname_in_the_account_header_with_another_first_
     assert "another first name" not in elsewhere.patient.reason
 
 
+def test_regression_an_intake_naming_a_relative_who_shares_the_patients_middle_name_is_review_not_complete() -> None:
+    # fresh seeds 3600-4799, train_3997 (a letter, wrongly complete): intake "Omar Abu-Zeid" (the son), the letter
+    # about "Karim Omar Abu-Zeid"; the intake matched the patient's middle name and surname
+    letter = ["7/20/2023", "RE: Karim Omar Abu-Zeid DOB 4/10/1996", "Dear Dr. Yoon,",
+              "Assessment: Right-sided sciatica, ongoing.", "Emergency contact on file: Omar Abu-Zeid (son).",
+              "Sincerely,", "Inès Beaumont, MD"]
+    intake = Intake("Omar Abu-Zeid", Payer.COMMERCIAL)
+    findings = find_all(_doc(*letter), load_policy(), ner_model=None, intake_name=intake.patient_name)
+    assert findings.patient.person is not None and findings.patient.person.normalized == "Karim Omar Abu-Zeid"
+    report = evaluate(_doc(*letter), findings, intake, load_policy(), {})
+    assert report.status is Status.NEEDS_REVIEW
+    assert any("may name a relative" in r for r in report.reasons)
+    assert "several different patient names in one document" not in report.reasons
+    # Someone who goes by the middle name, printed nowhere apart, is still the patient.
+    alone = [line for line in letter if "Emergency contact" not in line]
+    findings = find_all(_doc(*alone), load_policy(), ner_model=None, intake_name=intake.patient_name)
+    assert evaluate(_doc(*alone), findings, intake, load_policy(), {}).status is Status.COMPLETE
+    # dev_036: "LIU R Zhiwei" parsed with "R" as the given name; the intake's hit is the patient's own label
+    label = ["Patient: LIU R Zhiwei DOB: 11/22/1963", "Assessment: Migraine, ongoing.", "Provider: Jane Doe, MD",
+             "Family present: Wei Liu (partner)"]
+    own = Intake("Zhiwei R Liu", Payer.COMMERCIAL)
+    findings = find_all(_doc(*label), load_policy(), ner_model=None, intake_name=own.patient_name)
+    assert evaluate(_doc(*label), findings, own, load_policy(), {}).status is Status.COMPLETE
+
+
 @pytest.mark.parametrize(("printed", "intake", "reported"), [
     ("Patient: José Echeverria Nufez", "josé echeverría núñez", "José Echeverría Núñez"),  # OCR lost the tildes
     ("Patient: Katrin WeiSmann", "Katrin Weißmann", "Katrin Weißmann"),

@@ -283,6 +283,17 @@ def test_regression_a_text_layer_word_one_letter_from_the_intake_name_is_no_hit(
     assert full_hits(search_intake_name(text, "Huong Dang"))  # a missing middle name is no reading error
 
 
+@pytest.mark.parametrize(("line", "inside"), [
+    ("RE: Karim Omar Abu-Zeid DOB 4/10/1996", True),  # a given name before it: its middle name and surname
+    ("Emergency contact: Omar Abu-Zeid (son)", False),
+    ("OA Omar Abu-Zeid v CareBridge", False),  # an avatar's initials are no name word
+])
+def test_when_the_intake_name_follows_another_name_word_then_the_hit_says_it_is_inside_a_longer_name(
+        line: str, inside: bool) -> None:
+    (hit,) = full_hits(search_intake_name(document([line]), "Omar Abu-Zeid"))
+    assert hit.inside_longer_name is inside
+
+
 def test_when_the_account_caret_is_glued_to_the_surname_then_its_low_ocr_confidence_does_not_lower_the_score() -> None:
     # Regression (varied dev split, dev_050 and dev_111): "Ngoc Le ▾" read "Ngoc Lev" at 0.08 and "Duc Tran ▾" read
     # "Duc Tranvy" at 0.33 sent complete portal documents to review; every letter of the name was as typed.
