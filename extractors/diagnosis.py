@@ -71,6 +71,8 @@ from extractors.nlp import (
     load_sections,
     section_of,
 )
+from extractors.people.cells import _Cells
+from extractors.people.lines import _Line
 from pipeline.codes import icd10_dotted
 from pipeline.errors import ConfigError
 from pipeline.names import default_name_rules, fold
@@ -176,7 +178,7 @@ class _Raw:
 
 
 def _assertion(doc: Doc, text: str, span: Span, section: SectionKind | None, sections: SectionsFile,
-               from_context: bool) -> Assertion:
+               from_context: bool, cells: _Cells | None = None) -> Assertion:
     """The assertion of `span`; `text` is `doc.text`, built once per document by the caller (spaCy joins every
     token for each `Doc.text`: per mention, that made a long record's parse quadratic)."""
     found: set[Assertion] = set()
@@ -196,7 +198,7 @@ def _assertion(doc: Doc, text: str, span: Span, section: SectionKind | None, sec
                 found.add(a)
     status = _status_line_after(text, span)
     if status is None:
-        status = _status_in_row(text, span)
+        status = _status_in_row(text, span, cells)
     if status is not None:
         found.add(status)
     return next((a for a in ASSERTION_PRECEDENCE if a in found), Assertion.AFFIRMED)
@@ -253,11 +255,12 @@ _TRAILING_STATUS = re.compile(r"[(\[\-–—]\s*([A-Za-z]+(?: [A-Za-z]+)?)\s*[)\
 _CELL_STRIP = " .;:|()[]"
 
 
-def _status_in_row(text: str, span: Span) -> Assertion | None:
+def _status_in_row(text: str, span: Span, cells: _Cells | None = None) -> Assertion | None:
     """The assertion a status printed on the diagnosis's own row gives it: a later cell of a table row read with its
     rules ("| Other postherpetic nervous system involvement | Resolved", the status even inside the span a linker
-    matched), a status closing the item in brackets or after a dash ("… (type 2 DM).(Resolved)"), or, for a cell's
-    words wrapped onto the next line ("(postherpetic neuralgia) |"), the status of the row above."""
+    matched) or, with `cells` (word boxes), standing apart in a later column without rules ("Migraine, unspecified
+    …    Resolved" on a scan), a status closing the item in brackets or after a dash ("… (type 2 DM).(Resolved)"),
+    or, for a cell's words wrapped onto the next line ("(postherpetic neuralgia) |"), the status of the row above."""
     statuses = load_context_rules().status_lines
     line_start = text.rfind("\n", 0, span.start_char) + 1
     line_end = text.find("\n", span.start_char)
@@ -279,6 +282,13 @@ def _status_in_row(text: str, span: Span) -> Assertion | None:
     trailing = _TRAILING_STATUS.search(line, max(0, min(len(line), span.end_char - line_start)))
     if trailing is not None and (category := statuses.get(trailing.group(1).lower())) is not None:
         return _CONTEXT_TO_ASSERTION.get(category)
+    if cells is not None:
+        # fresh seeds 3600-4799, train_4155 (wrongly complete): a scanned table's status column, read without its
+        # rules, stood apart on the row of a migraine "Resolved" years ago
+        for cell in cells.of(_Line(line_start, line_start + len(line))):
+            if cell.start >= span.end_char and (category := statuses.get(
+                    " ".join(text[cell.start:cell.end].strip(_CELL_STRIP).lower().split()))) is not None:
+                return _CONTEXT_TO_ASSERTION.get(category)
     opening = line.strip(" |")[:1]
     if line_start and "|" in line and (opening == "(" or opening.islower()):
         above_start = text.rfind("\n", 0, line_start - 1) + 1
@@ -649,6 +659,8 @@ def _mentions(parsed: ParsedText, raws: list[_Raw], policy: Policy,
     doc = parsed.doc
     target_starts = {(s.start, s.end): s for s in parsed.diagnosis_spans}
     text = doc.text
+    linear = parsed.text
+    cells = _Cells(linear) if linear.document is not None and any(p.words for p in linear.document.pages) else None
     out: list[tuple[tuple[int, int], DiagnosisMention]] = []
     for raw in sorted(raws, key=lambda r: (r.start, r.end)):
         target = target_starts.get((raw.start, raw.end))
@@ -656,7 +668,7 @@ def _mentions(parsed: ParsedText, raws: list[_Raw], policy: Policy,
         section = section_of(doc, raw.start)
         if _is_unsectioned_symptom(raw, section, policy) or _names_an_organisation(span):
             continue
-        assertion = _assertion(doc, text, span, section, secs, from_context=target is not None)
+        assertion = _assertion(doc, text, span, section, secs, from_context=target is not None, cells=cells)
         confidence, adjustments = _score(parsed, raw, section, secs, policy)
         evidence: Evidence = evidence_from_span(parsed.text, span.start_char, span.end_char, finder=FINDER,
                                                 rule=raw.rule, score=raw.candidate.score, adjustments=adjustments)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from fakes import linear_text
+from fakes import linear_text, linear_text_from_rows
 
 from extractors.diagnosis import find_diagnoses
 from extractors.ner_model import DEFAULT_MODEL, get_recognizer
 from extractors.nlp import get_pipeline
 from pipeline.policy import load_policy
-from pipeline.types import Assertion, Category, DiagnosisMention, SectionKind
+from pipeline.types import Assertion, Category, DiagnosisMention, SectionKind, Source
 
 
 def _find(text: str, confidence: float = 1.0) -> tuple[DiagnosisMention, ...]:
@@ -472,6 +472,25 @@ def test_regression_a_bracketed_status_glued_to_the_item_makes_it_historical() -
                   "B |E11.42 Painful diabetic polyneuropathy (type 2 DM).(Resolved)\nTotal Charges")
     pain = [d for d in found if d.category is Category.NEUROPATHIC_PAIN]
     assert pain and all(d.assertion is Assertion.HISTORICAL for d in pain)
+
+
+def _rows(rows: list[list[tuple[float, str]]]) -> tuple[DiagnosisMention, ...]:
+    return find_diagnoses(get_pipeline().parse(linear_text_from_rows(rows, Source.OCR)), load_policy(),
+                          recognizer=get_recognizer(DEFAULT_MODEL))
+
+
+def test_regression_a_status_column_read_without_its_rules_makes_the_row_historical() -> None:
+    # fresh seeds 3600-4799, train_4155 (a scan, wrongly complete): OCR dropped the table's rules, so the status
+    # "Resolved" stood apart only by its column on the migraine's row
+    found = _rows([[(40, "Assessment and Plan")], [(40, "Diagnosis"), (420, "Status")],
+                   [(40, "Hyperlipidemia"), (420, "Active")],
+                   [(40, "Migraine, unspecified, not intractable, without status"), (420, "Resolved")],
+                   [(40, "migrainosus")]])
+    pain = [d for d in found if d.category is Category.MIGRAINE]
+    assert pain and all(d.assertion is not Assertion.AFFIRMED for d in pain)
+    # The same words in one run of text (no column apart) are no status cell.
+    prose = _rows([[(40, "Assessment: Migraine, unspecified, not intractable. Resolved to start propranolol.")]])
+    assert any(d.category is Category.MIGRAINE and d.assertion is Assertion.AFFIRMED for d in prose)
 
 
 def test_when_a_row_has_an_active_status_cell_then_the_diagnosis_stays_affirmed() -> None:
