@@ -659,8 +659,7 @@ def _mentions(parsed: ParsedText, raws: list[_Raw], policy: Policy,
     doc = parsed.doc
     target_starts = {(s.start, s.end): s for s in parsed.diagnosis_spans}
     text = doc.text
-    linear = parsed.text
-    cells = _Cells(linear) if linear.document is not None and any(p.words for p in linear.document.pages) else None
+    cells = _Cells(parsed.text)  # word boxes: a status column read without its rules (`_status_in_row`)
     out: list[tuple[tuple[int, int], DiagnosisMention]] = []
     for raw in sorted(raws, key=lambda r: (r.start, r.end)):
         target = target_starts.get((raw.start, raw.end))

@@ -378,18 +378,7 @@ def is_patronymic(word: str, rules: NameRules | None = None) -> bool:
     key = fold(word).strip(".,")
     rules = rules or default_name_rules()
     return len(key) > 3 and key.isalpha() and (any(key.endswith(e) for e in rules.patronymic_endings)
-                                               or key in _surnames_not_given(rules))
-
-
-def _surnames_not_given(rules: NameRules) -> frozenset[str]:
-    cached = _SURNAME_SETS.get(id(rules))
-    if cached is None or cached[0] is not rules:
-        cached = (rules, frozenset(rules.surnames_not_given))
-        _SURNAME_SETS[id(rules)] = cached
-    return cached[1]
-
-
-_SURNAME_SETS: dict[int, tuple[NameRules, frozenset[str]]] = {}
+                                               or key in rules.surnames_not_given)
 
 
 def _parse(raw: str, rules: NameRules) -> PersonName | None:

@@ -44,7 +44,7 @@ def _one_letter_off(printed: str, phrase: str) -> bool:
 def repaired_labels(linear: LinearText, m: _Matcher) -> str:
     """`linear.text` with OCR'd cue phrases that are one letter off repaired in place (same length, case kept)."""
     text = linear.text
-    pages = linear.document.pages if linear.document is not None else ()
+    pages = linear.document.pages
     if not any(p.source is Source.OCR for p in pages):
         return text
     table = _by_shape(frozenset(m.cue_by_phrase))
