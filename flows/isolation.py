@@ -27,10 +27,11 @@ import shutil
 import signal
 import socket
 import stat
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing import connection as mp_connection
 from multiprocessing import context as mp_context
@@ -201,7 +202,7 @@ ALLOWED_ERRORS: Mapping[str, type[DocverifyError]] = {cls.code: cls for cls in _
 # The forkserver's whole environment: the child's keys, and PYTHONPATH (where the modules it preloads are found; a
 # search path, not a secret). Every reader child is forked from it, and fork copies the initial environment block that
 # /proc/<pid>/environ shows: what the forkserver is started with is what a reader child could read, whatever
-# os.environ says later.
+# os.environ says later. The resource tracker the reader children are handed is started with the same environment.
 FORKSERVER_ENV_KEYS = (*CHILD_ENV_KEYS, "PYTHONPATH")
 
 
@@ -294,19 +295,97 @@ def _raise_child_error(message: dict[str, Any]) -> None:
 FORKSERVER_PRELOAD = ["extractors.routing", "flows.isolation", "flows.cli"]
 
 
-class _ScrubbedForkServer(multiprocessing.forkserver.ForkServer):
-    """multiprocessing's forkserver, started with `forkserver_environment` instead of the worker's whole environment.
+class _ScrubbedResourceTracker(resource_tracker.ResourceTracker):
+    """multiprocessing's resource tracker, started with `forkserver_environment` instead of the worker's whole
+    environment: the tracker of the reader's forkserver.
 
-    The standard one is spawned with the caller's environment (database URL, Prefect auth string, webhook secret),
-    which then stays in its initial environment block and in that of every child forked from it. `ensure_running` is
-    CPython 3.12's (the pinned runtime, requirements/python.toml), with the environment passed to fork_exec; the
-    server itself is the standard `multiprocessing.forkserver.main`. The rest of the worker's multiprocessing (the
-    eval process pool of flows/runner.py) keeps the standard server.
+    Every forkserver child is handed the write end of its tracker's pipe, and a child that holds a pipe finds the
+    process at its other end (/proc/<pid>/fd) and that process's environment block. The module-wide tracker is spawned
+    with the caller's environment (database URL, Prefect auth string, webhook secret), so the reader's children get
+    this one. `ensure_running` is CPython 3.12's (the pinned runtime, requirements/python.toml) with the environment
+    passed to fork_exec; the tracker itself is the standard `multiprocessing.resource_tracker.main`. The rest of the
+    worker's multiprocessing (the eval process pool of flows/runner.py) keeps the module-wide tracker.
     """
+
+    _fd: int | None  # set by ResourceTracker.__init__: the write end of the tracker's pipe...
+    _pid: int | None  # ...and the tracker's pid, None until started here
 
     def ensure_running(self) -> None:
         with self._lock:  # type: ignore[attr-defined]
-            resource_tracker.ensure_running()
+            if self._fd is not None:
+                if self._check_alive():  # type: ignore[attr-defined]
+                    return
+                os.close(self._fd)  # it died: reap it and start another
+                if self._pid is not None:
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(self._pid, 0)
+                self._fd = None
+                self._pid = None
+            r, w = os.pipe()  # the tracker reads `r` until every holder of `w` (clients, reader children) closed it
+            fds = [r]
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                fds.append(sys.stderr.fileno())  # its warnings go where the worker's do
+            try:
+                exe = spawn.get_executable()
+                args = [exe, *util._args_from_interpreter_flags(),  # type: ignore[attr-defined]
+                        "-c", f"from multiprocessing.resource_tracker import main;main({r})"]
+                # Blocked until the tracker has set its handlers (bpo-33613): it ignores SIGINT and SIGTERM.
+                signal.pthread_sigmask(signal.SIG_BLOCK, _TRACKER_SIGNALS)
+                try:
+                    pid = _spawn_with_env(exe, args, fds, forkserver_environment(os.environ))
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, _TRACKER_SIGNALS)
+            except BaseException:
+                os.close(w)
+                raise
+            finally:
+                os.close(r)
+            self._fd = w
+            self._pid = pid
+
+
+_TRACKER_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_TRACKER = _ScrubbedResourceTracker()
+
+
+class _ScrubbedForkServer(multiprocessing.forkserver.ForkServer):
+    """multiprocessing's forkserver, started with `forkserver_environment` instead of the worker's whole environment,
+    and handing its children `_TRACKER` (started with the same environment) instead of the module-wide tracker.
+
+    The standard one is spawned with the caller's environment (database URL, Prefect auth string, webhook secret),
+    which then stays in its initial environment block and in that of every child forked from it. `ensure_running` and
+    `connect_to_new_process` are CPython 3.12's (the pinned runtime, requirements/python.toml), with the environment
+    passed to fork_exec and `_TRACKER` in place of `multiprocessing.resource_tracker`; the server itself is the
+    standard `multiprocessing.forkserver.main`. The rest of the worker's multiprocessing (the eval process pool of
+    flows/runner.py) keeps the standard server and tracker.
+    """
+
+    def connect_to_new_process(self, fds: Sequence[int]) -> tuple[int, int]:
+        self.ensure_running()
+        if len(fds) + 4 >= multiprocessing.forkserver.MAXFDS_TO_SEND:
+            raise ValueError("too many fds")
+        with socket.socket(socket.AF_UNIX) as client:
+            address: Any = self._forkserver_address  # set by ensure_running (a path or an abstract address)
+            client.connect(address)
+            parent_r, child_w = os.pipe()
+            child_r, parent_w = os.pipe()
+            # The child's end of its parent pipes, the forkserver's alive pipe, its resource tracker, then `fds`
+            # (multiprocessing.forkserver._serve_one unpacks them in this order).
+            allfds: list[Any] = [child_r, child_w, self._forkserver_alive_fd, _TRACKER.getfd(), *fds]
+            try:
+                reduction.sendfds(client, allfds)
+                return parent_r, parent_w
+            except BaseException:
+                os.close(parent_r)
+                os.close(parent_w)
+                raise
+            finally:
+                os.close(child_r)
+                os.close(child_w)
+
+    def ensure_running(self) -> None:
+        with self._lock:  # type: ignore[attr-defined]
+            _TRACKER.ensure_running()
             if self._forkserver_pid is not None:  # type: ignore[has-type]
                 pid, _ = os.waitpid(self._forkserver_pid, os.WNOHANG)  # type: ignore[has-type]
                 if not pid:

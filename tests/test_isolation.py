@@ -144,6 +144,26 @@ def environ_block_reader(data: bytes, upload, limits: Limits) -> Document:
                     (Page(1, 612.0, 792.0, Source.TEXT_LAYER, json.dumps(seen), ()),))
 
 
+def tracker_reach_reader(data: bytes, upload, limits: Limits) -> Document:
+    """Reports the environment blocks a reader taken over by a parser exploit reaches through the resource tracker's
+    pipe it holds (multiprocessing hands every forkserver child the tracker's fd): every other process holding that
+    pipe, found as an attacker would, by its inode in /proc/<pid>/fd, and its /proc/<pid>/environ."""
+    from multiprocessing import resource_tracker
+
+    pipe = f"pipe:[{os.fstat(resource_tracker._resource_tracker._fd).st_ino}]"
+    reached: dict[int, str] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if any(os.readlink(fd) == pipe for fd in (proc / "fd").iterdir()):
+                reached[int(proc.name)] = (proc / "environ").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+    return Document(upload.sha256, upload.media_type, upload.size_bytes,
+                    (Page(1, 612.0, 792.0, Source.TEXT_LAYER, json.dumps(reached), ()),))
+
+
 def core_dumping_reader(data: bytes, upload, limits: Limits) -> Document:
     """Aborts the way a crashing parser does, after raising its core-file limit as far as it may (which any code in
     the child may do) and moving to the probe folder: a dumpable process leaves `core` there, with the document in
@@ -335,6 +355,53 @@ def test_when_a_worker_holds_secrets_then_no_reader_process_has_them_in_its_envi
         assert "Zzsecret" not in seen[block], block
         assert "DOCVERIFY_DATABASE_URL" not in seen[block] and "PREFECT_API_AUTH_STRING" not in seen[block], block
     assert seen["dumpable"] == 0
+
+
+# Regression: the reader's forkserver started multiprocessing's resource tracker, which was spawned with the worker's
+# whole environment, and handed its pipe to every reader child: a reader taken over by a parser exploit found the
+# tracker through that pipe and read the database URL and tokens in its environment block (docs/THREAT-MODEL.md B5).
+# A fresh worker process, as in production: the reader machinery starts its processes with the secret in the worker's
+# environment. Checked: the processes the child reaches through the tracker's pipe (read from the child), and every
+# process the worker has started (read from outside).
+def test_when_a_worker_holds_secrets_then_the_resource_tracker_the_reader_uses_does_not_hold_them() -> None:
+    root = Path(__file__).resolve().parents[1]
+    script = (
+        "import json, os, sys\n"
+        f"sys.path[:0] = [{str(root / 'tests')!r}, {str(root)!r}]\n"
+        "from pathlib import Path\n"
+        "from test_isolation import SAMPLES, tracker_reach_reader\n"
+        "from flows.isolation import read_bounded\n"
+        "from pipeline.intake import accept\n"
+        "data = (SAMPLES / 'problem_list_migraine.pdf').read_bytes()\n"
+        "document = read_bounded(data, accept(data, 'p.pdf'), reader=tracker_reach_reader)\n"
+        "reached = {int(pid): block for pid, block in json.loads(document.pages[0].reason).items()}\n"
+        "parents = {}\n"
+        "for proc in Path('/proc').iterdir():\n"
+        "    try:\n"
+        "        parents[int(proc.name)] = int((proc / 'stat').read_text().rsplit(')', 1)[1].split()[1])\n"
+        "    except (ValueError, IndexError, OSError):\n"
+        "        pass\n"
+        "started, todo = {}, [os.getpid()]\n"
+        "while todo:\n"
+        "    parent = todo.pop()\n"
+        "    for pid in [pid for pid, ppid in parents.items() if ppid == parent]:\n"
+        "        started[pid] = Path(f'/proc/{pid}/environ').read_bytes().decode('utf-8', 'replace')\n"
+        "        todo.append(pid)\n"
+        "reached.pop(os.getpid(), None)  # the worker itself: a residual risk of its own (B5)\n"
+        "print(json.dumps({'reached': reached, 'started': started}))\n")
+    env = {**os.environ, "DOCVERIFY_DATABASE_URL": "postgresql://docverify:Zzsecret@db/docverify",
+           "PREFECT_API_AUTH_STRING": "admin:Zzsecret", "DOCVERIFY_WEBHOOK_SECRET": "Zzsecret"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True,
+                          timeout=300, check=True)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    reached, started = seen["reached"], seen["started"]
+    assert reached, "the child reached no process through the resource tracker's pipe"  # the tracker...
+    assert set(reached) <= set(started)  # ...which the worker started for the reader
+    assert len(started) >= 2  # the forkserver and the resource tracker
+    for name, block in [*(("reached", b) for b in reached.values()), *(("started", b) for b in started.values())]:
+        assert "PATH=" in block, name  # the blocks were read...
+        assert "Zzsecret" not in block, name  # ...and hold none of the worker's secrets
+        assert "DOCVERIFY_DATABASE_URL" not in block and "PREFECT_API_AUTH_STRING" not in block, name
 
 
 # Regression: a reader child that crashed could leave a core file holding the document it was reading, and its memory
