@@ -865,6 +865,14 @@ def test_when_a_faxed_label_is_read_one_letter_off_then_the_name_under_it_takes_
     assert "one letter wrong" in found.reason and found.evidence[0].snippet.startswith(label)
 
 
+def test_regression_a_capital_dotted_i_in_an_ocr_name_no_longer_crashes_the_label_repair() -> None:
+    # fresh seeds 4800-5399: "Name: ECHEVERRİA CASTAÑEDA," on a scan — "İ".lower() is two characters, so the
+    # lower-cased words were longer than the cue phrase of the same printed length and the finder raised ValueError
+    rows = [[(40, "Name: ECHEVERRİA CASTAÑEDA, VALENTİNA"), (300, "DOB: 03/04/1961")]]
+    people = find_people(get_pipeline().parse(linear_text_from_rows(rows, Source.OCR)))
+    assert [p.role for p in people if "Castañeda" in p.normalized] == [Role.PATIENT]
+
+
 def test_when_words_near_a_label_are_not_one_letter_off_it_then_nothing_is_repaired() -> None:
     # two letters off, or a text layer: no label, so no treating physician
     two_off = [[(40, "Treatinq physikian"), (300, "Specialty")], [(40, "Singh, Priya, MD"), (300, "Pain Medicine")]]

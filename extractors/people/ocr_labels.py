@@ -35,6 +35,11 @@ def _by_shape(phrases: frozenset[str]) -> dict[tuple[int, int], tuple[str, ...]]
     return {k: tuple(v) for k, v in table.items()}
 
 
+def _lower(text: str) -> str:
+    """`text` lower-cased letter by letter, keeping its length: "İ" (whose lower case is two characters) stays."""
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
 def _one_letter_off(printed: str, phrase: str) -> bool:
     """Same length, exactly one position differs, and that position is a letter on both sides."""
     diffs = [i for i, (a, b) in enumerate(zip(printed, phrase, strict=True)) if a != b]
@@ -62,9 +67,10 @@ def repaired_labels(linear: LinearText, m: _Matcher) -> str:
                 break
             core = segment.rstrip(":;,.")
             for phrase in table.get((k, len(core)), ()):
-                if core.lower() != phrase and _one_letter_off(core.lower(), phrase):
+                lowered = _lower(core)
+                if lowered != phrase and _one_letter_off(lowered, phrase):
                     out = out if out is not None else list(text)
-                    for j, (a, b) in enumerate(zip(core.lower(), phrase, strict=True)):
+                    for j, (a, b) in enumerate(zip(lowered, phrase, strict=True)):
                         if a != b:
                             out[first.start + j] = b.upper() if core[j].isupper() else b
                     break
