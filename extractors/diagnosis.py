@@ -196,12 +196,35 @@ def _assertion(doc: Doc, text: str, span: Span, section: SectionKind | None, sec
             a = _CONTEXT_TO_ASSERTION.get(mod.category)
             if a is not None and mod.modifies(span):
                 found.add(a)
+    if Assertion.FAMILY not in found and _under_relative_label(doc, text, span):
+        found.add(Assertion.FAMILY)
     status = _status_line_after(text, span)
     if status is None:
         status = _status_in_row(text, span, cells)
     if status is not None:
         found.add(status)
     return next((a for a in ASSERTION_PRECEDENCE if a in found), Assertion.AFFIRMED)
+
+
+def _under_relative_label(doc: Doc, text: str, span: Span) -> bool:
+    """True when `span` is in the sentence that opens its line and the line above ends with a relative's label: a
+    FAMILY cue and a colon ("Family history: Mother: CRPS; Brother:⏎Chronic low back pain."). The label's value is
+    the next line, but a line break ends a sentence (`extractors.nlp.line_sentences`), so ConText's scope stops
+    before it."""
+    line_start = text.rfind("\n", 0, span.start_char) + 1
+    if line_start == 0 or span.sent.start_char > line_start:
+        return False
+    above = text[:line_start - 1].rstrip()
+    if not above.endswith(":"):
+        return False
+    colon = len(above) - 1
+    for mod in doc._.context_graph.modifiers:
+        if mod.category != "FAMILY":
+            continue
+        cue = doc[mod.modifier_span[0]:mod.modifier_span[1]]
+        if text[cue.end_char:colon].strip(" '") == "" and "\n" not in text[cue.start_char:colon]:
+            return True
+    return False
 
 
 _LIST_ITEM_MAX_WORDS = 12  # "Migraine without aura, not intractable, without status migrainosus" is one item

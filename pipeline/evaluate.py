@@ -90,7 +90,9 @@ def choose_pain_diagnosis(diagnoses: tuple[DiagnosisMention, ...]) -> PainChoice
     strong = [d for d in affirmed if d.section not in COMPLAINT_SECTIONS]
     weak = [d for d in affirmed if d.section in COMPLAINT_SECTIONS]
     if strong:
-        best = max(strong, key=lambda d: (d.section in DIAGNOSTIC_SECTIONS, d.confidence, d.icd10 is not None))
+        # docs/POLICY.md decision 10: a named category before other_pain ("Migraine with aura" before "headache")
+        best = max(strong, key=lambda d: (d.section in DIAGNOSTIC_SECTIONS, d.category is not Category.OTHER_PAIN,
+                                          d.confidence, d.icd10 is not None))
         return PainChoice(best, None, False, uncertain)
     has_diagnostic_section = any(d.section in DIAGNOSTIC_SECTIONS for d in diagnoses)
     if weak and not has_diagnostic_section:

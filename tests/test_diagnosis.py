@@ -497,3 +497,22 @@ def test_when_a_row_has_an_active_status_cell_then_the_diagnosis_stays_affirmed(
     found = _find("Problem List\n| Migraine without aura | G43.009 | Active\n| Occipital neuralgia | M54.81 | Resolved")
     by_code = {d.icd10: d.assertion for d in found}
     assert by_code.get("G43.009") is Assertion.AFFIRMED and by_code.get("M54.81") is Assertion.HISTORICAL
+
+
+# Regression (fresh varied seeds 4800-5399, a scanned superbill wrongly complete): "Notes: Family history: Mother:
+# Complex regional pain syndrome | of left lower limb; Brother:⏎Chronic low back pain." — the brother's diagnosis
+# wrapped onto the next line, the line break ended ConText's sentence, and it was read as the patient's.
+def test_when_a_relatives_label_ends_the_line_above_then_the_diagnosis_under_it_is_family() -> None:
+    text = ("Notes: Family history: Mother: Complex regional pain syndrome | of left lower limb; Brother:\n"
+            "Chronic low back pain.\nReferred by: Dr. Hervé Desrosiers")
+    assert _one(text, "low back pain").assertion is Assertion.FAMILY
+
+
+@pytest.mark.parametrize("text", [
+    "Seen today.\nChronic low back pain.",                # no label above
+    "Emergency contact: Brother\nChronic low back pain.",  # a relative, but no label ending the line
+    "Brother: healthy.\nChronic low back pain.",           # the relative's value is on its own line
+    "Assessment:\nChronic low back pain.",                 # a label, not a relative's
+])
+def test_when_the_line_above_is_not_a_relatives_label_then_the_diagnosis_is_the_patients(text: str) -> None:
+    assert _one(text, "low back pain").assertion is Assertion.AFFIRMED

@@ -189,3 +189,18 @@ def test_when_a_field_is_found_then_the_report_carries_its_evidence() -> None:
     assert f.patient_name.value == "Ana Garcia-Lopez" and f.patient_name.evidence[0].page == 1
     assert f.pain_diagnosis.icd10 == "G90.512" and f.pain_diagnosis.category is Category.CRPS
     assert f.pain_diagnosis.evidence[0].bbox == [0.0, 0.0, 1.0, 1.0]
+
+
+# Regression (fresh varied seeds 4800-5399, three migraine and phantom-limb documents reported as other_pain): a
+# problem list with "Migraine with aura" and "headache" reported the symptom, read a little more confidently.
+def test_when_a_named_pain_category_and_a_pain_symptom_are_both_affirmed_then_the_report_names_the_category() -> None:
+    migraine = dx("Migraine with aura", "G43.109", Category.MIGRAINE, confidence=0.95,
+                  section=SectionKind.PROBLEM_LIST)
+    headache = dx("headache", "R51.9", Category.OTHER_PAIN, confidence=0.96, section=SectionKind.PROBLEM_LIST)
+    report = evaluate(document(), _findings(diagnoses=(headache, migraine)), Intake(), POLICY, {})
+    assert (report.fields.pain_diagnosis.category, report.fields.pain_diagnosis.icd10) == (Category.MIGRAINE,
+                                                                                           "G43.109")
+    # A symptom stated in a diagnostic section still comes before a named category outside one.
+    complaint = dataclasses.replace(migraine, section=None)
+    report = evaluate(document(), _findings(diagnoses=(headache, complaint)), Intake(), POLICY, {})
+    assert report.fields.pain_diagnosis.category is Category.OTHER_PAIN
