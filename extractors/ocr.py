@@ -7,8 +7,10 @@ is translated here.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
+import re
 import shlex
 import subprocess
 import time
@@ -75,6 +77,20 @@ def words_from_tesseract(data: dict[str, list[Any]]) -> list[OcrWord]:
     return out
 
 
+# "&" between lower-case letters, two or more on each side: English has no word like it, and it is how the English
+# model reads "ß" ("Weißmann" read "Wei&mann"; "AT&T" and "R&D" are capitals, "b&w" single letters).
+_AMPERSAND_IN_WORD = re.compile(r"(?<=[^\W\d_]{2})&(?=[a-zäöü]{2})")
+
+
+def eszett_for_ampersand(word: OcrWord) -> OcrWord:
+    """`word` with an "&" that stands for "ß" between lower-case letters read back as "ß" (docs/ARCHITECTURE.md
+    "Accented letters in names")."""
+    if "&" not in word.text:
+        return word
+    fixed = _AMPERSAND_IN_WORD.sub("ß", word.text)
+    return word if fixed == word.text else dataclasses.replace(word, text=fixed)
+
+
 def limit_tesseract_threads() -> None:
     """One OpenMP thread per tesseract process, unless the operator set OMP_THREAD_LIMIT.
 
@@ -98,7 +114,7 @@ class TesseractEngine:
         """Words of `image`, the name lines' spellings re-read with the script model when it is installed. Raises
         OcrTimeout, OcrEngineError (only for the main read: the re-read is best effort)."""
         start = time.monotonic()
-        words = self._read(image, self.lang, self.config, timeout)
+        words = [eszett_for_ampersand(w) for w in self._read(image, self.lang, self.config, timeout)]
         if self.script is None or not has_language(self.script):
             return words
         remaining = timeout - (time.monotonic() - start)

@@ -102,18 +102,30 @@ def better_spelling(english: str, latin: str) -> str | None:
     ("Miller" / "Müller" → "Müller"); None when the Latin read should not be trusted for this word."""
     lead, core, tail = _split(english)
     _, l_core, _ = _split(latin)
-    if not core or not l_core or core == l_core or not core.isascii() or l_core.isascii():
+    if not core or not l_core or core == l_core or l_core.isascii():
         return None
     if not all(ch.isalpha() or ch in "-'’." for ch in l_core) or not len(core) - 2 <= len(l_core) <= len(core):
         return None  # English reads an accented letter as one or two others ("ñ" as "ii"), never as nothing
     if any(ch in _LOOKALIKES for ch in l_core):
         return None
-    # every edit between the two reads must fall on a letter the Latin read spells outside ASCII
+    if not core.isascii() and not _same_accent_places(core, l_core):
+        return None
+    # every edit between the two reads must fall on a letter the Latin read spells outside ASCII; a letter English
+    # read as two ("ñ" as "fh") costs one edit more
     latin_folded = "".join(fold(ch)[:1] or ch for ch in l_core)  # one character per character, for the alignment
     ops = Levenshtein.editops(latin_folded, core.casefold())
-    if len(ops) > max(1, len(core) // 4) or not all(_on_accent(l_core, op.tag, op.src_pos) for op in ops):
+    budget = max(1, len(core) // 4) + len(core) - len(l_core)
+    if len(ops) > budget or not all(_on_accent(l_core, op.tag, op.src_pos) for op in ops):
         return None
     return f"{lead}{l_core}{tail}"
+
+
+def _same_accent_places(english: str, latin: str) -> bool:
+    """An English read that has accented letters sees accents, but may take one for another ("López" read
+    "Lépez", "Schröder" read "Schréder"): the Latin read is trusted only where it puts its accented letters
+    exactly where English put its own, in words of the same length ("Müller" is not made "Müllér")."""
+    return len(english) == len(latin) and all(
+        e.isascii() == lat.isascii() for e, lat in zip(english, latin, strict=True))
 
 
 def _on_accent(latin: str, tag: str, pos: int) -> bool:

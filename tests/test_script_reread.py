@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from evaluation.varied.render import font_dir
 from extractors import ocr
-from extractors.ocr import SCRIPT_DIR, OcrWord, TesseractEngine, has_language
+from extractors.ocr import SCRIPT_DIR, OcrWord, TesseractEngine, eszett_for_ampersand, has_language
 from extractors.script_reread import MAX_LINES, Strip, better_spelling, merge, name_runs, stack
 
 LINES = ["Patient: Bjørn Müller", "Physician: Rocío Castañeda, MD", "Signed by Ingrid Søndergaard, DO",
@@ -37,6 +37,11 @@ def word(text: str, left: int, line: int = 1, top: int = 10) -> OcrWord:
     ("Castaiieda", "Castañeda", "Castañeda"),  # ñ read as "ii": two edits in ten letters
     ("S@ndergaard", "Søndergaard", "Søndergaard"),
     ("(Villasefor)", "Villaseñor", "(Villaseñor)"),
+    # regressions (fresh varied seeds 4800-5399): English reads some accented letters as other accented letters or
+    # as two letters, and those physicians' and patients' names were reported misspelt
+    ("Lépez,", "López,", "López,"),
+    ("Schréder,", "Schröder,", "Schröder,"),
+    ("Zufhiga", "Zúñiga", "Zúñiga"),  # ñ read as "fh", ú as u: one letter more in English
 ])
 def test_when_the_latin_read_only_adds_accented_letters_then_its_spelling_is_taken(english: str, latin: str,
                                                                                    expected: str) -> None:
@@ -49,7 +54,9 @@ def test_when_the_latin_read_only_adds_accented_letters_then_its_spelling_is_tak
     ("Muller", "Mañanaz"),  # a different word
     ("Okafor", "Øk4før"),  # a digit is no letter
     ("Lee", "Léééé"),  # length off by more than two
-    ("Müller", "Müllér"),  # the English read already has accents: not ours to second-guess
+    ("Müller", "Müllér"),  # the English read has accents and the Latin read adds one elsewhere
+    ("Renée", "Rènée"),
+    ("Zufhiga", "Zúñňiga"),  # as many letters as English: "fh" is not one letter read as two
     ("12:30", "12:3ö"),
     # regressions (varied dev fax): the Latin model added letters to a noisy all-caps name
     ("ZUNIGA-MCCARTHY,", "ZÚÑŇIGA-MCCARTHY,"),  # one letter more than printed
@@ -130,3 +137,13 @@ def test_when_the_bundled_latin_model_is_read_then_it_is_the_file_its_source_not
     named = re.search(r"sha256 of the result:\s*([0-9a-f]{64})", note)
     assert named is not None
     assert hashlib.sha256((SCRIPT_DIR / "Latin.traineddata").read_bytes()).hexdigest() == named.group(1)
+
+
+@pytest.mark.parametrize(("english", "expected"), [
+    ("Wei&mann,", "Weißmann,"),  # regression (fresh varied seeds 4800-5399): a letter's signature was never a name
+    ("Strau&", "Strau&"),  # nothing after it
+    ("AT&T", "AT&T"), ("R&D", "R&D"), ("b&w", "b&w"), ("Spine & Pain", "Spine & Pain"),
+])
+def test_when_the_english_read_has_an_ampersand_between_lower_case_letters_then_it_is_read_as_eszett(
+        english: str, expected: str) -> None:
+    assert eszett_for_ampersand(word(english, 0)).text == expected
