@@ -873,6 +873,25 @@ def test_regression_a_capital_dotted_i_in_an_ocr_name_no_longer_crashes_the_labe
     assert [p.role for p in people if "Castañeda" in p.normalized] == [Role.PATIENT]
 
 
+def test_regression_a_tables_rule_read_as_debris_on_a_label_row_does_not_split_the_label_into_cells() -> None:
+    # fresh seeds 4800-5399 (train_4830, train_4816): a fax's ruled line over "Treating physician    Specialty" was
+    # read as "-_ ~ ~ 7", words a point high; the row's median word height fell to that point, every word became a
+    # cell of its own, and the physician in the cell under the label was never read
+    def row(y: float, cells: list[tuple[float, str, float]]) -> list[Word]:
+        out = []
+        for x, text, height in cells:
+            for w in text.split():
+                out.append(Word(w, BBox(x, y, x + 6.0 * len(w), y + height), int(y), 0.9))
+                x += 6.0 * len(w) + 3.0
+        return out
+    words = (row(0, [(60, "Treating physician", 10), (160, "-_", 1), (190, "~", 1), (245, "~", 1), (278, "7", 1),
+                     (307, "Specialty", 12), (434, "_", 1), (494, "-", 1)])
+             + row(18, [(65, "Dr. Bjørn Søndergaard", 9), (307, "Pain Medicine", 9)]))
+    page = Page(1, 612.0, 792.0, Source.OCR, "test", tuple(words))
+    people = find_people(get_pipeline().parse(linearize(Document("0" * 64, MediaType.PNG, 1, (page,)))))
+    assert [(p.normalized, p.role) for p in people] == [("Bjørn Søndergaard", Role.TREATING_PHYSICIAN)]
+
+
 def test_when_words_near_a_label_are_not_one_letter_off_it_then_nothing_is_repaired() -> None:
     # two letters off, or a text layer: no label, so no treating physician
     two_off = [[(40, "Treatinq physikian"), (300, "Specialty")], [(40, "Singh, Priya, MD"), (300, "Pain Medicine")]]
@@ -963,6 +982,9 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
      ("DO",)),
     (["Care Team", "“™ Ikechukwu E.", "( C Chukwuemeka, MBBS", "~ .”’ Anesthesiology - Pain Management"],
      "Ikechukwu E Chukwuemeka", ("MBBS",)),
+    # the given name, the surname and its credential each on a line of their own (fresh seeds 4800-5399: train_5071)
+    (["Care Team", "Céline L.", "Desrosiers-el-Khoury,", "DO", "Pain Medicine", "Sinclair Rehabilitation Associates"],
+     "Céline L Desrosiers-el-Khoury", ("DO",)),
 ])
 def test_when_a_provider_card_wraps_or_garbles_the_physicians_line_then_the_whole_name_is_found(
         lines: list[str], name: str, credentials: tuple[str, ...]) -> None:

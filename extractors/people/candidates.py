@@ -441,7 +441,7 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
     elif not rest.strip() and section is not None and cell is None:
         wrapped = _wrapped_surname(text, lines, idx, span, rules, m)
         if wrapped is not None:  # "Ramiro Echeverría⏎García, MD" on a provider card: the surname wrapped
-            span, raw, below = (span[0], wrapped[0]), wrapped[1], idx + 2
+            span, raw, below = (span[0], wrapped[0]), wrapped[1], _line_after(lines, idx, wrapped[0])
     role_word = _line_role_word(rest, m)
     if role_word is not None:
         rw = role_word.rule
@@ -517,6 +517,15 @@ def _ends_a_name(text: str, start: int, end: int, rules: NameRules, m: _Matcher)
     return fold(word) not in (lex.organization_words | lex.not_name_words)
 
 
+def _line_after(lines: Sequence[_Line], idx: int, end: int) -> int:
+    """The index of the first line after the one holding offset `end`, a name that starts on line `idx` and may
+    wrap onto the lines after it."""
+    below = idx + 1
+    while below < len(lines) and lines[below].start < end:
+        below += 1
+    return below
+
+
 def _wrapped_credentials(text: str, lines: Sequence[_Line], idx: int, span: tuple[int, int],
                          rules: NameRules) -> tuple[int, str] | None:
     """(end, name as read) when the name at `span` ends its line with a comma and its credentials open the next line
@@ -584,12 +593,18 @@ def _wrapped_surname(text: str, lines: Sequence[_Line], idx: int, span: tuple[in
         return None
     titled = is_title(first.split(maxsplit=1)[0].rstrip("."), rules)
     raw = f"{first} {text[run[0]:run[1]]}"
+    end = run[1]
+    if text[run[1]:nxt.end].strip() == "," and "," not in text[run[0]:run[1]]:
+        # "Céline L.⏎Desrosiers-el-Khoury,⏎DO": the surname's credentials wrapped onto a third line
+        creds = _wrapped_credentials(text, lines, idx + 1, run, rules)
+        if creds is not None:
+            end, raw = creds[0], f"{first} {creds[1]}"
     joined = parse_person_name(raw, rules)
     if joined is None or not (joined.credentials or (titled and "," not in text[run[0]:run[1]])):
         return None
     if given_only and (not joined.credentials or first.isupper() != words[0].isupper()):
         return None  # a lone given name joins only a credentialed surname in its own case
-    return run[1], raw
+    return end, raw
 
 
 def _credentialed_or_titled(name: str, rest: str, rules: NameRules) -> bool:
@@ -750,10 +765,10 @@ def _credentialed_line_candidates(text: str, taken: list[tuple[int, int]], rules
                 name = parse_person_name(raw, rules)
         if name is None or not name.credentials:
             continue
-        after = text[end:lines[idx + 1].end if end > line.end else line.end]
+        below = _line_after(lines, idx, end)
+        after = text[end:lines[below - 1].end]
         if after.strip(" ,") and not _PHONE_REST.match(after):
             continue  # more on the line: prose or a table row, which other rules read
-        below = idx + (2 if end > line.end else 1)
         if below < len(lines) and _STREET.match(lines[below].text(text)):
             continue  # a letter's inside address ("van Dijk, Mareike, MD⏎741 Park Rd"): the addressee, not who treated
         out.append(_Candidate(span[0], end, span[0], Role.OTHER_CLINICIAN, "credentialed_line",

@@ -42,13 +42,17 @@ class _Cells:
         """The line's cells left to right; one cell when its words are evenly spaced, none when it has no words."""
         i = bisect_left(self._starts, line.start)
         words = []
+        heights = []  # of the words with two letters or more: a table's rule read as "-_ ~ ~ 7" is a pixel high
         while i < len(self._spans) and self._spans[i].start < line.end:
             span = self._spans[i]
-            words.append((span, self._pages[span.page - 1].words[span.word_index].bbox))
+            read = self._pages[span.page - 1].words[span.word_index]
+            words.append((span, read.bbox))
+            if sum(c.isalpha() for c in read.text) >= 2:
+                heights.append(read.bbox.bottom - read.bbox.top)
             i += 1
         if not words:
             return []
-        gap = GAP_PER_WORD_HEIGHT * statistics.median(b.bottom - b.top for _, b in words)
+        gap = GAP_PER_WORD_HEIGHT * statistics.median(heights or [b.bottom - b.top for _, b in words])
         cells: list[_Cell] = []
         first, prev = words[0], words[0]
         for word in words[1:]:
