@@ -29,7 +29,8 @@ GAP = 12  # white pixels between two stacked lines
 _CAPITALISED = re.compile(r"^\W*[A-ZÀ-ÖØ-Þ]\S+$")  # a capital first, then anything OCR made of the letters
 # Letters the Latin model reads into noise on plain capitals: "Đ" is a "D" with a speck on a fax.
 _LOOKALIKES = frozenset("ĐđÐð")
-_CORE = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
+# A word's leading and trailing punctuation; "¢" is kept in the word: it is how English reads "ć" and "č" ("Simi¢")
+_CORE = re.compile(r"^([^\w¢]*)(.*?)([^\w¢]*)$", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ def better_spelling(english: str, latin: str) -> str | None:
         return None  # English reads an accented letter as one or two others ("ñ" as "ii"), never as nothing
     if any(ch in _LOOKALIKES for ch in l_core):
         return None
-    if not core.isascii() and not _same_accent_places(core, l_core):
+    if any(not ch.isascii() and ch.isalpha() for ch in core) and not _same_accent_places(core, l_core):
         return None
     # every edit between the two reads must fall on a letter the Latin read spells outside ASCII; a letter English
     # read as two ("ñ" as "fh") costs one edit more
@@ -125,7 +126,7 @@ def _same_accent_places(english: str, latin: str) -> bool:
     "Lépez", "Schröder" read "Schréder"): the Latin read is trusted only where it puts its accented letters
     exactly where English put its own, in words of the same length ("Müller" is not made "Müllér")."""
     return len(english) == len(latin) and all(
-        e.isascii() == lat.isascii() for e, lat in zip(english, latin, strict=True))
+        (e.isascii() or not e.isalpha()) == lat.isascii() for e, lat in zip(english, latin, strict=True))
 
 
 def _on_accent(latin: str, tag: str, pos: int) -> bool:

@@ -820,6 +820,9 @@ def test_regression_ocr_debris_after_an_initial_or_a_field_after_the_given_name_
     # the marker read as two glyphs or with debris (fresh seeds 3000-3599: train_3284, train_3400, train_3512)
     ("KĦ. Karim Haddad y¥ CareBridge Por", "Karim Haddad"),
     ("PM) Padraig McGuinness v__ Kinnect Health", "Padraig McGuinness"),
+    # the avatar read as a short mix of letters, digits and symbols (fresh seeds 4800-5399: train_5087, train_5291)
+    ("\\J2 Phuong Pham v Kinnect Health", "Phuong Pham"),
+    ("=i¢) Seamus O'Brien v Kinnect Health", "Seamus O'Brien"),
 ])
 def test_regression_a_portal_header_name_with_the_account_marker_after_it_is_the_patient_whatever_the_avatar_reads(
         line: str, expected: str) -> None:
@@ -833,6 +836,7 @@ def test_regression_a_portal_header_name_with_the_account_marker_after_it_is_the
 @pytest.mark.parametrize("lines", [
     ["a", "b", "c", "d", "e", "f", "g", "Maria Okafor v"],  # far below the top of the page: not a header
     ["9:43", "Maria Okafor vs. the county"],  # no marker of its own
+    ["9:43", "Mr. John Smith v Kinnect Health"],  # a title is no avatar: a titled name is no account holder
 ])
 def test_when_a_name_with_a_v_after_it_is_not_in_a_portal_header_then_it_is_not_the_patient(lines: list[str]) -> None:
     assert _by_role(_people(lines), Role.PATIENT) == []

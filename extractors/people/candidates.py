@@ -362,6 +362,15 @@ def _account_header_candidates(text: str, line: _Line, rules: NameRules, m: _Mat
 _AVATAR_DEBRIS = re.compile(r"[^\W\d_]{0,4}[^\w\s]+|[^\W\d_]{1,3}\.?")
 
 
+def _is_avatar_debris(token: str, rules: NameRules) -> bool:
+    """A token OCR made of the avatar before an account holder's name: `_AVATAR_DEBRIS`, or up to five characters
+    mixing at most three letters with digits or symbols ("\\J2", "=i¢)"); never a title ("Mr.")."""
+    if is_title(token.rstrip("."), rules):
+        return False
+    return _AVATAR_DEBRIS.fullmatch(token) is not None or (
+        len(token) <= 5 and not token.isalpha() and sum(c.isalpha() for c in token) <= 3)
+
+
 # A capital inside a word that no naming convention puts there ("CcSiy"; "McKenna", "MacNeil", "O'Neil", "DeShawn",
 # "LeBlanc" are names): OCR's reading of an avatar picture.
 _MIXED_CASE_DEBRIS = re.compile(r"^(?!Mc|Mac|O'|De|Le|La|Di|Da|Van|Von)[A-Z]?[a-z]+[A-Z]")
@@ -387,7 +396,7 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
     if page_line >= markers.max_line:
         return None
     tokens = list(re.finditer(r"\S+", line.text(text)))
-    debris = len(tokens) > 2 and _AVATAR_DEBRIS.fullmatch(tokens[0].group()) is not None
+    debris = len(tokens) > 2 and _is_avatar_debris(tokens[0].group(), rules)
     starts = [line.start + tokens[lead].start() if tokens else line.end for lead in ((1, 0) if debris else (0,))]
     if len(tokens) > 3 and (past_debris := _after_debris(text, line, rules)) > line.start:
         starts.append(past_debris)  # "‘ve ) Vikram Bhattacharya v": the avatar read as two tokens
