@@ -109,6 +109,8 @@ def better_spelling(english: str, latin: str) -> str | None:
         return None  # English reads an accented letter as one or two others ("ñ" as "ii"), never as nothing
     if any(ch in _LOOKALIKES for ch in l_core):
         return None
+    if l_core[0].isupper() != core[0].isupper() or l_core.isupper() != core.isupper():
+        return None  # the re-read spells letters, it does not change their case ("Inés" is not made "inês")
     if any(not ch.isascii() and ch.isalpha() for ch in core) and not _same_accent_places(core, l_core):
         return None
     # every edit between the two reads must fall on a letter the Latin read spells outside ASCII; a letter English
