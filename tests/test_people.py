@@ -896,6 +896,37 @@ def test_regression_a_tables_rule_read_as_debris_on_a_label_row_does_not_split_t
     assert [(p.normalized, p.role) for p in people] == [("Bjørn Søndergaard", Role.TREATING_PHYSICIAN)]
 
 
+@pytest.mark.parametrize("lines", [
+    # fresh seeds 4800-5399 (train_4942, train_5115): OCR read a referral form's row of labels as two lines, the
+    # treating physician's label without its colon alone on the first
+    ["Specialty Referral / Intake Form", "Treating physician", "Specialty", "Inés J. Dubois, MD, FAAPMR",
+     "Physical Medicine & Rehabilitation", "Referring provider", "Primary care physician", "Dr. Khoa Nguyen"],
+    ["Treating physician", "Inés J. Dubois, MD, FAAPMR", "Physical Medicine & Rehabilitation"],
+])
+def test_when_a_label_without_its_colon_fills_its_line_then_the_name_under_it_takes_its_role(
+        lines: list[str]) -> None:
+    people = _people(lines)
+    assert _by_role(people, Role.TREATING_PHYSICIAN) == ["Inés J Dubois"]
+    assert "value on the next line" in next(p.reason for p in people if p.role is Role.TREATING_PHYSICIAN)
+
+
+def test_when_a_label_phrase_is_followed_by_more_on_its_line_then_it_is_prose_not_a_label() -> None:
+    people = _people(["Treating physician was out of the office today.", "Inés J. Dubois, MD, FAAPMR"])
+    assert _by_role(people, Role.TREATING_PHYSICIAN) == []
+
+
+def test_when_a_label_alone_on_its_line_is_followed_by_a_heading_or_a_specialty_then_no_value_is_taken_past_it(
+) -> None:
+    # fresh seeds 4800-5399, found while building the rule above: "Father" over the "Care Team" heading took the
+    # care team's first name as the father (train_4818); "Sincerely," over "Rheumatology" took the clinic's name
+    # under it as the treating physician (train_5383)
+    people = _people(["Family History", "Other chronic pain", "Father", "Care Team", "Tomáš Simié, RMA",
+                      "Medical assistant", "Thiago Carvalho, MD, FIPP", "Referring provider"])
+    assert [(p.normalized, p.role) for p in people] == [("Tomáš Simié", Role.NURSE),
+                                                        ("Thiago Carvalho", Role.REFERRING_PHYSICIAN)]
+    assert not _people(["Sincerely,", "Rheumatology", "Tri-County Regional Medical Center"])
+
+
 def test_when_words_near_a_label_are_not_one_letter_off_it_then_nothing_is_repaired() -> None:
     # two letters off, or a text layer: no label, so no treating physician
     two_off = [[(40, "Treatinq physikian"), (300, "Specialty")], [(40, "Singh, Priya, MD"), (300, "Pain Medicine")]]
@@ -999,6 +1030,10 @@ def test_when_a_provider_card_wraps_or_garbles_the_physicians_line_then_the_whol
 @pytest.mark.parametrize("lines", [
     ["Care Team", "Dr. Thanh Vu", "Rheumatology"],  # a specialty under a titled name is no surname
     ["Your Care Team", "PCP", "Alice Green, MD", "Referring Provider", "Robert Roe, DO"],  # a role line is no name
+    # regression (fresh seeds 4800-5399, train_5115): a form's column label over a whole "Last, First, DO" name was
+    # joined to it as a middle name ("Torbjörn Specialty Lindqvist-Müller")
+    ["Care Team", "Specialty", "Lindqvist-Müller, Torbjörn, DO", "Anesthesiology - Pain Management"],
+    ["Care Team", "Maria", "Lindqvist-Müller, Torbjörn, DO", "Anesthesiology - Pain Management"],
 ])
 def test_when_the_line_under_a_name_is_a_specialty_or_the_name_a_role_then_no_surname_is_joined(
         lines: list[str]) -> None:

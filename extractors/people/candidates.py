@@ -70,6 +70,14 @@ def _is_label_cell(text: str, cell: _Cell, m: _Matcher) -> bool:
     return bool(words) and all(w in m.column_label_words for w in words if w)
 
 
+def _column_labels_only(line_text: str, m: _Matcher) -> bool:
+    """A line of a form's column header words (`column_labels` of the name rules: "Specialty", "Date of birth")
+    that is no cue and no section heading of its own."""
+    words = [fold(w.strip(".,:;()#/")) for w in line_text.split()]
+    return (bool(words) and all(w in m.column_header_words for w in words if w) and m.cue_re.match(line_text) is None
+            and _section_of(line_text, m) is None)
+
+
 def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: Section | None, rules: NameRules,
                       m: _Matcher, cells: _Cells | None = None,
                       third_line: _Line | None = None) -> tuple[list[_Candidate], bool]:
@@ -85,7 +93,7 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
         row = []
     below_row = cells.of(next_line) if cells is not None and row and next_line is not None else []
     hits = _cue_hits(line_text, rules, m, frozenset((c.start - line.start, c.end - line.start) for c in row)
-                     if below_row else frozenset())
+                     if below_row else frozenset(), alone_is_label=section is None)
     out: list[_Candidate] = []
     used_next = False
     for i, cue_hit in enumerate(hits):
@@ -282,13 +290,12 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | N
     out: list[_Candidate] = []
     section: Section | None = None
     section_seen = 0
-    skip_next = False
+    skip_to = -1  # lines up to this index were read as a label's value
     used_role_lines: set[int] = set()
     page_line = -1  # the line's index on its page (pages are separated by a blank line)
     for idx, line in enumerate(lines):
         line_text = line.text(text)
-        if skip_next:
-            skip_next = False
+        if idx <= skip_to:
             continue
         if not line_text.strip():
             section = None  # a blank line (or a page break) ends a section
@@ -306,10 +313,13 @@ def _line_candidates(text: str, rules: NameRules, m: _Matcher, cells: _Cells | N
         if section is not None and (section_seen >= section.max_lines or _ends_section(line_text, m)):
             section = None
         section_seen += 1
-        nxt = lines[idx + 1] if idx + 1 < len(lines) else None
+        below = idx + 1
+        if below + 1 < len(lines) and _column_labels_only(lines[below].text(text), m):
+            below += 1  # "Treating physician⏎Specialty⏎Inés J. Dubois, MD": OCR read the row's next label as a line
+        nxt = lines[below] if below < len(lines) else None
         found, used_next = _label_candidates(text, line, nxt, section, rules, m, cells,
-                                             lines[idx + 2] if idx + 2 < len(lines) else None)
-        skip_next = used_next
+                                             lines[below + 1] if below + 1 < len(lines) else None)
+        skip_to = below if used_next else skip_to
         found += [c for c in _family_lead_candidates(text, line, rules, m)
                   if not any(c.start < f.end and f.start < c.end for f in found)]
         if not found:
@@ -585,7 +595,7 @@ def _wrapped_surname(text: str, lines: Sequence[_Line], idx: int, span: tuple[in
     given_only = len(first.split()) == 1
     if given_only and (not re.fullmatch(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", first) or not first[:1].isupper()
                        or fold(first) in (lex.organization_words | lex.not_name_words | lex.stop_words)
-                       or _starts_with_label(first, m)):
+                       or fold(first) in m.column_label_words or _starts_with_label(first, m)):
         return None
     if (head is not None and head.credentials) or first.rstrip().endswith(",") or not first.split() \
             or _is_role_only(first, m) is not None:
@@ -613,6 +623,9 @@ def _wrapped_surname(text: str, lines: Sequence[_Line], idx: int, span: tuple[in
         return None
     if given_only and (not joined.credentials or first.isupper() != words[0].isupper()):
         return None  # a lone given name joins only a credentialed surname in its own case
+    after_comma = text[run[0]:run[1]].split(",", 2)
+    if given_only and len(after_comma) > 1 and credential_of(after_comma[1].strip().rstrip("."), rules) is None:
+        return None  # "Lindqvist-Müller, Torbjörn, DO" is a whole name, surname first: the word above is not ours
     return end, raw
 
 

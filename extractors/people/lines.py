@@ -99,11 +99,12 @@ def _only_debris(s: str) -> bool:
 
 
 def _cue_hits(line_text: str, rules: NameRules, m: _Matcher,
-              label_cells: frozenset[tuple[int, int]] = frozenset()) -> list[_CueHit]:
+              label_cells: frozenset[tuple[int, int]] = frozenset(), *, alone_is_label: bool = False) -> list[_CueHit]:
     """The cues on a line that may announce a name (colon, line position and blocking words checked).
 
     `label_cells`: (start, end) offsets in the line of the cells of a row of form labels; a cue phrase that fills
     one of them is a label even without its colon ("Treating physician" over the cell holding the name).
+    `alone_is_label`: so is a cue phrase alone on its line (outside a section, whose role lines are read apart).
     """
     lex = rules.lexicon
     hits: list[_CueHit] = []
@@ -122,6 +123,8 @@ def _cue_hits(line_text: str, rules: NameRules, m: _Matcher,
             # the phrase fills its cell, but for OCR debris of the cell's border ("Treating physician i", "… |")
             fills_cell = any(start == hit.start() and end >= phrase_end and _only_debris(line_text[phrase_end:end])
                              for start, end in label_cells)
+            fills_cell = fills_cell or (alone_is_label and not _BULLET.sub("", before).strip(" |‘'\"")
+                                        and hit.group("qual") is None and _only_debris(line_text[phrase_end:]))
             if not fills_cell and not (cue.bare_at_line_start and hit.group("qual") is None
                                        and not _BULLET.sub("", before).strip()):
                 continue

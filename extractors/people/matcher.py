@@ -37,6 +37,7 @@ class _Matcher:
     family_lead_re: re.Pattern[str]
     label_vocab: frozenset[str]
     column_label_words: frozenset[str]  # folded words a form's column label may consist of ("date of birth")
+    column_header_words: frozenset[str] = frozenset()  # the name rules' `column_labels` alone, folded
 
 
 _MATCHERS: dict[int, tuple[NameRules, _Matcher]] = {}
@@ -85,6 +86,7 @@ def _matcher(rules: NameRules) -> _Matcher:
         label_vocab=frozenset(vocab),
         column_label_words=frozenset(vocab | {fold(w) for w in rules.column_labels} | rules.lexicon.not_name_words
                                      | {fold(w).rstrip(".") for w in rules.stop_words}),
+        column_header_words=frozenset(fold(w) for w in rules.column_labels),
     )
     _MATCHERS[id(rules)] = (rules, m)
     return m
