@@ -670,6 +670,9 @@ def test_when_a_side_menu_word_is_glued_before_a_name_then_it_is_not_part_of_the
     ("Kinnect Health XL Ximena Lopez v", ["Ximena Lopez"]),
     ("CareBridge Portal MD Maarten van den Berg v", []),  # 'MD' is not his initials: no account header
     ("ER Visits Today", []),
+    # regression (fresh seeds 4800-5399, train_5227): the caret glued to the surname, the portal's brand after it
+    # was read into the patient's name ("Conceição da Silvav CareBridge Porta")
+    ("CD Conceição da Silvav CareBridge Porta!", ["Conceição da Silvav"]),
 ])
 def test_when_a_portal_header_shows_avatar_initials_then_the_matching_name_is_the_patient(
         line: str, patient: list[str]) -> None:

@@ -354,6 +354,7 @@ def _account_header_candidates(text: str, line: _Line, rules: NameRules, m: _Mat
         span = _name_run(text, line.start + hit.end(), line.end, rules, m)
         if span is None:
             continue
+        span = _before_brand(text, span)
         name = parse_person_name(text[span[0]:span[1]], rules)
         if name is None or name.titles or name.credentials:
             continue
@@ -366,6 +367,17 @@ def _account_header_candidates(text: str, line: _Line, rules: NameRules, m: _Mat
                                f"named in a portal's account header after the avatar initials "
                                f"'{hit.group('initials')}'")]
     return []
+
+
+def _before_brand(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """`span` up to a word with a capital inside that no naming convention puts there, after two name words: the
+    portal's brand after the account holder's name ("CD Conceição da Silvav CareBridge Portal": the caret glued to
+    the surname, so nothing ended the name before the brand)."""
+    words = list(re.finditer(r"\S+", text[span[0]:span[1]]))
+    for w in words[2:]:
+        if _MIXED_CASE_DEBRIS.search(w.group()):
+            return span[0], span[0] + len(text[span[0]:span[0] + w.start()].rstrip())
+    return span
 
 
 # What OCR makes of an avatar before the name: "Cie)", "om)", "(_", "MO", "Gv", "JL.", "Wit"
