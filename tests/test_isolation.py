@@ -13,6 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import evidence
@@ -344,17 +345,23 @@ def test_when_a_worker_holds_secrets_then_no_reader_process_has_them_in_its_envi
         "server = Path(f\"/proc/{seen['server_pid']}/environ\")\n"
         "seen['server_outside'] = server.read_bytes().decode('utf-8', 'replace')\n"
         "print(json.dumps(seen))\n")
-    env = {**os.environ, "DOCVERIFY_DATABASE_URL": "postgresql://docverify:Zzsecret@db/docverify",
-           "PREFECT_API_AUTH_STRING": "admin:Zzsecret", "DOCVERIFY_WEBHOOK_SECRET": "Zzsecret"}
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True,
-                          timeout=300, check=True)
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = _in_a_worker_with_secrets(script, root)
     assert seen["self"] and seen["server"] and seen["server_outside"]  # the blocks were read...
     assert "PATH=" in seen["server_outside"]
     for block in ("self", "server", "server_outside"):  # ...and hold none of the worker's secrets
         assert "Zzsecret" not in seen[block], block
         assert "DOCVERIFY_DATABASE_URL" not in seen[block] and "PREFECT_API_AUTH_STRING" not in seen[block], block
     assert seen["dumpable"] == 0
+
+
+def _in_a_worker_with_secrets(script: str, root: Path) -> dict[str, Any]:
+    """The JSON that `script` prints last, run as a fresh worker process whose environment holds secrets."""
+    env = {**os.environ, "DOCVERIFY_DATABASE_URL": "postgresql://docverify:Zzsecret@db/docverify",
+           "PREFECT_API_AUTH_STRING": "admin:Zzsecret", "DOCVERIFY_WEBHOOK_SECRET": "Zzsecret"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True,
+                          timeout=300, check=True)
+    seen: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return seen
 
 
 # Regression: the reader's forkserver started multiprocessing's resource tracker, which was spawned with the worker's
@@ -389,11 +396,7 @@ def test_when_a_worker_holds_secrets_then_the_resource_tracker_the_reader_uses_d
         "        todo.append(pid)\n"
         "reached.pop(os.getpid(), None)  # the worker itself: a residual risk of its own (B5)\n"
         "print(json.dumps({'reached': reached, 'started': started}))\n")
-    env = {**os.environ, "DOCVERIFY_DATABASE_URL": "postgresql://docverify:Zzsecret@db/docverify",
-           "PREFECT_API_AUTH_STRING": "admin:Zzsecret", "DOCVERIFY_WEBHOOK_SECRET": "Zzsecret"}
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True,
-                          timeout=300, check=True)
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = _in_a_worker_with_secrets(script, root)
     reached, started = seen["reached"], seen["started"]
     assert reached, "the child reached no process through the resource tracker's pipe"  # the tracker...
     assert set(reached) <= set(started)  # ...which the worker started for the reader
