@@ -114,6 +114,11 @@ def test_regression_a_titled_full_name_is_not_cut_into_a_surname_only_physician(
     ("Attending: Dr. von Bülow Specialty: Headache Medicine", "von Bülow"),
     ("Seen by Dr. de la Vega today", "de la Vega"),
     ("Seen by Dr. von Anna Bülow", None),
+    # regression (fresh seeds 5400-5999: a letter and a referral form, both without a treating physician, went to
+    # review): a given name, then a surname that opens with particles, was read as the surname "Wolfgang"
+    ("Dr. Wolfgang van der Linden", None),
+    ("Dr. Brigitte de la Croix Dr. Ebony R. Jefferson", None),
+    ("Seen by Dr. van der Linden today", "van der Linden"),
 ])
 def test_when_a_surname_only_physician_is_spelled_with_letters_outside_ascii_then_it_is_found(
         line: str, surname: str | None) -> None:

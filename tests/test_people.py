@@ -930,6 +930,17 @@ def test_when_a_label_alone_on_its_line_is_followed_by_a_heading_or_a_specialty_
     assert not _people(["Sincerely,", "Rheumatology", "Tri-County Regional Medical Center"])
 
 
+def test_when_a_labelled_physicians_last_surname_wraps_with_the_credentials_then_the_whole_name_is_found() -> None:
+    # fresh seeds 5400-5999 (train_5800, an AVS PDF): "Treating physician: Héctor Echeverría⏎Ramírez, MD, FAAPMR"
+    # was reported without its second surname
+    people = _people(["Treating physician: Héctor Echeverría", "Ramírez, MD, FAAPMR", "Reason for visit: Evaluation"])
+    assert [(p.normalized, p.role, p.credentials) for p in people] == [
+        ("Héctor Echeverría Ramírez", Role.TREATING_PHYSICIAN, ("MD", "FAAPMR"))]
+    # another clinician's full name on the next line is not joined
+    people = _people(["Treating physician: Jane Doe", "John Smith, MD"])
+    assert _by_role(people, Role.TREATING_PHYSICIAN) == ["Jane Doe"]
+
+
 def test_when_words_near_a_label_are_not_one_letter_off_it_then_nothing_is_repaired() -> None:
     # two letters off, or a text layer: no label, so no treating physician
     two_off = [[(40, "Treatinq physikian"), (300, "Specialty")], [(40, "Singh, Priya, MD"), (300, "Pain Medicine")]]

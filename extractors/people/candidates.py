@@ -163,6 +163,11 @@ def _label_candidates(text: str, line: _Line, next_line: _Line | None, section: 
                 and not _starts_with_label(next_line.text(text), m)
                 and _section_of(next_line.text(text), m) is None):
             tail = _surname_before_identifier(text, span, line, next_line, rules, m)
+            if tail is None and not text[span[1]:line.end].strip():
+                # "Treating physician: Héctor Echeverría⏎Ramírez, MD, FAAPMR": the last surname and the credentials
+                # wrapped onto the next line
+                tail = _wrapped_surname(text, [line, next_line, *([third_line] if third_line else [])], 0, span,
+                                        rules, m)
             if tail is not None:
                 span, raw_joined = (span[0], tail[0]), tail[1]
                 why += " (wrapped onto the next line)"

@@ -31,6 +31,7 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
     titles = "|".join(re.escape(t) for t in sorted(rules.physician_titles, key=len, reverse=True))
     particles = "|".join(re.escape(p) for p in sorted(rules.lexicon.particles, key=len, reverse=True))
     pattern = re.compile(_SURNAME_AFTER_TITLE.format(titles=titles, particles=particles))
+    particle_surname = re.compile(rf"[ \t]+(?:(?:{particles})[ \t]+)+[^\W\d_]")  # " van der Linden" after a given name
     blockers = {fold(w) for w in (*rules.surname_only_blockers, *rules.relations)}
     not_names = {fold(w) for w in rules.not_name_words}
     start = 0
@@ -44,6 +45,9 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
                         not given.group(1)[:1].isupper():
                     # "Dr. Ananya lyer": OCR's l for the capital I of the surname; the title is followed by a full name
                     continue
+                after = particle_surname.match(line, m.end())
+                if after is not None and after.group()[-1].isupper():
+                    continue  # "Dr. Wolfgang van der Linden": a given name, then a surname that opens with particles
                 end = m.end()
                 if given is not None and is_patronymic(surname, rules) and given.group(1)[0].isupper():
                     # "Dr. Núñez Echeverría": two surnames, the first patronymic, no given name
