@@ -116,7 +116,8 @@ def better_spelling(english: str, latin: str) -> str | None:
     # every edit between the two reads must fall on a letter the Latin read spells outside ASCII; a letter English
     # read as two ("ñ" as "fh") costs one edit more
     latin_folded = "".join(fold(ch)[:1] or ch for ch in l_core)  # one character per character, for the alignment
-    ops = Levenshtein.editops(latin_folded, core.casefold())
+    english_folded = "".join(fold(ch)[:1] or ch for ch in core)  # an accent English read right is no edit
+    ops = Levenshtein.editops(latin_folded, english_folded)
     budget = max(1, len(core) // 4) + len(core) - len(l_core)
     if len(ops) > budget or not all(_on_accent(l_core, op.tag, op.src_pos) for op in ops):
         return None
@@ -126,9 +127,10 @@ def better_spelling(english: str, latin: str) -> str | None:
 def _same_accent_places(english: str, latin: str) -> bool:
     """An English read that has accented letters sees accents, but may take one for another ("López" read
     "Lépez", "Schröder" read "Schréder"): the Latin read is trusted only where it puts its accented letters
-    exactly where English put its own, in words of the same length ("Müller" is not made "Müllér")."""
+    exactly where English put its own, in words of the same length ("Müller" is not made "Müllér"), or where English
+    read no letter at all ("Jérôme" read "Jér6me")."""
     return len(english) == len(latin) and all(
-        (e.isascii() or not e.isalpha()) == lat.isascii() for e, lat in zip(english, latin, strict=True))
+        not e.isalpha() or e.isascii() == lat.isascii() for e, lat in zip(english, latin, strict=True))
 
 
 def _on_accent(latin: str, tag: str, pos: int) -> bool:

@@ -44,6 +44,7 @@ def word(text: str, left: int, line: int = 1, top: int = 10) -> OcrWord:
     ("Zufhiga", "Zúñiga", "Zúñiga"),  # ñ read as "fh", ú as u: one letter more in English
     ("Simi¢", "Šimić", "Šimić"),  # ć read as a cent sign, which ended the word before
     ("Krej¢i,", "Krejčí,", "Krejčí,"),
+    ("Jér6me", "Jérôme", "Jérôme"),  # ô read as a digit beside a well-read é (fresh seeds 5400-5999, train_5437)
 ])
 def test_when_the_latin_read_only_adds_accented_letters_then_its_spelling_is_taken(english: str, latin: str,
                                                                                    expected: str) -> None:
