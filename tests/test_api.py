@@ -305,6 +305,74 @@ def test_when_an_uploader_asks_for_anothers_upload_then_404_exactly_like_an_unkn
         == [upload_id]
 
 
+# The authorisation matrix (docs/THREAT-MODEL.md "HIPAA technical safeguards", access control): every route the app
+# serves, by who calls. "public" routes carry no PHI and need no token; every other route answers 401 without a valid
+# token, and a route that names an upload or a case answers another uploader 404 with the body of an unknown id.
+PUBLIC_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
+                 ("GET", "/healthz"), ("GET", "/readyz")}
+# Expected status by caller: the owner of the upload or case (ana), another uploader (clinic), a coordinator.
+TOKEN_ROUTES: dict[tuple[str, str], tuple[int, int, int]] = {
+    ("POST", "/api/uploads"): (202, 202, 202),
+    ("GET", "/api/uploads"): (200, 200, 200),
+    ("GET", "/api/uploads/{upload_id}"): (200, 404, 200),
+    ("GET", "/api/uploads/{upload_id}/report"): (200, 404, 200),
+    ("POST", "/api/cases"): (201, 201, 201),
+    ("POST", "/api/cases/{case_id}/uploads"): (202, 404, 202),
+    ("GET", "/api/cases/{case_id}/report"): (200, 404, 200),
+    ("POST", "/api/cases/{case_id}/decision"): (403, 403, 200),  # only coordinators decide, whoever owns the case
+}
+
+
+def _served_routes(client: TestClient) -> set[tuple[str, str]]:
+    return {(method, route.path) for route in client.app.routes  # type: ignore[attr-defined]
+            for method in getattr(route, "methods", set()) - {"HEAD"}}
+
+
+def test_when_any_route_is_called_then_the_authorisation_matrix_holds_for_every_caller(
+        client: TestClient, store: Store, tokens: dict[str, str]) -> None:
+    # A route added without a row here fails this test: access is decided for each route, never by default.
+    assert _served_routes(client) == PUBLIC_ROUTES | set(TOKEN_ROUTES)
+    upload_id = _post(client, tokens["ana"]).json()["upload_id"]
+    _save_rejected_report(store, upload_id)
+    case_id = client.post("/api/cases", headers=_auth(tokens["ana"]),
+                          json={"patient_name": CANARY, "payer": "commercial"}).json()["case_id"]
+    assert client.post(f"/api/cases/{case_id}/uploads", headers=_auth(tokens["ana"]),
+                       files={"file": ("note.pdf", PDF, "application/octet-stream")}).status_code == 200
+    unknown = "0" * 32
+
+    def call(method: str, path: str, secret: str | None, *, ids: tuple[str, str] = (upload_id, case_id),
+             n: int = 0) -> Any:
+        url = path.replace("{upload_id}", ids[0]).replace("{case_id}", ids[1])
+        headers = _auth(secret) if secret is not None else {}
+        if path == "/api/uploads" and method == "POST":
+            return _post(client, secret or "", PDF + b"%" + str(n).encode(), external_id=None) if secret \
+                else client.post(url, data={"payer": "commercial"}, files={"file": ("a.pdf", PDF, "x/y")})
+        if path.endswith("/uploads") and method == "POST":
+            return client.post(url, headers=headers,
+                               files={"file": ("note.pdf", PDF + b"%" + str(n).encode(), "application/octet-stream")})
+        if path == "/api/cases":
+            return client.post(url, headers=headers, json={"patient_name": CANARY, "payer": "commercial"})
+        if path.endswith("/decision"):
+            return client.post(url, headers=headers, json={"status": "needs_review", "note": "checked"})
+        return client.request(method, url, headers=headers)
+
+    for n, ((method, path), expected) in enumerate(sorted(TOKEN_ROUTES.items())):
+        for secret in (None, tokens["revoked"], "not-a-token"):
+            assert _error(call(method, path, secret)) == (401, "unauthorized"), (method, path)
+        got = tuple(call(method, path, tokens[who], n=10 * n + i).status_code
+                    for i, who in enumerate(("ana", "clinic", "coordinator")))
+        assert got == expected, (method, path)
+        if expected[1] == 404:  # another's id reads exactly like an unknown one
+            theirs = call(method, path, tokens["clinic"], n=10 * n + 5)
+            missing = call(method, path, tokens["clinic"], ids=(unknown, unknown), n=10 * n + 6)
+            assert theirs.json() == missing.json() and theirs.status_code == missing.status_code == 404
+    listed = {who: {u["upload_id"] for u in client.get("/api/uploads", headers=_auth(tokens[who])).json()["items"]}
+              for who in ("ana", "clinic", "coordinator")}
+    assert upload_id in listed["ana"] and upload_id in listed["coordinator"] and upload_id not in listed["clinic"]
+    for method, path in sorted(PUBLIC_ROUTES):
+        assert client.request(method, path).status_code in (200, 503), path  # readyz: 503 while Prefect is away
+
+
 # --- reading uploads and reports ----------------------------------------------------------------------------------
 
 def test_when_reports_are_saved_then_the_upload_shows_the_newest_status_and_each_version_is_readable(
