@@ -25,6 +25,12 @@ class Limits:
     max_text_chars: int = 3_000_000
     max_page_chars: int = 200_000
     window_chars: int = 100_000
+    # A request body must keep coming (docs/THREAT-MODEL.md hostile item 7): no gap longer than `body_idle_s` between
+    # two chunks, and, once `body_grace_s` has passed, an average of `body_min_rate` bytes a second (32 kbit/s, far
+    # below a phone on a weak signal). A 1 B/s sender is cut after the grace with 408, not left holding an upload slot.
+    body_idle_s: float = 20.0
+    body_grace_s: float = 10.0
+    body_min_rate: int = 4096
 
 DEFAULT_LIMITS = Limits()
 

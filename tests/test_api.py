@@ -224,6 +224,61 @@ def _multipart_chunks(total_file_bytes: int, chunk: int, boundary: str) -> Itera
     yield f"\r\n--{boundary}--\r\n".encode()
 
 
+# Regression: an upload that dripped its body at 1 B/s held one of the API's upload slots for as long as it liked (no
+# read deadline in uvicorn or the app); 8 such clients answered every real upload 503 (hostile item 7).
+def test_when_a_client_drips_or_stalls_its_upload_then_it_is_cut_with_408_and_the_api_stays_quick(
+        store: Store, tokens: dict[str, str], no_prefect: str) -> None:
+    import time
+
+    import httpx
+
+    from flows.api.server import api_server
+
+    limits = Limits(body_idle_s=1.5, body_grace_s=1.0, body_min_rate=1024)
+    settings = Settings(_env_file=None, api_max_concurrent_uploads=3)  # type: ignore[call-arg]
+    port = _closed_port()
+    boundary = "docverifyboundary"
+    head = (f"POST /api/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {tokens['ana']}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000\r\n\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n").encode()
+
+    def answer_of(sock: socket.socket) -> tuple[bytes, float]:
+        started, got = time.monotonic(), b""
+        while chunk := sock.recv(4096):
+            got += chunk
+        return got, time.monotonic() - started
+
+    with api_server(create_app(settings, store, limits=limits), "127.0.0.1", port), httpx.Client(timeout=5) as http:
+        drippers = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+        staller = socket.create_connection(("127.0.0.1", port))
+        for s in (*drippers, staller):
+            s.sendall(head)
+        health: list[float] = []
+        began = time.monotonic()
+        while time.monotonic() - began < 1.2:  # every slot held by the drippers and the staller meanwhile
+            for s in drippers:
+                s.sendall(b"%")
+            started = time.perf_counter()
+            assert http.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+            health.append(time.perf_counter() - started)
+            time.sleep(0.2)
+        for s in drippers:
+            s.sendall(b"%")  # the first chunk after the grace: under 1 KB/s on average
+        for s in (*drippers, staller):
+            s.settimeout(5)
+            got, waited = answer_of(s)
+            status_line, _, rest = got.partition(b"\r\n")
+            assert status_line.startswith(b"HTTP/1.1 408"), status_line
+            assert json.loads(rest.partition(b"\r\n\r\n")[2])["error"]["code"] == "request_timeout"
+            assert waited < 3  # answered and closed (recv saw the end), not left open
+            s.close()
+        assert max(health) < 0.25
+        ok = http.post(f"http://127.0.0.1:{port}/api/uploads", headers=_auth(tokens["ana"]),
+                       data={"patient_name": CANARY, "payer": "commercial"},
+                       files={"file": ("n.pdf", PDF, "application/pdf")})
+        assert ok.status_code == 202  # the slots were given back
+    assert [u.display_name for u in store.list_uploads()] == ["n.pdf"]  # nothing of the cut uploads stored
+
 def test_when_a_30_mb_body_streams_in_chunks_then_reading_stops_at_the_cap_with_413(
         store: Store, tokens: dict[str, str], no_prefect: str) -> None:
     # The body is sent as ASGI messages of 64 KiB without a Content-Length (as a chunked upload arrives), so the

@@ -106,6 +106,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text_}
     for status, text_ in ((400, "Malformed request (e.g. a broken multipart body)."),
                           (401, "No valid API token."), (404, "No such upload (or not yours)."),
+                          (408, "The request body stalled or came too slowly (`request_timeout`)."),
                           (422, "Invalid request."),
                           (429, "Too many requests for this token: wait `Retry-After` seconds."),
                           (500, "Internal error."),
@@ -203,7 +204,8 @@ def create_app(settings: Settings, store: Store | None = None, *, trigger: Trigg
                   description="Upload a patient's document and read its completeness report. See docs/API.md.",
                   responses=_ERRORS, lifespan=lifespan)
     errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + BODY_OVERHEAD_BYTES)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_bytes + BODY_OVERHEAD_BYTES, idle_s=limits.body_idle_s,
+                       grace_s=limits.body_grace_s, min_rate=limits.body_min_rate)
     app.add_middleware(NoStore)
     app.state.store, app.state.access, app.state.settings = store, access, settings
     app.state.rates = TokenRates.of(settings, store)
