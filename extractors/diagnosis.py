@@ -196,6 +196,14 @@ def _assertion(doc: Doc, text: str, span: Span, section: SectionKind | None, sec
             a = _CONTEXT_TO_ASSERTION.get(mod.category)
             if a is not None and mod.modifies(span):
                 found.add(a)
+    if (wrapped := _wrapped_phrase(doc, text, span)) is not None:
+        # The mention's own words go on past a line wrap ("Complex regional pain⏎syndrome I of left upper limb
+        # (resolved)."): a cue whose scope reaches the words on the next line but not the first line (ConText counts
+        # the line break as a token) still speaks of this mention.
+        for mod in doc._.context_graph.modifiers:
+            a = _CONTEXT_TO_ASSERTION.get(mod.category)
+            if a is not None and mod.modifies(wrapped):
+                found.add(a)
     if Assertion.FAMILY not in found and _under_relative_label(doc, text, span):
         found.add(Assertion.FAMILY)
     status = _status_line_after(text, span)
@@ -204,6 +212,31 @@ def _assertion(doc: Doc, text: str, span: Span, section: SectionKind | None, sec
     if status is not None:
         found.add(status)
     return next((a for a in ASSERTION_PRECEDENCE if a in found), Assertion.AFFIRMED)
+
+
+_WRAP_MAX_TOKENS = 8  # the words of a wrapped phrase on the next line ("syndrome I of left upper limb")
+_PHRASE_ENDS = frozenset("([,;.:-–—")
+
+
+def _wrapped_phrase(doc: Doc, text: str, span: Span) -> Span | None:
+    """`span` with the words that continue it on the next line, when it ends its line and the sentence goes on there
+    in lower case (`extractors.nlp.line_sentences` keeps such a wrap in one sentence): up to a bracket or punctuation,
+    at most `_WRAP_MAX_TOKENS` words. None when the span does not end a wrapped line."""
+    line_end = text.find("\n", span.end_char)
+    if line_end < 0 or text[span.end_char:line_end].strip():
+        return None
+    end = span.end
+    while end < len(doc) and doc[end].is_space:
+        end += 1
+    if end >= len(doc) or doc[end].is_sent_start or not doc[end].text[:1].islower():
+        return None
+    stop = end
+    while stop < len(doc) and stop - end < _WRAP_MAX_TOKENS:
+        tok = doc[stop]
+        if tok.is_space or tok.text in _PHRASE_ENDS:
+            break
+        stop += 1
+    return doc[span.start:stop]
 
 
 def _under_relative_label(doc: Doc, text: str, span: Span) -> bool:

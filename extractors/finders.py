@@ -18,6 +18,7 @@ from extractors.intake_search import (
     Position,
     Verdict,
     default_intake_search_rules,
+    misread_initial,
     ocr_form,
     search_intake_name,
 )
@@ -251,25 +252,39 @@ def _corroborated(person: PersonMention, search: IntakeSearch) -> PersonMention:
 
 def _in_intake_spelling(person: PersonMention, intake_name: str) -> PersonMention:
     """The verified patient named as the intake spells it when the document prints the same words, only misread by
-    OCR ("Nufez" for "Núñez", "Xuv" for "Xu ▾"), without accents, in another case or in another order; the evidence
-    keeps what is printed. A nickname, an added or a missing name part keeps the printed form: those are facts of the
-    document, not reading errors."""
+    OCR ("Nufez" for "Núñez", "Xuv" for "Xu ▾", "Balogun Dubois" for "Balogun-Dubois"), without accents, in another
+    case or in another order; the evidence keeps what is printed. Printed words the intake does not give (a middle
+    name or initial) are kept as printed; a nickname or a missing name part keeps the printed form: those are facts of
+    the document, not reading errors."""
     # A word OCR garbled past what a name may hold ("Weif&mann" for "Weißmann") fails to normalize: its words as read
     printed = normalize_person_name(person.normalized) or " ".join(person.normalized.split())
     wanted = normalize_person_name(intake_name)
     if wanted is None or printed == wanted:
         return person
-    printed_words = [_spelling_key(w) for w in printed.split()]
-    wanted_words = [_spelling_key(w) for w in wanted.split()]
-    if len(printed_words) != len(wanted_words):
-        return person
-    unpaired = list(printed_words)
-    for word in wanted_words:
-        twin = next((p for p in unpaired if _misread(p, word)), None)
-        if twin is None:
+    words: list[str | None] = list(printed.split())
+    keys = [_spelling_key(w) for w in printed.split()]
+    paired = [False] * len(words)
+    for word in wanted.split():
+        key = _spelling_key(word)
+        at = next((i for i, k in enumerate(keys) if not paired[i] and _misread(k, key)), None)
+        if at is not None:
+            words[at], paired[at] = word, True
+            continue
+        # a hyphenated surname whose hyphen OCR lost: two printed words
+        at = next((i for i in range(len(keys) - 1) if "-" in key and not paired[i] and not paired[i + 1]
+                   and _misread(f"{keys[i]}-{keys[i + 1]}", key)), None)
+        if at is None:
             return person
-        unpaired.remove(twin)
-    return dataclasses.replace(person, normalized=wanted,
+        words[at], words[at + 1], paired[at], paired[at + 1] = word, None, True, True
+    if all(paired) and len(keys) == len(wanted.split()):
+        spelled = wanted  # the intake's words and order ("OKAFOR MARIA" in a header of capitals)
+    elif not (paired[0] and paired[-1]):
+        return person  # a printed word the intake lacks first or last: perhaps another name, not a middle one
+    else:
+        spelled = " ".join(w for w in words if w is not None)
+    if spelled == printed:
+        return person
+    return dataclasses.replace(person, normalized=spelled,
                                reason=f"{person.reason}; reported as the intake spells it (the printed words differ "
                                       "only by reading errors, accents, case or order)")
 
@@ -294,14 +309,20 @@ def _misread(printed: str, wanted: str) -> bool:
                                     ocr_form(wanted, compiled.confusions)) <= bound)
 
 
+def _initial_of(printed: str) -> str:
+    """The middle initial a misread glyph stands for: its capital ("1B." → "B."), else "I." ("|,", "[.")."""
+    return f"{next((c for c in printed if c.isupper()), 'I')}."
+
+
 # OCR debris glued to a name's word ("@YSTEIN" for "ØYSTEIN", "K_" for "K"): not part of the name.
 _DEBRIS = "_~@"
 
 
 def _person_of(hit: IntakeHit) -> PersonMention:
     glyphs = default_intake_search_rules().compiled.initial_glyphs  # "£." read for the middle initial "Ł."
-    words = (w.strip(_DEBRIS) for w in hit.value_as_printed.split())
-    cleaned = " ".join(glyphs.get(w.rstrip("."), w) for w in words if w)
+    words = [w for w in (w.strip(_DEBRIS) for w in hit.value_as_printed.split()) if w]
+    cleaned = " ".join(_initial_of(w) if 0 < i < len(words) - 1 and misread_initial(w) else glyphs.get(w.rstrip("."), w)
+                       for i, w in enumerate(words))
     return PersonMention(value=hit.value_as_printed,
                          normalized=normalize_person_name(cleaned) or cleaned,
                          role=Role.PATIENT, confidence=hit.score, evidence=(hit.evidence,),

@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -429,11 +430,26 @@ def _name_lexicon() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return lex.particles, lex.suffixes, lex.not_name_words
 
 
+_GLUED_SYMBOLS = frozenset({"Sm", "Sk", "So"})
+
+
+def _strip_symbols(text: str) -> str:
+    """`text` without symbols at either end (Unicode categories Sm, Sk, So: "=", "^", "©", "®", "°"), which OCR glues
+    to a word from an avatar or an icon beside it ("=©Ana"); letters, digits and punctuation stay, and so do currency
+    signs, which are OCR's readings of letters ("Simi¢" for "Šimić", "£." for "Ł.")."""
+    start, end = 0, len(text)
+    while start < end and unicodedata.category(text[start]) in _GLUED_SYMBOLS:
+        start += 1
+    while end > start and unicodedata.category(text[end - 1]) in _GLUED_SYMBOLS:
+        end -= 1
+    return text[start:end]
+
+
 @functools.lru_cache(maxsize=65536)
 def _tok_fields(raw: str) -> tuple[str, str, tuple[str, ...], tuple[str, ...], bool, bool, bool, bool]:
     """Everything about a printed word that does not depend on where it is (cached: words repeat)."""
     particles, suffixes, _ = _name_lexicon()
-    text = raw.strip(_EDGE)
+    text = _strip_symbols(raw.strip(_EDGE)).strip(_EDGE)
     glyphs = default_intake_search_rules().compiled.initial_glyphs
     # "£." read for the middle initial "Ł."; "|." for "I." (a "|" without its period is a cell border, an edge)
     dotted = raw.strip()[:-1] if raw.strip().endswith(".") else None
@@ -565,6 +581,9 @@ def _word(doc_key: str, doc_raw: str, want_key: str, want_raw: str,
     # OCR lost the intake word's fragile capital: "tukasz" or "stergaard" for "Łukasz", "Østergaard".
     if len(want_key) < comp.ocr_min_length:
         return None
+    if doc_raw[:1].islower() and doc_raw[1:2].isupper() and len(doc_raw) > 3:
+        # A stray lower-case glyph glued before a capitalised word ("iIkechukwu": an avatar's letter beside it).
+        return _OCR if _word(doc_key[1:], doc_raw[1:], want_key, want_raw, comp) is not None else None
     if doc_raw[:1].islower():
         reads = comp.fragile_reads.get(want_key[:1], frozenset())
         if any(doc_key == r + want_key[1:] for r in reads):
@@ -610,6 +629,21 @@ def _is_suffix(tok: _Tok) -> bool:
 
 def _is_initial(tok: _Tok) -> bool:
     return len(tok.key) == 1 and tok.key.isalpha()
+
+
+def _misread_initial(tok: _Tok) -> bool:
+    """`misread_initial` of a word token. Read past only with OCR leniency, which keeps the reading's doubt."""
+    return misread_initial(tok.raw)
+
+
+def misread_initial(word: str) -> bool:
+    """A middle initial OCR misread into a glyph or two with its period or comma, between a given name and a surname:
+    "Chiamaka |, Balogun", "Ikechukwu [. Balogun-Dubois", "Ikechukwu 1B. Balogun Dubois" (no lower-case letter, not
+    a number)."""
+    printed = word.strip()
+    core = printed.rstrip(".,")
+    return (1 <= len(core) <= 2 and len(printed) > len(core) and not core.isdigit() and not core.isalpha()
+            and not any(c.islower() for c in core) and any(c.isupper() or c in "|[]!1" for c in core))
 
 
 def _is_filler(tok: _Tok) -> bool:
@@ -882,13 +916,18 @@ def _given_before(toks: Sequence[_Tok], start: int, intake: _Intake,
     """(index, kinds, middle tokens) of the given name printed before the surname at `start`, or None."""
     mids: list[_Tok] = []
     p = start - 1
+    misread = False
     while p >= 0:
         tok = toks[p]
+        if p == start - 1 and p > 0 and _misread_initial(tok):
+            misread = True  # read past it, as no middle name: the intake's middle name, if any, is then missing
+            p -= 1
+            continue
         if tok.comma or tok.colon or not tok.key:
             return None
         kinds = _given(tok, intake, comp)
         if kinds is not None:
-            return p, kinds, mids
+            return p, kinds | _OCR if misread else kinds, mids
         extra_names = sum(1 for m in mids if not _is_initial(m) and m.key not in intake.middles)
         if len(mids) >= _MAX_MIDDLES:
             return None
@@ -1265,7 +1304,7 @@ def _hit(document: Document, line: _Line, found: _Found, place: _Place, rules: I
     shown = kinds - {MatchKind.EXACT} if len(kinds) > 1 else kinds
     phrases = [_KIND_PHRASES[k] for k in _KIND_ORDER if k in shown] + list(found.notes)
     reason = f"{'; '.join(phrases)}; {place.phrase}"
-    value = " ".join(t.raw for t in toks).strip(_EDGE)
+    value = _strip_symbols(" ".join(t.raw for t in toks).strip(_EDGE)).strip(_EDGE)
     before = line.toks[found.start - 1] if found.start > 0 else None
     inside = (before is not None and not before.comma and _name_like(before, rules.compiled)
               and not is_avatar_initials(before.text, [t.text for t in toks]))

@@ -516,3 +516,21 @@ def test_when_a_relatives_label_ends_the_line_above_then_the_diagnosis_under_it_
 ])
 def test_when_the_line_above_is_not_a_relatives_label_then_the_diagnosis_is_the_patients(text: str) -> None:
     assert _one(text, "low back pain").assertion is Assertion.AFFIRMED
+
+
+# Regression (fresh varied seeds 6000-6599, a scanned consult letter wrongly complete): "Impression: … Complex
+# regional pain⏎syndrome | of left upper limb (resolved)." — the diagnosis wrapped onto the next line, and the
+# "(resolved)" cue's scope, which counts the line break as a token, reached the wrapped words but not the mention.
+def test_when_a_diagnosis_wraps_onto_the_next_line_then_a_cue_after_the_wrapped_words_still_applies() -> None:
+    text = ("Impression: Obesity; Type 2 diabetes; Complex regional pain\n"
+            "syndrome | of left upper limb (resolved).\nPlan: Return to clinic in 4-6 weeks.")
+    assert _one(text, "Complex regional pain").assertion is Assertion.HISTORICAL
+
+
+@pytest.mark.parametrize("text", [
+    "Impression: Complex regional pain\nsyndrome | of left upper limb.\nHistory of migraine, resolved.",  # next line
+    "Impression: Complex regional pain\nSyndrome, worsening. Migraine resolved.",  # a new sentence, not a wrap
+    "Impression: Complex regional pain syndrome of the left arm\nand hand; asthma, resolved in childhood.",
+])
+def test_when_the_cue_speaks_of_another_line_or_phrase_then_the_wrapped_diagnosis_stays_affirmed(text: str) -> None:
+    assert _one(text, "Complex regional pain").assertion is Assertion.AFFIRMED

@@ -233,7 +233,12 @@ def test_regression_an_intake_naming_a_relative_who_shares_the_patients_middle_n
     ("Patient: DAHL, Bigrn", "BJØRN DAHL", "Bjørn Dahl"),  # dev_027: "ø" read "g" on a fax, an OCR confusion
     ("Patient: HAKON OSTERGAARD", "Håkon Østergaard", "Håkon Østergaard"),
     ("Patient: William Thompson", "Bill Thompson", "William Thompson"),  # a nickname is what the document says
-    ("Patient: Sanne Liesbeth Schroder", "Sanne Schröder", "Sanne Liesbeth Schroder"),  # a middle name is printed
+    # a middle name the intake leaves out stays as printed; the intake's words take its spelling
+    ("Patient: Sanne Liesbeth Schroder", "Sanne Schröder", "Sanne Liesbeth Schröder"),
+    # regressions (fresh seeds 6000-6599): a middle initial misread as a glyph, a hyphen lost, a glyph glued before
+    ("Patient: Chiamaka |, Balogun", "Chiamaka Balogun", "Chiamaka I Balogun"),
+    ("Patient: Ikechukwu 1B. Balogun Dubois", "ikechukwu balogun-dubois", "Ikechukwu B Balogun-Dubois"),
+    ("Patient: Bridgel Deirdre O'Brien", "Bridget O'Brien", "Bridget Deirdre O'Brien"),
 ])
 def test_when_the_intake_person_is_verified_then_reading_errors_are_reported_in_the_intake_spelling(
         printed: str, intake: str, reported: str) -> None:

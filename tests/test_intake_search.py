@@ -309,6 +309,16 @@ def test_when_the_account_caret_is_glued_to_the_surname_then_its_low_ocr_confide
     assert misread[0].score < 0.1
 
 
+
+# Regression (fresh varied seeds 6000-6599, a phone portal screenshot): the avatar's glyphs were read glued to the
+# given name ("iM =©Ana Ibarra v CareBridge Portal"), the word "=©Ana" matched no given name, and the patient was
+# reported missing ("only the intake name's surname is printed").
+@pytest.mark.parametrize("line", ["iM =©Ana Ibarra v CareBridge Portal", "AI ®Ana Ibarra° v CareBridge Portal"])
+def test_when_symbols_are_glued_to_a_name_word_then_the_name_is_found_and_shown_without_them(line: str) -> None:
+    (hit,) = full_hits(search_intake_name(document([line, "Visit Summary"]), "Ana Ibarra"))
+    assert hit.value_as_printed == "Ana Ibarra"
+    assert hit.match is MatchKind.EXACT
+
 def test_when_a_patient_label_names_someone_else_then_the_search_returns_that_name_with_evidence() -> None:
     result = search_intake_name(document(["Progress note", "Patient: JEFFERSON III, DESHAWN C DOB: Jan 6, 1969",
                                           "Emergency contact: Imani Jefferson (Sister)"]), "Liesbeth Schröder-Liu")
