@@ -119,6 +119,10 @@ def test_regression_a_titled_full_name_is_not_cut_into_a_surname_only_physician(
     ("Dr. Wolfgang van der Linden", None),
     ("Dr. Brigitte de la Croix Dr. Ebony R. Jefferson", None),
     ("Seen by Dr. van der Linden today", "van der Linden"),
+    # regression (fresh seeds 6000-6599, train_6147): a patronymic-looking surname took the next cell's specialty
+    # word as its second surname ("Ferreira Physical")
+    ("Dr. Ferreira Physical Medicine and Rehabilitation / Pain", "Ferreira"),
+    ("Dr. Núñez Echeverría", "Núñez Echeverría"),
 ])
 def test_when_a_surname_only_physician_is_spelled_with_letters_outside_ascii_then_it_is_found(
         line: str, surname: str | None) -> None:

@@ -1034,6 +1034,14 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
     # the given name, the surname and its credential each on a line of their own (fresh seeds 4800-5399: train_5071)
     (["Care Team", "Céline L.", "Desrosiers-el-Khoury,", "DO", "Pain Medicine", "Sinclair Rehabilitation Associates"],
      "Céline L Desrosiers-el-Khoury", ("DO",)),
+    # the avatar's initials framed in brackets, or three debris words, before the wrapped surname of a titled name;
+    # a hospital name with "Community" is no person (fresh seeds 6000-6599: train_6121, train_6380, train_6070)
+    (["Care Team", ", Dr. Héctor", "(HV) Villasenor-Zuniga", "Pain Medicine", "Message Schedule"],
+     "Héctor Villasenor-Zuniga", ()),
+    (["Care Team", "“__\\ Dr. Małgorzata", "\\ M) ) Jovanovic", "Sw _” ~~ Physical Medicine & Rehabilitation",
+      "St. Jude Thaddeus Community", "Hospital", "Phone (555) 014-6424"], "Małgorzata Jovanovic", ()),
+    (["Care Team", "Conditions Results", "f ‘\\, Yesenia I. Zuniga", "\\ YZ; ) Echeverría, MD, PhD", "Neurology",
+      "Hudson Pain Physicians"], "Yesenia I Zuniga Echeverría", ("MD", "PhD")),
 ])
 def test_when_a_provider_card_wraps_or_garbles_the_physicians_line_then_the_whole_name_is_found(
         lines: list[str], name: str, credentials: tuple[str, ...]) -> None:

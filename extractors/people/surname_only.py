@@ -49,8 +49,10 @@ def surname_only_physician(text: LinearText, rules: NameRules) -> SurnameOnly | 
                 if after is not None and after.group()[-1].isupper():
                     continue  # "Dr. Wolfgang van der Linden": a given name, then a surname that opens with particles
                 end = m.end()
-                if given is not None and is_patronymic(surname, rules) and given.group(1)[0].isupper():
-                    # "Dr. Núñez Echeverría": two surnames, the first patronymic, no given name
+                if (given is not None and is_patronymic(surname, rules) and given.group(1)[0].isupper()
+                        and fold(given.group(1)) not in not_names):
+                    # "Dr. Núñez Echeverría": two surnames, the first patronymic, no given name ("Dr. Ferreira
+                    # Physical Medicine …": a specialty in the next cell, no second surname)
                     surname, end, given = f"{surname} {given.group(1)}", given.end(), None
                 if not _capitalised_surname(surname.split()[-1], rules) or (
                         given is not None and given.group(1)[0].isupper() and fold(given.group(1)) not in not_names):
