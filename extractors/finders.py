@@ -26,6 +26,7 @@ from extractors.model_info import ner_model_tag
 from extractors.ner_model import get_recognizer
 from extractors.nlp import ParsedText, get_pipeline
 from extractors.people import (
+    SAME_PERSON_THRESHOLD,
     SurnameOnly,
     choose_patient,
     choose_treating_physician,
@@ -120,7 +121,33 @@ def choose_findings(document: Document, people: tuple[PersonMention, ...], diagn
                               confidence=hint.evidence.original_score, evidence=(hint.evidence,),
                               reason="Treating physician? named by title and surname only; not a full name.")
         physician = Choice(named, doubt, ambiguous=True, doubt=doubt)
-    return Findings(people=people, diagnoses=diagnoses, patient=patient, physician=physician)
+    return Findings(people=people, diagnoses=diagnoses, patient=patient, physician=physician,
+                    patient_pages=patient_pages(document, people, patient.person))
+
+
+def patient_pages(document: Document, people: Sequence[PersonMention],
+                  patient: PersonMention | None) -> tuple[int, ...] | None:
+    """The pages of `patient`'s record when another patient is named on other pages (docs/POLICY.md "Status rule":
+    two patients in one upload), else None. A page belongs to the patient named on it; a page that names no patient
+    continues the record of the page before it; a page naming both, or before any, is the chosen patient's."""
+    if patient is None:
+        return None
+    named: dict[int, set[bool]] = {}  # page → {is the chosen patient} for each patient named on it
+    for person in people:
+        if person.role is Role.PATIENT and person.evidence and person.evidence[0].page is not None:
+            ours = same_person(person.normalized, patient.normalized, SAME_PERSON_THRESHOLD)
+            named.setdefault(person.evidence[0].page, set()).add(ours)
+    if not any(False in marks and True not in marks for marks in named.values()):
+        return None
+    pages: list[int] = []
+    owner_is_ours = True
+    for page in (p.number for p in document.pages):
+        marks = named.get(page)
+        if marks:
+            owner_is_ours = True in marks
+        if owner_is_ours:
+            pages.append(page)
+    return tuple(pages)
 
 
 def second_opinion(rules: Choice, ranked: RankedChoice) -> Choice:

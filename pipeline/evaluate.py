@@ -82,6 +82,14 @@ class PainChoice:
     uncertain: bool
 
 
+def on_pages(diagnoses: tuple[DiagnosisMention, ...], pages: tuple[int, ...] | None) -> tuple[DiagnosisMention, ...]:
+    """The diagnoses printed on `pages`: the chosen patient's when the upload holds another patient's record too
+    (`Findings.patient_pages`; a diagnosis on another patient's page is not this patient's). None: all of them."""
+    if pages is None:
+        return diagnoses
+    return tuple(d for d in diagnoses if not d.evidence or d.evidence[0].page in pages)
+
+
 def choose_pain_diagnosis(diagnoses: tuple[DiagnosisMention, ...]) -> PainChoice:
     """Apply the documentation rule's diagnosis part (see `PainChoice`)."""
     pain = [d for d in diagnoses if d.category.is_pain]
@@ -139,12 +147,13 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
         elif physician.ambiguous:
             doubtful.append("more than one physician could be the treating physician")
 
-    choice = choose_pain_diagnosis(findings.diagnoses)
+    own = on_pages(findings.diagnoses, findings.patient_pages)
+    choice = choose_pain_diagnosis(own)
     pain, uncertain = choice.chosen, choice.uncertain
     if pain is None and choice.weak_only is not None:
         doubtful.append(WEAK_ONLY)
     elif pain is None and not uncertain:
-        missing.append(_no_pain_reason(findings.diagnoses, choice.complaint_only))
+        missing.append(_no_pain_reason(own, choice.complaint_only))
     elif pain is None:
         doubtful.append(UNCERTAIN_ONLY)
     elif pain.confidence < threshold:
@@ -152,7 +161,7 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
     checks.append(Check(id="pain_diagnosis_affirmed",
                         result=CheckResult.PASS if pain else (
                             CheckResult.UNKNOWN if uncertain or choice.weak_only else CheckResult.FAIL),
-                        detail=_pain_detail(choice)))
+                        detail=_pain_detail(choice) + _other_patients_pages(findings)))
 
     if intake.patient_name:
         if patient.person is None:
@@ -208,7 +217,7 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
         diagnoses=[DiagnosisReport.of(d) for d in findings.diagnoses],
         people=[PersonReport(name=p.normalized, role=p.role, confidence=round(p.confidence, 3), reason=p.reason)
                 for p in findings.people],
-        coverage=coverage(intake.payer, findings.diagnoses, policy),
+        coverage=coverage(intake.payer, own, policy),
         checks=checks,
         pages=[PageReport(page=p.number, source=p.source, reason=p.reason, words=len(p.words),
                           mean_confidence=round(p.mean_confidence, 3), unread=p.unread) for p in document.pages],
@@ -291,6 +300,17 @@ def _no_pain_reason(diagnoses: tuple[DiagnosisMention, ...], complaint_only: boo
         kinds = sorted({d.assertion.value for d in pain})
         return f"no affirmed pain diagnosis (pain mentions are {', '.join(kinds)})"
     return "no pain diagnosis found"
+
+
+def _other_patients_pages(findings: Findings) -> str:
+    """A note on the pain check when diagnoses of another patient's pages were set aside (no names)."""
+    if findings.patient_pages is None:
+        return ""
+    aside = sorted({d.evidence[0].page for d in findings.diagnoses if d.category.is_pain and d.evidence
+                    and d.evidence[0].page not in findings.patient_pages and d.evidence[0].page is not None})
+    if not aside:
+        return ""
+    return f"; pain diagnoses on page {', '.join(map(str, aside))}, another patient's record, not counted"
 
 
 def _pain_detail(choice: PainChoice) -> str:

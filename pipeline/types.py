@@ -411,6 +411,9 @@ class Findings:
     diagnoses: tuple[DiagnosisMention, ...]
     patient: Choice
     physician: Choice
+    # The pages that are the chosen patient's when another patient is named on other pages of the upload (two
+    # records in one file): the pain diagnosis is chosen from these only. None: every page (one patient).
+    patient_pages: tuple[int, ...] | None = None
 
 
 class IdentifierKind(StrEnum):

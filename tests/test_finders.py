@@ -12,6 +12,7 @@ from pipeline.evaluate import Intake, evaluate
 from pipeline.names import default_name_rules
 from pipeline.policy import load_policy
 from pipeline.types import (
+    Category,
     Choice,
     Document,
     MediaType,
@@ -412,3 +413,31 @@ def test_when_a_patient_label_names_someone_else_then_the_verified_patient_is_st
                              "Patient name: Rahul Subramanian DOB: 1/2/1960"),
                         load_policy(), ner_model=None, intake_name="Deborah Haskett-Adeyemi")
     assert findings.patient.ambiguous
+
+
+def _pages(*pages: list[str]) -> Document:
+    return Document(sha256="0" * 64, media_type=MediaType.PDF, size_bytes=1,
+                    pages=tuple(page_from_lines(n, lines, source=Source.OCR, reason="test")
+                                for n, lines in enumerate(pages, start=1)))
+
+
+# Regression (fresh varied seeds 6000-6599: train_6223, train_6472, train_6524): two patients' records in one upload,
+# and the pain diagnosis reported was the other patient's (sciatica on page 2 for the page-1 patient's low back pain).
+def test_when_an_upload_holds_two_patients_records_then_the_pain_diagnosis_comes_from_the_chosen_patients_pages(
+) -> None:
+    doc = _pages(["Progress Note", "Patient name: Maria Okafor DOB: 3/4/1961", "Assessment: Low back pain, ongoing.",
+                  "Electronically signed by Jane Doe, MD"],
+                 ["Assessment (continued): stable."],
+                 ["Progress Note", "Patient name: Thomas Colby DOB: 7/19/1978", "Assessment: Sciatica, right side.",
+                  "Electronically signed by Jane Doe, MD"])
+    intake = Intake("Maria Okafor", Payer.COMMERCIAL)
+    findings = find_all(doc, load_policy(), ner_model=None, intake_name=intake.patient_name)
+    assert findings.patient_pages == (1, 2)  # page 2 names no patient: it continues page 1's record
+    report = evaluate(doc, findings, intake, load_policy(), {})
+    assert report.status is Status.NEEDS_REVIEW  # two patients in one upload
+    assert report.fields.pain_diagnosis.category is Category.OTHER_PAIN
+    check = report.check("pain_diagnosis_affirmed")
+    assert check is not None and "page 3, another patient's record, not counted" in check.detail
+    # With one patient, every page counts.
+    alone = _pages(["Patient name: Maria Okafor"], ["Assessment: Sciatica, right side."])
+    assert find_all(alone, load_policy(), ner_model=None, intake_name=intake.patient_name).patient_pages is None
