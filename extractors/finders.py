@@ -325,6 +325,9 @@ def _misread(printed: str, wanted: str) -> bool:
     OCR confusions, "rn" for "m", "g" for "ø"), or a trailing caret."""
     compiled = default_intake_search_rules().compiled
     carets = compiled.caret_letters  # the account caret as OCR reads it
+    lost = next((r for r in compiled.fragile_reads.get(wanted[:1], ()) if r and printed.startswith(r)), None)
+    if lost is not None and printed[len(lost):len(lost) + 1] != wanted[:1]:
+        printed = wanted[:1] + printed[len(lost):]  # a fragile capital read in lower case ("lyer" for "Iyer")
     if printed == wanted or (1 <= len(printed) - len(wanted) <= 2 and printed.startswith(wanted)
                              and all(c in carets for c in printed[len(wanted):])):
         return True

@@ -468,6 +468,11 @@ def _tok(index: int, raw: str, confidence: float) -> _Tok:
     return _Tok(index, raw, text, key, parts, raw_parts, colon, comma, particle, suffix, confidence)
 
 
+# A label glued to its value with no space after the colon ("Name:Inês", "present:Beatriz"): letters, a colon, then a
+# letter (never a time, "10:15", or an address, "https://").
+_GLUED_LABEL = re.compile(r"^([^\W\d_][\w.'’\-]*:)([^\W\d_].*)$")
+
+
 def _lines(document: Document) -> list[_Line]:
     """Visual lines of every page, in reading order (consecutive words with one `line` number, as `linearize`)."""
     out: list[_Line] = []
@@ -478,7 +483,11 @@ def _lines(document: Document) -> list[_Line]:
             if last is not None and w.line != last:
                 out.append(_Line(page.number, tuple(current)))
                 current = []
-            current.append(_tok(i, w.text, w.confidence))
+            glued = _GLUED_LABEL.match(w.text)
+            if glued is not None:  # "Name:Inês" in a text layer: the label and the value as two words
+                current.extend((_tok(i, glued.group(1), w.confidence), _tok(i, glued.group(2), w.confidence)))
+            else:
+                current.append(_tok(i, w.text, w.confidence))
             last = w.line
         if current:
             out.append(_Line(page.number, tuple(current)))
@@ -562,6 +571,12 @@ def _max_edits(length: int, comp: _Compiled) -> int:
     return edits
 
 
+def _without_caret(keys: Sequence[str], comp: _Compiled) -> set[str]:
+    """`keys`, and each without one or two trailing letters that OCR reads for the account caret ("lyerv")."""
+    return set(keys) | {k[:-n] for k in keys for n in (1, 2)
+                        if len(k) > n + 2 and all(c in comp.caret_letters for c in k[-n:])}
+
+
 def _word(doc_key: str, doc_raw: str, want_key: str, want_raw: str,
           comp: _Compiled) -> frozenset[MatchKind] | None:
     """How one printed word matches one intake word (no nicknames), or None."""
@@ -586,7 +601,8 @@ def _word(doc_key: str, doc_raw: str, want_key: str, want_raw: str,
         return _OCR if _word(doc_key[1:], doc_raw[1:], want_key, want_raw, comp) is not None else None
     if doc_raw[:1].islower():
         reads = comp.fragile_reads.get(want_key[:1], frozenset())
-        if any(doc_key == r + want_key[1:] for r in reads):
+        # the account caret may be glued after it too ("lyerv" for "Iyer ▾")
+        if any(b == r + want_key[1:] for r in reads for b in _without_caret((doc_key,), comp)):
             return _OCR
         return None
     letters = sum(ch.isalpha() for ch in want_key)
@@ -763,7 +779,8 @@ def _find_on_line(toks: Sequence[_Tok], intake: _Intake, comp: _Compiled) -> lis
         tok = toks[i]
         # Cheap skip: OCR leniency never applies to a word printed in lower case (but for a lost fragile capital), so
         # such a word must match exactly.
-        if not tok.key or tok.particle or (tok.text[:1].islower() and wanted.isdisjoint(tok.parts)):
+        if not tok.key or tok.particle or (tok.text[:1].islower()
+                                           and wanted.isdisjoint(_without_caret(tok.parts, comp))):
             i += 1
             continue
         via_middle = False

@@ -244,6 +244,7 @@ def test_regression_an_intake_naming_a_relative_who_shares_the_patients_middle_n
     ("Patient: Chiamaka |, Balogun", "Chiamaka Balogun", "Chiamaka I Balogun"),
     ("Patient: Ikechukwu 1B. Balogun Dubois", "ikechukwu balogun-dubois", "Ikechukwu B Balogun-Dubois"),
     ("Patient: Bridgel Deirdre O'Brien", "Bridget O'Brien", "Bridget Deirdre O'Brien"),
+    ("Patient: Venkatesh lyer", "Venkatesh Iyer", "Venkatesh Iyer"),  # the capital I read as a lower-case l
 ])
 def test_when_the_intake_person_is_verified_then_reading_errors_are_reported_in_the_intake_spelling(
         printed: str, intake: str, reported: str) -> None:

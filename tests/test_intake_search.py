@@ -313,11 +313,34 @@ def test_when_the_account_caret_is_glued_to_the_surname_then_its_low_ocr_confide
 # Regression (fresh varied seeds 6000-6599, a phone portal screenshot): the avatar's glyphs were read glued to the
 # given name ("iM =©Ana Ibarra v CareBridge Portal"), the word "=©Ana" matched no given name, and the patient was
 # reported missing ("only the intake name's surname is printed").
+# Regression (fresh varied seeds 6000-6599, train_6163): "Venkatesh Iyer ▾" read "Venkatesh lyerv" — the capital I as
+# a lower-case l and the caret glued — and the patient of a portal header was reported missing.
+def test_when_a_capital_i_is_read_as_l_and_the_caret_is_glued_then_the_portal_header_still_names_the_patient() -> None:
+    (hit,) = full_hits(search_intake_name(document(["vi Venkatesh lyerv — HealthHarbor", "Health Summary"]),
+                                          "Venkatesh Iyer"))
+    assert (hit.position, hit.match) == (Position.PATIENT, MatchKind.OCR)
+    # only the caret's letters are read past: "lyerx" is another word
+    assert not full_hits(search_intake_name(document(["vi Venkatesh lyerx — HealthHarbor"]), "Venkatesh Iyer"))
+
+
 @pytest.mark.parametrize("line", ["iM =©Ana Ibarra v CareBridge Portal", "AI ®Ana Ibarra° v CareBridge Portal"])
 def test_when_symbols_are_glued_to_a_name_word_then_the_name_is_found_and_shown_without_them(line: str) -> None:
     (hit,) = full_hits(search_intake_name(document([line, "Visit Summary"]), "Ana Ibarra"))
     assert hit.value_as_printed == "Ana Ibarra"
     assert hit.match is MatchKind.EXACT
+
+
+# Regression (fresh varied seeds 6000-6599, train_6207, a text-layer superbill): "Name:Inês da Silva" — the label
+# glued to the value — was one word, so the intake's person was not found where the document names its patient, and
+# a second patient's record in the same file was reported in their place.
+@pytest.mark.parametrize(("line", "intake", "position"), [
+    ("Name:Inês da Silva DOB:May 10, 1958", "inês da silva", Position.PATIENT),
+    ("Family present:Beatriz Figueiredo (daughter)", "Beatriz Figueiredo", Position.CONTACT),
+])
+def test_when_a_label_is_glued_to_the_name_then_the_name_is_found_in_the_labels_position(
+        line: str, intake: str, position: Position) -> None:
+    (hit,) = full_hits(search_intake_name(document([line]), intake))
+    assert hit.position is position
 
 def test_when_a_patient_label_names_someone_else_then_the_search_returns_that_name_with_evidence() -> None:
     result = search_intake_name(document(["Progress note", "Patient: JEFFERSON III, DESHAWN C DOB: Jan 6, 1969",

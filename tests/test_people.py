@@ -826,6 +826,9 @@ def test_regression_ocr_debris_after_an_initial_or_a_field_after_the_given_name_
     # the avatar read as a short mix of letters, digits and symbols (fresh seeds 4800-5399: train_5087, train_5291)
     ("\\J2 Phuong Pham v Kinnect Health", "Phuong Pham"),
     ("=i¢) Seamus O'Brien v Kinnect Health", "Seamus O'Brien"),
+    # four lower-case letters (fresh seeds 6000-6599: train_6328); a particle is no avatar
+    ("viii Tyrone Booker v Kinnect Health", "Tyrone Booker"),
+    ("Pedro de la Vega v Kinnect Health", "Pedro de la Vega"),
 ])
 def test_regression_a_portal_header_name_with_the_account_marker_after_it_is_the_patient_whatever_the_avatar_reads(
         line: str, expected: str) -> None:

@@ -390,12 +390,14 @@ _AVATAR_DEBRIS = re.compile(r"[^\W\d_]{0,4}[^\w\s]+|[^\W\d_]{1,3}\.?")
 
 
 def _is_avatar_debris(token: str, rules: NameRules) -> bool:
-    """A token OCR made of the avatar before an account holder's name: `_AVATAR_DEBRIS`, or up to five characters
-    mixing at most three letters with digits or symbols ("\\J2", "=i¢)"); never a title ("Mr.")."""
+    """A token OCR made of the avatar before an account holder's name: `_AVATAR_DEBRIS`, up to five characters
+    mixing at most three letters with digits or symbols ("\\J2", "=i¢)"), or four lower-case letters that are no
+    surname particle ("viii" for "TB"); never a title ("Mr.")."""
     if is_title(token.rstrip("."), rules):
         return False
     return _AVATAR_DEBRIS.fullmatch(token) is not None or (
-        len(token) <= 5 and not token.isalpha() and sum(c.isalpha() for c in token) <= 3)
+        len(token) <= 5 and not token.isalpha() and sum(c.isalpha() for c in token) <= 3) or (
+        len(token) == 4 and token.isalpha() and token.islower() and fold(token) not in rules.lexicon.particles)
 
 
 # A capital inside a word that no naming convention puts there ("CcSiy"; "McKenna", "MacNeil", "O'Neil", "DeShawn",
