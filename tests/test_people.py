@@ -875,6 +875,15 @@ def test_when_a_faxed_label_is_read_one_letter_off_then_the_name_under_it_takes_
     assert "one letter wrong" in found.reason and found.evidence[0].snippet.startswith(label)
 
 
+@pytest.mark.parametrize("column", ["Spectalty", "Speciaity"])
+def test_when_a_faxed_column_label_beside_the_label_is_one_letter_off_then_the_name_under_it_is_still_found(
+        column: str) -> None:
+    # fresh seeds 6000-6599 (train_6056): "Treating physician Spectalty" over "Dr. Dieter ter Horst Headache Medicine"
+    # — the misread column label was taken for the value beside the label, and the cell below was never read
+    rows = [[(40, "Treating physician"), (300, column)], [(40, "Dr. Dieter ter Horst"), (300, "Headache Medicine")]]
+    people = find_people(get_pipeline().parse(linear_text_from_rows(rows, Source.OCR)))
+    assert _by_role(people, Role.TREATING_PHYSICIAN) == ["Dieter ter Horst"]
+
 def test_regression_a_capital_dotted_i_in_an_ocr_name_no_longer_crashes_the_label_repair() -> None:
     # fresh seeds 4800-5399: "Name: ECHEVERRİA CASTAÑEDA," on a scan — "İ".lower() is two characters, so the
     # lower-cased words were longer than the cue phrase of the same printed length and the finder raised ValueError

@@ -11,6 +11,9 @@ the fax misses on the fresh varied train seeds 2400-2999). A label is repaired o
   length: a substitution, which is what OCR does to a letter. The text keeps its length, so every offset into it
   (word spans, evidence boxes) still holds.
 
+A form's column label of one long word ("Specialty" read "Spectalty" beside "Treating physician") is repaired the same
+way, so that the line is still read as a row of column headers with the name in the cell below.
+
 Only the copy the cue matching reads is repaired; names, snippets and evidence come from the text as read.
 """
 
@@ -22,6 +25,9 @@ from extractors.people.matcher import _Matcher
 from pipeline.types import LinearText, Source
 
 _MAX_WORDS = 4
+# A single column label ("Specialty" read "Spectalty") is repaired only when this long: a short word one letter off
+# is too often another word.
+_MIN_COLUMN_WORD = 8
 
 
 @functools.cache
@@ -32,6 +38,16 @@ def _by_shape(phrases: frozenset[str]) -> dict[tuple[int, int], tuple[str, ...]]
         words = p.split()
         if 2 <= len(words) <= _MAX_WORDS and p.isascii():
             table.setdefault((len(words), len(" ".join(words))), []).append(" ".join(words))
+    return {k: tuple(v) for k, v in table.items()}
+
+
+@functools.cache
+def _columns_by_length(words: frozenset[str]) -> dict[int, tuple[str, ...]]:
+    """The rule file's column labels of `_MIN_COLUMN_WORD`+ letters keyed by length ("specialty")."""
+    table: dict[int, list[str]] = {}
+    for w in words:
+        if len(w) >= _MIN_COLUMN_WORD and w.isascii() and w.isalpha():
+            table.setdefault(len(w), []).append(w)
     return {k: tuple(v) for k, v in table.items()}
 
 
@@ -53,6 +69,7 @@ def repaired_labels(linear: LinearText, m: _Matcher) -> str:
     if not any(p.source is Source.OCR for p in pages):
         return text
     table = _by_shape(frozenset(m.cue_by_phrase))
+    columns = _columns_by_length(m.column_header_words)
     spans = linear.spans
     out: list[str] | None = None
     for i, first in enumerate(spans):
@@ -71,6 +88,17 @@ def repaired_labels(linear: LinearText, m: _Matcher) -> str:
                 if lowered != phrase and _one_letter_off(lowered, phrase):
                     out = out if out is not None else list(text)
                     for j, (a, b) in enumerate(zip(lowered, phrase, strict=True)):
+                        if a != b:
+                            out[first.start + j] = b.upper() if core[j].isupper() else b
+                    break
+        word = text[first.start:first.end]
+        core = word.rstrip(":;,.")
+        if len(core) >= _MIN_COLUMN_WORD:
+            lowered = _lower(core)
+            for label in columns.get(len(core), ()):
+                if lowered != label and _one_letter_off(lowered, label):
+                    out = out if out is not None else list(text)
+                    for j, (a, b) in enumerate(zip(lowered, label, strict=True)):
                         if a != b:
                             out[first.start + j] = b.upper() if core[j].isupper() else b
                     break
