@@ -255,7 +255,9 @@ def _under_relative_label(doc: Doc, text: str, span: Span) -> bool:
         if mod.category != "FAMILY":
             continue
         cue = doc[mod.modifier_span[0]:mod.modifier_span[1]]
-        if text[cue.end_char:colon].strip(" '") == "" and "\n" not in text[cue.start_char:colon]:
+        # the cue ends the line above, right before its colon (a cue further down the page is no label of this line)
+        if (cue.end_char <= colon and text[cue.end_char:colon].strip(" '") == ""
+                and "\n" not in text[cue.start_char:colon]):
             return True
     return False
 

@@ -534,3 +534,13 @@ def test_when_a_diagnosis_wraps_onto_the_next_line_then_a_cue_after_the_wrapped_
 ])
 def test_when_the_cue_speaks_of_another_line_or_phrase_then_the_wrapped_diagnosis_stays_affirmed(text: str) -> None:
     assert _one(text, "Complex regional pain").assertion is Assertion.AFFIRMED
+
+
+# Regression (fresh varied seeds 6000-6599, train_6547, a superbill photo): the line above the assessment ended with a
+# colon of OCR noise ("$303.00 … :"), and a family cue further DOWN the page ("Caregiver: Lihua Xu (wife)") was taken
+# for that line's relative's label, so the patient's CRPS was read as family history.
+def test_when_a_family_cue_comes_after_the_diagnosis_then_a_colon_ending_the_line_above_makes_no_relatives_label(
+) -> None:
+    text = ("Total Charges Copay Amount Due Balance\n$303.00 ee : : $0.00 : eee $303.00 :\n"
+            "Notes: Assessment: CRPS type 1, right upper extremity, ongoing.\nCaregiver: Lihua Xu (wife)")
+    assert _one(text, "CRPS type 1").assertion is Assertion.AFFIRMED
