@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -228,8 +229,6 @@ def _multipart_chunks(total_file_bytes: int, chunk: int, boundary: str) -> Itera
 # read deadline in uvicorn or the app); 8 such clients answered every real upload 503 (hostile item 7).
 def test_when_a_client_drips_or_stalls_its_upload_then_it_is_cut_with_408_and_the_api_stays_quick(
         store: Store, tokens: dict[str, str], no_prefect: str) -> None:
-    import time
-
     import httpx
 
     from flows.api.server import api_server
@@ -278,6 +277,29 @@ def test_when_a_client_drips_or_stalls_its_upload_then_it_is_cut_with_408_and_th
                        files={"file": ("n.pdf", PDF, "application/pdf")})
         assert ok.status_code == 202  # the slots were given back
     assert [u.display_name for u in store.list_uploads()] == ["n.pdf"]  # nothing of the cut uploads stored
+
+
+def _multipart_abuse(kind: str, boundary: str) -> bytes:
+    if kind == "10,000 parts":
+        return ("".join(f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n'
+                        for i in range(10_000)) + f"--{boundary}--\r\n").encode()
+    if kind == "a 1 MB part-header block":
+        return (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nX-Pad: '
+                + "a" * 1_000_000 + f"\r\n\r\n%PDF-1.4\r\n--{boundary}--\r\n").encode()
+    return b"--another-boundary\r\nnot a part at all"  # a malformed boundary
+
+
+# docs/THREAT-MODEL.md hostile item 6: multipart abuse is answered 400 within 1 s of CPU, nothing stored.
+@pytest.mark.parametrize("kind", ["10,000 parts", "a 1 MB part-header block", "a malformed boundary"])
+def test_when_a_multipart_body_is_abusive_then_it_is_answered_400_within_a_second_of_cpu_and_nothing_is_stored(
+        client: TestClient, store: Store, tokens: dict[str, str], kind: str) -> None:
+    boundary = "docverifyboundary"
+    started = time.process_time()
+    answer = client.post("/api/uploads", content=_multipart_abuse(kind, boundary),
+                         headers={**_auth(tokens["ana"]), "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert time.process_time() - started < 1.0
+    assert _error(answer) == (400, "bad_request")
+    assert store.list_uploads() == []
 
 def test_when_a_30_mb_body_streams_in_chunks_then_reading_stops_at_the_cap_with_413(
         store: Store, tokens: dict[str, str], no_prefect: str) -> None:
