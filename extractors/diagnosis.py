@@ -263,6 +263,14 @@ def _under_relative_label(doc: Doc, text: str, span: Span) -> bool:
 
 
 _LIST_ITEM_MAX_WORDS = 12  # "Migraine without aura, not intractable, without status migrainosus" is one item
+# What may follow a diagnosis at the end of its line: the rest of its phrase in lower case, its code in brackets,
+# punctuation ("polyneuropathy (E11.42)", "dystrophy of right lower limb").
+_ENDS_ITEM = re.compile(
+    r"(?:[ \t]+[a-z][\w'’\-]*){0,6}[\s.,;:)\]|]*(?:\(\s*[A-Z0-9][0-9O]{1,2}(?:\.\s?\w{1,4})?\s*\)[\s.,;:|]*)?")
+# A line holding only a status in brackets, after the item's code in brackets or not: "(resolved).",
+# "(G90.521) (resolved)." (OCR may read the code's letter as a digit).
+_BRACKETED_STATUS = re.compile(
+    r"\s*(?:\(\s*[A-Z0-9][0-9O]{1,2}(?:\.\s?\w{1,4})?\s*\)\s*)?[(\[]\s*([A-Za-z]+)\s*[)\]][\s.,;:|]*$")
 _CODE_LINE = re.compile(r"^[A-Z]\d{2}(?:\.\w{1,4})?$")
 
 
@@ -284,6 +292,14 @@ def _status_line_after(text: str, span: Span) -> Assertion | None:
     if _is_code_line(code) and (category := statuses.get(rest.strip(" .;:|()[]"))) is not None:
         return _CONTEXT_TO_ASSERTION.get(category)  # the code mention on its row's "M54.81 Inactive" line
     item = text[text.rfind("\n", 0, span.start_char) + 1:line_end] if line_end >= 0 else ""
+    if line_end >= 0 and _ENDS_ITEM.fullmatch(text[span.end_char:line_end]):
+        # The diagnosis ends its line (its code may follow) and the next line opens with its status in brackets,
+        # after the code wrapped there or not: "… with diabetic polyneuropathy (E11.42)⏎(resolved)." and "… dystrophy
+        # of right lower limb⏎(G90.521) (resolved)." in a letter's impression (prose as much as a list).
+        nxt = text.find("\n", line_end + 1)
+        below = _BRACKETED_STATUS.match(text[line_end + 1:len(text) if nxt < 0 else nxt])
+        if below is not None and (category := statuses.get(below.group(1).lower())) is not None:
+            return _CONTEXT_TO_ASSERTION.get(category)
     if line_end < 0 or len(item.split()) > _LIST_ITEM_MAX_WORDS:
         return None  # prose, not a list item
     pos = line_end + 1

@@ -13,6 +13,7 @@ from rapidfuzz.distance import Levenshtein
 from extractors.ccda import apply_policy
 from extractors.diagnosis import find_diagnoses
 from extractors.intake_search import (
+    GLUED_NAME,
     IntakeHit,
     IntakeSearch,
     Position,
@@ -194,13 +195,22 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     if chosen.person is not None and matched is not None and matched.result is CheckResult.PASS:
         apart = [h for h in search.hits
                  if h.full_name and not h.inside_longer_name and h.position is not Position.PATIENT]
-        if "middle name used as first name" in matched.detail and apart:
+        own = any(h.full_name and not h.inside_longer_name and h.position is Position.PATIENT for h in search.hits)
+        if "middle name used as first name" in matched.detail and (apart or not own):
             # "RE: Karim Omar Abu-Zeid" and, further down, "Omar Abu-Zeid (son)" for intake "Omar Abu-Zeid" (fresh
             # seeds 3600-4799, wrongly complete): the intake's name is the patient's middle name and surname, and
-            # stands apart as someone else's. The upload may be a relative's; a person must look.
-            pages = ", ".join(map(str, sorted({h.page for h in apart})))
-            doubt = (f"the intake name is the patient's middle name and surname, and is printed apart as another "
-                     f"person's (page {pages}): it may name a relative")
+            # stands apart as someone else's. Printed nowhere apart it may still be a relative's name ("Sebastião
+            # Gonçalo Assunção-Schröder" for intake "Gonçalo Assunção-Schröder", fresh seeds 6600-7199, wrongly
+            # complete): some people go by their middle name, but which one this is a person must decide. Not when the
+            # search reads the intake's whole name where the patient is named ("LIU R Zhiwei" for "Zhiwei R Liu",
+            # which the open extraction parsed with "R" as the given name).
+            if apart:
+                pages = ", ".join(map(str, sorted({h.page for h in apart})))
+                doubt = (f"the intake name is the patient's middle name and surname, and is printed apart as another "
+                         f"person's (page {pages}): it may name a relative")
+            else:
+                doubt = ("the intake name is the patient's middle name and surname, not the given name printed: it "
+                         "may name a relative, or the patient goes by the middle name")
             return Choice(chosen.person, f"{chosen.reason} {doubt[0].upper()}{doubt[1:]}.", ambiguous=True,
                           doubt=doubt), people
         verified = _corroborated(_in_intake_spelling(chosen.person, intake_name), search)
@@ -240,6 +250,9 @@ def verified_patient(document: Document, intake_name: str, chosen: Choice,
     if hit is None:
         return chosen, people
     person = _in_intake_spelling(_person_of(hit), intake_name)
+    if GLUED_NAME in hit.reason and (spelled := normalize_person_name(intake_name)) is not None:
+        # "MaiLev": one printed word holds the whole name; it is reported as the intake spells it
+        person = dataclasses.replace(person, normalized=spelled)
     # Another patient only counts when a patient label holds a different full name: the open extraction's own choice
     # may be a form title read as a name ("Referral Form"), which is no second patient.
     ambiguous = chosen.ambiguous or bool(search.other_patient_pages)

@@ -814,7 +814,50 @@ def _find_on_line(toks: Sequence[_Tok], intake: _Intake, comp: _Compiled) -> lis
         if not via_middle and toks[i].text[:1].isupper():
             found.append(_surname_only(toks, i, end, sur_kinds, intake, comp))
         i = end
+    if not found:
+        found.extend(_glued_names(toks, intake, comp))
     return found
+
+
+GLUED_NAME = "given name and surname printed as one word"
+
+
+def _glued_names(toks: Sequence[_Tok], intake: _Intake, comp: _Compiled) -> list[_Found]:
+    """The intake's given name and surname printed as one word, the space between them lost ("MaiLev" for "Mai Le
+    ▾", "ji-hojungy" for "Ji-ho Jung ▾"; the caret's letters may be glued after), in either order. OCR leniency:
+    the reading keeps its doubt."""
+    given = intake.given.replace("-", "")
+    family = "".join(intake.family).replace("-", "")
+    if not given or not family:
+        return []
+    out: list[_Found] = []
+    for i, tok in enumerate(toks):
+        key = tok.key.replace("-", "")
+        if len(key) < 5:
+            continue
+        followed = i + 1 < len(toks) and _name_like(toks[i + 1], comp)  # a capitalised word: a surname or a brand
+        for first, second in ((given, family), (family, given)):
+            if not key.startswith(first + second):
+                continue
+            rest = key[len(first + second):]
+            caret = 1 <= len(rest) <= 2 and all(c in comp.caret_letters for c in rest)
+            # the join must show: the caret glued after it ("ji-hojungy", "MaiLev CareBridge"), or a capital where
+            # the second name starts and no other name word after it ("MaiLe", but not "Maile Smith")
+            if caret or (not rest and not followed and _capital_at(tok.text, len(first))):
+                out.append(_Found(i, i + 1, _OCR, (GLUED_NAME,)))
+                break
+    return out
+
+
+def _capital_at(text: str, letters: int) -> bool:
+    """Whether the letter after the first `letters` letters of `text` (hyphens not counted) is a capital."""
+    seen = 0
+    for ch in text:
+        if ch.isalpha():
+            if seen == letters:
+                return ch.isupper()
+            seen += 1
+    return False
 
 
 # Words that follow a "SURNAME," cell in a form row ("ZUNIGA-MCCARTHY, Nov 25, 1943"): a date, not a first name.
@@ -897,9 +940,12 @@ def _full_name(toks: Sequence[_Tok], i: int, end: int, sur_kinds: frozenset[Matc
             q, comma, r_kinds = p, True, g
             sur_kinds = sur_kinds | {MatchKind.COMPOUND_SURNAME}
     if r_kinds is None and not comma:
-        # Family name first without a comma, the middle initial before the given name ("LIU R Zhiwei").
-        while q < len(toks) - 1 and len(pre_mids) < _MAX_MIDDLES and (_is_initial(toks[q])
-                                                                      or toks[q].key in intake.middles):
+        # Family name first without a comma, the middle initial before the given name ("LIU R Zhiwei"), or a whole
+        # middle name after a surname in capitals ("TRAN Van Minh": the Vietnamese order, family, middle, given).
+        while q < len(toks) - 1 and len(pre_mids) < _MAX_MIDDLES and (
+                _is_initial(toks[q]) or toks[q].key in intake.middles
+                or (not pre_mids and toks[k - 1].text.isupper() and not toks[q].text.isupper()
+                    and _name_like(toks[q], comp))):
             pre_mids.append(toks[q])
             q += 1
         r_kinds = _given(toks[q], intake, comp) if pre_mids else None
@@ -1104,6 +1150,8 @@ class _Context:
         glued = toks[found.end - 1].raw
         # "v_": the caret and debris; "v__Kinnect": the caret glued by debris to the portal's name after it
         following = re.split(r"_{2,}", toks[found.end].raw.strip(" _~"))[0] if found.end < len(toks) else ""
+        while following and following[-1] not in comp.glyphs and not following[-1].isalnum():
+            following = following[:-1]  # "v=", "yv_—": debris glued after the caret
         at_top = self._line_in_page(li) < rules.account_markers.max_line
         # "vy" for "▾": the caret read as two of the letters it is read as glued to a name ("McKennavy")
         # "y¥" or "v¥": the caret read as two glyphs

@@ -371,6 +371,22 @@ def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
     return "-".join(fixed)
 
 
+# A roman-numeral suffix as OCR reads its capital I's: "Ill" or "lll" for "III", "Il" for "II".
+_ROMAN_MISREAD = re.compile(r"(?=[Il]*l)[Il]{2,3}\.?")
+
+
+def _roman_suffix_read(tokens: list[str]) -> list[str]:
+    """`tokens` with a generational suffix OCR misread ("Declan M Fitzgerald Ill") spelled in capitals, when it
+    follows at least two name words (last, or right before a comma: "FITZGERALD Ill, DECLAN")."""
+    out = list(tokens)
+    for i, tok in enumerate(out):
+        end_of_part = i + 1 == len(out) or out[i + 1] == ","
+        if end_of_part and i >= 1 and _ROMAN_MISREAD.fullmatch(tok) and out[i - 1] != "," and (
+                i >= 2 or (i + 1 < len(out))):
+            out[i] = "I" * len(tok.rstrip("."))
+    return out
+
+
 def is_patronymic(word: str, rules: NameRules | None = None) -> bool:
     """True when `word` is a surname that no given name is: a patronymic ending ("Núñez", "López": rule file's
     `patronymic_endings`) or a common Iberian surname that is not also a given name ("García", "Zúñiga":
@@ -388,6 +404,7 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
     if not text or len(text) > MAX_NAME_CHARS:
         return None
     tokens = [ocr_capital_i(t, rules) for t in re.findall(r"[^\s,]+|,", text)]
+    tokens = _roman_suffix_read(tokens)
 
     titles: list[str] = []
     while tokens and _title_key(tokens[0]) in lex.titles:

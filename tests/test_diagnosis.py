@@ -544,3 +544,32 @@ def test_when_a_family_cue_comes_after_the_diagnosis_then_a_colon_ending_the_lin
     text = ("Total Charges Copay Amount Due Balance\n$303.00 ee : : $0.00 : eee $303.00 :\n"
             "Notes: Assessment: CRPS type 1, right upper extremity, ongoing.\nCaregiver: Lihua Xu (wife)")
     assert _one(text, "CRPS type 1").assertion is Assertion.AFFIRMED
+
+
+# Regressions (fresh varied seeds 6600-7199, train_7088 and train_7105: a photo of a letter and a faxed letter, both
+# wrongly complete): the diagnosis ended the impression's line, and its status in brackets opened the next line, after
+# the code or with it — a new sentence, which ConText's "resolved" could not reach across.
+@pytest.mark.parametrize("text", [
+    "Impression: Hypothyroidism, unspecified (E03.9); Nicotine dependence, cigarettes, uncomplicated\n(F17.210); "
+    "Type 2 diabetes (E11.9); Type 2 diabetes mellitus with diabetic polyneuropathy (E11.42)\n(resolved).\n"
+    "Plan: Return to clinic in 4-6 weeks.",
+    "Impression: Type 2 diabetes (E11.9); Reflex sympathetic dystrophy of right lower limb\n(690.521) (resolved).\n"
+    "Plan: Return to clinic in 4 6 weeks.",
+])
+def test_when_a_bracketed_status_opens_the_line_after_a_diagnosis_that_ends_its_line_then_it_applies(
+        text: str) -> None:
+    found = _find(text, 0.9)
+    pain = [d for d in found if d.category.is_pain]
+    assert pain and all(d.assertion is Assertion.HISTORICAL for d in pain)
+
+
+@pytest.mark.parametrize("text", [
+    # the status belongs to the next line's own item
+    "Impression: Diabetic polyneuropathy (E11.42)\n(resolved) asthma is listed for the record.",
+    # prose goes on after the diagnosis on its line: the bracket below is not its status
+    "Assessment: Diabetic polyneuropathy is stable today, and we reviewed the labs and the plan with her in detail\n"
+    "(resolved).",
+])
+def test_when_the_bracketed_status_below_is_not_the_diagnosis_own_then_it_stays_affirmed(text: str) -> None:
+    found = _find(text, 0.9)
+    assert any(d.category.is_pain and d.assertion is Assertion.AFFIRMED for d in found)

@@ -322,3 +322,17 @@ def test_regression_particles_cut_from_their_surname_are_no_name(raw: str) -> No
 def test_when_the_intake_gives_alex_for_alejandro_then_the_names_match() -> None:
     # Varied train_1894: "Alex Núñez García" at intake, "ALEJANDRO J NÚÑEZ GARCÍA" on the document
     assert match_intake("Alex Núñez García", "Alejandro J Núñez García").result is CheckResult.PASS
+
+
+# Regression (fresh varied seeds 6000-6599, train_6256, a superbill photo): "Declan M Fitzgerald III" read with its
+# capital I's as l's was reported "Declan M Fitzgerald Ill", another person by the scorer and the coordinator.
+@pytest.mark.parametrize(("printed", "normalized"), [
+    ("Declan M Fitzgerald Ill", "Declan M Fitzgerald III"),
+    ("FITZGERALD Ill, DECLAN", "Declan Fitzgerald III"),
+    ("John Smith Il", "John Smith II"),
+    ("Jane Ill", "Jane Ill"),  # two words: a surname, not a suffix
+    ("Bill Hill", "Bill Hill"),
+])
+def test_when_a_roman_suffix_is_read_with_ls_for_capital_is_then_it_is_the_suffix(printed: str,
+                                                                                    normalized: str) -> None:
+    assert normalize_person_name(printed) == normalized

@@ -829,6 +829,12 @@ def test_regression_ocr_debris_after_an_initial_or_a_field_after_the_given_name_
     # four lower-case letters (fresh seeds 6000-6599: train_6328); a particle is no avatar
     ("viii Tyrone Booker v Kinnect Health", "Tyrone Booker"),
     ("Pedro de la Vega v Kinnect Health", "Pedro de la Vega"),
+    # the marker with debris glued after it; a desktop header's brand before the avatar's initials (fresh seeds
+    # 6600-7199: train_6790, train_7141, train_6686, train_7127)
+    ("i: Brigitte Thibodeaux v= CareBridge Portal", "Brigitte Thibodeaux"),
+    ("a7 Shannon Whitfield yv_— Kinnect Health", "Shannon Whitfield"),
+    ("Kinnect Health Jw Jiří Wróbel v", "Jiří Wróbel"),
+    ("HealthHarbor T™ Terrence Merriweather v", "Terrence Merriweather"),
 ])
 def test_regression_a_portal_header_name_with_the_account_marker_after_it_is_the_patient_whatever_the_avatar_reads(
         line: str, expected: str) -> None:

@@ -30,7 +30,7 @@ from extractors.people.lines import (
 )
 from extractors.people.matcher import _Matcher
 from extractors.people.runs import _name_run
-from pipeline.names import NameRules, Section, credential_of, fold, is_title, parse_person_name
+from pipeline.names import NameRules, Section, credential_of, fold, is_avatar_initials, is_title, parse_person_name
 from pipeline.types import Role
 
 _TITLE_BEFORE = re.compile(r"(?:(?<![\w])(?:dr|doctor)\.?)\s*$", re.IGNORECASE)
@@ -429,6 +429,9 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
     starts = [line.start + tokens[lead].start() if tokens else line.end for lead in ((1, 0) if debris else (0,))]
     if len(tokens) > 3 and (past_debris := _after_debris(text, line, rules)) > line.start:
         starts.append(past_debris)  # "‘ve ) Vikram Bhattacharya v": the avatar read as two tokens
+    # A desktop header's brand before the avatar: "Kinnect Health Jw Jiří Wróbel v" (the initials of the next words)
+    starts.extend(line.start + tokens[k + 1].start() for k in range(1, len(tokens) - 2)
+                  if is_avatar_initials(tokens[k].group().rstrip("™®©"), [t.group() for t in tokens[k + 1:k + 3]]))
     for start in dict.fromkeys(starts):
         span = _name_run(text, start, line.end, rules, m)
         if span is None:
@@ -443,7 +446,10 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
         after = text[span[1]:line.end].split(maxsplit=1)
         name = parse_person_name(text[span[0]:span[1]], rules)
         # "v", "v__" (debris after it), "y¥" (the caret read as two glyphs)
-        marker = after[0].rstrip("_~") if after else ""
+        # "v__", "v=", "yv_—": the marker with debris glued after it
+        marker = after[0] if after else ""
+        while marker and marker[-1] not in markers.glyphs and not marker[-1].isalnum():
+            marker = marker[:-1]
         if (marker and (marker in markers.glyphs or (len(marker) == 2 and all(c in markers.glyphs for c in marker)))
                 and name is not None and not name.titles and not name.credentials and len(name.given) > 1):
             return _Candidate(span[0], span[1], span[0], Role.PATIENT, "account_header",
