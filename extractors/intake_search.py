@@ -1148,8 +1148,8 @@ class _Context:
                                                                          or toks[found.end - 1].comma):
             return _Place(Position.PROVIDER, "credential", "with a credential", rules.provider_mark_weight)
         glued = toks[found.end - 1].raw
-        # "v_": the caret and debris; "v__Kinnect": the caret glued by debris to the portal's name after it
-        following = re.split(r"_{2,}", toks[found.end].raw.strip(" _~"))[0] if found.end < len(toks) else ""
+        # "v_": the caret and debris; "v__Kinnect", "v_HealthHarbor": the caret glued by debris to the portal's name
+        following = re.split(r"_+", toks[found.end].raw.strip(" _~"))[0] if found.end < len(toks) else ""
         while following and following[-1] not in comp.glyphs and not following[-1].isalnum():
             following = following[:-1]  # "v=", "yv_—": debris glued after the caret
         at_top = self._line_in_page(li) < rules.account_markers.max_line

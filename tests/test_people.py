@@ -835,6 +835,9 @@ def test_regression_ocr_debris_after_an_initial_or_a_field_after_the_given_name_
     ("a7 Shannon Whitfield yv_— Kinnect Health", "Shannon Whitfield"),
     ("Kinnect Health Jw Jiří Wróbel v", "Jiří Wróbel"),
     ("HealthHarbor T™ Terrence Merriweather v", "Terrence Merriweather"),
+    # the avatar's initials read as digits; the marker glued to the brand by debris (train_7132, train_6644)
+    ("CareBridge Portal 10 Ikechukwu Okonkwo v", "Ikechukwu Okonkwo"),
+    ("IN| Ifeoma Nwosu-Jung v_HealthHarbor", "Ifeoma Nwosu-Jung"),
 ])
 def test_regression_a_portal_header_name_with_the_account_marker_after_it_is_the_patient_whatever_the_avatar_reads(
         line: str, expected: str) -> None:

@@ -417,6 +417,10 @@ def _after_inner_avatar(text: str, span: tuple[int, int]) -> tuple[int, int]:
     return span
 
 
+# Digits OCR reads for an avatar's capital letters: "10" for "IO".
+_DIGIT_LETTERS = str.maketrans({"1": "I", "0": "O", "5": "S", "8": "B"})
+
+
 def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, page_line: int) -> _Candidate | None:
     """The name of a portal header line whose account marker ("▾", read "v", "y", "¥") follows it, near the top of a
     page, with at most one token of avatar debris before it, or what `_after_debris` takes for debris; None
@@ -431,7 +435,8 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
         starts.append(past_debris)  # "‘ve ) Vikram Bhattacharya v": the avatar read as two tokens
     # A desktop header's brand before the avatar: "Kinnect Health Jw Jiří Wróbel v" (the initials of the next words)
     starts.extend(line.start + tokens[k + 1].start() for k in range(1, len(tokens) - 2)
-                  if is_avatar_initials(tokens[k].group().rstrip("™®©"), [t.group() for t in tokens[k + 1:k + 3]]))
+                  if is_avatar_initials(tokens[k].group().rstrip("™®©").translate(_DIGIT_LETTERS),
+                                        [t.group() for t in tokens[k + 1:k + 3]]))
     for start in dict.fromkeys(starts):
         span = _name_run(text, start, line.end, rules, m)
         if span is None:
@@ -447,7 +452,7 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
         name = parse_person_name(text[span[0]:span[1]], rules)
         # "v", "v__" (debris after it), "y¥" (the caret read as two glyphs)
         # "v__", "v=", "yv_—": the marker with debris glued after it
-        marker = after[0] if after else ""
+        marker = re.split(r"_+", after[0])[0] if after else ""  # "v_HealthHarbor": glued to the brand by debris
         while marker and marker[-1] not in markers.glyphs and not marker[-1].isalnum():
             marker = marker[:-1]
         if (marker and (marker in markers.glyphs or (len(marker) == 2 and all(c in markers.glyphs for c in marker)))
