@@ -1063,6 +1063,10 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
       "St. Jude Thaddeus Community", "Hospital", "Phone (555) 014-6424"], "Małgorzata Jovanovic", ()),
     (["Care Team", "Conditions Results", "f ‘\\, Yesenia I. Zuniga", "\\ YZ; ) Echeverría, MD, PhD", "Neurology",
       "Hudson Pain Physicians"], "Yesenia I Zuniga Echeverría", ("MD", "PhD")),
+    # debris of a letter and a digit, or three lower-case letters (fresh seeds 6600-7199: train_7036, train_7097)
+    (["Care Team", "f__. Dr. Funmilayo", "| L7@ | Okonkwo", "~~” Physical Medicine &", "Rehabilitation"],
+     "Funmilayo Okonkwo", ()),
+    (["Care Team", "Agnieszka", "aus Kowalczyk, MD", "Pain Medicine", "Hospital"], "Agnieszka Kowalczyk", ("MD",)),
 ])
 def test_when_a_provider_card_wraps_or_garbles_the_physicians_line_then_the_whole_name_is_found(
         lines: list[str], name: str, credentials: tuple[str, ...]) -> None:

@@ -745,8 +745,10 @@ def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: N
 
 # OCR debris that opens a provider card's lines: an avatar's initials and its circle read as letters, a digit and
 # punctuation ("NV Vikram", "| VK | Krishnamurthy, MD,", "y) MBBS", "4) MBBS", '"l ) Zuniga', "(HV) Villasenor",
-# "\ M) ) Jovanovic"). At most three such tokens are skipped. "To:" is a label, not debris; "_" is debris.
-_DEBRIS_WORD = r"(?:(?:[^\w\s]|_)+[A-Za-z]{0,3}(?:[^\w\s:]|_)*|[A-Za-z]{1,2}(?:[^\w\s:]|_)*|\d[^\w\s:]+)(?=\s)"
+# "\ M) ) Jovanovic", "| L7@ | Okonkwo", "aus Kowalczyk, MD"). At most three such tokens are skipped. "To:" is a
+# label, not debris; "_" is debris.
+_DEBRIS_WORD = (r"(?:(?:[^\w\s]|_)+[A-Za-z]{0,3}(?:[^\w\s:]|_)*|[A-Za-z]{1,2}(?:[^\w\s:]|_)*|\d[^\w\s:]+"
+                r"|[A-Za-z]\d[^\w\s:]*|[a-z]{3})(?=\s)")
 _DEBRIS = re.compile(rf"\s*{_DEBRIS_WORD}(?:\s+{_DEBRIS_WORD}){{0,2}}\s*")
 # An avatar's initials between two edges of its circle: "\ RK ) Krishnamurthy, DO", "f , Chiamaka O.". Three
 # words, only the middle one of letters.
