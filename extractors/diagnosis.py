@@ -219,16 +219,20 @@ _PHRASE_ENDS = frozenset("([,;.:-–—")
 
 
 def _wrapped_phrase(doc: Doc, text: str, span: Span) -> Span | None:
-    """`span` with the words that continue it on the next line, when it ends its line and the sentence goes on there
-    in lower case (`extractors.nlp.line_sentences` keeps such a wrap in one sentence): up to a bracket or punctuation,
-    at most `_WRAP_MAX_TOKENS` words. None when the span does not end a wrapped line."""
+    """`span` with the words that continue it on the next line, when it ends its line (a comma may follow it) and the
+    phrase goes on there in lower case (`extractors.nlp.line_sentences` keeps such a wrap in one sentence, but not
+    after a comma): up to a bracket or punctuation, at most `_WRAP_MAX_TOKENS` words. None when the span does not end
+    a wrapped line."""
     line_end = text.find("\n", span.end_char)
-    if line_end < 0 or text[span.end_char:line_end].strip():
-        return None
+    if line_end < 0 or text[span.end_char:line_end].strip(" \t,"):
+        return None  # only a comma may stand between the mention and its line's end ("Radiculopathy,⏎lumbar …")
     end = span.end
-    while end < len(doc) and doc[end].is_space:
+    comma = False
+    while end < len(doc) and (doc[end].is_space or doc[end].text == ","):
+        comma = comma or doc[end].text == ","
         end += 1
-    if end >= len(doc) or doc[end].is_sent_start or not doc[end].text[:1].islower():
+    # after a comma at the line's end the sentence splitter starts a new sentence; the phrase still goes on
+    if end >= len(doc) or (doc[end].is_sent_start and not comma) or not doc[end].text[:1].islower():
         return None
     stop = end
     while stop < len(doc) and stop - end < _WRAP_MAX_TOKENS:

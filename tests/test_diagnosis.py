@@ -573,3 +573,12 @@ def test_when_a_bracketed_status_opens_the_line_after_a_diagnosis_that_ends_its_
 def test_when_the_bracketed_status_below_is_not_the_diagnosis_own_then_it_stays_affirmed(text: str) -> None:
     found = _find(text, 0.9)
     assert any(d.category.is_pain and d.assertion is Assertion.AFFIRMED for d in found)
+
+
+# Regression (fresh varied seeds 7200-7499, train_7309, a faxed letter wrongly complete, scored blind):
+# "Radiculopathy,⏎lumbar region (resolved)." — a comma after the diagnosis at its line's end stopped the wrapped
+# words from counting.
+def test_when_a_comma_follows_the_diagnosis_at_its_line_end_then_the_wrapped_words_cue_still_applies() -> None:
+    text = ("Impression: Hypertension; Other long term (current) drug therapy; Hyperlipidemia, unspecified; "
+            "Radiculopathy,\nlumbar region (resolved).\nPlan: Return to clinic in 4-6 weeks.")
+    assert _one(text, "Radiculopathy").assertion is Assertion.HISTORICAL
