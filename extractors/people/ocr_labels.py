@@ -56,6 +56,20 @@ def _lower(text: str) -> str:
     return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
+def _repair_at(text: str, start: int, core: str, phrases: tuple[str, ...], out: list[str] | None) -> list[str] | None:
+    """`out` (a copy of `text` as characters, made when first needed) with `core`, printed at `start`, spelled as the
+    first of `phrases` it is one letter off (case kept); None when it is none of them."""
+    lowered = _lower(core)
+    for phrase in phrases:
+        if lowered != phrase and _one_letter_off(lowered, phrase):
+            out = out if out is not None else list(text)
+            for j, (a, b) in enumerate(zip(lowered, phrase, strict=True)):
+                if a != b:
+                    out[start + j] = b.upper() if core[j].isupper() else b
+            return out
+    return None
+
+
 def _one_letter_off(printed: str, phrase: str) -> bool:
     """Same length, exactly one position differs, and that position is a letter on both sides."""
     diffs = [i for i, (a, b) in enumerate(zip(printed, phrase, strict=True)) if a != b]
@@ -78,28 +92,15 @@ def repaired_labels(linear: LinearText, m: _Matcher) -> str:
         for k in range(2, _MAX_WORDS + 1):
             if i + k - 1 >= len(spans):
                 break
-            last = spans[i + k - 1]
-            segment = text[first.start:last.end]
+            segment = text[first.start:spans[i + k - 1].end]
             if "\n" in segment:
                 break
             core = segment.rstrip(":;,.")
-            for phrase in table.get((k, len(core)), ()):
-                lowered = _lower(core)
-                if lowered != phrase and _one_letter_off(lowered, phrase):
-                    out = out if out is not None else list(text)
-                    for j, (a, b) in enumerate(zip(lowered, phrase, strict=True)):
-                        if a != b:
-                            out[first.start + j] = b.upper() if core[j].isupper() else b
-                    break
-        word = text[first.start:first.end]
-        core = word.rstrip(":;,.")
+            repaired = _repair_at(text, first.start, core, table.get((k, len(core)), ()), out)
+            if repaired is not None:
+                out = repaired
+                break
+        core = text[first.start:first.end].rstrip(":;,.")
         if len(core) >= _MIN_COLUMN_WORD:
-            lowered = _lower(core)
-            for label in columns.get(len(core), ()):
-                if lowered != label and _one_letter_off(lowered, label):
-                    out = out if out is not None else list(text)
-                    for j, (a, b) in enumerate(zip(lowered, label, strict=True)):
-                        if a != b:
-                            out[first.start + j] = b.upper() if core[j].isupper() else b
-                    break
+            out = _repair_at(text, first.start, core, columns.get(len(core), ()), out) or out
     return "".join(out) if out is not None else text
