@@ -353,12 +353,8 @@ def _misread(printed: str, wanted: str) -> bool:
 
 
 def _initial_of(printed: str) -> str:
-    """The middle initial a misread glyph stands for: its capital ("1B." → "B."), "I." for a glyph shaped like it
-    ("|,", "1."), else nothing: "[." may be any letter, and an initial is not guessed."""
-    capital = next((c for c in printed if c.isupper()), None)
-    if capital is not None:
-        return f"{capital}."
-    return "I." if any(c in "|1l!" for c in printed) else ""
+    """The middle initial a misread glyph stands for: its capital ("1B." → "B."), else "I." ("|,", "[.")."""
+    return f"{next((c for c in printed if c.isupper()), 'I')}."
 
 
 # OCR debris glued to a name's word ("@YSTEIN" for "ØYSTEIN", "K_" for "K"): not part of the name.
@@ -368,8 +364,8 @@ _DEBRIS = "_~@"
 def _person_of(hit: IntakeHit) -> PersonMention:
     glyphs = default_intake_search_rules().compiled.initial_glyphs  # "£." read for the middle initial "Ł."
     words = [w for w in (w.strip(_DEBRIS) for w in hit.value_as_printed.split()) if w]
-    cleaned = " ".join(filter(None, (_initial_of(w) if 0 < i < len(words) - 1 and misread_initial(w)
-                                     else glyphs.get(w.rstrip("."), w) for i, w in enumerate(words))))
+    cleaned = " ".join(_initial_of(w) if 0 < i < len(words) - 1 and misread_initial(w) else glyphs.get(w.rstrip("."), w)
+                       for i, w in enumerate(words))
     return PersonMention(value=hit.value_as_printed,
                          normalized=normalize_person_name(cleaned) or cleaned,
                          role=Role.PATIENT, confidence=hit.score, evidence=(hit.evidence,),

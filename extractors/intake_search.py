@@ -1301,7 +1301,7 @@ def search_intake_name(document: Document, intake_name: str,
         read = comp if document.pages[line.page - 1].source is Source.OCR else exact
         for found in _find_on_line(line.toks, intake, read):
             place = ctx.place(li, found)
-            hits.append(_hit(document, line, found, place, rules, intake))
+            hits.append(_hit(document, line, found, place, rules))
             if MatchKind.SURNAME_ONLY not in found.kinds:
                 full_ranges.add((li, found.start, found.end))
     other_pages: list[int] = []
@@ -1342,20 +1342,15 @@ def _evidence(document: Document, toks: Sequence[_Tok], page: int, *, rule: str,
                               adjustments=adjustments)
 
 
-def _hit(document: Document, line: _Line, found: _Found, place: _Place, rules: IntakeSearchRules,
-         intake: _Intake) -> IntakeHit:
+def _hit(document: Document, line: _Line, found: _Found, place: _Place, rules: IntakeSearchRules) -> IntakeHit:
     toks = line.toks[found.start:found.end]
     kinds = found.kinds
     match = next(k for k in _KIND_ORDER if k in kinds)
     weights = rules.compiled.weights
     match_weight = min(weights[k] for k in kinds)
     after_place = match_weight * place.weight
-    # The words OCR leniency was needed for: a word spelled as at intake is corroborated by the patient's own typing
-    # (as below), and a misread middle initial read past ("1B.") names no one.
-    spelled = {intake.given, *intake.middles, *intake.family, *intake.particles, intake.suffix}
-    lenient = [t for t in toks if not misread_initial(t.raw) and not set(t.parts) <= spelled]
-    if MatchKind.OCR in kinds and lenient:
-        confidence = min(t.confidence for t in lenient)
+    if MatchKind.OCR in kinds:
+        confidence = min(t.confidence for t in toks)
         score = round(after_place * confidence, 4)
         read = Adjustment(f"lowest OCR word confidence (x{confidence:.2f})", round(score - after_place, 4))
     else:
