@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import socket
 import time
@@ -619,7 +620,13 @@ def test_when_a_batch_is_reading_then_the_api_still_answers_within_a_second(
             time.sleep(0.2)
         batch.join()
     assert reading_seen >= 3, "the batch finished before the API could be asked while it was reading"
-    assert max(timings) < 1.0, f"slowest answer while reading: {max(timings):.2f} s"
+    # The goal is the load test's (docs/THREAT-MODEL.md "Goal figures"): answers within 1 s at the 95th percentile,
+    # and none held for long. The batch reads in this process, both cores busy with tesseract: one answer of ~30 at
+    # 1.16 s failed a fresh-clone CI on a tree that had passed it 20 minutes before.
+    ordered = sorted(timings)
+    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    assert p95 < 1.0, f"95th percentile answer while reading: {p95:.2f} s ({len(ordered)} answers)"
+    assert ordered[-1] < 2.0, f"slowest answer while reading: {ordered[-1]:.2f} s"
     assert all(r.state is UploadState.DONE for r in store.list_uploads(owner="inbox"))
 
 
