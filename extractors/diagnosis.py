@@ -192,18 +192,12 @@ def _assertion(doc: Doc, text: str, span: Span, section: SectionKind | None, sec
         found |= {a for a, on in flags.items() if on}
     else:
         # Not a TargetMatcher span: ask each ConText modifier whether its scope covers the span.
-        for mod in doc._.context_graph.modifiers:
-            a = _CONTEXT_TO_ASSERTION.get(mod.category)
-            if a is not None and mod.modifies(span):
-                found.add(a)
+        found |= _cues_covering(doc, span)
     if (wrapped := _wrapped_phrase(doc, text, span)) is not None:
         # The mention's own words go on past a line wrap ("Complex regional pain⏎syndrome I of left upper limb
         # (resolved)."): a cue whose scope reaches the words on the next line but not the first line (ConText counts
         # the line break as a token) still speaks of this mention.
-        for mod in doc._.context_graph.modifiers:
-            a = _CONTEXT_TO_ASSERTION.get(mod.category)
-            if a is not None and mod.modifies(wrapped):
-                found.add(a)
+        found |= _cues_covering(doc, wrapped)
     if Assertion.FAMILY not in found and _under_relative_label(doc, text, span):
         found.add(Assertion.FAMILY)
     status = _status_line_after(text, span)
@@ -212,6 +206,16 @@ def _assertion(doc: Doc, text: str, span: Span, section: SectionKind | None, sec
     if status is not None:
         found.add(status)
     return next((a for a in ASSERTION_PRECEDENCE if a in found), Assertion.AFFIRMED)
+
+
+def _cues_covering(doc: Doc, span: Span) -> set[Assertion]:
+    """The assertions of the ConText modifiers whose scope covers `span`."""
+    found: set[Assertion] = set()
+    for mod in doc._.context_graph.modifiers:
+        a = _CONTEXT_TO_ASSERTION.get(mod.category)
+        if a is not None and mod.modifies(span):
+            found.add(a)
+    return found
 
 
 _WRAP_MAX_TOKENS = 8  # the words of a wrapped phrase on the next line ("syndrome I of left upper limb")
@@ -269,12 +273,12 @@ def _under_relative_label(doc: Doc, text: str, span: Span) -> bool:
 _LIST_ITEM_MAX_WORDS = 12  # "Migraine without aura, not intractable, without status migrainosus" is one item
 # What may follow a diagnosis at the end of its line: the rest of its phrase in lower case, its code in brackets,
 # punctuation ("polyneuropathy (E11.42)", "dystrophy of right lower limb").
-_ENDS_ITEM = re.compile(
-    r"(?:[ \t]+[a-z][\w'’\-]*){0,6}[\s.,;:)\]|]*(?:\(\s*[A-Z0-9][0-9O]{1,2}(?:\.\s?\w{1,4})?\s*\)[\s.,;:|]*)?")
+# An ICD-10 code in brackets, as OCR may read it (its letter as a digit, "O" for "0"): "(E11.42)", "(690.521)".
+_BRACKETED_CODE = r"\(\s*[A-Z0-9][0-9O]{1,2}(?:\.\s?\w{1,4})?\s*\)"
+_ENDS_ITEM = re.compile(rf"(?:[ \t]+[a-z][\w'’\-]*){{0,6}}[\s.,;:)\]|]*(?:{_BRACKETED_CODE}[\s.,;:|]*)?")
 # A line holding only a status in brackets, after the item's code in brackets or not: "(resolved).",
-# "(G90.521) (resolved)." (OCR may read the code's letter as a digit).
-_BRACKETED_STATUS = re.compile(
-    r"\s*(?:\(\s*[A-Z0-9][0-9O]{1,2}(?:\.\s?\w{1,4})?\s*\)\s*)?[(\[]\s*([A-Za-z]+)\s*[)\]][\s.,;:|]*$")
+# "(G90.521) (resolved).".
+_BRACKETED_STATUS = re.compile(rf"\s*(?:{_BRACKETED_CODE}\s*)?[(\[]\s*([A-Za-z]+)\s*[)\]][\s.,;:|]*$")
 _CODE_LINE = re.compile(r"^[A-Z]\d{2}(?:\.\w{1,4})?$")
 
 

@@ -24,7 +24,7 @@ import functools
 import re
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -571,6 +571,15 @@ def _max_edits(length: int, comp: _Compiled) -> int:
     return edits
 
 
+def account_marker(token: str, glyphs: Container[str]) -> str:
+    """What of `token`, printed after a name, may be the account menu's marker: up to the first underscore ("v__",
+    "v_HealthHarbor": debris gluing it to the portal's name), without debris glued after it ("v=", "yv_—")."""
+    marker = re.split(r"_+", token)[0]
+    while marker and marker[-1] not in glyphs and not marker[-1].isalnum():
+        marker = marker[:-1]
+    return marker
+
+
 def _without_caret(keys: Sequence[str], comp: _Compiled) -> set[str]:
     """`keys`, and each without one or two trailing letters that OCR reads for the account caret ("lyerv")."""
     return set(keys) | {k[:-n] for k in keys for n in (1, 2)
@@ -645,11 +654,6 @@ def _is_suffix(tok: _Tok) -> bool:
 
 def _is_initial(tok: _Tok) -> bool:
     return len(tok.key) == 1 and tok.key.isalpha()
-
-
-def _misread_initial(tok: _Tok) -> bool:
-    """`misread_initial` of a word token. Read past only with OCR leniency, which keeps the reading's doubt."""
-    return misread_initial(tok.raw)
 
 
 def misread_initial(word: str) -> bool:
@@ -839,11 +843,10 @@ def _glued_names(toks: Sequence[_Tok], intake: _Intake, comp: _Compiled) -> list
         for first, second in ((given, family), (family, given)):
             if not key.startswith(first + second):
                 continue
-            rest = key[len(first + second):]
-            caret = 1 <= len(rest) <= 2 and all(c in comp.caret_letters for c in rest)
+            caret = key != first + second and first + second in _without_caret((key,), comp)
             # the join must show: the caret glued after it ("ji-hojungy", "MaiLev CareBridge"), or a capital where
             # the second name starts and no other name word after it ("MaiLe", but not "Maile Smith")
-            if caret or (not rest and not followed and _capital_at(tok.text, len(first))):
+            if caret or (key == first + second and not followed and _capital_at(tok.text, len(first))):
                 out.append(_Found(i, i + 1, _OCR, (GLUED_NAME,)))
                 break
     return out
@@ -982,8 +985,10 @@ def _given_before(toks: Sequence[_Tok], start: int, intake: _Intake,
     misread = False
     while p >= 0:
         tok = toks[p]
-        if p == start - 1 and p > 0 and _misread_initial(tok):
-            misread = True  # read past it, as no middle name: the intake's middle name, if any, is then missing
+        if p == start - 1 and p > 0 and misread_initial(tok.raw):
+            # read past it with OCR leniency (the reading keeps its doubt), as no middle name: the intake's middle
+            # name, if any, is then missing
+            misread = True
             p -= 1
             continue
         if tok.comma or tok.colon or not tok.key:
@@ -1149,9 +1154,7 @@ class _Context:
             return _Place(Position.PROVIDER, "credential", "with a credential", rules.provider_mark_weight)
         glued = toks[found.end - 1].raw
         # "v_": the caret and debris; "v__Kinnect", "v_HealthHarbor": the caret glued by debris to the portal's name
-        following = re.split(r"_+", toks[found.end].raw.strip(" _~"))[0] if found.end < len(toks) else ""
-        while following and following[-1] not in comp.glyphs and not following[-1].isalnum():
-            following = following[:-1]  # "v=", "yv_—": debris glued after the caret
+        following = account_marker(toks[found.end].raw.strip(" _~"), comp.glyphs) if found.end < len(toks) else ""
         at_top = self._line_in_page(li) < rules.account_markers.max_line
         # "vy" for "▾": the caret read as two of the letters it is read as glued to a name ("McKennavy")
         # "y¥" or "v¥": the caret read as two glyphs

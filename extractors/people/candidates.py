@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from extractors.intake_search import default_intake_search_rules
+from extractors.intake_search import account_marker, default_intake_search_rules
 from extractors.nlp import ParsedText
 from extractors.people.cells import _SLACK_PT, _Cell, _cell_at, _cell_below, _Cells
 from extractors.people.lines import (
@@ -451,10 +451,7 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
         after = text[span[1]:line.end].split(maxsplit=1)
         name = parse_person_name(text[span[0]:span[1]], rules)
         # "v", "v__" (debris after it), "y¥" (the caret read as two glyphs)
-        # "v__", "v=", "yv_—": the marker with debris glued after it
-        marker = re.split(r"_+", after[0])[0] if after else ""  # "v_HealthHarbor": glued to the brand by debris
-        while marker and marker[-1] not in markers.glyphs and not marker[-1].isalnum():
-            marker = marker[:-1]
+        marker = account_marker(after[0], markers.glyphs) if after else ""  # "v__", "v=", "v_HealthHarbor"
         if (marker and (marker in markers.glyphs or (len(marker) == 2 and all(c in markers.glyphs for c in marker)))
                 and name is not None and not name.titles and not name.credentials and len(name.given) > 1):
             return _Candidate(span[0], span[1], span[0], Role.PATIENT, "account_header",
