@@ -61,14 +61,33 @@ def below_thresholds(scores: Scores, *, min_f1: float, min_status_accuracy: floa
     return failed
 
 
-def print_scores(scores: Scores, reports: dict[str, Report], con: Console) -> None:
-    """Per-document statuses, per-field P/R/F1, the status confusion matrix, wrongly complete and every mistake."""
+def print_scores(scores: Scores, reports: dict[str, Report], con: Console, *, summary_only: bool = False) -> None:
+    """Per-document statuses, per-field P/R/F1, the status confusion matrix, wrongly complete and every mistake.
+
+    `summary_only` (the varied test split, which nobody reads or tunes on: evaluation/varied/README.md) prints the
+    per-field table, the confusion matrix and the count of wrongly complete documents, and nothing about any one
+    document — no file names, reasons, or expected and found names."""
+    if summary_only:
+        _print_summary(scores, con)
+        con.print(f"Wrongly marked complete: {len(scores.wrongly_complete)}", markup=False)
+        return
     summary = Table(title=f"{scores.documents} documents", show_lines=False)
     for col in ("file", "status", "reasons"):
         summary.add_column(col, overflow="fold")
     for name, r in sorted(reports.items()):
         summary.add_row(name, r.status.value, "; ".join(r.reasons)[:140])
     con.print(summary, markup=False)
+    _print_summary(scores, con)
+    con.print(f"Wrongly marked complete: {len(scores.wrongly_complete)}"
+              + (f" ({', '.join(scores.wrongly_complete)})" if scores.wrongly_complete else ""), markup=False)
+    if scores.mistakes:
+        con.print("Mistakes:", markup=False)
+        for m in scores.mistakes:
+            con.print(f"  {m.file}: {m.what} expected {m.expected!r}, got {m.got!r}", markup=False)
+
+
+def _print_summary(scores: Scores, con: Console) -> None:
+    """The per-field table and the status confusion matrix."""
     fields = Table(title="Per-field accuracy")
     for col in ("field", "precision", "recall", "F1", "tp", "fp", "fn"):
         fields.add_column(col)
@@ -84,9 +103,3 @@ def print_scores(scores: Scores, reports: dict[str, Report], con: Console) -> No
     for exp in Status:
         confusion.add_row(exp.value, *[str(scores.confusion.get((exp, got), 0)) for got in Status])
     con.print(confusion)
-    con.print(f"Wrongly marked complete: {len(scores.wrongly_complete)}"
-              + (f" ({', '.join(scores.wrongly_complete)})" if scores.wrongly_complete else ""), markup=False)
-    if scores.mistakes:
-        con.print("Mistakes:", markup=False)
-        for m in scores.mistakes:
-            con.print(f"  {m.file}: {m.what} expected {m.expected!r}, got {m.got!r}", markup=False)

@@ -120,7 +120,7 @@ def eval_(
 
 def _evaluate_folder(directory: Path, out: Path | None, reports: Path | None, workers: int | None,
                      settings: Settings, *, min_f1: float, min_status_accuracy: float,
-                     max_wrongly_complete: int) -> None:
+                     max_wrongly_complete: int, summary_only: bool = False) -> None:
     from evaluation.samples import below_thresholds, print_scores, read_reports, run_labeled
     from flows.runner import check_many
 
@@ -132,7 +132,7 @@ def _evaluate_folder(directory: Path, out: Path | None, reports: Path | None, wo
         pairs = run_labeled(labels, inputs, out, functools.partial(check_many, settings=settings, workers=workers),
                             err)
     scores = score(pairs)
-    print_scores(scores, {lb.file: r for lb, r in pairs}, Console())
+    print_scores(scores, {lb.file: r for lb, r in pairs}, Console(), summary_only=summary_only)
     failed = below_thresholds(scores, min_f1=min_f1, min_status_accuracy=min_status_accuracy,
                               max_wrongly_complete=max_wrongly_complete)
     if (directory / "cases" / "labels.jsonl").is_file():
@@ -191,16 +191,21 @@ def eval_varied(
     ner: Annotated[bool, typer.Option(help="Use the NER recall layer (--no-ner: lexicon, codes and linker only).")]
     = True,
     max_wrongly_complete: Annotated[int, typer.Option(help="Fail above this many wrongly complete.")] = 0,
+    details: Annotated[bool | None, typer.Option(
+        help="Print each document's status and mistakes (default: on for dev, off for test, which nobody reads).")]
+    = None,
 ) -> None:
     """Score the pipeline on documents written independently of the finders (evaluation/varied/README.md): generated
-    by seed, then checked and scored like `eval`. Exit 1 only when a document is wrongly complete."""
+    by seed, then checked and scored like `eval`. Exit 1 only when a document is wrongly complete. On the test split
+    only the figures are printed (no file names, reasons or names), so scoring it does not show its documents."""
     from evaluation.varied.generate import generate
 
     folder = data / split.value
     if not (folder / "labels.jsonl").is_file() or len(load_labels(folder / "labels.jsonl")) != count:
         generate(split.value, folder, count, jobs=workers or os.cpu_count() or 1)
+    show = details if details is not None else split is Split.dev
     _evaluate_folder(folder, out, None, workers, _settings(ctx, ner=ner), min_f1=0.0, min_status_accuracy=0.0,
-                     max_wrongly_complete=max_wrongly_complete)
+                     max_wrongly_complete=max_wrongly_complete, summary_only=not show)
 
 
 @app.command()

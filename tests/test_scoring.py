@@ -90,3 +90,31 @@ def test_when_labels_file_has_an_unknown_key_then_config_error_names_the_line(tm
     path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
     with pytest.raises(ConfigError, match="line 2"):
         load_labels(path)
+
+
+def _printed(summary_only: bool) -> str:
+    from rich.console import Console
+
+    from evaluation.samples import print_scores
+
+    pairs = [(_label("test_017.png", Status.INCOMPLETE, "Ana Diaz", "Li Wu", None),
+              _report(Status.COMPLETE, "Tom Diaz", "Li Wu", Category.MIGRAINE))]
+    con = Console(record=True, width=200)
+    print_scores(score(pairs), {lb.file: r for lb, r in pairs}, con, summary_only=summary_only)
+    return con.export_text()
+
+
+def test_when_only_the_summary_is_asked_then_no_file_name_or_name_is_printed() -> None:
+    # regression: scoring the varied test split printed its mistakes (file names, expected and found names) on screen
+    text = _printed(summary_only=True)
+    assert "Status accuracy 0.000" in text
+    assert "Wrongly marked complete: 1" in text
+    assert "patient_name" in text  # the per-field table is there
+    for leaked in ("test_017", "Ana Diaz", "Tom Diaz", "Mistakes"):
+        assert leaked not in text
+
+
+def test_when_details_are_asked_then_each_mistake_is_printed_with_its_file() -> None:
+    text = _printed(summary_only=False)
+    assert "test_017.png: patient_name expected 'Ana Diaz', got 'Tom Diaz'" in text
+    assert "Wrongly marked complete: 1 (test_017.png)" in text
