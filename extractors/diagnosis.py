@@ -52,7 +52,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -757,4 +757,35 @@ def _mentions(parsed: ParsedText, raws: list[_Raw], policy: Policy,
             text=span.text, icd10=raw.candidate.code, description=raw.candidate.description,
             category=policy.classify(raw.candidate.code), assertion=assertion, section=section,
             confidence=round(confidence, 4), evidence=(evidence,), link_score=raw.candidate.score)))
+    return _code_status_to_term(out, text, doc)
+
+
+_TERM_TO_CODE_GAP = re.compile(r"[\s,(|]*(?:(?:[a-z][\w'’\-]*|[|I])[\s,(|]+){0,8}")
+
+
+def _code_status_to_term(found: list[tuple[tuple[int, int], DiagnosisMention]], text: str,
+                         doc: Doc) -> list[tuple[tuple[int, int], DiagnosisMention]]:
+    """`found` with each affirmed term taking the status of its own code printed after it in the same item, when the
+    code is not affirmed. A term wrapped onto the next line leaves its code and status there ("Complex regional pain
+    syndrome | of right upper⏎limb (G90.511) (resolved)."): the code, on the status's line, is read as resolved, the
+    term on the line above was read as affirmed (fresh seeds 7500-8099, train_8079: wrongly complete). Between the
+    two only the term's own lower-case words may stand (a wrap, a comma, OCR's "|"), on at most two lines; the code
+    must be of the term's three-character category. Only a status that takes the diagnosis away is passed on: a
+    code read as affirmed never makes a term affirmed."""
+    codes = [(k, m) for k, m in found if _is_code_line(m.text)]
+    if not codes:
+        return found
+    out = []
+    for (start, end), m in found:
+        if m.assertion is Assertion.AFFIRMED and m.icd10 and not _is_code_line(m.text):
+            end_char = doc[end - 1].idx + len(doc[end - 1].text)
+            for (c_start, _), c in codes:
+                if c_start < end or not c.icd10 or c.icd10[:3] != m.icd10[:3]:
+                    continue
+                gap = text[end_char:doc[c_start].idx]
+                if gap.count("\n") <= 1 and _TERM_TO_CODE_GAP.fullmatch(gap):
+                    if c.assertion is not Assertion.AFFIRMED:
+                        m = replace(m, assertion=c.assertion)
+                    break
+        out.append(((start, end), m))
     return out

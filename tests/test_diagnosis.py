@@ -582,3 +582,24 @@ def test_when_a_comma_follows_the_diagnosis_at_its_line_end_then_the_wrapped_wor
     text = ("Impression: Hypertension; Other long term (current) drug therapy; Hyperlipidemia, unspecified; "
             "Radiculopathy,\nlumbar region (resolved).\nPlan: Return to clinic in 4-6 weeks.")
     assert _one(text, "Radiculopathy").assertion is Assertion.HISTORICAL
+
+
+# Regression (fresh varied seeds 7500-8099, train_8079, a photo of a letter wrongly complete, scored blind): the
+# diagnosis wrapped onto the next line and left its code and its status there, "Complex regional pain syndrome | of
+# right upper⏎limb (G90.511) (resolved)." — the code was read as resolved, the term above it as affirmed.
+def test_when_a_wrapped_diagnosis_leaves_its_code_and_status_on_the_next_line_then_the_term_takes_the_status() -> None:
+    text = ("Impression: Obesity (E66.9); Type 2 diabetes (E11.9); Complex regional pain syndrome | of right upper\n"
+            "limb (G90.511) (resolved).\nPlan: Return to clinic in 4-6 weeks.")
+    pain = [d for d in _find(text, 0.9) if d.category.is_pain]
+    assert pain and all(d.assertion is Assertion.HISTORICAL for d in pain)
+
+
+@pytest.mark.parametrize("text", [
+    # a code and status of a later sentence
+    "Impression: Complex regional pain syndrome of right upper limb. Left side, seen in 2019\n(G90.512) (resolved).",
+    # another category's code with a status
+    "Impression: Complex regional pain syndrome of right upper\nlimb, migraine (G43.909) (resolved).",
+])
+def test_when_the_resolved_code_is_not_the_terms_own_then_the_term_stays_affirmed(text: str) -> None:
+    found = _find(text, 0.9)
+    assert any(d.text.startswith("Complex regional") and d.assertion is Assertion.AFFIRMED for d in found)
