@@ -346,7 +346,11 @@ def is_avatar_initials(token: str, following: list[str]) -> bool:
     if not 1 <= len(token) <= 2 or not token.isalpha() or len(words) < 2:
         return False
     key = fold(token)
-    initials = fold(words[0][0]) + (fold(words[-1][0]) if len(token) == 2 else "")
+    # the surname's initial is its capitalised word's, past particles and a marker after the name ("LC Lucien de la
+    # Croix v": fresh seeds 7500-8099, train_7688, reported "Lucien de la Croix Lc")
+    # and OCR's l for a capital I counts as the I ("SI Suresh lyer")
+    capitals = [w for w in map(ocr_capital_i, words[1:]) if w[0].isupper()] or words[1:]
+    initials = fold(words[0][0]) + (fold(capitals[-1][0]) if len(token) == 2 else "")
     if key != initials:
         return False
     nn = _nicknamer()

@@ -86,6 +86,11 @@ def test_when_titles_and_credentials_surround_a_name_then_they_are_collected(raw
     ("SWX", ["Samuel", "Whitfield"], False),
     ("Al", ["Adams", "Lee"], False),  # a given name that happens to equal the initials
     ("Ed", ["Evans", "Davis"], False),
+    # regressions (fresh seeds 7500-8099, train_7688 and train_7811): particles before the surname, the account
+    # marker after the name, OCR's "l" for the surname's capital I
+    ("LC", ["Lucien", "de", "la", "Croix", "v"], True),
+    ("RI", ["Raghav", "lyer"], True),
+    ("LD", ["Lucien", "de", "la", "Croix"], False),  # a particle's letter is no initial
 ])
 def test_when_a_short_token_precedes_a_name_then_only_its_avatar_initials_are_recognized(
         token: str, following: list[str], expected: bool) -> None:

@@ -673,6 +673,10 @@ def test_when_a_side_menu_word_is_glued_before_a_name_then_it_is_not_part_of_the
     # regression (fresh seeds 4800-5399, train_5227): the caret glued to the surname, the portal's brand after it
     # was read into the patient's name ("Conceição da Silvav CareBridge Porta")
     ("CD Conceição da Silvav CareBridge Porta!", ["Conceição da Silvav"]),
+    # regressions (fresh seeds 7500-8099, train_7688 and train_7811): the avatar's letters were kept as a name word
+    # ("Lucien de la Croix Lc", "Suresh Iyer SI") when particles stood before the surname or OCR read its I as l
+    ("HealthHarbor LC Lucien de la Croix v", ["Lucien de la Croix"]),
+    ("HealthHarbor SI Suresh lyer v", ["Suresh Iyer"]),
 ])
 def test_when_a_portal_header_shows_avatar_initials_then_the_matching_name_is_the_patient(
         line: str, patient: list[str]) -> None:

@@ -30,7 +30,16 @@ from extractors.people.lines import (
 )
 from extractors.people.matcher import _Matcher
 from extractors.people.runs import _name_run
-from pipeline.names import NameRules, Section, credential_of, fold, is_avatar_initials, is_title, parse_person_name
+from pipeline.names import (
+    NameRules,
+    Section,
+    credential_of,
+    fold,
+    is_avatar_initials,
+    is_title,
+    ocr_capital_i,
+    parse_person_name,
+)
 from pipeline.types import Role
 
 _TITLE_BEFORE = re.compile(r"(?:(?<![\w])(?:dr|doctor)\.?)\s*$", re.IGNORECASE)
@@ -411,8 +420,10 @@ def _after_inner_avatar(text: str, span: tuple[int, int]) -> tuple[int, int]:
     toks = list(re.finditer(r"\S+", text[span[0]:span[1]]))
     for k in range(len(toks) - 3, -1, -1):
         letters = fold(toks[k].group().rstrip("."))
-        following = fold(toks[k + 1].group()[:1] + toks[k + 2].group()[:1])
-        if 2 <= len(letters) <= 3 and letters.isalpha() and letters[:2] == following:
+        # the surname's initial may follow particles ("LC Lucien de la Croix")
+        surnames = {fold(w[:1]) for w in (ocr_capital_i(t.group()) for t in toks[k + 2:]) if w[:1].isupper()}
+        if (2 <= len(letters) <= 3 and letters.isalpha() and letters[:1] == fold(toks[k + 1].group()[:1])
+                and letters[1:2] in surnames):
             return span[0] + toks[k + 1].start(), span[1]
     return span
 
@@ -434,9 +445,10 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
     if len(tokens) > 3 and (past_debris := _after_debris(text, line, rules)) > line.start:
         starts.append(past_debris)  # "‘ve ) Vikram Bhattacharya v": the avatar read as two tokens
     # A desktop header's brand before the avatar: "Kinnect Health Jw Jiří Wróbel v" (the initials of the next words)
+    words = [t.group() for t in tokens]
+    marker_at = next((i for i, w in enumerate(words) if i > 1 and w in markers.glyphs), len(words))
     starts.extend(line.start + tokens[k + 1].start() for k in range(1, len(tokens) - 2)
-                  if is_avatar_initials(tokens[k].group().rstrip("™®©").translate(_DIGIT_LETTERS),
-                                        [t.group() for t in tokens[k + 1:k + 3]]))
+                  if is_avatar_initials(words[k].rstrip("™®©").translate(_DIGIT_LETTERS), words[k + 1:marker_at]))
     for start in dict.fromkeys(starts):
         span = _name_run(text, start, line.end, rules, m)
         if span is None:
