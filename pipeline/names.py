@@ -484,7 +484,9 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
             suffix_parts.append(s.rstrip("."))
     given = _clean_initials(name.first)
     middle = _clean_initials(name.middle)
-    family = name.last
+    # OCR's period for the comma before the credentials ("Margaret Whitfield. MD": fresh seeds 7500-8099,
+    # train_7555) is no part of the surname
+    family = name.last if _is_initial(name.last) else name.last.rstrip(".")
     if not given or not family or _is_initial(family):
         return None
     if given.islower() and fold(given) in lex.particles and not middle:

@@ -41,6 +41,9 @@ from pipeline.types import CheckResult
     ("JOHN SMITH JR", "John Smith Jr"),
     ("DeAndre McKenzie", "DeAndre McKenzie"),
     ("Jane Ma", "Jane Ma"),
+    # regression (fresh seeds 7500-8099, train_7555): OCR read the comma before the credential as a period
+    ("Margaret Whitfield. MD", "Margaret Whitfield"),
+    ("Mary St. John", "Mary St. John"),
 ])
 def test_when_a_person_name_is_printed_then_it_normalizes_to_first_middle_last(raw: str, expected: str) -> None:
     assert normalize_person_name(raw) == expected
