@@ -388,6 +388,19 @@ def test_regression_a_surname_only_signer_is_reported_instead_of_a_rejected_unla
     assert findings.physician.doubt is not None and "surname only" in findings.physician.doubt
 
 
+def test_when_a_provider_cards_surname_wraps_under_dr_and_the_given_name_then_that_card_is_not_a_surname_only_doubt(
+) -> None:
+    # Regression (fresh seeds 7500-8099, train_7787): "Dr. Sanjay⏎Bhattacharya" on a provider card; once the ranker
+    # confirms the card's clinician, the line "Dr. Sanjay" alone is the same person, not a second, surname-only one
+    findings = find_all(_doc("MyCarePath JR Jamal Rucker v", "Care Team", "Dr. Sanjay", "Bhattacharya",
+                             "Pain Medicine", "Lakeside Pain Center", "Phone (555) 011-2233", "Message Schedule",
+                             "Diagnoses", "Chronic migraine without aura G43.709"),
+                        load_policy(), ner_model=None)
+    assert findings.physician.person is not None
+    assert findings.physician.person.normalized == "Sanjay Bhattacharya"
+    assert findings.physician.doubt is None
+
+
 def test_regression_a_given_name_before_an_ocr_lowered_surname_is_not_a_surname_only_physician() -> None:
     # Varied train_2166: "Dr. Ananya lyer" (OCR's l for the I of Iyer) was reported as the surname-only "Dr. Ananya"
     assert surname_only_physician(linear_text("Dr. Ananya lyer\nPrimary care provider"), default_name_rules()) is None
@@ -445,3 +458,16 @@ def test_when_an_upload_holds_two_patients_records_then_the_pain_diagnosis_comes
     # With one patient, every page counts.
     alone = _pages(["Patient name: Maria Okafor"], ["Assessment: Sciatica, right side."])
     assert find_all(alone, load_policy(), ner_model=None, intake_name=intake.patient_name).patient_pages is None
+
+
+def test_when_an_upload_holds_two_patients_records_then_the_physician_is_the_one_on_the_chosen_patients_pages(
+) -> None:
+    # Issue #12 item 4: each field tied to the chosen patient's pages; the other record's physician is not theirs.
+    doc = _pages(["Progress Note", "Patient name: Thomas Colby DOB: 7/19/1978", "Assessment: Sciatica, right side.",
+                  "Electronically signed by Aisha Rahman, MD"],
+                 ["Progress Note", "Patient name: Maria Okafor DOB: 3/4/1961", "Assessment: Low back pain, ongoing.",
+                  "Electronically signed by Jane Doe, MD"])
+    for intake_name, physician in (("Maria Okafor", "Jane Doe"), ("Thomas Colby", "Aisha Rahman")):
+        findings = find_all(doc, load_policy(), ner_model=None, intake_name=intake_name)
+        assert findings.physician.person is not None
+        assert findings.physician.person.normalized == physician

@@ -210,3 +210,28 @@ def test_regression_an_ocr_misread_of_one_letter_does_not_split_a_physician_into
     groups = group_people([attending, signature, pcp, relative])
     assert [[p.normalized for p in g] for g in groups] == [
         ["Grzegorz Wróbel", "Grzegorz Wrébel"], ["Venkatesh Chatterjee"], ["Grzegorz Wróblewski"]]
+
+
+def test_when_the_ranker_is_fitted_then_sparse_word_features_are_not_standardised() -> None:
+    # Regression (fresh seeds 7500-8099, train_7666): standardising a word seen in 3 of 1,800 documents multiplied it
+    # by ~25, and the OCR-garbled "visil" after a labelled attending physician (-3.70) sent the document to review.
+    from training.roles import DocRecord, fit
+
+    def record(i: int, word: str | None) -> DocRecord:
+        treating = {"role:treating_physician": 1.0, "rules:confidence": 0.8, **({f"after:{word}": 1.0} if word else {})}
+        nurse = {"role:nurse": 1.0, "rules:confidence": 0.7, f"ctx:word{i % 5}": 1.0}
+        return DocRecord("varied-train", True, [treating, nurse], [1, 0], 0, True)
+
+    records = [record(i, "visil" if i < 3 else None) for i in range(60)]
+    fitted = fit(records, c=1.0)
+    index = {n: k for k, n in enumerate(fitted.names)}
+    for name in ("after:visil", "ctx:word0"):
+        assert fitted.means[index[name]] == 0.0 and fitted.scales[index[name]] == 1.0
+    assert fitted.scales[index["rules:confidence"]] != 1.0  # dense features are still standardised
+
+
+def test_when_the_shipped_ranker_is_loaded_then_its_sparse_features_carry_no_standardisation() -> None:
+    model = load_role_ranker()
+    for name, mean, scale in zip(model.feature_names, model.means, model.scales, strict=True):
+        if name.partition(":")[0] in ("ctx", "after", "rule"):
+            assert (mean, scale) == (0.0, 1.0), name
