@@ -41,6 +41,7 @@ from pipeline.types import (
     Document,
     Findings,
     Payer,
+    Role,
     Source,
     Status,
 )
@@ -60,6 +61,8 @@ NO_PHYSICIAN = "no treating physician found"
 NAME_DIFFERS = "the patient name on the document does not match the name given at upload"
 UNCERTAIN_ONLY = "the only pain diagnosis is uncertain (possible / rule-out)"
 WEAK_ONLY = "pain is named only as a complaint or plan item, not as a diagnosis"
+UNLABELLED_PHYSICIAN = ("the physician is named with no treating label or signature, and the learned ranker confirms "
+                        "them only with confidence {:.2f} (below {:.2f})")
 
 _PAYER_NAMES = {Payer.MEDICARE: "Medicare", Payer.MEDICAID: "Medicaid", Payer.TRICARE: "TRICARE",
                 Payer.CHAMPVA: "CHAMPVA", Payer.SELF_PAY: "self-pay", Payer.COMMERCIAL: "commercial",
@@ -137,8 +140,12 @@ def evaluate(document: Document, findings: Findings, intake: Intake, policy: Pol
     elif physician.person is None:
         missing.append(NO_PHYSICIAN)
     else:
+        unlabelled_min = policy.thresholds.unlabelled_physician_min_confidence
         if physician.person.confidence < threshold and physician.doubt is None:
             doubtful.append(f"physician name read with low confidence ({physician.person.confidence:.2f})")
+        elif physician.person.role is Role.OTHER_CLINICIAN and physician.person.confidence < unlabelled_min:
+            # docs/POLICY.md "Thresholds": no treating label or signature, and the learned ranker not sure enough
+            doubtful.append(UNLABELLED_PHYSICIAN.format(physician.person.confidence, unlabelled_min))
         checks.append(Check(id="treating_physician_unambiguous",
                             result=CheckResult.FAIL if physician.ambiguous else CheckResult.PASS,
                             detail=physician.reason))

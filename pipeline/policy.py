@@ -80,6 +80,9 @@ class Thresholds(BaseModel):
     name_match_min: float = Field(ge=0.0, le=1.0)  # rapidfuzz ratio per name part, 0..1
     name_match_min_text: float = Field(1.0, ge=0.0, le=1.0)  # the same for a name that was not OCR'd
     near_tie_margin: float = Field(ge=0.0, le=1.0)
+    # A treating physician the document names with no treating label or signature, chosen because the learned ranker
+    # confirms the rules' fallback: below this probability the choice is reported for review (docs/POLICY.md).
+    unlabelled_physician_min_confidence: float = Field(0.9, ge=0.0, le=1.0)
 
 
 class Coverage(BaseModel):

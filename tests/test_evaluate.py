@@ -77,6 +77,14 @@ CASES = [
     ("intake_name_matches", _findings(), Intake("GARCIA-LOPEZ, ANA"), Status.COMPLETE),
     ("intake_name_differs", _findings(), Intake("Karen Walsh"), Status.NEEDS_REVIEW),
     ("missing_field_beats_doubt", _findings(physician=None, several=True), Intake("Karen Walsh"), Status.INCOMPLETE),
+    # an unlabelled clinician the learned ranker confirmed: sure enough, or only just above its own threshold (a
+    # referral form's PCP, confirmed at 0.67, made wrongly complete: fresh seeds 8100-8699, train_8610)
+    ("unlabelled_physician_confirmed_surely", _findings(physician=person("Priya Raman", Role.OTHER_CLINICIAN, 0.95)),
+     Intake(), Status.COMPLETE),
+    ("unlabelled_physician_confirmed_weakly", _findings(physician=person("Priya Raman", Role.OTHER_CLINICIAN, 0.67)),
+     Intake(), Status.NEEDS_REVIEW),
+    ("labelled_physician_at_the_same_confidence", _findings(physician=person("Priya Raman", Role.TREATING_PHYSICIAN,
+                                                                             0.67)), Intake(), Status.COMPLETE),
 ]
 
 

@@ -1203,3 +1203,10 @@ def test_regression_a_faint_colon_after_the_label_does_not_make_a_clear_name_dou
     doc = dataclasses.replace(doc, pages=(dataclasses.replace(page, words=words),))
     found = next(p for p in find_people(get_pipeline().parse(linearize(doc))) if p.normalized == "Tuan Tran")
     assert found.confidence > 0.9
+
+
+def test_regression_a_referral_forms_self_referral_value_is_no_name_word() -> None:
+    # Fresh seeds 8100-8699, train_8610: "Self-referral" (the referring-provider cell) beside the PCP cell's "Nasser,
+    # Tariq, DO" made "Tariq Self-referral Nasser", an unlabelled clinician taken for the treating physician
+    people = _people(["Referring provider Primary care physician", "Self-referral Nasser, Tariq, DO", "Diagnosis"])
+    assert not any("Self" in p.normalized for p in people)
