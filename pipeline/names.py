@@ -369,8 +369,10 @@ def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
     parts = word.split("-")
     fixed = [("I" + p[1:]) if (len(p) >= 3 and p[0] == "l" and p[1:].isalpha() and p[1:].islower()
                                and p[1] not in _NOT_AFTER_L and fold(p) not in particles)
-             # "@stergaard": OCR's "@" for the capital Ø, which no other word opens with
-             else ("Ø" + p[1:]) if (len(p) >= 4 and p[0] == "@" and p[1:].isalpha() and p[1:].islower())
+             # "@stergaard", "@YSTEIN": OCR's "@" for the capital Ø, which no other word opens with (fresh seeds
+             # 8100-8699, train_8324: "ÅBERG, @YSTEIN L MD" was no name)
+             else ("Ø" + p[1:]) if (len(p) >= 4 and p[0] == "@" and p[1:].isalpha()
+                                    and (p[1:].islower() or p[1:].isupper()))
              else p for p in parts]
     return "-".join(fixed)
 

@@ -289,6 +289,8 @@ def test_when_a_surname_is_also_a_credential_then_the_name_still_parses() -> Non
     ("la", "la"), ("lee", "lee"), ("level", "level"), ("llama", "llama"), ("lb", "lb"), ("Lbarra", "Lbarra"),
     # fresh seeds 3000-3599, train_3339: "Ø" read as "@" ("Dr. Linnéa @stergaard" was "Dr. Linnéa", surname only)
     ("@stergaard", "Østergaard"), ("@x", "@x"), ("a@b", "a@b"),
+    # fresh seeds 8100-8699, train_8324: in capitals, "ÅBERG, @YSTEIN L MD" was no name; mixed case stays
+    ("@YSTEIN", "ØYSTEIN"), ("@Home", "@Home"),
 ])
 def test_when_a_name_part_opens_with_an_l_no_name_part_can_start_with_then_it_is_read_as_a_capital_i(
         word: str, expected: str) -> None:

@@ -966,6 +966,18 @@ def test_when_a_labelled_physicians_last_surname_wraps_with_the_credentials_then
     assert _by_role(people, Role.TREATING_PHYSICIAN) == ["Jane Doe"]
 
 
+def test_when_a_labelled_given_name_ends_its_line_and_the_surname_wraps_before_a_field_then_it_is_whole() -> None:
+    # fresh seeds 8100-8699 (train_8634, a scan): "Visit provider: Seung-hoon⏎Yoon-O'Donoghue, MD, FIPP Specialty:
+    # Pain Medicine" — the next field's label after the credentials stopped the wrapped surname, and no treating
+    # physician was found
+    people = _people(["Visit provider: Seung-hoon", "Yoon-O'Donoghue, MD, FIPP Specialty: Pain Medicine"])
+    assert [(p.normalized, p.role, p.credentials) for p in people] == [
+        ("Seung-hoon Yoon-O'Donoghue", Role.TREATING_PHYSICIAN, ("MD", "FIPP"))]
+    # a clinic's name with a field after it is no wrapped surname
+    assert _by_role(_people(["Visit provider: Maria", "Gonzalez Clinic Specialty: Pain Medicine"]),
+                    Role.TREATING_PHYSICIAN) == []
+
+
 def test_when_words_near_a_label_are_not_one_letter_off_it_then_nothing_is_repaired() -> None:
     # two letters off, or a text layer: no label, so no treating physician
     two_off = [[(40, "Treatinq physikian"), (300, "Specialty")], [(40, "Singh, Priya, MD"), (300, "Pain Medicine")]]

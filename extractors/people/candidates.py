@@ -45,6 +45,7 @@ from pipeline.types import Role
 _TITLE_BEFORE = re.compile(r"(?:(?<![\w])(?:dr|doctor)\.?)\s*$", re.IGNORECASE)
 _CRED_AFTER = re.compile(r"^\s*,?\s*([A-Za-z][A-Za-z.\-]*)")
 # What may follow a bare name in a section line: a phone number ("555-123-4567", "Cell: (312) 555-0177 x12").
+_NEXT_FIELD = re.compile(r"[A-Z][A-Za-z]+(?: [A-Za-z]+){0,2}:")  # "Specialty:", "Date of service:"
 _PHONE_REST = re.compile(r"^\s*[-–—|,•:]?\s*(?:[A-Za-z]{1,6}\.?:?\s*)?\+?[\d(][\d\s().\-]{6,}\d"
                          r"(?:\s*(?:x|ext\.?)\s*\d+)?\s*$", re.IGNORECASE)
 
@@ -642,7 +643,12 @@ def _wrapped_surname(text: str, lines: Sequence[_Line], idx: int, span: tuple[in
     nxt = lines[idx + 1]
     start = _after_debris(text, nxt, rules)
     run = _name_run(text, start, nxt.end, rules, m)
-    if run is None or text[run[1]:nxt.end].strip(" ,") and not _PHONE_REST.match(text[run[1]:nxt.end]):
+    rest = text[run[1]:nxt.end] if run is not None else ""
+    # after the credentials, only a phone number or, after a lone given name, the next field's label may stand
+    # ("Visit provider: Seung-hoon⏎Yoon-O'Donoghue, MD, FIPP Specialty: Pain Medicine": fresh seeds 8100-8699,
+    # train_8634; "Jane Doe⏎Smith, MD Specialty: …" is a full name, then another person)
+    if run is None or rest.strip(" ,") and not _PHONE_REST.match(rest) and not (
+            given_only and _NEXT_FIELD.match(rest.lstrip(" ,")) and "," in text[run[0]:run[1]]):
         return None
     words = re.findall(r"[^\s,]+", text[run[0]:run[1]].split(",", 1)[0])
     if len(words) != 1 or any(
