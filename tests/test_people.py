@@ -1222,3 +1222,12 @@ def test_regression_a_referral_forms_self_referral_value_is_no_name_word() -> No
     # Tariq, DO" made "Tariq Self-referral Nasser", an unlabelled clinician taken for the treating physician
     people = _people(["Referring provider Primary care physician", "Self-referral Nasser, Tariq, DO", "Diagnosis"])
     assert not any("Self" in p.normalized for p in people)
+
+
+def test_regression_a_faxed_label_rows_grey_specks_read_as_ee_do_not_hide_the_value_below() -> None:
+    # Fresh seeds 8100-8699, train_8572: "Treating physician ee Specialty ee" over "Xiaoting Zhou, MD, DABPM    Pain
+    # Medicine" — tesseract's "ee" for a fax's grey specks made the label row no label row, and no treating physician
+    # was found
+    people = _form([[(10, "Treating physician"), (150, "ee"), (300, "Specialty"), (420, "ee")],
+                    [(10, "Xiaoting Zhou, MD, DABPM"), (300, "Pain Medicine")]])
+    assert _by_role(people, Role.TREATING_PHYSICIAN) == ["Xiaoting Zhou"]

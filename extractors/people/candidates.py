@@ -76,7 +76,7 @@ def _is_label_cell(text: str, cell: _Cell, m: _Matcher) -> bool:
     cell_text = text[cell.start:cell.end]
     if m.cue_re.match(cell_text):
         return True
-    words = [fold(w.strip(".,:;()#/")) for w in cell_text.split()]
+    words = [fold(w.strip(".,:;()#/")) for w in cell_text.split() if not _only_debris(w)]
     return bool(words) and all(w in m.column_label_words for w in words if w)
 
 

@@ -93,9 +93,15 @@ class _CueHit:
     bare: bool
 
 
+# What tesseract makes of a fax's grey specks and screened borders: "ee", "eee" (fresh seeds 8100-8699, train_8572:
+# "Treating physician ee Specialty ee" over the physician's row, and no treating physician was found).
+_SPECKS = re.compile(r"e{2,4}")
+
+
 def _only_debris(s: str) -> bool:
-    """True when `s` holds nothing but OCR debris of a form's borders: single characters and punctuation ("i", "|")."""
-    return all(len(t) == 1 or not any(ch.isalnum() for ch in t) for t in s.split())
+    """True when `s` holds nothing but OCR debris of a form's borders: single characters and punctuation ("i", "|"),
+    and tesseract's "ee" for grey specks."""
+    return all(len(t) == 1 or not any(ch.isalnum() for ch in t) or _SPECKS.fullmatch(t) for t in s.split())
 
 
 def _cue_hits(line_text: str, rules: NameRules, m: _Matcher,
