@@ -112,18 +112,8 @@ def choose_findings(document: Document, people: tuple[PersonMention, ...], diagn
     # on that patient's pages; a clinician of the other record is not theirs.
     clinicians = people if pages is None else tuple(p for p in people if _on_pages(p.evidence, pages))
     physician = second_opinion(physician_chooser(clinicians), rank_treating_physician(document, clinicians))
-    # An unlabelled clinician the rules fell back on is a weaker answer than a "Dr. Surname" the document prints (a
-    # referrer in the care team, or a colleague named in the letter's prose, beside "Sincerely, Dr. Eze"), whether
-    # the ranker rejected the clinician or confirmed it: both go to review, and the report names whom the document
-    # shows as treating. (The ranker refitted on 1,800 documents confirmed "I spoke with Dr. Holly Winslow" over the
-    # signer "Dr. Eze".)
-    fallback = physician.person is not None and physician.person.role is Role.OTHER_CLINICIAN
-    if (physician.person is None or fallback) and (hint := surname_hint()) is not None and not (
-            fallback and physician.person is not None
-            # the same person: "Dr. Winslow" for Holly Winslow, or a provider card's "Dr. Sanjay⏎Bhattacharya" whose
-            # surname wrapped (fresh seeds 7500-8099, train_7787)
-            and set(fold(hint.surname).split()[-1:]) <= set(fold(physician.person.normalized).split())) and (
-            pages is None or _on_pages((hint.evidence,), pages)):
+    if (physician.person is None or physician.person.role is Role.OTHER_CLINICIAN) and (
+            hint := surname_hint()) is not None and _hint_stands(hint, physician.person, pages):
         # docs/POLICY.md "Policy decisions" 6: a physician named by surname only is doubtful, not absent (review).
         # The surname is reported, so the coordinator sees whom the document names.
         doubt = (f"a physician is named by title and surname only (page {hint.evidence.page}); a person must confirm "
@@ -133,6 +123,21 @@ def choose_findings(document: Document, people: tuple[PersonMention, ...], diagn
                               reason="Treating physician? named by title and surname only; not a full name.")
         physician = Choice(named, doubt, ambiguous=True, doubt=doubt)
     return Findings(people=people, diagnoses=diagnoses, patient=patient, physician=physician, patient_pages=pages)
+
+
+def _hint_stands(hint: SurnameOnly, chosen: PersonMention | None, pages: tuple[int, ...] | None) -> bool:
+    """Whether the "Dr. Surname" the document prints is reported instead of `chosen` (None, or an unlabelled clinician
+    the rules fell back on): it must be on the chosen patient's pages, and not name `chosen` itself.
+
+    An unlabelled clinician is a weaker answer than a "Dr. Surname" (a referrer in the care team, or a colleague named
+    in the letter's prose, beside "Sincerely, Dr. Eze"), whether the ranker rejected the clinician or confirmed it:
+    both go to review, and the report names whom the document shows as treating. (The ranker refitted on 1,800
+    documents confirmed "I spoke with Dr. Holly Winslow" over the signer "Dr. Eze".) The same person is "Dr. Winslow"
+    for Holly Winslow, or a provider card's "Dr. Sanjay⏎Bhattacharya" whose surname wrapped (fresh seeds 7500-8099,
+    train_7787)."""
+    if pages is not None and not _on_pages((hint.evidence,), pages):
+        return False
+    return chosen is None or not set(fold(hint.surname).split()[-1:]) <= set(fold(chosen.normalized).split())
 
 
 def _on_pages(evidence: Sequence[Evidence], pages: tuple[int, ...]) -> bool:
