@@ -760,7 +760,7 @@ def _mentions(parsed: ParsedText, raws: list[_Raw], policy: Policy,
     return _code_status_to_term(out, text, doc)
 
 
-_TERM_TO_CODE_GAP = re.compile(r"[\s,(|]*(?:(?:[a-z][\w'’\-]*|[|I])[\s,(|]+){0,8}")
+_TERM_TO_CODE_GAP = re.compile(r"[\s,(|]*(?:(?:[a-z][\w'’\-]*|[|I]|\([^()]{1,30}\))[\s,(|]+){0,8}")
 
 
 def _code_status_to_term(found: list[tuple[tuple[int, int], DiagnosisMention]], text: str,
@@ -769,9 +769,10 @@ def _code_status_to_term(found: list[tuple[tuple[int, int], DiagnosisMention]], 
     code is not affirmed. A term wrapped onto the next line leaves its code and status there ("Complex regional pain
     syndrome | of right upper⏎limb (G90.511) (resolved)."): the code, on the status's line, is read as resolved, the
     term on the line above was read as affirmed (fresh seeds 7500-8099, train_8079: wrongly complete). Between the
-    two only the term's own lower-case words may stand (a wrap, a comma, OCR's "|"), on at most two lines; the code
-    must be of the term's three-character category. Only a status that takes the diagnosis away is passed on: a
-    code read as affirmed never makes a term affirmed."""
+    two only the term's own lower-case words and short parenthesised qualifiers may stand (a wrap, a comma, OCR's
+    "|", "(type 2⏎DM)"), on at most three lines; the code must be of the term's three-character category
+    ("Painful diabetic polyneuropathy (type 2⏎DM)⏎E11.42 Resolved": fresh seeds 8700-9299, train_8872). Only a
+    status that takes the diagnosis away is passed on: a code read as affirmed never makes a term affirmed."""
     codes = [(k, m) for k, m in found if _is_code_line(m.text)]
     if not codes:
         return found
@@ -783,7 +784,7 @@ def _code_status_to_term(found: list[tuple[tuple[int, int], DiagnosisMention]], 
                 if c_start < end or not c.icd10 or c.icd10[:3] != m.icd10[:3]:
                     continue
                 gap = text[end_char:doc[c_start].idx]
-                if gap.count("\n") <= 1 and _TERM_TO_CODE_GAP.fullmatch(gap):
+                if gap.count("\n") <= 2 and _TERM_TO_CODE_GAP.fullmatch(gap):
                     if c.assertion is not Assertion.AFFIRMED:
                         m = replace(m, assertion=c.assertion)
                     break

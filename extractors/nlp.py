@@ -157,6 +157,9 @@ class ContextRulesFile(BaseModel):
     # A problem list's status column read as a line of its own under the diagnosis ("Occipital neuralgia⏎Resolved⏎
     # M54.81"): the status word, lower case, and the assertion category it gives the diagnosis above it.
     status_lines: dict[str, Literal["HISTORICAL", "NEGATED_EXISTENCE"]] = Field(default_factory=dict)
+    # A cue word this long or longer also matches its OCR misreadings (`ocr_max_edits` edits: "Ditterential").
+    ocr_tolerant_min_chars: int = Field(default=0, ge=0)
+    ocr_max_edits: int = Field(default=0, ge=0, le=3)
 
 
 @functools.cache
@@ -385,13 +388,25 @@ def _expand_in(pattern: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [list(combo) for combo in itertools.product(*options)]
 
 
-def _expanded(rule: Any) -> list[Any]:
+def _ocr_tolerant(pattern: list[dict[str, Any]], min_chars: int, max_edits: int) -> list[dict[str, Any]]:
+    """`pattern` with each plain LOWER word of at least `min_chars` letters matched within `max_edits` edits
+    (spaCy's FUZZY operator): OCR misreads a letter or two of a long cue word ("Ditterential includes fibromyalgia"
+    left the hedge unread: fresh seeds 8700-9299, train_8973, wrongly complete). Short words stay exact: within two
+    edits "of" or "no" would match almost anything, and "excluded" would match "included"."""
+    if not min_chars or not max_edits:
+        return pattern
+    return [{**tok, "LOWER": {f"FUZZY{max_edits}": tok["LOWER"]}}
+            if isinstance(tok.get("LOWER"), str) and len(tok["LOWER"]) >= min_chars and tok["LOWER"].isalpha()
+            else tok for tok in pattern]
+
+
+def _expanded(rule: Any, min_chars: int = 0, max_edits: int = 0) -> list[Any]:
     from medspacy.context import ConTextRule
 
     if not isinstance(rule.pattern, list):
         return [rule]
-    patterns = _expand_in(rule.pattern)
-    if len(patterns) == 1 and patterns[0] is rule.pattern:
+    patterns = [_ocr_tolerant(p, min_chars, max_edits) for p in _expand_in(rule.pattern)]
+    if patterns == [rule.pattern]:
         return [rule]
     base = rule.to_dict()
     return [ConTextRule(**{**base, "pattern": p}) for p in patterns]
@@ -418,7 +433,8 @@ def _context_rules(spec: ContextRulesFile, source: str = CONTEXT_RULES_PATH.name
             for r in spec.context_rules]
     _check_no_tagger_attrs(defaults, "medspaCy context_rules.json")
     _check_no_tagger_attrs(ours, source)
-    return [x for r in (*defaults, *ours) for x in _expanded(r)]
+    return [*(x for r in defaults for x in _expanded(r)),
+            *(x for r in ours for x in _expanded(r, spec.ocr_tolerant_min_chars, spec.ocr_max_edits))]
 
 
 def build_pipeline(lexicon: Lexicon | None = None, sections_path: Path = SECTIONS_PATH,

@@ -141,6 +141,7 @@ class _Lexicon:
     suffixes: frozenset[str]
     particles: frozenset[str]
     credentials: dict[str, tuple[str, CredentialKind]]
+    credential_reads: dict[str, tuple[str, CredentialKind]]  # exact OCR misreadings ("mp") → the credential
     not_name_words: frozenset[str]
     stop_words: frozenset[str]
     blocking_qualifiers: frozenset[str]
@@ -157,6 +158,7 @@ class NameRules(StrictRuleModel):
     suffixes: list[str]
     particles: list[str]
     credentials: Credentials
+    credential_ocr_reads: dict[str, str] = Field(default_factory=dict)
     not_name_words: list[str]
     stop_words: list[str]
     blocking_qualifiers: list[str]
@@ -190,6 +192,10 @@ class NameRules(StrictRuleModel):
                 if key in seen:
                     raise ValueError("a credential is listed twice")
                 seen.add(key)
+        for read, cred in self.credential_ocr_reads.items():
+            if _cred_key(cred) not in seen or _cred_key(read) in seen or not read.isalpha() or not read.islower():
+                raise ValueError("credential_ocr_reads: each a lowercase misreading (no credential itself) of a "
+                                 "listed credential")
         phrase_owner: dict[str, str] = {}
         for cue in self.cues:
             for p in cue.phrases:
@@ -226,6 +232,7 @@ class NameRules(StrictRuleModel):
                 suffixes=frozenset(_title_key(s) for s in self.suffixes),
                 particles=frozenset(fold(p) for p in self.particles),
                 credentials=creds,
+                credential_reads={read: creds[_cred_key(c)] for read, c in self.credential_ocr_reads.items()},
                 not_name_words=frozenset(fold(w) for w in self.not_name_words),
                 stop_words=frozenset(_title_key(w) for w in self.stop_words),
                 blocking_qualifiers=frozenset(fold(w) for w in self.blocking_qualifiers),
@@ -290,7 +297,12 @@ def _title_key(s: str) -> str:
 
 def credential_of(token: str, rules: NameRules | None = None) -> tuple[str, CredentialKind] | None:
     """(canonical spelling, kind) when `token` is a credential of the rule file, else None."""
-    return (rules or default_name_rules()).lexicon.credentials.get(_cred_key(token))
+    return _credential((rules or default_name_rules()).lexicon, token)
+
+
+def _credential(lex: _Lexicon, token: str) -> tuple[str, CredentialKind] | None:
+    """The credential `token` spells, or one of its OCR misreadings exactly as read ("mp" for "MD")."""
+    return lex.credentials.get(_cred_key(token)) or lex.credential_reads.get(token.strip(" ,;:()"))
 
 
 def is_title(token: str, rules: NameRules | None = None) -> bool:
@@ -350,20 +362,24 @@ def is_avatar_initials(token: str, following: list[str]) -> bool:
     # Croix v": fresh seeds 7500-8099, train_7688, reported "Lucien de la Croix Lc")
     # and OCR's l for a capital I counts as the I ("SI Suresh lyer")
     capitals = [w for w in map(ocr_capital_i, words[1:]) if w[0].isupper()] or words[1:]
-    initials = fold(words[0][0]) + (fold(capitals[-1][0]) if len(token) == 2 else "")
-    if key != initials:
+    # Some portals draw the initial of the word after the given name instead, a particle included ("VD Vasco dos
+    # Santos", "JV Joost von Bulow": fresh seeds 8700-9299, train_8906, train_9251, reported "Vasco dos Santos VD")
+    seconds = {fold(capitals[-1][0]), fold(words[1][0])} if len(token) == 2 else {""}
+    if key not in {fold(words[0][0]) + second for second in seconds}:
         return False
     nn = _nicknamer()
     return not (nn.canonicals_of(key) or nn.nicknames_of(key))
 
 
 _NOT_AFTER_L = frozenset("aeioul")  # "la", "lee", "llama": parts that may start with a lowercase l
+_INITIAL_GLYPHS = frozenset("}]|’")  # what OCR makes of the period after a middle initial
 
 
 def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
     """`word` with a capital I that OCR read as a lowercase l put back, per hyphen part: "lvan" → "Ivan", "Zuniga-
     lbarra" → "Zuniga-Ibarra", "lyer" → "Iyer". Only where no name part can start: an l, then a letter that is no
-    vowel, in a part of three or more lowercase letters that is not a particle. Likewise "@stergaard" → "Østergaard".
+    vowel, in a part of three or more lowercase letters that is not a particle. Likewise "@stergaard" → "Østergaard"
+    and "@Østergaard" → "Østergaard"; a capital and a glyph ("J}") is an initial ("J.").
     Anything else is returned as is."""
     particles = (rules or default_name_rules()).lexicon.particles
     parts = word.split("-")
@@ -373,6 +389,10 @@ def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
              # 8100-8699, train_8324: "ÅBERG, @YSTEIN L MD" was no name)
              else ("Ø" + p[1:]) if (len(p) >= 4 and p[0] == "@" and p[1:].isalpha()
                                     and (p[1:].islower() or p[1:].isupper()))
+             # ... or glued before the Ø it was also read as ("@Østergaard": fresh seeds 8700-9299, train_8909)
+             else p[1:] if len(p) >= 4 and p[0] == "@" and p[1] in "ØøÖö" and p[1:].isalpha()
+             # a middle initial whose period OCR read as a glyph: "HÅKANSSON, NILS J} MD", "TAMSIN J’" (train_8996)
+             else p[0] + "." if len(parts) == 1 and len(p) == 2 and p[0].isupper() and p[1] in _INITIAL_GLYPHS
              else p for p in parts]
     return "-".join(fixed)
 
@@ -428,7 +448,7 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
         if tokens[-1] == ",":
             tokens.pop()
             continue
-        cred = lex.credentials.get(_cred_key(tokens[-1]))
+        cred = _credential(lex, tokens[-1])
         if cred is not None and name_count(tokens[:-1]) >= 2:
             credentials.insert(0, cred[0])
             tokens.pop()

@@ -378,6 +378,24 @@ def test_when_a_pain_diagnosis_is_hedged_then_it_is_uncertain(text: str) -> None
     assert pain and all(m.assertion is Assertion.UNCERTAIN for m in pain), [(m.text, m.assertion) for m in pain]
 
 
+# Regression (fresh varied seeds 8700-9299, train_8973, a fax wrongly complete, scored blind): OCR read "Differential"
+# as "Ditterential" and the hedge went unread. A long cue word matches within two edits; a short one stays exact.
+@pytest.mark.parametrize("text", [
+    "Ditterential includes fibromyalgia; furlher workup pending.",
+    "Diflerential includes diabetic neuropathy; further workup pending.",
+    "Findings suggestlve of CRPS of the left arm.",
+])
+def test_when_ocr_misreads_a_long_hedge_word_then_the_diagnosis_is_still_uncertain(text: str) -> None:
+    pain = [m for m in _find(text) if m.category.is_pain]
+    assert pain and all(m.assertion is Assertion.UNCERTAIN for m in pain), [(m.text, m.assertion) for m in pain]
+
+
+def test_when_a_short_cue_word_is_one_edit_from_another_word_then_it_does_not_match() -> None:
+    # "excluded" is two edits from "included": the tolerance is for words of ten letters and more only
+    pain = [m for m in _find("Assessment: Diagnoses included fibromyalgia, stable.") if m.category.is_pain]
+    assert pain and all(m.assertion is Assertion.AFFIRMED for m in pain), [(m.text, m.assertion) for m in pain]
+
+
 @pytest.mark.parametrize("text", ["ED course:\nRSD ruled out.", "Assessment:\nCRPS was ruled out last year."],
                          ids=["ruled-out-after", "was-ruled-out"])
 def test_when_a_pain_diagnosis_is_ruled_out_after_it_is_named_then_it_is_negated(text: str) -> None:
@@ -592,6 +610,16 @@ def test_when_a_wrapped_diagnosis_leaves_its_code_and_status_on_the_next_line_th
             "limb (G90.511) (resolved).\nPlan: Return to clinic in 4-6 weeks.")
     pain = [d for d in _find(text, 0.9) if d.category.is_pain]
     assert pain and all(d.assertion is Assertion.HISTORICAL for d in pain)
+
+
+# Regression (fresh varied seeds 8700-9299, train_8872, a portal screenshot wrongly complete, scored blind): a
+# parenthesised qualifier wrapped between the term and its code's status, "Painful diabetic polyneuropathy (type 2⏎DM)⏎
+# E11.42 Resolved".
+def test_when_a_wrapped_qualifier_stands_between_a_term_and_its_resolved_code_then_the_term_takes_the_status() -> None:
+    text = ("Conditions\nAsthma\nJ45.909\nPainful diabetic polyneuropathy (type 2\nDM)\nE11.42 Resolved\n"
+            "Notes from your visit\nPresents for medication review; no new complaints.")
+    pain = [d for d in _find(text, 0.9) if d.category.is_pain]
+    assert pain and all(d.assertion is Assertion.HISTORICAL for d in pain), [(d.text, d.assertion) for d in pain]
 
 
 @pytest.mark.parametrize("text", [

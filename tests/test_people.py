@@ -1083,6 +1083,13 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
     (["Care Team", "f__. Dr. Funmilayo", "| L7@ | Okonkwo", "~~” Physical Medicine &", "Rehabilitation"],
      "Funmilayo Okonkwo", ()),
     (["Care Team", "Agnieszka", "aus Kowalczyk, MD", "Pain Medicine", "Hospital"], "Agnieszka Kowalczyk", ("MD",)),
+    # fresh seeds 8700-9299: three letters and the circle's edge before the credentials (train_8910), tesseract's "mp"
+    # for MD on the card's small type (train_9145), a middle initial's period read as "}" (train_8996)
+    (["Care Team", "Health Summary © Billing", "a Hervé Thibodeaux,", "Lal) MD, FAAPMR", "Physical Medicine and"],
+     "Hervé Thibodeaux", ("MD", "FAAPMR")),
+    (["Care Team", "Meds Labs Messages", "Lucien K. Delacroix,", "LD ) mp, Pho", "Physical Medicine and"],
+     "Lucien K Delacroix", ("MD",)),
+    (["Visit details", "HÅKANSSON, NILS J} MD", "Interventional Pain Management"], "Nils J Håkansson", ("MD",)),
 ])
 def test_when_a_provider_card_wraps_or_garbles_the_physicians_line_then_the_whole_name_is_found(
         lines: list[str], name: str, credentials: tuple[str, ...]) -> None:
@@ -1102,6 +1109,24 @@ def test_when_the_line_under_a_name_is_a_specialty_or_the_name_a_role_then_no_su
         lines: list[str]) -> None:
     normalized = [p.normalized for p in _people(lines)]
     assert not any(len(n.split()) > 2 for n in normalized), normalized
+
+
+@pytest.mark.parametrize(("line", "name"), [
+    ("HealthHarbor VD Vasco dos Santos yv", "Vasco dos Santos"),  # train_8906 reported "Vasco dos Santos VD"
+    ("MyCarePath JV Joost von Bulow v", "Joost von Bulow"),  # train_9251
+])
+def test_regression_avatar_initials_of_the_given_name_and_a_particle_are_not_part_of_the_account_name(
+        line: str, name: str) -> None:
+    # fresh seeds 8700-9299: some portals draw the initial of the word after the given name, a particle included
+    patients = _by_role(_people([line, "Home", "Appointment Details"]), Role.PATIENT)
+    assert patients == [name]
+
+
+def test_when_mp_is_printed_in_capitals_or_in_prose_then_it_is_no_credential() -> None:
+    # "mp" is read as MD only exactly as tesseract misreads it, in lower case
+    from pipeline.names import credential_of
+    assert credential_of("mp") == credential_of("MD") is not None
+    assert credential_of("MP") is None and credential_of("Mp") is None
 
 
 def test_regression_an_avatar_of_initials_that_spell_a_credential_does_not_make_a_nurse_practitioner_a_physician(

@@ -423,6 +423,8 @@ def _after_inner_avatar(text: str, span: tuple[int, int]) -> tuple[int, int]:
         letters = fold(toks[k].group().rstrip("."))
         # the surname's initial may follow particles ("LC Lucien de la Croix")
         surnames = {fold(w[:1]) for w in (ocr_capital_i(t.group()) for t in toks[k + 2:]) if w[:1].isupper()}
+        # or the initial of the word after the given name, a particle included ("VD Vasco dos Santos": train_8906)
+        surnames |= {fold(toks[k + 2].group()[:1])} if k + 2 < len(toks) else set()
         if (2 <= len(letters) <= 3 and letters.isalpha() and letters[:1] == fold(toks[k + 1].group()[:1])
                 and letters[1:2] in surnames):
             return span[0] + toks[k + 1].start(), span[1]
@@ -761,9 +763,10 @@ def _spacy_candidates(parsed: ParsedText, taken: list[tuple[int, int]], rules: N
 # OCR debris that opens a provider card's lines: an avatar's initials and its circle read as letters, a digit and
 # punctuation ("NV Vikram", "| VK | Krishnamurthy, MD,", "y) MBBS", "4) MBBS", '"l ) Zuniga', "(HV) Villasenor",
 # "\ M) ) Jovanovic", "| L7@ | Okonkwo", "aus Kowalczyk, MD"). At most three such tokens are skipped. "To:" is a
-# label, not debris; "_" is debris.
+# label, not debris; "_" is debris. Three letters closed by the circle's edge are debris too: "Lal) MD, FAAPMR" under
+# "Hervé Thibodeaux," (fresh train seeds 8700-9299, train_8910).
 _DEBRIS_WORD = (r"(?:(?:[^\w\s]|_)+[A-Za-z]{0,3}(?:[^\w\s:]|_)*|[A-Za-z]{1,2}(?:[^\w\s:]|_)*|\d[^\w\s:]+"
-                r"|[A-Za-z]\d[^\w\s:]*|[a-z]{3})(?=\s)")
+                r"|[A-Za-z]\d[^\w\s:]*|[a-z]{3}|[A-Za-z]{3}[^\w\s:.,]+)(?=\s)")
 _DEBRIS = re.compile(rf"\s*{_DEBRIS_WORD}(?:\s+{_DEBRIS_WORD}){{0,2}}\s*")
 # An avatar's initials between two edges of its circle: "\ RK ) Krishnamurthy, DO", "f , Chiamaka O.". Three
 # words, only the middle one of letters.
