@@ -636,6 +636,31 @@ def user_add(
     Console().print(f"added {user.name} ({user.role.value})", markup=False, highlight=False)
 
 
+@user_app.command("totp")
+def user_totp(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The person's login name.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the person's one-time codes (a lost phone).")]
+    = False,
+) -> None:
+    """Set up one-time codes (TOTP, the review app's second factor) for a person and print the secret once: the
+    otpauth:// URI for an authenticator app's QR reader, then the base32 secret to type in. Replaces earlier codes."""
+    from storage.access import UnknownUser
+
+    access = _access(ctx)
+    try:
+        if remove:
+            access.remove_totp(name)
+            Console().print(f"removed the one-time codes of {name}", markup=False, highlight=False)
+            return
+        enrollment = access.enroll_totp(name)
+    except UnknownUser:
+        err.print("no such user", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    sys.stdout.write(f"one-time codes set up for {name}; the secret is shown only now (6 digits, 30 s):\n"
+                     f"{enrollment.uri}\n{enrollment.secret}\n")
+
+
 @token_app.command("create")
 def token_create(
     ctx: typer.Context,

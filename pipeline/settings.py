@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         "Review app: seconds without a request after which a coordinator's session ends (15 min)."))
     review_absolute_s: float = Field(default=43_200.0, gt=0, description=(
         "Review app: seconds after login after which a session ends however active (12 h)."))
+    review_require_totp: bool = Field(default=False, description=(
+        "Review app: refuse the login of anyone without one-time codes set up (`docverify user totp NAME`). A person "
+        "who has them set up needs a code whatever this says. Turn it on in production (README: Review app)."))
     api_uploads_per_minute: float = Field(default=30.0, gt=0, description=(
         "Upload API: documents one API token may upload a minute on average (POST /api/uploads and "
         "/api/cases/{id}/uploads); past it, 429 with Retry-After. Kept per API process unless api_shared_rate_limits."))

@@ -4,13 +4,24 @@
   an unknown or disabled user still verifies against a dummy hash, so its timing does not tell which names exist.
   A hash made with older parameters is replaced at the next successful login.
 - A token's secret is "dv_" + 32 random bytes (url-safe base64) and is shown once; only its SHA-256 is stored.
-- Every change (user added, password set, user disabled, token created or revoked) is audited in the store's
-  hash-chained audit log in the same transaction, by ids only (user names are account ids, like upload owners).
+- Every change (user added, password set, user disabled, token created or revoked, one-time codes set up or removed)
+  is audited in the store's hash-chained audit log in the same transaction, by ids only (user names are account ids,
+  like upload owners).
+
+One-time codes (the second factor of the review app's login, docs/THREAT-MODEL.md "HIPAA technical safeguards"):
+RFC 6238 TOTP (cryptography's implementation: HMAC-SHA1, 6 digits, 30-second steps, what every authenticator app
+reads from an otpauth:// URI), a 160-bit secret per person made by `enroll_totp` and shown once. It is stored sealed
+with the data keyring when one is configured (storage/sealed.py). A code of the current step or the one before or
+after is accepted (clock drift, typing time), and each step's code only once: the last accepted step is stored and
+a code of that step or an earlier one is refused (a code seen over a shoulder or in a proxy log cannot be replayed).
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
+import hmac
 import re
 import secrets
 import uuid
@@ -21,12 +32,15 @@ from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.hazmat.primitives.hashes import SHA1
+from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipeline.errors import DocverifyError
 from storage.models import ApiTokenRow, UserRow
+from storage.sealed import SealError, column_context, open_column, seal_value
 from storage.store import Store
 
 TOKEN_PREFIX: Final = "dv_"  # noqa: S105 - a prefix that marks our tokens in logs and scanners, not a secret
@@ -35,6 +49,12 @@ USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MIN_PASSWORD_CHARS: Final = 8  # NIST SP 800-63B's minimum for a chosen password
 MAX_PASSWORD_CHARS: Final = 1024  # argon2 hashes any length; a cap keeps a hostile login from costing megabytes
 _TOKEN_ID = re.compile(r"[0-9a-f]{32}")
+TOTP_DIGITS: Final = 6
+TOTP_STEP_S: Final = 30
+TOTP_SKEW_STEPS: Final = 1  # the step before and the one after the current one are accepted too
+TOTP_SECRET_BYTES: Final = 20  # 160 bits, RFC 4226's recommendation
+TOTP_ISSUER: Final = "docverify"
+_TOTP_CODE = re.compile(r"[0-9]{6}")
 
 
 class AccessRole(StrEnum):
@@ -54,6 +74,7 @@ class UserRecord:
     role: AccessRole
     created_at: datetime
     disabled: bool
+    totp: bool = False  # one-time codes set up: a login needs one
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +86,14 @@ class TokenRecord:
     user_name: str | None
     created_at: datetime
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TotpEnrollment:
+    """A person's new one-time-code secret, to show once: base32 for typing, an otpauth:// URI for a QR reader."""
+
+    secret: str = dataclasses.field(repr=False)
+    uri: str = dataclasses.field(repr=False)
 
 
 class UserExists(DocverifyError):
@@ -177,6 +206,61 @@ class Access:
 
         self._store._write(disable)
 
+    # -- one-time codes --
+
+    def enroll_totp(self, name: str, *, actor: str = "admin") -> TotpEnrollment:
+        """Give the user a new one-time-code secret (replacing any earlier one) and return it, to be shown once.
+        From now on a login of this user needs a code. Raises UnknownUser."""
+        key = secrets.token_bytes(TOTP_SECRET_BYTES)
+        secret = base64.b32encode(key).decode("ascii")
+
+        def enroll(s: Session) -> None:
+            row = self._locked_user(s, name)
+            row.totp_secret = seal_value(self._store.settings.data_keys, secret, column_context(row, "totp_secret"))
+            row.totp_last_step = None
+            self._store._audit(s, actor=actor, action="user.totp_enroll", upload_id=None, outcome=name)
+
+        self._store._write(enroll)
+        uri = _totp(key).get_provisioning_uri(name, TOTP_ISSUER)
+        return TotpEnrollment(secret=secret, uri=uri)
+
+    def remove_totp(self, name: str, *, actor: str = "admin") -> None:
+        """Remove the user's one-time codes (a lost phone; set them up again with `enroll_totp`). Raises UnknownUser."""
+        def remove(s: Session) -> None:
+            row = self._locked_user(s, name)
+            row.totp_secret, row.totp_last_step = None, None
+            self._store._audit(s, actor=actor, action="user.totp_remove", upload_id=None, outcome=name)
+
+        self._store._write(remove)
+
+    def verify_totp(self, name: str, code: str) -> bool:
+        """True when `code` is the user's one-time code of the current 30-second step or the one before or after,
+        and no code of that step or a later one was accepted before (the step is then recorded). False for anything
+        else: no such user, no codes set up, a malformed, wrong or replayed code, a secret that does not open."""
+        code = code.strip().replace(" ", "")
+        if not USER_NAME.fullmatch(name) or not _TOTP_CODE.fullmatch(code):
+            return False
+        now = self._store._clock().timestamp()
+
+        def verify(s: Session) -> bool:
+            row = s.scalars(select(UserRow).where(UserRow.name == name).with_for_update()).first()
+            if row is None or row.totp_secret is None:
+                return False
+            try:
+                key = base64.b32decode(open_column(self._store.settings.data_keys, row, "totp_secret") or "")
+            except (SealError, ValueError):
+                return False
+            totp, current = _totp(key), int(now // TOTP_STEP_S)
+            # every candidate step is computed and compared in constant time, whichever matches
+            matched = [step for step in range(current - TOTP_SKEW_STEPS, current + TOTP_SKEW_STEPS + 1)
+                       if hmac.compare_digest(totp.generate(step * TOTP_STEP_S), code.encode("ascii"))]
+            if not matched or (row.totp_last_step is not None and matched[-1] <= row.totp_last_step):
+                return False
+            row.totp_last_step = matched[-1]
+            return True
+
+        return self._store._write(verify)
+
     # -- tokens --
 
     def create_token(self, role: AccessRole, user_name: str | None = None, *,
@@ -257,7 +341,12 @@ class Access:
 
 
 def _user(row: UserRow) -> UserRecord:
-    return UserRecord(name=row.name, role=AccessRole(row.role), created_at=row.created_at, disabled=row.disabled)
+    return UserRecord(name=row.name, role=AccessRole(row.role), created_at=row.created_at, disabled=row.disabled,
+                      totp=row.totp_secret is not None)
+
+
+def _totp(key: bytes) -> TOTP:
+    return TOTP(key, TOTP_DIGITS, SHA1(), TOTP_STEP_S)  # noqa: S303 - RFC 6238's HMAC-SHA1, what authenticator apps use
 
 
 def _token(row: ApiTokenRow) -> TokenRecord:

@@ -188,6 +188,10 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     disabled: Mapped[bool] = mapped_column(Boolean)
+    # The second factor (storage/access.py "One-time codes"): the TOTP secret, sealed (storage/sealed.py), and the
+    # last 30-second step whose code was accepted, so that a code is accepted once.
+    totp_secret: Mapped[str | None] = mapped_column(Text, default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (CheckConstraint(_in("role", ACCESS_ROLES), name="ck_users_role"),)
 

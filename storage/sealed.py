@@ -32,6 +32,7 @@ from storage.models import (
     ReviewDecisionRow,
     UploadIdentifierRow,
     UploadRow,
+    UserRow,
 )
 
 __all__ = ["SEALED_COLUMNS", "SealError", "SealedColumn", "column_context", "external_id_digest",
@@ -67,8 +68,11 @@ SEALED_COLUMNS: Final[tuple[SealedColumn, ...]] = (
     SealedColumn(ReviewDecisionRow, "after_json", lambda r: f"review_decisions.after_json:{r.upload_id}:{r.seq}"),
     SealedColumn(ReviewDecisionRow, "note", lambda r: f"review_decisions.note:{r.upload_id}:{r.seq}"),
     SealedColumn(UploadIdentifierRow, "value", lambda r: f"upload_identifiers.value:{r.upload_id}:{r.kind}"),
+    # not PHI, but a login secret the database must not give away (storage/access.py "One-time codes")
+    SealedColumn(UserRow, "totp_secret", lambda r: f"users.totp_secret:{r.name}"),
 )
-"""Every database column that holds PHI (docs/THREAT-MODEL.md "HIPAA technical safeguards", encryption at rest)."""
+"""Every database column that holds PHI (docs/THREAT-MODEL.md "HIPAA technical safeguards", encryption at rest), and
+the coordinators' one-time-code secrets."""
 
 
 def seal_value(keys: Keyring | None, value: str, context: str) -> str:

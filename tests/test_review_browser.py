@@ -191,3 +191,37 @@ def test_when_a_coordinator_works_a_flagged_document_in_the_browser_then_the_box
             browser.close()
     assert csp_errors == [] and dialogs == []
     assert store.verify_audit_chain()
+
+
+def test_when_a_coordinator_with_one_time_codes_logs_in_in_the_browser_then_the_code_is_needed(
+        served: tuple[str, Store, dict[str, str]]) -> None:
+    import base64
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+    from playwright.sync_api import sync_playwright
+
+    base, store, _ids = served
+    access = Access(store, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    access.add_user("coord2", AccessRole.COORDINATOR, PASSWORD)
+    secret = access.enroll_totp("coord2").secret
+    totp = TOTP(base64.b32decode(secret), 6, SHA1(), 30)  # noqa: S303 - RFC 6238's HMAC-SHA1, as the apps compute it
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/review/login")
+            page.fill("input[name=username]", "coord2")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")  # no code
+            assert page.locator("p.error").inner_text().startswith("Wrong name, password or one-time code")
+            page.fill("input[name=username]", "coord2")
+            page.fill("input[name=password]", PASSWORD)
+            page.fill("input[name=code]", totp.generate(int(datetime.now(UTC).timestamp())).decode())
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/review/")
+            assert page.locator("a.doc-link").count() >= 1
+        finally:
+            browser.close()

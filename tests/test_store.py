@@ -581,7 +581,7 @@ def test_when_migrate_runs_twice_then_the_schema_is_at_head_and_matches_the_mode
     assert store.schema_revision() is None
     store.migrate()
     store.migrate()
-    assert store.schema_revision() == Store.head_revision() == "0009"
+    assert store.schema_revision() == Store.head_revision() == "0010"
     with store.engine.connect() as conn:
         assert {"uploads", "reports", "audit_log", "audit_head", "inbox_files", "users", "api_tokens",
                 "webhook_deliveries"} <= set(inspect(conn).get_table_names())
@@ -636,7 +636,7 @@ def test_when_two_stores_migrate_at_once_then_both_succeed(make_store: Callable[
     stores = [make_store(), make_store()]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda s: s.migrate(), stores))
-    assert [s.schema_revision() for s in stores] == ["0009", "0009"]
+    assert [s.schema_revision() for s in stores] == ["0010", "0010"]
 
 
 def test_when_the_store_uses_sqlite_then_wal_busy_timeout_and_foreign_keys_are_on(sqlite_store: Store) -> None:

@@ -164,7 +164,8 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
     @app.post("/login", name="login")
     def login(request: Request, username: Annotated[str, Form(max_length=200)],
               password: Annotated[str, Form(max_length=1024)],
-              csrf: Annotated[str, Form(max_length=200)]) -> Response:
+              csrf: Annotated[str, Form(max_length=200)],
+              code: Annotated[str, Form(max_length=20)] = "") -> Response:
         cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not cookie or not hmac.compare_digest(cookie.encode(), csrf.encode()):
             raise Forbidden()
@@ -173,12 +174,20 @@ def create_review_app(settings: Settings, store: Store, *, access: Access | None
             return _locked(_login_page(request, render, error="Too many failed logins. Try again in 15 minutes.",
                                        status_code=429), review)
         user = users.authenticate(username, password)
-        if user is None or user.role not in REVIEW_ROLES:
+        # A second factor: the one-time code of someone who set codes up is checked (and used up) only after the
+        # password, so a wrong password never spends a code; a wrong code counts as a failed login like a wrong
+        # password, and the message does not say which of the two was wrong.
+        second_factor = user is None or not user.totp or users.verify_totp(user.name, code)
+        if user is None or user.role not in REVIEW_ROLES or not second_factor:
             locked = review.record_failure(username)
             message = ("Too many failed logins. Try again in 15 minutes." if locked
-                       else "Wrong name or password, or this account may not use the review app.")
+                       else "Wrong name, password or one-time code, or this account may not use the review app.")
             page = _login_page(request, render, error=message, status_code=429 if locked else 401)
             return _locked(page, review) if locked else page
+        if settings.review_require_totp and not user.totp:
+            return _login_page(request, render, status_code=403,
+                               error="This account needs one-time codes before it can log in: ask an administrator "
+                                     "to set them up (docverify user totp).")
         review.clear_failures(username)
         token, _record = review.create_session(user.name, user.role.value)
         response = RedirectResponse(request.url_for("queue"), status_code=303)
