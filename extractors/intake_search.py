@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import re
 import sys
 import unicodedata
@@ -46,10 +47,12 @@ from pipeline.names import (
 from pipeline.rulefiles import StrictRuleModel, nonempty_phrases, parse_rule_model, read_rule_file, rule_path
 from pipeline.types import (
     Adjustment,
+    BBox,
     CheckResult,
     Document,
     Evidence,
     LinearText,
+    Page,
     Source,
     TextSpan,
     evidence_from_span,
@@ -474,14 +477,16 @@ _GLUED_LABEL = re.compile(r"^([^\W\d_][\w.'’\-]*:)([^\W\d_].*)$")
 
 
 def _lines(document: Document) -> list[_Line]:
-    """Visual lines of every page, in reading order (consecutive words with one `line` number, as `linearize`)."""
+    """Visual lines of every page, in reading order (consecutive words with one `line` number, as `linearize`), a
+    form cell's name that wraps onto the next line joined back (`_rejoin_wrapped_cells`)."""
     out: list[_Line] = []
     for page in document.pages:
+        lines: list[list[_Tok]] = []
         current: list[_Tok] = []
         last: int | None = None
         for i, w in enumerate(page.words):
             if last is not None and w.line != last:
-                out.append(_Line(page.number, tuple(current)))
+                lines.append(current)
                 current = []
             glued = _GLUED_LABEL.match(w.text)
             if glued is not None:  # "Name:Inês" in a text layer: the label and the value as two words
@@ -490,8 +495,61 @@ def _lines(document: Document) -> list[_Line]:
                 current.append(_tok(i, w.text, w.confidence))
             last = w.line
         if current:
-            out.append(_Line(page.number, tuple(current)))
+            lines.append(current)
+        out.extend(_Line(page.number, tuple(toks)) for toks in _rejoin_wrapped_cells(page, lines) if toks)
     return out
+
+
+_WRAP_MAX_WORDS = 3  # given names, a middle name or initial: what a "SURNAME," cell wraps onto its next line
+
+
+def _rejoin_wrapped_cells(page: Page, lines: list[list[_Tok]]) -> list[list[_Tok]]:
+    """`lines` with the words a form's value cell wrapped onto the next line put back after the cell's last word:
+    "SUBRAMANIAN-DVOŘÁK,  April 7, 1989  38615780" over "SURESH SANJAY" (the name cell of a Patient name | Date of
+    birth | MRN row) reads "SUBRAMANIAN-DVOŘÁK, SURESH SANJAY  April 7, 1989 …" (fresh seeds 8700-9299, train_8819,
+    train_9188: only the surname was found, and the document went to review).
+
+    Only where the cell's text ends with a comma (a surname waiting for its given names) at the line's end or before
+    a gap wider than a line's height (the next cell), and the next line, no more than a line's height below, opens
+    at the cell's left edge (within half a line's height) with one to three capitalised name words that end before
+    the next cell starts."""
+    words = page.words
+    for a, b in itertools.pairwise(range(len(lines))):
+        upper, lower = lines[a], lines[b]
+        if not upper or not lower:
+            continue
+        for k, tok in enumerate(upper):
+            if not tok.comma:
+                continue
+            box = words[tok.word].bbox
+            height = box.bottom - box.top
+            nxt = words[upper[k + 1].word].bbox if k + 1 < len(upper) else None
+            if nxt is not None and nxt.x0 - box.x1 < height:
+                continue  # "Doe, Jane": the comma is inside the cell
+            start = k  # the cell's first word: back to the gap before it
+            while start > 0 and _box_gap(words[upper[start - 1].word].bbox, words[upper[start].word].bbox) < height:
+                start -= 1
+            left = words[upper[start].word].bbox.x0
+            first = words[lower[0].word].bbox
+            if abs(first.x0 - left) > height / 2 or not 0 <= first.top - box.bottom <= height:
+                continue
+            take = 0
+            while (take < min(len(lower), _WRAP_MAX_WORDS) and _capitalised(lower[take].raw)
+                   and lower[take].text.replace("-", "").replace("'", "").replace(".", "").isalpha()
+                   and (nxt is None or words[lower[take].word].bbox.x1 < nxt.x0)):
+                take += 1
+            if take == 0 or (take < len(lower) and _box_gap(words[lower[take - 1].word].bbox,
+                                                           words[lower[take].word].bbox) < height):
+                continue  # the next line's words run on past the name: prose or another field, not the cell's rest
+            lines[a] = [*upper[:k + 1], *lower[:take], *upper[k + 1:]]
+            lines[b] = lower[take:]
+            break
+    return lines
+
+
+def _box_gap(left: BBox, right: BBox) -> float:
+    """Horizontal white space from `left`'s right edge to `right`'s left edge (negative when they overlap)."""
+    return right.x0 - left.x1
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1183,7 +1241,10 @@ class _Context:
         if not all(_is_filler(t) for t in toks[:start]) or not self._same_page(li, li - 1) or not self.labels[li - 1]:
             return None
         first = self.labels[li - 1][0]
-        if first.start == 0 and first.cue is not None and first.cue.position is Position.PATIENT:
+        # the label opens the header line, but for a scan's specks read as punctuation (". Patient name Date of birth
+        # . MRN": fresh seeds 8700-9299, train_9188)
+        opens = all(_is_filler(t) for t in self.lines[li - 1].toks[:first.start])
+        if opens and first.cue is not None and first.cue.position is Position.PATIENT:
             return _Place(Position.PATIENT, f"{first.cue.id}_header", "under a patient column header", first.cue.weight)
         if self._has_context(li - 1, alone=True):
             return _Place(Position.PATIENT, "patient_context_header", "under a date-of-birth or record-number header",

@@ -22,7 +22,7 @@ from extractors.intake_search import (
     search_intake_name,
 )
 from pipeline.errors import ConfigError
-from pipeline.types import BBox, Document, MediaType, Source, page_from_lines
+from pipeline.types import BBox, Document, MediaType, Page, Source, Word, page_from_lines
 
 
 def document(*pages: list[str], confidence: float = 1.0) -> Document:
@@ -488,3 +488,50 @@ def test_when_the_rule_file_is_invalid_then_config_error_names_the_file_and_prob
 def test_when_the_rule_file_is_missing_then_config_error_says_what_it_is(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read intake search rules"):
         load_intake_search_rules(tmp_path / "absent.yaml")
+
+
+# --- a form cell's name wrapped onto the next line ------------------------------------------------------------------
+
+def _form(rows: list[list[tuple[float, str]]]) -> Document:
+    """One OCR'd page laid out in cells: each row a list of (x of the cell, its words); 6 pt a character, a space
+    between words, rows 14 pt apart and 10 pt high."""
+    words: list[Word] = []
+    for line, row in enumerate(rows):
+        for x, text in row:
+            for w in text.split():
+                words.append(Word(w, BBox(x, 14.0 * line, x + 6.0 * len(w), 14.0 * line + 10.0), line, 0.95))
+                x += 6.0 * len(w) + 4.0
+    page = Page(1, 612.0, 792.0, Source.OCR, "test", tuple(words))
+    return Document(sha256="0" * 64, media_type=MediaType.PNG, size_bytes=1, pages=(page,))
+
+
+HEADER = [(50.0, "Patient name"), (250.0, "Date of birth"), (420.0, "MRN")]
+
+
+@pytest.mark.parametrize("header", [HEADER, [(40.0, "."), *HEADER[:2], (410.0, "."), HEADER[2]]],
+                         ids=["clean", "specks-read-as-periods"])
+def test_regression_a_surname_cell_wrapped_onto_the_next_line_is_the_full_name_under_its_header(
+        header: list[tuple[float, str]]) -> None:
+    # fresh seeds 8700-9299, train_8819 and train_9188: "SUBRAMANIAN-DVOŘÁK," over "SURESH SANJAY" in the name cell
+    # was a surname-only hit (needs_review), and specks before the header's label hid the header
+    doc = _form([header, [(50.0, "SUBRAMANIAN-DVOŘÁK,"), (250.0, "April 7, 1989"), (420.0, "38615780")],
+                 [(50.0, "SURESH SANJAY")], [(50.0, "Phone"), (250.0, "Insurance")]])
+    result = search_intake_name(doc, "Subramanian-Dvořák, Suresh")
+    assert result.verdict is Verdict.PATIENT_CONFIRMED, result.reason
+    assert [(h.value_as_printed, h.position) for h in full_hits(result)] == [
+        ("SUBRAMANIAN-DVOŘÁK, SURESH SANJAY", Position.PATIENT)]
+
+
+@pytest.mark.parametrize("rows", [
+    # the next line opens elsewhere than the cell's left edge
+    [HEADER, [(50.0, "OKAFOR,"), (250.0, "May 2, 1970")], [(120.0, "MARIA")]],
+    # the next line's words run on past a name: prose, not the cell's rest
+    [HEADER, [(50.0, "OKAFOR,"), (250.0, "May 2, 1970")], [(50.0, "Maria Called The Office Today About Refills")]],
+    # the comma is inside the cell: "Okafor, Ada" is whole, the line below is another field
+    [HEADER, [(50.0, "Okafor, Ada"), (250.0, "May 2, 1970")], [(50.0, "Maria")]],
+], ids=["other-column", "prose-below", "comma-inside-the-cell"])
+def test_when_the_line_below_is_not_the_rest_of_the_cell_then_no_words_are_joined(
+        rows: list[list[tuple[float, str]]]) -> None:
+    result = search_intake_name(_form(rows), "Maria Okafor")
+    assert not any("MARIA" in h.value_as_printed.upper() and "OKAFOR" in h.value_as_printed.upper()
+                   for h in full_hits(result)), [h.value_as_printed for h in result.hits]
