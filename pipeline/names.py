@@ -379,7 +379,7 @@ def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
     """`word` with a capital I that OCR read as a lowercase l put back, per hyphen part: "lvan" → "Ivan", "Zuniga-
     lbarra" → "Zuniga-Ibarra", "lyer" → "Iyer". Only where no name part can start: an l, then a letter that is no
     vowel, in a part of three or more lowercase letters that is not a particle. Likewise "@stergaard" → "Østergaard"
-    and "@Østergaard" → "Østergaard"; a capital and a glyph ("J}") is an initial ("J.").
+    and "@Østergaard" → "Østergaard"; a capital and a glyph ("J}") is an initial ("J."); "li" is read "Il".
     Anything else is returned as is."""
     particles = (rules or default_name_rules()).lexicon.particles
     parts = word.split("-")
@@ -393,6 +393,9 @@ def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
              else p[1:] if len(p) >= 4 and p[0] == "@" and p[1] in "ØøÖö" and p[1:].isalpha()
              # a middle initial whose period OCR read as a glyph: "HÅKANSSON, NILS J} MD", "TAMSIN J’" (train_8996)
              else p[0] + "." if len(parts) == 1 and len(p) == 2 and p[0].isupper() and p[1] in _INITIAL_GLYPHS
+             # the suffix II read "li" ("MacNeil li, Kieran": train_8761): "Il", which `_roman_suffix_read` takes
+             # for II where a suffix may stand
+             else "Il" if len(parts) == 1 and p == "li"
              else p for p in parts]
     return "-".join(fixed)
 

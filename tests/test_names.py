@@ -351,6 +351,7 @@ def test_when_the_intake_gives_alex_for_alejandro_then_the_names_match() -> None
     ("FITZGERALD Ill, DECLAN", "Declan Fitzgerald III"),
     ("John Smith Il", "John Smith II"),
     ("Jane Ill", "Jane Ill"),  # two words: a surname, not a suffix
+    ("MacNeil li, Kieran", "Kieran MacNeil II"),  # regression (fresh seeds 8700-9299, train_8761): "li" for II
     ("Bill Hill", "Bill Hill"),
 ])
 def test_when_a_roman_suffix_is_read_with_ls_for_capital_is_then_it_is_the_suffix(printed: str,

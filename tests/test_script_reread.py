@@ -152,3 +152,31 @@ def test_when_the_bundled_latin_model_is_read_then_it_is_the_file_its_source_not
 def test_when_the_english_read_has_an_ampersand_between_lower_case_letters_then_it_is_read_as_eszett(
         english: str, expected: str) -> None:
     assert eszett_for_ampersand(word(english, 0)).text == expected
+
+
+# regressions (fresh seeds 8700-9299, 300 images measured: extractors/script_reread.py CONFIDENT_LATIN): English saw
+# accents it could not read and garbled them into other accented letters, a digit or a cent sign; the Latin read,
+# confident, was the printed name ("Simi¢é, Miroslav, MD" was no name: train_8741; "Jelena Wrdébel": train_8823)
+@pytest.mark.parametrize(("english", "latin", "expected"), [
+    ("Simi¢é,", "Šimić,", "Šimić,"),
+    ("Wrdébel,", "Wróbel,", "Wróbel,"),
+    ("Jovanovicé", "Jovanović", "Jovanović"),
+    ("Jefferson-Lé6pez", "Jefferson-López", "Jefferson-López"),
+    ("Lépez-Nufez", "López-Núñez", "López-Núñez"),
+])
+def test_when_english_garbled_the_accents_and_the_latin_read_is_confident_then_the_latin_spelling_is_taken(
+        english: str, latin: str, expected: str) -> None:
+    assert better_spelling(english, latin, 91.0) == expected
+    assert better_spelling(english, latin, 79.0) is None  # as confident as the wrong Latin reads measured
+
+
+@pytest.mark.parametrize(("english", "latin"), [
+    ("Müller", "Müllér"),  # English read every letter: only where the accent sits differs
+    ("José", "josé"),  # the capital lost
+    ("ASHWORTH", "ASHWOỌORTH"),  # English saw no accent at all: the stricter rule applies
+    ("Nóémie", "Noọoémie-Smith"),  # too many letters differ
+    ("Ré6mi", "RĐmi"),  # a lookalike of D
+])
+def test_when_the_confident_latin_read_is_not_a_repair_of_garbled_accents_then_the_english_read_stands(
+        english: str, latin: str) -> None:
+    assert better_spelling(english, latin, 95.0) is None
