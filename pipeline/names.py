@@ -393,6 +393,8 @@ def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
              else p[1:] if len(p) >= 4 and p[0] == "@" and p[1] in "ØøÖö" and p[1:].isalpha()
              # a middle initial whose period OCR read as a glyph: "HÅKANSSON, NILS J} MD", "TAMSIN J’" (train_8996)
              else p[0] + "." if len(parts) == 1 and len(p) == 2 and p[0].isupper() and p[1] in _INITIAL_GLYPHS
+             # an l glued before a capital I ("Nunez-lIbarra": fresh seeds 9300-9899, train_9682)
+             else p[1:] if len(p) >= 4 and p[:2] == "lI" and p[2:].isalpha() and p[2:].islower()
              # the suffix II read "li" ("MacNeil li, Kieran": train_8761): "Il", which `_roman_suffix_read` takes
              # for II where a suffix may stand
              else "Il" if len(parts) == 1 and p == "li"

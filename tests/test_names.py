@@ -301,6 +301,8 @@ def test_when_a_surname_is_also_a_credential_then_the_name_still_parses() -> Non
     # fresh seeds 8700-9299: "@" glued before the Ø it was also read as (train_8909), a middle initial's period read
     # as a glyph (train_8996: "HÅKANSSON, NILS J} MD" lost the initial and the credential); a plain capital stays
     ("@Østergaard", "Østergaard"), ("@Smith", "@Smith"), ("J}", "J."), ("J’", "J."), ("J", "J"), ("JD", "JD"),
+    # fresh seeds 9300-9899, train_9682: an l glued before the capital I of a hyphenated surname's second part
+    ("Nunez-lIbarra", "Nunez-Ibarra"), ("lIbarra", "Ibarra"), ("lII", "lII"),
 ])
 def test_when_a_name_part_holds_a_known_ocr_misreading_then_it_is_read_as_the_letter_printed(
         word: str, expected: str) -> None:
