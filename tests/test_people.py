@@ -1090,6 +1090,9 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
     (["Care Team", "Meds Labs Messages", "Lucien K. Delacroix,", "LD ) mp, Pho", "Physical Medicine and"],
      "Lucien K Delacroix", ("MD",)),
     (["Visit details", "HÅKANSSON, NILS J} MD", "Interventional Pain Management"], "Nils J Håkansson", ("MD",)),
+    # fresh seeds 9300-9899, train_9647: "po" for DO under the name
+    (["Care Team", "Problems Medications Documents", "Mathilde C. Thibodeaux,", "WJ) po, DABPM", "Neurology"],
+     "Mathilde C Thibodeaux", ("DO", "DABPM")),
 ])
 def test_when_a_provider_card_wraps_or_garbles_the_physicians_line_then_the_whole_name_is_found(
         lines: list[str], name: str, credentials: tuple[str, ...]) -> None:
@@ -1120,6 +1123,12 @@ def test_regression_avatar_initials_of_the_given_name_and_a_particle_are_not_par
     # fresh seeds 8700-9299: some portals draw the initial of the word after the given name, a particle included
     patients = _by_role(_people([line, "Home", "Appointment Details"]), Role.PATIENT)
     assert patients == [name]
+
+
+def test_when_a_medication_line_says_po_then_no_person_is_found_in_it() -> None:
+    # "po" reads as DO only beside a name (name_rules.yaml credential_ocr_reads): by mouth, in a medication line
+    people = _people(["Medications", "Gabapentin 300 mg po three times daily", "Duloxetine po daily"])
+    assert people == ()
 
 
 def test_when_mp_is_printed_in_capitals_or_in_prose_then_it_is_no_credential() -> None:
