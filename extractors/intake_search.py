@@ -524,7 +524,7 @@ def _rejoin_wrapped_cells(page: Page, lines: list[list[_Tok]]) -> list[list[_Tok
             box = words[tok.word].bbox
             height = box.bottom - box.top
             nxt = words[upper[k + 1].word].bbox if k + 1 < len(upper) else None
-            if nxt is not None and nxt.x0 - box.x1 < height:
+            if nxt is not None and _box_gap(box, nxt) < height:
                 continue  # "Doe, Jane": the comma is inside the cell
             start = k  # the cell's first word: back to the gap before it
             while start > 0 and _box_gap(words[upper[start - 1].word].bbox, words[upper[start].word].bbox) < height:

@@ -112,47 +112,40 @@ def better_spelling(english: str, latin: str, latin_conf: float | None = None) -
     in a few letters ("Wrdébel" / "Wróbel"); None when the Latin read should not be trusted for this word."""
     lead, core, tail = _split(english)
     _, l_core, _ = _split(latin)
-    if not core or not l_core or core == l_core or l_core.isascii():
-        return None
-    spelled = _accents_added(core, l_core)
-    if spelled is None and latin_conf is not None and latin_conf >= CONFIDENT_LATIN:
-        spelled = _garbled_accents(core, l_core)
-    return None if spelled is None else f"{lead}{spelled}{tail}"
+    if (not core or not l_core or core == l_core or l_core.isascii()
+            or not all(ch.isalpha() or ch in "-'’." for ch in l_core) or any(ch in _LOOKALIKES for ch in l_core)
+            or l_core[0].isupper() != core[0].isupper()):
+        return None  # only a Latin read of letters, none a lookalike of another letter, its capital where English's is
+    confident = latin_conf is not None and latin_conf >= CONFIDENT_LATIN
+    if _accents_added(core, l_core) or (confident and _garbled_accents(core, l_core)):
+        return f"{lead}{l_core}{tail}"
+    return None
 
 
-def _garbled_accents(core: str, l_core: str) -> str | None:
-    """`l_core` when the English read `core` shows it saw accents or marks it could not read (a letter outside ASCII,
-    a digit, a cent sign), the words differ in their letters and not only in accents, by at most a third of them, and
-    the Latin read keeps the capitals where English has them."""
-    garbled = any(not ch.isascii() or ch.isdigit() for ch in core)
-    if not garbled or not all(ch.isalpha() or ch in "-'’." for ch in l_core) or any(ch in _LOOKALIKES for ch in l_core):
-        return None
-    if l_core[0].isupper() != core[0].isupper() or fold(core) == fold(l_core):
-        return None  # "Müller" / "Müllér": English read the letters; only where the accent sits is in question
-    if Levenshtein.distance(fold(core), fold(l_core)) > max(2, len(core) // 3):
-        return None
-    return l_core
+def _garbled_accents(core: str, l_core: str) -> bool:
+    """Whether the English read `core` shows it saw accents or marks it could not read (a letter outside ASCII, a
+    digit, a cent sign) and differs from the Latin read `l_core` in its letters, not only in accents, by at most a
+    third of them."""
+    if not any(not ch.isascii() or ch.isdigit() for ch in core) or fold(core) == fold(l_core):
+        return False  # "Müller" / "Müllér": English read the letters; only where the accent sits is in question
+    return Levenshtein.distance(fold(core), fold(l_core)) <= max(2, len(core) // 3)
 
 
-def _accents_added(core: str, l_core: str) -> str | None:
-    """`l_core` when it is `core` with letters outside ASCII where English read others (the rules below)."""
-    if not all(ch.isalpha() or ch in "-'’." for ch in l_core) or not len(core) - 2 <= len(l_core) <= len(core):
-        return None  # English reads an accented letter as one or two others ("ñ" as "ii"), never as nothing
-    if any(ch in _LOOKALIKES for ch in l_core):
-        return None
-    if l_core[0].isupper() != core[0].isupper() or l_core.isupper() != core.isupper():
-        return None  # the re-read spells letters, it does not change their case ("Inés" is not made "inês")
+def _accents_added(core: str, l_core: str) -> bool:
+    """Whether `l_core` is `core` with letters outside ASCII where English read others (the rules below)."""
+    if not len(core) - 2 <= len(l_core) <= len(core):
+        return False  # English reads an accented letter as one or two others ("ñ" as "ii"), never as nothing
+    if l_core.isupper() != core.isupper():
+        return False  # the re-read spells letters, it does not change their case ("Inés" is not made "inês")
     if any(not ch.isascii() and ch.isalpha() for ch in core) and not _same_accent_places(core, l_core):
-        return None
+        return False
     # every edit between the two reads must fall on a letter the Latin read spells outside ASCII; a letter English
     # read as two ("ñ" as "fh") costs one edit more
     latin_folded = "".join(fold(ch)[:1] or ch for ch in l_core)  # one character per character, for the alignment
     english_folded = "".join(fold(ch)[:1] or ch for ch in core)  # an accent English read right is no edit
     ops = Levenshtein.editops(latin_folded, english_folded)
     budget = max(1, len(core) // 4) + len(core) - len(l_core)
-    if len(ops) > budget or not all(_on_accent(l_core, op.tag, op.src_pos) for op in ops):
-        return None
-    return l_core
+    return len(ops) <= budget and all(_on_accent(l_core, op.tag, op.src_pos) for op in ops)
 
 
 def _same_accent_places(english: str, latin: str) -> bool:

@@ -383,23 +383,33 @@ def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
     Anything else is returned as is."""
     particles = (rules or default_name_rules()).lexicon.particles
     parts = word.split("-")
-    fixed = [("I" + p[1:]) if (len(p) >= 3 and p[0] == "l" and p[1:].isalpha() and p[1:].islower()
-                               and p[1] not in _NOT_AFTER_L and fold(p) not in particles)
-             # "@stergaard", "@YSTEIN": OCR's "@" for the capital Ø, which no other word opens with (fresh seeds
-             # 8100-8699, train_8324: "ÅBERG, @YSTEIN L MD" was no name)
-             else ("Ø" + p[1:]) if (len(p) >= 4 and p[0] == "@" and p[1:].isalpha()
-                                    and (p[1:].islower() or p[1:].isupper()))
-             # ... or glued before the Ø it was also read as ("@Østergaard": fresh seeds 8700-9299, train_8909)
-             else p[1:] if len(p) >= 4 and p[0] == "@" and p[1] in "ØøÖö" and p[1:].isalpha()
-             # a middle initial whose period OCR read as a glyph: "HÅKANSSON, NILS J} MD", "TAMSIN J’" (train_8996)
-             else p[0] + "." if len(parts) == 1 and len(p) == 2 and p[0].isupper() and p[1] in _INITIAL_GLYPHS
-             # an l glued before a capital I ("Nunez-lIbarra": fresh seeds 9300-9899, train_9682)
-             else p[1:] if len(p) >= 4 and p[:2] == "lI" and p[2:].isalpha() and p[2:].islower()
-             # the suffix II read "li" ("MacNeil li, Kieran": train_8761): "Il", which `_roman_suffix_read` takes
-             # for II where a suffix may stand
-             else "Il" if len(parts) == 1 and p == "li"
-             else p for p in parts]
-    return "-".join(fixed)
+    return "-".join(_as_printed(p, whole=len(parts) == 1, particles=particles) for p in parts)
+
+
+def _as_printed(p: str, *, whole: bool, particles: frozenset[str]) -> str:
+    """One hyphen part of a name word as printed, for the OCR misreadings `ocr_capital_i` knows; `whole`: the part is
+    the whole word."""
+    if len(p) >= 3 and p[0] == "l" and p[1:].isalpha() and p[1:].islower() and p[1] not in _NOT_AFTER_L \
+            and fold(p) not in particles:
+        return "I" + p[1:]
+    # "@stergaard", "@YSTEIN": OCR's "@" for the capital Ø, which no other word opens with (fresh seeds 8100-8699,
+    # train_8324: "ÅBERG, @YSTEIN L MD" was no name)
+    if len(p) >= 4 and p[0] == "@" and p[1:].isalpha() and (p[1:].islower() or p[1:].isupper()):
+        return "Ø" + p[1:]
+    # ... or glued before the Ø it was also read as ("@Østergaard": fresh seeds 8700-9299, train_8909)
+    if len(p) >= 4 and p[0] == "@" and p[1] in "ØøÖö" and p[1:].isalpha():
+        return p[1:]
+    # a middle initial whose period OCR read as a glyph: "HÅKANSSON, NILS J} MD", "TAMSIN J’" (train_8996)
+    if whole and len(p) == 2 and p[0].isupper() and p[1] in _INITIAL_GLYPHS:
+        return p[0] + "."
+    # an l glued before a capital I ("Nunez-lIbarra": fresh seeds 9300-9899, train_9682)
+    if len(p) >= 4 and p[:2] == "lI" and p[2:].isalpha() and p[2:].islower():
+        return p[1:]
+    # the suffix II read "li" ("MacNeil li, Kieran": train_8761): "Il", which `_roman_suffix_read` takes for II where
+    # a suffix may stand
+    if whole and p == "li":
+        return "Il"
+    return p
 
 
 # A roman-numeral suffix as OCR reads its capital I's: "Ill" or "lll" for "III", "Il" for "II".
