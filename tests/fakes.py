@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -119,3 +120,16 @@ def save_as_a_run(store: Store, upload_id: str, report: Report, pipeline_version
     claimed = store.claim(upload_id, "test")
     assert claimed is not None, "the upload could not be claimed"
     return store.save_report(upload_id, report, pipeline_version, fence=claimed.fence)
+
+
+class SettableClock:
+    """A UTC clock for a store that stands still until moved (sessions expire and one-time codes step by it)."""
+
+    def __init__(self, start: datetime = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)

@@ -9,11 +9,11 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from fakes import SettableClock as Clock
 from fakes import save_as_a_run
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -44,19 +44,6 @@ SAMPLE_CASES = [
     ("visit_note_no_patient.pdf", "Naomi Okafor", Payer.MEDICARE, Status.INCOMPLETE),
     ("visit_note_crps.pdf", "Mary-Kate O'Neil", Payer.COMMERCIAL, Status.COMPLETE),
 ]
-
-
-class Clock:
-    """A settable UTC clock for the store (sessions expire by it)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 @pytest.fixture(scope="module")

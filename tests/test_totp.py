@@ -9,7 +9,7 @@ import base64
 import dataclasses
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -17,6 +17,7 @@ import pytest
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
+from fakes import SettableClock
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -36,17 +37,14 @@ PASSWORD = "correct horse battery"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-class Clock:
-    """A settable UTC clock for the store: the time a code is checked at."""
+World = tuple[Access, Store, SettableClock]
+# the review app with one-time codes not required (False) and required (True)
+Site = tuple[Access, SettableClock, dict[bool, TestClient]]
 
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0, 10, tzinfo=UTC)  # 10 s into a 30-second step
 
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
+def new_clock() -> SettableClock:
+    """The store's clock, 10 s into a 30-second step: the time a code is checked at."""
+    return SettableClock(datetime(2026, 3, 2, 9, 0, 10, tzinfo=UTC))
 
 
 def code_at(secret: str, when: datetime) -> str:
@@ -56,8 +54,8 @@ def code_at(secret: str, when: datetime) -> str:
 
 
 @pytest.fixture(params=KINDS)
-def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Access, Store, Clock]]:
-    clock = Clock()
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    clock = new_clock()
     with store_settings(request.param, tmp_path) as settings:
         store = Store(settings, clock=clock)
         store.migrate()
@@ -72,7 +70,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Acce
 # --- the store ----------------------------------------------------------------------------------------------------
 
 def test_when_codes_are_set_up_then_the_current_code_is_accepted_once_and_a_wrong_one_never(
-        world: tuple[Access, Store, Clock]) -> None:
+        world: World) -> None:
     access, _store, clock = world
     assert access.get_user("coord").totp is False  # type: ignore[union-attr]
     enrollment = access.enroll_totp("coord")
@@ -88,7 +86,7 @@ def test_when_codes_are_set_up_then_the_current_code_is_accepted_once_and_a_wron
 
 
 def test_when_a_code_is_one_step_old_it_is_accepted_and_two_steps_old_it_is_refused(
-        world: tuple[Access, Store, Clock]) -> None:
+        world: World) -> None:
     access, _store, clock = world
     secret = access.enroll_totp("coord").secret
     late = code_at(secret, clock.now)
@@ -99,7 +97,7 @@ def test_when_a_code_is_one_step_old_it_is_accepted_and_two_steps_old_it_is_refu
     assert access.verify_totp("coord", stale) is False
 
 
-def test_when_an_earlier_steps_code_follows_a_later_one_then_it_is_refused(world: tuple[Access, Store, Clock]) -> None:
+def test_when_an_earlier_steps_code_follows_a_later_one_then_it_is_refused(world: World) -> None:
     access, _store, clock = world
     secret = access.enroll_totp("coord").secret
     earlier = code_at(secret, clock.now)
@@ -109,14 +107,14 @@ def test_when_an_earlier_steps_code_follows_a_later_one_then_it_is_refused(world
 
 
 @pytest.mark.parametrize("code", ["", "12345", "1234567", "abcdef", "12 34 5x", "１２３４５６"])
-def test_when_the_code_is_malformed_then_it_is_refused(world: tuple[Access, Store, Clock], code: str) -> None:
+def test_when_the_code_is_malformed_then_it_is_refused(world: World, code: str) -> None:
     access, _store, _clock = world
     access.enroll_totp("coord")
     assert access.verify_totp("coord", code) is False
 
 
 def test_when_codes_are_removed_or_the_user_is_unknown_then_nothing_verifies(
-        world: tuple[Access, Store, Clock]) -> None:
+        world: World) -> None:
     access, store, clock = world
     secret = access.enroll_totp("coord").secret
     access.remove_totp("coord")
@@ -131,7 +129,7 @@ def test_when_codes_are_removed_or_the_user_is_unknown_then_nothing_verifies(
     assert store.verify_audit_chain()
 
 
-def test_when_codes_are_set_up_again_then_the_old_secret_stops_working(world: tuple[Access, Store, Clock]) -> None:
+def test_when_codes_are_set_up_again_then_the_old_secret_stops_working(world: World) -> None:
     access, _store, clock = world
     old = access.enroll_totp("coord").secret
     new = access.enroll_totp("coord").secret
@@ -141,7 +139,7 @@ def test_when_codes_are_set_up_again_then_the_old_secret_stops_working(world: tu
 
 
 def test_when_the_secret_is_shown_then_the_uri_is_one_an_authenticator_app_reads() -> None:
-    store = Store(StoreSettings("sqlite://", Path("unused")), clock=Clock())
+    store = Store(StoreSettings("sqlite://", Path("unused")), clock=new_clock())
     store.migrate()
     access = Access(store, hasher=CHEAP)
     access.add_user("coord", AccessRole.COORDINATOR, PASSWORD)
@@ -156,7 +154,7 @@ def test_when_the_secret_is_shown_then_the_uri_is_one_an_authenticator_app_reads
 
 def test_when_a_data_key_is_configured_then_the_secret_is_sealed_and_still_verifies_after_rotation(
         tmp_path: Path) -> None:
-    clock = Clock()
+    clock = new_clock()
     keys = Keyring((new_key(),))
     settings = StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals", data_keys=keys)
     store = Store(settings, clock=clock)
@@ -180,9 +178,9 @@ def test_when_a_data_key_is_configured_then_the_secret_is_sealed_and_still_verif
 # --- the login form -----------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[Access, Clock, dict[bool, TestClient]]]:
+def site(tmp_path: Path) -> Iterator[Site]:
     """The review app twice over one store: with `review_require_totp` off (False) and on (True)."""
-    clock = Clock()
+    clock = new_clock()
     store = Store(StoreSettings(f"sqlite:///{tmp_path}/docverify.db", tmp_path / "originals"), clock=clock)
     store.migrate()
     access = Access(store, hasher=CHEAP)
@@ -213,7 +211,7 @@ def login(client: TestClient, name: str, code: str | None = None) -> object:
 
 
 def test_when_a_coordinator_has_codes_then_the_login_needs_the_current_one(
-        site: tuple[Access, Clock, dict[bool, TestClient]]) -> None:
+        site: Site) -> None:
     access, clock, clients = site
     client = clients[False]
     secret = access.enroll_totp("coord").secret
@@ -229,7 +227,7 @@ def test_when_a_coordinator_has_codes_then_the_login_needs_the_current_one(
 
 
 def test_when_the_password_is_wrong_then_a_right_code_is_not_used_up(
-        site: tuple[Access, Clock, dict[bool, TestClient]]) -> None:
+        site: Site) -> None:
     access, clock, clients = site
     client = clients[False]
     code = code_at(access.enroll_totp("coord").secret, clock.now)
@@ -243,7 +241,7 @@ def test_when_the_password_is_wrong_then_a_right_code_is_not_used_up(
 
 
 def test_when_wrong_codes_repeat_then_the_name_is_locked_like_after_wrong_passwords(
-        site: tuple[Access, Clock, dict[bool, TestClient]]) -> None:
+        site: Site) -> None:
     access, clock, clients = site
     client = clients[False]
     secret = access.enroll_totp("coord").secret
@@ -254,7 +252,7 @@ def test_when_wrong_codes_repeat_then_the_name_is_locked_like_after_wrong_passwo
 
 
 def test_when_codes_are_required_then_a_coordinator_without_them_is_refused_and_one_with_them_logs_in(
-        site: tuple[Access, Clock, dict[bool, TestClient]]) -> None:
+        site: Site) -> None:
     access, clock, clients = site
     client = clients[True]
     refused = login(client, "other")
@@ -267,7 +265,7 @@ def test_when_codes_are_required_then_a_coordinator_without_them_is_refused_and_
 
 
 def test_when_the_login_page_is_shown_then_it_asks_for_a_one_time_code(
-        site: tuple[Access, Clock, dict[bool, TestClient]]) -> None:
+        site: Site) -> None:
     _access, _clock, clients = site
     page = clients[False].get("/review/login")
     assert 'name="code"' in page.text and 'autocomplete="one-time-code"' in page.text
