@@ -361,8 +361,10 @@ def _status_in_row(text: str, span: Span, cells: _Cells | None = None) -> Assert
     found = row_status(line, span.start_char - line_start)
     if found is not None:
         return found
-    trailing = _TRAILING_STATUS.search(line, max(0, min(len(line), span.end_char - line_start)))
-    if trailing is not None and (category := statuses.get(trailing.group(1).lower())) is not None:
+    after = max(0, min(len(line), span.end_char - line_start))
+    trailing = _TRAILING_STATUS.search(line, after)
+    if (trailing is not None and ";" not in line[after:trailing.start()]  # the last item's status, not an earlier one's
+            and (category := statuses.get(trailing.group(1).lower())) is not None):
         return _CONTEXT_TO_ASSERTION.get(category)
     if cells is not None:
         # fresh seeds 3600-4799, train_4155 (wrongly complete): a scanned table's status column, read without its

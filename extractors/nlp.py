@@ -50,14 +50,14 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import spacy
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from spacy.attrs import IS_ALPHA, IS_LOWER, IS_PUNCT, IS_SPACE, IS_TITLE, IS_UPPER, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -119,7 +119,9 @@ class SectionsFile(BaseModel):
         return self.weights.get(kind if kind is not None else "none", self.weights.get("none", 1.0))
 
 
-ContextCategory = Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "FAMILY", "HYPOTHETICAL"]
+ContextCategory = Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "FAMILY", "HYPOTHETICAL",
+                          "ITEM_END"]
+# ITEM_END: a list item's end (";"), a PSEUDO cue that modifies nothing; a rule `terminated_by` it stops there.
 
 
 class ContextRuleSpec(BaseModel):
@@ -132,6 +134,17 @@ class ContextRuleSpec(BaseModel):
     direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"] = "BIDIRECTIONAL"
     pattern: list[dict[str, Any]] | None = None
     max_scope: int | None = Field(default=None, ge=1)
+    terminated_by: tuple[ContextCategory, ...] = ()  # cue categories that end this cue's scope (medspaCy's key)
+    # When set, the cue reaches a diagnosis only past diagnoses introduced by one of these words: an ICD-10 title's
+    # own qualifiers ("Migraine without aura, not intractable, without status migrainosus (resolved)"), not another
+    # list item ("… upper limb, migraine (G43.909) (resolved)").
+    past_qualifiers_only: frozenset[str] = frozenset()
+
+    @model_validator(mode="after")
+    def _item_end_is_a_boundary(self) -> ContextRuleSpec:
+        if self.category == "ITEM_END" and self.direction != "PSEUDO":
+            raise ValueError("an ITEM_END cue marks a boundary: its direction must be PSEUDO")
+        return self
 
 
 class PseudoTargetSpec(BaseModel):
@@ -157,9 +170,10 @@ class ContextRulesFile(BaseModel):
     # A problem list's status column read as a line of its own under the diagnosis ("Occipital neuralgia⏎Resolved⏎
     # M54.81"): the status word, lower case, and the assertion category it gives the diagnosis above it.
     status_lines: dict[str, Literal["HISTORICAL", "NEGATED_EXISTENCE"]] = Field(default_factory=dict)
-    # A cue word this long or longer also matches its OCR misreadings (`ocr_max_edits` edits: "Ditterential").
-    ocr_tolerant_min_chars: int = Field(default=0, ge=0)
-    ocr_max_edits: int = Field(default=0, ge=0, le=3)
+    # A cue word at least this long (letters) also matches its OCR misreadings within this many edits ("Ditterential",
+    # "Resalved"): the longest threshold the word reaches applies; shorter words stay exact.
+    ocr_edits_by_length: dict[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1, le=3)]] = Field(
+        default_factory=dict)
 
 
 @functools.cache
@@ -388,28 +402,46 @@ def _expand_in(pattern: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [list(combo) for combo in itertools.product(*options)]
 
 
-def _ocr_tolerant(pattern: list[dict[str, Any]], min_chars: int, max_edits: int) -> list[dict[str, Any]]:
-    """`pattern` with each plain LOWER word of at least `min_chars` letters matched within `max_edits` edits
-    (spaCy's FUZZY operator): OCR misreads a letter or two of a long cue word ("Ditterential includes fibromyalgia"
-    left the hedge unread: fresh seeds 8700-9299, train_8973, wrongly complete). Short words stay exact: within two
-    edits "of" or "no" would match almost anything, and "excluded" would match "included"."""
-    if not min_chars or not max_edits:
-        return pattern
-    return [{**tok, "LOWER": {f"FUZZY{max_edits}": tok["LOWER"]}}
-            if isinstance(tok.get("LOWER"), str) and len(tok["LOWER"]) >= min_chars and tok["LOWER"].isalpha()
-            else tok for tok in pattern]
+def _edits_for(word: str, edits_by_length: Mapping[int, int]) -> int:
+    """The edits an OCR misreading of `word` may differ by: the entry of the longest length `word` reaches, else 0."""
+    return max(((n, e) for n, e in edits_by_length.items() if len(word) >= n), default=(0, 0))[1]
 
 
-def _expanded(rule: Any, min_chars: int = 0, max_edits: int = 0) -> list[Any]:
+def _ocr_tolerant(pattern: list[dict[str, Any]], edits_by_length: Mapping[int, int]) -> list[dict[str, Any]]:
+    """`pattern` with each plain LOWER word long enough matched within its edits (`_edits_for`, spaCy's FUZZY
+    operator): OCR misreads a letter or two of a long cue word ("Ditterential includes fibromyalgia" left the hedge
+    unread: fresh seeds 8700-9299, train_8973; "Diabetic peripheral neuropathy - Resalved": fresh seeds 9900-10499,
+    train_10112; both wrongly complete). Short words stay exact: within two edits "of" or "no" would match almost
+    anything, and "excluded" would match "included" (one edit does not)."""
+    out: list[dict[str, Any]] = []
+    for tok in pattern:
+        word = tok.get("LOWER")
+        edits = _edits_for(word, edits_by_length) if isinstance(word, str) and word.isalpha() else 0
+        out.append({**tok, "LOWER": {f"FUZZY{edits}": word}} if edits else tok)
+    return out
+
+
+def _expanded(rule: Any, edits_by_length: Mapping[int, int] | None = None) -> list[Any]:
     from medspacy.context import ConTextRule
 
     if not isinstance(rule.pattern, list):
         return [rule]
-    patterns = [_ocr_tolerant(p, min_chars, max_edits) for p in _expand_in(rule.pattern)]
+    patterns = [_ocr_tolerant(p, edits_by_length or {}) for p in _expand_in(rule.pattern)]
     if patterns == [rule.pattern]:
         return [rule]
-    base = rule.to_dict()
-    return [ConTextRule(**{**base, "pattern": p}) for p in patterns]
+    base = rule.to_dict()  # medspaCy's to_dict leaves out terminated_by and on_modifies: carried over by hand
+    return [ConTextRule(**{**base, "pattern": p}, terminated_by=rule.terminated_by or None,
+                        on_modifies=rule.on_modifies) for p in patterns]
+
+
+def _only_qualifiers_between(qualifiers: frozenset[str], target: Span, modifier: Span, _between: Span) -> bool:
+    """medspaCy's `on_modifies` for a rule with `past_qualifiers_only`: True when every other diagnosis between
+    `target` and the cue is introduced by one of `qualifiers` (printed codes are the item's own and do not count)."""
+    doc = target.doc
+    lo, hi = min(target.end, modifier.end), max(target.start, modifier.start)
+    others = (s for s in doc.spans.get(DIAGNOSIS_GROUP, ())
+               if s.label_ == LABEL_DIAGNOSIS and lo <= s.start < hi and s.start != target.start)
+    return all(s.start > 0 and doc[s.start - 1].lower_ in qualifiers for s in others)
 
 
 _TAGGER_ATTRS = frozenset({"TAG", "POS", "MORPH", "LEMMA", "DEP", "HEAD"})
@@ -429,12 +461,15 @@ def _context_rules(spec: ContextRulesFile, source: str = CONTEXT_RULES_PATH.name
     default_path = Path(spacy.util.get_package_path("medspacy")).parent / "resources" / "en" / "context_rules.json"
     defaults = [r for r in ConTextRule.from_json(str(default_path))
                 if r.literal.lower() not in spec.exclude_default_literals]
-    ours = [ConTextRule(r.literal, r.category, pattern=r.pattern, direction=r.direction, max_scope=r.max_scope)
+    ours = [ConTextRule(r.literal, r.category, pattern=r.pattern, direction=r.direction, max_scope=r.max_scope,
+                        terminated_by=set(r.terminated_by) or None,
+                        on_modifies=functools.partial(_only_qualifiers_between, r.past_qualifiers_only)
+                        if r.past_qualifiers_only else None)
             for r in spec.context_rules]
     _check_no_tagger_attrs(defaults, "medspaCy context_rules.json")
     _check_no_tagger_attrs(ours, source)
     return [*(x for r in defaults for x in _expanded(r)),
-            *(x for r in ours for x in _expanded(r, spec.ocr_tolerant_min_chars, spec.ocr_max_edits))]
+            *(x for r in ours for x in _expanded(r, spec.ocr_edits_by_length))]
 
 
 def build_pipeline(lexicon: Lexicon | None = None, sections_path: Path = SECTIONS_PATH,

@@ -82,6 +82,11 @@ BAD_RULE_FILES = [
                            '[{"literal": "x", "category": "MAYBE"}]}', load_context_rules),
     ("context_rules.json", '{"version": 1, "exclude_default_literals": [], "context_rules": [], "x": 1}',
      load_context_rules),
+    # an item-end cue that would modify targets instead of only bounding other cues' scopes
+    ("context_rules.json", '{"version": 1, "exclude_default_literals": [], "context_rules": '
+                           '[{"literal": ";", "category": "ITEM_END", "direction": "BACKWARD"}]}', load_context_rules),
+    ("context_rules.json", '{"version": 1, "exclude_default_literals": [], "context_rules": [], '
+                           '"ocr_edits_by_length": {"8": 5}}', load_context_rules),
 ]
 
 
