@@ -1238,15 +1238,18 @@ class _Context:
         name  Date of birth  MRN" over "VENKATARAMAN, SANJAY  March 18, 1958  77921126"), or holds a date-of-birth or
         record-number header without naming anyone under a label."""
         toks = self.lines[li].toks
-        if not all(_is_filler(t) for t in toks[:start]) or not self._same_page(li, li - 1) or not self.labels[li - 1]:
+        above = li - 1
+        if above > 0 and self.lines[above].toks and all(_is_filler(t) for t in self.lines[above].toks):
+            above -= 1  # a rule under the headers read as a line of debris ("—-": fresh seeds 9900-10499, train_10245)
+        if not all(_is_filler(t) for t in toks[:start]) or not self._same_page(li, above) or not self.labels[above]:
             return None
-        first = self.labels[li - 1][0]
+        first = self.labels[above][0]
         # the label opens the header line, but for a scan's specks read as punctuation (". Patient name Date of birth
         # . MRN": fresh seeds 8700-9299, train_9188)
-        opens = all(_is_filler(t) for t in self.lines[li - 1].toks[:first.start])
+        opens = all(_is_filler(t) for t in self.lines[above].toks[:first.start])
         if opens and first.cue is not None and first.cue.position is Position.PATIENT:
             return _Place(Position.PATIENT, f"{first.cue.id}_header", "under a patient column header", first.cue.weight)
-        if self._has_context(li - 1, alone=True):
+        if self._has_context(above, alone=True):
             return _Place(Position.PATIENT, "patient_context_header", "under a date-of-birth or record-number header",
                           self.rules.patient_context.weight)
         return None

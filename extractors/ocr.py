@@ -91,6 +91,26 @@ def eszett_for_ampersand(word: OcrWord) -> OcrWord:
     return word if fixed == word.text else dataclasses.replace(word, text=fixed)
 
 
+# A field label glued to its value, with at most a speck of debris after the colon and no space ("Name:.Winslow,"):
+# letters, a colon, specks, then a letter. Never a time ("10:15") or an address ("https://…": a slash is no speck).
+_GLUED_LABEL = re.compile(r"^([^\W\d_][\w'’\-]*:)[.,'‘’`·]*([^\W\d_].*)$")
+
+
+def split_glued_label(word: OcrWord) -> list[OcrWord]:
+    """`word` as the label and the value it glued together, each with its share of the box (by characters), the
+    debris between them dropped; `[word]` when it is not a glued label. Fresh seeds 9900-10499, train_10230: "Name:.
+    Winslow, Richard" left the patient unlabelled for every finder."""
+    glued = _GLUED_LABEL.match(word.text)
+    if glued is None:
+        return [word]
+    label, value = glued.group(1), glued.group(2)
+    per_char = word.width / len(word.text)
+    label_width = max(1, round(per_char * len(label)))
+    value_width = max(1, round(per_char * len(value)))
+    return [dataclasses.replace(word, text=label, width=label_width),
+            dataclasses.replace(word, text=value, left=word.left + word.width - value_width, width=value_width)]
+
+
 def limit_tesseract_threads() -> None:
     """One OpenMP thread per tesseract process, unless the operator set OMP_THREAD_LIMIT.
 
@@ -114,7 +134,8 @@ class TesseractEngine:
         """Words of `image`, the name lines' spellings re-read with the script model when it is installed. Raises
         OcrTimeout, OcrEngineError (only for the main read: the re-read is best effort)."""
         start = time.monotonic()
-        words = [eszett_for_ampersand(w) for w in self._read(image, self.lang, self.config, timeout)]
+        words = [eszett_for_ampersand(part) for w in self._read(image, self.lang, self.config, timeout)
+                 for part in split_glued_label(w)]
         if self.script is None or not has_language(self.script):
             return words
         remaining = timeout - (time.monotonic() - start)

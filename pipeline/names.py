@@ -193,9 +193,10 @@ class NameRules(StrictRuleModel):
                     raise ValueError("a credential is listed twice")
                 seen.add(key)
         for read, cred in self.credential_ocr_reads.items():
-            if _cred_key(cred) not in seen or _cred_key(read) in seen or not read.isalpha() or not read.islower():
-                raise ValueError("credential_ocr_reads: each a lowercase misreading (no credential itself) of a "
-                                 "listed credential")
+            if _cred_key(cred) not in seen or _cred_key(read) in seen or not read.isalpha() or not (
+                    read.islower() or (read.isupper() and len(read) >= 3)):
+                raise ValueError("credential_ocr_reads: each a misreading in one case (capitals: three letters or "
+                                 "more), no credential itself, of a listed credential")
         phrase_owner: dict[str, str] = {}
         for cue in self.cues:
             for p in cue.phrases:
@@ -521,6 +522,10 @@ def _parse(raw: str, rules: NameRules) -> PersonName | None:
             suffix_parts.append(s.rstrip("."))
     given = _clean_initials(name.first)
     middle = _clean_initials(name.middle)
+    if suffix_parts == ["I"] and not middle and tokens.count(",") == 1 and tokens[-1].rstrip(".") == "I":
+        # "MAGALHÃES, BEATRIZ I": after a family-first name's given name a lone I is the middle initial, not the
+        # suffix "the First" (fresh seeds 9900-10499, train_10218); "Smith, John II" keeps its suffix
+        middle, suffix_parts = "I", []
     # OCR's period for the comma before the credentials ("Margaret Whitfield. MD": fresh seeds 7500-8099,
     # train_7555) is no part of the surname
     family = name.last if _is_initial(name.last) else name.last.rstrip(".")

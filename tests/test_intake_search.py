@@ -522,6 +522,16 @@ def test_regression_a_surname_cell_wrapped_onto_the_next_line_is_the_full_name_u
         ("SUBRAMANIAN-DVOŘÁK, SURESH SANJAY", Position.PATIENT)]
 
 
+def test_regression_a_rule_read_as_debris_between_the_headers_and_the_name_keeps_the_name_under_its_header() -> None:
+    # fresh seeds 9900-10499, train_10245 (a fax): the form's rule under "Patient name  Date of birth  MRN" was read
+    # as a line "—-", and the name under it was unlabelled (needs_review instead of complete)
+    doc = _form([HEADER, [(50.0, "—-")], [(50.0, "Rubén López Zúñigā"), (250.0, "July 15, 1972"), (420.0, "84851471")],
+                 [(50.0, "Phone"), (250.0, "Insurance")]])
+    result = search_intake_name(doc, "Ruben Lopez Zuniga")
+    assert result.verdict is Verdict.PATIENT_CONFIRMED, result.reason
+    assert [h.position for h in full_hits(result)] == [Position.PATIENT]
+
+
 @pytest.mark.parametrize("rows", [
     # the next line opens elsewhere than the cell's left edge
     [HEADER, [(50.0, "OKAFOR,"), (250.0, "May 2, 1970")], [(120.0, "MARIA")]],

@@ -253,7 +253,7 @@ def test_when_the_bundled_rules_load_then_every_role_cue_is_present() -> None:
     lambda d: d.update(patronymic_endings=["EZ"]),
     lambda d: d.update(credential_ocr_reads={"mp": "XYZ"}),  # not a listed credential
     lambda d: d.update(credential_ocr_reads={"do": "MD"}),  # a credential itself
-    lambda d: d.update(credential_ocr_reads={"MP": "MD"}),  # only a lowercase reading
+    lambda d: d.update(credential_ocr_reads={"MP": "MD"}),  # two capitals: a reading in capitals needs three letters
 ])
 def test_when_the_rule_file_is_invalid_then_config_error(tmp_path: Path, mutate: object) -> None:
     with pytest.raises(ConfigError) as err:
@@ -358,4 +358,17 @@ def test_when_the_intake_gives_alex_for_alejandro_then_the_names_match() -> None
 ])
 def test_when_a_roman_suffix_is_read_with_ls_for_capital_is_then_it_is_the_suffix(printed: str,
                                                                                     normalized: str) -> None:
+    assert normalize_person_name(printed) == normalized
+
+
+# Regression (fresh varied seeds 9900-10499, train_10218, a desktop portal): "MAGALHÃES, BEATRIZ I, DO" was reported
+# "Beatriz Magalhães I", the lone I after a family-first name's given name taken for the suffix "the First".
+@pytest.mark.parametrize(("printed", "normalized"), [
+    ("MAGALHÃES, BEATRIZ I, DO", "Beatriz I Magalhães"),
+    ("Magalhães, Beatriz I.", "Beatriz I Magalhães"),
+    ("SMITH, JOHN II", "John Smith II"),  # two I's stay the suffix
+    ("DELACROIX I, ÉTIENNE", "Étienne Delacroix I"),  # printed before the comma: the surname's suffix
+])
+def test_when_a_lone_i_follows_the_given_name_of_a_family_first_name_then_it_is_the_middle_initial(
+        printed: str, normalized: str) -> None:
     assert normalize_person_name(printed) == normalized

@@ -367,3 +367,22 @@ def test_when_pixels_are_square_then_the_page_is_not_resampled() -> None:
     image = Image.new("L", (400, 200), 255)
     same, back, step = ocr._square_pixels(image, 300, 300, Limits())
     assert same is image and back == IDENTITY and step is None
+
+
+# Regression (fresh varied seeds 9900-10499, train_10230, an ED discharge photo): OCR glued the label to its value
+# with a speck of debris, "Name:.Winslow,", and no finder saw a patient label.
+@pytest.mark.parametrize(("text", "parts"), [
+    ("Name:.Winslow,", ["Name:", "Winslow,"]),
+    ("Patient:Inês", ["Patient:", "Inês"]),
+    ("10:15", ["10:15"]),  # a time
+    ("https://portal", ["https://portal"]),  # an address: a slash is no speck
+    ("Name:", ["Name:"]),  # a label alone
+    ("Winslow,", ["Winslow,"]),
+])
+def test_when_ocr_glues_a_label_to_its_value_then_they_are_two_words_inside_the_box(text: str,
+                                                                                      parts: list[str]) -> None:
+    word = OcrWord(text=text, left=100, top=20, width=140, height=12, conf=88.0, block=1, par=1, line=3)
+    split = ocr.split_glued_label(word)
+    assert [w.text for w in split] == parts
+    assert all(w.left >= 100 and w.left + w.width <= 240 and (w.top, w.height, w.line) == (20, 12, 3) for w in split)
+    assert all(a.left + a.width <= b.left for a, b in zip(split, split[1:], strict=False))

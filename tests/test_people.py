@@ -690,6 +690,17 @@ def test_when_a_care_team_name_wraps_its_credentials_onto_the_next_line_then_the
     assert not any("Md" in p.normalized or "Faapmr" in p.normalized for p in people)
 
 
+# Regression (fresh varied seeds 9900-10499, train_10349, a provider card): the card's name and degree ended with a
+# comma, its board certification wrapped after the avatar's debris, and its role stood under that: the care-team
+# role was given to the span with the debris in it, which no parse makes a name, and the physician was lost.
+def test_when_wrapped_credentials_follow_avatar_debris_above_a_role_line_then_the_clinician_takes_the_role() -> None:
+    people = _people(["Care Team", "— Gregory Colby, DO,", "(e(@ |) DABPM", "Anesthesiology - Pain Management",
+                      "Ashford Memorial Hospital"])
+    found = next(p for p in people if p.normalized == "Gregory Colby")
+    assert found.credentials == ("DO", "DABPM")
+    assert found.role is Role.TREATING_PHYSICIAN
+
+
 @pytest.mark.parametrize("wrapped", ["MD, FAAPMR", "| MD, FAAPMR", "_ MD, FAAPMR"])
 def test_regression_a_wrapped_credential_that_opens_its_line_is_not_skipped_as_avatar_debris(wrapped: str) -> None:
     # Varied dev_050: once the avatar is erased the line reads "MD, FAAPMR", and the debris skipper ate "MD,"
@@ -1093,6 +1104,8 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
     # fresh seeds 9300-9899, train_9647: "po" for DO under the name
     (["Care Team", "Problems Medications Documents", "Mathilde C. Thibodeaux,", "WJ) po, DABPM", "Neurology"],
      "Mathilde C Thibodeaux", ("DO", "DABPM")),
+    # fresh seeds 9900-10499, train_10022 (a fax's form): "MID" for MD after a name in capitals
+    (["Treating physician:", "JEFFERSON, JAMAL MID", "Anesthesiology - Pain Management"], "Jamal Jefferson", ("MD",)),
 ])
 def test_when_a_provider_card_wraps_or_garbles_the_physicians_line_then_the_whole_name_is_found(
         lines: list[str], name: str, credentials: tuple[str, ...]) -> None:
@@ -1249,6 +1262,24 @@ def test_regression_a_faint_colon_after_the_label_does_not_make_a_clear_name_dou
     doc = dataclasses.replace(doc, pages=(dataclasses.replace(page, words=words),))
     found = next(p for p in find_people(get_pipeline().parse(linearize(doc))) if p.normalized == "Tuan Tran")
     assert found.confidence > 0.9
+
+
+def test_regression_a_quote_glued_to_a_faxed_label_and_two_letter_specks_do_not_hide_the_value_below() -> None:
+    # Fresh seeds 9900-10499, train_10245: "“Treating physician ne Specialty : :" over "Dr. Seo-yeon Yoon    Headache
+    # Medicine" — the quote glued to the label and tesseract's "ne" for specks hid the label row on a fax
+    rows: list[list[tuple[float, str]]] = [
+        [(10, "“Treating physician"), (150, "ne"), (300, "Specialty"), (420, ":"), (440, ":")],
+        [(10, "Dr. Seo-yeon Yoon"), (300, "Headache Medicine")]]
+    people = find_people(get_pipeline().parse(linear_text_from_rows(rows, source=Source.OCR)))
+    assert _by_role(people, Role.TREATING_PHYSICIAN) == ["Seo-yeon Yoon"]
+
+
+@pytest.mark.parametrize("line", ["~ “Karim Haddad, MD", "“Karim Haddad, MD"])
+def test_regression_an_opening_quote_glued_before_a_provider_cards_name_is_debris(line: str) -> None:
+    # Fresh seeds 9900-10499, train_9949: a provider card photo read "~ “Karim Haddad, MD", and the card's physician
+    # was no candidate at all
+    people = _people(["Care Team", "Problems Medications Documents", line, "Physical Medicine & Rehabilitation"])
+    assert [p.normalized for p in people if "MD" in p.credentials] == ["Karim Haddad"]
 
 
 def test_regression_a_referral_forms_self_referral_value_is_no_name_word() -> None:

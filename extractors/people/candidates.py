@@ -546,8 +546,11 @@ def _bare_name_candidates(text: str, lines: Sequence[_Line], idx: int, section: 
                 if role_line is not None:
                     rw = role_line.rule
                     used_role_lines.add(j)
+                    # raw: the name as read when its credentials wrapped past debris (fresh seeds 9900-10499,
+                    # train_10349: "Gregory Colby, DO,⏎(e(@ |) DABPM" over its role was no name at all)
                     return [_Candidate(span[0], span[1], span[0], rw.role, rw.id, rw.weight,
-                                       f"listed in the care team with the role '{' '.join(role_line.phrase.split())}'")]
+                                       f"listed in the care team with the role '{' '.join(role_line.phrase.split())}'",
+                                       raw=raw)]
     if section.needs_credential and not _credentialed_or_titled(raw or text[span[0]:span[1]], rest, rules):
         return []
     return [_Candidate(span[0], span[1], span[0], section.role, section.id, section.weight,
@@ -774,7 +777,8 @@ _PUNCT_WORD = r"(?:[^\w\s]|_)+(?=\s)"
 _FRAMED_DEBRIS = re.compile(rf"\s*(?:{_PUNCT_WORD}|[A-Za-z](?:[^\w\s:]|_)*(?=\s))\s+[A-Za-z]{{1,3}}\s+{_PUNCT_WORD}\s*")
 # The circle's edge glued to a name as one lowercase letter: "jJae-won Kim, MD" (a lowercase letter before a capital
 # and a lowercase letter opens no name; particles are longer: "deVries" is not touched).
-_GLUED_DEBRIS = re.compile(r"[a-z](?=[A-Z][a-z])")
+# So is an opening quote a scan's speck became ("~ “Karim Haddad, MD": fresh seeds 9900-10499, train_9949).
+_GLUED_DEBRIS = re.compile(r"(?:[a-z]|[“”‘’\"`]+)(?=[A-Z][a-z])")
 _CREDENTIAL_RUN = re.compile(r"\s*(?:[A-Za-z][A-Za-z.\-]*,?\s*)+")
 
 
@@ -791,7 +795,8 @@ def _after_debris(text: str, line: _Line, rules: NameRules) -> int:
         if (is_title(bare, rules) or credential_of(bare, rules) is not None
                 or (word.group().islower() and len(word.group()) > 1 and word.group() in rules.lexicon.particles)):
             return hit.start() + word.start()
-    return hit.end()
+    glued = _GLUED_DEBRIS.match(text, hit.end(), line.end)
+    return glued.end() if glued is not None else hit.end()
 
 
 def _credential_lead(text: str, start: int, end: int, rules: NameRules) -> int | None:

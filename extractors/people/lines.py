@@ -94,13 +94,14 @@ class _CueHit:
 
 
 # What tesseract makes of a fax's grey specks and screened borders: "ee", "eee" (fresh seeds 8100-8699, train_8572:
-# "Treating physician ee Specialty ee" over the physician's row, and no treating physician was found).
-_SPECKS = re.compile(r"e{2,4}")
+# "Treating physician ee Specialty ee" over the physician's row, and no treating physician was found), and two
+# lower-case letters ("“Treating physician ne Specialty": fresh seeds 9900-10499, train_10245).
+_SPECKS = re.compile(r"e{2,4}|[a-z]{2}")
 
 
 def _only_debris(s: str) -> bool:
     """True when `s` holds nothing but OCR debris of a form's borders: single characters and punctuation ("i", "|"),
-    and tesseract's "ee" for grey specks."""
+    and tesseract's "ee" or two lower-case letters for grey specks."""
     return all(len(t) == 1 or not any(ch.isalnum() for ch in t) or _SPECKS.fullmatch(t) for t in s.split())
 
 
@@ -127,8 +128,9 @@ def _cue_hits(line_text: str, rules: NameRules, m: _Matcher,
         if cue.colon == "required" and colon not in (":", ";"):
             phrase_end = hit.start() + len(hit.group("phrase"))
             # the phrase fills its cell, but for OCR debris of the cell's border ("Treating physician i", "… |")
-            fills_cell = any(start == hit.start() and end >= phrase_end and _only_debris(line_text[phrase_end:end])
-                             for start, end in label_cells)
+            # (a cell may open with the blank left where a speck glued to the label was: `ocr_labels`)
+            fills_cell = any(start <= hit.start() and not line_text[start:hit.start()].strip() and end >= phrase_end
+                             and _only_debris(line_text[phrase_end:end]) for start, end in label_cells)
             fills_cell = fills_cell or (alone_is_label and not _BULLET.sub("", before).strip(" |‘'\"")
                                         and hit.group("qual") is None and _only_debris(line_text[phrase_end:]))
             if not fills_cell and not (cue.bare_at_line_start and hit.group("qual") is None

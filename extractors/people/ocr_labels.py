@@ -11,6 +11,8 @@ the fax misses on the fresh varied train seeds 2400-2999). A label is repaired o
   length: a substitution, which is what OCR does to a letter. The text keeps its length, so every offset into it
   (word spans, evidence boxes) still holds.
 
+A quote-like speck glued before a label's first word ("“Treating physician") is blanked (a space: the length holds).
+
 A form's column label of one long word ("Specialty" read "Spectalty" beside "Treating physician") is repaired the same
 way, so that the line is still read as a row of column headers with the name in the cell below.
 
@@ -25,6 +27,9 @@ from extractors.people.matcher import _Matcher
 from pipeline.types import LinearText, Source
 
 _MAX_WORDS = 4
+# Specks OCR glues before a label's first word, from a form's ruling or a scan's dirt ("“Treating physician": fresh
+# seeds 9900-10499, train_10245): blanked in the copy when the words after them are a cue phrase.
+_GLUED_QUOTES = "“”‘’\"'`"
 # A single column label ("Specialty" read "Spectalty") is repaired only when this long: a short word one letter off
 # is too often another word.
 _MIN_COLUMN_WORD = 8
@@ -87,20 +92,31 @@ def repaired_labels(linear: LinearText, m: _Matcher) -> str:
     spans = linear.spans
     out: list[str] | None = None
     for i, first in enumerate(spans):
-        if pages[first.page - 1].source is not Source.OCR or not text[first.start:first.end][:1].isalpha():
+        if pages[first.page - 1].source is not Source.OCR:
+            continue
+        word = text[first.start:first.end]
+        start = first.start + len(word) - len(word.lstrip(_GLUED_QUOTES))
+        if not text[start:first.end][:1].isalpha():
             continue
         for k in range(2, _MAX_WORDS + 1):
             if i + k - 1 >= len(spans):
                 break
-            segment = text[first.start:spans[i + k - 1].end]
+            segment = text[start:spans[i + k - 1].end]
             if "\n" in segment:
                 break
             core = segment.rstrip(":;,.")
-            repaired = _repair_at(text, first.start, core, table.get((k, len(core)), ()), out)
+            phrases = table.get((k, len(core)), ())
+            if start > first.start and _lower(core) in phrases:
+                out = out if out is not None else list(text)
+                out[first.start:start] = " " * (start - first.start)  # the quote OCR glued to an exact label
+                break
+            repaired = _repair_at(text, start, core, phrases, out)
             if repaired is not None:
                 out = repaired
+                if start > first.start:
+                    out[first.start:start] = " " * (start - first.start)
                 break
-        core = text[first.start:first.end].rstrip(":;,.")
+        core = text[start:first.end].rstrip(":;,.")
         if len(core) >= _MIN_COLUMN_WORD:
-            out = _repair_at(text, first.start, core, columns.get(len(core), ()), out) or out
+            out = _repair_at(text, start, core, columns.get(len(core), ()), out) or out
     return "".join(out) if out is not None else text
