@@ -512,15 +512,15 @@ def _rejoin_wrapped_cells(page: Page, lines: list[list[_Tok]]) -> list[list[_Tok
     Only where the cell's text ends with a comma (a surname waiting for its given names) at the line's end or before
     a gap wider than a line's height (the next cell), and the next line, no more than a line's height below, opens
     at the cell's left edge (within half a line's height) with one to three capitalised name words that end before
-    the next cell starts."""
+    the next cell starts. Likewise a given name alone (an initial may follow) in the row's first cell, whose surname
+    wrapped onto a next line that holds nothing else: "Priya  August 5, 1990  85668117" over
+    "Krishnamurthy-Venkataraman" (fresh seeds 9900-10499, train_9920, train_10170, train_9971)."""
     words = page.words
     for a, b in itertools.pairwise(range(len(lines))):
         upper, lower = lines[a], lines[b]
         if not upper or not lower:
             continue
         for k, tok in enumerate(upper):
-            if not tok.comma:
-                continue
             box = words[tok.word].bbox
             height = box.bottom - box.top
             nxt = words[upper[k + 1].word].bbox if k + 1 < len(upper) else None
@@ -529,6 +529,9 @@ def _rejoin_wrapped_cells(page: Page, lines: list[list[_Tok]]) -> list[list[_Tok
             start = k  # the cell's first word: back to the gap before it
             while start > 0 and _box_gap(words[upper[start - 1].word].bbox, words[upper[start].word].bbox) < height:
                 start -= 1
+            given_only = not tok.comma and _given_name_cell(upper[start:k + 1]) and start == 0
+            if not tok.comma and not given_only:
+                continue
             left = words[upper[start].word].bbox.x0
             first = words[lower[0].word].bbox
             if abs(first.x0 - left) > height / 2 or not 0 <= first.top - box.bottom <= height:
@@ -541,10 +544,22 @@ def _rejoin_wrapped_cells(page: Page, lines: list[list[_Tok]]) -> list[list[_Tok
             if take == 0 or (take < len(lower) and _box_gap(words[lower[take - 1].word].bbox,
                                                            words[lower[take].word].bbox) < height):
                 continue  # the next line's words run on past the name: prose or another field, not the cell's rest
+            if given_only and (take != len(lower) or take > 2):
+                continue  # a surname wrapped alone; "Phone  Insurance  Date" under "Priya" is the next row's labels
             lines[a] = [*upper[:k + 1], *lower[:take], *upper[k + 1:]]
             lines[b] = lower[take:]
             break
     return lines
+
+
+def _given_name_cell(cell: Sequence[_Tok]) -> bool:
+    """A form cell holding a given name alone, an initial perhaps after it ("Priya", "Meenakshi L."): capitalised
+    letters, no comma, no colon (a label), no particle or suffix."""
+    if not 1 <= len(cell) <= 2 or any(t.comma or t.colon or t.particle or t.suffix for t in cell):
+        return False
+    given, *initial = cell
+    return (len(given.text) > 1 and given.text.replace("-", "").isalpha() and _capitalised(given.raw)
+            and all(len(t.text.rstrip(".")) == 1 and t.text[:1].isupper() for t in initial))
 
 
 def _box_gap(left: BBox, right: BBox) -> float:
@@ -1219,15 +1234,17 @@ class _Context:
         caret = following in comp.glyphs or (0 < len(following) <= 2 and following[0] in comp.glyphs
                                              and all(c in comp.caret_letters or c in comp.glyphs
                                                      for c in following.lower()))
+        # a form's column header above names the place first: the account header's glyph test also takes a name's
+        # own y or v ("Krishnamurthy-Venkataraman" under "Patient name": fresh seeds 9900-10499, train_9920)
+        heading = self.heading_above(li)
+        header = self._header_row_above(li, found.start) if heading is None else None
+        if header is not None:
+            return header
         if at_top and (any(g in glued for g in comp.glyphs) or caret):
             return _Place(Position.PATIENT, "account_header", "in a portal account header",
                           rules.account_markers.weight)
-        heading = self.heading_above(li)
         if heading is not None:
             return _Place(heading.position, heading.id, f"under a {heading.position.value} heading", heading.weight)
-        header = self._header_row_above(li, found.start)
-        if header is not None:
-            return header
         if self._has_context(li) or (self._same_page(li, li + 1) and self._has_context(li + 1, alone=True)):
             return _Place(Position.PATIENT, "patient_context", "on a line with a date of birth or record number",
                           rules.patient_context.weight)

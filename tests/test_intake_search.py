@@ -522,6 +522,28 @@ def test_regression_a_surname_cell_wrapped_onto_the_next_line_is_the_full_name_u
         ("SUBRAMANIAN-DVOŘÁK, SURESH SANJAY", Position.PATIENT)]
 
 
+@pytest.mark.parametrize(("cell", "intake"), [
+    ("Priya", "Priya Krishnamurthy-Venkataraman"),
+    ("Sunita", "SUNITA SUBRAMANIAN-BHATTACHARYA"),
+    ("Meenakshi L.", "Meenakshi Krishnamurthy-Venkataraman"),
+])
+def test_regression_a_given_name_cell_whose_surname_wrapped_alone_onto_the_next_line_is_the_full_name(
+        cell: str, intake: str) -> None:
+    # fresh seeds 9900-10499, train_9920, train_10170: "Priya" in the name cell of "Patient name  Date of birth  MRN"
+    # and "Krishnamurthy-Venkataraman" alone on the line under it: a surname-only hit, and the document went to review
+    doc = _form([HEADER, [(50.0, cell), (250.0, "August 5, 1990"), (420.0, "85668117")],
+                 [(50.0, intake.split()[-1])], [(50.0, "Phone"), (250.0, "Insurance")]])
+    result = search_intake_name(doc, intake)
+    assert result.verdict is Verdict.PATIENT_CONFIRMED, result.reason
+    assert [h.position for h in full_hits(result)] == [Position.PATIENT]
+
+
+def test_when_the_line_under_a_given_name_cell_is_the_next_rows_labels_then_no_label_joins_the_name() -> None:
+    doc = _form([HEADER, [(50.0, "Priya"), (250.0, "August 5, 1990")],
+                 [(50.0, "Phone"), (250.0, "Insurance"), (420.0, "Date")]])
+    assert search_intake_name(doc, "Priya Phone").verdict is not Verdict.PATIENT_CONFIRMED
+
+
 def test_regression_a_rule_read_as_debris_between_the_headers_and_the_name_keeps_the_name_under_its_header() -> None:
     # fresh seeds 9900-10499, train_10245 (a fax): the form's rule under "Patient name  Date of birth  MRN" was read
     # as a line "—-", and the name under it was unlabelled (needs_review instead of complete)

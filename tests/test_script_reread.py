@@ -180,3 +180,21 @@ def test_when_english_garbled_the_accents_and_the_latin_read_is_confident_then_t
 def test_when_the_confident_latin_read_is_not_a_repair_of_garbled_accents_then_the_english_read_stands(
         english: str, latin: str) -> None:
     assert better_spelling(english, latin, 95.0) is None
+
+
+# regressions (fresh seeds 9900-10499, 240 images measured: extractors/script_reread.py Q_FOR_G_MIN_CONF): English
+# read the q of a name as g ("Guogiang Lin, DO" on a photo of a screen: train_10215; "Guogiang Xu": train_10468)
+@pytest.mark.parametrize(("english", "latin", "expected"), [
+    ("Guogiang", "Guoqiang", "Guoqiang"),
+    ("Tarig,", "Tariq,", "Tariq,"),
+    ("Lindqvist", "Lindgvist", None),  # English's q against a Latin g: English was right every time
+    ("Gregg", "Greqq", None),  # more than the one g
+    ("Guogiang", "Guoqiang.", "Guoqiang"),  # what follows the letters is English's
+])
+def test_when_latin_reads_a_q_where_english_read_its_only_g_then_the_q_is_taken(
+        english: str, latin: str, expected: str | None) -> None:
+    assert better_spelling(english, latin, 88.0) == expected
+
+
+def test_when_the_latin_q_for_g_read_is_unsure_then_the_english_read_stands() -> None:
+    assert better_spelling("Guogiang", "Guoqiang", 40.0) is None
