@@ -113,7 +113,7 @@ def choose_findings(document: Document, people: tuple[PersonMention, ...], diagn
     clinicians = people if pages is None else tuple(p for p in people if _on_pages(p.evidence, pages))
     physician = second_opinion(physician_chooser(clinicians), rank_treating_physician(document, clinicians))
     if (physician.person is None or physician.person.role is Role.OTHER_CLINICIAN) and (
-            hint := surname_hint()) is not None and _hint_stands(hint, physician.person, pages):
+            hint := surname_hint()) is not None and _hint_stands(hint, physician.person, pages, people):
         # docs/POLICY.md "Policy decisions" 6: a physician named by surname only is doubtful, not absent (review).
         # The surname is reported, so the coordinator sees whom the document names.
         doubt = (f"a physician is named by title and surname only (page {hint.evidence.page}); a person must confirm "
@@ -125,7 +125,8 @@ def choose_findings(document: Document, people: tuple[PersonMention, ...], diagn
     return Findings(people=people, diagnoses=diagnoses, patient=patient, physician=physician, patient_pages=pages)
 
 
-def _hint_stands(hint: SurnameOnly, chosen: PersonMention | None, pages: tuple[int, ...] | None) -> bool:
+def _hint_stands(hint: SurnameOnly, chosen: PersonMention | None, pages: tuple[int, ...] | None,
+                 people: Sequence[PersonMention] = ()) -> bool:
     """Whether the "Dr. Surname" the document prints is reported instead of `chosen` (None, or an unlabelled clinician
     the rules fell back on): it must be on the chosen patient's pages, and not name `chosen` itself.
 
@@ -134,10 +135,29 @@ def _hint_stands(hint: SurnameOnly, chosen: PersonMention | None, pages: tuple[i
     both go to review, and the report names whom the document shows as treating. (The ranker refitted on 1,800
     documents confirmed "I spoke with Dr. Holly Winslow" over the signer "Dr. Eze".) The same person is "Dr. Winslow"
     for Holly Winslow, or a provider card's "Dr. Sanjay⏎Bhattacharya" whose surname wrapped (fresh seeds 7500-8099,
-    train_7787)."""
+    train_7787).
+
+    Nor is it a surname-only mention when its "surname" is the given name of one of `people` read in full on the
+    same line: "Dr. Maja @stergaard" is Maja Østergaard, whose surname OCR began with a sign (fresh seeds
+    10500-11099, train_10927)."""
     if pages is not None and not _on_pages((hint.evidence,), pages):
         return False
+    if any(_given_name_at(hint, p) for p in people):
+        return False
     return chosen is None or not set(fold(hint.surname).split()[-1:]) <= set(fold(chosen.normalized).split())
+
+
+def _given_name_at(hint: SurnameOnly, person: PersonMention) -> bool:
+    """Whether `hint`'s surname is a given name (a word before the last) of `person`, named on the hint's line."""
+    words = fold(person.normalized).split()
+    if fold(hint.surname) not in words[:-1]:
+        return False
+    box = hint.evidence.bbox
+    if box is None:
+        return False
+    return any(ev.page == hint.evidence.page and ev.bbox is not None
+               and min(ev.bbox.bottom, box.bottom) > max(ev.bbox.top, box.top)  # the two boxes share a line
+               for ev in person.evidence)
 
 
 def _on_pages(evidence: Sequence[Evidence], pages: tuple[int, ...]) -> bool:

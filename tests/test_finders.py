@@ -479,3 +479,17 @@ def test_when_an_upload_holds_two_patients_records_then_the_physician_is_the_one
         findings = find_all(doc, load_policy(), ner_model=None, intake_name=intake_name)
         assert findings.physician.person is not None
         assert findings.physician.person.normalized == physician
+
+
+def test_regression_a_given_name_after_dr_whose_surname_ocr_garbled_is_not_a_surname_only_physician() -> None:
+    # Fresh seeds 10500-11099, train_10927: the care team's "Dr. Maja @stergaard" (Ø read as @) was found in full as
+    # the primary care provider, yet "Dr. Maja" was also taken for a physician named by surname only and reported
+    # instead of the card's pain physician
+    findings = find_all(_doc("MG Marcus Gaines v MyCarePath", "Care Team", "Dr. Katherine Lindley", "Pain Medicine",
+                             "Tri-County Regional Medical Center", "Health Issues",
+                             "Type 2 diabetes mellitus with diabetic polyneuropathy E11.42", "Care Team",
+                             "Dr. Maja @stergaard", "Primary care provider", "Ingrid Dahl, BSN, RN", "Nurse"),
+                        load_policy(), ner_model=None)
+    assert [p.normalized for p in findings.people if p.role is Role.PCP] == ["Maja Østergaard"]
+    assert findings.physician.person is not None
+    assert findings.physician.person.normalized == "Katherine Lindley" and findings.physician.doubt is None

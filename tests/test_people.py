@@ -1296,3 +1296,21 @@ def test_regression_a_faxed_label_rows_grey_specks_read_as_ee_do_not_hide_the_va
     people = _form([[(10, "Treating physician"), (150, "ee"), (300, "Specialty"), (420, "ee")],
                     [(10, "Xiaoting Zhou, MD, DABPM"), (300, "Pain Medicine")]])
     assert _by_role(people, Role.TREATING_PHYSICIAN) == ["Xiaoting Zhou"]
+
+
+@pytest.mark.parametrize("rows", [
+    [[(40, "Dr. Anders Sjöberg")]],
+    [[(40, "‘Treating phiysiedien - Gpoaially ~")], [(40, "Dr Anders Sjöberg"), (300, "Pain Medicine")]],
+    [[(40, "Anders Sjöberg, MD"), (300, "Pain Medicine")]],
+], ids=["titled-line", "titled-cell-under-a-garbled-label", "credentialed-cell"])
+def test_when_a_titled_or_credentialed_name_fills_its_line_or_cell_then_it_is_a_clinician(
+        rows: list[list[tuple[float, str]]]) -> None:
+    # Fresh seeds 10500-11099, train_10772: a faxed referral's "Dr Anders Sjöberg    Pain Medicine" under a label OCR
+    # garbled beyond repair ("Treating phiysiedien") was no one: spaCy tagged no PERSON on the line and only names
+    # with a credential on a line of their own were read without a label
+    people = _form(rows)
+    assert [(p.normalized, p.role) for p in people] == [("Anders Sjöberg", Role.OTHER_CLINICIAN)]
+
+
+def test_when_a_titled_name_shares_its_cell_with_prose_then_it_is_not_read_as_a_clinician_line() -> None:
+    assert _form([[(40, "Dr Anders Sjöberg Pain Medicine was consulted")]]) == ()

@@ -814,12 +814,23 @@ def _credential_lead(text: str, start: int, end: int, rules: NameRules) -> int |
     return stop if stop is not None and pos > start else None
 
 
+def _ends_cell(cells: _Cells | None, line: _Line, start: int, end: int) -> bool:
+    """Whether the name at [start, end) of `line` is its own form cell: it opens a cell and the cell ends with it."""
+    if cells is None:
+        return False
+    row = cells.of(line)
+    k = _cell_at(row, start)
+    return k is not None and row[k].start == start and row[k].end <= end
+
+
 def _credentialed_line_candidates(text: str, taken: list[tuple[int, int]], rules: NameRules,
-                                  m: _Matcher) -> list[_Candidate]:
-    """Clinicians printed as a name with a credential on a line of their own, which no label, section or spaCy entity
-    gave a role: provider cards and lists. The line may open with OCR debris (an avatar read as "NV", "| VK |"), and
-    the credential may wrap onto the next line ("Deepika Bhattacharya,⏎MD, FAAPMR"). Another clinician until the
-    choice of the treating physician weighs them (a fallback, like spaCy's titled names)."""
+                                  m: _Matcher, cells: _Cells | None = None) -> list[_Candidate]:
+    """Clinicians printed as a name with a credential or a title on a line of their own, which no label, section or
+    spaCy entity gave a role: provider cards and lists. The line may open with OCR debris (an avatar read as "NV",
+    "| VK |"), and the credential may wrap onto the next line ("Deepika Bhattacharya,⏎MD, FAAPMR"). A name that fills
+    a form's cell counts as on a line of its own (`cells`: "Dr Anders Sjöberg    Pain Medicine" under a label OCR
+    garbled). Another clinician until the choice of the treating physician weighs them (a fallback, like spaCy's
+    titled names)."""
     lines = _lines(text)
     out: list[_Candidate] = []
     for idx, line in enumerate(lines):
@@ -840,16 +851,16 @@ def _credentialed_line_candidates(text: str, taken: list[tuple[int, int]], rules
             if wrapped is not None:
                 end, raw = wrapped
                 name = parse_person_name(raw, rules)
-        if name is None or not name.credentials:
+        if name is None or not (name.credentials or name.titles):
             continue
         below = _line_after(lines, idx, end)
         after = text[end:lines[below - 1].end]
-        if after.strip(" ,") and not _PHONE_REST.match(after):
+        if after.strip(" ,") and not _PHONE_REST.match(after) and not _ends_cell(cells, line, span[0], end):
             continue  # more on the line: prose or a table row, which other rules read
         if below < len(lines) and _STREET.match(lines[below].text(text)):
             continue  # a letter's inside address ("van Dijk, Mareike, MD⏎741 Park Rd"): the addressee, not who treated
         out.append(_Candidate(span[0], end, span[0], Role.OTHER_CLINICIAN, "credentialed_line",
                               rules.weights.spacy_titled,
-                              "a credentialed name on a line of its own, with no role label",
+                              "a titled or credentialed name on a line or in a cell of its own, with no role label",
                               fallback=True, raw=raw if end > line.end else None))
     return out

@@ -24,7 +24,8 @@ def find_people(parsed: ParsedText, rules: NameRules | None = None) -> tuple[Per
     m = _matcher(rules)
     text = parsed.text
     labels = repaired_labels(text, m)  # the cue matching's copy: "Treating physikian" read as its label
-    candidates = _line_candidates(labels, rules, m, _Cells(text))
+    cells = _Cells(text)
+    candidates = _line_candidates(labels, rules, m, cells)
     if labels is not text.text:
         candidates = [dataclasses.replace(c, cue_repaired=True)
                       if labels[c.cue_start:c.cue_end or c.start] != text.text[c.cue_start:c.cue_end or c.start]
@@ -36,9 +37,8 @@ def find_people(parsed: ParsedText, rules: NameRules | None = None) -> tuple[Per
     # Only a spaCy entity that became a person holds its line: "won Kim" cut from "jJae-won Kim, MD" by avatar debris
     # is no name, and must not keep the whole credentialed line from being read.
     candidates += [c for c, x in spacy if x is not None]
-    items += [x for x in (_to_mention(c, text, rules) for c in
-                          _credentialed_line_candidates(labels, [(c.start, c.end) for c in candidates], rules, m))
-              if x is not None]
+    lined = _credentialed_line_candidates(labels, [(c.start, c.end) for c in candidates], rules, m, cells)
+    items += [x for x in (_to_mention(c, text, rules) for c in lined) if x is not None]
     layout = [x for x in items if not x.fallback]
     # A fallback mention of someone a layout rule already found ("Dr. Doe" in the narrative after "Provider:
     # Jane Doe, MD") supports that finding instead of standing alone.
