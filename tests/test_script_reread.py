@@ -198,3 +198,35 @@ def test_when_latin_reads_a_q_where_english_read_its_only_g_then_the_q_is_taken(
 
 def test_when_the_latin_q_for_g_read_is_unsure_then_the_english_read_stands() -> None:
     assert better_spelling("Guogiang", "Guoqiang", 40.0) is None
+
+
+# regressions (fresh seeds 10500-11099, 600 documents measured: extractors/script_reread.py UNSURE_ENGLISH): English
+# misread a name's letters and doubted the read, the Latin read was confident and right ("Iván B Zdfiga López" was not
+# the intake's Zúñiga: train_10802; "Lan T Tran-Kowalczykk" was reported as the physician: train_11085)
+@pytest.mark.parametrize(("english", "latin", "expected"), [
+    ("Zdfiga", "Zúñiga", "Zúñiga"),
+    ("SINGIL,", "SINGH,", "SINGH,"),
+    ("TRAN-KOWALCZYkK,", "TRAN-KOWALCZYK,", "TRAN-KOWALCZYK,"),
+    ("Liftua", "Lihua", "Lihua"),
+    ("@YSTEIN", "ØYSTEIN", "ØYSTEIN"),  # English's mark for a letter it does not know is no punctuation to keep
+    ("ZHIWE!", "ZHIWEI", "ZHIWEI"),
+    ("(Smlth),", "Smith", "(Smith),"),  # plain punctuation around the word is English's
+])
+def test_when_english_doubts_its_read_and_the_latin_read_is_confident_and_close_then_the_latin_spelling_is_taken(
+        english: str, latin: str, expected: str) -> None:
+    assert better_spelling(english, latin, 90.0, 40.0) == expected
+    assert better_spelling(english, latin, 90.0, 70.0) is None  # English sure of its read
+    assert better_spelling(english, latin, 80.0, 40.0) is None  # the Latin read not confident enough
+    assert better_spelling(english, latin, 90.0) is None  # English's confidence unknown
+
+
+@pytest.mark.parametrize(("english", "latin"), [
+    ("ZGfiiga,", "Zúñiga,"),  # three letters apart in six: too far
+    ("Kenec", "kenec"),  # the capital lost
+    ("12:30", "IZ:30"),  # not a word of letters
+    ("Dahl", "Dahl"),  # no difference
+    ("Rémi", "RĐmi"),  # a lookalike of D
+])
+def test_when_english_doubts_its_read_but_the_latin_read_is_no_close_name_word_then_the_english_read_stands(
+        english: str, latin: str) -> None:
+    assert better_spelling(english, latin, 95.0, 30.0) is None
