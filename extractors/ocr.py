@@ -7,6 +7,7 @@ is translated here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -26,6 +27,7 @@ from extractors import imaging
 from extractors.imaging import IDENTITY, Affine, Homography, PointMap
 from extractors.ocr_word import OcrWord
 from extractors.script_reread import reread_names
+from extractors.uncovered import reread_uncovered
 from pipeline.errors import DocverifyError, OcrEngineError, OcrTimeout
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.types import BBox, Word
@@ -34,7 +36,8 @@ TESSERACT_CONFIG = "--oem 1 --psm 3"  # LSTM engine; automatic page segmentation
 SCRIPT_MODEL = "Latin"  # models/tessdata/SOURCE.md: re-reads name lines for accented letters
 SCRIPT_DIR = Path(__file__).resolve().parents[1] / "models" / "tessdata"
 SCRIPT_CONFIG = f"--oem 1 --psm 6 --tessdata-dir {shlex.quote(str(SCRIPT_DIR))}"  # stacked lines: one uniform block
-SCRIPT_MIN_SECONDS = 2.0  # the re-read is skipped when less of the page's OCR time is left
+SCRIPT_MIN_SECONDS = 2.0  # a re-read is skipped when less of the page's OCR time is left
+LINES_CONFIG = "--oem 1 --psm 6"  # the stacked lines the page read left without words: one uniform block
 OSD_MIN_CONFIDENCE = 2.0  # tesseract's orientation confidence; below it we keep the page as it is
 OSD_MIN_INK = 0.005  # share of ink pixels below which OSD is not even tried (it fails on sparse pages)
 OSD_MAX_PIXELS = 4_000_000  # OSD reads a copy at most this big: enough for its 300-dpi-ish training, and cheap
@@ -131,11 +134,19 @@ class TesseractEngine:
         self.script = script  # re-reads the name lines (extractors/script_reread.py); None: no re-read
 
     def read(self, image: Image.Image, timeout: float) -> list[OcrWord]:
-        """Words of `image`, the name lines' spellings re-read with the script model when it is installed. Raises
-        OcrTimeout, OcrEngineError (only for the main read: the re-read is best effort)."""
+        """Words of `image`, with the lines the page segmentation left without words read on their own
+        (extractors/uncovered.py) and the name lines' spellings re-read with the script model when it is installed.
+        Raises OcrTimeout, OcrEngineError (only for the main read: the second reads are best effort)."""
         start = time.monotonic()
         words = [eszett_for_ampersand(part) for w in self._read(image, self.lang, self.config, timeout)
                  for part in split_glued_label(w)]
+        remaining = timeout - (time.monotonic() - start)
+        if remaining >= SCRIPT_MIN_SECONDS:
+            with contextlib.suppress(OcrTimeout, OcrEngineError):  # the page read stands
+                # lines the page segmentation dropped (extractors/uncovered.py)
+                words = reread_uncovered(image, words, lambda lines: [
+                    eszett_for_ampersand(part) for w in self._read(lines, self.lang, LINES_CONFIG, remaining)
+                    for part in split_glued_label(w)])
         if self.script is None or not has_language(self.script):
             return words
         remaining = timeout - (time.monotonic() - start)
