@@ -25,6 +25,7 @@ from extractors.ocr_word import OcrWord
 MIN_WORD_CONF = 60.0  # tesseract's 0..100: a word of the second read below it is noise from a picture's edge
 MAX_LINES = 20  # per page, the largest first: the second read stays bounded on a busy page
 MAX_MARKS = 20_000  # more uncovered marks than this is a photo's texture, not lines of text
+MAX_LETTER_MARKS = 3_000  # of them the size of letters: some 40 lost lines of 70 letters, far more than a page drops
 PAD = 6  # pixels kept around a cut-out line
 GAP = 12  # white pixels between two stacked lines
 _INITIAL = re.compile(r"^[A-Z][.,]?$")  # a middle initial ("Darnell S. Booker"): the one word of one letter kept
@@ -70,7 +71,7 @@ def _uncovered_marks(image: Image.Image, words: Sequence[OcrWord], text_height: 
         h, w = rows.stop - rows.start, cols.stop - cols.start
         if 0.4 * text_height <= h <= 3.0 * text_height and w <= 3 * h:
             marks.append(_Box(cols.start, rows.start, cols.stop, rows.stop))
-    return marks
+    return marks if len(marks) <= MAX_LETTER_MARKS else None
 
 
 def uncovered_lines(image: Image.Image, words: Sequence[OcrWord]) -> list[_Box]:
@@ -83,16 +84,25 @@ def uncovered_lines(image: Image.Image, words: Sequence[OcrWord]) -> list[_Box]:
     if not marks:
         return []
     lines: list[tuple[_Box, int]] = []  # (box, marks in it)
+    band = max(1, int(text_height))
+    by_band: dict[int, list[int]] = {}  # band of rows -> the lines that reach into it: each mark looks at its own
     for mark in sorted(marks, key=lambda b: b.left):
-        for i, (line, n) in enumerate(lines):
+        near = sorted({i for b in range(mark.top // band, mark.bottom // band + 1) for i in by_band.get(b, ())})
+        for i in near:
+            line, n = lines[i]
             overlap = min(line.bottom, mark.bottom) - max(line.top, mark.top)
             gap = mark.left - line.right
             if overlap >= 0.5 * min(line.height, mark.height) and gap <= max(line.height, mark.height):
-                lines[i] = (_Box(line.left, min(line.top, mark.top), max(line.right, mark.right),
-                                 max(line.bottom, mark.bottom)), n + 1)
+                grown = _Box(line.left, min(line.top, mark.top), max(line.right, mark.right),
+                             max(line.bottom, mark.bottom))
+                lines[i] = (grown, n + 1)
                 break
         else:
+            i, grown = len(lines), mark
             lines.append((mark, 1))
+        for b in range(grown.top // band, grown.bottom // band + 1):
+            if i not in by_band.setdefault(b, []):
+                by_band[b].append(i)
     kept = [line for line, n in lines if n >= 3 and line.width >= 2 * line.height
             and line.height <= 3.0 * text_height]
     kept = sorted(kept, key=lambda b: b.width, reverse=True)[:MAX_LINES]

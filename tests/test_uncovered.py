@@ -4,6 +4,7 @@ beside an initials avatar is read, nothing the page read found is changed, and p
 from __future__ import annotations
 
 import io
+import time
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -92,3 +93,16 @@ def test_regression_a_provider_cards_name_beside_its_avatar_is_read() -> None:
     result = ocr.read_image(im, 96, 96, TesseractEngine())
     texts = [w.text for w in result.words]
     assert "Ngoc" in texts and "Vu," in texts
+
+
+def test_when_a_page_is_strewn_with_letter_sized_marks_then_finding_lines_stays_quick() -> None:
+    # a crafted page of scattered marks, none covered by a word: no line of them, found in bounded time
+    words = _english(_page(["Care Team", "Physical Medicine"]))
+    im = Image.new("L", (2000, 4000), 255)
+    draw = ImageDraw.Draw(im)
+    for k in range(2_900):  # marks 60 px apart: none joins another into a line
+        x, y = 20 + (k % 33) * 60, 300 + (k // 33) * 40
+        draw.rectangle((x, y, x + 6, y + 20), fill=0)
+    t0 = time.monotonic()
+    assert uncovered_lines(im, words) == []
+    assert time.monotonic() - t0 < 1.0  # 0.15 s; every mark tried against every line took 2.4 s
