@@ -126,7 +126,7 @@ def choose_findings(document: Document, people: tuple[PersonMention, ...], diagn
 
 
 def _hint_stands(hint: SurnameOnly, chosen: PersonMention | None, pages: tuple[int, ...] | None,
-                 people: Sequence[PersonMention] = ()) -> bool:
+                 people: Sequence[PersonMention]) -> bool:
     """Whether the "Dr. Surname" the document prints is reported instead of `chosen` (None, or an unlabelled clinician
     the rules fell back on): it must be on the chosen patient's pages, and not name `chosen` itself.
 

@@ -138,15 +138,13 @@ class TesseractEngine:
         (extractors/uncovered.py) and the name lines' spellings re-read with the script model when it is installed.
         Raises OcrTimeout, OcrEngineError (only for the main read: the second reads are best effort)."""
         start = time.monotonic()
-        words = [eszett_for_ampersand(part) for w in self._read(image, self.lang, self.config, timeout)
-                 for part in split_glued_label(w)]
+        words = self._read_english(image, self.config, timeout)
         remaining = timeout - (time.monotonic() - start)
         if remaining >= SCRIPT_MIN_SECONDS:
             with contextlib.suppress(OcrTimeout, OcrEngineError):  # the page read stands
                 # lines the page segmentation dropped (extractors/uncovered.py)
-                words = reread_uncovered(image, words, lambda lines: [
-                    eszett_for_ampersand(part) for w in self._read(lines, self.lang, LINES_CONFIG, remaining)
-                    for part in split_glued_label(w)])
+                words = reread_uncovered(image, words,
+                                         lambda lines: self._read_english(lines, LINES_CONFIG, remaining))
         if self.script is None or not has_language(self.script):
             return words
         remaining = timeout - (time.monotonic() - start)
@@ -157,6 +155,12 @@ class TesseractEngine:
                                                                          remaining))
         except (OcrTimeout, OcrEngineError):
             return words  # the English read stands
+
+    def _read_english(self, image: Image.Image, config: str, timeout: float) -> list[OcrWord]:
+        """The engine's read in its own language, with the fixes of that model's habits: labels glued to values split,
+        "&" inside a word read as "ß"."""
+        return [eszett_for_ampersand(part) for w in self._read(image, self.lang, config, timeout)
+                for part in split_glued_label(w)]
 
     def _read(self, image: Image.Image, lang: str, config: str, timeout: float) -> list[OcrWord]:
         try:

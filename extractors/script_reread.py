@@ -74,22 +74,31 @@ def stack(image: Image.Image, words: Sequence[OcrWord],
           runs: Sequence[tuple[int, ...]]) -> tuple[Image.Image, list[Strip]]:
     """The runs cut out of `image` (only their words, with a margin) stacked top to bottom on white, left-aligned:
     tesseract's time grows with the text it reads, so the rest of each line is left out."""
-    boxes = []
-    for idx in runs:
-        left = max(0, min(words[i].left for i in idx) - PAD)
-        right = min(image.width, max(words[i].left + words[i].width for i in idx) + PAD)
-        top = max(0, min(words[i].top for i in idx) - PAD)
-        bottom = min(image.height, max(words[i].top + words[i].height for i in idx) + PAD)
-        boxes.append((idx, left, top, right, bottom))
-    width = max((r - lft for _, lft, _, r, _ in boxes), default=1) + 2 * GAP
-    height = sum(b - t for _, _, t, _, b in boxes) + GAP * (len(boxes) + 1)
+    boxes = [(min(words[i].left for i in idx), min(words[i].top for i in idx),
+              max(words[i].left + words[i].width for i in idx), max(words[i].top + words[i].height for i in idx))
+             for idx in runs]
+    canvas, placed = stack_crops(image, boxes)
+    return canvas, [Strip(idx, top, bottom, shift, dx) for idx, (top, bottom, shift, dx) in zip(runs, placed,
+                                                                                               strict=True)]
+
+
+def stack_crops(image: Image.Image,
+                boxes: Sequence[tuple[int, int, int, int]]) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
+    """The pixel boxes (left, top, right, bottom) of `image`, each with a PAD margin, stacked top to bottom on white,
+    GAP apart and left-aligned, and for each where it landed: (top, bottom) in the stacked image and the shifts
+    (stacked y = page y + shift, stacked x = page x + dx). Shared by the re-reads of name runs and of lost lines
+    (extractors/uncovered.py)."""
+    crops = [(max(0, left - PAD), max(0, top - PAD), min(image.width, right + PAD), min(image.height, bottom + PAD))
+             for left, top, right, bottom in boxes]
+    width = max((r - lft for lft, _, r, _ in crops), default=1) + 2 * GAP
+    height = sum(b - t for _, t, _, b in crops) + GAP * (len(crops) + 1)
     canvas = Image.new(image.mode, (width, max(1, height)), 255 if image.mode in ("L", "1") else "white")
-    strips, y = [], GAP
-    for idx, left, top, right, bottom in boxes:
+    placed, y = [], GAP
+    for left, top, right, bottom in crops:
         canvas.paste(image.crop((left, top, right, bottom)), (GAP, y))
-        strips.append(Strip(idx, y, y + bottom - top, y - top, GAP - left))
+        placed.append((y, y + bottom - top, y - top, GAP - left))
         y += bottom - top + GAP
-    return canvas, strips
+    return canvas, placed
 
 
 def _split(text: str) -> tuple[str, str, str]:

@@ -21,13 +21,12 @@ from scipy import ndimage
 
 from extractors.imaging import ink_mask
 from extractors.ocr_word import OcrWord
+from extractors.script_reread import stack_crops
 
 MIN_WORD_CONF = 60.0  # tesseract's 0..100: a word of the second read below it is noise from a picture's edge
 MAX_LINES = 20  # per page, the largest first: the second read stays bounded on a busy page
 MAX_MARKS = 20_000  # more uncovered marks than this is a photo's texture, not lines of text
 MAX_LETTER_MARKS = 3_000  # of them the size of letters: some 40 lost lines of 70 letters, far more than a page drops
-PAD = 6  # pixels kept around a cut-out line
-GAP = 12  # white pixels between two stacked lines
 _INITIAL = re.compile(r"^[A-Z][.,]?$")  # a middle initial ("Darnell S. Booker"): the one word of one letter kept
 BLOCK_BASE = 100_000  # layout ids of the added words' lines, apart from the page read's own blocks
 
@@ -109,28 +108,6 @@ def uncovered_lines(image: Image.Image, words: Sequence[OcrWord]) -> list[_Box]:
     return sorted(kept, key=lambda b: (b.top, b.left))
 
 
-@dataclass(frozen=True, slots=True)
-class _Strip:
-    top: int  # in the stacked image
-    bottom: int
-    dx: int  # page x = stacked x + dx
-    dy: int  # page y = stacked y + dy
-
-
-def _stack(image: Image.Image, lines: Sequence[_Box]) -> tuple[Image.Image, list[_Strip]]:
-    crops = [(max(0, b.left - PAD), max(0, b.top - PAD), min(image.width, b.right + PAD),
-              min(image.height, b.bottom + PAD)) for b in lines]
-    width = max(r - left for left, _, r, _ in crops) + 2 * GAP
-    height = sum(b - t for _, t, _, b in crops) + GAP * (len(crops) + 1)
-    canvas = Image.new(image.mode, (width, height), 255 if image.mode in ("L", "1") else "white")
-    strips, y = [], GAP
-    for left, top, right, bottom in crops:
-        canvas.paste(image.crop((left, top, right, bottom)), (GAP, y))
-        strips.append(_Strip(y, y + bottom - top, left - GAP, top - y))
-        y += bottom - top + GAP
-    return canvas, strips
-
-
 def reread_uncovered(image: Image.Image, words: list[OcrWord],
                      read: Callable[[Image.Image], Sequence[OcrWord]]) -> list[OcrWord]:
     """`words` (the page read of `image`) and the confident words `read` finds in the lines no word covers; `words`
@@ -138,18 +115,18 @@ def reread_uncovered(image: Image.Image, words: list[OcrWord],
     lines = uncovered_lines(image, words)
     if not lines:
         return words
-    canvas, strips = _stack(image, lines)
+    canvas, placed = stack_crops(image, [(b.left, b.top, b.right, b.bottom) for b in lines])
     by_line: dict[int, list[OcrWord]] = {}
     for w in read(canvas):
         middle = w.top + w.height / 2
-        k = next((k for k, s in enumerate(strips) if s.top <= middle <= s.bottom), None)
+        k = next((k for k, (top, bottom, _, _) in enumerate(placed) if top <= middle <= bottom), None)
         if k is None or w.conf < MIN_WORD_CONF:
             continue
         if sum(ch.isalnum() for ch in w.text) < 2 and not _INITIAL.match(w.text):
             continue
-        s = strips[k]
+        _, _, shift, dx = placed[k]
         by_line.setdefault(k, []).append(
-            replace(w, left=w.left + s.dx, top=w.top + s.dy, block=BLOCK_BASE + k, par=1, line=1))
+            replace(w, left=w.left - dx, top=w.top - shift, block=BLOCK_BASE + k, par=1, line=1))
     # A line of one word names no one, and a sidebar's "Medications" among the page's lines would read as a section
     # heading over the content beside it (fresh seeds 11100-11699, train_11153): only lines of two words or more.
     added = [w for line in by_line.values() if len(line) >= 2 for w in line]

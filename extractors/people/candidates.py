@@ -814,17 +814,15 @@ def _credential_lead(text: str, start: int, end: int, rules: NameRules) -> int |
     return stop if stop is not None and pos > start else None
 
 
-def _ends_cell(cells: _Cells | None, line: _Line, start: int, end: int) -> bool:
+def _ends_cell(cells: _Cells, line: _Line, start: int, end: int) -> bool:
     """Whether the name at [start, end) of `line` is its own form cell: it opens a cell and the cell ends with it."""
-    if cells is None:
-        return False
     row = cells.of(line)
     k = _cell_at(row, start)
     return k is not None and row[k].start == start and row[k].end <= end
 
 
 def _credentialed_line_candidates(text: str, taken: list[tuple[int, int]], rules: NameRules,
-                                  m: _Matcher, cells: _Cells | None = None) -> list[_Candidate]:
+                                  m: _Matcher, cells: _Cells) -> list[_Candidate]:
     """Clinicians printed as a name with a credential or a title on a line of their own, which no label, section or
     spaCy entity gave a role: provider cards and lists. The line may open with OCR debris (an avatar read as "NV",
     "| VK |"), and the credential may wrap onto the next line ("Deepika Bhattacharya,⏎MD, FAAPMR"). A name that fills
