@@ -276,9 +276,11 @@ _LIST_ITEM_MAX_WORDS = 12  # "Migraine without aura, not intractable, without st
 # An ICD-10 code in brackets, as OCR may read it (its letter as a digit, "O" for "0"): "(E11.42)", "(690.521)".
 _BRACKETED_CODE = r"\(\s*[A-Z0-9][0-9O]{1,2}(?:\.\s?\w{1,4})?\s*\)"
 _ENDS_ITEM = re.compile(rf"(?:[ \t]+[a-z][\w'’\-]*){{0,6}}[\s.,;:)\]|]*(?:{_BRACKETED_CODE}[\s.,;:|]*)?")
-# A line holding only a status in brackets, after the item's code in brackets or not: "(resolved).",
-# "(G90.521) (resolved).".
-_BRACKETED_STATUS = re.compile(rf"\s*(?:{_BRACKETED_CODE}\s*)?[(\[]\s*([A-Za-z]+)\s*[)\]][\s.,;:|]*$")
+# A line holding only a status in brackets, after the item's code or its title's own bracketed synonym (lower-case
+# words) or both: "(resolved).", "(G90.521) (resolved).", "(postherpetic neuralgia) (resolved).".
+_BRACKETED_SYNONYM = r"[(\[][a-z][a-z'’\- ]{0,60}[)\]]"
+_BRACKETED_STATUS = re.compile(
+    rf"\s*(?:(?:{_BRACKETED_CODE}|{_BRACKETED_SYNONYM})\s*){{0,2}}[(\[]\s*([A-Za-z]+)\s*[)\]][\s.,;:|]*$")
 _CODE_LINE = re.compile(r"^[A-Z]\d{2}(?:\.\w{1,4})?$")
 
 

@@ -420,6 +420,21 @@ def test_when_a_bracketed_status_closes_a_long_icd_title_then_the_whole_title_ta
     assert tobacco and tobacco[0].assertion is Assertion.AFFIRMED  # the status stops at the item before (";")
 
 
+# Regression (fresh varied seeds 11700-12299, train_11792, a consult letter wrongly complete, scored blind): the
+# bracketed status on the line under an ICD-10 title, after the title's own synonym in brackets: the synonym took the
+# status and the title above it stayed affirmed.
+@pytest.mark.parametrize("text", [
+    "Impression: Severe persistent asthma, uncomplicated; Other postherpetic nervous system involvement\n"
+    "(postherpetic neuralgia) (resolved).",
+    "Impression: Other postherpetic nervous system involvement\n(postherpetic neuralgia) (B02.29) (resolved).",
+], ids=["synonym", "synonym-and-code"])
+def test_when_a_bracketed_status_follows_a_titles_bracketed_synonym_then_the_title_takes_it_too(text: str) -> None:
+    found = _find(text)
+    pain = [m for m in found if m.category.is_pain]
+    assert any(m.text.startswith("Other postherpetic") for m in pain), [(m.text, m.assertion) for m in found]
+    assert all(m.assertion is Assertion.HISTORICAL for m in pain), [(m.text, m.assertion) for m in found]
+
+
 @pytest.mark.parametrize("text", [
     "Assessment: Fibromyalgia; Migraine (resolved).",
     "Assessment: Fibromyalgia; Migraine - Resolved",
