@@ -290,6 +290,10 @@ def _cleaned(image: Image.Image) -> tuple[Image.Image, tuple[str, ...]]:
     steps: list[str] = []
     gray = imaging.to_grayscale(image)
     if imaging.is_dark_mode(gray):
+        # Initials avatars first: light-on-dark only before the inversion (imaging.erase_avatars).
+        gray, avatars = imaging.erase_avatars(gray)
+        if avatars:
+            steps.append(f"erased {len(avatars)} avatar{'s' if len(avatars) > 1 else ''}")
         gray = imaging.invert(gray)
         steps.append("inverted dark mode")
     stretched = imaging.stretch_contrast(gray)

@@ -199,6 +199,17 @@ def phone_page(band: bool = True, avatar: bool = False, size: tuple[int, int] = 
     return im
 
 
+def photo_band_touching_bezel() -> Image.Image:
+    """A flattened phone photo whose blue header band runs into a wedge of the black bezel left at the screen's edge
+    (fresh varied seeds 11700-12299, train_11781: the band and the bezel were one dark component, not a flat one)."""
+    screen = phone_page()
+    im = Image.new("RGB", (screen.width + 40, screen.height + 400), (18, 18, 20))  # the bezel: thick above the screen
+    im.paste(screen, (30, 300))
+    draw = ImageDraw.Draw(im)
+    draw.polygon([(30, 300), (90, 300), (38, im.height), (30, im.height)], fill=(18, 18, 20))  # a wedge left on
+    return im
+
+
 def scan_with_black_border() -> Image.Image:
     """A scanned page: text on paper inside a thick, noisy black scanner margin (with a few light specks)."""
     page = text_image(px=28, size=(1700, 2200))
@@ -231,6 +242,7 @@ def bold_heading() -> Image.Image:
 @pytest.mark.parametrize(("image", "regions"), [
     pytest.param(phone_page(), 1, id="blue_header_band"),
     pytest.param(phone_page(avatar=True), 1, id="band_with_avatar_disc"),
+    pytest.param(photo_band_touching_bezel(), 1, id="band_touching_a_black_bezel"),
     pytest.param(phone_page(band=False), 0, id="light_page_no_band"),
     pytest.param(imaging.invert(imaging.to_grayscale(phone_page(band=False)).point(lambda v: 255 - v)), 0,
                  id="dark_mode_page_already_inverted"),
@@ -300,6 +312,38 @@ def test_when_a_provider_card_has_an_initials_avatar_then_it_is_erased_and_bars_
     erased = np.asarray(out)[a.top:a.bottom, a.x0:a.x1]
     assert erased.std() == 0 and erased.mean() > 200  # one page tone: no disc, no initials
     assert not any(r.avatar for r in found if r.x1 - r.x0 > 0.3 * gray.width)  # the header bar and the buttons
+
+
+def dark_mode_card(avatar: bool = True) -> Image.Image:
+    """A dark-mode provider card: a near-black page, a slightly lighter card, a mid-tone initials disc beside the
+    name in white."""
+    im = Image.new("L", (1180, 1400), 17)
+    draw = ImageDraw.Draw(im)
+    draw.rounded_rectangle((48, 300, 1130, 1100), radius=40, fill=34)
+    if avatar:
+        draw.ellipse((96, 380, 312, 596), fill=110)
+        draw.text((130, 430), "MT", fill=255, font=ImageFont.load_default(size=90))
+    font = ImageFont.load_default(size=48)
+    draw.text((350, 390), "Mathilde Thibodeaux,", fill=240, font=font)
+    draw.text((350, 460), "MD, FAAPMR", fill=240, font=font)
+    draw.text((350, 540), "Rheumatology", fill=170, font=ImageFont.load_default(size=38))
+    return im
+
+
+def test_when_a_dark_mode_card_has_an_initials_disc_then_only_the_disc_is_erased_before_the_inversion() -> None:
+    # Regression (fresh varied seeds 11700-12299, train_11992 and four more provider cards): on a dark page the disc
+    # is light-on-dark only before the page is inverted; after it, tesseract read the grey ring round black initials
+    # into the credential line ("(Will) MD, FAAPMR") and no physician was found.
+    gray = dark_mode_card()
+    out, (avatar,) = imaging.erase_avatars(gray)
+    assert avatar.avatar and avatar.x0 < 130 and avatar.x1 > 280 and avatar.top < 400 and avatar.bottom > 570
+    before, after = np.asarray(gray), np.asarray(out)
+    disc = after[380:597, 96:313]
+    assert disc.std() == 0 and disc.mean() == 34  # the card's tone: no disc, no initials
+    beside = np.s_[:, 330:]  # the name, its credentials and everything right of the disc: untouched
+    assert (after[beside] == before[beside]).all()
+    untouched, found = imaging.erase_avatars(dark_mode_card(avatar=False))
+    assert found == () and np.array_equal(np.asarray(untouched), np.asarray(dark_mode_card(avatar=False)))
 
 
 @pytest.mark.parametrize(("width", "height", "fill_share", "avatar"), [
@@ -441,9 +485,21 @@ def test_when_a_label_sits_in_a_grey_table_cell_then_the_fill_turns_paper_white_
     assert np.percentile(arr[160:230, 130:480], 1) <= 60  # the word's strokes
 
 
+def test_when_dark_text_sits_on_a_dim_band_then_the_band_turns_paper_white_and_the_text_stays_dark() -> None:
+    # Regression (fresh varied seeds 11700-12299, train_12250): a photographed dark-mode portal's header is a band
+    # of 101 after the page's inversion, its account name black on it; it was under the darkest shade flattened, and
+    # tesseract read no name.
+    flat, share = imaging.flatten_shading(_cell_page(fill=101, text_tone=10))
+    arr = np.asarray(flat)
+    assert share > 0.05
+    assert np.median(arr[110:160, 110:490]) >= 200  # the fill, above the word
+    assert np.percentile(arr[160:230, 130:480], 1) <= 60  # the word's strokes
+
+
 @pytest.mark.parametrize("image", [
     _cell_page(fill=250),  # no shading at all
     _cell_page(fill=60, text_tone=240),  # a dark bar with light text: `invert_dark_regions` handles it
+    _cell_page(fill=101, text_tone=240),  # a dim bar with light text: left for the same reason, not washed out
     fakes.text_image(["Bold heading", "Body text"], px=60),  # large dark letters are strokes, not a fill
 ])
 def test_when_a_page_has_no_mid_grey_fill_then_flattening_returns_it_unchanged(image: Image.Image) -> None:

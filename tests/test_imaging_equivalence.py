@@ -70,7 +70,9 @@ def old_flatten_shading(gray: Image.Image) -> tuple[Image.Image, float]:
     k = max(3, round(prepare._SHADE_WINDOW_PX / f) | 1)
     closed = np.asarray(small.filter(ImageFilter.MaxFilter(k)).filter(ImageFilter.MinFilter(k)), dtype=np.float32)
     paper = float(np.median(closed))
-    cells = erode((closed < paper - prepare._SHADE_MIN_DELTA) & (closed >= prepare.DARKEST_SHADE))
+    # The dim bands of dark text (a later change of what is shaded, not of how) are chosen as the module does.
+    dim = prepare._dim_bands(np.asarray(small), closed)
+    cells = erode((closed < paper - prepare._SHADE_MIN_DELTA) & ((closed >= prepare.DARKEST_SHADE) | dim))
     share = float(cells.mean())
     if share < prepare._SHADE_MIN_SHARE:
         return gray, 0.0

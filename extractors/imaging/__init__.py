@@ -12,7 +12,13 @@ shading, ink, text size), `dark_regions` (light-on-dark regions inverted), `desk
 
 from __future__ import annotations
 
-from extractors.imaging.dark_regions import DARK_REGION, DarkRegion, find_dark_regions, invert_dark_regions
+from extractors.imaging.dark_regions import (
+    DARK_REGION,
+    DarkRegion,
+    erase_avatars,
+    find_dark_regions,
+    invert_dark_regions,
+)
 from extractors.imaging.decode import SCREEN_DPI, Frame, check_size, iter_frames, open_frames, sane_dpi
 from extractors.imaging.deskew import MAX_SKEW, MIN_SKEW, estimate_skew, rotate_quadrant, rotate_small
 from extractors.imaging.geometry import IDENTITY, Affine, Homography, PointMap, scale
@@ -60,6 +66,7 @@ __all__ = [
     "erase_ruling_lines",
     "estimate_line_height",
     "estimate_skew",
+    "erase_avatars",
     "find_dark_regions",
     "find_quadrilateral",
     "flatten_perspective",

@@ -93,14 +93,24 @@ def erode_inside(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     return eroded
 
 
-def _dark_votes(gray: Image.Image) -> tuple[npt.NDArray[np.float32], int]:
-    """(share of dark cells in each cell's window, 0..1, and the reduction factor f: one cell = f × f px)."""
+@dataclass(frozen=True, slots=True)
+class _Votes:
+    """The reduced copy's cell grid: each cell's share of dark cells in its window (0..1), the reduction factor f
+    (one cell = f × f px), the reduced copy itself and the window's radius in cells."""
+
+    share: npt.NDArray[np.float32]
+    f: int
+    small: Image.Image
+    radius: int
+
+
+def _dark_votes(gray: Image.Image) -> _Votes:
     f = max(1, round(max(gray.width, gray.height) / _POLARITY_SIDE))
     small = gray.reduce(f) if f > 1 else gray
     dark = small.point(lambda v: 255 if v < DARK_REGION else 0)
     radius = max(1, round(_BG_WINDOW_PX / f / 2 - 0.5))  # window of 2r+1 cells ≈ _BG_WINDOW_PX, whatever f is
     votes = dark.filter(ImageFilter.BoxBlur(radius))
-    return np.asarray(votes, dtype=np.float32) / 255.0, f
+    return _Votes(np.asarray(votes, dtype=np.float32) / 255.0, f, small, radius)
 
 
 def _cell_pixels(tile: npt.NDArray[np.uint8], cells: npt.NDArray[np.bool_], f: int) -> npt.NDArray[np.uint8]:
@@ -146,48 +156,100 @@ class _Located:
     f: int
 
 
-def _locate(gray: Image.Image) -> list[_Located]:
-    """The light-on-dark regions of `gray` with their fill masks (see `find_dark_regions`)."""
-    votes, f = _dark_votes(gray)
-    dark = votes > 0.5
+# Two dark areas of different tones that touch are measured apart: a photographed phone's portal header (fill 77)
+# joined to the black bezel or desk around the screen (20) is one dark component, and not a flat one. The cells'
+# background tones (the reduced copy's median over the vote window, so letters do not count) are split at their Otsu
+# threshold when the two sides' medians are at least _MIN_TONE_GAP apart, and each side's components are measured.
+_MIN_TONE_GAP = 40.0
+
+
+def _locate(gray: Image.Image, split_found: bool = False) -> list[_Located]:
+    """The light-on-dark regions of `gray` with their fill masks (see `find_dark_regions`). `split_found`: a region
+    is split by tone too, and its parts are regions of their own (a dark-mode page is one region holding the rest)."""
+    votes = _dark_votes(gray)
+    dark = votes.share > 0.5
     if not dark.any() or dark.all():
         return []
     arr = np.asarray(gray)
-    h, w = arr.shape
     interior = erode(dark)  # cells whose 3×3 neighbourhood is dark: their pixels are clear of the region's edge
     found: list[_Located] = []
-    for comp in components(dark) or ():
-        if min(comp.bottom - comp.top, comp.x1 - comp.x0) * f < _MIN_REGION_PX:
+    tones: npt.NDArray[np.uint8] | None = None
+    work = [(comp, interior, False) for comp in components(dark) or ()]
+    while work and len(found) < _MAX_REGIONS:
+        comp, inside, split = work.pop(0)
+        if min(comp.bottom - comp.top, comp.x1 - comp.x0) * votes.f < _MIN_REGION_PX:
             continue
-        cells = comp.cells
-        inner = cells & interior[comp.top:comp.bottom, comp.x0:comp.x1]
-        tile = arr[comp.top * f:comp.bottom * f, comp.x0 * f:comp.x1 * f]
-        values = _cell_pixels(tile, inner, f)
-        if values.size < _MIN_REGION_PX ** 2:
-            continue
-        fill = float(np.median(values))
+        located = _measure(comp, inside, arr, votes.f)
+        if located is not None:
+            found.append(located)
+            if not split_found:
+                continue
+        if not split:
+            if tones is None:
+                tones = ndimage.median_filter(np.asarray(votes.small), size=2 * votes.radius + 1)
+            work += [(part, erode(_placed(part, dark.shape)), True) for part in _split_by_tone(comp, tones)]
+    return found
+
+
+def _placed(comp: Component, shape: tuple[int, ...]) -> npt.NDArray[np.bool_]:
+    """`comp`'s cells as a mask over the whole cell grid."""
+    out = np.zeros(shape, dtype=bool)
+    out[comp.top:comp.bottom, comp.x0:comp.x1] = comp.cells
+    return out
+
+
+def _split_by_tone(comp: Component, tones: npt.NDArray[np.uint8]) -> list[Component]:
+    """The components of `comp`'s darker and lighter cells, by background tone, when two tones are clearly there
+    (`_MIN_TONE_GAP`); else none."""
+    box = tones[comp.top:comp.bottom, comp.x0:comp.x1]
+    values = box[comp.cells]
+    if values.size < 2:
+        return []
+    from extractors.imaging.prepare import otsu_threshold  # here: prepare imports this module
+
+    t = otsu_threshold(values.astype(np.uint8))
+    low, high = values[values <= t], values[values > t]
+    if not low.size or not high.size or float(np.median(high)) - float(np.median(low)) < _MIN_TONE_GAP:
+        return []
+    parts: list[Component] = []
+    for side in (comp.cells & (box <= t), comp.cells & (box > t)):
+        for part in components(side) or ():
+            parts.append(Component(comp.x0 + part.x0, comp.top + part.top, comp.x0 + part.x1, comp.top + part.bottom,
+                                   part.cells))
+    return parts
+
+
+def _measure(comp: Component, interior: npt.NDArray[np.bool_], arr: npt.NDArray[np.uint8],
+             f: int) -> _Located | None:
+    """`comp` as a light-on-dark region when it is one: a flat fill holding a small share of much lighter pixels."""
+    h, w = arr.shape
+    cells = comp.cells
+    inner = cells & interior[comp.top:comp.bottom, comp.x0:comp.x1]
+    tile = arr[comp.top * f:comp.bottom * f, comp.x0 * f:comp.x1 * f]
+    values = _cell_pixels(tile, inner, f)
+    if values.size < _MIN_REGION_PX ** 2:
+        return None
+    fill = float(np.median(values))
+    is_light = values > fill + _LIGHT_DELTA
+    light = float(np.mean(is_light))
+    darker = float(np.mean(values < fill - _LIGHT_DELTA))
+    flat = float(np.mean(np.abs(values.astype(np.int16) - round(fill)) <= 30))
+    filled: npt.NDArray[np.bool_] | None = None
+    if light < _MIN_LIGHT_SHARE and flat >= _MIN_FLAT_SHARE and darker == 0.0:
+        # Large bold lettering (the account name in a portal's coloured header) out-votes the fill in its cells,
+        # so the eroded interior holds the fill only. Measure again with the text holes filled in.
+        filled = _with_text_holes(cells, tile, fill, f)
+        values = _cell_pixels(tile, filled & erode_inside(filled), f)
         is_light = values > fill + _LIGHT_DELTA
         light = float(np.mean(is_light))
         darker = float(np.mean(values < fill - _LIGHT_DELTA))
-        flat = float(np.mean(np.abs(values.astype(np.int16) - round(fill)) <= 30))
-        filled: npt.NDArray[np.bool_] | None = None
-        if light < _MIN_LIGHT_SHARE and flat >= _MIN_FLAT_SHARE and darker == 0.0:
-            # Large bold lettering (the account name in a portal's coloured header) out-votes the fill in its cells,
-            # so the eroded interior holds the fill only. Measure again with the text holes filled in.
-            filled = _with_text_holes(cells, tile, fill, f)
-            values = _cell_pixels(tile, filled & erode_inside(filled), f)
-            is_light = values > fill + _LIGHT_DELTA
-            light = float(np.mean(is_light))
-            darker = float(np.mean(values < fill - _LIGHT_DELTA))
-        if _MIN_LIGHT_SHARE <= light <= _MAX_LIGHT_SHARE and darker < light / 2 and flat >= _MIN_FLAT_SHARE:
-            mask = filled if filled is not None else _with_text_holes(cells, tile, fill, f)
-            x0, top, x1, bottom = comp.x0 * f, comp.top * f, min(comp.x1 * f, w), min(comp.bottom * f, h)
-            region = DarkRegion(x0, top, x1, bottom, fill, float(np.median(values[is_light])), light,
-                                avatar=is_avatar(x1 - x0, bottom - top, float(mask.mean()), w))
-            found.append(_Located(region, mask, f))
-            if len(found) >= _MAX_REGIONS:
-                break
-    return found
+    if not (_MIN_LIGHT_SHARE <= light <= _MAX_LIGHT_SHARE and darker < light / 2 and flat >= _MIN_FLAT_SHARE):
+        return None
+    mask = filled if filled is not None else _with_text_holes(cells, tile, fill, f)
+    x0, top, x1, bottom = comp.x0 * f, comp.top * f, min(comp.x1 * f, w), min(comp.bottom * f, h)
+    region = DarkRegion(x0, top, x1, bottom, fill, float(np.median(values[is_light])), light,
+                        avatar=is_avatar(x1 - x0, bottom - top, float(mask.mean()), w))
+    return _Located(region, mask, f)
 
 
 def is_avatar(width: int, height: int, fill_share: float, page_width: int) -> bool:
@@ -248,6 +310,23 @@ def invert_dark_regions(gray: Image.Image) -> tuple[Image.Image, tuple[DarkRegio
         tile[flip] = np.clip((r.text - tile[flip]) * (255.0 / span), 0, 255).astype(np.uint8)
     return Image.fromarray(out, "L"), tuple(located.region for located in found)
 
+
+
+def erase_avatars(gray: Image.Image) -> tuple[Image.Image, tuple[DarkRegion, ...]]:
+    """`gray` with every initials avatar erased and nothing else changed, for a dark-mode page before its inversion.
+
+    On a dark page an avatar is a mid-tone disc with light initials, light-on-dark only until the page is inverted:
+    after it, the disc is a grey ring round big black letters, which tesseract reads into the name beside it
+    ("Mathilde Thibodeaux,⏎(Will) MD, FAAPMR"; fresh varied seeds 11700-12299, train_11992). The disc and the page
+    around it are one dark component, measured apart by tone (`_split_by_tone`). Returns the input image itself
+    when there is no avatar."""
+    avatars = [located for located in _locate(gray, split_found=True) if located.region.avatar]
+    if not avatars:
+        return gray, ()
+    out = np.asarray(gray).copy()
+    for located in avatars:
+        _erase(out, located.region, pad=located.f + 2)
+    return Image.fromarray(out, "L"), tuple(located.region for located in avatars)
 
 
 def _erase(out: npt.NDArray[np.uint8], r: DarkRegion, pad: int) -> None:

@@ -55,7 +55,14 @@ _SHADE_CELL_PX = 4  # px of the page per cell of the reduced copy
 _SHADE_WINDOW_PX = 36  # px: closing window, wider than the strokes of bold body text up to ~300 dpi
 _SHADE_MIN_DELTA = 20.0  # a fill at least this much darker than the paper is shaded
 _SHADE_MIN_SHARE = 0.005  # share of the page that must be shaded before anything is done
-DARKEST_SHADE = float(DARK_REGION)  # fills darker than this are not shading but dark regions
+DARKEST_SHADE = float(DARK_REGION)  # fills darker than this are not shading but dark regions ...
+# ... unless the text on them is darker still. By the time shading is flattened, light text on a dark fill has been
+# inverted (`invert_dark_regions`); a fill down to _DIMMEST_FILL whose text is dark (`_dim_bands`) is shaded too: a
+# photographed dark-mode portal's header is a band of 101 after the page's inversion, with the account name black
+# on it (fresh varied seeds 11700-12299, train_12250). Scanner margins and desks (under 80) stay as they are.
+_DIMMEST_FILL = 80.0
+_TEXT_DELTA = 40.0
+_DARK_TEXT_RATIO = 3.0
 
 
 def flatten_shading(gray: Image.Image) -> tuple[Image.Image, float]:
@@ -75,7 +82,7 @@ def flatten_shading(gray: Image.Image) -> tuple[Image.Image, float]:
     closed = ndimage.minimum_filter(ndimage.maximum_filter(reduced, size=k, mode="nearest"), size=k,
                                     mode="nearest").astype(np.float32)
     paper = float(np.median(closed))
-    cells = erode((closed < paper - _SHADE_MIN_DELTA) & (closed >= DARKEST_SHADE))
+    cells = erode((closed < paper - _SHADE_MIN_DELTA) & ((closed >= DARKEST_SHADE) | _dim_bands(reduced, closed)))
     share = float(cells.mean())
     if share < _SHADE_MIN_SHARE:
         return gray, 0.0
@@ -89,6 +96,27 @@ def flatten_shading(gray: Image.Image) -> tuple[Image.Image, float]:
     shaded = gain != 1.0
     out[shaded] = np.clip(arr[shaded].astype(np.float32) * gain[shaded], 0, 255).astype(np.uint8)
     return Image.fromarray(out, "L"), share
+
+
+def _dim_bands(reduced: npt.NDArray[np.uint8], closed: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """Cells of dim fills (_DIMMEST_FILL..DARKEST_SHADE) whose text is dark: in each connected area (its holes
+    included: light letters leave holes in the dim cells), pixels _TEXT_DELTA darker than the area's median tone
+    must outnumber those as much lighter by _DARK_TEXT_RATIO (an avatar disc beside the name is light, but smaller
+    than the name's strokes)."""
+    dim = (closed >= _DIMMEST_FILL) & (closed < DARKEST_SHADE)
+    if not dim.any():
+        return dim
+    area = ndimage.binary_fill_holes(dim)
+    labels, n = ndimage.label(area)
+    index = np.arange(1, n + 1)
+    fill = ndimage.median(reduced, labels, index)
+    tone = np.concatenate(([0.0], np.asarray(fill, dtype=np.float32)))[labels]
+    inside = erode(area)
+    light_n = ndimage.sum_labels(inside & (reduced > tone + _TEXT_DELTA), labels, index)
+    dark_n = ndimage.sum_labels(inside & (reduced < tone - _TEXT_DELTA), labels, index)
+    keep = np.concatenate(([False], (dark_n > 0) & (dark_n >= _DARK_TEXT_RATIO * light_n)))
+    out: npt.NDArray[np.bool_] = dim & keep[labels]
+    return out
 
 
 def stretch_contrast(gray: Image.Image, min_spread: int = 150) -> Image.Image | None:
