@@ -374,6 +374,8 @@ def is_avatar_initials(token: str, following: list[str]) -> bool:
 
 _NOT_AFTER_L = frozenset("aeioul")  # "la", "lee", "llama": parts that may start with a lowercase l
 _INITIAL_GLYPHS = frozenset("}]|’")  # what OCR makes of the period after a middle initial
+# Glyphs OCR reads for an initial's capital J or I, with the initial's period after them.
+_GLYPH_FOR_INITIAL = {"}.": "J.", "].": "J.", "|.": "I."}
 
 
 def ocr_capital_i(word: str, rules: NameRules | None = None) -> str:
@@ -403,6 +405,10 @@ def _as_printed(p: str, *, whole: bool, particles: frozenset[str]) -> str:
     # a middle initial whose period OCR read as a glyph: "HÅKANSSON, NILS J} MD", "TAMSIN J’" (train_8996)
     if whole and len(p) == 2 and p[0].isupper() and p[1] in _INITIAL_GLYPHS:
         return p[0] + "."
+    # a middle initial's letter read as a bracket or a bar, its period kept: "Dr. Efrain }. López Zúñiga" (fresh seeds
+    # 11700-12299, train_12241)
+    if whole and p in _GLYPH_FOR_INITIAL:
+        return _GLYPH_FOR_INITIAL[p]
     # an l glued before a capital I ("Nunez-lIbarra": fresh seeds 9300-9899, train_9682)
     if len(p) >= 4 and p[:2] == "lI" and p[2:].isalpha() and p[2:].islower():
         return p[1:]

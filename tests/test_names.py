@@ -303,6 +303,8 @@ def test_when_a_surname_is_also_a_credential_then_the_name_still_parses() -> Non
     ("@Østergaard", "Østergaard"), ("@Smith", "@Smith"), ("J}", "J."), ("J’", "J."), ("J", "J"), ("JD", "JD"),
     # fresh seeds 9300-9899, train_9682: an l glued before the capital I of a hyphenated surname's second part
     ("Nunez-lIbarra", "Nunez-Ibarra"), ("lIbarra", "Ibarra"), ("lII", "lII"),
+    # fresh seeds 11700-12299, train_12241: a middle initial's letter read as a bracket, its period kept
+    ("}.", "J."), ("].", "J."), ("|.", "I."), ("}", "}"), ("|", "|"),
 ])
 def test_when_a_name_part_holds_a_known_ocr_misreading_then_it_is_read_as_the_letter_printed(
         word: str, expected: str) -> None:

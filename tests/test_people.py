@@ -867,6 +867,10 @@ def test_regression_a_portal_header_name_with_the_account_marker_after_it_is_the
     ["a", "b", "c", "d", "e", "f", "g", "Maria Okafor v"],  # far below the top of the page: not a header
     ["9:43", "Maria Okafor vs. the county"],  # no marker of its own
     ["9:43", "Mr. John Smith v Kinnect Health"],  # a title is no avatar: a titled name is no account holder
+    # a fax cover sheet's addressee: a labelled line, and a middle initial with a comma after it (fresh seeds
+    # 11700-12299, train_11887: the referring physician was chosen as the patient)
+    ["FAX", "To: Tran, Quang V, MI", "Fax: (355) 018 1627"],
+    ["FAX", "Tran, Quang V, MD", "Fax: (355) 018 1627"],
 ])
 def test_when_a_name_with_a_v_after_it_is_not_in_a_portal_header_then_it_is_not_the_patient(lines: list[str]) -> None:
     assert _by_role(_people(lines), Role.PATIENT) == []
@@ -1101,6 +1105,10 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
     (["Care Team", "Meds Labs Messages", "Lucien K. Delacroix,", "LD ) mp, Pho", "Physical Medicine and"],
      "Lucien K Delacroix", ("MD",)),
     (["Visit details", "HÅKANSSON, NILS J} MD", "Interventional Pain Management"], "Nils J Håkansson", ("MD",)),
+    # fresh seeds 11700-12299, train_12241 (a fax): the middle initial's J read as "}" ("Dr. Efrain" was taken for a
+    # physician named by surname only)
+    (["AFTER VISIT SUMMARY", "Provider: Dr. Efrain }. López Zúñiga Specialty: Rheumatology"],
+     "Efrain J López Zúñiga", ()),
     # fresh seeds 9300-9899, train_9647: "po" for DO under the name
     (["Care Team", "Problems Medications Documents", "Mathilde C. Thibodeaux,", "WJ) po, DABPM", "Neurology"],
      "Mathilde C Thibodeaux", ("DO", "DABPM")),

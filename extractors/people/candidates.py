@@ -443,6 +443,8 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
     if page_line >= markers.max_line:
         return None
     tokens = list(re.finditer(r"\S+", line.text(text)))
+    if tokens and re.fullmatch(r"[^\W\d_]{2,}:", tokens[0].group()):
+        return None  # a labelled line ("To: Tran, Quang V, MD" on a fax cover sheet) is a field, not a header
     debris = len(tokens) > 2 and _is_avatar_debris(tokens[0].group(), rules)
     starts = [line.start + tokens[lead].start() if tokens else line.end for lead in ((1, 0) if debris else (0,))]
     if len(tokens) > 3 and (past_debris := _after_debris(text, line, rules)) > line.start:
@@ -466,7 +468,8 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
         after = text[span[1]:line.end].split(maxsplit=1)
         name = parse_person_name(text[span[0]:span[1]], rules)
         # "v", "v__" (debris after it), "y¥" (the caret read as two glyphs)
-        marker = account_marker(after[0], markers.glyphs) if after else ""  # "v__", "v=", "v_HealthHarbor"
+        # "v__", "v=", "v_HealthHarbor"; not "V," (a middle initial before a credential: "Tran, Quang V, MD")
+        marker = account_marker(after[0], markers.glyphs) if after and not after[0].endswith(",") else ""
         if (marker and (marker in markers.glyphs or (len(marker) == 2 and all(c in markers.glyphs for c in marker)))
                 and name is not None and not name.titles and not name.credentials and len(name.given) > 1):
             return _Candidate(span[0], span[1], span[0], Role.PATIENT, "account_header",

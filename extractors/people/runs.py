@@ -56,6 +56,9 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
         return _Step.SKIP
     if tok.endswith(":"):
         return _Step.LABEL
+    if state.names >= 1 and not state.in_creds and ocr_capital_i(tok.rstrip(","), rules) in ("J.", "I.") \
+            and tok[0] in "}]|" and nxt[:1].isupper():
+        return _Step.NAME  # a middle initial read as a glyph and its period ("Efrain }. López"; names.ocr_capital_i)
     if tok in _SEPARATORS or tok.startswith(("(", "[", "<", "\"")) or any(ch.isdigit() for ch in tok):
         return _Step.STOP
     # "lvan": OCR's l for a capital I; "A_": an initial's period read as an underscore
