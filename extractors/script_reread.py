@@ -154,7 +154,26 @@ def better_spelling(english: str, latin: str, latin_conf: float | None = None,
     confident = latin_conf is not None and latin_conf >= CONFIDENT_LATIN
     if _accents_added(core, l_core) or (confident and _garbled_accents(core, l_core)):
         return f"{lead}{l_core}{tail}"
+    once = _letters_once(l_core, core)
+    if once != l_core and _accents_added(core, once):
+        return f"{lead}{once}{tail}"
     return None
+
+
+def _letters_once(l_core: str, core: str) -> str:
+    """The Latin read with a letter outside ASCII it read twice or three times read once, where the English read
+    `core` does not show that letter doubled: "Villaseñňñor" is "Villaseñor", "WeißBmann" (ß and its lookalike B)
+    is "Weißmann" (fresh seeds 11700-12299: train_12082, train_12240; English read "Villasefhor", "Weifmann"); but
+    "Léééé" stays, English having read "Lee"."""
+    english = fold(core).lower()
+    out: list[str] = []
+    for ch in l_core:
+        prev = out[-1] if out else ""
+        if prev and not prev.isascii() and prev.isalpha() and fold(prev).lower() * 2 not in english and (
+                (not ch.isascii() and fold(ch) == fold(prev)) or (prev == "ß" and ch == "B")):
+            continue
+        out.append(ch)
+    return "".join(out)
 
 
 _PLAIN = re.compile(r"^([(\"'“‘]*)(.*?)([,.;:)\"'”’]*)$", re.S)

@@ -45,6 +45,14 @@ def word(text: str, left: int, line: int = 1, top: int = 10) -> OcrWord:
     ("Simi¢", "Šimić", "Šimić"),  # ć read as a cent sign, which ended the word before
     ("Krej¢i,", "Krejčí,", "Krejčí,"),
     ("Jér6me", "Jérôme", "Jérôme"),  # ô read as a digit beside a well-read é (fresh seeds 5400-5999, train_5437)
+    # The Latin model stutters on a letter English lacks: the same letter twice or three times, or ß and its
+    # lookalike B (fresh seeds 11700-12299: train_12082, train_12240, train_12220). A dev fax's "ZÚÑŇIGA-MCCARTHY,"
+    # was printed Zúñiga-McCarthy.
+    ("Villasefhor,", "Villaseñňñor,", "Villaseñor,"),
+    ("Weifmann,", "WeißBmann,", "Weißmann,"),
+    ("Villasefor-Montoya", "Villaseñňor-Montoya", "Villaseñor-Montoya"),
+    ("Zufhiga", "Zúñňiga", "Zúñiga"),
+    ("ZUNIGA-MCCARTHY,", "ZÚÑŇIGA-MCCARTHY,", "ZÚÑIGA-MCCARTHY,"),
 ])
 def test_when_the_latin_read_only_adds_accented_letters_then_its_spelling_is_taken(english: str, latin: str,
                                                                                    expected: str) -> None:
@@ -59,12 +67,10 @@ def test_when_the_latin_read_only_adds_accented_letters_then_its_spelling_is_tak
     ("Lee", "Léééé"),  # length off by more than two
     ("Müller", "Müllér"),  # the English read has accents and the Latin read adds one elsewhere
     ("Renée", "Rènée"),
-    ("Zufhiga", "Zúñňiga"),  # as many letters as English: "fh" is not one letter read as two
     ("Inés", "inês"),  # regression (fresh seeds 4800-5399, train_5052): a signature lost its capital, and its role
     ("MULLER", "Müller"),
     ("12:30", "12:3ö"),
     # regressions (varied dev fax): the Latin model added letters to a noisy all-caps name
-    ("ZUNIGA-MCCARTHY,", "ZÚÑŇIGA-MCCARTHY,"),  # one letter more than printed
     ("GUADALUPE", "GUAĐALUPE"),  # a D with a speck of noise
     ("Mallory", "Mãlory"),  # the edit falls on an ASCII letter
 ])
