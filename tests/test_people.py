@@ -42,6 +42,8 @@ def _by_role(people: tuple[PersonMention, ...], role: Role) -> list[str]:
     ["MyChart", "John A Smith", "Visit Summary"],
     ["Welcome, John A Smith!"],
     ["Hi, John A Smith", "You have 2 new messages"],
+    # a colon after the given name, before the next label (fresh seeds 11700-12299, train_11889: no patient)
+    ["Patient name: Smith, John A: DOB: June 18, 1956"],
 ])
 def test_when_the_patient_is_labelled_then_the_patient_is_found_and_normalized(lines: list[str]) -> None:
     people = _people(lines)

@@ -55,6 +55,11 @@ def _classify(tok: str, accepted: Sequence[_Token], state: _RunState, rules: Nam
     if not accepted and (tok in _SEPARATORS or tok == ","):
         return _Step.SKIP
     if tok.endswith(":"):
+        core = tok[:-1]
+        if (state.commas == 1 and state.names >= 1 and not state.in_creds and nxt.endswith(":")
+                and _NAME_WORD.match(core) and core[:1].isupper()
+                and fold(core).replace(".", "") not in lex.stop_words and fold(core) not in lex.not_name_words):
+            return _Step.NAME  # "Zhang, Lihua: DOB: …": the given name after "LAST," with a colon before the next label
         return _Step.LABEL
     if state.names >= 1 and not state.in_creds and ocr_capital_i(tok.rstrip(","), rules) in ("J.", "I.") \
             and tok[0] in "}]|" and nxt[:1].isupper():
@@ -161,9 +166,9 @@ def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) ->
             name_words.append(len(accepted))
             if state.names > MAX_NAME_TOKENS:
                 return None
-        trimmed = len(tok) - len(tok.rstrip(",;!?)_"))
+        trimmed = len(tok) - len(tok.rstrip(",;:!?)_"))
         accepted.append(_Token(token.start, token.end - trimmed, tok))
-        if tok.endswith(("!", "?", ";", ")")):
+        if tok.endswith(("!", "?", ";", ")", ":")):
             break
         if tok.endswith(","):
             nxt = toks[k + 1].text if k + 1 < len(toks) else ""
