@@ -664,6 +664,11 @@ def _compare_surnames(a: PersonName, b: PersonName, threshold: float, rules: Nam
     if whole >= threshold:
         return _PartResult(CheckResult.PASS, whole, "" if whole == 1.0 else "surname matches allowing small "
                                                                             "spelling differences")
+    # "deVries" for "de Vries": a particle joined to the surname, by the print or by OCR (fresh seeds 11700-12299,
+    # train_11785)
+    joined = _ratio(*("".join(_word_key(w) for w in re.split(r"[\s\-]+", n.family) if w) for n in (a, b)))
+    if joined >= threshold:
+        return _PartResult(CheckResult.PASS, joined, "surname matches with its particle joined to it")
     best = max((_ratio(x, y) for x in pa for y in pb), default=0.0)
     if best >= threshold and (len(pa) > 1 or len(pb) > 1):
         return _PartResult(CheckResult.PASS, 0.9 * best, "one part of a hyphenated or compound surname matches")

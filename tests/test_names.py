@@ -343,6 +343,13 @@ def test_regression_particles_cut_from_their_surname_are_no_name(raw: str) -> No
     assert parse_person_name(raw) is None
 
 
+def test_regression_a_particle_joined_to_its_surname_matches_the_intake_at_the_default_threshold() -> None:
+    # fresh seeds 11700-12299, train_11785: a portal header's "Jurgen deVries" (the space lost) for "jurgen de vries"
+    match = match_intake("jurgen de vries", "Jurgen deVries")
+    assert match.result is CheckResult.PASS and "particle joined" in match.detail
+    assert match_intake("Jan van Dijk", "Jan Vandyke").result is CheckResult.FAIL
+
+
 def test_when_the_intake_gives_alex_for_alejandro_then_the_names_match() -> None:
     # Varied train_1894: "Alex Núñez García" at intake, "ALEJANDRO J NÚÑEZ GARCÍA" on the document
     assert match_intake("Alex Núñez García", "Alejandro J Núñez García").result is CheckResult.PASS

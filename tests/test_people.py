@@ -846,6 +846,7 @@ def test_regression_ocr_debris_after_an_initial_or_a_field_after_the_given_name_
     # four lower-case letters (fresh seeds 6000-6599: train_6328); a particle is no avatar
     ("viii Tyrone Booker v Kinnect Health", "Tyrone Booker"),
     ("Pedro de la Vega v Kinnect Health", "Pedro de la Vega"),
+    ("JD. Jurgen deVries vy = CareBridge Portal", "Jurgen deVries"),  # the particle glued on (train_11785)
     # the marker with debris glued after it; a desktop header's brand before the avatar's initials (fresh seeds
     # 6600-7199: train_6790, train_7141, train_6686, train_7127)
     ("i: Brigitte Thibodeaux v= CareBridge Portal", "Brigitte Thibodeaux"),

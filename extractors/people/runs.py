@@ -127,9 +127,14 @@ def _lone_given_after(toks: Sequence[_Token], k: int, rules: NameRules) -> bool:
 
 
 def _particle_joined(core: str, rules: NameRules) -> bool:
-    """A surname whose lowercase particle is joined to it: "el-Khoury", "al-Hassan", "d'Angelo"."""
+    """A surname whose lowercase particle is joined to it: "el-Khoury", "al-Hassan", "d'Angelo", or with no mark at
+    all ("deVries", as printed or as OCR dropped the space: fresh seeds 11700-12299, train_11785)."""
     head, sep, rest = core.replace("’", "'").partition("-") if "-" in core else core.partition("'")
-    return bool(sep) and rest[:1].isupper() and (fold(head) in rules.lexicon.particles or head == "d")
+    if not sep:
+        cut = next((i for i, ch in enumerate(core) if ch.isupper()), 0)
+        head, rest = core[:cut], core[cut:]
+        return cut > 0 and len(rest) >= 2 and rest[1:].islower() and fold(head) in rules.lexicon.particles
+    return rest[:1].isupper() and (fold(head) in rules.lexicon.particles or head == "d")
 
 
 def _name_run(text: str, start: int, end: int, rules: NameRules, m: _Matcher) -> tuple[int, int] | None:
