@@ -224,6 +224,9 @@ class AccountMarkers(StrictRuleModel):
     weight: float = Field(ge=0.0, le=1.0)
     glyphs: list[str] = Field(min_length=1)
     max_line: int = Field(ge=1, le=50)  # only the first lines of a page hold an account header
+    titles_below: list[str] = Field(min_length=1)  # portal page titles printed under the header
+
+    _check_titles = field_validator("titles_below")(nonempty_phrases)
 
 
 class Heading(StrictRuleModel):

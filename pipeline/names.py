@@ -116,6 +116,7 @@ class RuleWeights(StrictRuleModel):
 
     account_header: float = Field(ge=0.0, le=1.0)
     account_marker: float = Field(ge=0.0, le=1.0)
+    account_title: float = Field(ge=0.0, le=1.0)
     family_lead: float = Field(ge=0.0, le=1.0)
     relation_marker: float = Field(ge=0.0, le=1.0)
     relation_in_emergency_contact: float = Field(ge=0.0, le=1.0)

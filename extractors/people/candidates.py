@@ -362,7 +362,8 @@ def _account_header_candidates(text: str, line: _Line, rules: NameRules, m: _Mat
     first lines of a page (`page_line` counts from 0), the account menu's marker follows the name, whatever OCR
     made of the avatar before it ("Cie) Babatunde Okafor v Kinnect Health")."""
     line_text = line.text(text)
-    marked = _marked_account_name(text, line, rules, m, page_line)
+    marked = _marked_account_name(text, line, rules, m, page_line) or _name_over_portal_title(text, line, rules, m,
+                                                                                              page_line)
     if marked is not None:
         return [marked]
     for hit in _AVATAR.finditer(line_text):
@@ -475,6 +476,36 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
             return _Candidate(span[0], span[1], span[0], Role.PATIENT, "account_header",
                               rules.weights.account_marker,
                               f"named in a portal's account header, the account menu's marker '{after[0]}' after it")
+    return None
+
+
+def _name_over_portal_title(text: str, line: _Line, rules: NameRules, m: _Matcher,
+                            page_line: int) -> _Candidate | None:
+    """A portal header line of a bare full name (one token of avatar debris before it at most), in the first lines
+    of a page, right over one of the portal's page titles ("Lucien Delacroix" over "Health Summary": a photographed
+    phone screen whose avatar and menu marker OCR did not read; fresh seeds 11700-12299, train_12049); None
+    otherwise."""
+    markers = default_intake_search_rules().account_markers
+    if page_line >= markers.max_line or line.end >= len(text):
+        return None
+    below_end = text.find("\n", line.end + 1)
+    below = text[line.end + 1:len(text) if below_end < 0 else below_end]
+    if " ".join(fold(below).lower().strip(" :").split()) not in {fold(t).lower() for t in markers.titles_below}:
+        return None
+    tokens = list(re.finditer(r"\S+", line.text(text)))
+    if len(tokens) < 2:
+        return None
+    starts = [line.start + tokens[0].start()]
+    if len(tokens) > 2 and _is_avatar_debris(tokens[0].group(), rules):
+        starts.append(line.start + tokens[1].start())
+    for start in starts:
+        span = _name_run(text, start, line.end, rules, m)
+        if span is None or text[span[1]:line.end].strip(" ,.") not in ("", *markers.glyphs):
+            continue
+        name = parse_person_name(text[span[0]:span[1]], rules)
+        if name is not None and name.family and not name.titles and not name.credentials and len(name.given) > 1:
+            return _Candidate(span[0], span[1], span[0], Role.PATIENT, "account_header", rules.weights.account_title,
+                              f"named alone over the portal page's title '{below.strip()}' at the top of the page")
     return None
 
 
