@@ -82,13 +82,13 @@ def words_from_tesseract(data: dict[str, list[Any]]) -> list[OcrWord]:
 
 # "&" between lower-case letters, two or more on each side: English has no word like it, and it is how the English
 # model reads "ß" ("Weißmann" read "Wei&mann"; "AT&T" and "R&D" are capitals, "b&w" single letters).
-_AMPERSAND_IN_WORD = re.compile(r"(?<=[^\W\d_]{2})&(?=[a-zäöü]{2})")
+_AMPERSAND_IN_WORD = re.compile(r"(?<=[^\W\d_]{2})[&®](?=[a-zäöü]{2})")  # "Wei®mann" too (train_12280)
 
 
 def eszett_for_ampersand(word: OcrWord) -> OcrWord:
-    """`word` with an "&" that stands for "ß" between lower-case letters read back as "ß" (docs/ARCHITECTURE.md
+    """`word` with an "&" or "®" that stands for "ß" between lower-case letters read back as "ß" (docs/ARCHITECTURE.md
     "Accented letters in names")."""
-    if "&" not in word.text:
+    if "&" not in word.text and "®" not in word.text:
         return word
     fixed = _AMPERSAND_IN_WORD.sub("ß", word.text)
     return word if fixed == word.text else dataclasses.replace(word, text=fixed)

@@ -169,6 +169,7 @@ class NameRules(StrictRuleModel):
     surname_only_blockers: list[str] = Field(default_factory=list)
     patronymic_endings: list[str] = Field(default_factory=list)
     surnames_not_given: list[str] = Field(default_factory=list)
+    side_menu_words: list[str] = Field(default_factory=list)
     column_labels: list[str] = Field(default_factory=list)
     hypocorisms: dict[str, list[str]] = Field(default_factory=dict)
     sections: list[Section]
@@ -406,6 +407,10 @@ def _as_printed(p: str, *, whole: bool, particles: frozenset[str]) -> str:
     # a middle initial whose period OCR read as a glyph: "HÅKANSSON, NILS J} MD", "TAMSIN J’" (train_8996)
     if whole and len(p) == 2 and p[0].isupper() and p[1] in _INITIAL_GLYPHS:
         return p[0] + "."
+    # a capital Ł read as a lower-case t in a name printed in capitals ("DVOŘÁK-SUBRAMANIAN, tUKASZ MBBS": fresh seeds
+    # 11700-12299, train_12122)
+    if len(p) >= 3 and p[0] == "t" and p[1:].isalpha() and p[1:].isupper():
+        return "Ł" + p[1:]
     # a middle initial's letter read as a bracket or a bar, its period kept: "Dr. Efrain }. López Zúñiga" (fresh seeds
     # 11700-12299, train_12241)
     if whole and p in _GLYPH_FOR_INITIAL:

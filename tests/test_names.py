@@ -305,6 +305,8 @@ def test_when_a_surname_is_also_a_credential_then_the_name_still_parses() -> Non
     ("Nunez-lIbarra", "Nunez-Ibarra"), ("lIbarra", "Ibarra"), ("lII", "lII"),
     # fresh seeds 11700-12299, train_12241: a middle initial's letter read as a bracket, its period kept
     ("}.", "J."), ("].", "J."), ("|.", "I."), ("}", "}"), ("|", "|"),
+    # train_12122: a capital Ł read as a lower-case t in a name printed in capitals; a word in lower case stays
+    ("tUKASZ", "ŁUKASZ"), ("tom", "tom"), ("tO", "tO"),
 ])
 def test_when_a_name_part_holds_a_known_ocr_misreading_then_it_is_read_as_the_letter_printed(
         word: str, expected: str) -> None:

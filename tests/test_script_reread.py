@@ -154,6 +154,8 @@ def test_when_the_bundled_latin_model_is_read_then_it_is_the_file_its_source_not
     ("Wei&mann,", "Weißmann,"),  # regression (fresh varied seeds 4800-5399): a letter's signature was never a name
     ("Strau&", "Strau&"),  # nothing after it
     ("AT&T", "AT&T"), ("R&D", "R&D"), ("b&w", "b&w"), ("Spine & Pain", "Spine & Pain"),
+    ("Wei®mann,", "Weißmann,"),  # regression (fresh seeds 11700-12299, train_12280): ß read as a registered sign
+    ("Acme®", "Acme®"), ("Brand® Clinic", "Brand® Clinic"),
 ])
 def test_when_the_english_read_has_an_ampersand_between_lower_case_letters_then_it_is_read_as_eszett(
         english: str, expected: str) -> None:

@@ -816,6 +816,15 @@ _GLUED_DEBRIS = re.compile(r"(?:[a-z]|[“”‘’\"`]+)(?=[A-Z][a-z])")
 _CREDENTIAL_RUN = re.compile(r"\s*(?:[A-Za-z][A-Za-z.\-]*,?\s*)+")
 
 
+def _after_side_menu_word(text: str, start: int, end: int, rules: NameRules) -> int | None:
+    """Where text[start:end] goes on after a portal side menu's word that opens it ("Visits DVOŘÁK-SUBRAMIAN,
+    ŁUKASZ MBBS"; `side_menu_words`), or None when it does not open with one."""
+    first = re.match(r"\s*(\S+)\s+", text[start:end])
+    if first is None or fold(first.group(1).strip("|.,:")).lower() not in {fold(w) for w in rules.side_menu_words}:
+        return None
+    return start + first.end()
+
+
 def _after_debris(text: str, line: _Line, rules: NameRules) -> int:
     """Where a line's text starts after leading OCR debris. A title or a credential is no debris: skipping stops at
     the first one ("_ Dr. Thanh Vu" starts at "Dr.", "MD, FAAPMR" at "MD"), and so does a surname's lowercase
@@ -870,6 +879,9 @@ def _credentialed_line_candidates(text: str, taken: list[tuple[int, int]], rules
             continue
         start = _after_debris(text, line, rules)
         span = _name_run(text, start, line.end, rules, m)
+        if span is None:
+            past_menu = _after_side_menu_word(text, start, line.end, rules)
+            span = _name_run(text, past_menu, line.end, rules, m) if past_menu is not None else None
         if span is None:
             continue
         raw = text[span[0]:span[1]]
