@@ -139,6 +139,7 @@ def better_spelling(english: str, latin: str, latin_conf: float | None = None,
     ("Guogiang" / "Guoqiang", `Q_FOR_G_MIN_CONF`); None when the Latin read should not be trusted for this word."""
     lead, core, tail = _split(english)
     _, l_core, _ = _split(latin)
+    l_core = _eszett_for_b(l_core, core)
     if latin_conf is not None and latin_conf >= Q_FOR_G_MIN_CONF and _q_for_g(core, l_core):
         return f"{lead}{l_core}{tail}"
     if latin_conf is not None and latin_conf >= CONFIDENT_LATIN and english_conf is not None \
@@ -158,6 +159,17 @@ def better_spelling(english: str, latin: str, latin_conf: float | None = None,
     if once != l_core and _accents_added(core, once):
         return f"{lead}{once}{tail}"
     return None
+
+
+# A capital B between lower-case letters: the Latin model's reading of ß on its own ("WeiBmann" where English read
+# "Weifmann": fresh seeds 11700-12299, train_11852, train_11880).
+_B_INSIDE = re.compile(r"(?<=[a-zäöü])B(?=[a-zäöü])")
+
+
+def _eszett_for_b(l_core: str, core: str) -> str:
+    """The Latin read with a capital B between lower-case letters read as ß, where English read no b there."""
+    return _B_INSIDE.sub(lambda b: b.group() if "b" in core[max(0, b.start() - 1):b.start() + 2].lower() else "ß",
+                         l_core)
 
 
 def _letters_once(l_core: str, core: str) -> str:

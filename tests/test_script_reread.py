@@ -50,6 +50,7 @@ def word(text: str, left: int, line: int = 1, top: int = 10) -> OcrWord:
     # was printed Zúñiga-McCarthy.
     ("Villasefhor,", "Villaseñňñor,", "Villaseñor,"),
     ("Weifmann,", "WeißBmann,", "Weißmann,"),
+    ("Weifmann", "WeiBmann", "Weißmann"),  # ß read as B alone (train_11852)
     ("Villasefor-Montoya", "Villaseñňor-Montoya", "Villaseñor-Montoya"),
     ("Zufhiga", "Zúñňiga", "Zúñiga"),
     ("ZUNIGA-MCCARTHY,", "ZÚÑŇIGA-MCCARTHY,", "ZÚÑIGA-MCCARTHY,"),
@@ -73,6 +74,7 @@ def test_when_the_latin_read_only_adds_accented_letters_then_its_spelling_is_tak
     # regressions (varied dev fax): the Latin model added letters to a noisy all-caps name
     ("GUADALUPE", "GUAĐALUPE"),  # a D with a speck of noise
     ("Mallory", "Mãlory"),  # the edit falls on an ASCII letter
+    ("Jacobs", "JacoBs"),  # a capital B inside a word is ß only where English read another letter
 ])
 def test_when_the_latin_read_differs_in_more_than_accents_then_the_english_read_stands(english: str,
                                                                                        latin: str) -> None:
