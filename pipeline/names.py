@@ -407,6 +407,10 @@ def _as_printed(p: str, *, whole: bool, particles: frozenset[str]) -> str:
     # a middle initial whose period OCR read as a glyph: "HÅKANSSON, NILS J} MD", "TAMSIN J’" (train_8996)
     if whole and len(p) == 2 and p[0].isupper() and p[1] in _INITIAL_GLYPHS:
         return p[0] + "."
+    # a speck read as a period after a whole name word ("Élodie. Desrosiers, MD" under "Sincerely,": fresh seeds
+    # 11700-12299, train_12226); five letters at least, so no title ("Prof.", "Mrs.") loses its period
+    if whole and len(p) >= 6 and p.endswith(".") and p[0].isupper() and p[1:-1].isalpha() and p[1:-1].islower():
+        return p[:-1]
     # a capital Ł read as a lower-case t in a name printed in capitals ("DVOŘÁK-SUBRAMANIAN, tUKASZ MBBS": fresh seeds
     # 11700-12299, train_12122)
     if len(p) >= 3 and p[0] == "t" and p[1:].isalpha() and p[1:].isupper():

@@ -307,6 +307,8 @@ def test_when_a_surname_is_also_a_credential_then_the_name_still_parses() -> Non
     ("}.", "J."), ("].", "J."), ("|.", "I."), ("}", "}"), ("|", "|"),
     # train_12122: a capital Ł read as a lower-case t in a name printed in capitals; a word in lower case stays
     ("tUKASZ", "ŁUKASZ"), ("tom", "tom"), ("tO", "tO"),
+    # train_12226: a speck read as a period after a whole given name; a title keeps its own
+    ("Élodie.", "Élodie"), ("Prof.", "Prof."), ("Mrs.", "Mrs."), ("J.", "J."),
 ])
 def test_when_a_name_part_holds_a_known_ocr_misreading_then_it_is_read_as_the_letter_printed(
         word: str, expected: str) -> None:

@@ -1126,6 +1126,9 @@ def test_regression_a_labelled_provider_whose_credential_wrapped_onto_the_next_l
     (["Care Team", "Meds Labs Messages", "Lucien K. Delacroix,", "LD ) mp, Pho", "Physical Medicine and"],
      "Lucien K Delacroix", ("MD",)),
     (["Visit details", "HÅKANSSON, NILS J} MD", "Interventional Pain Management"], "Nils J Håkansson", ("MD",)),
+    # fresh seeds 11700-12299, train_12226 (a scanned letter): a speck read as a period after the given name
+    (["Thank you for the referral.", "Sincerely,", "Élodie. Desrosiers, MD, DABPM", "Interventional Pain Management"],
+     "Élodie Desrosiers", ("MD", "DABPM")),
     # fresh seeds 11700-12299, train_12122 (a photo of a desktop portal): the side menu's "Visits" on the name's line,
     # and the capital Ł of the given name read as "t"
     (["Appointment Details", "Messages", "| Appointment", "| Visits DVOŘÁK-SUBRAMANIAN, tUKASZ MBBS", "Pain Medicine"],
