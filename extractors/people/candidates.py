@@ -362,8 +362,7 @@ def _account_header_candidates(text: str, line: _Line, rules: NameRules, m: _Mat
     first lines of a page (`page_line` counts from 0), the account menu's marker follows the name, whatever OCR
     made of the avatar before it ("Cie) Babatunde Okafor v Kinnect Health")."""
     line_text = line.text(text)
-    marked = _marked_account_name(text, line, rules, m, page_line) or _name_over_portal_title(text, line, rules, m,
-                                                                                              page_line)
+    marked = _marked_account_name(text, line, rules, m, page_line)
     if marked is not None:
         return [marked]
     for hit in _AVATAR.finditer(line_text):
@@ -382,7 +381,8 @@ def _account_header_candidates(text: str, line: _Line, rules: NameRules, m: _Mat
                                rules.weights.account_header,
                                f"named in a portal's account header after the avatar initials "
                                f"'{hit.group('initials')}'")]
-    return []
+    titled = _name_over_portal_title(text, line, rules, m, page_line)
+    return [titled] if titled is not None else []
 
 
 def _before_brand(text: str, span: tuple[int, int]) -> tuple[int, int]:
@@ -479,6 +479,11 @@ def _marked_account_name(text: str, line: _Line, rules: NameRules, m: _Matcher, 
     return None
 
 
+# A name word as a portal prints it: a capital, then lower-case letters (a particle all lower-case; hyphenated and
+# apostrophised parts alike: "Hyun-woo", "O'Brien", "McKenna").
+_TITLE_CASED = re.compile(r"^(?:[^\W\d_][^\W\d_A-Z]*(?:[A-Z][^\W\d_A-Z]+)?|[^\W\d_A-Z]+)(?:['’\-][^\W\d_]+)*\.?$")
+
+
 def _name_over_portal_title(text: str, line: _Line, rules: NameRules, m: _Matcher,
                             page_line: int) -> _Candidate | None:
     """A portal header line of a bare full name (one token of avatar debris before it at most), in the first lines
@@ -502,6 +507,10 @@ def _name_over_portal_title(text: str, line: _Line, rules: NameRules, m: _Matche
         span = _name_run(text, start, line.end, rules, m)
         if span is None or text[span[1]:line.end].strip(" ,.") not in ("", *markers.glyphs):
             continue
+        span = _before_brand(text, span)
+        words = text[span[0]:span[1]].split()
+        if not 2 <= len(words) <= 4 or not all(_TITLE_CASED.match(w) for w in words):
+            continue  # a portal prints the holder's name as written; capitals here are a letterhead OCR garbled
         name = parse_person_name(text[span[0]:span[1]], rules)
         if name is not None and name.family and not name.titles and not name.credentials and len(name.given) > 1:
             return _Candidate(span[0], span[1], span[0], Role.PATIENT, "account_header", rules.weights.account_title,
