@@ -871,7 +871,7 @@ def test_regression_a_bare_name_over_a_portal_page_title_at_the_top_is_the_accou
     people = _people(["Lucien Delacroix", "Health Summary", "Summary Conditions Results", "Visit details"])
     (patient,) = [p for p in people if p.role is Role.PATIENT]
     assert patient.normalized == "Lucien Delacroix" and "over the portal page's title" in patient.reason
-    assert patient.confidence < 0.65  # a guess from the layout alone: under the field threshold, so reviewed
+    assert patient.confidence < 0.6  # a guess from the layout alone: under the field threshold, so reviewed
     # the avatar's initials, when read, still decide first, and the brand after the name is not the name's
     # (train_11780: "Duc Bui HealthHarbor" when the title came first; the glued caret is the intake search's to read)
     (patient,) = [p for p in _people(["11:04", "DB Duc Buiv HealthHarbor", "Health Summary"]) if p.role is Role.PATIENT]
