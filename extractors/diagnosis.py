@@ -205,7 +205,34 @@ def _assertion(doc: Doc, text: str, span: Span, section: SectionKind | None, sec
         status = _status_in_row(text, span, cells)
     if status is not None:
         found.add(status)
+    elif section is SectionKind.PROBLEM_LIST and found <= {Assertion.AFFIRMED} and _status_unread(text, span):
+        found.add(Assertion.UNCERTAIN)
     return next((a for a in ASSERTION_PRECEDENCE if a in found), Assertion.AFFIRMED)
+
+
+_STATUS_HEADER = re.compile(r"(?:^|[\s|])status(?:$|[\s|:])", re.IGNORECASE)
+_STATUS_HEADER_REACH = 8  # lines above a row searched for its table's header
+
+
+def _status_unread(text: str, span: Span) -> bool:
+    """Whether the diagnosis sits on a row of a table with a "Status" column (its header within a few lines above)
+    and no status at all was read on that row or on the line under it: the cell was lost, and the row may be
+    resolved (load_context_rules().affirming_statuses and status_lines are the statuses)."""
+    rules = load_context_rules()
+    known = rules.affirming_statuses | frozenset(rules.status_lines)
+    line_start = text.rfind("\n", 0, span.start_char) + 1
+    line_end = text.find("\n", span.end_char)
+    below_end = text.find("\n", line_end + 1) if line_end >= 0 else -1
+    row = text[line_start:len(text) if line_end < 0 else line_end]
+    below = text[line_end + 1:len(text) if below_end < 0 else below_end] if line_end >= 0 else ""
+    after = text[span.end_char:len(text) if line_end < 0 else line_end]  # the row's cells after the diagnosis
+    if len(below.split()) > 2:
+        below = ""  # the next row or prose; a status read as a line of its own is one or two words
+    words = {w.strip(_CELL_STRIP + "‘’`\x27\"").lower() for w in f"{after} {below}".split()}
+    if words & known or _STATUS_HEADER.search(row):
+        return False
+    above = text[:line_start].split("\n")[-_STATUS_HEADER_REACH - 1:-1]
+    return any(_STATUS_HEADER.search(line) for line in above)
 
 
 def _cues_covering(doc: Doc, span: Span) -> set[Assertion]:

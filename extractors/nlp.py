@@ -170,6 +170,9 @@ class ContextRulesFile(BaseModel):
     # A problem list's status column read as a line of its own under the diagnosis ("Occipital neuralgia⏎Resolved⏎
     # M54.81"): the status word, lower case, and the assertion category it gives the diagnosis above it.
     status_lines: dict[str, Literal["HISTORICAL", "NEGATED_EXISTENCE"]] = Field(default_factory=dict)
+    # Statuses that keep a problem list's row affirmed ("Active"): a row under a "Status" column header with none of
+    # these and none of `status_lines` read on it has an unread status (extractors/diagnosis.py).
+    affirming_statuses: frozenset[str] = Field(default_factory=frozenset)
     # A cue word at least this long (letters) also matches its OCR misreadings within this many edits ("Ditterential",
     # "Resalved"): the longest threshold the word reaches applies; shorter words stay exact.
     ocr_edits_by_length: dict[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1, le=3)]] = Field(

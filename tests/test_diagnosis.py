@@ -420,6 +420,38 @@ def test_when_a_bracketed_status_closes_a_long_icd_title_then_the_whole_title_ta
     assert tobacco and tobacco[0].assertion is Assertion.AFFIRMED  # the status stops at the item before (";")
 
 
+# Regression (fresh varied seeds 12300-12899, train_12815, a photographed portal screen wrongly complete, scored blind):
+# "Differential includes" was garbled past the OCR-tolerant cue, and "further workup pending" said nothing.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Correrernwal includes CRPS II; further workup pending.", Assertion.UNCERTAIN),
+    ("Assessment: complex regional pain syndrome, pending further workup.", Assertion.UNCERTAIN),
+    ("Assessment: Fibromyalgia, stable. Further workup pending for anemia.", Assertion.AFFIRMED),
+], ids=["workup-pending", "pending-workup", "another-sentence"])
+def test_when_workup_is_pending_for_a_diagnosis_then_it_is_uncertain(text: str, expected: Assertion) -> None:
+    pain = [m for m in _find(text) if m.category.is_pain]
+    assert pain and all(m.assertion is expected for m in pain), [(m.text, m.assertion) for m in pain]
+
+
+# Regression (fresh varied seeds 12300-12899, train_12656, a photographed note wrongly complete, scored blind):
+# the problem list's "Resolved" cell was lost by OCR, and the resolved pain row read as affirmed.
+@pytest.mark.parametrize(("rows", "expected"), [
+    (["Insomnia | ‘Active", "Chronic pain syndrome", "Plan: Return to clinic in 4-6 weeks."], Assertion.UNCERTAIN),
+    (["Insomnia | Active", "Chronic pain syndrome | Active", "Plan: Return to clinic."], Assertion.AFFIRMED),
+    (["Insomnia | Active", "Chronic pain syndrome | Resolved", "Plan: Return to clinic."], Assertion.HISTORICAL),
+], ids=["status-unread", "active", "resolved"])
+def test_when_a_problem_lists_status_cell_is_unread_then_its_row_is_uncertain(rows: list[str],
+                                                                               expected: Assertion) -> None:
+    text = "\n".join(["Problem List", "Diagnosis ICD-10 Status", *rows])
+    pain = [m for m in _find(text) if m.category.is_pain]
+    assert pain and all(m.assertion is expected for m in pain), [(m.text, m.assertion) for m in pain]
+
+
+def test_when_a_problem_list_has_no_status_column_then_a_row_without_status_stays_affirmed() -> None:
+    pain = [m for m in _find("Problem List\nDiagnosis ICD-10\nInsomnia\nChronic pain syndrome\nPlan: Return.")
+            if m.category.is_pain]
+    assert pain and all(m.assertion is Assertion.AFFIRMED for m in pain)
+
+
 # Regression (fresh varied seeds 11700-12299, train_11792, a consult letter wrongly complete, scored blind): the
 # bracketed status on the line under an ICD-10 title, after the title's own synonym in brackets: the synonym took the
 # status and the title above it stayed affirmed.
