@@ -495,7 +495,9 @@ def _name_over_portal_title(text: str, line: _Line, rules: NameRules, m: _Matche
         return None
     below_end = text.find("\n", line.end + 1)
     below = text[line.end + 1:len(text) if below_end < 0 else below_end]
-    if " ".join(fold(below).lower().strip(" :").split()) not in {fold(t).lower() for t in markers.titles_below}:
+    title = next((t for t in markers.titles_below
+                  if fold(t).lower() == " ".join(fold(below).lower().strip(" :").split())), None)
+    if title is None:
         return None
     tokens = list(re.finditer(r"\S+", line.text(text)))
     if len(tokens) < 2:
@@ -514,7 +516,7 @@ def _name_over_portal_title(text: str, line: _Line, rules: NameRules, m: _Matche
         name = parse_person_name(text[span[0]:span[1]], rules)
         if name is not None and name.family and not name.titles and not name.credentials and len(name.given) > 1:
             return _Candidate(span[0], span[1], span[0], Role.PATIENT, "account_header", rules.weights.account_title,
-                              f"named alone over the portal page's title '{below.strip()}' at the top of the page")
+                              f"named alone over the portal page's title '{title}' at the top of the page")
     return None
 
 
