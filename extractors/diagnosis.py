@@ -215,15 +215,18 @@ _STATUS_HEADER_REACH = 8  # lines above a row searched for its table's header
 
 
 def _status_unread(text: str, span: Span) -> bool:
-    """Whether the diagnosis sits on a row of a table with a "Status" column (its header within a few lines above)
-    and no status at all was read on that row or on the line under it: the cell was lost, and the row may be
-    resolved (load_context_rules().affirming_statuses and status_lines are the statuses)."""
+    """Whether the diagnosis opens a row of a table with a "Status" column (its header within a few lines above)
+    and no status at all was read after it on that row or on the line under it: the cell was lost, and the row may
+    be resolved (load_context_rules().affirming_statuses and status_lines are the statuses)."""
     rules = load_context_rules()
     known = rules.affirming_statuses | frozenset(rules.status_lines)
     line_start = text.rfind("\n", 0, span.start_char) + 1
     line_end = text.find("\n", span.end_char)
     below_end = text.find("\n", line_end + 1) if line_end >= 0 else -1
     row = text[line_start:len(text) if line_end < 0 else line_end]
+    if text[line_start:span.start_char].strip(" \t|•*-.0123456789"):
+        return False  # not the row's first cell: a continuation line of a row above ("ICD-10-CM G58 Other …" under a
+        # C-CDA problem whose status is on the row's first line) or prose
     below = text[line_end + 1:len(text) if below_end < 0 else below_end] if line_end >= 0 else ""
     after = text[span.end_char:len(text) if line_end < 0 else line_end]  # the row's cells after the diagnosis
     if len(below.split()) > 2:

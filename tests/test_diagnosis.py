@@ -446,6 +446,16 @@ def test_when_a_problem_lists_status_cell_is_unread_then_its_row_is_uncertain(ro
     assert pain and all(m.assertion is expected for m in pain), [(m.text, m.assertion) for m in pain]
 
 
+def test_when_a_pain_code_continues_a_row_whose_status_was_read_then_it_stays_affirmed() -> None:
+    # the C-CDA test corpus (EMERGE__Patient-115): a problem's ICD-10 code on a line of its own under the row's first
+    # line, which holds the status
+    text = ("Problems\nGroup Description Code System Code Code Description Date and Time Status\n"
+            "Nephropathy SNOMED- 46177005 End stage renal disease 05-02-2010 Active\nCT 10:00:00\n"
+            "ICD-10-CM G58 Other mononeuropathies\nICD-9-CM 585.6 End stage renal disease\n")
+    pain = [m for m in _find(text) if m.category.is_pain]
+    assert pain and all(m.assertion is Assertion.AFFIRMED for m in pain), [(m.text, m.assertion) for m in pain]
+
+
 def test_when_a_problem_list_has_no_status_column_then_a_row_without_status_stays_affirmed() -> None:
     pain = [m for m in _find("Problem List\nDiagnosis ICD-10\nInsomnia\nChronic pain syndrome\nPlan: Return.")
             if m.category.is_pain]
