@@ -21,7 +21,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from extractors import imaging, ocr
-from extractors.imaging import IDENTITY, deskew, prepare, ruling
+from extractors.imaging import IDENTITY, deskew, prepare, ruling, tones
 from extractors.imaging.dark_regions import erode
 from pipeline.limits import DEFAULT_LIMITS
 from pipeline.types import MediaType
@@ -297,5 +297,5 @@ def test_ink_mask_one_comparison_equals_both_bounds_on_every_paper_tone() -> Non
     assert not imaging.ink_mask(Image.new("L", (0, 0))).size
     for arr in (rng.integers(0, 256, (40, 50), dtype=np.uint8), rng.integers(0, 256, 999, dtype=np.uint8),
                 np.asfortranarray(rng.integers(0, 256, (33, 21), dtype=np.uint8))):
-        assert np.array_equal(prepare.histogram(arr), np.bincount(arr.ravel(), minlength=256))
+        assert np.array_equal(tones.histogram(arr), np.bincount(arr.ravel(), minlength=256))
     assert math.isnan(prepare.median_tone(np.zeros(0, dtype=np.uint8)))

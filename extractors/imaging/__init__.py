@@ -37,12 +37,12 @@ from extractors.imaging.prepare import (
     ink_share,
     invert,
     is_dark_mode,
-    otsu_threshold,
     stretch_contrast,
     to_grayscale,
     upscale_factor,
 )
 from extractors.imaging.ruling import erase_ruling_lines
+from extractors.imaging.tones import otsu_threshold
 
 __all__ = [
     "CAP_HEIGHT_TARGET_PX",

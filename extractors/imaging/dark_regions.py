@@ -10,6 +10,8 @@ import numpy.typing as npt
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
+from extractors.imaging.tones import otsu_threshold
+
 # Local polarity: light text on the dark bars, buttons and headers of an otherwise light page. Measured on a copy
 # reduced by an integer factor so that its long side is ~600 px (one cell ≈ 4 px of a phone screenshot). A cell's
 # background is dark when most cells of the ~28 px window around it are dark: a majority vote, which is the median
@@ -205,8 +207,6 @@ def _split_by_tone(comp: Component, tones: npt.NDArray[np.uint8]) -> list[Compon
     values = box[comp.cells]
     if values.size < 2:
         return []
-    from extractors.imaging.prepare import otsu_threshold  # here: prepare imports this module
-
     t = otsu_threshold(values.astype(np.uint8))
     low, high = values[values <= t], values[values > t]
     if not low.size or not high.size or float(np.median(high)) - float(np.median(low)) < _MIN_TONE_GAP:

@@ -10,6 +10,7 @@ from PIL import Image, ImageOps
 from scipy import ndimage
 
 from extractors.imaging.dark_regions import DARK_REGION, erode
+from extractors.imaging.tones import histogram, otsu_threshold
 
 
 def to_grayscale(image: Image.Image) -> Image.Image:
@@ -128,14 +129,6 @@ def stretch_contrast(gray: Image.Image, min_spread: int = 150) -> Image.Image | 
     return ImageOps.autocontrast(gray, cutoff=1)
 
 
-def histogram(arr: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
-    """The 256-bin histogram of an 8-bit array: Pillow's, which counts bytes (np.bincount first widens every pixel
-    to a 64-bit index: 4x slower on a page)."""
-    if arr.ndim != 2 or arr.dtype != np.uint8 or not arr.size:
-        return np.bincount(arr.ravel(), minlength=256)
-    return np.asarray(Image.fromarray(np.ascontiguousarray(arr), "L").histogram(), dtype=np.intp)
-
-
 def percentile_of_counts(counts: npt.NDArray[np.intp], q: float) -> float:
     """`np.percentile(arr, q)` (linear method) of the 8-bit array whose cumulative histogram is `counts`.
 
@@ -153,26 +146,6 @@ def percentile_of_counts(counts: npt.NDArray[np.intp], q: float) -> float:
     b = np.uint8(np.searchsorted(counts, min(i + 1, n - 1), side="right"))
     diff = np.subtract(b, a)
     return float(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
-
-
-def otsu_threshold(gray: npt.NDArray[np.uint8], hist: npt.NDArray[np.intp] | None = None) -> int:
-    """Otsu's global threshold of an 8-bit array: pixels <= it are ink (dark), the rest paper. `hist`: the array's
-    `histogram`, when the caller has it already."""
-    # A vectorised histogram, not scikit-image's threshold_otsu (same thresholds on 3,000 random images): scikit-image
-    # would add four packages for this one function, and its tifffile wants numpy >= 2, which scispaCy 0.6.2 forbids.
-    hist = (histogram(gray) if hist is None else hist).astype(np.float64)
-    total = hist.sum()
-    if total == 0:
-        return 127
-    levels = np.arange(256, dtype=np.float64)
-    w0 = np.cumsum(hist)
-    m0 = np.cumsum(hist * levels)
-    w1 = total - w0
-    mean_all = m0[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (mean_all * w0 / total - m0) ** 2 / (w0 * w1 / total)
-    between = np.nan_to_num(between, nan=0.0, posinf=0.0)
-    return int(np.argmax(between))
 
 
 def median_tone(arr: npt.NDArray[np.uint8], hist: npt.NDArray[np.intp] | None = None) -> float:

@@ -828,7 +828,7 @@ _CREDENTIAL_RUN = re.compile(r"\s*(?:[A-Za-z][A-Za-z.\-]*,?\s*)+")
 
 
 def _after_side_menu_word(text: str, start: int, end: int, rules: NameRules) -> int | None:
-    """Where text[start:end] goes on after a portal side menu's word that opens it ("Visits DVOŘÁK-SUBRAMIAN,
+    """Where text[start:end] goes on after a portal side menu's word that opens it ("Visits DVOŘÁK-SUBRAMANIAN,
     ŁUKASZ MBBS"; `side_menu_words`), or None when it does not open with one."""
     first = re.match(r"\s*(\S+)\s+", text[start:end])
     if first is None or fold(first.group(1).strip("|.,:")).lower() not in {fold(w) for w in rules.side_menu_words}:
